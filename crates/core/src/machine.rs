@@ -1,0 +1,1594 @@
+//! The simulated machine: the PMD as two 32-bit halves, the page-table lock, per-CPU
+//! interrupt state, pending IPIs, the two page-table frames, and the actors' programs.
+//!
+//! [`Machine::step`] is the only place the semantics live: the random runner, replay,
+//! the interactive stepper, the timed scheduler and the exhaustive checker all call it.
+//! Every call is one atomic step of MODEL.md: a 32-bit load or store, a 64-bit exchange,
+//! a lock or unlock, an IPI send, an IPI acknowledgement, a hypercall.
+
+use crate::config::{
+    Alloc, ClearKind, Config, ConfigError, FreeKind, Mode, ReaderKind, SetKind, SyncPlacement,
+};
+use serde::{Deserialize, Serialize};
+
+/// "No CPU" in the PTL owner field.
+pub const NO_CPU: u8 = u8::MAX;
+/// The collapser (khugepaged) always runs on CPU 0.
+pub const COLLAPSER: u8 = 0;
+/// The populator (a page fault) always runs on CPU 1.
+pub const POPULATOR: u8 = 1;
+/// Readers run on CPUs 2.., then idle CPUs follow.
+pub const FIRST_READER: u8 = 2;
+
+/// `_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY`: `_PAGE_TABLE` on x86.
+pub const PAGE_TABLE_FLAGS: u32 = 0x067;
+/// The physical address of the page table khugepaged retracts.
+pub const OLD_TABLE: u64 = 0x1_3a5f_e000;
+/// The `same-low` allocation: the old table's low word under another high word.
+pub const SAME_LOW_TABLE: u64 = 0x2_3a5f_e000;
+/// RAM the `random` allocator draws frames from. More than 4 GiB, so low words can collide.
+pub const RAM_BYTES: u64 = 16 << 30;
+const PAGE_SHIFT: u32 = 12;
+
+/// A PMD value, as its two 32-bit halves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Pmd {
+    pub low: u32,
+    pub high: u32,
+}
+
+impl Pmd {
+    /// The entry `pmd_populate()` writes for a page table at `addr`.
+    pub fn table(addr: u64) -> Pmd {
+        Pmd {
+            low: (addr as u32 & !0xfff) | PAGE_TABLE_FLAGS,
+            high: (addr >> 32) as u32,
+        }
+    }
+    /// Present means `pmd_low` is non-zero (MODEL.md's definition).
+    pub fn present(self) -> bool {
+        self.low != 0
+    }
+    /// The physical address the entry points to.
+    pub fn addr(self) -> u64 {
+        (((self.high as u64) << 32) | self.low as u64) & !0xfff
+    }
+    pub fn value(self) -> u64 {
+        ((self.high as u64) << 32) | self.low as u64
+    }
+}
+
+/// Which IPI broadcast is outstanding.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IpiKind {
+    /// `native_flush_tlb_multi()` from `pmdp_collapse_flush()`.
+    #[default]
+    Flush,
+    /// `tlb_remove_table_sync_one()`, i.e. `pmdp_get_lockless_sync()`.
+    Sync,
+}
+
+/// What each CPU runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    Collapser,
+    Populator,
+    Reader,
+    Idle,
+}
+
+/// Where a CPU is in its program: the step it takes next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[repr(u8)]
+pub enum Pc {
+    // khugepaged, the collapser.
+    Lock,
+    Clear,
+    ClearLow,
+    ClearHigh,
+    Flush,
+    SyncLocked,
+    Unlock,
+    SyncUnlocked,
+    Free,
+    // The page fault, the populator.
+    Alloc,
+    FaultLock,
+    Check,
+    Set,
+    SetHigh,
+    SetLow,
+    FaultUnlock,
+    // The lockless readers.
+    IrqOff,
+    LoadLow,
+    LoadHigh,
+    ReloadLow,
+    Load64,
+    Deref,
+    IrqOn,
+    /// The collapser or populator has finished; idle CPUs never run a program.
+    Done,
+}
+
+/// The life of the old page table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TableState {
+    Live,
+    /// `pte_free_defer()` queued it; freed once the CPUs in `qs` enable interrupts.
+    FreeQueued,
+    Freed,
+}
+
+/// "No first load yet" in [`Regs::first_ver`].
+pub const NO_VER: u8 = u8::MAX;
+
+/// A reader's registers. Fields that are dead at the reader's pc are kept zero, so that
+/// equal machine states compare equal (the checker relies on it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Regs {
+    pub low: u32,
+    pub high: u32,
+    /// The PMD version at this read's first load, for the torn-read check.
+    pub first_ver: u8,
+}
+
+impl Regs {
+    pub const START: Regs = Regs {
+        low: 0,
+        high: 0,
+        first_ver: NO_VER,
+    };
+}
+
+/// Everything that changes during a run.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct State {
+    pub pmd: Pmd,
+    /// How many writes the PMD has had: an index into [`Machine::history`].
+    pub ver: u8,
+    pub ptl: u8,
+    pub irq_off: u64,
+    pub pending: u64,
+    /// CPUs that must enable interrupts before a queued deferred free completes.
+    pub qs: u64,
+    pub ipi: IpiKind,
+    /// The flush sent at least one IPI (what `pmdp_collapse_flush_sync()` records).
+    pub flush_sent_ipi: bool,
+    pub installed: bool,
+    pub old_table: TableState,
+    /// Each CPU's pc: CPU 0 the collapser, 1 the populator, then readers, then idle.
+    pub pc: Vec<Pc>,
+    /// Each reader's registers; reader `i` runs on CPU `2 + i`.
+    pub regs: Vec<Regs>,
+    /// Which writers (bits 0 and 1) can step: derived from the fields above, and kept
+    /// current by the steps that can change it rather than recomputed every step.
+    writers: u64,
+    /// All ones while readers may start reads; zero once a draining run's writers are done.
+    gate: u64,
+}
+
+impl State {
+    pub fn collapser(&self) -> Pc {
+        self.pc[COLLAPSER as usize]
+    }
+    pub fn populator(&self) -> Pc {
+        self.pc[POPULATOR as usize]
+    }
+}
+
+/// What one step did, with the values it read or wrote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Action {
+    PtlLock,
+    /// `retry`: the populator found the PMD populated and will try again.
+    PtlUnlock {
+        retry: bool,
+    },
+    /// A 64-bit exchange to zero.
+    Clear,
+    ClearLow,
+    ClearHigh,
+    FlushIpi {
+        targets: u64,
+    },
+    FlushHypercall,
+    SyncIpi {
+        targets: u64,
+    },
+    /// `waiting`: CPUs that must enable interrupts first (0: freed at once).
+    Free {
+        waiting: u64,
+    },
+    Alloc {
+        addr: u64,
+    },
+    CheckNone {
+        none: bool,
+    },
+    Set,
+    SetHigh,
+    SetLow,
+    IrqOff,
+    LoadLow {
+        value: u32,
+    },
+    LoadHigh {
+        value: u32,
+    },
+    /// The re-read of `pmd_low`; on a match the read returns `(low, high)`.
+    ReloadLow {
+        low: u32,
+        high: u32,
+        retry: bool,
+        torn: bool,
+    },
+    Load64 {
+        low: u32,
+        high: u32,
+    },
+    Deref {
+        addr: u64,
+        stale: bool,
+    },
+    /// `freed`: this was the last quiescent state the deferred free waited for.
+    IrqOn {
+        freed: bool,
+    },
+    Ack {
+        ipi: IpiKind,
+    },
+}
+
+/// The hazards MODEL.md defines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Hazard {
+    Torn,
+    Stale,
+    Deadlock,
+}
+
+impl Hazard {
+    pub fn name(self) -> &'static str {
+        match self {
+            Hazard::Torn => "torn",
+            Hazard::Stale => "stale",
+            Hazard::Deadlock => "deadlock",
+        }
+    }
+}
+
+impl Action {
+    /// The hazard this step exhibited, if any.
+    #[inline]
+    pub fn hazard(&self) -> Option<Hazard> {
+        match *self {
+            Action::ReloadLow { torn: true, .. } => Some(Hazard::Torn),
+            Action::Deref { stale: true, .. } => Some(Hazard::Stale),
+            _ => None,
+        }
+    }
+
+    /// IPIs this step sent.
+    #[inline]
+    pub fn ipis_sent(&self) -> u32 {
+        match *self {
+            Action::FlushIpi { targets } | Action::SyncIpi { targets } => targets.count_ones(),
+            _ => 0,
+        }
+    }
+}
+
+/// The kind of an [`Action`], without its values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[repr(u8)]
+pub enum ActionKind {
+    PtlLock,
+    PtlUnlock,
+    Clear,
+    ClearLow,
+    ClearHigh,
+    FlushIpi,
+    FlushHypercall,
+    SyncIpi,
+    Free,
+    Alloc,
+    CheckNone,
+    Set,
+    SetHigh,
+    SetLow,
+    IrqOff,
+    LoadLow,
+    LoadHigh,
+    ReloadLow,
+    Load64,
+    Deref,
+    IrqOn,
+    Ack,
+}
+
+/// Bits of [`Effect::flags`].
+pub mod flag {
+    /// The re-read `pmd_low` differed (reader), or the populator must retry.
+    pub const RETRY: u8 = 1;
+    pub const TORN: u8 = 2;
+    pub const STALE: u8 = 4;
+    /// The last quiescent state of a deferred free: the old table is freed now.
+    pub const FREED: u8 = 8;
+    /// A read returned a value.
+    pub const READ: u8 = 16;
+    /// The CPU finished a loop iteration (PCT lowers its priority).
+    pub const YIELD: u8 = 32;
+    /// `pmd_none()` was true.
+    pub const NONE: u8 = 64;
+    /// The acknowledged IPI was the sync (else the flush).
+    pub const SYNC: u8 = 128;
+}
+
+/// What one step did, as plain fields that a batch can add up without branching on the
+/// kind of step. [`Effect::action`] gives the same information as a typed [`Action`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Effect {
+    pub kind: ActionKind,
+    /// [`flag`] bits.
+    pub flags: u8,
+    /// IPIs this step sent.
+    pub ipis: u8,
+    /// A loaded half, or the `pmd_low` a read returns.
+    pub v1: u32,
+    /// The `pmd_high` a read returns.
+    pub v2: u32,
+    /// An address or a CPU mask.
+    pub wide: u64,
+}
+
+impl Effect {
+    #[inline]
+    pub fn has(&self, f: u8) -> bool {
+        self.flags & f != 0
+    }
+
+    /// The hazard this step exhibited, if any.
+    #[inline]
+    pub fn hazard(&self) -> Option<Hazard> {
+        if self.has(flag::TORN) {
+            Some(Hazard::Torn)
+        } else if self.has(flag::STALE) {
+            Some(Hazard::Stale)
+        } else {
+            None
+        }
+    }
+
+    /// The typed form.
+    pub fn action(&self) -> Action {
+        let f = |b| self.has(b);
+        match self.kind {
+            ActionKind::PtlLock => Action::PtlLock,
+            ActionKind::PtlUnlock => Action::PtlUnlock {
+                retry: f(flag::RETRY),
+            },
+            ActionKind::Clear => Action::Clear,
+            ActionKind::ClearLow => Action::ClearLow,
+            ActionKind::ClearHigh => Action::ClearHigh,
+            ActionKind::FlushIpi => Action::FlushIpi { targets: self.wide },
+            ActionKind::FlushHypercall => Action::FlushHypercall,
+            ActionKind::SyncIpi => Action::SyncIpi { targets: self.wide },
+            ActionKind::Free => Action::Free { waiting: self.wide },
+            ActionKind::Alloc => Action::Alloc { addr: self.wide },
+            ActionKind::CheckNone => Action::CheckNone {
+                none: f(flag::NONE),
+            },
+            ActionKind::Set => Action::Set,
+            ActionKind::SetHigh => Action::SetHigh,
+            ActionKind::SetLow => Action::SetLow,
+            ActionKind::IrqOff => Action::IrqOff,
+            ActionKind::LoadLow => Action::LoadLow { value: self.v1 },
+            ActionKind::LoadHigh => Action::LoadHigh { value: self.v1 },
+            ActionKind::ReloadLow => Action::ReloadLow {
+                low: self.v1,
+                high: self.v2,
+                retry: f(flag::RETRY),
+                torn: f(flag::TORN),
+            },
+            ActionKind::Load64 => Action::Load64 {
+                low: self.v1,
+                high: self.v2,
+            },
+            ActionKind::Deref => Action::Deref {
+                addr: self.wide,
+                stale: f(flag::STALE),
+            },
+            ActionKind::IrqOn => Action::IrqOn {
+                freed: f(flag::FREED),
+            },
+            ActionKind::Ack => Action::Ack {
+                ipi: if f(flag::SYNC) {
+                    IpiKind::Sync
+                } else {
+                    IpiKind::Flush
+                },
+            },
+        }
+    }
+}
+
+impl From<Action> for Effect {
+    fn from(a: Action) -> Effect {
+        let mut e = Effect {
+            kind: ActionKind::PtlLock,
+            flags: 0,
+            ipis: 0,
+            v1: 0,
+            v2: 0,
+            wide: 0,
+        };
+        let b = |c: bool, f: u8| if c { f } else { 0 };
+        e.kind = match a {
+            Action::PtlLock => ActionKind::PtlLock,
+            Action::PtlUnlock { retry } => {
+                e.flags = b(retry, flag::RETRY | flag::YIELD);
+                ActionKind::PtlUnlock
+            }
+            Action::Clear => ActionKind::Clear,
+            Action::ClearLow => ActionKind::ClearLow,
+            Action::ClearHigh => ActionKind::ClearHigh,
+            Action::FlushIpi { targets } => {
+                (e.wide, e.ipis) = (targets, targets.count_ones() as u8);
+                ActionKind::FlushIpi
+            }
+            Action::FlushHypercall => ActionKind::FlushHypercall,
+            Action::SyncIpi { targets } => {
+                (e.wide, e.ipis) = (targets, targets.count_ones() as u8);
+                ActionKind::SyncIpi
+            }
+            Action::Free { waiting } => {
+                e.wide = waiting;
+                ActionKind::Free
+            }
+            Action::Alloc { addr } => {
+                e.wide = addr;
+                ActionKind::Alloc
+            }
+            Action::CheckNone { none } => {
+                e.flags = b(none, flag::NONE);
+                ActionKind::CheckNone
+            }
+            Action::Set => ActionKind::Set,
+            Action::SetHigh => ActionKind::SetHigh,
+            Action::SetLow => ActionKind::SetLow,
+            Action::IrqOff => ActionKind::IrqOff,
+            Action::LoadLow { value } => {
+                e.v1 = value;
+                ActionKind::LoadLow
+            }
+            Action::LoadHigh { value } => {
+                e.v1 = value;
+                ActionKind::LoadHigh
+            }
+            Action::ReloadLow {
+                low,
+                high,
+                retry,
+                torn,
+            } => {
+                (e.v1, e.v2) = (low, high);
+                e.flags = b(retry, flag::RETRY) | b(torn, flag::TORN) | b(!retry, flag::READ);
+                ActionKind::ReloadLow
+            }
+            Action::Load64 { low, high } => {
+                (e.v1, e.v2) = (low, high);
+                e.flags = flag::READ;
+                ActionKind::Load64
+            }
+            Action::Deref { addr, stale } => {
+                e.wide = addr;
+                e.flags = b(stale, flag::STALE);
+                ActionKind::Deref
+            }
+            Action::IrqOn { freed } => {
+                e.flags = flag::YIELD | b(freed, flag::FREED);
+                ActionKind::IrqOn
+            }
+            Action::Ack { ipi } => {
+                e.flags = b(ipi == IpiKind::Sync, flag::SYNC);
+                ActionKind::Ack
+            }
+        };
+        e
+    }
+}
+
+/// A scheduling decision: which CPU steps, and whether the step is that CPU's IPI
+/// acknowledgement rather than its next instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Choice {
+    pub cpu: u8,
+    pub ack: bool,
+}
+
+impl Choice {
+    pub fn prog(cpu: u8) -> Choice {
+        Choice { cpu, ack: false }
+    }
+    pub fn ack(cpu: u8) -> Choice {
+        Choice { cpu, ack: true }
+    }
+    /// A dense code, `cpu * 2 + ack`, below 128.
+    pub fn code(self) -> u8 {
+        (self.cpu << 1) | self.ack as u8
+    }
+    pub fn from_code(code: u8) -> Choice {
+        Choice {
+            cpu: code >> 1,
+            ack: code & 1 == 1,
+        }
+    }
+}
+
+/// The choices open at a state, as two CPU bit masks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Enabled {
+    pub prog: u64,
+    pub ack: u64,
+}
+
+impl Enabled {
+    #[inline]
+    pub fn count(self) -> u32 {
+        self.prog.count_ones() + self.ack.count_ones()
+    }
+    #[inline]
+    pub fn is_empty(self) -> bool {
+        self.prog | self.ack == 0
+    }
+    #[inline]
+    pub fn contains(self, ch: Choice) -> bool {
+        let m = if ch.ack { self.ack } else { self.prog };
+        ch.cpu < 64 && m >> ch.cpu & 1 == 1
+    }
+    /// The `i`-th choice, program steps first, in CPU order. `i < count()`.
+    #[inline]
+    pub fn nth(self, i: u32) -> Choice {
+        let p = self.prog.count_ones();
+        if i < p {
+            Choice::prog(nth_bit(self.prog, i))
+        } else {
+            Choice::ack(nth_bit(self.ack, i - p))
+        }
+    }
+    pub fn iter(self) -> impl Iterator<Item = Choice> {
+        bits(self.prog)
+            .map(Choice::prog)
+            .chain(bits(self.ack).map(Choice::ack))
+    }
+}
+
+/// Index of the `n`-th set bit of `m` (which has more than `n` bits set).
+#[inline]
+pub fn nth_bit(mut m: u64, n: u32) -> u8 {
+    for _ in 0..n {
+        m &= m - 1;
+    }
+    m.trailing_zeros() as u8
+}
+
+/// The set bits of a mask, lowest first.
+pub fn bits(mut m: u64) -> impl Iterator<Item = u8> {
+    std::iter::from_fn(move || {
+        if m == 0 {
+            return None;
+        }
+        let b = m.trailing_zeros() as u8;
+        m &= m - 1;
+        Some(b)
+    })
+}
+
+/// Draws the `random` allocator's frame: any 4 KiB frame of [`RAM_BYTES`] but the old table.
+pub fn draw_table(next_u64: &mut impl FnMut() -> u64) -> u64 {
+    let frames = RAM_BYTES >> PAGE_SHIFT;
+    let old = OLD_TABLE >> PAGE_SHIFT;
+    let f = ((next_u64() as u128 * (frames - 1) as u128) >> 64) as u64;
+    (if f >= old { f + 1 } else { f }) << PAGE_SHIFT
+}
+
+/// The populator's table for `same-low` and `same-frame`; for `random`, a placeholder
+/// that each run replaces with a drawn frame.
+pub fn default_table(alloc: Alloc) -> u64 {
+    match alloc {
+        Alloc::SameLow => SAME_LOW_TABLE,
+        Alloc::SameFrame => OLD_TABLE,
+        Alloc::Random => 0x0_0fed_c000,
+    }
+}
+
+/// The machine for one configuration.
+#[derive(Clone, Debug)]
+pub struct Machine {
+    cfg: Config,
+    cpus: u8,
+    reader_mask: u64,
+    flush_targets: u64,
+    sync_targets: u64,
+    sync: SyncPlacement,
+    split_loads: bool,
+    split_clear: bool,
+    split_set: bool,
+    deferred_free: bool,
+    same_frame: bool,
+    drain: bool,
+    /// The reader's first load: split under PAE, one 64-bit load otherwise.
+    first_load: Pc,
+    new_addr: u64,
+    new: Pmd,
+    history: [Pmd; 5],
+    history_len: u8,
+    st: State,
+}
+
+impl Machine {
+    /// A machine at its initial state. With `drain`, readers stop starting new reads once
+    /// the collapser and the populator are done, so a run ends; without it (the checker)
+    /// readers loop forever.
+    pub fn new(cfg: &Config, drain: bool) -> Result<Machine, ConfigError> {
+        cfg.validate()?;
+        let cpus = cfg.cpu_count() as u8;
+        let all = if cpus == 64 {
+            u64::MAX
+        } else {
+            (1u64 << cpus) - 1
+        };
+        let reader_mask = ((1u64 << cfg.readers) - 1) << FIRST_READER;
+        let mm_cpumask_others = (1u64 << POPULATOR)
+            | if cfg.reader == ReaderKind::GupFast {
+                reader_mask
+            } else {
+                0
+            };
+        let new_addr = default_table(cfg.alloc);
+        let mut m = Machine {
+            cfg: cfg.clone(),
+            cpus,
+            reader_mask,
+            flush_targets: if cfg.mode == Mode::XenPv {
+                0
+            } else {
+                mm_cpumask_others
+            },
+            sync_targets: all & !(1 << COLLAPSER),
+            sync: cfg.effective_sync(),
+            split_loads: cfg.mode != Mode::NonPae,
+            split_clear: cfg.clear == ClearKind::SplitLowFirst,
+            split_set: cfg.set == SetKind::SplitHighFirst,
+            deferred_free: cfg.free == FreeKind::RcuDeferred,
+            same_frame: cfg.alloc == Alloc::SameFrame,
+            drain,
+            first_load: if cfg.mode == Mode::NonPae {
+                Pc::Load64
+            } else {
+                Pc::LoadLow
+            },
+            new_addr,
+            new: Pmd::default(),
+            history: [Pmd::default(); 5],
+            history_len: 0,
+            st: State {
+                pmd: Pmd::default(),
+                ver: 0,
+                ptl: NO_CPU,
+                irq_off: 0,
+                pending: 0,
+                qs: 0,
+                ipi: IpiKind::Flush,
+                flush_sent_ipi: false,
+                installed: false,
+                old_table: TableState::Live,
+                pc: vec![Pc::Done; cpus as usize],
+                regs: vec![Regs::START; cfg.readers as usize],
+                writers: 0,
+                gate: u64::MAX,
+            },
+        };
+        m.reset(new_addr);
+        Ok(m)
+    }
+
+    /// Back to the initial state, with the populator's new table at `new_addr`.
+    pub fn reset(&mut self, new_addr: u64) {
+        let old = Pmd::table(OLD_TABLE);
+        if new_addr != self.new_addr || self.history_len == 0 {
+            self.new_addr = new_addr;
+            self.new = Pmd::table(new_addr);
+            // The PMD's values in order. Every write is known in advance because the
+            // populator only installs into a none PMD, that is, after the clear.
+            let mut h = [Pmd::default(); 5];
+            let mut n = 0;
+            let mut push = |p| {
+                h[n] = p;
+                n += 1;
+            };
+            push(old);
+            if self.split_clear {
+                push(Pmd {
+                    low: 0,
+                    high: old.high,
+                });
+            }
+            push(Pmd::default());
+            if self.split_set {
+                push(Pmd {
+                    low: 0,
+                    high: self.new.high,
+                });
+            }
+            push(self.new);
+            self.history = h;
+            self.history_len = n as u8;
+        }
+        let st = &mut self.st;
+        st.pmd = old;
+        st.ver = 0;
+        st.ptl = NO_CPU;
+        st.irq_off = 0;
+        st.pending = 0;
+        st.qs = 0;
+        st.ipi = IpiKind::Flush;
+        st.flush_sent_ipi = false;
+        st.installed = false;
+        st.old_table = TableState::Live;
+        for (cpu, pc) in st.pc.iter_mut().enumerate() {
+            *pc = match cpu as u8 {
+                COLLAPSER => Pc::Lock,
+                POPULATOR => Pc::Alloc,
+                c if (self.reader_mask >> c) & 1 == 1 => Pc::IrqOff,
+                _ => Pc::Done,
+            };
+        }
+        st.regs.fill(Regs::START);
+        self.refresh();
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+    pub fn cpus(&self) -> u8 {
+        self.cpus
+    }
+    pub fn state(&self) -> &State {
+        &self.st
+    }
+    /// Replaces the dynamic state (the checker restores states it has stored). Only the
+    /// public fields matter; the derived ones are recomputed.
+    pub fn set_state(&mut self, st: State) {
+        self.st = st;
+        self.refresh();
+    }
+    /// Edits the public fields of the state in place, then recomputes the derived ones.
+    pub fn edit_state(&mut self, f: impl FnOnce(&mut State)) {
+        f(&mut self.st);
+        self.refresh();
+    }
+    /// The populator's new table.
+    pub fn new_table(&self) -> u64 {
+        self.new_addr
+    }
+    /// Every value the PMD takes in a run, in order; `state().ver` indexes it.
+    pub fn history(&self) -> &[Pmd] {
+        &self.history[..self.history_len as usize]
+    }
+    pub fn reader_mask(&self) -> u64 {
+        self.reader_mask
+    }
+    /// CPUs the native TLB flush sends IPIs to (none under Xen PV).
+    pub fn flush_targets(&self) -> u64 {
+        self.flush_targets
+    }
+    pub fn sync_targets(&self) -> u64 {
+        self.sync_targets
+    }
+    pub fn effective_sync(&self) -> SyncPlacement {
+        self.sync
+    }
+    pub fn split_loads(&self) -> bool {
+        self.split_loads
+    }
+
+    pub fn role(&self, cpu: u8) -> Role {
+        match cpu {
+            COLLAPSER => Role::Collapser,
+            POPULATOR => Role::Populator,
+            c if (self.reader_mask >> c) & 1 == 1 => Role::Reader,
+            _ => Role::Idle,
+        }
+    }
+
+    /// Whether `addr` is a page table that is allocated right now.
+    #[inline(always)]
+    fn table_live(&self, addr: u64) -> bool {
+        ((addr == self.new_addr) & (self.st.populator() > Pc::Alloc))
+            | ((addr == OLD_TABLE) & (self.st.old_table != TableState::Freed))
+    }
+
+    /// Which writers can step, from first principles. Boolean `&`/`|`, not `&&`/`||`:
+    /// this runs after every writer step and short-circuit branches mispredicted.
+    fn writers_now(&self) -> u64 {
+        let st = &self.st;
+        let free = st.ptl == NO_CPU;
+        let (c, p) = (st.collapser(), st.populator());
+        let c_ok = (c != Pc::Done) & (st.pending == 0) & ((c != Pc::Lock) | free);
+        // The allocator can only hand back the old frame once it is free.
+        let alloc_ok = !self.same_frame | (st.old_table == TableState::Freed);
+        let p_ok = (p != Pc::Done) & ((p != Pc::FaultLock) | free) & ((p != Pc::Alloc) | alloc_ok);
+        (c_ok as u64) << COLLAPSER | (p_ok as u64) << POPULATOR
+    }
+
+    /// Recomputes the derived fields. Called by the steps that can change them: writer
+    /// steps, acknowledgements, and the quiescent state that frees the old table.
+    fn refresh(&mut self) {
+        self.st.writers = self.writers_now();
+        self.st.gate = if self.drain && self.writers_done() {
+            0
+        } else {
+            u64::MAX
+        };
+    }
+
+    /// The collapser and the populator have finished.
+    #[inline]
+    pub fn writers_done(&self) -> bool {
+        (self.st.collapser() == Pc::Done) & (self.st.populator() == Pc::Done)
+    }
+
+    /// The run is over: writers done and no reader inside a read.
+    #[inline]
+    pub fn finished(&self) -> bool {
+        self.writers_done() && self.st.irq_off & self.reader_mask == 0
+    }
+
+    /// The choices the scheduler may make now.
+    #[inline(always)]
+    pub fn enabled(&self) -> Enabled {
+        let st = &self.st;
+        debug_assert_eq!(
+            st.writers,
+            self.writers_now(),
+            "stale writer mask in {st:?}"
+        );
+        // Readers always may step, except that a draining run starts no new reads.
+        Enabled {
+            prog: self.reader_mask & (st.irq_off | st.gate) | st.writers,
+            ack: st.pending & !st.irq_off,
+        }
+    }
+
+    /// Why `ch` cannot be taken now, or `None` if it can.
+    pub fn why_disabled(&self, ch: Choice) -> Option<String> {
+        let st = &self.st;
+        if ch.cpu >= self.cpus {
+            return Some(format!(
+                "there is no CPU{} (the machine has {} CPUs)",
+                ch.cpu, self.cpus
+            ));
+        }
+        let bit = 1u64 << ch.cpu;
+        if ch.ack {
+            return if st.pending & bit == 0 {
+                Some(format!("CPU{} has no IPI pending", ch.cpu))
+            } else if st.irq_off & bit != 0 {
+                Some(format!("CPU{} has interrupts disabled", ch.cpu))
+            } else {
+                None
+            };
+        }
+        if self.enabled().contains(ch) {
+            return None;
+        }
+        let pc = st.pc[ch.cpu as usize];
+        Some(match self.role(ch.cpu) {
+            Role::Idle => format!("CPU{} is idle: it only acknowledges IPIs", ch.cpu),
+            Role::Reader => format!(
+                "CPU{} has finished: the collapse is over and it is outside a read",
+                ch.cpu
+            ),
+            Role::Collapser if pc == Pc::Done => "the collapser has finished".into(),
+            Role::Populator if pc == Pc::Done => "the populator has finished".into(),
+            Role::Collapser if st.pending != 0 => {
+                "the collapser is waiting for IPI acknowledgements".into()
+            }
+            Role::Populator if pc == Pc::Alloc => {
+                "the populator waits for the old frame to be freed (alloc=same-frame)".into()
+            }
+            _ => format!("CPU{} is spinning on the PTL held by CPU{}", ch.cpu, st.ptl),
+        })
+    }
+
+    /// Takes one step. `ch` must be enabled; the caller checks (see [`Machine::try_step`]).
+    ///
+    /// Every program step is one arm of one `match` on the CPU's pc: under a random
+    /// schedule the kind of the next step is unpredictable, and each extra branch on it
+    /// (reader or not, which role, which pc) cost a mispredict; one dispatch halved them.
+    #[inline(always)]
+    pub fn step(&mut self, ch: Choice) -> Effect {
+        debug_assert!(self.enabled().contains(ch), "{ch:?} is not enabled");
+        let cpu = ch.cpu;
+        let bit = 1u64 << cpu;
+        let mut e = Effect {
+            kind: ActionKind::Ack,
+            flags: 0,
+            ipis: 0,
+            v1: 0,
+            v2: 0,
+            wide: 0,
+        };
+        if ch.ack {
+            self.st.pending &= !bit;
+            e.flags = (self.st.ipi == IpiKind::Sync) as u8 * flag::SYNC;
+            self.refresh();
+            return e;
+        }
+        let pmd = self.st.pmd;
+        // Readers' registers; meaningless (and unused) for the other CPUs.
+        let slot = (cpu.wrapping_sub(FIRST_READER) as usize).min(self.st.regs.len() - 1);
+        let r = self.st.regs[slot];
+        let pc = &mut self.st.pc[cpu as usize];
+        match *pc {
+            // khugepaged: lock; clear; flush; [sync]; unlock; [sync]; free.
+            Pc::Lock => {
+                *pc = if self.split_clear {
+                    Pc::ClearLow
+                } else {
+                    Pc::Clear
+                };
+                self.st.ptl = COLLAPSER;
+                e.kind = ActionKind::PtlLock;
+                self.refresh();
+            }
+            Pc::Clear => {
+                *pc = Pc::Flush;
+                self.write_pmd(Pmd::default());
+                e.kind = ActionKind::Clear;
+            }
+            Pc::ClearLow => {
+                *pc = Pc::ClearHigh;
+                self.write_pmd(Pmd {
+                    low: 0,
+                    high: pmd.high,
+                });
+                e.kind = ActionKind::ClearLow;
+            }
+            Pc::ClearHigh => {
+                *pc = Pc::Flush;
+                self.write_pmd(Pmd::default());
+                e.kind = ActionKind::ClearHigh;
+            }
+            Pc::Flush => {
+                let sent = self.flush_targets != 0;
+                *pc = match self.sync {
+                    SyncPlacement::UnderPtl => Pc::SyncLocked,
+                    // pmdp_collapse_flush_sync() skips the sync when the flush sent IPIs.
+                    SyncPlacement::FlushSyncSkip if !sent => Pc::SyncLocked,
+                    _ => Pc::Unlock,
+                };
+                if sent {
+                    // Native: IPI the CPUs in mm_cpumask and wait for them.
+                    self.send_ipi(self.flush_targets, IpiKind::Flush, &mut e);
+                    self.st.flush_sent_ipi = true;
+                    e.kind = ActionKind::FlushIpi;
+                } else {
+                    // Xen PV: a hypercall that no guest IRQ handler sees.
+                    e.kind = ActionKind::FlushHypercall;
+                }
+                self.refresh();
+            }
+            Pc::SyncLocked | Pc::SyncUnlocked => {
+                *pc = if *pc == Pc::SyncLocked {
+                    Pc::Unlock
+                } else {
+                    Pc::Free
+                };
+                self.send_ipi(self.sync_targets, IpiKind::Sync, &mut e);
+                e.kind = ActionKind::SyncIpi;
+                self.refresh();
+            }
+            Pc::Unlock => {
+                *pc = if self.sync == SyncPlacement::AfterUnlock {
+                    Pc::SyncUnlocked
+                } else {
+                    Pc::Free
+                };
+                self.st.ptl = NO_CPU;
+                e.kind = ActionKind::PtlUnlock;
+                self.refresh();
+            }
+            Pc::Free => {
+                *pc = Pc::Done;
+                // pte_free_defer() waits for every CPU inside an IRQ-off read to leave it.
+                let waiting = if self.deferred_free {
+                    self.st.irq_off & self.reader_mask
+                } else {
+                    0
+                };
+                self.st.qs = waiting;
+                self.st.old_table = if waiting == 0 {
+                    TableState::Freed
+                } else {
+                    TableState::FreeQueued
+                };
+                e.kind = ActionKind::Free;
+                e.wide = waiting;
+                self.refresh();
+            }
+
+            // The page fault: alloc; lock; if pmd_none, set; unlock; retry until installed.
+            Pc::Alloc => {
+                *pc = Pc::FaultLock;
+                e.kind = ActionKind::Alloc;
+                e.wide = self.new_addr;
+                self.refresh();
+            }
+            Pc::FaultLock => {
+                *pc = Pc::Check;
+                self.st.ptl = POPULATOR;
+                e.kind = ActionKind::PtlLock;
+                self.refresh();
+            }
+            Pc::Check => {
+                // Under the PTL no one else writes the PMD, so reading both halves is one step.
+                let none = pmd == Pmd::default();
+                *pc = match (none, self.split_set) {
+                    (false, _) => Pc::FaultUnlock,
+                    (true, false) => Pc::Set,
+                    (true, true) => Pc::SetHigh,
+                };
+                e.kind = ActionKind::CheckNone;
+                e.flags = none as u8 * flag::NONE;
+            }
+            Pc::Set => {
+                *pc = Pc::FaultUnlock;
+                self.write_pmd(self.new);
+                self.st.installed = true;
+                e.kind = ActionKind::Set;
+            }
+            Pc::SetHigh => {
+                *pc = Pc::SetLow;
+                self.write_pmd(Pmd {
+                    low: 0,
+                    high: self.new.high,
+                });
+                e.kind = ActionKind::SetHigh;
+            }
+            Pc::SetLow => {
+                *pc = Pc::FaultUnlock;
+                self.write_pmd(self.new);
+                self.st.installed = true;
+                e.kind = ActionKind::SetLow;
+            }
+            Pc::FaultUnlock => {
+                let retry = !self.st.installed;
+                *pc = if retry { Pc::FaultLock } else { Pc::Done };
+                self.st.ptl = NO_CPU;
+                e.kind = ActionKind::PtlUnlock;
+                e.flags = retry as u8 * (flag::RETRY | flag::YIELD);
+                self.refresh();
+            }
+
+            // Readers: IRQs off; low; high; low again (retry on change); deref; IRQs on.
+            // Registers dead at the next pc are zeroed, so equal states compare equal.
+            Pc::IrqOff => {
+                *pc = self.first_load;
+                self.st.irq_off |= bit;
+                e.kind = ActionKind::IrqOff;
+            }
+            Pc::LoadLow => {
+                *pc = Pc::LoadHigh;
+                // The first load of a read notes the PMD version, for the torn check.
+                let first_ver = if r.first_ver == NO_VER {
+                    self.st.ver
+                } else {
+                    r.first_ver
+                };
+                self.st.regs[slot] = Regs {
+                    low: pmd.low,
+                    high: 0,
+                    first_ver,
+                };
+                e.kind = ActionKind::LoadLow;
+                e.v1 = pmd.low;
+            }
+            Pc::LoadHigh => {
+                *pc = Pc::ReloadLow;
+                self.st.regs[slot].high = pmd.high;
+                e.kind = ActionKind::LoadHigh;
+                e.v1 = pmd.high;
+            }
+            Pc::ReloadLow => {
+                e.kind = ActionKind::ReloadLow;
+                (e.v1, e.v2) = (pmd.low, r.high);
+                if pmd.low != r.low {
+                    *pc = Pc::LoadLow;
+                    e.flags = flag::RETRY;
+                    self.st.regs[slot] = Regs {
+                        low: 0,
+                        high: 0,
+                        first_ver: r.first_ver,
+                    };
+                } else {
+                    let got = Pmd {
+                        low: r.low,
+                        high: r.high,
+                    };
+                    // Torn: present, and never the PMD's value from this read's first
+                    // load to now.
+                    let torn = got.present() & !self.held_present(r.first_ver, self.st.ver, got);
+                    e.flags = flag::READ | (torn as u8 * flag::TORN);
+                    self.after_read(cpu, got);
+                }
+            }
+            Pc::Load64 => {
+                e.kind = ActionKind::Load64;
+                (e.v1, e.v2) = (pmd.low, pmd.high);
+                e.flags = flag::READ;
+                self.after_read(cpu, pmd);
+            }
+            Pc::Deref => {
+                *pc = Pc::IrqOn;
+                let addr = Pmd {
+                    low: r.low,
+                    high: r.high,
+                }
+                .addr();
+                let stale =
+                    ((addr == OLD_TABLE) | (addr == self.new_addr)) & !self.table_live(addr);
+                self.st.regs[slot] = Regs::START;
+                e.kind = ActionKind::Deref;
+                e.wide = addr;
+                e.flags = stale as u8 * flag::STALE;
+            }
+            Pc::IrqOn => {
+                *pc = Pc::IrqOff;
+                self.st.irq_off &= !bit;
+                e.kind = ActionKind::IrqOn;
+                e.flags = flag::YIELD;
+                // Enabling interrupts is a quiescent state; the last one a deferred free
+                // waits for frees the old table.
+                if self.st.qs & bit != 0 {
+                    self.st.qs &= !bit;
+                    if self.st.qs == 0 {
+                        self.st.old_table = TableState::Freed;
+                        e.flags |= flag::FREED;
+                        self.refresh();
+                    }
+                }
+            }
+            Pc::Done => unreachable!("a finished CPU is never enabled"),
+        }
+        e
+    }
+
+    /// Takes one step if `ch` is enabled, else says why not.
+    pub fn try_step(&mut self, ch: Choice) -> Result<Action, String> {
+        match self.why_disabled(ch) {
+            None => Ok(self.step(ch).action()),
+            Some(why) => Err(why),
+        }
+    }
+
+    #[inline]
+    fn write_pmd(&mut self, pmd: Pmd) {
+        self.st.pmd = pmd;
+        self.st.ver += 1;
+        debug_assert_eq!(self.history[self.st.ver as usize], pmd);
+    }
+
+    fn send_ipi(&mut self, targets: u64, kind: IpiKind, e: &mut Effect) {
+        self.st.pending |= targets;
+        self.st.ipi = kind;
+        e.wide = targets;
+        e.ipis = targets.count_ones() as u8;
+    }
+
+    /// Whether the PMD held the present value `v` at some version in `first..=last`.
+    ///
+    /// The only present values in a run's history are the old table (version 0) and the
+    /// new one (the last version): every other write leaves `pmd_low` zero. So two
+    /// comparisons decide it.
+    #[inline(always)]
+    fn held_present(&self, first: u8, last: u8, v: Pmd) -> bool {
+        let last_ver = self.history_len - 1;
+        ((v.value() == self.history[0].value()) & (first == 0))
+            | ((v.value() == self.new.value()) & (last == last_ver))
+    }
+
+    /// A read returned `v`: a present value is dereferenced next, else the read ends.
+    #[inline(always)]
+    fn after_read(&mut self, cpu: u8, v: Pmd) {
+        let slot = (cpu - FIRST_READER) as usize;
+        if v.present() {
+            self.st.pc[cpu as usize] = Pc::Deref;
+            self.st.regs[slot] = Regs {
+                low: v.low,
+                high: v.high,
+                first_ver: NO_VER,
+            };
+        } else {
+            self.st.pc[cpu as usize] = Pc::IrqOn;
+            self.st.regs[slot] = Regs::START;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::*;
+
+    fn machine(f: impl FnOnce(&mut Config)) -> Machine {
+        let mut c = Config {
+            readers: 1,
+            ..Config::default()
+        };
+        f(&mut c);
+        Machine::new(&c, true).unwrap()
+    }
+
+    fn run(m: &mut Machine, choices: &[(u8, bool)]) -> Vec<Action> {
+        choices
+            .iter()
+            .map(|&(cpu, ack)| m.try_step(Choice { cpu, ack }).unwrap())
+            .collect()
+    }
+
+    const C: (u8, bool) = (0, false);
+    const P: (u8, bool) = (1, false);
+    const R: (u8, bool) = (2, false);
+
+    #[test]
+    fn pmd_encoding_matches_x86() {
+        let p = Pmd::table(OLD_TABLE);
+        assert_eq!(
+            p,
+            Pmd {
+                low: 0x3a5f_e067,
+                high: 1
+            }
+        );
+        assert_eq!(p.addr(), OLD_TABLE);
+        assert_eq!(Pmd::table(SAME_LOW_TABLE).low, p.low);
+        assert!(!Pmd::default().present());
+    }
+
+    #[test]
+    fn a_quiet_read_returns_the_old_table() {
+        let mut m = machine(|_| {});
+        let a = run(&mut m, &[R, R, R, R, R, R]);
+        assert_eq!(a[0], Action::IrqOff);
+        assert_eq!(a[1], Action::LoadLow { value: 0x3a5f_e067 });
+        assert_eq!(a[2], Action::LoadHigh { value: 1 });
+        assert_eq!(
+            a[3],
+            Action::ReloadLow {
+                low: 0x3a5f_e067,
+                high: 1,
+                retry: false,
+                torn: false
+            }
+        );
+        assert_eq!(
+            a[4],
+            Action::Deref {
+                addr: OLD_TABLE,
+                stale: false
+            }
+        );
+        assert_eq!(a[5], Action::IrqOn { freed: false });
+        assert_eq!(m.state().irq_off, 0);
+    }
+
+    #[test]
+    fn collapser_program_follows_the_placement() {
+        use Pc::*;
+        let order = |sync, mode| {
+            let mut m = machine(|c| {
+                c.sync = sync;
+                c.mode = mode;
+            });
+            let mut pcs = vec![];
+            while m.state().collapser() != Done {
+                pcs.push(m.state().collapser());
+                m.step(Choice::prog(0)).action();
+                // Acknowledge everything so the collapser can go on.
+                for cpu in bits(m.state().pending).collect::<Vec<_>>() {
+                    m.step(Choice::ack(cpu)).action();
+                }
+            }
+            pcs
+        };
+        assert_eq!(
+            order(SyncPlacement::UnderPtl, Mode::XenPv),
+            [Lock, Clear, Flush, SyncLocked, Unlock, Free]
+        );
+        assert_eq!(
+            order(SyncPlacement::AfterUnlock, Mode::XenPv),
+            [Lock, Clear, Flush, Unlock, SyncUnlocked, Free]
+        );
+        assert_eq!(
+            order(SyncPlacement::None, Mode::XenPv),
+            [Lock, Clear, Flush, Unlock, Free]
+        );
+        // The skip: native flush sent IPIs, so no sync; Xen's hypercall sent none, so sync.
+        assert_eq!(
+            order(SyncPlacement::FlushSyncSkip, Mode::NativePae),
+            [Lock, Clear, Flush, Unlock, Free]
+        );
+        assert_eq!(
+            order(SyncPlacement::FlushSyncSkip, Mode::XenPv),
+            [Lock, Clear, Flush, SyncLocked, Unlock, Free]
+        );
+        // Non-PAE: the sync is a no-op, whatever the placement.
+        assert_eq!(
+            order(SyncPlacement::UnderPtl, Mode::NonPae),
+            [Lock, Clear, Flush, Unlock, Free]
+        );
+    }
+
+    #[test]
+    fn flush_reaches_mm_cpumask_only_and_sync_reaches_everyone() {
+        let mut m = machine(|c| {
+            c.reader = ReaderKind::Walker;
+            c.cpus = Some(5);
+        });
+        run(&mut m, &[C, C]);
+        assert_eq!(
+            m.step(Choice::prog(0)).action(),
+            Action::FlushIpi { targets: 0b10 }
+        );
+        assert!(
+            !m.enabled().contains(Choice::prog(0)),
+            "the sender waits for acks"
+        );
+        m.step(Choice::ack(1)).action();
+        assert_eq!(
+            m.step(Choice::prog(0)).action(),
+            Action::SyncIpi { targets: 0b11110 }
+        );
+        let mut g = machine(|c| c.reader = ReaderKind::GupFast);
+        run(&mut g, &[C, C]);
+        assert_eq!(
+            g.step(Choice::prog(0)).action(),
+            Action::FlushIpi { targets: 0b110 }
+        );
+        let mut x = machine(|c| c.mode = Mode::XenPv);
+        run(&mut x, &[C, C]);
+        assert_eq!(x.step(Choice::prog(0)).action(), Action::FlushHypercall);
+        assert_eq!(x.state().pending, 0);
+    }
+
+    #[test]
+    fn irqs_off_blocks_acks_and_ptl_spinning_does_not() {
+        let mut m = machine(|c| c.mode = Mode::NativePae);
+        run(&mut m, &[R, C, C, P, C]); // reader IRQs off; collapser locks, clears, flushes
+        let e = m.enabled();
+        assert_eq!(
+            e.ack, 0b10,
+            "populator acks, the reader with IRQs off cannot"
+        );
+        assert!(m
+            .why_disabled(Choice::ack(2))
+            .unwrap()
+            .contains("interrupts disabled"));
+        assert!(m
+            .why_disabled(Choice::prog(1))
+            .unwrap()
+            .contains("spinning on the PTL"));
+        assert!(m.why_disabled(Choice::prog(0)).unwrap().contains("waiting"));
+    }
+
+    #[test]
+    fn aba_on_pmd_low_gives_a_torn_read() {
+        // Xen PV, sync after unlock: the seed thread's race.
+        let mut m = machine(|c| {
+            c.mode = Mode::XenPv;
+            c.sync = SyncPlacement::AfterUnlock;
+        });
+        let a = run(&mut m, &[R, R, C, C, C, R, C, P, P, P, P, R]);
+        // reader: IRQs off, low (old); collapser: lock, clear, hypercall; reader: high (0);
+        // collapser: unlock; populator: alloc, lock, check, set; reader: low again (same).
+        assert_eq!(a[5], Action::LoadHigh { value: 0 });
+        assert_eq!(
+            a[11],
+            Action::ReloadLow {
+                low: 0x3a5f_e067,
+                high: 0,
+                retry: false,
+                torn: true
+            }
+        );
+        assert_eq!(a[11].hazard(), Some(Hazard::Torn));
+    }
+
+    #[test]
+    fn a_changed_low_word_retries() {
+        let mut m = machine(|c| {
+            c.mode = Mode::XenPv;
+            c.sync = SyncPlacement::AfterUnlock;
+            c.alloc = Alloc::Random;
+        });
+        m.reset(0x0_1234_5000);
+        let a = run(&mut m, &[R, R, C, C, C, R, C, P, P, P, P, R]);
+        assert_eq!(
+            a[11],
+            Action::ReloadLow {
+                low: 0x1234_5067,
+                high: 0,
+                retry: true,
+                torn: false
+            }
+        );
+        assert_eq!(m.state().pc[2], Pc::LoadLow);
+    }
+
+    #[test]
+    fn same_value_aba_and_new_value_reads_are_not_torn() {
+        // Reads (old low, new high) where new = (old low, new high): the PMD held it.
+        let mut m = machine(|c| {
+            c.mode = Mode::XenPv;
+            c.sync = SyncPlacement::AfterUnlock;
+        });
+        let a = run(&mut m, &[R, R, C, C, C, C, P, P, P, P, R, R]);
+        assert_eq!(
+            a[11],
+            Action::ReloadLow {
+                low: 0x3a5f_e067,
+                high: 2,
+                retry: false,
+                torn: false
+            }
+        );
+    }
+
+    #[test]
+    fn deferred_free_waits_for_readers_and_immediate_free_goes_stale() {
+        let play = |free| {
+            let mut m = machine(|c| {
+                c.mode = Mode::XenPv;
+                c.sync = SyncPlacement::None;
+                c.free = free;
+            });
+            // The reader reads the old value completely, then the collapse runs to the free.
+            let mut a = run(&mut m, &[R, R, R, R, C, C, C, C, C]);
+            a.extend(run(&mut m, &[R, R]));
+            a
+        };
+        let d = play(FreeKind::RcuDeferred);
+        assert_eq!(d[8], Action::Free { waiting: 0b100 });
+        assert_eq!(
+            d[9],
+            Action::Deref {
+                addr: OLD_TABLE,
+                stale: false
+            }
+        );
+        assert_eq!(d[10], Action::IrqOn { freed: true });
+        let i = play(FreeKind::Immediate);
+        assert_eq!(i[8], Action::Free { waiting: 0 });
+        assert_eq!(
+            i[9],
+            Action::Deref {
+                addr: OLD_TABLE,
+                stale: true
+            }
+        );
+    }
+
+    #[test]
+    fn same_frame_allocation_waits_for_the_free() {
+        let mut m = machine(|c| {
+            c.alloc = Alloc::SameFrame;
+            c.mode = Mode::XenPv;
+            c.sync = SyncPlacement::None;
+        });
+        assert!(m.why_disabled(Choice::prog(1)).unwrap().contains("freed"));
+        run(&mut m, &[C, C, C, C, C]);
+        assert_eq!(
+            m.step(Choice::prog(1)).action(),
+            Action::Alloc { addr: OLD_TABLE }
+        );
+    }
+
+    #[test]
+    fn populator_retries_until_the_pmd_is_none() {
+        let mut m = machine(|_| {});
+        let a = run(&mut m, &[P, P, P, P]);
+        assert_eq!(a[2], Action::CheckNone { none: false });
+        assert_eq!(a[3], Action::PtlUnlock { retry: true });
+        assert_eq!(m.state().populator(), Pc::FaultLock);
+    }
+
+    #[test]
+    fn split_writes_pass_through_half_values() {
+        let mut m = machine(|c| {
+            c.clear = ClearKind::SplitLowFirst;
+            c.set = SetKind::SplitHighFirst;
+        });
+        let h = m.history().to_vec();
+        assert_eq!(h.len(), 5);
+        assert_eq!(h[1], Pmd { low: 0, high: 1 });
+        assert_eq!(h[3], Pmd { low: 0, high: 2 });
+        let a = run(&mut m, &[C, C, C]);
+        assert_eq!(a[1..], [Action::ClearLow, Action::ClearHigh]);
+        assert_eq!(m.state().pmd, Pmd::default());
+    }
+
+    #[test]
+    fn non_pae_reads_in_one_load() {
+        let mut m = machine(|c| c.mode = Mode::NonPae);
+        let a = run(&mut m, &[R, R]);
+        assert_eq!(
+            a[1],
+            Action::Load64 {
+                low: 0x3a5f_e067,
+                high: 1
+            }
+        );
+    }
+
+    #[test]
+    fn drained_run_finishes_when_readers_are_out() {
+        let mut m = machine(|c| {
+            c.mode = Mode::XenPv;
+            c.sync = SyncPlacement::None;
+        });
+        run(&mut m, &[R]);
+        while !m.writers_done() {
+            let e = m.enabled();
+            let ch = e.iter().find(|c| c.cpu < 2 || c.ack).unwrap();
+            m.step(ch);
+        }
+        assert!(!m.finished(), "the reader is still inside its read");
+        while !m.finished() {
+            m.step(Choice::prog(2)).action();
+        }
+        assert!(m.enabled().is_empty());
+    }
+
+    #[test]
+    fn draw_table_never_returns_the_old_frame_and_stays_in_ram() {
+        let mut x = 0u64;
+        let mut next = || {
+            x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            x
+        };
+        for _ in 0..10_000 {
+            let a = draw_table(&mut next);
+            assert_ne!(a, OLD_TABLE);
+            assert!(a < RAM_BYTES && a % 4096 == 0);
+        }
+        let mut edge = || u64::MAX;
+        assert_eq!(draw_table(&mut edge), RAM_BYTES - 4096);
+    }
+
+    #[test]
+    fn choices_code_round_trip() {
+        for cpu in 0..64 {
+            for ack in [false, true] {
+                let c = Choice { cpu, ack };
+                assert_eq!(Choice::from_code(c.code()), c);
+            }
+        }
+        let e = Enabled {
+            prog: 0b1010,
+            ack: 0b100,
+        };
+        assert_eq!(
+            e.iter().collect::<Vec<_>>(),
+            (0..e.count()).map(|i| e.nth(i)).collect::<Vec<_>>()
+        );
+    }
+}

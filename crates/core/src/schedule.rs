@@ -1,0 +1,349 @@
+//! Schedules as strings: `ts1.HEADER.STEPS.CHECK`, every character URL-safe.
+//!
+//! A schedule carries everything a replay needs: the configuration, the populator's new
+//! table (drawn per run when `alloc=random`) and the sequence of choices. HEADER is
+//! base64url of a few bytes of configuration; STEPS has one character per step for
+//! machines of up to 31 CPUs (two beyond); CHECK is a 12-bit checksum over both, so a
+//! typo or a truncated link is reported instead of replaying something else.
+
+use crate::config::{
+    Alloc, ClearKind, Config, FreeKind, Knob, Mode, ReaderKind, SetKind, SyncPlacement,
+};
+use crate::machine::Choice;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The format version this build writes and reads.
+pub const VERSION: &str = "ts1";
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+fn b64_value(c: u8) -> Option<u8> {
+    match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'-' => Some(62),
+        b'_' => Some(63),
+        _ => None,
+    }
+}
+
+/// One run, replayable: configuration, new table, and the choices in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schedule {
+    pub config: Config,
+    pub new_table: u64,
+    pub choices: Vec<Choice>,
+}
+
+/// Why a schedule string was refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleError(pub String);
+
+impl fmt::Display for ScheduleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "malformed schedule: {}", self.0)
+    }
+}
+
+impl std::error::Error for ScheduleError {}
+
+fn err<T>(msg: impl Into<String>) -> Result<T, ScheduleError> {
+    Err(ScheduleError(msg.into()))
+}
+
+fn index_of<K: Knob>(v: K) -> u8 {
+    K::ALL.iter().position(|&x| x == v).unwrap_or(0) as u8
+}
+
+fn knob_at<K: Knob>(i: u8) -> Result<K, ScheduleError> {
+    K::ALL.get(i as usize).copied().ok_or_else(|| {
+        ScheduleError(format!(
+            "unknown {} code {i} (made by a newer tornsim?)",
+            K::FIELD
+        ))
+    })
+}
+
+fn checksum(parts: &[&str]) -> u16 {
+    // FNV-1a, folded to 12 bits.
+    let mut h: u32 = 0x811c_9dc5;
+    for p in parts {
+        for &b in p.as_bytes() {
+            h = (h ^ b as u32).wrapping_mul(0x0100_0193);
+        }
+        h = (h ^ b'.' as u32).wrapping_mul(0x0100_0193);
+    }
+    ((h >> 20) ^ (h & 0xfff)) as u16 & 0xfff
+}
+
+impl Schedule {
+    /// The string form.
+    pub fn encode(&self) -> String {
+        let c = &self.config;
+        let mut bytes = vec![
+            index_of(c.mode)
+                | index_of(c.sync) << 2
+                | index_of(c.reader) << 4
+                | (c.paravirt as u8) << 5
+                | index_of(c.clear) << 6
+                | index_of(c.set) << 7,
+            index_of(c.alloc) | index_of(c.free) << 2 | (c.cpus.is_some() as u8) << 3,
+            c.cpu_count() as u8,
+            c.readers as u8,
+        ];
+        // PAE addresses fit in 36 bits; five bytes hold them.
+        bytes.extend_from_slice(&(self.new_table >> 12).to_le_bytes()[..4]);
+        let header = encode_b64(&bytes);
+        let mut steps = String::with_capacity(self.choices.len());
+        for ch in &self.choices {
+            let code = ch.code();
+            if code < 62 {
+                steps.push(B64[code as usize] as char);
+            } else if code < 126 {
+                steps.push('-');
+                steps.push(B64[(code - 62) as usize] as char);
+            } else {
+                steps.push('_');
+                steps.push(B64[(code - 126) as usize] as char);
+            }
+        }
+        let sum = checksum(&[VERSION, &header, &steps]);
+        format!(
+            "{VERSION}.{header}.{steps}.{}{}",
+            B64[(sum >> 6) as usize] as char,
+            B64[(sum & 63) as usize] as char
+        )
+    }
+
+    /// Parses a string made by [`Schedule::encode`]. Surrounding whitespace is ignored.
+    pub fn decode(s: &str) -> Result<Schedule, ScheduleError> {
+        let s = s.trim();
+        if s.is_empty() {
+            return err("the schedule is empty");
+        }
+        let parts: Vec<&str> = s.split('.').collect();
+        if parts[0] != VERSION {
+            if parts[0].starts_with("ts") {
+                return err(format!(
+                    "version '{}' is not supported (this tornsim reads {VERSION})",
+                    parts[0]
+                ));
+            }
+            return err(format!("it should start with '{VERSION}.'"));
+        }
+        if parts.len() != 4 {
+            return err(format!(
+                "expected 4 dot-separated parts (version.header.steps.check), found {}",
+                parts.len()
+            ));
+        }
+        let (header, steps, check) = (parts[1], parts[2], parts[3]);
+        for (what, part) in [("header", header), ("steps", steps), ("checksum", check)] {
+            if let Some((i, c)) = part
+                .char_indices()
+                .find(|&(_, c)| !c.is_ascii() || b64_value(c as u8).is_none())
+            {
+                return err(format!(
+                    "character {c:?} at position {i} of the {what} is not allowed"
+                ));
+            }
+        }
+        if check.len() != 2 {
+            return err("the checksum must be 2 characters");
+        }
+        let cb = check.as_bytes();
+        let got =
+            (b64_value(cb[0]).unwrap_or(0) as u16) << 6 | b64_value(cb[1]).unwrap_or(0) as u16;
+        if got != checksum(&[VERSION, header, steps]) {
+            return err("checksum mismatch: the string was mistyped or cut short");
+        }
+        let bytes = decode_b64(header)
+            .ok_or_else(|| ScheduleError("the header is not valid base64url".into()))?;
+        if bytes.len() != 8 {
+            return err(format!(
+                "the header holds {} bytes, expected 8",
+                bytes.len()
+            ));
+        }
+        let explicit_cpus = bytes[1] >> 3 & 1 == 1;
+        let config = Config {
+            mode: knob_at::<Mode>(bytes[0] & 3)?,
+            sync: knob_at::<SyncPlacement>(bytes[0] >> 2 & 3)?,
+            reader: knob_at::<ReaderKind>(bytes[0] >> 4 & 1)?,
+            paravirt: bytes[0] >> 5 & 1 == 1,
+            clear: knob_at::<ClearKind>(bytes[0] >> 6 & 1)?,
+            set: knob_at::<SetKind>(bytes[0] >> 7 & 1)?,
+            alloc: knob_at::<Alloc>(bytes[1] & 3)?,
+            free: knob_at::<FreeKind>(bytes[1] >> 2 & 1)?,
+            cpus: explicit_cpus.then_some(bytes[2] as u32),
+            readers: bytes[3] as u32,
+        };
+        if !explicit_cpus && config.cpu_count() != bytes[2] as u32 {
+            return err("the CPU count disagrees with the reader count");
+        }
+        config
+            .validate()
+            .map_err(|e| ScheduleError(format!("its configuration is invalid: {e}")))?;
+        let frame = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as u64;
+        let mut choices = Vec::with_capacity(steps.len());
+        let sb = steps.as_bytes();
+        let mut i = 0;
+        while i < sb.len() {
+            let v = b64_value(sb[i]).unwrap_or(0);
+            let code = match v {
+                62 | 63 => {
+                    let Some(&next) = sb.get(i + 1) else {
+                        return err("the steps end in the middle of a two-character step");
+                    };
+                    i += 1;
+                    (if v == 62 { 62 } else { 126 }) + b64_value(next).unwrap_or(0) as u32
+                }
+                v => v as u32,
+            };
+            if code > 127 {
+                return err(format!("step {} names a CPU above 63", choices.len()));
+            }
+            choices.push(Choice::from_code(code as u8));
+            i += 1;
+        }
+        Ok(Schedule {
+            config,
+            new_table: frame << 12,
+            choices,
+        })
+    }
+}
+
+fn encode_b64(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        let chars = chunk.len() + 1;
+        for k in 0..chars {
+            out.push(B64[(n >> (18 - 6 * k) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+fn decode_b64(s: &str) -> Option<Vec<u8>> {
+    let v: Vec<u8> = s.bytes().map(b64_value).collect::<Option<_>>()?;
+    let mut out = Vec::new();
+    for chunk in v.chunks(4) {
+        if chunk.len() == 1 {
+            return None;
+        }
+        let mut n = 0u32;
+        for (k, &x) in chunk.iter().enumerate() {
+            n |= (x as u32) << (18 - 6 * k);
+        }
+        for k in 0..chunk.len() - 1 {
+            out.push((n >> (16 - 8 * k)) as u8);
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::machine::SAME_LOW_TABLE;
+
+    fn sample() -> Schedule {
+        Schedule {
+            config: Config {
+                mode: Mode::XenPv,
+                sync: SyncPlacement::AfterUnlock,
+                ..Config::default()
+            },
+            new_table: SAME_LOW_TABLE,
+            choices: vec![
+                Choice::prog(2),
+                Choice::prog(0),
+                Choice::ack(3),
+                Choice::prog(1),
+            ],
+        }
+    }
+
+    #[test]
+    fn round_trips_and_is_url_safe() {
+        let s = sample();
+        let text = s.encode();
+        assert!(text.starts_with("ts1."));
+        assert!(
+            text.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(&c)),
+            "{text}"
+        );
+        assert_eq!(Schedule::decode(&text).unwrap(), s);
+        assert_eq!(Schedule::decode(&format!("  {text}\n")).unwrap(), s);
+    }
+
+    #[test]
+    fn wide_machines_use_two_characters_per_high_cpu() {
+        let mut s = sample();
+        s.config.cpus = Some(64);
+        s.config.readers = 62;
+        s.choices = (0..64)
+            .flat_map(|c| [Choice::prog(c), Choice::ack(c)])
+            .collect();
+        assert_eq!(Schedule::decode(&s.encode()).unwrap(), s);
+    }
+
+    #[test]
+    fn every_config_round_trips() {
+        for mode in Mode::ALL {
+            for sync in SyncPlacement::ALL {
+                for alloc in Alloc::ALL {
+                    let c = Config {
+                        mode: *mode,
+                        sync: *sync,
+                        alloc: *alloc,
+                        cpus: Some(7),
+                        readers: 3,
+                        ..Config::default()
+                    };
+                    let s = Schedule {
+                        config: c,
+                        new_table: 0x3_ffff_f000,
+                        choices: vec![],
+                    };
+                    assert_eq!(Schedule::decode(&s.encode()).unwrap(), s);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn malformed_strings_say_what_is_wrong() {
+        let good = sample().encode();
+        let cases = [
+            ("", "empty"),
+            ("hello", "start with"),
+            ("ts9.AAAA.BB.CC", "not supported"),
+            ("ts1.AAAA", "4 dot-separated"),
+            (&good.replacen('.', ".!", 2)[..], "not allowed"),
+            (&good[..good.len() - 1], "checksum"),
+        ];
+        for (text, want) in cases {
+            let e = Schedule::decode(text).unwrap_err().to_string();
+            assert!(e.contains(want), "{text:?}: {e}");
+        }
+        // A flipped step character is caught by the checksum.
+        let mut b = good.clone().into_bytes();
+        let pos = good.rfind('.').unwrap() - 1;
+        b[pos] = if b[pos] == b'A' { b'B' } else { b'A' };
+        let e = Schedule::decode(std::str::from_utf8(&b).unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("checksum"), "{e}");
+    }
+}

@@ -1,0 +1,592 @@
+//! Traces: one run, step by step, with what each CPU did in kernel terms and the machine
+//! state after each step. Built by [`Stepper`], which replay, the web page's trace viewer
+//! and its "be the scheduler" mode all drive.
+
+use crate::config::{Config, ConfigError, ReaderKind, SyncPlacement};
+use crate::machine::{
+    bits, Action, Choice, Hazard, IpiKind, Machine, Pmd, Role, TableState, NO_CPU,
+};
+use crate::schedule::{Schedule, ScheduleError};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The machine state shown after each step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub pmd: Pmd,
+    pub irq_off: u64,
+    pub ptl: Option<u8>,
+    pub pending: u64,
+    pub old_table: TableState,
+}
+
+impl Snapshot {
+    fn of(m: &Machine) -> Snapshot {
+        let st = m.state();
+        Snapshot {
+            pmd: st.pmd,
+            irq_off: st.irq_off,
+            ptl: (st.ptl != NO_CPU).then_some(st.ptl),
+            pending: st.pending,
+            old_table: st.old_table,
+        }
+    }
+}
+
+/// One CPU of a trace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CpuInfo {
+    pub cpu: u8,
+    pub role: Role,
+    /// As kernel race diagrams head their columns: `CPU2 (GUP-fast)`.
+    pub name: String,
+}
+
+/// One step of a trace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceStep {
+    pub index: u64,
+    pub cpu: u8,
+    pub ack: bool,
+    pub action: Action,
+    /// The step in kernel terms, e.g. `low = pmdp->pmd_low (0x3a5fe067)`.
+    pub text: String,
+    pub after: Snapshot,
+    pub hazard: Option<Hazard>,
+}
+
+/// A whole run (or its prefix), step by step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trace {
+    pub schedule: String,
+    pub config: Config,
+    pub new_table: u64,
+    pub cpus: Vec<CpuInfo>,
+    pub initial: Snapshot,
+    pub steps: Vec<TraceStep>,
+    /// The run reached its end (writers done, no reader inside a read).
+    pub finished: bool,
+    /// No CPU can step although the run has not finished.
+    pub deadlocked: bool,
+}
+
+impl Trace {
+    /// The steps that exhibited a hazard, in order.
+    pub fn hazards(&self) -> impl Iterator<Item = &TraceStep> {
+        self.steps.iter().filter(|s| s.hazard.is_some())
+    }
+}
+
+/// The column heading for a CPU, as kernel race diagrams write it.
+pub fn cpu_name(cfg: &Config, cpu: u8, role: Role) -> String {
+    let what = match role {
+        Role::Collapser => "khugepaged",
+        Role::Populator => "fault",
+        Role::Reader => match cfg.reader {
+            ReaderKind::GupFast => "GUP-fast",
+            ReaderKind::Walker => "walker",
+        },
+        Role::Idle => "idle",
+    };
+    format!("CPU{cpu} ({what})")
+}
+
+fn cpu_list(m: u64) -> String {
+    let v: Vec<String> = bits(m).map(|c| c.to_string()).collect();
+    v.join(",")
+}
+
+/// Describes a step in kernel terms. `short` keeps it within 24 characters, for the
+/// columns of a race diagram.
+pub fn describe(cfg: &Config, a: &Action, short: bool) -> String {
+    if short {
+        describe_short(cfg, a)
+    } else {
+        describe_long(cfg, a)
+    }
+}
+
+fn describe_short(cfg: &Config, a: &Action) -> String {
+    let walker = cfg.reader == ReaderKind::Walker;
+    match *a {
+        Action::PtlLock => "pmd_lock()".into(),
+        Action::PtlUnlock { retry: false } => "spin_unlock(ptl)".into(),
+        Action::PtlUnlock { retry: true } => "spin_unlock(ptl), retry".into(),
+        Action::Clear => "pmdp_get_and_clear()".into(),
+        Action::ClearLow => "xchg(&pmdp->pmd_low, 0)".into(),
+        Action::ClearHigh => "pmdp->pmd_high = 0".into(),
+        Action::FlushIpi { targets } => format!("flush_tlb: IPI {}", cpu_list(targets)),
+        Action::FlushHypercall => "flush_tlb: hypercall".into(),
+        Action::SyncIpi { .. } => "..._sync_one(): IPI all".into(),
+        Action::Free { .. } if cfg.free == crate::config::FreeKind::Immediate => {
+            "pte_free()".into()
+        }
+        Action::Free { waiting: 0 } => "pte_free_defer(): freed".into(),
+        Action::Free { waiting } => format!("pte_free_defer(): {}", cpu_list(waiting)),
+        Action::Alloc { .. } => "pte_alloc_one()".into(),
+        Action::CheckNone { none } => format!("pmd_none(*pmd): {none}"),
+        Action::Set => "pmd_populate()".into(),
+        Action::SetHigh => "pmdp->pmd_high = new".into(),
+        Action::SetLow => "pmdp->pmd_low = new".into(),
+        Action::IrqOff => "local_irq_save()".into(),
+        Action::IrqOn { .. } => "local_irq_restore()".into(),
+        Action::LoadLow { value } => format!("low = pmd_low {value:08x}"),
+        Action::LoadHigh { value } => format!("high = pmd_high {value:x}"),
+        Action::ReloadLow {
+            low, retry: true, ..
+        } => format!("pmd_low {low:08x} != low"),
+        Action::ReloadLow { torn: true, .. } => "pmd_low == low: TORN".into(),
+        Action::ReloadLow { low, high, .. } => format!("return {}", pmd_short(Pmd { low, high })),
+        Action::Load64 { low, high } => format!("READ_ONCE {}", pmd_short(Pmd { low, high })),
+        Action::Deref { stale, .. } => {
+            let f = if walker {
+                "__pte_map()"
+            } else {
+                "pte_offset_map()"
+            };
+            if stale {
+                format!("{f}: STALE")
+            } else {
+                f.into()
+            }
+        }
+        Action::Ack {
+            ipi: IpiKind::Flush,
+        } => "IRQ: flush_tlb_func()".into(),
+        Action::Ack { ipi: IpiKind::Sync } => "IRQ: table_smp_sync()".into(),
+    }
+}
+
+fn describe_long(cfg: &Config, a: &Action) -> String {
+    let walker = cfg.reader == ReaderKind::Walker;
+    match *a {
+        Action::PtlLock => "pmd_lock(): spin_lock(ptl)".into(),
+        Action::PtlUnlock { retry: false } => "spin_unlock(ptl)".into(),
+        Action::PtlUnlock { retry: true } => "spin_unlock(ptl): PMD still populated, retry".into(),
+        Action::Clear => "pmdp_collapse_flush(): pmdp_get_and_clear(), one 64-bit xchg".into(),
+        Action::ClearLow => "pmdp_get_and_clear(): xchg(&pmdp->pmd_low, 0)".into(),
+        Action::ClearHigh => "pmdp_get_and_clear(): pmdp->pmd_high = 0".into(),
+        Action::FlushIpi { targets } => {
+            format!(
+                "flush_tlb_range(): IPI mm_cpumask CPU {} and wait",
+                cpu_list(targets)
+            )
+        }
+        Action::FlushHypercall => {
+            "flush_tlb_range(): xen_flush_tlb_multi() hypercall, waits for nobody".into()
+        }
+        Action::SyncIpi { targets } => {
+            let f = if cfg.sync == SyncPlacement::FlushSyncSkip {
+                "tlb_gather_remove_table_sync_one()"
+            } else {
+                "pmdp_get_lockless_sync(): tlb_remove_table_sync_one()"
+            };
+            format!("{f}: IPI CPU {} and wait", cpu_list(targets))
+        }
+        Action::Free { .. } if cfg.free == crate::config::FreeKind::Immediate => {
+            "pte_free(): old table freed".into()
+        }
+        Action::Free { waiting: 0 } => {
+            "pte_free_defer(): no CPU inside a read, old table freed".into()
+        }
+        Action::Free { waiting } => {
+            format!(
+                "pte_free_defer(): queued until CPU {} enable interrupts",
+                cpu_list(waiting)
+            )
+        }
+        Action::Alloc { addr } => format!("pte_alloc_one(): new table at {}", addr_hex(addr)),
+        Action::CheckNone { none } => format!("pmd_install(): pmd_none(*pmd) is {none}"),
+        Action::Set => "pmd_populate(): set_pmd(), one 64-bit store".into(),
+        Action::SetHigh => "pmd_populate(): pmdp->pmd_high = new high".into(),
+        Action::SetLow => "pmd_populate(): pmdp->pmd_low = new low".into(),
+        Action::IrqOff if walker => "pmdp_get_lockless_start(): local_irq_save()".into(),
+        Action::IrqOff => "local_irq_save()".into(),
+        Action::IrqOn { freed } => {
+            let f = if walker {
+                "pmdp_get_lockless_end(): local_irq_restore()"
+            } else {
+                "local_irq_restore()"
+            };
+            if freed {
+                format!("{f}; last quiescent state: old table freed")
+            } else {
+                f.into()
+            }
+        }
+        Action::LoadLow { value } => format!("low = pmdp->pmd_low ({})", hex32(value)),
+        Action::LoadHigh { value } => format!("high = pmdp->pmd_high ({})", hex32(value)),
+        Action::ReloadLow {
+            low, retry: true, ..
+        } => format!("pmdp->pmd_low is now {}: changed, retry", hex32(low)),
+        Action::ReloadLow {
+            low, high, torn, ..
+        } => format!(
+            "pmdp->pmd_low == low: return {}{}",
+            pmd_hex(Pmd { low, high }),
+            if torn {
+                "  TORN: the PMD never held this value"
+            } else {
+                ""
+            }
+        ),
+        Action::Load64 { low, high } => {
+            format!("pmd = READ_ONCE(*pmdp) ({})", pmd_hex(Pmd { low, high }))
+        }
+        Action::Deref { addr, stale } => {
+            let f = if walker {
+                "__pte_map()"
+            } else {
+                "gup_fast_pte_range(): pte_offset_map()"
+            };
+            if stale {
+                format!("{f} on {}: STALE, that table was freed", addr_hex(addr))
+            } else {
+                format!("{f} on table {}", addr_hex(addr))
+            }
+        }
+        Action::Ack {
+            ipi: IpiKind::Flush,
+        } => "IPI handler flush_tlb_func(): acknowledge".into(),
+        Action::Ack { ipi: IpiKind::Sync } => {
+            "IPI handler tlb_remove_table_smp_sync(): acknowledge".into()
+        }
+    }
+}
+
+/// `0x3a5fe067`.
+pub fn hex32(v: u32) -> String {
+    format!("{v:#x}")
+}
+
+/// `0x00000001_3a5fe067`: high word, then low word.
+pub fn pmd_hex(p: Pmd) -> String {
+    format!("{:#010x}_{:08x}", p.high, p.low)
+}
+
+fn pmd_short(p: Pmd) -> String {
+    format!("{:x}:{:08x}", p.high, p.low)
+}
+
+/// A physical address with the 4 GiB boundary visible: `0x1_3a5fe000`.
+pub fn addr_hex(a: u64) -> String {
+    format!("{:#x}_{:08x}", a >> 32, a as u32)
+}
+
+/// Why a replay failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReplayError {
+    Schedule(ScheduleError),
+    Config(ConfigError),
+    /// Step `index` chose something the machine could not do there.
+    Step {
+        index: usize,
+        choice: Choice,
+        why: String,
+    },
+}
+
+impl fmt::Display for ReplayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReplayError::Schedule(e) => e.fmt(f),
+            ReplayError::Config(e) => write!(f, "invalid configuration: {e}"),
+            ReplayError::Step { index, choice, why } => write!(
+                f,
+                "the schedule does not replay: step {index} picks CPU{}{}, but {why}",
+                choice.cpu,
+                if choice.ack {
+                    "'s IPI acknowledgement"
+                } else {
+                    ""
+                }
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ReplayError {}
+
+/// Drives a machine one chosen step at a time, keeping the trace.
+#[derive(Clone, Debug)]
+pub struct Stepper {
+    machine: Machine,
+    choices: Vec<Choice>,
+    trace: Trace,
+}
+
+impl Stepper {
+    /// A fresh run of `cfg` whose populator allocates `new_table`.
+    pub fn new(cfg: &Config, new_table: u64) -> Result<Stepper, ConfigError> {
+        let mut machine = Machine::new(cfg, true)?;
+        machine.reset(new_table);
+        let cpus = (0..machine.cpus())
+            .map(|c| {
+                let role = machine.role(c);
+                CpuInfo {
+                    cpu: c,
+                    role,
+                    name: cpu_name(cfg, c, role),
+                }
+            })
+            .collect();
+        let trace = Trace {
+            schedule: String::new(),
+            config: cfg.clone(),
+            new_table,
+            cpus,
+            initial: Snapshot::of(&machine),
+            steps: Vec::new(),
+            finished: false,
+            deadlocked: false,
+        };
+        let mut s = Stepper {
+            machine,
+            choices: Vec::new(),
+            trace,
+        };
+        s.refresh();
+        Ok(s)
+    }
+
+    fn refresh(&mut self) {
+        self.trace.finished = self.machine.finished();
+        self.trace.deadlocked = !self.trace.finished && self.machine.enabled().is_empty();
+        self.trace.schedule = self.schedule().encode();
+    }
+
+    pub fn machine(&self) -> &Machine {
+        &self.machine
+    }
+
+    /// The choices open now, in CPU order, program steps first.
+    pub fn enabled(&self) -> Vec<Choice> {
+        self.machine.enabled().iter().collect()
+    }
+
+    /// What `ch` would do, described, without doing it.
+    pub fn preview(&self, ch: Choice) -> Result<String, String> {
+        let mut m = self.machine.clone();
+        let a = m.try_step(ch)?;
+        Ok(describe(m.config(), &a, false))
+    }
+
+    /// Takes one step.
+    pub fn step(&mut self, ch: Choice) -> Result<&TraceStep, String> {
+        let a = self.machine.try_step(ch)?;
+        let cfg = self.machine.config();
+        self.choices.push(ch);
+        self.trace.steps.push(TraceStep {
+            index: self.trace.steps.len() as u64,
+            cpu: ch.cpu,
+            ack: ch.ack,
+            action: a,
+            text: describe(cfg, &a, false),
+            after: Snapshot::of(&self.machine),
+            hazard: a.hazard(),
+        });
+        self.refresh();
+        Ok(self.trace.steps.last().expect("just pushed"))
+    }
+
+    pub fn finished(&self) -> bool {
+        self.trace.finished
+    }
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+    pub fn into_trace(self) -> Trace {
+        self.trace
+    }
+    pub fn schedule(&self) -> Schedule {
+        Schedule {
+            config: self.machine.config().clone(),
+            new_table: self.machine.new_table(),
+            choices: self.choices.clone(),
+        }
+    }
+}
+
+/// Replays a schedule into its trace.
+pub fn replay(s: &Schedule) -> Result<Trace, ReplayError> {
+    let mut st = Stepper::new(&s.config, s.new_table).map_err(ReplayError::Config)?;
+    for (index, &choice) in s.choices.iter().enumerate() {
+        st.step(choice)
+            .map_err(|why| ReplayError::Step { index, choice, why })?;
+    }
+    Ok(st.into_trace())
+}
+
+/// Replays a schedule string.
+pub fn replay_str(s: &str) -> Result<Trace, ReplayError> {
+    replay(&Schedule::decode(s).map_err(ReplayError::Schedule)?)
+}
+
+impl Trace {
+    /// A plain-text table, one row per step.
+    pub fn to_table(&self) -> String {
+        use fmt::Write;
+        let mut out = String::new();
+        let _ = writeln!(out, "# {}", self.config.summary());
+        let _ = writeln!(out, "# schedule {}", self.schedule);
+        let _ = writeln!(
+            out,
+            "{:>4}  {:<18} {:<58} {:<21} {:<8} {:<4} ipi pending",
+            "step", "cpu", "action", "pmd (high_low)", "irqs off", "ptl"
+        );
+        let dash = |m: u64| if m == 0 { "-".to_string() } else { cpu_list(m) };
+        for s in &self.steps {
+            let name = &self.cpus[s.cpu as usize].name;
+            let _ = writeln!(
+                out,
+                "{:>4}  {:<18} {:<58} {:<21} {:<8} {:<4} {}",
+                s.index,
+                name,
+                s.text,
+                pmd_hex(s.after.pmd),
+                dash(s.after.irq_off),
+                s.after.ptl.map_or("-".to_string(), |c| c.to_string()),
+                dash(s.after.pending),
+            );
+        }
+        let end = if self.deadlocked {
+            "DEADLOCK: no CPU can step and the run has not finished"
+        } else if self.finished {
+            "run finished"
+        } else {
+            "schedule ends before the run does"
+        };
+        let hz: Vec<String> = self
+            .hazards()
+            .map(|s| {
+                format!(
+                    "{} at step {} on CPU{}",
+                    s.hazard.map_or("", |h| h.name()),
+                    s.index,
+                    s.cpu
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "# {end}; {}",
+            if hz.is_empty() {
+                "no hazard".to_string()
+            } else {
+                hz.join(", ")
+            }
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::preset;
+    use crate::run::record_run;
+    use crate::sched::SchedulerSpec;
+
+    #[test]
+    fn replay_reproduces_a_recorded_run() {
+        let cfg = preset("seed-thread-v1").unwrap().config;
+        for seed in 0..50 {
+            let (sched, summary) = record_run(&cfg, SchedulerSpec::Random, seed);
+            let t = replay_str(&sched.encode()).unwrap();
+            assert!(t.finished);
+            assert_eq!(t.steps.len() as u64, summary.steps);
+            assert_eq!(
+                t.hazards().count() as u32,
+                summary.torn_reads + summary.stale_uses
+            );
+        }
+    }
+
+    #[test]
+    fn a_schedule_that_picks_a_blocked_cpu_is_refused_with_the_reason() {
+        let cfg = preset("merged").unwrap().config;
+        let s = Schedule {
+            config: cfg,
+            new_table: crate::machine::SAME_LOW_TABLE,
+            choices: vec![Choice::prog(0), Choice::prog(1), Choice::prog(1)],
+        };
+        let e = replay(&s).unwrap_err().to_string();
+        assert!(
+            e.contains("step 2") && e.contains("spinning on the PTL"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn stepper_previews_without_stepping() {
+        let cfg = preset("seed-thread-v1").unwrap().config;
+        let mut st = Stepper::new(&cfg, crate::machine::SAME_LOW_TABLE).unwrap();
+        assert_eq!(st.preview(Choice::prog(2)).unwrap(), "local_irq_save()");
+        assert!(st.trace().steps.is_empty());
+        st.step(Choice::prog(2)).unwrap();
+        assert_eq!(st.trace().steps[0].after.irq_off, 0b100);
+        assert!(st.step(Choice::ack(2)).is_err());
+    }
+
+    #[test]
+    fn descriptions_fit_diagram_columns() {
+        let cfg = preset("seed-thread-v1").unwrap().config;
+        let actions = [
+            Action::PtlLock,
+            Action::PtlUnlock { retry: true },
+            Action::Clear,
+            Action::FlushIpi { targets: 0b1110 },
+            Action::FlushHypercall,
+            Action::SyncIpi { targets: 0b1110 },
+            Action::Free { waiting: 0b1100 },
+            Action::Alloc {
+                addr: 0x2_3a5f_e000,
+            },
+            Action::CheckNone { none: false },
+            Action::LoadLow { value: 0x3a5f_e067 },
+            Action::LoadHigh { value: 0x3a5f_e067 },
+            Action::ReloadLow {
+                low: 0x3a5f_e067,
+                high: 2,
+                retry: false,
+                torn: false,
+            },
+            Action::ReloadLow {
+                low: 0x3a5f_e067,
+                high: 2,
+                retry: true,
+                torn: false,
+            },
+            Action::Load64 {
+                low: 0x3a5f_e067,
+                high: 2,
+            },
+            Action::Deref {
+                addr: 0x2_3a5f_e000,
+                stale: false,
+            },
+            Action::Ack { ipi: IpiKind::Sync },
+            Action::Ack {
+                ipi: IpiKind::Flush,
+            },
+            Action::Free { waiting: 0 },
+            Action::ClearLow,
+            Action::IrqOff,
+            Action::IrqOn { freed: true },
+            Action::ReloadLow {
+                low: 0x3a5f_e067,
+                high: 0,
+                retry: false,
+                torn: true,
+            },
+            Action::Deref {
+                addr: 0x1_3a5f_e000,
+                stale: true,
+            },
+        ];
+        for a in actions {
+            let d = describe(&cfg, &a, true);
+            assert!(d.len() <= 24, "{d:?} is {} long", d.len());
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! Command-line arguments, and turning the config flags into a validated [`Config`].
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use tornsim_core::{preset, Config, ConfigError};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tornsim",
+    version,
+    about = "Watch, measure and prove the x86-32 PAE torn PMD read race (khugepaged vs lockless walkers)",
+    after_help = "Exit status: 0 no hazard found, 1 hazard found, 2 bad input or internal error, 3 search incomplete."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+// Parsed once per process; the size difference between subcommands does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run many randomized interleavings and count torn reads.
+    Run(RunArgs),
+    /// Print a schedule string's run step by step.
+    Replay(ReplayArgs),
+    /// List the named presets.
+    Presets(PresetsArgs),
+    /// Measure simulated steps and runs per second.
+    Bench(BenchArgs),
+}
+
+/// The configuration flags every simulating command takes.
+#[derive(Args, Debug, Default, Clone)]
+pub struct ConfigArgs {
+    /// Start from a named preset (see `tornsim presets`).
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
+    /// Read settings from a TOML or JSON file (applied after --preset, before other flags).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// CPU count, 2..=64, or `auto` (collapser + populator + readers).
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub cpus: Option<String>,
+    /// native-pae, xen-pv or non-pae.
+    #[arg(long, value_name = "MODE")]
+    pub mode: Option<String>,
+    /// Sync placement: under-ptl, after-unlock, none or flush-sync-skip.
+    #[arg(long, value_name = "PLACEMENT")]
+    pub sync: Option<String>,
+    /// CONFIG_PARAVIRT on native-pae: on or off.
+    #[arg(long, value_name = "on|off")]
+    pub paravirt: Option<String>,
+    /// Reader count, 1..=62.
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub readers: Option<String>,
+    /// Reader kind: gup-fast or walker.
+    #[arg(long, value_name = "KIND")]
+    pub reader: Option<String>,
+    /// New page table: same-low, random or same-frame.
+    #[arg(long, value_name = "ALLOC")]
+    pub alloc: Option<String>,
+    /// PMD clear: xchg64 or split-low-first.
+    #[arg(long, value_name = "KIND")]
+    pub clear: Option<String>,
+    /// PMD set: xchg64 or split-high-first.
+    #[arg(long, value_name = "KIND")]
+    pub set: Option<String>,
+    /// Old table free: rcu-deferred or immediate.
+    #[arg(long, value_name = "KIND")]
+    pub free: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SchedulerKind {
+    Random,
+    Pct,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Number of runs.
+    #[arg(
+        long,
+        default_value_t = 100_000,
+        value_name = "N",
+        allow_hyphen_values = true
+    )]
+    pub runs: u64,
+    /// Batch seed; run i uses a seed derived from it and i.
+    #[arg(
+        long,
+        default_value_t = 1,
+        value_name = "S",
+        allow_hyphen_values = true
+    )]
+    pub seed: u64,
+    #[arg(long, value_enum, default_value_t = SchedulerKind::Random)]
+    pub scheduler: SchedulerKind,
+    /// PCT depth (the bug depth targeted), 1..=64. The seed thread's race has depth 4.
+    #[arg(
+        long,
+        default_value_t = 4,
+        value_name = "D",
+        allow_hyphen_values = true
+    )]
+    pub depth: u32,
+    /// Worker threads (results do not depend on it). Default: all cores.
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub threads: Option<usize>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TraceFormat {
+    Table,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// A schedule string (`ts1.…`), as printed by `run` or `check`.
+    pub schedule: String,
+    #[arg(long, value_enum, default_value_t = TraceFormat::Table)]
+    pub format: TraceFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct PresetsArgs {
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds to spend on each case.
+    #[arg(
+        long,
+        default_value_t = 1.0,
+        value_name = "SECONDS",
+        allow_hyphen_values = true
+    )]
+    pub seconds: f64,
+}
+
+/// A bad-input error: printed as one line, exit status 2.
+#[derive(Debug)]
+pub struct InputError(pub String);
+
+impl From<ConfigError> for InputError {
+    fn from(e: ConfigError) -> Self {
+        InputError(e.to_string())
+    }
+}
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Reads a config file (TOML or JSON, by extension, else whichever parses) as settings.
+fn file_settings(path: &PathBuf) -> Result<Vec<(String, String)>, InputError> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| InputError(format!("--config: cannot read '{shown}': {e}")))?;
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let json = || serde_json::from_str::<serde_json::Value>(&text).map_err(|e| e.to_string());
+    let toml = || {
+        toml::from_str::<toml::Table>(&text)
+            .map_err(|e| e.message().to_string())
+            .and_then(|t| serde_json::to_value(t).map_err(|e| e.to_string()))
+    };
+    let value = match ext {
+        "json" => json(),
+        "toml" => toml(),
+        _ => json().or_else(|_| toml()),
+    }
+    .map_err(|e| {
+        InputError(format!(
+            "--config: '{shown}' is not valid {}: {}",
+            if ext == "json" { "JSON" } else { "TOML" },
+            e.trim()
+        ))
+    })?;
+    let serde_json::Value::Object(map) = value else {
+        return Err(InputError(format!(
+            "--config: '{shown}' must hold a table of settings"
+        )));
+    };
+    let mut out = Vec::new();
+    for (k, v) in map {
+        let s = match v {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::Bool(b) => b.to_string(),
+            _ => {
+                return Err(InputError(format!(
+                    "--config: '{shown}': {k} must be a string, number or boolean"
+                )))
+            }
+        };
+        out.push((k, s));
+    }
+    // `preset` first, so the file's other settings refine it.
+    out.sort_by_key(|(k, _)| k != "preset");
+    Ok(out)
+}
+
+impl ConfigArgs {
+    /// Layers defaults, `--preset`, `--config` and the individual flags, then validates.
+    pub fn build(&self) -> Result<Config, InputError> {
+        let mut cfg = match &self.preset {
+            Some(name) => preset(name)?.config,
+            None => Config::default(),
+        };
+        if let Some(path) = &self.config {
+            for (k, v) in file_settings(path)? {
+                let r = if k == "preset" {
+                    preset(&v).map(|p| cfg = p.config)
+                } else {
+                    cfg.set(&k, &v)
+                };
+                r.map_err(|e| InputError(format!("--config '{}': {e}", path.display())))?;
+            }
+        }
+        let flags = [
+            ("cpus", &self.cpus),
+            ("mode", &self.mode),
+            ("sync", &self.sync),
+            ("paravirt", &self.paravirt),
+            ("readers", &self.readers),
+            ("reader", &self.reader),
+            ("alloc", &self.alloc),
+            ("clear", &self.clear),
+            ("set", &self.set),
+            ("free", &self.free),
+        ];
+        for (k, v) in flags {
+            if let Some(v) = v {
+                cfg.set(k, v)?;
+            }
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}

@@ -1,0 +1,307 @@
+//! The `tornsim` command: a thin front end over `tornsim-core`.
+
+mod args;
+mod progress;
+
+use args::{
+    BenchArgs, Cli, Command, InputError, PresetsArgs, ReplayArgs, RunArgs, SchedulerKind,
+    TraceFormat,
+};
+use clap::Parser;
+use serde_json::json;
+use std::process::ExitCode;
+use std::time::Instant;
+use tornsim_core::{presets, replay_str, Batch, Config, ReplayError, SchedulerSpec, Stats};
+
+/// Exit statuses.
+const OK: u8 = 0;
+const HAZARD: u8 = 1;
+const BAD_INPUT: u8 = 2;
+
+fn main() -> ExitCode {
+    // A panic is a bug, but the user still gets one line and status 2, not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("tornsim: internal error{at}: {msg} (please report it)");
+    }));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind::*;
+            if matches!(
+                e.kind(),
+                DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = e.print();
+                return ExitCode::from(if e.kind() == DisplayHelpOnMissingArgumentOrSubcommand {
+                    BAD_INPUT
+                } else {
+                    OK
+                });
+            }
+            // clap explains over several lines; keep its first paragraph, on one line.
+            let text = e.render().to_string();
+            let first: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let first = first.join(" ");
+            let first = first.trim_start_matches("error: ");
+            eprintln!("tornsim: error: {first} (see tornsim --help)");
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    let result = std::panic::catch_unwind(|| match cli.command {
+        Command::Run(a) => cmd_run(a),
+        Command::Replay(a) => cmd_replay(a),
+        Command::Presets(a) => cmd_presets(a),
+        Command::Bench(a) => cmd_bench(a),
+    });
+    match result {
+        Ok(Ok(code)) => ExitCode::from(code),
+        Ok(Err(e)) => {
+            eprintln!("tornsim: error: {e}");
+            ExitCode::from(BAD_INPUT)
+        }
+        Err(_) => ExitCode::from(BAD_INPUT),
+    }
+}
+
+fn print_json(v: &serde_json::Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).expect("JSON values always serialise")
+    );
+}
+
+/// Runs `runs` runs of a batch on `threads` threads. The result does not depend on the
+/// thread count: each thread runs a contiguous slice of run indices and slices merge.
+fn run_batch(
+    cfg: &Config,
+    spec: SchedulerSpec,
+    seed: u64,
+    runs: u64,
+    threads: usize,
+) -> Result<Stats, InputError> {
+    let threads = threads.clamp(1, 64) as u64;
+    let per = runs.div_ceil(threads);
+    let mut bar = progress::Progress::new("runs", runs);
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let torn = std::sync::atomic::AtomicU64::new(0);
+    let mut total = Stats::default();
+    let parts: Vec<Result<Stats, InputError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (first, count) = (t * per, per.min(runs.saturating_sub(t * per)));
+                let (done, torn) = (&done, &torn);
+                s.spawn(move || {
+                    let mut b = Batch::new(cfg, spec, seed)?.starting_at(first);
+                    let chunk = 20_000;
+                    let mut left = count;
+                    while left > 0 {
+                        let n = left.min(chunk);
+                        let st = b.run(n);
+                        done.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                        torn.fetch_add(st.runs_with_torn, std::sync::atomic::Ordering::Relaxed);
+                        left -= n;
+                    }
+                    Ok(b.stats().clone())
+                })
+            })
+            .collect();
+        while handles.iter().any(|h| !h.is_finished()) {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            let t = torn.load(std::sync::atomic::Ordering::Relaxed);
+            bar.update(
+                done.load(std::sync::atomic::Ordering::Relaxed),
+                &format!("{t} with a torn read"),
+            );
+        }
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("worker threads do not panic"))
+            .collect()
+    });
+    bar.finish();
+    for p in parts {
+        total.merge(&p?);
+    }
+    Ok(total)
+}
+
+fn cmd_run(a: RunArgs) -> Result<u8, InputError> {
+    let cfg = a.config.build()?;
+    if a.runs == 0 {
+        return Err(InputError("--runs: must be at least 1".into()));
+    }
+    let spec = match a.scheduler {
+        SchedulerKind::Random => SchedulerSpec::Random,
+        SchedulerKind::Pct => SchedulerSpec::Pct { depth: a.depth },
+    };
+    spec.validate()?;
+    let threads = a
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if threads == 0 {
+        return Err(InputError("--threads: must be at least 1".into()));
+    }
+    let st = run_batch(&cfg, spec, a.seed, a.runs, threads)?;
+    let (rate, lo, hi) = st.torn_per_million();
+    if a.json {
+        let rec =
+            |r: &Option<tornsim_core::HazardRecord>| serde_json::to_value(r).unwrap_or_default();
+        print_json(&json!({
+            "config": cfg,
+            "scheduler": spec,
+            "seed": a.seed,
+            "runs": st.runs,
+            "torn_reads": st.torn_reads,
+            "runs_with_torn": st.runs_with_torn,
+            "torn_runs_per_million": { "estimate": rate, "low95": lo, "high95": hi },
+            "retries": st.retries,
+            "stale_uses": st.stale_uses,
+            "runs_with_stale": st.runs_with_stale,
+            "reads": st.reads,
+            "steps": st.steps,
+            "ipis_sent": st.ipis_sent,
+            "ptl_held_steps": st.ptl_held_steps,
+            "deadlocks": st.deadlocks,
+            "step_limit_runs": st.step_limit_runs,
+            "first_torn_schedule": st.first_torn.as_ref().map(|r| &r.schedule),
+            "first_torn": rec(&st.first_torn),
+            "first_stale_schedule": st.first_stale.as_ref().map(|r| &r.schedule),
+            "first_stale": rec(&st.first_stale),
+            "first_deadlock": rec(&st.first_deadlock),
+        }));
+    } else {
+        let per_run = |x: u64| x as f64 / st.runs as f64;
+        println!("tornsim run: {}", cfg.summary());
+        println!("scheduler {}, seed {}", spec.name(), a.seed);
+        println!();
+        println!("runs                      {:>12}", st.runs);
+        println!(
+            "runs with a torn read     {:>12}   {:.1} per million (95% CI {:.1} .. {:.1})",
+            st.runs_with_torn, rate, lo, hi
+        );
+        println!("torn reads                {:>12}", st.torn_reads);
+        println!("retries (pmd_low changed) {:>12}", st.retries);
+        println!("stale uses after free     {:>12}", st.stale_uses);
+        println!("completed reads           {:>12}", st.reads);
+        println!(
+            "steps                     {:>12}   {:.1} per run",
+            st.steps,
+            per_run(st.steps)
+        );
+        println!(
+            "IPIs sent                 {:>12}   {:.1} per run",
+            st.ipis_sent,
+            per_run(st.ipis_sent)
+        );
+        println!(
+            "steps with the PTL held   {:>12}   {:.1} per run",
+            st.ptl_held_steps,
+            per_run(st.ptl_held_steps)
+        );
+        println!("deadlocks                 {:>12}", st.deadlocks);
+        if st.step_limit_runs > 0 {
+            println!("runs over the step limit  {:>12}", st.step_limit_runs);
+        }
+        for (what, r) in [
+            ("torn read", &st.first_torn),
+            ("stale use", &st.first_stale),
+            ("deadlock", &st.first_deadlock),
+        ] {
+            if let Some(r) = r {
+                println!();
+                println!("first {what}: run {}, step {}, CPU{}", r.run, r.step, r.cpu);
+                println!("  tornsim replay {}", r.schedule);
+            }
+        }
+    }
+    Ok(if st.any_hazard() { HAZARD } else { OK })
+}
+
+fn cmd_replay(a: ReplayArgs) -> Result<u8, InputError> {
+    let t = replay_str(&a.schedule).map_err(|e| match e {
+        ReplayError::Schedule(e) => InputError(e.to_string()),
+        e => InputError(e.to_string()),
+    })?;
+    match a.format {
+        TraceFormat::Table => print!("{}", t.to_table()),
+        TraceFormat::Json => print_json(&serde_json::to_value(&t).expect("traces serialise")),
+    }
+    Ok(if t.hazards().next().is_some() || t.deadlocked {
+        HAZARD
+    } else {
+        OK
+    })
+}
+
+fn cmd_presets(a: PresetsArgs) -> Result<u8, InputError> {
+    let ps = presets();
+    if a.json {
+        print_json(&serde_json::to_value(&ps).expect("presets serialise"));
+    } else {
+        let base = Config::default();
+        for p in ps {
+            println!("{:<16} {}", p.name, p.summary);
+            println!("{:<16} {}", "", p.config.to_query(&base));
+        }
+    }
+    Ok(OK)
+}
+
+fn cmd_bench(a: BenchArgs) -> Result<u8, InputError> {
+    if !(a.seconds > 0.0 && a.seconds <= 600.0) {
+        return Err(InputError("--seconds: must be in (0, 600]".into()));
+    }
+    let mut cases = Vec::new();
+    for readers in [2u32, 8] {
+        let mut cfg = tornsim_core::preset("seed-thread-v1")?.config;
+        cfg.readers = readers;
+        let mut b = Batch::new(&cfg, SchedulerSpec::Random, 1)?;
+        b.run(2_000); // warm up
+        let start = Instant::now();
+        let mut runs = 0u64;
+        let mut steps = 0u64;
+        while start.elapsed().as_secs_f64() < a.seconds {
+            let s = b.run(5_000);
+            runs += s.runs;
+            steps += s.steps;
+        }
+        let secs = start.elapsed().as_secs_f64();
+        cases.push(json!({
+            "case": format!("seed-thread-v1, {readers} readers, random scheduler, one thread"),
+            "readers": readers,
+            "runs": runs,
+            "steps": steps,
+            "seconds": secs,
+            "steps_per_sec": steps as f64 / secs,
+            "runs_per_sec": runs as f64 / secs,
+        }));
+    }
+    if a.json {
+        print_json(&json!({ "cases": cases }));
+    } else {
+        println!("{:<58} {:>14} {:>12}", "case", "steps/s", "runs/s");
+        for c in &cases {
+            println!(
+                "{:<58} {:>14.0} {:>12.0}",
+                c["case"].as_str().unwrap_or(""),
+                c["steps_per_sec"].as_f64().unwrap_or(0.0),
+                c["runs_per_sec"].as_f64().unwrap_or(0.0)
+            );
+        }
+    }
+    Ok(OK)
+}
