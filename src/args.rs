@@ -27,6 +27,10 @@ pub enum Command {
     /// List the named presets.
     Presets(PresetsArgs),
     /// Measure simulated steps and runs per second.
+    /// Exhaustive search: prove a configuration safe, or print its shortest hazard.
+    Check(CheckArgs),
+    /// The checker's verdict for every mode x placement x reader kind, beside MODEL.md's.
+    Matrix(MatrixArgs),
     Bench(BenchArgs),
 }
 
@@ -127,6 +131,76 @@ pub struct ReplayArgs {
     pub schedule: String,
     #[arg(long, value_enum, default_value_t = TraceFormat::Table)]
     pub format: TraceFormat,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// A summary, then the witness step by step.
+    Table,
+    /// The witness as CPU columns, the way kernel commit messages draw races.
+    Kernel,
+    Json,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SearchArgs {
+    /// Give up with verdict `incomplete` (exit 3) after storing this many states.
+    #[arg(long, value_name = "N", allow_hyphen_values = true, default_value_t = tornsim_core::check::DEFAULT_MAX_STATES)]
+    pub max_states: u64,
+    /// Turn off partial-order reduction (slower; for cross-checking the reduction).
+    #[arg(long)]
+    pub no_reduction: bool,
+    /// Turn off reader symmetry (slower; for cross-checking the symmetry reduction).
+    #[arg(long)]
+    pub no_symmetry: bool,
+}
+
+impl SearchArgs {
+    pub fn options(&self) -> Result<tornsim_core::CheckOptions, InputError> {
+        if self.max_states == 0 || self.max_states > u32::MAX as u64 {
+            return Err(InputError(format!(
+                "--max-states: must be in 1..={}",
+                u32::MAX
+            )));
+        }
+        Ok(tornsim_core::CheckOptions {
+            max_states: self.max_states,
+            reduce: !self.no_reduction,
+            symmetry: !self.no_symmetry,
+        })
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub search: SearchArgs,
+    /// Same as --format json.
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, value_enum)]
+    pub format: Option<CheckFormat>,
+}
+
+#[derive(Args, Debug)]
+pub struct MatrixArgs {
+    /// Readers per cell.
+    #[arg(
+        long,
+        default_value = "2",
+        value_name = "N",
+        allow_hyphen_values = true
+    )]
+    pub readers: String,
+    /// Every clear x set split too (four times the cells).
+    #[arg(long)]
+    pub all_splits: bool,
+    #[command(flatten)]
+    pub search: SearchArgs,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

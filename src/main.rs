@@ -1,6 +1,7 @@
 //! The `tornsim` command: a thin front end over `tornsim-core`.
 
 mod args;
+mod check;
 mod progress;
 
 use args::{
@@ -14,9 +15,10 @@ use std::time::Instant;
 use tornsim_core::{presets, replay_str, Batch, Config, ReplayError, SchedulerSpec, Stats};
 
 /// Exit statuses.
-const OK: u8 = 0;
-const HAZARD: u8 = 1;
+pub(crate) const OK: u8 = 0;
+pub(crate) const HAZARD: u8 = 1;
 const BAD_INPUT: u8 = 2;
+pub(crate) const INCOMPLETE: u8 = 3;
 
 fn main() -> ExitCode {
     // A panic is a bug, but the user still gets one line and status 2, not a backtrace.
@@ -65,6 +67,8 @@ fn main() -> ExitCode {
         Command::Run(a) => cmd_run(a),
         Command::Replay(a) => cmd_replay(a),
         Command::Presets(a) => cmd_presets(a),
+        Command::Check(a) => check::cmd_check(a),
+        Command::Matrix(a) => check::cmd_matrix(a),
         Command::Bench(a) => cmd_bench(a),
     });
     match result {
@@ -77,7 +81,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn print_json(v: &serde_json::Value) {
+pub(crate) fn print_json(v: &serde_json::Value) {
     println!(
         "{}",
         serde_json::to_string_pretty(v).expect("JSON values always serialise")
@@ -290,8 +294,9 @@ fn cmd_bench(a: BenchArgs) -> Result<u8, InputError> {
             "runs_per_sec": runs as f64 / secs,
         }));
     }
+    let checker = check::bench_checker()?;
     if a.json {
-        print_json(&json!({ "cases": cases }));
+        print_json(&json!({ "cases": cases, "checker": checker }));
     } else {
         println!("{:<58} {:>14} {:>12}", "case", "steps/s", "runs/s");
         for c in &cases {
@@ -300,6 +305,20 @@ fn cmd_bench(a: BenchArgs) -> Result<u8, InputError> {
                 c["case"].as_str().unwrap_or(""),
                 c["steps_per_sec"].as_f64().unwrap_or(0.0),
                 c["runs_per_sec"].as_f64().unwrap_or(0.0)
+            );
+        }
+        println!();
+        println!(
+            "{:<58} {:>14} {:>12} {:>9}",
+            "exhaustive check", "states", "seconds", "MiB"
+        );
+        for c in &checker {
+            println!(
+                "{:<58} {:>14} {:>12.3} {:>9.1}",
+                c["case"].as_str().unwrap_or(""),
+                c["states"].as_u64().unwrap_or(0),
+                c["seconds"].as_f64().unwrap_or(0.0),
+                c["peak_bytes"].as_f64().unwrap_or(0.0) / 1048576.0
             );
         }
     }

@@ -380,3 +380,84 @@ fn help_and_version_exit_0() {
     assert_eq!(tornsim(&["--version"]).status.code(), Some(0));
     assert_eq!(tornsim(&["run", "--help"]).status.code(), Some(0));
 }
+
+#[test]
+fn check_proves_merged_safe_and_draws_the_withdrawn_patch() {
+    let merged = tornsim(&["check", "--preset", "merged", "--json"]);
+    assert_eq!(merged.status.code(), Some(0), "{}", stderr(&merged));
+    let j = json(&merged);
+    assert_eq!(j["verdict"], "safe");
+    assert!(j["states"].as_u64().unwrap() > 100);
+    assert!(j["transitions"].as_u64().unwrap() > j["states"].as_u64().unwrap());
+    assert!(j["seconds"].is_f64());
+    assert!(j["schedule"].is_null() && j["trace"].is_null());
+
+    let v1 = tornsim(&["check", "--preset", "seed-thread-v1", "--json"]);
+    assert_eq!(v1.status.code(), Some(1));
+    let j = json(&v1);
+    assert_eq!(j["verdict"], "torn");
+    let schedule = j["schedule"].as_str().unwrap().to_string();
+    assert_eq!(j["trace"]["schedule"], schedule.as_str());
+    // The witness replays to a torn read through the replay command.
+    let r = tornsim(&["replay", &schedule]);
+    assert_eq!(r.status.code(), Some(1));
+    assert!(stdout(&r).contains("TORN"));
+
+    let k = tornsim(&["check", "--preset", "seed-thread-v1", "--format", "kernel"]);
+    assert_eq!(k.status.code(), Some(1));
+    let text = stdout(&k);
+    assert!(text.contains("CPU0 (khugepaged)") && text.contains("CPU2 (GUP-fast)"));
+    assert!(text.contains("xen_flush_tlb_multi() hypercall"), "{text}");
+    assert!(text.contains("TORN: CPU2 returned"), "{text}");
+    assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
+
+    let safe = tornsim(&["check", "--preset", "merged", "--format", "kernel"]);
+    assert_eq!(safe.status.code(), Some(0));
+    assert!(stdout(&safe).contains("safe: every interleaving was explored"));
+}
+
+#[test]
+fn check_says_incomplete_when_the_budget_runs_out() {
+    let o = tornsim(&[
+        "check",
+        "--preset",
+        "merged",
+        "--max-states",
+        "100",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(json(&o)["verdict"], "incomplete");
+    let o = tornsim(&["check", "--preset", "merged", "--max-states", "100"]);
+    assert!(stdout(&o).contains("nothing is proven"));
+}
+
+#[test]
+fn matrix_agrees_with_model_md() {
+    let o = tornsim(&["matrix", "--all-splits", "--readers", "2", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let j = json(&o);
+    let cells = j["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 3 * 2 * 4 * 4);
+    assert!(cells.iter().all(|c| c["agrees"] == true));
+    assert!(cells.iter().any(|c| c["verdict"] == "torn"));
+    assert_eq!(j["disagreements"], 0);
+    let t = tornsim(&["matrix", "--readers", "1"]);
+    assert_eq!(t.status.code(), Some(0));
+    assert!(stdout(&t).contains("24 cells, 1 readers each: 24 agree with MODEL.md"));
+}
+
+#[test]
+fn check_and_matrix_refuse_bad_input() {
+    assert_bad(&["check", "--max-states", "0"], "--max-states: must be in");
+    assert_bad(&["check", "--max-states", "-5"], "--max-states");
+    assert_bad(&["check", "--readers", "9"], "at most 8 readers");
+    assert_bad(&["check", "--mode", "arm"], "mode: unknown value");
+    assert_bad(&["check", "--format", "svg"], "svg");
+    assert_bad(&["matrix", "--readers", "0"], "readers: 0 is out of range");
+    assert_bad(
+        &["matrix", "--readers", "two"],
+        "--readers: 'two' is not a number",
+    );
+    assert_bad(&["matrix", "--readers", "12"], "at most 8 readers");
+}

@@ -18,13 +18,16 @@
 //! assert!(trace.hazards().count() > 0);
 //! ```
 
+pub mod check;
 pub mod config;
+pub mod diagram;
 pub mod machine;
 pub mod run;
 pub mod sched;
 pub mod schedule;
 pub mod trace;
 
+pub use check::{check, CheckError, CheckOptions, CheckProgress, CheckResult, Checker, Verdict};
 pub use config::{preset, presets, Config, ConfigError, Knob, Preset};
 pub use machine::{Action, Choice, Hazard, Machine, Pmd, Role};
 pub use run::{wilson, Batch, HazardRecord, RunSummary, Stats};

@@ -1,0 +1,960 @@
+//! The exhaustive checker: a breadth-first search over every interleaving of the same
+//! [`Machine`] the random runs use, with readers looping forever.
+//!
+//! # What it explores
+//!
+//! States are the machine's dynamic state packed into 128 bits (the PMD is implied by
+//! its version, reader registers by which of the few possible values they hold), kept in
+//! an arena with a hash index; each state remembers its parent and the choice that
+//! reached it, so the first hazard found is reconstructed into a concrete schedule that
+//! `tornsim replay` and the web page accept. Breadth-first order makes that witness the
+//! shortest one. With `alloc=random` the new table's value only matters through equality
+//! with the old table's halves and with zero, so the search runs once per equality class
+//! (five representative frames) instead of once per frame.
+//!
+//! # Why the reductions are sound
+//!
+//! *Symmetry.* All readers run the same program, have the same kind (so are all in or
+//! all out of `mm_cpumask`) and are treated alike by every broadcast; idle CPUs likewise.
+//! Permuting readers (with their IRQ, pending and quiescent-state bits) maps runs to
+//! runs of the same length and hazards to hazards, so one state per orbit is stored: the
+//! per-reader fields are sorted before hashing.
+//!
+//! *Partial-order reduction* (ample sets, Clarke–Grumberg–Peled conditions C0–C3). In a
+//! state, the enabled transitions of one CPU `p` may be explored alone when:
+//! - C1: every transition another CPU can take before `p` moves is independent of them.
+//!   An idle CPU's acknowledgement touches only its own pending bit, which only the
+//!   collapser's sends (disabled while an acknowledgement is outstanding) also touch. A
+//!   reader's `pmd_low`/`pmd_high` load commutes with everything once the PMD has had its
+//!   last write (`ver` is final and stays so). A reader's `local_irq_save()` and
+//!   `local_irq_restore()` commute with everything once both writers are done: the only
+//!   other readers of `irq_off` are `pte_free_defer()` and the IPI acknowledgements of
+//!   that same CPU, which are then in the ample set too; a restore that would complete a
+//!   deferred free is never reduced (it changes what other readers' derefs see). Each
+//!   condition is stable while `p` does not move, as C1 needs.
+//! - C2: reduced transitions are invisible: they never raise a hazard (the `pmd_low`
+//!   re-check and the dereference, which can, are never reduced) and, taken only once the
+//!   writers are done, cannot change whether the writers are stuck.
+//! - C3 (cycle proviso, static form): every cycle of the state graph contains a reader's
+//!   `pmd_low` re-check (or 64-bit load) or a populator step, since the collapser and the
+//!   IPI acknowledgements only move forward, and a reader's loop always passes its
+//!   re-check. Those transitions are never in a reduced set, so every cycle of the reduced
+//!   graph passes a fully expanded state.
+//!
+//! A hazard found with reductions on is searched for again with them off, up to the depth
+//! it was found at, so the printed witness is the shortest over the full graph.
+//!
+//! # Verdicts
+//!
+//! `safe` means the search finished with no hazard; `incomplete` means the state budget
+//! ran out first, and says nothing either way. A deadlock is a state where a writer has
+//! not finished, no writer can step, no IPI can be acknowledged and no reader is inside a
+//! read (readers between reads could loop forever, but never help a writer).
+
+use crate::config::{Alloc, Config, ConfigError};
+use crate::machine::default_table;
+use crate::machine::{
+    bits, flag, Choice, Hazard, Machine, Pc, Pmd, Regs, TableState, COLLAPSER, FIRST_READER,
+    NO_CPU, NO_VER, OLD_TABLE, POPULATOR,
+};
+use crate::schedule::Schedule;
+use hashbrown::HashTable;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The default state budget: every cell of the two-reader matrix fits with room to spare.
+pub const DEFAULT_MAX_STATES: u64 = 50_000_000;
+
+/// How the search runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckOptions {
+    /// Stop with [`Verdict::Incomplete`] after storing this many states.
+    pub max_states: u64,
+    /// Partial-order reduction (see the module docs).
+    pub reduce: bool,
+    /// Store one state per permutation of the readers.
+    pub symmetry: bool,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            max_states: DEFAULT_MAX_STATES,
+            reduce: true,
+            symmetry: true,
+        }
+    }
+}
+
+/// The checker's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Safe,
+    Torn,
+    Stale,
+    Deadlock,
+    Incomplete,
+}
+
+impl Verdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Safe => "safe",
+            Verdict::Torn => "torn",
+            Verdict::Stale => "stale",
+            Verdict::Deadlock => "deadlock",
+            Verdict::Incomplete => "incomplete",
+        }
+    }
+    fn of(h: Hazard) -> Verdict {
+        match h {
+            Hazard::Torn => Verdict::Torn,
+            Hazard::Stale => Verdict::Stale,
+            Hazard::Deadlock => Verdict::Deadlock,
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a configuration cannot be checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckError {
+    Config(ConfigError),
+    /// The packed state would not fit in 128 bits.
+    TooLarge {
+        bits: u32,
+    },
+}
+
+impl fmt::Display for CheckError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CheckError::Config(e) => e.fmt(f),
+            CheckError::TooLarge { bits } => write!(
+                f,
+                "the checker packs a state in 128 bits and this configuration needs {bits}: \
+                 use at most 8 readers and fewer idle CPUs"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for CheckError {}
+
+/// The result of a finished search.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub verdict: Verdict,
+    /// Distinct states stored, over every search the verdict needed.
+    pub states: u64,
+    /// Transitions taken.
+    pub transitions: u64,
+    /// The deepest breadth-first layer reached.
+    pub depth: u32,
+    /// Bytes the state store held at its largest.
+    pub peak_bytes: u64,
+    /// For a hazard: the shortest schedule that reaches it.
+    pub witness: Option<Schedule>,
+}
+
+/// Where a running search is, for progress bars.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckProgress {
+    pub states: u64,
+    pub transitions: u64,
+    pub depth: u32,
+    /// States found but not yet expanded.
+    pub frontier: u64,
+    /// Which allocation class is being searched, and how many there are.
+    pub class: u32,
+    pub classes: u32,
+}
+
+/// Representatives of every equality class of a `random` frame against the old table:
+/// same or different low word, and a high word equal to the old one's, zero, or other.
+/// (The same frame cannot be drawn while the old one is allocated.)
+pub fn random_classes() -> [u64; 5] {
+    let old_low = OLD_TABLE & 0xffff_f000 & 0xffff_ffff;
+    [
+        old_low,                                  // same low, high zero
+        (5 << 32) | old_low,                      // same low, other high
+        (OLD_TABLE & !0xffff_ffff) | 0x0bad_0000, // other low, same high
+        0x0bad_0000,                              // other low, high zero
+        (5 << 32) | 0x0bad_0000,                  // other low, other high
+    ]
+}
+
+/// Checks `cfg` exhaustively, in one call.
+pub fn check(cfg: &Config, opts: CheckOptions) -> Result<CheckResult, CheckError> {
+    let mut c = Checker::new(cfg, opts)?;
+    loop {
+        if let Some(r) = c.work(1 << 20) {
+            return Ok(r.clone());
+        }
+    }
+}
+
+/// An incremental search: call [`Checker::work`] until it returns the result, so that a
+/// front end can show progress or stay responsive.
+pub struct Checker {
+    cfg: Config,
+    opts: CheckOptions,
+    tables: Vec<u64>,
+    class: usize,
+    search: Option<Search>,
+    totals: CheckResult,
+    result: Option<CheckResult>,
+}
+
+impl Checker {
+    pub fn new(cfg: &Config, opts: CheckOptions) -> Result<Checker, CheckError> {
+        cfg.validate().map_err(CheckError::Config)?;
+        let tables = match cfg.alloc {
+            Alloc::Random => random_classes().to_vec(),
+            a => vec![default_table(a)],
+        };
+        let first = Search::new(cfg, tables[0], opts, u32::MAX)?;
+        Ok(Checker {
+            cfg: cfg.clone(),
+            opts,
+            tables,
+            class: 0,
+            search: Some(first),
+            totals: CheckResult {
+                verdict: Verdict::Safe,
+                states: 0,
+                transitions: 0,
+                depth: 0,
+                peak_bytes: 0,
+                witness: None,
+            },
+            result: None,
+        })
+    }
+
+    pub fn progress(&self) -> CheckProgress {
+        let (mut states, mut transitions, mut depth, mut frontier) = (
+            self.totals.states,
+            self.totals.transitions,
+            self.totals.depth,
+            0,
+        );
+        if let Some(s) = &self.search {
+            states += s.states.len() as u64;
+            transitions += s.transitions;
+            depth = depth.max(s.depth);
+            frontier = (s.states.len() - s.cursor) as u64;
+        }
+        CheckProgress {
+            states,
+            transitions,
+            depth,
+            frontier,
+            class: self.class as u32 + 1,
+            classes: self.tables.len() as u32,
+        }
+    }
+
+    /// Expands up to `budget` states; returns the result once the search is over.
+    pub fn work(&mut self, budget: u64) -> Option<&CheckResult> {
+        if self.result.is_some() {
+            return self.result.as_ref();
+        }
+        let s = self
+            .search
+            .as_mut()
+            .expect("a search runs until the result is set");
+        let end = s.run(budget);
+        let Some(end) = end else { return None };
+        let t = &mut self.totals;
+        t.states += s.states.len() as u64;
+        t.transitions += s.transitions;
+        t.depth = t.depth.max(s.depth);
+        t.peak_bytes = t.peak_bytes.max(s.bytes());
+        match end {
+            End::Exhausted => {
+                self.class += 1;
+                if self.class == self.tables.len() {
+                    self.search = None;
+                    self.result = Some(self.totals.clone());
+                } else {
+                    self.search = Some(
+                        Search::new(&self.cfg, self.tables[self.class], self.opts, u32::MAX)
+                            .expect("validated when the checker was made"),
+                    );
+                }
+            }
+            End::OutOfStates => {
+                self.search = None;
+                self.result = Some(CheckResult {
+                    verdict: Verdict::Incomplete,
+                    ..self.totals.clone()
+                });
+            }
+            End::Hazard(mut h, depth) => {
+                let mut witness = s.witness(h);
+                if s.opts.reduce {
+                    // The reduced graph may reach a hazard by a longer path than the full
+                    // one: search the full graph up to this depth for the shortest.
+                    let opts = CheckOptions {
+                        reduce: false,
+                        ..self.opts
+                    };
+                    let mut full = Search::new(&self.cfg, self.tables[self.class], opts, depth + 1)
+                        .expect("validated when the checker was made");
+                    if let Some(End::Hazard(h2, _)) = full.run(u64::MAX) {
+                        witness = full.witness(h2);
+                        h = h2;
+                    }
+                    t.peak_bytes = t.peak_bytes.max(full.bytes());
+                }
+                self.search = None;
+                self.result = Some(CheckResult {
+                    verdict: Verdict::of(h.hazard),
+                    witness: Some(witness),
+                    ..self.totals.clone()
+                });
+            }
+        }
+        self.result.as_ref()
+    }
+}
+
+/// A hazard found: the state it was found from, and the step that raised it (none for
+/// a deadlock, which is a state).
+#[derive(Clone, Copy, Debug)]
+struct Found {
+    from: u32,
+    step: Option<Choice>,
+    hazard: Hazard,
+}
+
+enum End {
+    Exhausted,
+    OutOfStates,
+    Hazard(Found, u32),
+}
+
+/// How a machine state packs into 128 bits.
+struct Layout {
+    readers: usize,
+    idle: u64,
+    idle_bits: u32,
+    old: Pmd,
+    new: Pmd,
+    last_ver: u8,
+}
+
+const READER_BITS: u32 = 13;
+const PC_BITS: u32 = 5;
+
+impl Layout {
+    fn new(m: &Machine) -> Result<Layout, CheckError> {
+        let readers = m.config().readers as usize;
+        let cpus = m.cpus() as u64;
+        let idle = cpus - 2 - readers as u64;
+        let idle_bits = 64 - idle.leading_zeros();
+        let bits =
+            3 + 2 + 1 + 1 + 1 + 2 + 2 * PC_BITS + 1 + idle_bits + READER_BITS * readers as u32;
+        if bits > 128 {
+            return Err(CheckError::TooLarge { bits });
+        }
+        Ok(Layout {
+            readers,
+            idle,
+            idle_bits,
+            old: m.history()[0],
+            new: *m.history().last().expect("a history has the old value"),
+            last_ver: m.history().len() as u8 - 1,
+        })
+    }
+
+    fn val_code(v: u32, old: u32, new: u32) -> u128 {
+        if v == 0 {
+            0
+        } else if v == old {
+            1
+        } else {
+            debug_assert_eq!(v, new, "a register holds a value the PMD never had");
+            2
+        }
+    }
+    fn code_val(c: u128, old: u32, new: u32) -> u32 {
+        match c {
+            0 => 0,
+            1 => old,
+            _ => new,
+        }
+    }
+
+    fn pack(&self, m: &Machine, symmetry: bool) -> u128 {
+        let st = m.state();
+        let mut x: u128 = 0;
+        let mut push = |v: u128, n: u32| {
+            x = (x << n) | v;
+        };
+        push(st.ver as u128, 3);
+        push(
+            match st.ptl {
+                NO_CPU => 0,
+                COLLAPSER => 1,
+                _ => 2,
+            },
+            2,
+        );
+        push(st.ipi as u128, 1);
+        push(st.flush_sent_ipi as u128, 1);
+        push(st.installed as u128, 1);
+        push(st.old_table as u128, 2);
+        push(st.collapser() as u128, PC_BITS);
+        push(st.populator() as u128, PC_BITS);
+        push((st.pending >> POPULATOR) as u128 & 1, 1);
+        let idle_first = FIRST_READER as u64 + self.readers as u64;
+        let idle_mask = if self.idle == 0 {
+            0
+        } else {
+            ((1u64 << self.idle) - 1) << idle_first
+        };
+        push(
+            (st.pending & idle_mask).count_ones() as u128,
+            self.idle_bits,
+        );
+        let mut rs = [0u16; 8];
+        for (i, r) in st.regs.iter().enumerate() {
+            let cpu = FIRST_READER as usize + i;
+            let b = |m: u64| (m >> cpu) as u16 & 1;
+            let pc = st.pc[cpu] as u16 - Pc::IrqOff as u16;
+            let lo = Self::val_code(r.low, self.old.low, self.new.low) as u16;
+            let hi = Self::val_code(r.high, self.old.high, self.new.high) as u16;
+            let fv = if r.first_ver == NO_VER {
+                7
+            } else {
+                r.first_ver as u16
+            };
+            rs[i] = pc << 10
+                | lo << 8
+                | hi << 6
+                | fv << 3
+                | b(st.irq_off) << 2
+                | b(st.pending) << 1
+                | b(st.qs);
+        }
+        let rs = &mut rs[..self.readers];
+        if symmetry {
+            rs.sort_unstable();
+        }
+        for &r in rs.iter() {
+            push(r as u128, READER_BITS);
+        }
+        x
+    }
+
+    fn unpack(&self, x: u128, m: &mut Machine) {
+        let mut x = x;
+        let mut pop = |n: u32| {
+            let v = x & ((1u128 << n) - 1);
+            x >>= n;
+            v
+        };
+        let mut rs = [0u16; 8];
+        for i in (0..self.readers).rev() {
+            rs[i] = pop(READER_BITS) as u16;
+        }
+        let idle_pending = pop(self.idle_bits) as u64;
+        let pop_pending = pop(1) as u64;
+        let ppc = PCS[pop(PC_BITS) as usize];
+        let cpc = PCS[pop(PC_BITS) as usize];
+        let old_table = match pop(2) {
+            0 => TableState::Live,
+            1 => TableState::FreeQueued,
+            _ => TableState::Freed,
+        };
+        let installed = pop(1) == 1;
+        let flush_sent_ipi = pop(1) == 1;
+        let ipi = if pop(1) == 1 {
+            crate::machine::IpiKind::Sync
+        } else {
+            crate::machine::IpiKind::Flush
+        };
+        let ptl = match pop(2) {
+            0 => NO_CPU,
+            1 => COLLAPSER,
+            _ => POPULATOR,
+        };
+        let ver = pop(3) as u8;
+        let pmd = m.history()[ver as usize];
+        let (old, new) = (self.old, self.new);
+        let readers = self.readers;
+        let idle_first = FIRST_READER as u64 + readers as u64;
+        m.edit_state(|st| {
+            st.pmd = pmd;
+            st.ver = ver;
+            st.ptl = ptl;
+            st.ipi = ipi;
+            st.flush_sent_ipi = flush_sent_ipi;
+            st.installed = installed;
+            st.old_table = old_table;
+            st.pc[COLLAPSER as usize] = cpc;
+            st.pc[POPULATOR as usize] = ppc;
+            let idle = if idle_pending == 0 {
+                0
+            } else {
+                ((1u64 << idle_pending) - 1) << idle_first
+            };
+            let (mut irq, mut pend, mut qs) = (0u64, pop_pending << POPULATOR | idle, 0u64);
+            for (i, &r) in rs[..readers].iter().enumerate() {
+                let r = r as u128;
+                let cpu = FIRST_READER as usize + i;
+                st.pc[cpu] = PCS[(r >> 10) as usize + Pc::IrqOff as usize];
+                let fv = ((r >> 3) & 7) as u8;
+                st.regs[i] = Regs {
+                    low: Self::code_val((r >> 8) & 3, old.low, new.low),
+                    high: Self::code_val((r >> 6) & 3, old.high, new.high),
+                    first_ver: if fv == 7 { NO_VER } else { fv },
+                };
+                irq |= ((r >> 2) as u64 & 1) << cpu;
+                pend |= ((r >> 1) as u64 & 1) << cpu;
+                qs |= (r as u64 & 1) << cpu;
+            }
+            st.irq_off = irq;
+            st.pending = pend;
+            st.qs = qs;
+        });
+    }
+}
+
+const PCS: [Pc; 24] = {
+    use Pc::*;
+    [
+        Lock,
+        Clear,
+        ClearLow,
+        ClearHigh,
+        Flush,
+        SyncLocked,
+        Unlock,
+        SyncUnlocked,
+        Free,
+        Alloc,
+        FaultLock,
+        Check,
+        Set,
+        SetHigh,
+        SetLow,
+        FaultUnlock,
+        IrqOff,
+        LoadLow,
+        LoadHigh,
+        ReloadLow,
+        Load64,
+        Deref,
+        IrqOn,
+        Done,
+    ]
+};
+
+fn mix(x: u128) -> u64 {
+    let a = (x as u64) ^ ((x >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let a = (a ^ (a >> 32)).wrapping_mul(0xd6e8_feb8_6659_fd93);
+    a ^ (a >> 29)
+}
+
+/// One breadth-first search from one initial state.
+struct Search {
+    m: Machine,
+    layout: Layout,
+    opts: CheckOptions,
+    max_depth: u32,
+    states: Vec<u128>,
+    parent: Vec<u32>,
+    via: Vec<u8>,
+    index: HashTable<u32>,
+    cursor: usize,
+    /// Index where the layer being expanded ends.
+    layer_end: usize,
+    depth: u32,
+    transitions: u64,
+    /// Explore past hazards instead of stopping at the first (to enumerate every state).
+    keep_going: bool,
+}
+
+impl Search {
+    fn new(
+        cfg: &Config,
+        table: u64,
+        opts: CheckOptions,
+        max_depth: u32,
+    ) -> Result<Search, CheckError> {
+        let mut m = Machine::new(cfg, false).map_err(CheckError::Config)?;
+        m.reset(table);
+        let layout = Layout::new(&m)?;
+        let root = layout.pack(&m, opts.symmetry);
+        let mut s = Search {
+            m,
+            layout,
+            opts,
+            max_depth,
+            states: vec![root],
+            parent: vec![u32::MAX],
+            via: vec![0],
+            index: HashTable::new(),
+            cursor: 0,
+            layer_end: 1,
+            depth: 0,
+            transitions: 0,
+            keep_going: false,
+        };
+        s.index
+            .insert_unique(mix(root), 0, |&i| mix(s.states[i as usize]));
+        Ok(s)
+    }
+
+    fn bytes(&self) -> u64 {
+        (self.states.capacity() * 16
+            + self.parent.capacity() * 4
+            + self.via.capacity()
+            + self.index.capacity() * 5) as u64
+    }
+
+    /// The transitions to explore from the state loaded in the machine.
+    fn ample(&self) -> (u64, u64) {
+        let en = self.m.enabled();
+        if !self.opts.reduce {
+            return (en.prog, en.ack);
+        }
+        let st = self.m.state();
+        let readers = self.m.reader_mask();
+        let idle_acks = en.ack & !readers & !(1 << POPULATOR);
+        if idle_acks != 0 {
+            return (0, idle_acks & idle_acks.wrapping_neg());
+        }
+        let final_pmd = st.ver == self.layout.last_ver;
+        let writers_done = self.m.writers_done();
+        for cpu in bits(en.prog & readers) {
+            let bit = 1u64 << cpu;
+            let ok = match st.pc[cpu as usize] {
+                Pc::LoadLow | Pc::LoadHigh => final_pmd,
+                Pc::IrqOff => writers_done,
+                Pc::IrqOn => writers_done & (st.qs & bit == 0),
+                _ => false,
+            };
+            if ok {
+                return (bit, en.ack & bit);
+            }
+        }
+        (en.prog, en.ack)
+    }
+
+    fn deadlocked(&self) -> bool {
+        let en = self.m.enabled();
+        !self.m.writers_done()
+            && en.prog & !self.m.reader_mask() == 0
+            && en.ack == 0
+            && self.m.state().irq_off & self.m.reader_mask() == 0
+    }
+
+    /// Expands up to `budget` states.
+    fn run(&mut self, budget: u64) -> Option<End> {
+        let mut left = budget;
+        while self.cursor < self.states.len() {
+            if left == 0 {
+                return None;
+            }
+            left -= 1;
+            if self.cursor == self.layer_end {
+                self.layer_end = self.states.len();
+                self.depth += 1;
+            }
+            if self.depth >= self.max_depth {
+                return Some(End::Exhausted);
+            }
+            let from = self.cursor as u32;
+            let x = self.states[self.cursor];
+            self.cursor += 1;
+            self.layout.unpack(x, &mut self.m);
+            if self.deadlocked() && !self.keep_going {
+                return Some(End::Hazard(
+                    Found {
+                        from,
+                        step: None,
+                        hazard: Hazard::Deadlock,
+                    },
+                    self.depth,
+                ));
+            }
+            let (prog, ack) = self.ample();
+            let choices = bits(prog)
+                .map(Choice::prog)
+                .chain(bits(ack).map(Choice::ack));
+            let mut first = true;
+            for ch in choices {
+                if !first {
+                    self.layout.unpack(x, &mut self.m);
+                }
+                first = false;
+                let e = self.m.step(ch);
+                self.transitions += 1;
+                if e.flags & (flag::TORN | flag::STALE) != 0 && !self.keep_going {
+                    let hazard = if e.has(flag::TORN) {
+                        Hazard::Torn
+                    } else {
+                        Hazard::Stale
+                    };
+                    return Some(End::Hazard(
+                        Found {
+                            from,
+                            step: Some(ch),
+                            hazard,
+                        },
+                        self.depth + 1,
+                    ));
+                }
+                let y = self.layout.pack(&self.m, self.opts.symmetry);
+                let h = mix(y);
+                let states = &self.states;
+                if self.index.find(h, |&i| states[i as usize] == y).is_none() {
+                    if self.states.len() as u64 >= self.opts.max_states {
+                        return Some(End::OutOfStates);
+                    }
+                    let i = self.states.len() as u32;
+                    self.states.push(y);
+                    self.parent.push(from);
+                    self.via.push(ch.code());
+                    let states = &self.states;
+                    self.index.insert_unique(h, i, |&j| mix(states[j as usize]));
+                }
+            }
+        }
+        Some(End::Exhausted)
+    }
+
+    /// A concrete schedule from the initial state to the hazard `f`. Stored states are
+    /// canonical (readers sorted), so each stored edge is matched to the concrete choice
+    /// that leads to a state with the same canonical form.
+    fn witness(&mut self, f: Found) -> Schedule {
+        let mut path = Vec::new();
+        let mut i = f.from;
+        while self.parent[i as usize] != u32::MAX {
+            path.push(i);
+            i = self.parent[i as usize];
+        }
+        path.reverse();
+        let sym = self.opts.symmetry;
+        let mut m = Machine::new(self.m.config(), false).expect("validated");
+        m.reset(self.m.new_table());
+        let mut choices = Vec::new();
+        for &target in &path {
+            let want = self.states[target as usize];
+            let ch = m
+                .enabled()
+                .iter()
+                .find(|&ch| {
+                    let mut t = m.clone();
+                    t.step(ch);
+                    self.layout.pack(&t, sym) == want
+                })
+                .expect("every stored edge has a concrete counterpart");
+            m.step(ch);
+            choices.push(ch);
+        }
+        if let Some(step) = f.step {
+            // The canonical choice raised the hazard; find the concrete one that does.
+            let canon = {
+                let mut t = m.clone();
+                self.layout.unpack(self.layout.pack(&m, sym), &mut t);
+                let e = t.step(step);
+                (e.kind, e.hazard())
+            };
+            let ch = m
+                .enabled()
+                .iter()
+                .find(|&ch| {
+                    let mut t = m.clone();
+                    let e = t.step(ch);
+                    (e.kind, e.hazard()) == canon
+                })
+                .expect("the hazard has a concrete counterpart");
+            choices.push(ch);
+        }
+        Schedule {
+            config: m.config().clone(),
+            new_table: m.new_table(),
+            choices,
+        }
+    }
+}
+
+/// What MODEL.md's table of expected verdicts says of `cfg` (torn reads only; the
+/// table assumes `free=rcu-deferred` and an adversarial allocator).
+pub fn expected_verdict(cfg: &Config) -> Verdict {
+    use crate::config::{Mode, ReaderKind, SyncPlacement as S};
+    let sync = cfg.effective_sync();
+    let torn = match cfg.mode {
+        Mode::NonPae => false,
+        Mode::NativePae => cfg.reader == ReaderKind::Walker && sync != S::UnderPtl,
+        Mode::XenPv => matches!(sync, S::AfterUnlock | S::None),
+    };
+    if torn {
+        Verdict::Torn
+    } else {
+        Verdict::Safe
+    }
+}
+
+/// The cells of the verdict matrix: every mode × placement × reader kind, and with
+/// `all_splits` every clear × set split too, with `readers` readers.
+pub fn matrix_configs(readers: u32, all_splits: bool) -> Vec<Config> {
+    use crate::config::{ClearKind, Knob, Mode, ReaderKind, SetKind, SyncPlacement};
+    let splits: Vec<(ClearKind, SetKind)> = if all_splits {
+        ClearKind::ALL
+            .iter()
+            .flat_map(|&c| SetKind::ALL.iter().map(move |&s| (c, s)))
+            .collect()
+    } else {
+        vec![(Config::default().clear, Config::default().set)]
+    };
+    let mut out = Vec::new();
+    for &mode in Mode::ALL {
+        for &reader in ReaderKind::ALL {
+            for &sync in SyncPlacement::ALL {
+                for &(clear, set) in &splits {
+                    out.push(Config {
+                        mode,
+                        reader,
+                        sync,
+                        clear,
+                        set,
+                        readers,
+                        cpus: None,
+                        ..Config::default()
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preset;
+    use crate::run::{record_run, table_for};
+    use crate::sched::SchedulerSpec;
+
+    fn full(cfg: &Config, table: u64) -> Search {
+        let opts = CheckOptions {
+            max_states: 10_000_000,
+            reduce: false,
+            symmetry: true,
+        };
+        let mut s = Search::new(cfg, table, opts, u32::MAX).unwrap();
+        s.keep_going = true;
+        assert!(matches!(s.run(u64::MAX), Some(End::Exhausted)));
+        s
+    }
+
+    #[test]
+    fn pack_round_trips_every_reachable_state() {
+        let cfg = Config {
+            readers: 2,
+            cpus: Some(5),
+            ..preset("seed-thread-v1").unwrap().config
+        };
+        let mut s = full(&cfg, default_table(cfg.alloc));
+        for i in 0..s.states.len() {
+            let x = s.states[i];
+            s.layout.unpack(x, &mut s.m);
+            assert_eq!(s.layout.pack(&s.m, true), x);
+        }
+        assert!(s.states.len() > 100);
+    }
+
+    /// Every state a random run passes through is one the search found: the search
+    /// misses nothing the machine can do.
+    #[test]
+    fn random_runs_stay_inside_the_explored_states() {
+        for name in [
+            "seed-thread-v1",
+            "merged",
+            "native-walker",
+            "v3-skip-walker",
+        ] {
+            for split in [false, true] {
+                let mut cfg = preset(name).unwrap().config;
+                if split {
+                    cfg.clear = crate::config::ClearKind::SplitLowFirst;
+                    cfg.set = crate::config::SetKind::SplitHighFirst;
+                }
+                let table = table_for(&cfg, 0);
+                let s = full(&cfg, table);
+                let known: std::collections::HashSet<u128> = s.states.iter().copied().collect();
+                for seed in 0..300 {
+                    let spec = if seed % 2 == 0 {
+                        SchedulerSpec::Random
+                    } else {
+                        SchedulerSpec::Pct { depth: 4 }
+                    };
+                    let (sched, _) = record_run(&cfg, spec, seed);
+                    let mut m = Machine::new(&cfg, true).unwrap();
+                    m.reset(sched.new_table);
+                    for ch in sched.choices {
+                        let e = m.step(ch);
+                        if e.hazard().is_some() {
+                            break;
+                        }
+                        let x = s.layout.pack(&m, true);
+                        assert!(
+                            known.contains(&x),
+                            "{name}: run {seed} left the explored states"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn incomplete_is_never_safe() {
+        let cfg = preset("merged").unwrap().config;
+        let r = check(
+            &cfg,
+            CheckOptions {
+                max_states: 50,
+                ..CheckOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(r.verdict, Verdict::Incomplete);
+        assert!(r.witness.is_none());
+    }
+
+    #[test]
+    fn too_many_readers_is_an_error_not_a_panic() {
+        let cfg = Config {
+            readers: 9,
+            ..Config::default()
+        };
+        let e = Checker::new(&cfg, CheckOptions::default()).err().unwrap();
+        assert!(e.to_string().contains("at most 8 readers"), "{e}");
+    }
+
+    #[test]
+    fn random_classes_cover_every_equality_class() {
+        let old = Pmd::table(OLD_TABLE);
+        let mut seen = std::collections::HashSet::new();
+        for t in random_classes() {
+            let p = Pmd::table(t);
+            assert_ne!(t, OLD_TABLE);
+            assert!(p.present());
+            seen.insert((p.low == old.low, p.high == old.high, p.high == 0));
+        }
+        assert_eq!(seen.len(), 5);
+    }
+}

@@ -1,0 +1,301 @@
+//! `tornsim check` and `tornsim matrix`: front ends over the core's exhaustive checker.
+
+use crate::args::{CheckArgs, CheckFormat, InputError, MatrixArgs};
+use crate::progress::Progress;
+use crate::{print_json, HAZARD, INCOMPLETE, OK};
+use serde_json::json;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+use tornsim_core::check::{expected_verdict, matrix_configs};
+use tornsim_core::{replay, CheckOptions, CheckResult, Checker, Config, Knob, Verdict};
+
+fn exit_for(v: Verdict) -> u8 {
+    match v {
+        Verdict::Safe => OK,
+        Verdict::Incomplete => INCOMPLETE,
+        _ => HAZARD,
+    }
+}
+
+/// Runs the checker with a progress bar on a terminal.
+fn run_check(cfg: &Config, opts: CheckOptions, bar: bool) -> Result<CheckResult, InputError> {
+    let mut c = Checker::new(cfg, opts).map_err(|e| InputError(e.to_string()))?;
+    let mut p = bar.then(|| Progress::new("states", opts.max_states));
+    loop {
+        if let Some(r) = c.work(100_000) {
+            let r = r.clone();
+            if let Some(p) = &mut p {
+                p.finish();
+            }
+            return Ok(r);
+        }
+        if let Some(p) = &mut p {
+            let g = c.progress();
+            p.update(
+                g.states,
+                &format!(
+                    "depth {}, frontier {}, class {}/{}",
+                    g.depth, g.frontier, g.class, g.classes
+                ),
+            );
+        }
+    }
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1 << 20) as f64
+}
+
+pub fn cmd_check(a: CheckArgs) -> Result<u8, InputError> {
+    let cfg = a.config.build()?;
+    let opts = a.search.options()?;
+    let format = if a.json {
+        CheckFormat::Json
+    } else {
+        a.format.unwrap_or(CheckFormat::Table)
+    };
+    let start = Instant::now();
+    let r = run_check(&cfg, opts, true)?;
+    let secs = start.elapsed().as_secs_f64();
+    let trace = match &r.witness {
+        Some(w) => Some(replay(w).map_err(|e| {
+            InputError(format!("internal error: the witness does not replay: {e}"))
+        })?),
+        None => None,
+    };
+    let schedule = r.witness.as_ref().map(|w| w.encode());
+    let stats = format!(
+        "{} states, {} transitions, depth {}, {:.2} s, {:.0} MiB",
+        r.states,
+        r.transitions,
+        r.depth,
+        secs,
+        mib(r.peak_bytes)
+    );
+    match format {
+        CheckFormat::Json => print_json(&json!({
+            "config": cfg,
+            "verdict": r.verdict,
+            "states": r.states,
+            "transitions": r.transitions,
+            "depth": r.depth,
+            "seconds": secs,
+            "peak_bytes": r.peak_bytes,
+            "max_states": opts.max_states,
+            "reduction": opts.reduce,
+            "symmetry": opts.symmetry,
+            "schedule": schedule,
+            "steps": trace.as_ref().map(|t| t.steps.len()),
+            "trace": trace,
+        })),
+        CheckFormat::Kernel => match &trace {
+            Some(t) => {
+                print!("{}", t.to_kernel());
+                println!("\n/* shortest of all interleavings; {stats} */");
+                println!("/* tornsim replay {} */", schedule.unwrap_or_default());
+            }
+            None => {
+                println!("/* {} */", cfg.summary());
+                println!("{}: {}", r.verdict, verdict_sentence(r.verdict));
+                println!("/* {stats} */");
+            }
+        },
+        CheckFormat::Table => {
+            println!("tornsim check: {}", cfg.summary());
+            println!("verdict: {} ({})", r.verdict, verdict_sentence(r.verdict));
+            println!("{stats}");
+            if let (Some(t), Some(s)) = (&trace, &schedule) {
+                println!();
+                println!("shortest witness, {} steps:", t.steps.len());
+                print!("{}", t.to_table());
+                println!();
+                println!("tornsim replay {s}");
+            }
+        }
+    }
+    Ok(exit_for(r.verdict))
+}
+
+fn verdict_sentence(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Safe => "every interleaving was explored and none has a hazard",
+        Verdict::Torn => "some interleaving returns a torn PMD",
+        Verdict::Stale => "some interleaving uses a freed page table",
+        Verdict::Deadlock => "some interleaving leaves the collapse stuck",
+        Verdict::Incomplete => {
+            "the state budget ran out before the search ended: nothing is proven (raise --max-states)"
+        }
+    }
+}
+
+struct Cell {
+    cfg: Config,
+    result: CheckResult,
+    seconds: f64,
+}
+
+pub fn cmd_matrix(a: MatrixArgs) -> Result<u8, InputError> {
+    let readers: u32 = a
+        .readers
+        .trim()
+        .parse()
+        .map_err(|_| InputError(format!("--readers: '{}' is not a number", a.readers)))?;
+    let configs = matrix_configs(readers, a.all_splits);
+    for c in &configs {
+        c.validate()?;
+    }
+    let opts = a.search.options()?;
+    let start = Instant::now();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let cells: Mutex<Vec<Option<Result<Cell, String>>>> =
+        Mutex::new((0..configs.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..threads.min(configs.len()) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(cfg) = configs.get(i) else { break };
+                let t = Instant::now();
+                let r = run_check(cfg, opts, false)
+                    .map(|result| Cell {
+                        cfg: cfg.clone(),
+                        result,
+                        seconds: t.elapsed().as_secs_f64(),
+                    })
+                    .map_err(|e| e.0);
+                cells.lock().expect("no thread panics holding it")[i] = Some(r);
+                done.fetch_add(1, Ordering::Relaxed);
+            });
+        }
+        let mut bar = Progress::new("cells", configs.len() as u64);
+        while done.load(Ordering::Relaxed) < configs.len() {
+            bar.update(done.load(Ordering::Relaxed) as u64, "");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        bar.finish();
+    });
+    let secs = start.elapsed().as_secs_f64();
+    let cells: Vec<Cell> = cells
+        .into_inner()
+        .expect("no thread panics holding it")
+        .into_iter()
+        .map(|c| c.expect("every cell ran"))
+        .collect::<Result<_, _>>()
+        .map_err(InputError)?;
+    let mut disagree = 0;
+    let mut incomplete = 0;
+    let mut rows = Vec::new();
+    for c in &cells {
+        let expected = expected_verdict(&c.cfg);
+        let v = c.result.verdict;
+        incomplete += (v == Verdict::Incomplete) as u32;
+        let agrees = v == expected;
+        disagree += (!agrees && v != Verdict::Incomplete) as u32;
+        rows.push(json!({
+            "mode": c.cfg.mode.name(),
+            "reader": c.cfg.reader.name(),
+            "sync": c.cfg.sync.name(),
+            "clear": c.cfg.clear.name(),
+            "set": c.cfg.set.name(),
+            "verdict": v,
+            "model_md": expected,
+            "agrees": agrees,
+            "states": c.result.states,
+            "transitions": c.result.transitions,
+            "seconds": c.seconds,
+            "peak_bytes": c.result.peak_bytes,
+            "witness_steps": c.result.witness.as_ref().map(|w| w.choices.len()),
+            "schedule": c.result.witness.as_ref().map(|w| w.encode()),
+        }));
+    }
+    let largest = cells.iter().map(|c| c.result.states).max().unwrap_or(0);
+    if a.json {
+        print_json(&json!({
+            "readers": readers,
+            "all_splits": a.all_splits,
+            "cells": rows,
+            "seconds": secs,
+            "largest_states": largest,
+            "disagreements": disagree,
+            "incomplete": incomplete,
+        }));
+    } else {
+        println!(
+            "{:<11} {:<9} {:<16} {:<16} {:<17} {:<10} {:<9} {:>10} {:>8}",
+            "mode", "reader", "sync", "clear", "set", "verdict", "MODEL.md", "states", "seconds"
+        );
+        for (c, r) in cells.iter().zip(&rows) {
+            let v = c.result.verdict;
+            println!(
+                "{:<11} {:<9} {:<16} {:<16} {:<17} {:<10} {:<9} {:>10} {:>8.2}",
+                c.cfg.mode.name(),
+                c.cfg.reader.name(),
+                c.cfg.sync.name(),
+                c.cfg.clear.name(),
+                c.cfg.set.name(),
+                if r["agrees"] == true || v == Verdict::Incomplete {
+                    v.name().to_string()
+                } else {
+                    format!("{v} (!)")
+                },
+                expected_verdict(&c.cfg).name(),
+                c.result.states,
+                c.seconds
+            );
+        }
+        println!();
+        println!(
+            "{} cells, {} readers each: {} agree with MODEL.md, {} disagree, {} incomplete; \
+             largest {} states; {:.2} s in all",
+            cells.len(),
+            readers,
+            cells.len() as u32 - disagree - incomplete,
+            disagree,
+            incomplete,
+            largest,
+            secs
+        );
+    }
+    Ok(if disagree > 0 {
+        HAZARD
+    } else if incomplete > 0 {
+        INCOMPLETE
+    } else {
+        OK
+    })
+}
+
+/// The checker's figures for `tornsim bench`: the whole two-reader matrix with every
+/// split (one thread), then the merged code with more and more readers.
+pub fn bench_checker() -> Result<Vec<serde_json::Value>, InputError> {
+    let mut out = Vec::new();
+    let cells = matrix_configs(2, true);
+    let start = Instant::now();
+    let (mut states, mut peak) = (0, 0);
+    for cfg in &cells {
+        let r = run_check(cfg, CheckOptions::default(), false)?;
+        states += r.states;
+        peak = peak.max(r.peak_bytes);
+    }
+    out.push(json!({
+        "case": format!("matrix --all-splits --readers 2 ({} cells, one thread)", cells.len()),
+        "states": states,
+        "seconds": start.elapsed().as_secs_f64(),
+        "peak_bytes": peak,
+    }));
+    for readers in [3, 4, 5, 6] {
+        let mut cfg = tornsim_core::preset("merged")?.config;
+        cfg.readers = readers;
+        let start = Instant::now();
+        let r = run_check(&cfg, CheckOptions::default(), false)?;
+        out.push(json!({
+            "case": format!("check merged, {readers} readers ({})", r.verdict),
+            "states": r.states,
+            "seconds": start.elapsed().as_secs_f64(),
+            "peak_bytes": r.peak_bytes,
+        }));
+    }
+    Ok(out)
+}
