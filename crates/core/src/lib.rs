@@ -18,6 +18,7 @@
 //! assert!(trace.hazards().count() > 0);
 //! ```
 
+pub mod campaign;
 pub mod check;
 pub mod config;
 pub mod diagram;
@@ -27,6 +28,7 @@ pub mod sched;
 pub mod schedule;
 pub mod trace;
 
+pub use campaign::{Campaign, Chunk, Share};
 pub use check::{check, CheckError, CheckOptions, CheckProgress, CheckResult, Checker, Verdict};
 pub use config::{preset, presets, Config, ConfigError, Knob, Preset};
 pub use machine::{Action, Choice, Hazard, Machine, Pmd, Role};

@@ -71,6 +71,59 @@ pub struct Trace {
 }
 
 impl Trace {
+    /// The loads of the read that ends at step `end` (its `pmd_low`, `pmd_high` and
+    /// `pmd_low` re-check, or its one 64-bit load), oldest first; empty if `end` is no
+    /// read's last load.
+    pub fn loads_of(&self, end: usize) -> Vec<usize> {
+        let Some(last) = self.steps.get(end) else {
+            return Vec::new();
+        };
+        match last.action {
+            Action::Load64 { .. } => return vec![end],
+            Action::ReloadLow { retry: false, .. } => {}
+            _ => return Vec::new(),
+        }
+        let mut out = vec![end];
+        for i in (0..end).rev() {
+            let s = &self.steps[i];
+            if s.cpu != last.cpu || s.ack {
+                continue;
+            }
+            match s.action {
+                Action::LoadHigh { .. } if out.len() == 1 => out.push(i),
+                Action::LoadLow { .. } if out.len() == 2 => {
+                    out.push(i);
+                    break;
+                }
+                _ => break,
+            }
+        }
+        out.reverse();
+        out
+    }
+
+    /// Each IPI as (sending step, acknowledging step, sender, target); the
+    /// acknowledgement is `None` while it is still pending.
+    pub fn ipi_arrows(&self) -> Vec<(usize, Option<usize>, u8, u8)> {
+        let mut out = Vec::new();
+        for (i, s) in self.steps.iter().enumerate() {
+            let targets = match s.action {
+                Action::FlushIpi { targets } | Action::SyncIpi { targets } => targets,
+                _ => continue,
+            };
+            for t in bits(targets) {
+                let ack = self.steps[i + 1..]
+                    .iter()
+                    .position(|a| a.ack && a.cpu == t)
+                    .map(|j| i + 1 + j);
+                out.push((i, ack, s.cpu, t));
+            }
+        }
+        out
+    }
+}
+
+impl Trace {
     /// The steps that exhibited a hazard, in order.
     pub fn hazards(&self) -> impl Iterator<Item = &TraceStep> {
         self.steps.iter().filter(|s| s.hazard.is_some())
@@ -313,6 +366,13 @@ pub struct Stepper {
     machine: Machine,
     choices: Vec<Choice>,
     trace: Trace,
+}
+
+/// Two steppers are equal when they took the same steps on the same configuration.
+impl PartialEq for Stepper {
+    fn eq(&self, o: &Stepper) -> bool {
+        self.choices == o.choices && self.trace == o.trace
+    }
 }
 
 impl Stepper {

@@ -1,0 +1,383 @@
+//! Long batches run in chunks, one lane per configuration, and the shareable settings
+//! that describe them.
+//!
+//! A front end that must stay responsive (the web page's worker, a notebook) asks a
+//! [`Campaign`] for the next [`Chunk`] of a lane, runs it anywhere with [`Chunk::run`],
+//! and hands the statistics back. Chunks of a lane cover consecutive run indices, so a
+//! lane's totals after `n` runs equal `Batch::new(config, scheduler, seed).run(n)`
+//! whatever the chunk sizes were: pausing, resuming, or moving work to a worker never
+//! changes a result.
+
+use crate::config::{Config, ConfigError, Knob, SyncPlacement};
+use crate::run::{Batch, Stats};
+use crate::sched::SchedulerSpec;
+use serde::{Deserialize, Serialize};
+
+/// A slice of a lane's runs, self-contained so it can be posted to a worker.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chunk {
+    pub lane: usize,
+    /// Which campaign it belongs to, so answers for a reset campaign are dropped.
+    pub generation: u64,
+    pub config: Config,
+    pub scheduler: SchedulerSpec,
+    pub seed: u64,
+    pub first: u64,
+    pub runs: u64,
+}
+
+impl Chunk {
+    pub fn run(&self) -> Result<Stats, ConfigError> {
+        let mut b = Batch::new(&self.config, self.scheduler, self.seed)?.starting_at(self.first);
+        Ok(b.run(self.runs))
+    }
+}
+
+/// One point of a lane's cumulative series, for charts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Point {
+    pub runs: u64,
+    pub runs_with_torn: u64,
+    pub torn_reads: u64,
+    pub retries: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Lane {
+    pub label: String,
+    pub config: Config,
+    pub stats: Stats,
+    pub series: Vec<Point>,
+    /// A chunk is out and not yet absorbed.
+    pub busy: bool,
+}
+
+/// Several lanes run on the same seed stream up to a target number of runs each.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Campaign {
+    pub scheduler: SchedulerSpec,
+    pub seed: u64,
+    pub target: u64,
+    pub generation: u64,
+    pub lanes: Vec<Lane>,
+}
+
+/// Series keep at most this many points; older ones are thinned.
+const MAX_POINTS: usize = 400;
+
+impl Campaign {
+    /// A campaign of `lanes` (label, configuration), each validated.
+    pub fn new(
+        lanes: Vec<(String, Config)>,
+        scheduler: SchedulerSpec,
+        seed: u64,
+        target: u64,
+        generation: u64,
+    ) -> Result<Campaign, ConfigError> {
+        scheduler.validate()?;
+        if target == 0 {
+            return Err(ConfigError::new("runs", "must be at least 1"));
+        }
+        let lanes = lanes
+            .into_iter()
+            .map(|(label, config)| {
+                config.validate()?;
+                Ok(Lane {
+                    label,
+                    config,
+                    stats: Stats::default(),
+                    series: vec![Point::default()],
+                    busy: false,
+                })
+            })
+            .collect::<Result<Vec<_>, ConfigError>>()?;
+        Ok(Campaign {
+            scheduler,
+            seed,
+            target,
+            generation,
+            lanes,
+        })
+    }
+
+    /// One lane per sync placement, for the compare view.
+    pub fn compare_lanes(cfg: &Config) -> Vec<(String, Config)> {
+        SyncPlacement::ALL
+            .iter()
+            .map(|&sync| (sync.name().to_string(), Config { sync, ..cfg.clone() }))
+            .collect()
+    }
+
+    pub fn done(&self) -> bool {
+        self.lanes.iter().all(|l| l.stats.runs >= self.target)
+    }
+
+    pub fn runs(&self) -> u64 {
+        self.lanes.iter().map(|l| l.stats.runs).sum()
+    }
+
+    /// The next chunk for an idle lane that has runs left, of at most `size` runs.
+    pub fn next_chunk(&mut self, size: u64) -> Option<Chunk> {
+        let (target, generation, scheduler, seed) =
+            (self.target, self.generation, self.scheduler, self.seed);
+        let (i, lane) = self
+            .lanes
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, l)| !l.busy && l.stats.runs < target)
+            .min_by_key(|(_, l)| l.stats.runs)?;
+        lane.busy = true;
+        Some(Chunk {
+            lane: i,
+            generation,
+            config: lane.config.clone(),
+            scheduler,
+            seed,
+            first: lane.stats.runs,
+            runs: size.max(1).min(target - lane.stats.runs),
+        })
+    }
+
+    /// Takes a chunk's statistics back. Returns false (and changes nothing) for a chunk
+    /// of another generation or out of order.
+    pub fn absorb(&mut self, chunk: &Chunk, stats: &Stats) -> bool {
+        let Some(lane) = self.lanes.get_mut(chunk.lane) else {
+            return false;
+        };
+        if chunk.generation != self.generation || chunk.first != lane.stats.runs {
+            return false;
+        }
+        lane.busy = false;
+        lane.stats.merge(stats);
+        let s = &lane.stats;
+        lane.series.push(Point {
+            runs: s.runs,
+            runs_with_torn: s.runs_with_torn,
+            torn_reads: s.torn_reads,
+            retries: s.retries,
+        });
+        if lane.series.len() > MAX_POINTS {
+            // Keep the first and last points, drop every other one in between.
+            let last = *lane.series.last().expect("not empty");
+            let mut kept: Vec<Point> = lane.series.iter().step_by(2).copied().collect();
+            if kept.last() != Some(&last) {
+                kept.push(last);
+            }
+            lane.series = kept;
+        }
+        true
+    }
+
+    /// Frees a lane whose chunk was lost (the worker died), so it can be asked again.
+    pub fn release(&mut self, chunk: &Chunk) {
+        if let Some(l) = self.lanes.get_mut(chunk.lane) {
+            if chunk.generation == self.generation {
+                l.busy = false;
+            }
+        }
+    }
+}
+
+/// Everything a link shares: configuration, scheduler, seed, runs, the compare view, and
+/// an open trace.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Share {
+    pub config: Config,
+    pub scheduler: SchedulerSpec,
+    pub seed: u64,
+    pub runs: u64,
+    pub compare: bool,
+    pub autorun: bool,
+    pub trace: Option<String>,
+}
+
+impl Default for Share {
+    fn default() -> Self {
+        Share {
+            config: crate::preset("seed-thread-v1")
+                .expect("the preset exists")
+                .config,
+            scheduler: SchedulerSpec::Random,
+            seed: 1,
+            runs: 100_000,
+            compare: false,
+            autorun: false,
+            trace: None,
+        }
+    }
+}
+
+/// The most runs a link may ask for.
+pub const MAX_RUNS: u64 = 1_000_000_000;
+
+impl Share {
+    /// `key=value&…`: the configuration's fields as [`Config::to_query`] writes them
+    /// (relative to the defaults), then `scheduler`, `depth`, `seed`, `runs`, `compare`,
+    /// `autorun` and `trace`. Keys the page does not know are refused, not ignored, so a
+    /// typo in a link is reported.
+    pub fn to_query(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        let q = self.config.to_query(&Config::default());
+        if !q.is_empty() {
+            parts.push(q);
+        }
+        if let SchedulerSpec::Pct { depth } = self.scheduler {
+            parts.push(format!("scheduler=pct&depth={depth}"));
+        }
+        parts.push(format!("seed={}&runs={}", self.seed, self.runs));
+        if self.compare {
+            parts.push("compare=1".into());
+        }
+        if self.autorun {
+            parts.push("autorun=1".into());
+        }
+        if let Some(t) = &self.trace {
+            parts.push(format!("trace={t}"));
+        }
+        parts.join("&")
+    }
+
+    /// Parses a query (a URL fragment without `#`, or a `data-tornsim` attribute).
+    /// `extra` names further keys the caller handles itself (they are returned).
+    pub fn from_query<'a>(
+        query: &'a str,
+        extra: &[&str],
+    ) -> Result<(Share, Vec<(&'a str, &'a str)>), ConfigError> {
+        let mut s = Share {
+            config: Config::default(),
+            ..Share::default()
+        };
+        let mut depth = None;
+        let mut pct = false;
+        let mut rest = Vec::new();
+        let num = |k: &str, v: &str| {
+            v.parse::<u64>()
+                .map_err(|_| ConfigError::new(k, format!("expected a whole number, got '{v}'")))
+        };
+        let flag = |k: &str, v: &str| match v {
+            "1" | "true" | "on" | "" => Ok(true),
+            "0" | "false" | "off" => Ok(false),
+            _ => Err(ConfigError::new(k, format!("expected 1 or 0, got '{v}'"))),
+        };
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            match k {
+                "scheduler" => match v {
+                    "random" => pct = false,
+                    "pct" => pct = true,
+                    _ => {
+                        return Err(ConfigError::new(
+                            "scheduler",
+                            format!("unknown value '{v}' (expected random or pct)"),
+                        ))
+                    }
+                },
+                "depth" => depth = Some(num(k, v)? as u32),
+                "seed" => s.seed = num(k, v)?,
+                "runs" => {
+                    s.runs = num(k, v)?;
+                    if !(1..=MAX_RUNS).contains(&s.runs) {
+                        return Err(ConfigError::new(
+                            "runs",
+                            format!("{} is out of range 1..={MAX_RUNS}", s.runs),
+                        ));
+                    }
+                }
+                "compare" => s.compare = flag(k, v)?,
+                "autorun" => s.autorun = flag(k, v)?,
+                "trace" => {
+                    crate::Schedule::decode(v)
+                        .map_err(|e| ConfigError::new("trace", e.0))?;
+                    s.trace = Some(v.to_string());
+                }
+                k if extra.contains(&k) => rest.push((k, v)),
+                _ => s.config.apply_query(pair)?,
+            }
+        }
+        if pct {
+            s.scheduler = SchedulerSpec::Pct {
+                depth: depth.unwrap_or(4),
+            };
+        } else if depth.is_some() {
+            return Err(ConfigError::new("depth", "only applies to scheduler=pct"));
+        }
+        s.scheduler.validate()?;
+        s.config.validate()?;
+        Ok((s, rest))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunked_lanes_equal_one_batch() {
+        let cfg = crate::preset("seed-thread-v1").unwrap().config;
+        let mut c = Campaign::new(
+            Campaign::compare_lanes(&cfg),
+            SchedulerSpec::Random,
+            7,
+            5_000,
+            1,
+        )
+        .unwrap();
+        let mut sizes = [1u64, 700, 1234, 3].into_iter().cycle();
+        while let Some(ch) = c.next_chunk(sizes.next().unwrap()) {
+            let st = ch.run().unwrap();
+            assert!(c.absorb(&ch, &st));
+        }
+        assert!(c.done());
+        for l in &c.lanes {
+            let whole = Batch::new(&l.config, SchedulerSpec::Random, 7)
+                .unwrap()
+                .run(5_000);
+            assert_eq!(l.stats, whole, "{}", l.label);
+            assert!(l.series.len() <= MAX_POINTS + 1);
+        }
+        assert!(c.lanes[1].stats.runs_with_torn > 0, "after-unlock tears");
+        assert_eq!(c.lanes[0].stats.runs_with_torn, 0, "under-ptl does not");
+    }
+
+    #[test]
+    fn stale_chunks_are_dropped() {
+        let cfg = Config::default();
+        let mut c = Campaign::new(vec![("a".into(), cfg)], SchedulerSpec::Random, 1, 10, 2).unwrap();
+        let mut ch = c.next_chunk(5).unwrap();
+        let st = ch.run().unwrap();
+        ch.generation = 1;
+        assert!(!c.absorb(&ch, &st));
+        assert_eq!(c.runs(), 0);
+    }
+
+    #[test]
+    fn share_round_trips_and_refuses_nonsense() {
+        let s = Share {
+            scheduler: SchedulerSpec::Pct { depth: 5 },
+            seed: 9,
+            runs: 1234,
+            compare: true,
+            trace: None,
+            ..Share::default()
+        };
+        let q = s.to_query();
+        let (back, rest) = Share::from_query(&q, &[]).unwrap();
+        assert_eq!(back, s);
+        assert!(rest.is_empty());
+        for bad in [
+            "mode=arm",
+            "seed=-1",
+            "runs=0",
+            "scheduler=fifo",
+            "depth=3",
+            "trace=ts1.nope",
+            "readers=99",
+            "bogus=1",
+            "<script>=1",
+        ] {
+            assert!(Share::from_query(bad, &[]).is_err(), "{bad}");
+        }
+        let (_, rest) = Share::from_query("embed=1&preset=merged", &["embed"]).unwrap();
+        assert_eq!(rest, vec![("embed", "1")]);
+    }
+}

@@ -1,0 +1,395 @@
+//! The page: controls, run bar, charts, lane table, exhaustive check, and trace viewer.
+//! Components only render the [`Model`] and turn events into [`Msg`]s.
+
+use crate::charts::{fmt_num, Interval, IntervalChart, LineChart, Series};
+use crate::model::{Model, Msg, Status};
+use crate::runner::{Answer, Engine};
+use crate::trace_view::TracePanel;
+use std::cell::RefCell;
+use std::rc::Rc;
+use tornsim_core::campaign::Share;
+use tornsim_core::config::{Alloc, ClearKind, FreeKind, Knob, Mode, ReaderKind, SetKind, SyncPlacement};
+use tornsim_core::{presets, wilson, CheckOptions, SchedulerSpec};
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq, Clone)]
+pub struct AppProps {
+    /// The URL fragment the page was opened with, without `#`.
+    pub fragment: AttrValue,
+    /// Run chunks in a Web Worker (off in the wasm test runner, which has none).
+    #[prop_or(true)]
+    pub use_worker: bool,
+    /// Keep the address bar's fragment in step with the settings.
+    #[prop_or(true)]
+    pub sync_url: bool,
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+fn page_link(fragment: &str) -> String {
+    let base = web_sys::window()
+        .and_then(|w| w.location().href().ok())
+        .unwrap_or_default();
+    let base = base.split('#').next().unwrap_or("").to_string();
+    format!("{base}#{fragment}")
+}
+
+#[function_component(App)]
+pub fn app(props: &AppProps) -> Html {
+    let model = {
+        let p = props.clone();
+        use_reducer(move || Model::from_fragment(&p.fragment, p.use_worker))
+    };
+    let engine: Rc<RefCell<Option<Engine>>> = use_mut_ref(|| None);
+    let posted = use_mut_ref(|| 0u64);
+
+    // The engine lives as long as the page; its answers become messages.
+    {
+        let (engine, dispatch, use_worker) = (engine.clone(), model.dispatcher(), props.use_worker);
+        let (start, autorun) = (model.dispatcher(), model.share.autorun);
+        use_effect_with((), move |_| {
+            let d = dispatch.clone();
+            let done = Callback::from(move |a: Answer| {
+                d.dispatch(Msg::ChunkDone {
+                    chunk: a.chunk,
+                    result: a.result,
+                    worker_ms: a.ms,
+                    now_ms: now_ms(),
+                })
+            });
+            let failed = Callback::from(move |why: String| dispatch.dispatch(Msg::WorkerFailed(why)));
+            *engine.borrow_mut() = Some(Engine::new(use_worker, done, failed));
+            if autorun {
+                start.dispatch(Msg::Start { now_ms: now_ms() });
+            }
+        });
+    }
+    // Post what the reducer queued, each chunk once.
+    {
+        let engine = engine.clone();
+        let posted = posted.clone();
+        let m = model.clone();
+        use_effect_with(m.outbox_seq, move |_| {
+            if let Some(e) = engine.borrow().as_ref() {
+                let mut last = posted.borrow_mut();
+                for (id, ch) in m.outbox.iter() {
+                    if *id > *last {
+                        e.send(ch.clone());
+                        *last = *id;
+                    }
+                }
+            }
+        });
+    }
+    // Keep the fragment current, so the address bar is always a shareable link.
+    {
+        let fragment = model.fragment();
+        let sync = props.sync_url;
+        use_effect_with(fragment, move |f| {
+            if sync {
+                if let Some(h) = web_sys::window().and_then(|w| w.history().ok()) {
+                    let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&format!("#{f}")));
+                }
+            }
+        });
+    }
+
+    let d = model.dispatcher();
+    let edit = {
+        let d = d.clone();
+        move |f: Box<dyn FnOnce(&mut Share) -> Result<(), tornsim_core::ConfigError>>| d.dispatch(Msg::Edit(f))
+    };
+    let m = &*model;
+    let running = m.status == Status::Running;
+    let link = page_link(&m.fragment());
+
+    let on_start = { let d = d.clone(); Callback::from(move |_| d.dispatch(Msg::Start { now_ms: now_ms() })) };
+    let on_pause = { let d = d.clone(); Callback::from(move |_| d.dispatch(Msg::Pause)) };
+    let on_resume = { let d = d.clone(); Callback::from(move |_| d.dispatch(Msg::Resume { now_ms: now_ms() })) };
+    let on_reset = { let d = d.clone(); Callback::from(move |_| d.dispatch(Msg::Reset)) };
+    let on_copy = {
+        let link = link.clone();
+        Callback::from(move |_| {
+            if let Some(w) = web_sys::window() {
+                let _ = w.navigator().clipboard().write_text(&link);
+            }
+        })
+    };
+    let on_check = {
+        let d = d.clone();
+        let cfg = m.share.config.clone();
+        Callback::from(move |_| {
+            let (d, cfg) = (d.clone(), cfg.clone());
+            // Let the "checking" state paint first; the search itself takes milliseconds
+            // for the presets (see `tornsim bench`).
+            gloo_timers::callback::Timeout::new(20, move || {
+                let opts = CheckOptions { max_states: 3_000_000, ..CheckOptions::default() };
+                d.dispatch(Msg::CheckDone(tornsim_core::check(&cfg, opts).map_err(|e| e.to_string())));
+            })
+            .forget();
+        })
+    };
+    let on_manual = { let d = d.clone(); Callback::from(move |_| d.dispatch(Msg::ManualStart)) };
+
+    let lanes = m.campaign.as_ref().map(|c| c.lanes.clone()).unwrap_or_default();
+    let torn_series: Vec<Series> = lanes.iter().map(|l| Series {
+        label: l.label.clone(),
+        points: l.series.iter().map(|p| (p.runs as f64, p.runs_with_torn as f64)).collect(),
+    }).collect();
+    let rate_rows: Vec<Interval> = lanes.iter().map(|l| {
+        let (v, lo, hi) = l.stats.torn_per_million();
+        Interval { label: l.label.clone(), value: v, low: lo, high: hi }
+    }).collect();
+    let retry_rows: Vec<Interval> = lanes.iter().map(|l| {
+        let n = l.stats.runs.max(1);
+        let (lo, hi) = wilson(l.stats.retries.min(n), n);
+        Interval { label: l.label.clone(), value: l.stats.retries as f64 * 1000.0 / n as f64, low: lo * 1000.0, high: hi * 1000.0 }
+    }).collect();
+    let progress = m.campaign.as_ref().map(|c| {
+        let total = c.target * c.lanes.len() as u64;
+        (c.runs(), total)
+    });
+
+    html! {
+        <main class="tornsim">
+            <header>
+                <h1>{ "tornsim" }</h1>
+                <p class="lede">{ "Watch the x86-32 PAE torn PMD read: khugepaged clears a PMD while lockless walkers read it in two 32-bit halves. Where does pmdp_get_lockless_sync() have to run?" }</p>
+            </header>
+            if let Some(n) = &m.notice {
+                <p class="notice" role="alert">{ n.clone() }</p>
+            }
+            if let Some(e) = &m.error {
+                <p class="notice error" role="alert">{ e.clone() }</p>
+            }
+            <section class="presets" aria-label="presets">
+                { for presets().into_iter().map(|p| {
+                    let d = d.clone();
+                    let name = p.name.to_string();
+                    let active = p.config == m.share.config;
+                    html! {
+                        <button class={classes!("preset", active.then_some("active"))} title={p.summary} data-preset={p.name}
+                            onclick={Callback::from(move |_| d.dispatch(Msg::Preset(name.clone())))}>{ p.name }</button>
+                    }
+                }) }
+            </section>
+            <Controls share={m.share.clone()} invalid={m.invalid.as_ref().map(|e| AttrValue::from(e.to_string()))} disabled={running} on_edit={Callback::from(edit)} />
+            <section class="runbar" aria-label="run">
+                <button class="primary" id="start" disabled={running || m.invalid.is_some()} onclick={on_start}>{ if m.campaign.is_some() { "Restart" } else { "Start" } }</button>
+                if running {
+                    <button id="pause" onclick={on_pause}>{ "Pause" }</button>
+                }
+                if m.status == Status::Paused {
+                    <button id="resume" onclick={on_resume}>{ "Resume" }</button>
+                }
+                <button id="reset" onclick={on_reset} disabled={m.campaign.is_none()}>{ "Reset" }</button>
+                <button id="check" onclick={on_check} disabled={m.invalid.is_some()} title="Explore every interleaving (breadth-first, readers looping forever) and prove safe or print the shortest torn read">{ "Prove (exhaustive)" }</button>
+                <button id="manual" onclick={on_manual} disabled={m.invalid.is_some()} title="Step the CPUs yourself and try to produce a torn read">{ "Be the scheduler" }</button>
+                <button id="copy" onclick={on_copy} title={link.clone()}>{ "Copy link" }</button>
+                <span class="status" id="status" aria-live="polite">{
+                    match progress {
+                        Some((done, total)) => format!("{} · {} / {} runs · {} runs/s{}",
+                            match m.status { Status::Running => "running", Status::Paused => "paused", Status::Done => "done", Status::Idle => "idle" },
+                            fmt_num(done as f64), fmt_num(total as f64), fmt_num(m.runs_per_sec()),
+                            if m.in_worker { " in a worker" } else { " on the page" }),
+                        None => "Pick a preset or set the controls, then Start.".into(),
+                    }
+                }</span>
+            </section>
+            if let Some(r) = &m.check {
+                <CheckLine result={r.clone().map_err(AttrValue::from)}
+                    on_open={{ let d = d.clone(); Callback::from(move |s| d.dispatch(Msg::OpenTrace(s))) }} />
+            }
+            if !lanes.is_empty() {
+                <section class="charts">
+                    <LineChart title="Runs with a torn read (cumulative)" x_label="runs" y_label="runs with a torn read" series={torn_series} />
+                    <IntervalChart title="Torn-read rate, with 95% Wilson interval" unit="runs with a torn read per million runs" rows={rate_rows} />
+                    <IntervalChart title="Retries caught by the pmd_low re-check" unit="retries per thousand runs" rows={retry_rows} />
+                </section>
+                <table class="lanes">
+                    <thead><tr><th>{ "sync" }</th><th>{ "runs" }</th><th>{ "runs with a torn read" }</th><th>{ "torn reads" }</th><th>{ "retries" }</th><th>{ "stale uses" }</th><th>{ "IPIs" }</th><th>{ "first torn read" }</th></tr></thead>
+                    <tbody>
+                    { for lanes.iter().map(|l| {
+                        let s = &l.stats;
+                        let open = s.first_torn.as_ref().map(|h| {
+                            let d = d.clone();
+                            let sched = h.schedule.clone();
+                            html! { <button class="open-trace" onclick={Callback::from(move |_| d.dispatch(Msg::OpenTrace(sched.clone())))}>{ format!("run {}, open trace", h.run) }</button> }
+                        });
+                        html! {
+                            <tr data-lane={l.label.clone()}>
+                                <td>{ l.label.clone() }</td>
+                                <td>{ s.runs }</td>
+                                <td class="torn-count">{ s.runs_with_torn }</td>
+                                <td>{ s.torn_reads }</td>
+                                <td>{ s.retries }</td>
+                                <td>{ s.stale_uses }</td>
+                                <td>{ s.ipis_sent }</td>
+                                <td>{ open.unwrap_or_else(|| html! { "none" }) }</td>
+                            </tr>
+                        }
+                    }) }
+                    </tbody>
+                </table>
+            }
+            if let Some(view) = &m.trace {
+                <TracePanel view={view.clone()} manual={m.manual.clone()} share_link={AttrValue::from(link.clone())}
+                    on_seek={{ let d = d.clone(); Callback::from(move |p| d.dispatch(Msg::Seek(p))) }}
+                    on_step={{ let d = d.clone(); Callback::from(move |s| d.dispatch(Msg::StepBy(s))) }}
+                    on_close={{ let d = d.clone(); Callback::from(move |_| d.dispatch(Msg::CloseTrace)) }}
+                    on_manual={{ let d = d.clone(); Callback::from(move |c| d.dispatch(Msg::ManualStep(c))) }} />
+            }
+            <footer><p>{ "Model: MODEL.md in the tornsim repository. Everything runs in this page; nothing is sent anywhere." }</p></footer>
+        </main>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct CheckLineProps {
+    result: Result<tornsim_core::CheckResult, AttrValue>,
+    on_open: Callback<String>,
+}
+
+#[function_component(CheckLine)]
+fn check_line(p: &CheckLineProps) -> Html {
+    match &p.result {
+        Err(e) => html! { <p class="check error" id="verdict">{ format!("Cannot check: {e}") }</p> },
+        Ok(r) => {
+            let text = format!("Exhaustive search: {} ({} states, {} transitions).", r.verdict, r.states, r.transitions);
+            let witness = r.witness.as_ref().map(|w| w.encode());
+            html! {
+                <p class={classes!("check", r.verdict.name())} id="verdict">
+                    { text }
+                    if let Some(w) = witness {
+                        { format!(" Shortest witness: {} steps. ", r.witness.as_ref().map_or(0, |w| w.choices.len())) }
+                        <button class="open-trace" onclick={{ let cb = p.on_open.clone(); Callback::from(move |_| cb.emit(w.clone())) }}>{ "open it" }</button>
+                    }
+                </p>
+            }
+        }
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct ControlsProps {
+    pub share: Share,
+    pub invalid: Option<AttrValue>,
+    pub disabled: bool,
+    pub on_edit: Callback<Box<dyn FnOnce(&mut Share) -> Result<(), tornsim_core::ConfigError>>>,
+}
+
+fn select<K: Knob + ToString>(label: &str, current: K, p: &ControlsProps, help: &UseStateHandle<String>) -> Html {
+    let on_edit = p.on_edit.clone();
+    let onchange = Callback::from(move |e: Event| {
+        let v: web_sys::HtmlSelectElement = e.target_unchecked_into();
+        let value = v.value();
+        on_edit.emit(Box::new(move |s: &mut Share| s.config.set(K::FIELD, &value)));
+    });
+    let tip = format!("{}: {}", K::FIELD, current.help());
+    let onfocus = { let help = help.clone(); let tip = tip.clone(); Callback::from(move |_| help.set(tip.clone())) };
+    html! {
+        <label title={tip}>
+            <span>{ label }</span>
+            <select name={K::FIELD} {onchange} {onfocus} disabled={p.disabled}>
+                { for K::ALL.iter().map(|&v| html! {
+                    <option value={v.name()} selected={v == current} title={v.help()}>{ v.name() }</option>
+                }) }
+            </select>
+        </label>
+    }
+}
+
+fn number(label: &str, field: &'static str, value: String, tip: &str, p: &ControlsProps, help: &UseStateHandle<String>,
+          apply: fn(&mut Share, &str) -> Result<(), tornsim_core::ConfigError>) -> Html {
+    let on_edit = p.on_edit.clone();
+    let onchange = Callback::from(move |e: Event| {
+        let v: web_sys::HtmlInputElement = e.target_unchecked_into();
+        let value = v.value();
+        on_edit.emit(Box::new(move |s: &mut Share| apply(s, value.trim())));
+    });
+    let tip = tip.to_string();
+    let onfocus = { let help = help.clone(); let tip = tip.clone(); Callback::from(move |_| help.set(tip.clone())) };
+    html! {
+        <label title={tip}>
+            <span>{ label }</span>
+            <input name={field} type="text" inputmode="numeric" value={value} {onchange} {onfocus} disabled={p.disabled} />
+        </label>
+    }
+}
+
+fn parse_u64(field: &str, v: &str) -> Result<u64, tornsim_core::ConfigError> {
+    v.parse().map_err(|_| tornsim_core::ConfigError::new(field, format!("expected a whole number, got '{v}'")))
+}
+
+#[function_component(Controls)]
+pub fn controls(p: &ControlsProps) -> Html {
+    let help = use_state(|| String::from("Hover or focus a control to see what it models."));
+    let c = &p.share.config;
+    let on_edit = p.on_edit.clone();
+    let on_paravirt = Callback::from(move |e: Event| {
+        let v: web_sys::HtmlInputElement = e.target_unchecked_into();
+        let on = v.checked();
+        on_edit.emit(Box::new(move |s: &mut Share| s.config.set("paravirt", if on { "on" } else { "off" })));
+    });
+    let on_edit = p.on_edit.clone();
+    let on_compare = Callback::from(move |e: Event| {
+        let v: web_sys::HtmlInputElement = e.target_unchecked_into();
+        let on = v.checked();
+        on_edit.emit(Box::new(move |s: &mut Share| { s.compare = on; Ok(()) }));
+    });
+    let on_edit = p.on_edit.clone();
+    let on_sched = Callback::from(move |e: Event| {
+        let v: web_sys::HtmlSelectElement = e.target_unchecked_into();
+        let pct = v.value() == "pct";
+        on_edit.emit(Box::new(move |s: &mut Share| {
+            s.scheduler = if pct { SchedulerSpec::Pct { depth: 4 } } else { SchedulerSpec::Random };
+            Ok(())
+        }));
+    });
+    let depth = match p.share.scheduler { SchedulerSpec::Pct { depth } => Some(depth), _ => None };
+    let sched_tip = "scheduler: random picks any enabled CPU uniformly; PCT (Burckhardt et al., ASPLOS 2010) gives CPUs random priorities with depth-1 change points, which finds this depth-4 race more often";
+    let focus_sched = { let help = help.clone(); Callback::from(move |_| help.set(sched_tip.into())) };
+    html! {
+        <section class="controls" aria-label="configuration">
+            { select::<Mode>("mode", c.mode, p, &help) }
+            { select::<SyncPlacement>("sync placement", c.sync, p, &help) }
+            <label title="paravirt: CONFIG_PARAVIRT on native PAE selects CONFIG_MMU_GATHER_RCU_TABLE_FREE, which makes tlb_remove_table_sync_one() a real IPI broadcast">
+                <span>{ "paravirt" }</span>
+                <input name="paravirt" type="checkbox" checked={c.paravirt} onchange={on_paravirt} disabled={p.disabled || c.mode != Mode::NativePae} />
+            </label>
+            { select::<ReaderKind>("reader kind", c.reader, p, &help) }
+            { number("readers", "readers", c.readers.to_string(), "readers: how many CPUs run lockless walkers (1..=62)", p, &help, |s, v| s.config.set("readers", v)) }
+            { number("CPUs", "cpus", c.cpus.map(|n| n.to_string()).unwrap_or_default(), "cpus: CPU count, blank for collapser + populator + readers; extra CPUs are idle and only answer IPIs", p, &help,
+                |s, v| if v.is_empty() { s.config.cpus = None; Ok(()) } else { s.config.set("cpus", v) }) }
+            { select::<Alloc>("allocator", c.alloc, p, &help) }
+            { select::<ClearKind>("clear", c.clear, p, &help) }
+            { select::<SetKind>("set", c.set, p, &help) }
+            { select::<FreeKind>("free", c.free, p, &help) }
+            <label title={sched_tip}>
+                <span>{ "scheduler" }</span>
+                <select name="scheduler" onchange={on_sched} onfocus={focus_sched} disabled={p.disabled}>
+                    <option value="random" selected={depth.is_none()}>{ "random" }</option>
+                    <option value="pct" selected={depth.is_some()}>{ "pct" }</option>
+                </select>
+            </label>
+            if let Some(d) = depth {
+                { number("PCT depth", "depth", d.to_string(), "depth: PCT's bug depth, 1..=64 (the torn read needs 4)", p, &help,
+                    |s, v| { let d = parse_u64("depth", v)? as u32; s.scheduler = SchedulerSpec::Pct { depth: d }; s.scheduler.validate() }) }
+            }
+            { number("seed", "seed", p.share.seed.to_string(), "seed: the same seed gives the same runs, here and in the tornsim command", p, &help,
+                |s, v| { s.seed = parse_u64("seed", v)?; Ok(()) }) }
+            { number("runs", "runs", p.share.runs.to_string(), "runs: how many runs per lane", p, &help,
+                |s, v| { let n = parse_u64("runs", v)?; if n == 0 || n > tornsim_core::campaign::MAX_RUNS { return Err(tornsim_core::ConfigError::new("runs", format!("{n} is out of range 1..={}", tornsim_core::campaign::MAX_RUNS))); } s.runs = n; Ok(()) }) }
+            <label title="compare: run every sync placement side by side on the same seeds">
+                <span>{ "compare placements" }</span>
+                <input name="compare" type="checkbox" checked={p.share.compare} onchange={on_compare} disabled={p.disabled} />
+            </label>
+            <p class="help" aria-live="polite">{ (*help).clone() }</p>
+            if let Some(e) = &p.invalid {
+                <p class="invalid" role="alert" id="invalid">{ e.clone() }</p>
+            }
+        </section>
+    }
+}

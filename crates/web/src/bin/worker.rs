@@ -1,0 +1,29 @@
+//! The Web Worker: answers each posted chunk with its statistics.
+
+#[cfg(target_arch = "wasm32")]
+fn main() {
+    use wasm_bindgen::prelude::*;
+    use wasm_bindgen::JsCast;
+    let scope: web_sys::DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let reply = scope.clone();
+    let on_message = Closure::<dyn FnMut(_)>::new(move |e: web_sys::MessageEvent| {
+        let text = e.data().as_string().unwrap_or_default();
+        let out = match serde_json::from_str::<tornsim_core::campaign::Chunk>(&text) {
+            Ok(chunk) => serde_json::to_string(&tornsim_web::runner::answer(chunk)),
+            Err(err) => {
+                web_sys::console::error_1(&format!("worker: bad chunk: {err}").into());
+                return;
+            }
+        };
+        if let Ok(s) = out {
+            let _ = reply.post_message(&JsValue::from_str(&s));
+        }
+    });
+    scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    eprintln!("the tornsim worker runs in a browser; build it with trunk");
+}

@@ -1,0 +1,167 @@
+//! Small SVG chart components. Hand-written SVG rather than a chart library: three
+//! chart shapes are needed, SVG text stays crisp, inherits the page's colours (so dark
+//! mode works through CSS) and is plain DOM that the browser tests can read.
+
+use yew::prelude::*;
+
+/// Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
+pub const PALETTE: [&str; 6] = [
+    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
+];
+
+const W: f64 = 520.0;
+const H: f64 = 240.0;
+const LEFT: f64 = 64.0;
+const RIGHT: f64 = 12.0;
+const TOP: f64 = 28.0;
+const BOTTOM: f64 = 40.0;
+
+/// Up to six tick values from 0 to at least `max`, at round steps.
+fn ticks(max: f64) -> Vec<f64> {
+    let max = if max > 0.0 { max } else { 1.0 };
+    let raw = max / 5.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| s * 5.0 >= max)
+        .unwrap_or(mag * 10.0);
+    (0..=5).map(|i| i as f64 * step).take_while(|&v| v <= max + step * 0.999).collect()
+}
+
+pub fn fmt_num(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1e9 {
+        format!("{:.1}G", v / 1e9)
+    } else if a >= 1e6 {
+        format!("{:.1}M", v / 1e6)
+    } else if a >= 1e4 {
+        format!("{:.0}k", v / 1e3)
+    } else if a >= 100.0 || v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+#[derive(Clone, PartialEq)]
+pub struct Series {
+    pub label: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+#[derive(Properties, PartialEq)]
+pub struct LineChartProps {
+    pub title: AttrValue,
+    pub x_label: AttrValue,
+    pub y_label: AttrValue,
+    pub series: Vec<Series>,
+}
+
+/// Cumulative counts against runs, one line per series.
+#[function_component(LineChart)]
+pub fn line_chart(p: &LineChartProps) -> Html {
+    let xmax = p
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|q| q.0))
+        .fold(0.0, f64::max);
+    let ymax = p
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|q| q.1))
+        .fold(0.0, f64::max);
+    let (xt, yt) = (ticks(xmax), ticks(ymax));
+    let (xm, ym) = (
+        *xt.last().unwrap_or(&1.0),
+        yt.last().copied().unwrap_or(1.0).max(1.0),
+    );
+    let sx = |x: f64| LEFT + x / xm * (W - LEFT - RIGHT);
+    let sy = |y: f64| H - BOTTOM - y / ym * (H - TOP - BOTTOM);
+    html! {
+        <figure class="chart">
+            <svg viewBox={format!("0 0 {W} {H}")} role="img" aria-label={p.title.clone()}>
+                <text class="title" x={LEFT.to_string()} y="16">{ p.title.clone() }</text>
+                { for yt.iter().map(|&v| html! {
+                    <g class="grid">
+                        <line x1={LEFT.to_string()} x2={(W - RIGHT).to_string()} y1={sy(v).to_string()} y2={sy(v).to_string()} />
+                        <text x={(LEFT - 6.0).to_string()} y={(sy(v) + 4.0).to_string()} text-anchor="end">{ fmt_num(v) }</text>
+                    </g>
+                }) }
+                { for xt.iter().map(|&v| html! {
+                    <text class="tick" x={sx(v).to_string()} y={(H - BOTTOM + 16.0).to_string()} text-anchor="middle">{ fmt_num(v) }</text>
+                }) }
+                <text class="axis" x={((LEFT + W) / 2.0).to_string()} y={(H - 4.0).to_string()} text-anchor="middle">{ p.x_label.clone() }</text>
+                <text class="axis" transform={format!("translate(12 {}) rotate(-90)", (TOP + H - BOTTOM) / 2.0)} text-anchor="middle">{ p.y_label.clone() }</text>
+                { for p.series.iter().enumerate().map(|(i, s)| {
+                    let pts: Vec<String> = s.points.iter().map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y))).collect();
+                    html! {
+                        <polyline class="series" data-series={s.label.clone()} fill="none" stroke={PALETTE[i % PALETTE.len()]}
+                            stroke-width="2" stroke-dasharray={if i % 2 == 1 { "6 3" } else { "" }} points={pts.join(" ")} />
+                    }
+                }) }
+                { for p.series.iter().enumerate().map(|(i, s)| html! {
+                    <g class="legend" transform={format!("translate({} {})", LEFT + 8.0, TOP + 4.0 + 14.0 * i as f64)}>
+                        <rect width="12" height="4" y="-4" fill={PALETTE[i % PALETTE.len()]} />
+                        <text x="16" y="0">{ format!("{} ({})", s.label, fmt_num(s.points.last().map_or(0.0, |q| q.1))) }</text>
+                    </g>
+                }) }
+            </svg>
+        </figure>
+    }
+}
+
+#[derive(Clone, PartialEq)]
+pub struct Interval {
+    pub label: String,
+    pub value: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+#[derive(Properties, PartialEq)]
+pub struct IntervalChartProps {
+    pub title: AttrValue,
+    pub unit: AttrValue,
+    pub rows: Vec<Interval>,
+}
+
+/// One horizontal bar per row with its 95% interval as whiskers.
+#[function_component(IntervalChart)]
+pub fn interval_chart(p: &IntervalChartProps) -> Html {
+    let row_h = 26.0;
+    let h = TOP + BOTTOM + row_h * p.rows.len().max(1) as f64;
+    let left = 120.0;
+    let max = p.rows.iter().map(|r| r.high.max(r.value)).fold(0.0, f64::max);
+    let xt = ticks(max);
+    let xm = xt.last().copied().unwrap_or(1.0).max(1e-9);
+    let sx = |x: f64| left + x / xm * (W - left - RIGHT - 60.0);
+    html! {
+        <figure class="chart">
+            <svg viewBox={format!("0 0 {W} {h}")} role="img" aria-label={p.title.clone()}>
+                <text class="title" x={left.to_string()} y="16">{ p.title.clone() }</text>
+                { for xt.iter().map(|&v| html! {
+                    <g class="grid">
+                        <line x1={sx(v).to_string()} x2={sx(v).to_string()} y1={TOP.to_string()} y2={(h - BOTTOM).to_string()} />
+                        <text x={sx(v).to_string()} y={(h - BOTTOM + 16.0).to_string()} text-anchor="middle">{ fmt_num(v) }</text>
+                    </g>
+                }) }
+                <text class="axis" x={((left + W) / 2.0).to_string()} y={(h - 4.0).to_string()} text-anchor="middle">{ p.unit.clone() }</text>
+                { for p.rows.iter().enumerate().map(|(i, r)| {
+                    let y = TOP + row_h * i as f64 + 4.0;
+                    let c = PALETTE[i % PALETTE.len()];
+                    html! {
+                        <g class="bar" data-series={r.label.clone()}>
+                            <text x={(left - 6.0).to_string()} y={(y + 13.0).to_string()} text-anchor="end">{ r.label.clone() }</text>
+                            <rect x={left.to_string()} y={y.to_string()} height="16" width={(sx(r.value) - left).max(0.0).to_string()} fill={c} opacity="0.75" />
+                            <line class="whisker" x1={sx(r.low).to_string()} x2={sx(r.high).to_string()} y1={(y + 8.0).to_string()} y2={(y + 8.0).to_string()} />
+                            <line class="whisker" x1={sx(r.low).to_string()} x2={sx(r.low).to_string()} y1={(y + 3.0).to_string()} y2={(y + 13.0).to_string()} />
+                            <line class="whisker" x1={sx(r.high).to_string()} x2={sx(r.high).to_string()} y1={(y + 3.0).to_string()} y2={(y + 13.0).to_string()} />
+                            <text x={(sx(r.high) + 6.0).to_string()} y={(y + 13.0).to_string()}>{ fmt_num(r.value) }</text>
+                        </g>
+                    }
+                }) }
+            </svg>
+        </figure>
+    }
+}

@@ -1,0 +1,107 @@
+//! Where chunks run: a dedicated Web Worker (the `worker` binary, loaded through trunk's
+//! loader shim) or, when no worker can start (the wasm-bindgen test runner, a browser
+//! without workers), the page itself in short timer-sliced tasks. Both call
+//! [`Chunk::run`] from `tornsim-core`; messages are JSON strings.
+
+use serde::{Deserialize, Serialize};
+use tornsim_core::campaign::Chunk;
+use tornsim_core::run::Stats;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use yew::Callback;
+
+/// A worker's answer to one chunk.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Answer {
+    pub chunk: Chunk,
+    pub result: Result<Stats, String>,
+    /// Milliseconds the chunk took inside the worker.
+    pub ms: f64,
+}
+
+/// Runs a chunk and times it; what the worker does per message.
+pub fn answer(chunk: Chunk) -> Answer {
+    let t = js_sys::Date::now();
+    let result = chunk.run().map_err(|e| e.to_string());
+    Answer {
+        chunk,
+        result,
+        ms: js_sys::Date::now() - t,
+    }
+}
+
+pub enum Engine {
+    Worker {
+        worker: web_sys::Worker,
+        _on_message: Closure<dyn FnMut(web_sys::MessageEvent)>,
+        _on_error: Closure<dyn FnMut(web_sys::ErrorEvent)>,
+    },
+    Inline {
+        done: Callback<Answer>,
+    },
+}
+
+/// The worker script trunk emits next to the page (relative, so sub-paths work).
+pub const WORKER_URL: &str = "./worker_loader.js";
+
+impl Engine {
+    /// A worker engine if one starts, else the inline engine.
+    pub fn new(use_worker: bool, done: Callback<Answer>, failed: Callback<String>) -> Engine {
+        if use_worker {
+            match Self::worker(done.clone(), failed) {
+                Ok(e) => return e,
+                Err(e) => web_sys::console::warn_1(&e),
+            }
+        }
+        Engine::Inline { done }
+    }
+
+    fn worker(done: Callback<Answer>, failed: Callback<String>) -> Result<Engine, JsValue> {
+        let worker = web_sys::Worker::new(WORKER_URL)?;
+        let on_message = Closure::<dyn FnMut(_)>::new(move |e: web_sys::MessageEvent| {
+            let text = e.data().as_string().unwrap_or_default();
+            match serde_json::from_str::<Answer>(&text) {
+                Ok(a) => done.emit(a),
+                Err(err) => web_sys::console::error_1(&format!("bad worker answer: {err}").into()),
+            }
+        });
+        let on_error = Closure::<dyn FnMut(_)>::new(move |e: web_sys::ErrorEvent| {
+            failed.emit(e.message());
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        Ok(Engine::Worker {
+            worker,
+            _on_message: on_message,
+            _on_error: on_error,
+        })
+    }
+
+    pub fn is_worker(&self) -> bool {
+        matches!(self, Engine::Worker { .. })
+    }
+
+    pub fn send(&self, chunk: Chunk) {
+        match self {
+            Engine::Worker { worker, .. } => {
+                let msg = serde_json::to_string(&chunk).expect("chunks serialise");
+                if let Err(e) = worker.post_message(&JsValue::from_str(&msg)) {
+                    web_sys::console::error_1(&e);
+                }
+            }
+            Engine::Inline { done } => {
+                let done = done.clone();
+                // A timer per chunk lets the page paint and handle input between chunks.
+                gloo_timers::callback::Timeout::new(0, move || done.emit(answer(chunk))).forget();
+            }
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if let Engine::Worker { worker, .. } = self {
+            worker.terminate();
+        }
+    }
+}

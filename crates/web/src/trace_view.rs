@@ -1,0 +1,244 @@
+//! The trace viewer: swimlanes, one per CPU, with IRQ-off and PTL spans, IPI arrows,
+//! a PMD row, and the torn read's loads highlighted; plus the "be the scheduler" panel.
+
+use crate::model::TraceView;
+use std::rc::Rc;
+use tornsim_core::machine::{Hazard, Pmd};
+use tornsim_core::trace::{addr_hex, pmd_hex};
+use tornsim_core::{Choice, Stepper, Trace};
+use yew::prelude::*;
+
+const COL: f64 = 24.0;
+const ROW: f64 = 34.0;
+const LABEL: f64 = 150.0;
+const TOP: f64 = 22.0;
+
+/// What the PMD holds, as a class for colour: the old table, the new one, cleared,
+/// or half written.
+fn pmd_class(t: &Trace, p: Pmd) -> &'static str {
+    if p == t.initial.pmd {
+        "pmd-old"
+    } else if p == Pmd::table(t.new_table) {
+        "pmd-new"
+    } else if p == Pmd::default() {
+        "pmd-none"
+    } else {
+        "pmd-half"
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct SwimlaneProps {
+    pub view: TraceView,
+    pub on_seek: Callback<usize>,
+}
+
+#[function_component(Swimlanes)]
+pub fn swimlanes(p: &SwimlaneProps) -> Html {
+    let t: &Trace = &p.view.trace;
+    let n = t.steps.len();
+    let rows = t.cpus.len();
+    let width = LABEL + COL * (n.max(1) as f64 + 1.0);
+    let height = TOP + ROW * (rows as f64 + 1.0) + 8.0;
+    let x = |i: usize| LABEL + COL * i as f64 + COL / 2.0;
+    let y = |cpu: u8| TOP + ROW * cpu as f64 + ROW / 2.0;
+    let pmd_y = TOP + ROW * rows as f64;
+    let highlight: Vec<usize> = t
+        .steps
+        .iter()
+        .position(|s| s.hazard == Some(Hazard::Torn))
+        .map(|i| t.loads_of(i))
+        .unwrap_or_default();
+    let pos = p.view.pos;
+    let seek = |i: usize| {
+        let cb = p.on_seek.clone();
+        Callback::from(move |_: MouseEvent| cb.emit(i + 1))
+    };
+    html! {
+        <svg class="swimlanes" width={width.to_string()} height={height.to_string()}
+             viewBox={format!("0 0 {width} {height}")} role="img"
+             aria-label={format!("{n} steps across {rows} CPUs")}>
+            <defs>
+                <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse">
+                    <path d="M 0 0 L 10 5 L 0 10 z" class="arrowhead" />
+                </marker>
+            </defs>
+            { for t.cpus.iter().map(|c| html! {
+                <g class="lane">
+                    <line x1={LABEL.to_string()} x2={width.to_string()} y1={y(c.cpu).to_string()} y2={y(c.cpu).to_string()} />
+                    <text x="4" y={(y(c.cpu) + 4.0).to_string()}>{ c.name.clone() }</text>
+                </g>
+            }) }
+            <text x="4" y={(pmd_y + ROW / 2.0 + 4.0).to_string()}>{ "PMD" }</text>
+            // Spans are drawn from the state after each step, which holds until the next.
+            { for t.steps.iter().enumerate().flat_map(|(i, s)| {
+                let x0 = LABEL + COL * (i as f64 + 1.0);
+                let irq = t.cpus.iter().filter(|c| s.after.irq_off >> c.cpu & 1 == 1).map(move |c| html! {
+                    <rect class="irq-off" x={x0.to_string()} y={(y(c.cpu) - ROW / 2.0 + 3.0).to_string()} width={COL.to_string()} height={(ROW - 6.0).to_string()}>
+                        <title>{ format!("{}: interrupts disabled", c.name) }</title>
+                    </rect>
+                });
+                let ptl = s.after.ptl.map(|owner| html! {
+                    <rect class="ptl" x={x0.to_string()} y={(y(owner) + ROW / 2.0 - 7.0).to_string()} width={COL.to_string()} height="4">
+                        <title>{ format!("CPU{owner} holds the PTL") }</title>
+                    </rect>
+                });
+                let cls = pmd_class(t, s.after.pmd);
+                let pmd = html! {
+                    <rect class={classes!("pmd", cls)} x={x0.to_string()} y={(pmd_y + 6.0).to_string()} width={(COL - 1.0).to_string()} height={(ROW - 12.0).to_string()}>
+                        <title>{ format!("after step {i}: {}", pmd_hex(s.after.pmd)) }</title>
+                    </rect>
+                };
+                irq.chain(ptl).chain(std::iter::once(pmd)).collect::<Vec<_>>()
+            }) }
+            { for t.ipi_arrows().into_iter().map(|(from, to, src, dst)| {
+                let x2 = to.map_or(width - 4.0, |j| x(j + 1));
+                html! {
+                    <line class={classes!("ipi", to.is_none().then_some("pending"))} x1={x(from + 1).to_string()} y1={y(src).to_string()}
+                          x2={x2.to_string()} y2={y(dst).to_string()} marker-end="url(#arrow)" />
+                }
+            }) }
+            { for t.steps.iter().enumerate().map(|(i, s)| {
+                let class = classes!(
+                    "step",
+                    s.ack.then_some("ack"),
+                    highlight.contains(&i).then_some("torn-load"),
+                    s.hazard.map(|h| match h { Hazard::Torn => "torn", Hazard::Stale => "stale", Hazard::Deadlock => "deadlock" }),
+                    (i < pos).then_some("done"),
+                );
+                html! {
+                    <g class={class} onclick={seek(i)} data-step={i.to_string()}>
+                        <circle cx={x(i + 1).to_string()} cy={y(s.cpu).to_string()} r="7" />
+                        <title>{ format!("step {i}, {}: {}", t.cpus[s.cpu as usize].name, s.text) }</title>
+                    </g>
+                }
+            }) }
+            <line class="cursor" x1={(LABEL + COL * pos as f64 + COL).to_string()} x2={(LABEL + COL * pos as f64 + COL).to_string()}
+                  y1={(TOP - 6.0).to_string()} y2={(height - 4.0).to_string()} />
+        </svg>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct TracePanelProps {
+    pub view: TraceView,
+    pub manual: Option<Rc<Stepper>>,
+    pub share_link: AttrValue,
+    pub on_seek: Callback<usize>,
+    pub on_step: Callback<i64>,
+    pub on_close: Callback<()>,
+    pub on_manual: Callback<Choice>,
+}
+
+#[function_component(TracePanel)]
+pub fn trace_panel(p: &TracePanelProps) -> Html {
+    let t: &Trace = &p.view.trace;
+    let n = t.steps.len();
+    let pos = p.view.pos;
+    let on_key = {
+        let step = p.on_step.clone();
+        Callback::from(move |e: KeyboardEvent| match e.key().as_str() {
+            "ArrowRight" => {
+                e.prevent_default();
+                step.emit(1)
+            }
+            "ArrowLeft" => {
+                e.prevent_default();
+                step.emit(-1)
+            }
+            _ => {}
+        })
+    };
+    let on_slider = {
+        let seek = p.on_seek.clone();
+        Callback::from(move |e: InputEvent| {
+            let v: web_sys::HtmlInputElement = e.target_unchecked_into();
+            seek.emit(v.value().parse().unwrap_or(0));
+        })
+    };
+    let current = if pos == 0 {
+        html! { <p class="step-text">{ format!("Before the first step. PMD {} (old table {}).", pmd_hex(t.initial.pmd), addr_hex(t.initial.pmd.addr())) }</p> }
+    } else {
+        let s = &t.steps[pos - 1];
+        let off: Vec<String> = t.cpus.iter().filter(|c| s.after.irq_off >> c.cpu & 1 == 1).map(|c| format!("CPU{}", c.cpu)).collect();
+        let pend: Vec<String> = t.cpus.iter().filter(|c| s.after.pending >> c.cpu & 1 == 1).map(|c| format!("CPU{}", c.cpu)).collect();
+        html! {
+            <div class="step-text">
+                <p><strong>{ format!("Step {} of {n}, {}: ", pos, t.cpus[s.cpu as usize].name) }</strong>{ s.text.clone() }</p>
+                <p class="state">
+                    { format!("PMD {}  ·  IRQs off: {}  ·  PTL: {}  ·  IPIs pending: {}",
+                        pmd_hex(s.after.pmd),
+                        if off.is_empty() { "none".into() } else { off.join(", ") },
+                        s.after.ptl.map_or("free".into(), |c| format!("CPU{c}")),
+                        if pend.is_empty() { "none".into() } else { pend.join(", ") }) }
+                </p>
+                if let Some(h) = s.hazard {
+                    <p class="hazard-note" role="alert">{ match h {
+                        Hazard::Torn => "Torn read: this reader returned a (low, high) pair the PMD never held.",
+                        Hazard::Stale => "Stale use: this reader walked a page table that was already freed.",
+                        Hazard::Deadlock => "Deadlock.",
+                    } }</p>
+                }
+            </div>
+        }
+    };
+    let manual = p.manual.as_ref().map(|m| {
+        let torn = t.hazards().next().is_some();
+        let choices = m.enabled();
+        html! {
+            <div class="manual" aria-live="polite">
+                <h3>{ "Be the scheduler" }</h3>
+                if torn {
+                    <p class="win" role="alert">{ format!("You produced a torn read in {n} steps. Copy the link to share it.") }</p>
+                } else if m.finished() {
+                    <p>{ "The run is over without a torn read. Try again: the race needs a read to straddle the clear and the new table." }</p>
+                } else {
+                    <p>{ "Pick which CPU takes the next step." }</p>
+                }
+                <div class="choices">
+                    { for choices.into_iter().map(|ch| {
+                        let label = format!("CPU{}{}: {}", ch.cpu, if ch.ack { " IRQ" } else { "" }, m.preview(ch).unwrap_or_default());
+                        let cb = p.on_manual.clone();
+                        html! { <button class="choice" onclick={Callback::from(move |_| cb.emit(ch))}>{ label }</button> }
+                    }) }
+                </div>
+            </div>
+        }
+    });
+    let close = p.on_close.clone();
+    let step = p.on_step.clone();
+    let step2 = p.on_step.clone();
+    html! {
+        <section class="trace" aria-label="trace viewer" tabindex="0" onkeydown={on_key}>
+            <div class="trace-head">
+                <h2>{ if p.manual.is_some() { "Your schedule" } else { "Trace" } }</h2>
+                <span class="summary">{ t.config.summary() }</span>
+                <button onclick={Callback::from(move |_| close.emit(()))}>{ "Close" }</button>
+            </div>
+            <div class="trace-controls">
+                <button aria-label="previous step" onclick={Callback::from(move |_| step.emit(-1))}>{ "◀ Back" }</button>
+                <input type="range" aria-label="step" min="0" max={n.to_string()} value={pos.to_string()} oninput={on_slider} />
+                <button aria-label="next step" onclick={Callback::from(move |_| step2.emit(1))}>{ "Next ▶" }</button>
+                <span class="pos">{ format!("{pos} / {n}") }</span>
+            </div>
+            { current }
+            <div class="lanes-scroll"><Swimlanes view={p.view.clone()} on_seek={p.on_seek.clone()} /></div>
+            <p class="legend-note">
+                <span class="key irq-off"></span>{ " interrupts off  " }
+                <span class="key ptl"></span>{ " PTL held  " }
+                <span class="key pmd-old"></span>{ " old table  " }
+                <span class="key pmd-none"></span>{ " cleared  " }
+                <span class="key pmd-half"></span>{ " half written  " }
+                <span class="key pmd-new"></span>{ " new table  " }
+                <span class="key torn-load"></span>{ " the torn read's loads" }
+            </p>
+            { manual.unwrap_or_default() }
+            <details>
+                <summary>{ "As a kernel race diagram" }</summary>
+                <pre class="kernel">{ t.to_kernel() }</pre>
+            </details>
+            <p class="schedule">{ "Schedule: " }<code>{ t.schedule.clone() }</code></p>
+            <p class="schedule">{ "Link: " }<code class="link">{ p.share_link.clone() }</code></p>
+        </section>
+    }
+}

@@ -1,0 +1,253 @@
+//! Helpers for the browser tests: build the page with trunk, serve a directory on
+//! 127.0.0.1, and drive headless Chromium through chromedriver's W3C WebDriver API
+//! (plain JSON over HTTP, so no async runtime is needed).
+
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Builds the page into `dist/` (trunk is fast when nothing changed).
+pub fn build_page() -> PathBuf {
+    let out = Command::new("trunk")
+        .args(["build", "--release"])
+        .current_dir(root())
+        .output()
+        .expect("trunk is installed (bash .ci/setup installs it)");
+    assert!(
+        out.status.success(),
+        "trunk build failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    root().join("dist")
+}
+
+fn mime(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "js" => "text/javascript",
+        "wasm" => "application/wasm",
+        "css" => "text/css",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "json" => "application/json",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Serves `dir` at `http://127.0.0.1:PORT/` (and `/sub/` for sub-path checks) until the
+/// test process ends. Every request is logged, so tests can assert the page fetched
+/// nothing from elsewhere.
+pub struct Server {
+    pub base: String,
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+pub fn serve(dir: PathBuf) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = listener.local_addr().unwrap().port();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log2 = log.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let dir = dir.clone();
+            let log = log2.clone();
+            std::thread::spawn(move || handle(stream, &dir, &log));
+        }
+    });
+    Server {
+        base: format!("http://127.0.0.1:{port}/"),
+        log,
+    }
+}
+
+fn handle(mut s: TcpStream, dir: &Path, log: &std::sync::Mutex<Vec<String>>) {
+    let mut reader = BufReader::new(s.try_clone().unwrap());
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() {
+        return;
+    }
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+            break;
+        }
+    }
+    let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+    log.lock().unwrap().push(path.clone());
+    let clean = path.split(['?', '#']).next().unwrap_or("/");
+    let clean = clean.strip_prefix("/sub").unwrap_or(clean);
+    let mut file = dir.join(clean.trim_start_matches('/'));
+    if clean.ends_with('/') {
+        file = file.join("index.html");
+    }
+    let ok = file.starts_with(dir) && !clean.contains("..");
+    match std::fs::read(&file) {
+        Ok(body) if ok => {
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                mime(&file),
+                body.len()
+            );
+            let _ = s.write_all(&body);
+        }
+        _ => {
+            let _ = write!(
+                s,
+                "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    }
+}
+
+/// A headless Chromium session.
+pub struct Browser {
+    driver: Child,
+    url: String,
+    session: String,
+}
+
+impl Browser {
+    pub fn start() -> Browser {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver_bin =
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let driver = Command::new(&driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {driver_bin}: {e} (bash .ci/setup installs it)"));
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let profile = std::env::temp_dir().join(format!("tornsim-chrome-{}-{port}", std::process::id()));
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": std::env::var("CHROME").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                         "--disable-sync", "--window-size=1280,1500",
+                         format!("--user-data-dir={}", profile.display())]
+            }
+        }}});
+        let v = post(&format!("{url}/session"), &caps);
+        let session = v["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {v}"))
+            .to_string();
+        Browser {
+            driver,
+            url,
+            session,
+        }
+    }
+
+    fn cmd(&self, path: &str, body: Value) -> Value {
+        let v = post(&format!("{}/session/{}/{path}", self.url, self.session), &body);
+        if let Some(err) = v["value"].get("error") {
+            panic!("WebDriver {path}: {err}: {}", v["value"]["message"]);
+        }
+        v["value"].clone()
+    }
+
+    pub fn goto(&self, url: &str) {
+        self.cmd("url", json!({ "url": url }));
+    }
+
+    /// Runs a script in the page; `arguments` are passed through.
+    pub fn js(&self, script: &str) -> Value {
+        self.cmd("execute/sync", json!({ "script": script, "args": [] }))
+    }
+
+    /// Polls `script` (which returns a value) until `ok` accepts it, or panics.
+    pub fn wait_for(&self, what: &str, secs: u64, script: &str, ok: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let v = self.js(script);
+            if ok(&v) {
+                return v;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; last value {v}");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    pub fn screenshot(&self, to: &Path) {
+        let v = self.cmd_get("screenshot");
+        let b64 = v.as_str().expect("base64 PNG");
+        std::fs::write(to, base64_decode(b64)).expect("screenshot written");
+    }
+
+    fn cmd_get(&self, path: &str) -> Value {
+        let mut r = ureq::get(&format!("{}/session/{}/{path}", self.url, self.session))
+            .call()
+            .expect("WebDriver answers")
+            .into_reader();
+        let mut s = String::new();
+        r.read_to_string(&mut s).unwrap();
+        serde_json::from_str::<Value>(&s).unwrap()["value"].clone()
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = ureq::delete(&format!("{}/session/{}", self.url, self.session)).call();
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn post(url: &str, body: &Value) -> Value {
+    let resp = match ureq::post(url).send_json(body.clone()) {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("WebDriver request {url} failed: {e}"),
+    };
+    let mut s = String::new();
+    resp.into_reader().read_to_string(&mut s).unwrap();
+    serde_json::from_str(&s).unwrap_or_else(|e| panic!("bad WebDriver answer ({e}): {s}"))
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let bytes: Vec<u8> = s.bytes().filter(|&c| c != b'=' && !c.is_ascii_whitespace()).collect();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let v: Vec<u32> = chunk.iter().map(|&c| val(c) as u32).collect();
+        let n = v.iter().enumerate().fold(0u32, |a, (i, &x)| a | x << (18 - 6 * i));
+        out.push((n >> 16) as u8);
+        if v.len() > 2 {
+            out.push((n >> 8) as u8);
+        }
+        if v.len() > 3 {
+            out.push(n as u8);
+        }
+    }
+    out
+}
