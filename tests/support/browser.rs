@@ -130,14 +130,17 @@ impl Browser {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {driver_bin}: {e} (bash .ci/setup installs it)"));
+            .unwrap_or_else(|e| {
+                panic!("cannot start {driver_bin}: {e} (bash .ci/setup installs it)")
+            });
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "chromedriver did not start");
             std::thread::sleep(Duration::from_millis(100));
         }
-        let profile = std::env::temp_dir().join(format!("tornsim-chrome-{}-{port}", std::process::id()));
+        let profile =
+            std::env::temp_dir().join(format!("tornsim-chrome-{}-{port}", std::process::id()));
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
@@ -161,7 +164,10 @@ impl Browser {
     }
 
     fn cmd(&self, path: &str, body: Value) -> Value {
-        let v = post(&format!("{}/session/{}/{path}", self.url, self.session), &body);
+        let v = post(
+            &format!("{}/session/{}/{path}", self.url, self.session),
+            &body,
+        );
         if let Some(err) = v["value"].get("error") {
             panic!("WebDriver {path}: {err}: {}", v["value"]["message"]);
         }
@@ -178,7 +184,13 @@ impl Browser {
     }
 
     /// Polls `script` (which returns a value) until `ok` accepts it, or panics.
-    pub fn wait_for(&self, what: &str, secs: u64, script: &str, ok: impl Fn(&Value) -> bool) -> Value {
+    pub fn wait_for(
+        &self,
+        what: &str,
+        secs: u64,
+        script: &str,
+        ok: impl Fn(&Value) -> bool,
+    ) -> Value {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             let v = self.js(script);
@@ -236,11 +248,17 @@ fn base64_decode(s: &str) -> Vec<u8> {
         b'+' => 62,
         _ => 63,
     };
-    let bytes: Vec<u8> = s.bytes().filter(|&c| c != b'=' && !c.is_ascii_whitespace()).collect();
+    let bytes: Vec<u8> = s
+        .bytes()
+        .filter(|&c| c != b'=' && !c.is_ascii_whitespace())
+        .collect();
     let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
     for chunk in bytes.chunks(4) {
         let v: Vec<u32> = chunk.iter().map(|&c| val(c) as u32).collect();
-        let n = v.iter().enumerate().fold(0u32, |a, (i, &x)| a | x << (18 - 6 * i));
+        let n = v
+            .iter()
+            .enumerate()
+            .fold(0u32, |a, (i, &x)| a | x << (18 - 6 * i));
         out.push((n >> 16) as u8);
         if v.len() > 2 {
             out.push((n >> 8) as u8);

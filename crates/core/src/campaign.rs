@@ -104,7 +104,15 @@ impl Campaign {
     pub fn compare_lanes(cfg: &Config) -> Vec<(String, Config)> {
         SyncPlacement::ALL
             .iter()
-            .map(|&sync| (sync.name().to_string(), Config { sync, ..cfg.clone() }))
+            .map(|&sync| {
+                (
+                    sync.name().to_string(),
+                    Config {
+                        sync,
+                        ..cfg.clone()
+                    },
+                )
+            })
             .collect()
     }
 
@@ -286,8 +294,7 @@ impl Share {
                 "compare" => s.compare = flag(k, v)?,
                 "autorun" => s.autorun = flag(k, v)?,
                 "trace" => {
-                    crate::Schedule::decode(v)
-                        .map_err(|e| ConfigError::new("trace", e.0))?;
+                    crate::Schedule::decode(v).map_err(|e| ConfigError::new("trace", e.0))?;
                     s.trace = Some(v.to_string());
                 }
                 k if extra.contains(&k) => rest.push((k, v)),
@@ -342,7 +349,8 @@ mod tests {
     #[test]
     fn stale_chunks_are_dropped() {
         let cfg = Config::default();
-        let mut c = Campaign::new(vec![("a".into(), cfg)], SchedulerSpec::Random, 1, 10, 2).unwrap();
+        let mut c =
+            Campaign::new(vec![("a".into(), cfg)], SchedulerSpec::Random, 1, 10, 2).unwrap();
         let mut ch = c.next_chunk(5).unwrap();
         let st = ch.run().unwrap();
         ch.generation = 1;

@@ -17,7 +17,6 @@ fn cell(cfg: &Config, a: &Action) -> String {
         Action::Clear => "pmdp_collapse_flush(): pmdp_get_and_clear()".into(),
         Action::ClearLow => "pmdp_collapse_flush(): pmd_low = 0".into(),
         Action::FlushIpi { .. } | Action::FlushHypercall => {
-            
             if cfg.mode == Mode::XenPv {
                 "xen_flush_tlb_multi() hypercall".into()
             } else {

@@ -191,3 +191,28 @@ fn pct_needs_depth_four_for_the_race() {
     assert_eq!(torn(3), 0);
     assert!(torn(4) > 0);
 }
+
+/// The statistics of a fixed batch, pinned in a file that the web crate's wasm tests
+/// compare against too: the same input gives the same numbers natively and in wasm.
+/// Regenerate after a deliberate model change with `TORNSIM_BLESS=1 cargo test`.
+#[test]
+fn golden_batch_statistics() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/golden/seed-thread-v1-seed7-5000.json"
+    );
+    let cfg = tornsim_core::preset("seed-thread-v1").unwrap().config;
+    let stats = tornsim_core::Batch::new(&cfg, tornsim_core::SchedulerSpec::Random, 7)
+        .unwrap()
+        .run(5_000);
+    let got = serde_json::to_string_pretty(&stats).unwrap() + "\n";
+    if std::env::var_os("TORNSIM_BLESS").is_some() {
+        std::fs::write(path, &got).unwrap();
+    }
+    let want = std::fs::read_to_string(path).expect("the golden file exists");
+    assert_eq!(
+        got, want,
+        "statistics changed; bless only if the model changed on purpose"
+    );
+    assert!(stats.runs_with_torn > 0);
+}

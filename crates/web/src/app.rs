@@ -8,7 +8,9 @@ use crate::trace_view::TracePanel;
 use std::cell::RefCell;
 use std::rc::Rc;
 use tornsim_core::campaign::Share;
-use tornsim_core::config::{Alloc, ClearKind, FreeKind, Knob, Mode, ReaderKind, SetKind, SyncPlacement};
+use tornsim_core::config::{
+    Alloc, ClearKind, FreeKind, Knob, Mode, ReaderKind, SetKind, SyncPlacement,
+};
 use tornsim_core::{presets, wilson, CheckOptions, SchedulerSpec};
 use yew::prelude::*;
 
@@ -59,7 +61,8 @@ pub fn app(props: &AppProps) -> Html {
                     now_ms: now_ms(),
                 })
             });
-            let failed = Callback::from(move |why: String| dispatch.dispatch(Msg::WorkerFailed(why)));
+            let failed =
+                Callback::from(move |why: String| dispatch.dispatch(Msg::WorkerFailed(why)));
             *engine.borrow_mut() = Some(Engine::new(use_worker, done, failed));
             if autorun {
                 start.dispatch(Msg::Start { now_ms: now_ms() });
@@ -90,7 +93,11 @@ pub fn app(props: &AppProps) -> Html {
         use_effect_with(fragment, move |f| {
             if sync {
                 if let Some(h) = web_sys::window().and_then(|w| w.history().ok()) {
-                    let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&format!("#{f}")));
+                    let _ = h.replace_state_with_url(
+                        &wasm_bindgen::JsValue::NULL,
+                        "",
+                        Some(&format!("#{f}")),
+                    );
                 }
             }
         });
@@ -99,16 +106,30 @@ pub fn app(props: &AppProps) -> Html {
     let d = model.dispatcher();
     let edit = {
         let d = d.clone();
-        move |f: Box<dyn FnOnce(&mut Share) -> Result<(), tornsim_core::ConfigError>>| d.dispatch(Msg::Edit(f))
+        move |f: Box<dyn FnOnce(&mut Share) -> Result<(), tornsim_core::ConfigError>>| {
+            d.dispatch(Msg::Edit(f))
+        }
     };
     let m = &*model;
     let running = m.status == Status::Running;
     let link = page_link(&m.fragment());
 
-    let on_start = { let d = d.clone(); Callback::from(move |_| d.dispatch(Msg::Start { now_ms: now_ms() })) };
-    let on_pause = { let d = d.clone(); Callback::from(move |_| d.dispatch(Msg::Pause)) };
-    let on_resume = { let d = d.clone(); Callback::from(move |_| d.dispatch(Msg::Resume { now_ms: now_ms() })) };
-    let on_reset = { let d = d.clone(); Callback::from(move |_| d.dispatch(Msg::Reset)) };
+    let on_start = {
+        let d = d.clone();
+        Callback::from(move |_| d.dispatch(Msg::Start { now_ms: now_ms() }))
+    };
+    let on_pause = {
+        let d = d.clone();
+        Callback::from(move |_| d.dispatch(Msg::Pause))
+    };
+    let on_resume = {
+        let d = d.clone();
+        Callback::from(move |_| d.dispatch(Msg::Resume { now_ms: now_ms() }))
+    };
+    let on_reset = {
+        let d = d.clone();
+        Callback::from(move |_| d.dispatch(Msg::Reset))
+    };
     let on_copy = {
         let link = link.clone();
         Callback::from(move |_| {
@@ -125,28 +146,63 @@ pub fn app(props: &AppProps) -> Html {
             // Let the "checking" state paint first; the search itself takes milliseconds
             // for the presets (see `tornsim bench`).
             gloo_timers::callback::Timeout::new(20, move || {
-                let opts = CheckOptions { max_states: 3_000_000, ..CheckOptions::default() };
-                d.dispatch(Msg::CheckDone(tornsim_core::check(&cfg, opts).map_err(|e| e.to_string())));
+                let opts = CheckOptions {
+                    max_states: 3_000_000,
+                    ..CheckOptions::default()
+                };
+                d.dispatch(Msg::CheckDone(
+                    tornsim_core::check(&cfg, opts).map_err(|e| e.to_string()),
+                ));
             })
             .forget();
         })
     };
-    let on_manual = { let d = d.clone(); Callback::from(move |_| d.dispatch(Msg::ManualStart)) };
+    let on_manual = {
+        let d = d.clone();
+        Callback::from(move |_| d.dispatch(Msg::ManualStart))
+    };
 
-    let lanes = m.campaign.as_ref().map(|c| c.lanes.clone()).unwrap_or_default();
-    let torn_series: Vec<Series> = lanes.iter().map(|l| Series {
-        label: l.label.clone(),
-        points: l.series.iter().map(|p| (p.runs as f64, p.runs_with_torn as f64)).collect(),
-    }).collect();
-    let rate_rows: Vec<Interval> = lanes.iter().map(|l| {
-        let (v, lo, hi) = l.stats.torn_per_million();
-        Interval { label: l.label.clone(), value: v, low: lo, high: hi }
-    }).collect();
-    let retry_rows: Vec<Interval> = lanes.iter().map(|l| {
-        let n = l.stats.runs.max(1);
-        let (lo, hi) = wilson(l.stats.retries.min(n), n);
-        Interval { label: l.label.clone(), value: l.stats.retries as f64 * 1000.0 / n as f64, low: lo * 1000.0, high: hi * 1000.0 }
-    }).collect();
+    let lanes = m
+        .campaign
+        .as_ref()
+        .map(|c| c.lanes.clone())
+        .unwrap_or_default();
+    let torn_series: Vec<Series> = lanes
+        .iter()
+        .map(|l| Series {
+            label: l.label.clone(),
+            points: l
+                .series
+                .iter()
+                .map(|p| (p.runs as f64, p.runs_with_torn as f64))
+                .collect(),
+        })
+        .collect();
+    let rate_rows: Vec<Interval> = lanes
+        .iter()
+        .map(|l| {
+            let (v, lo, hi) = l.stats.torn_per_million();
+            Interval {
+                label: l.label.clone(),
+                value: v,
+                low: lo,
+                high: hi,
+            }
+        })
+        .collect();
+    let retry_rows: Vec<Interval> = lanes
+        .iter()
+        .map(|l| {
+            let n = l.stats.runs.max(1);
+            let (lo, hi) = wilson(l.stats.retries.min(n), n);
+            Interval {
+                label: l.label.clone(),
+                value: l.stats.retries as f64 * 1000.0 / n as f64,
+                low: lo * 1000.0,
+                high: hi * 1000.0,
+            }
+        })
+        .collect();
     let progress = m.campaign.as_ref().map(|c| {
         let total = c.target * c.lanes.len() as u64;
         (c.runs(), total)
@@ -255,9 +311,14 @@ struct CheckLineProps {
 #[function_component(CheckLine)]
 fn check_line(p: &CheckLineProps) -> Html {
     match &p.result {
-        Err(e) => html! { <p class="check error" id="verdict">{ format!("Cannot check: {e}") }</p> },
+        Err(e) => {
+            html! { <p class="check error" id="verdict">{ format!("Cannot check: {e}") }</p> }
+        }
         Ok(r) => {
-            let text = format!("Exhaustive search: {} ({} states, {} transitions).", r.verdict, r.states, r.transitions);
+            let text = format!(
+                "Exhaustive search: {} ({} states, {} transitions).",
+                r.verdict, r.states, r.transitions
+            );
             let witness = r.witness.as_ref().map(|w| w.encode());
             html! {
                 <p class={classes!("check", r.verdict.name())} id="verdict">
@@ -280,15 +341,26 @@ pub struct ControlsProps {
     pub on_edit: Callback<Box<dyn FnOnce(&mut Share) -> Result<(), tornsim_core::ConfigError>>>,
 }
 
-fn select<K: Knob + ToString>(label: &str, current: K, p: &ControlsProps, help: &UseStateHandle<String>) -> Html {
+fn select<K: Knob + ToString>(
+    label: &str,
+    current: K,
+    p: &ControlsProps,
+    help: &UseStateHandle<String>,
+) -> Html {
     let on_edit = p.on_edit.clone();
     let onchange = Callback::from(move |e: Event| {
         let v: web_sys::HtmlSelectElement = e.target_unchecked_into();
         let value = v.value();
-        on_edit.emit(Box::new(move |s: &mut Share| s.config.set(K::FIELD, &value)));
+        on_edit.emit(Box::new(move |s: &mut Share| {
+            s.config.set(K::FIELD, &value)
+        }));
     });
     let tip = format!("{}: {}", K::FIELD, current.help());
-    let onfocus = { let help = help.clone(); let tip = tip.clone(); Callback::from(move |_| help.set(tip.clone())) };
+    let onfocus = {
+        let help = help.clone();
+        let tip = tip.clone();
+        Callback::from(move |_| help.set(tip.clone()))
+    };
     html! {
         <label title={tip}>
             <span>{ label }</span>
@@ -301,8 +373,15 @@ fn select<K: Knob + ToString>(label: &str, current: K, p: &ControlsProps, help: 
     }
 }
 
-fn number(label: &str, field: &'static str, value: String, tip: &str, p: &ControlsProps, help: &UseStateHandle<String>,
-          apply: fn(&mut Share, &str) -> Result<(), tornsim_core::ConfigError>) -> Html {
+fn number(
+    label: &str,
+    field: &'static str,
+    value: String,
+    tip: &str,
+    p: &ControlsProps,
+    help: &UseStateHandle<String>,
+    apply: fn(&mut Share, &str) -> Result<(), tornsim_core::ConfigError>,
+) -> Html {
     let on_edit = p.on_edit.clone();
     let onchange = Callback::from(move |e: Event| {
         let v: web_sys::HtmlInputElement = e.target_unchecked_into();
@@ -310,7 +389,11 @@ fn number(label: &str, field: &'static str, value: String, tip: &str, p: &Contro
         on_edit.emit(Box::new(move |s: &mut Share| apply(s, value.trim())));
     });
     let tip = tip.to_string();
-    let onfocus = { let help = help.clone(); let tip = tip.clone(); Callback::from(move |_| help.set(tip.clone())) };
+    let onfocus = {
+        let help = help.clone();
+        let tip = tip.clone();
+        Callback::from(move |_| help.set(tip.clone()))
+    };
     html! {
         <label title={tip}>
             <span>{ label }</span>
@@ -320,7 +403,9 @@ fn number(label: &str, field: &'static str, value: String, tip: &str, p: &Contro
 }
 
 fn parse_u64(field: &str, v: &str) -> Result<u64, tornsim_core::ConfigError> {
-    v.parse().map_err(|_| tornsim_core::ConfigError::new(field, format!("expected a whole number, got '{v}'")))
+    v.parse().map_err(|_| {
+        tornsim_core::ConfigError::new(field, format!("expected a whole number, got '{v}'"))
+    })
 }
 
 #[function_component(Controls)]
@@ -331,26 +416,41 @@ pub fn controls(p: &ControlsProps) -> Html {
     let on_paravirt = Callback::from(move |e: Event| {
         let v: web_sys::HtmlInputElement = e.target_unchecked_into();
         let on = v.checked();
-        on_edit.emit(Box::new(move |s: &mut Share| s.config.set("paravirt", if on { "on" } else { "off" })));
+        on_edit.emit(Box::new(move |s: &mut Share| {
+            s.config.set("paravirt", if on { "on" } else { "off" })
+        }));
     });
     let on_edit = p.on_edit.clone();
     let on_compare = Callback::from(move |e: Event| {
         let v: web_sys::HtmlInputElement = e.target_unchecked_into();
         let on = v.checked();
-        on_edit.emit(Box::new(move |s: &mut Share| { s.compare = on; Ok(()) }));
+        on_edit.emit(Box::new(move |s: &mut Share| {
+            s.compare = on;
+            Ok(())
+        }));
     });
     let on_edit = p.on_edit.clone();
     let on_sched = Callback::from(move |e: Event| {
         let v: web_sys::HtmlSelectElement = e.target_unchecked_into();
         let pct = v.value() == "pct";
         on_edit.emit(Box::new(move |s: &mut Share| {
-            s.scheduler = if pct { SchedulerSpec::Pct { depth: 4 } } else { SchedulerSpec::Random };
+            s.scheduler = if pct {
+                SchedulerSpec::Pct { depth: 4 }
+            } else {
+                SchedulerSpec::Random
+            };
             Ok(())
         }));
     });
-    let depth = match p.share.scheduler { SchedulerSpec::Pct { depth } => Some(depth), _ => None };
+    let depth = match p.share.scheduler {
+        SchedulerSpec::Pct { depth } => Some(depth),
+        _ => None,
+    };
     let sched_tip = "scheduler: random picks any enabled CPU uniformly; PCT (Burckhardt et al., ASPLOS 2010) gives CPUs random priorities with depth-1 change points, which finds this depth-4 race more often";
-    let focus_sched = { let help = help.clone(); Callback::from(move |_| help.set(sched_tip.into())) };
+    let focus_sched = {
+        let help = help.clone();
+        Callback::from(move |_| help.set(sched_tip.into()))
+    };
     html! {
         <section class="controls" aria-label="configuration">
             { select::<Mode>("mode", c.mode, p, &help) }

@@ -26,7 +26,10 @@ fn ticks(max: f64) -> Vec<f64> {
         .map(|m| m * mag)
         .find(|s| s * 5.0 >= max)
         .unwrap_or(mag * 10.0);
-    (0..=5).map(|i| i as f64 * step).take_while(|&v| v <= max + step * 0.999).collect()
+    (0..=5)
+        .map(|i| i as f64 * step)
+        .take_while(|&v| v <= max + step * 0.999)
+        .collect()
 }
 
 pub fn fmt_num(v: f64) -> String {
@@ -132,7 +135,11 @@ pub fn interval_chart(p: &IntervalChartProps) -> Html {
     let row_h = 26.0;
     let h = TOP + BOTTOM + row_h * p.rows.len().max(1) as f64;
     let left = 120.0;
-    let max = p.rows.iter().map(|r| r.high.max(r.value)).fold(0.0, f64::max);
+    let max = p
+        .rows
+        .iter()
+        .map(|r| r.high.max(r.value))
+        .fold(0.0, f64::max);
     let xt = ticks(max);
     let xm = xt.last().copied().unwrap_or(1.0).max(1e-9);
     let sx = |x: f64| left + x / xm * (W - left - RIGHT - 60.0);

@@ -56,9 +56,13 @@ pub enum Msg {
     /// Replace the settings (a control changed, a preset was picked).
     Edit(Box<dyn FnOnce(&mut Share) -> Result<(), ConfigError>>),
     Preset(String),
-    Start { now_ms: f64 },
+    Start {
+        now_ms: f64,
+    },
     Pause,
-    Resume { now_ms: f64 },
+    Resume {
+        now_ms: f64,
+    },
     Reset,
     ChunkDone {
         chunk: Chunk,
@@ -292,7 +296,12 @@ impl Model {
             }
             Msg::OpenTrace(s) => match replay_str(&s) {
                 Ok(t) => {
-                    let pos = t.steps.len();
+                    // Open at the hazard, the step the reader came for.
+                    let pos = t
+                        .steps
+                        .iter()
+                        .position(|s| s.hazard.is_some())
+                        .map_or(t.steps.len(), |i| i + 1);
                     self.trace = Some(TraceView {
                         trace: Rc::new(t),
                         pos,

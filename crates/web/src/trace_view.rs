@@ -160,8 +160,18 @@ pub fn trace_panel(p: &TracePanelProps) -> Html {
         html! { <p class="step-text">{ format!("Before the first step. PMD {} (old table {}).", pmd_hex(t.initial.pmd), addr_hex(t.initial.pmd.addr())) }</p> }
     } else {
         let s = &t.steps[pos - 1];
-        let off: Vec<String> = t.cpus.iter().filter(|c| s.after.irq_off >> c.cpu & 1 == 1).map(|c| format!("CPU{}", c.cpu)).collect();
-        let pend: Vec<String> = t.cpus.iter().filter(|c| s.after.pending >> c.cpu & 1 == 1).map(|c| format!("CPU{}", c.cpu)).collect();
+        let off: Vec<String> = t
+            .cpus
+            .iter()
+            .filter(|c| s.after.irq_off >> c.cpu & 1 == 1)
+            .map(|c| format!("CPU{}", c.cpu))
+            .collect();
+        let pend: Vec<String> = t
+            .cpus
+            .iter()
+            .filter(|c| s.after.pending >> c.cpu & 1 == 1)
+            .map(|c| format!("CPU{}", c.cpu))
+            .collect();
         html! {
             <div class="step-text">
                 <p><strong>{ format!("Step {} of {n}, {}: ", pos, t.cpus[s.cpu as usize].name) }</strong>{ s.text.clone() }</p>

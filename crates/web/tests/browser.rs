@@ -1,0 +1,262 @@
+//! The real components mounted in headless Chrome (`wasm-pack test --headless --chrome
+//! crates/web`), asserting on the DOM.
+
+#![cfg(target_arch = "wasm32")]
+
+use std::time::Duration;
+use tornsim_web::{App, AppProps};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn doc() -> web_sys::Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+/// Mounts the page with `fragment` into a fresh element, chunks running on the page
+/// (the test runner serves no worker script).
+async fn mount(fragment: &str) -> web_sys::Element {
+    let root = doc().create_element("div").unwrap();
+    doc().body().unwrap().append_child(&root).unwrap();
+    yew::Renderer::<App>::with_root_and_props(
+        root.clone(),
+        AppProps {
+            fragment: fragment.to_string().into(),
+            use_worker: false,
+            sync_url: false,
+        },
+    )
+    .render();
+    // Yew renders on its scheduler, after this task.
+    for _ in 0..100 {
+        if root.query_selector("main.tornsim").unwrap().is_some() {
+            break;
+        }
+        gloo_timers::future::sleep(Duration::from_millis(10)).await;
+    }
+    root
+}
+
+fn text(root: &web_sys::Element, sel: &str) -> String {
+    root.query_selector(sel)
+        .unwrap()
+        .and_then(|e| e.text_content())
+        .unwrap_or_default()
+}
+
+fn click(root: &web_sys::Element, sel: &str) {
+    root.query_selector(sel)
+        .unwrap()
+        .unwrap_or_else(|| panic!("no {sel}"))
+        .dyn_into::<web_sys::HtmlElement>()
+        .unwrap()
+        .click();
+}
+
+async fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    for _ in 0..secs * 20 {
+        if f() {
+            return;
+        }
+        gloo_timers::future::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn torn_counts(root: &web_sys::Element) -> Vec<(String, u64)> {
+    let rows = root.query_selector_all("tr[data-lane]").unwrap();
+    (0..rows.length())
+        .map(|i| {
+            let tr: web_sys::Element = rows.item(i).unwrap().dyn_into().unwrap();
+            let lane = tr.get_attribute("data-lane").unwrap();
+            let n = tr
+                .query_selector("td.torn-count")
+                .unwrap()
+                .unwrap()
+                .text_content()
+                .unwrap();
+            (lane, n.parse().unwrap())
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn the_withdrawn_patch_shows_torn_reads_and_a_chart_series() {
+    let root = mount("preset=seed-thread-v1&runs=20000&seed=7").await;
+    click(&root, "#start");
+    wait_until("the batch to finish", 120, || {
+        text(&root, "#status").starts_with("done")
+    })
+    .await;
+    let counts = torn_counts(&root);
+    assert_eq!(counts.len(), 1);
+    assert!(counts[0].1 > 0, "{counts:?}");
+    assert_eq!(
+        root.query_selector_all("polyline.series").unwrap().length(),
+        1
+    );
+    assert!(text(&root, "#status").contains("on the page"));
+    // The first torn read opens as a trace.
+    click(&root, "button.open-trace");
+    wait_until("the trace viewer", 5, || {
+        root.query_selector("section.trace").unwrap().is_some()
+    })
+    .await;
+    assert!(root.query_selector_all(".step.torn").unwrap().length() == 1);
+}
+
+#[wasm_bindgen_test]
+async fn the_merged_code_shows_zero() {
+    let root = mount("preset=merged&runs=20000&seed=7").await;
+    click(&root, "#start");
+    wait_until("the batch to finish", 120, || {
+        text(&root, "#status").starts_with("done")
+    })
+    .await;
+    assert_eq!(torn_counts(&root), vec![("under-ptl".to_string(), 0)]);
+}
+
+#[wasm_bindgen_test]
+async fn a_malformed_fragment_shows_a_notice_and_the_defaults() {
+    for bad in [
+        "mode=arm",
+        "readers=%3Cimg%20src=x%20onerror=alert(1)%3E",
+        "trace=ts1.garbage",
+        "<script>alert(1)</script>",
+        "runs=0",
+    ] {
+        let root = mount(bad).await;
+        gloo_timers::future::sleep(Duration::from_millis(30)).await;
+        let notice = text(&root, ".notice");
+        assert!(notice.contains("could not be used"), "{bad}: {notice:?}");
+        assert!(
+            root.query_selector("img").unwrap().is_none(),
+            "{bad} injected markup"
+        );
+        assert!(root.query_selector("script").unwrap().is_none());
+        // Defaults: the withdrawn patch's preset, ready to start.
+        assert!(root.query_selector("#start").unwrap().is_some());
+    }
+}
+
+#[wasm_bindgen_test]
+async fn an_invalid_combination_is_explained_not_clamped() {
+    let root = mount("preset=seed-thread-v1").await;
+    let input: web_sys::HtmlInputElement = root
+        .query_selector("input[name=cpus]")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    input.set_value("3");
+    input
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    wait_until("the explanation", 5, || {
+        text(&root, "#invalid").contains("cpus")
+    })
+    .await;
+    let start: web_sys::HtmlButtonElement = root
+        .query_selector("#start")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    assert!(start.disabled());
+    assert_eq!(input.value(), "3");
+}
+
+#[wasm_bindgen_test]
+async fn the_trace_viewer_steps() {
+    let cfg = tornsim_core::preset("seed-thread-v1").unwrap().config;
+    let r = tornsim_core::check(&cfg, Default::default()).unwrap();
+    let schedule = r.witness.as_ref().unwrap().encode();
+    let root = mount(&format!("preset=seed-thread-v1&trace={schedule}")).await;
+    wait_until("the trace", 5, || {
+        root.query_selector("section.trace").unwrap().is_some()
+    })
+    .await;
+    let n = r.witness_len();
+    assert_eq!(text(&root, ".pos"), format!("0 / {n}"));
+    click(&root, "button[aria-label='next step']");
+    wait_until("a step", 5, || text(&root, ".pos") == format!("1 / {n}")).await;
+    assert!(text(&root, ".step-text").contains("pmd_lock"));
+    // Arrow keys step too.
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key("ArrowRight");
+    init.set_bubbles(true);
+    let ev = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+    root.query_selector("section.trace")
+        .unwrap()
+        .unwrap()
+        .dispatch_event(&ev)
+        .unwrap();
+    wait_until("a key step", 5, || {
+        text(&root, ".pos") == format!("2 / {n}")
+    })
+    .await;
+    // To the end: the torn read is announced and its three loads are highlighted.
+    for _ in 2..n {
+        click(&root, "button[aria-label='next step']");
+    }
+    wait_until("the end", 5, || text(&root, ".pos") == format!("{n} / {n}")).await;
+    assert!(text(&root, ".hazard-note").contains("Torn read"));
+    assert_eq!(
+        root.query_selector_all(".step.torn-load").unwrap().length(),
+        3
+    );
+}
+
+#[wasm_bindgen_test]
+async fn be_the_scheduler_produces_a_torn_read() {
+    let cfg = tornsim_core::preset("seed-thread-v1").unwrap().config;
+    let w = tornsim_core::check(&cfg, Default::default())
+        .unwrap()
+        .witness
+        .unwrap();
+    let root = mount("preset=seed-thread-v1").await;
+    click(&root, "#manual");
+    wait_until("the choices", 5, || {
+        root.query_selector("button.choice").unwrap().is_some()
+    })
+    .await;
+    // Play the checker's witness by clicking the matching CPU each time.
+    for ch in &w.choices {
+        let want = format!("CPU{}{}:", ch.cpu, if ch.ack { " IRQ" } else { "" });
+        let buttons = root.query_selector_all("button.choice").unwrap();
+        let b = (0..buttons.length())
+            .map(|i| {
+                buttons
+                    .item(i)
+                    .unwrap()
+                    .dyn_into::<web_sys::HtmlElement>()
+                    .unwrap()
+            })
+            .find(|b| b.text_content().unwrap_or_default().starts_with(&want))
+            .unwrap_or_else(|| panic!("no choice {want}"));
+        b.click();
+        gloo_timers::future::sleep(Duration::from_millis(5)).await;
+    }
+    wait_until("the win", 5, || text(&root, ".win").contains("torn read")).await;
+}
+
+#[wasm_bindgen_test]
+fn core_statistics_in_wasm_equal_the_native_golden_file() {
+    let cfg = tornsim_core::preset("seed-thread-v1").unwrap().config;
+    let stats = tornsim_core::Batch::new(&cfg, tornsim_core::SchedulerSpec::Random, 7)
+        .unwrap()
+        .run(5_000);
+    let got = serde_json::to_string_pretty(&stats).unwrap() + "\n";
+    let want = include_str!("../../core/tests/golden/seed-thread-v1-seed7-5000.json");
+    assert_eq!(got, want);
+}
+
+trait WitnessLen {
+    fn witness_len(&self) -> usize;
+}
+impl WitnessLen for tornsim_core::CheckResult {
+    fn witness_len(&self) -> usize {
+        self.witness.as_ref().map_or(0, |w| w.choices.len())
+    }
+}
