@@ -59,3 +59,112 @@ fn the_page_runs_batches_in_a_worker_and_finds_torn_reads() {
     let log = server.log.lock().unwrap().clone();
     assert!(log.iter().all(|p| p.starts_with('/')), "{log:?}");
 }
+
+/// Reads from the embed inside `div#id`'s iframe (same origin, so the host may look in).
+fn in_frame(id: &str, expr: &str) -> String {
+    format!(
+        "const f = document.querySelector('#{id} iframe'); const d = f && f.contentDocument; \
+         if (!d) return null; return ({expr});"
+    )
+}
+
+#[test]
+#[ignore = "needs trunk and chromedriver; .ci/test runs it"]
+fn a_host_page_with_two_embeds() {
+    let server = serve(build_page());
+    let b = Browser::start();
+    b.goto(&format!("{}fixtures/host.html", server.base));
+    // Both divs became iframes, and both told the host their height.
+    b.wait_for(
+        "two iframes",
+        30,
+        "return document.querySelectorAll('iframe').length",
+        |v| v == 2,
+    );
+    let heights = b.wait_for(
+        "both height messages",
+        60,
+        "return [...document.querySelectorAll('iframe')].map(f => f.getAttribute('data-tornsim-height'))",
+        |v| v.as_array().unwrap().iter().all(|h| h.is_string()),
+    );
+    // The autorun scene finds torn reads with its controls locked.
+    let status = b.wait_for(
+        "the scene's batch",
+        120,
+        &in_frame("scene", "d.getElementById('status')?.textContent || ''"),
+        |v| v.as_str().unwrap_or("").starts_with("done"),
+    );
+    let torn = b.js(&in_frame(
+        "scene",
+        "+d.querySelector('td.torn-count').textContent",
+    ));
+    assert!(torn.as_u64().unwrap() > 0, "{torn}");
+    let locked = b.js(&in_frame(
+        "scene",
+        "[...d.querySelectorAll('.controls select')].every(s => s.disabled)",
+    ));
+    assert_eq!(locked, true);
+    assert_eq!(
+        b.js(&in_frame(
+            "scene",
+            "!!d.querySelector('.embed-head a[target=_blank]')"
+        )),
+        true,
+        "an 'open full simulator' link"
+    );
+    // The hostile attribute is shown as text, in a notice, and ran nothing.
+    let notice = b.wait_for(
+        "the hostile embed's notice",
+        30,
+        &in_frame("hostile", "d.querySelector('.notice')?.textContent || ''"),
+        |v| v.as_str().unwrap_or("").contains("could not be used"),
+    );
+    assert!(notice.as_str().unwrap().contains("<img"), "{notice}");
+    assert_eq!(
+        b.js(&in_frame(
+            "hostile",
+            "d.querySelectorAll('img, script:not([src])').length"
+        )),
+        0
+    );
+    assert_eq!(b.js("return document.querySelectorAll('img').length"), 0);
+    assert_eq!(b.js("return window.__pwned === undefined"), true);
+    // The embeds fetched only files of their own origin, under their CSP.
+    assert_eq!(
+        b.js(&in_frame(
+            "scene",
+            "f.contentWindow.performance.getEntriesByType('resource').every(e => e.name.startsWith(location.origin)) && !!d.querySelector('meta[http-equiv=Content-Security-Policy]')"
+        )),
+        true
+    );
+    eprintln!("e2e embeds: heights {heights}; scene: {status}; {torn} runs with a torn read; hostile notice: {notice}");
+}
+
+#[test]
+#[ignore = "needs trunk and chromedriver; .ci/test runs it"]
+fn the_explainer_shows_six_live_scenes_and_the_page_works_from_a_sub_path() {
+    let server = serve(build_page());
+    let b = Browser::start();
+    b.goto(&format!("{}explainer.html", server.base));
+    b.wait_for(
+        "six scenes",
+        30,
+        "return document.querySelectorAll('iframe').length",
+        |v| v == 6,
+    );
+    b.wait_for(
+        "every scene to size itself",
+        90,
+        "return [...document.querySelectorAll('iframe')].every(f => f.getAttribute('data-tornsim-height'))",
+        |v| v == true,
+    );
+    // Served under /sub/, the page still finds its scripts, wasm and worker.
+    b.goto(&format!(
+        "{}sub/#preset=merged&runs=2000&autorun=1",
+        server.base
+    ));
+    let s = b.wait_for("the sub-path run", 60, STATUS, |v| {
+        v.as_str().unwrap_or("").starts_with("done")
+    });
+    assert!(s.as_str().unwrap().contains("in a worker"), "{s}");
+}

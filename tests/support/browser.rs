@@ -15,8 +15,14 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Builds the page into `dist/` (trunk is fast when nothing changed).
+/// Builds the page into `dist/`, once per test process (the tests run in parallel and
+/// trunk must not build the same dist twice at once).
 pub fn build_page() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT.get_or_init(build).clone()
+}
+
+fn build() -> PathBuf {
     let out = Command::new("trunk")
         .args(["build", "--release"])
         .current_dir(root())
@@ -85,6 +91,12 @@ fn handle(mut s: TcpStream, dir: &Path, log: &std::sync::Mutex<Vec<String>>) {
     log.lock().unwrap().push(path.clone());
     let clean = path.split(['?', '#']).next().unwrap_or("/");
     let clean = clean.strip_prefix("/sub").unwrap_or(clean);
+    // Host-page fixtures sit beside the page, same origin, as a self-hosted copy would.
+    let (dir, clean) = match clean.strip_prefix("/fixtures") {
+        Some(rest) => (root().join("tests/fixtures"), rest),
+        None => (dir.to_path_buf(), clean),
+    };
+    let dir = dir.as_path();
     let mut file = dir.join(clean.trim_start_matches('/'));
     if clean.ends_with('/') {
         file = file.join("index.html");

@@ -215,6 +215,9 @@ impl Default for Share {
     }
 }
 
+/// Keys a caller handles itself, with their values, as [`Share::from_query`] returns them.
+pub type Extra<'a> = Vec<(&'a str, &'a str)>;
+
 /// The most runs a link may ask for.
 pub const MAX_RUNS: u64 = 1_000_000_000;
 
@@ -250,7 +253,7 @@ impl Share {
     pub fn from_query<'a>(
         query: &'a str,
         extra: &[&str],
-    ) -> Result<(Share, Vec<(&'a str, &'a str)>), ConfigError> {
+    ) -> Result<(Share, Extra<'a>), ConfigError> {
         let mut s = Share {
             config: Config::default(),
             ..Share::default()

@@ -271,7 +271,7 @@ impl Checker {
             .as_mut()
             .expect("a search runs until the result is set");
         let end = s.run(budget);
-        let Some(end) = end else { return None };
+        let end = end?;
         let t = &mut self.totals;
         t.states += s.states.len() as u64;
         t.transitions += s.transitions;

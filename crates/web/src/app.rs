@@ -2,7 +2,7 @@
 //! Components only render the [`Model`] and turn events into [`Msg`]s.
 
 use crate::charts::{fmt_num, Interval, IntervalChart, LineChart, Series};
-use crate::model::{Model, Msg, Status};
+use crate::model::{Edit, Model, Msg, Status};
 use crate::runner::{Answer, Engine};
 use crate::trace_view::TracePanel;
 use std::cell::RefCell;
@@ -36,6 +36,24 @@ fn page_link(fragment: &str) -> String {
         .unwrap_or_default();
     let base = base.split('#').next().unwrap_or("").to_string();
     format!("{base}#{fragment}")
+}
+
+fn post_height() {
+    let Some(w) = web_sys::window() else { return };
+    let Some(h) = w
+        .document()
+        .and_then(|d| d.document_element())
+        .map(|e| e.scroll_height())
+    else {
+        return;
+    };
+    if let Ok(Some(parent)) = w.parent() {
+        let msg = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&msg, &"tornsim".into(), &"height".into());
+        let _ = js_sys::Reflect::set(&msg, &"height".into(), &(h as f64).into());
+        // The height is not a secret: any host may read it.
+        let _ = parent.post_message(&msg, "*");
+    }
 }
 
 #[function_component(App)]
@@ -89,7 +107,8 @@ pub fn app(props: &AppProps) -> Html {
     // Keep the fragment current, so the address bar is always a shareable link.
     {
         let fragment = model.fragment();
-        let sync = props.sync_url;
+        // An embed keeps its own address: its fragment carries `embed=1`.
+        let sync = props.sync_url && !model.embed;
         use_effect_with(fragment, move |f| {
             if sync {
                 if let Some(h) = web_sys::window().and_then(|w| w.history().ok()) {
@@ -103,12 +122,20 @@ pub fn app(props: &AppProps) -> Html {
         });
     }
 
+    // Embedded: tell the host page our height after every render, so its iframe fits.
+    {
+        let embed = model.embed;
+        use_effect(move || {
+            if embed {
+                post_height();
+            }
+        });
+    }
+
     let d = model.dispatcher();
     let edit = {
         let d = d.clone();
-        move |f: Box<dyn FnOnce(&mut Share) -> Result<(), tornsim_core::ConfigError>>| {
-            d.dispatch(Msg::Edit(f))
-        }
+        move |f: Edit| d.dispatch(Msg::Edit(f))
     };
     let m = &*model;
     let running = m.status == Status::Running;
@@ -209,17 +236,25 @@ pub fn app(props: &AppProps) -> Html {
     });
 
     html! {
-        <main class="tornsim">
-            <header>
-                <h1>{ "tornsim" }</h1>
-                <p class="lede">{ "Watch the x86-32 PAE torn PMD read: khugepaged clears a PMD while lockless walkers read it in two 32-bit halves. Where does pmdp_get_lockless_sync() have to run?" }</p>
-            </header>
+        <main class={classes!("tornsim", m.embed.then_some("embed"))}>
+            if m.embed {
+                <div class="embed-head">
+                    <strong>{ format!("tornsim: {}", m.share.config.summary()) }</strong>
+                    <a href={page_link(&m.fragment())} target="_blank" rel="noopener">{ "open full simulator ↗" }</a>
+                </div>
+            } else {
+                <header>
+                    <h1>{ "tornsim" }</h1>
+                    <p class="lede">{ "Watch the x86-32 PAE torn PMD read: khugepaged clears a PMD while lockless walkers read it in two 32-bit halves. Where does pmdp_get_lockless_sync() have to run?" }</p>
+                </header>
+            }
             if let Some(n) = &m.notice {
                 <p class="notice" role="alert">{ n.clone() }</p>
             }
             if let Some(e) = &m.error {
                 <p class="notice error" role="alert">{ e.clone() }</p>
             }
+            if !m.embed {
             <section class="presets" aria-label="presets">
                 { for presets().into_iter().map(|p| {
                     let d = d.clone();
@@ -231,7 +266,8 @@ pub fn app(props: &AppProps) -> Html {
                     }
                 }) }
             </section>
-            <Controls share={m.share.clone()} invalid={m.invalid.as_ref().map(|e| AttrValue::from(e.to_string()))} disabled={running} on_edit={Callback::from(edit)} />
+            }
+            <Controls share={m.share.clone()} invalid={m.invalid.as_ref().map(|e| AttrValue::from(e.to_string()))} disabled={running || m.locked} on_edit={Callback::from(edit)} />
             <section class="runbar" aria-label="run">
                 <button class="primary" id="start" disabled={running || m.invalid.is_some()} onclick={on_start}>{ if m.campaign.is_some() { "Restart" } else { "Start" } }</button>
                 if running {
@@ -261,8 +297,10 @@ pub fn app(props: &AppProps) -> Html {
             if !lanes.is_empty() {
                 <section class="charts">
                     <LineChart title="Runs with a torn read (cumulative)" x_label="runs" y_label="runs with a torn read" series={torn_series} />
-                    <IntervalChart title="Torn-read rate, with 95% Wilson interval" unit="runs with a torn read per million runs" rows={rate_rows} />
-                    <IntervalChart title="Retries caught by the pmd_low re-check" unit="retries per thousand runs" rows={retry_rows} />
+                    if !m.embed {
+                        <IntervalChart title="Torn-read rate, with 95% Wilson interval" unit="runs with a torn read per million runs" rows={rate_rows} />
+                        <IntervalChart title="Retries caught by the pmd_low re-check" unit="retries per thousand runs" rows={retry_rows} />
+                    }
                 </section>
                 <table class="lanes">
                     <thead><tr><th>{ "sync" }</th><th>{ "runs" }</th><th>{ "runs with a torn read" }</th><th>{ "torn reads" }</th><th>{ "retries" }</th><th>{ "stale uses" }</th><th>{ "IPIs" }</th><th>{ "first torn read" }</th></tr></thead>
@@ -297,7 +335,9 @@ pub fn app(props: &AppProps) -> Html {
                     on_close={{ let d = d.clone(); Callback::from(move |_| d.dispatch(Msg::CloseTrace)) }}
                     on_manual={{ let d = d.clone(); Callback::from(move |c| d.dispatch(Msg::ManualStep(c))) }} />
             }
-            <footer><p>{ "Model: MODEL.md in the tornsim repository. Everything runs in this page; nothing is sent anywhere." }</p></footer>
+            if !m.embed {
+                <footer><p>{ "Model: MODEL.md in the tornsim repository. Everything runs in this page; nothing is sent anywhere." }</p></footer>
+            }
         </main>
     }
 }
@@ -338,7 +378,7 @@ pub struct ControlsProps {
     pub share: Share,
     pub invalid: Option<AttrValue>,
     pub disabled: bool,
-    pub on_edit: Callback<Box<dyn FnOnce(&mut Share) -> Result<(), tornsim_core::ConfigError>>>,
+    pub on_edit: Callback<Edit>,
 }
 
 fn select<K: Knob + ToString>(

@@ -29,6 +29,10 @@ pub struct TraceView {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Model {
     pub share: Share,
+    /// Compact layout for documentation pages (`embed=1`).
+    pub embed: bool,
+    /// The controls are shown read-only (`controls=locked`).
+    pub locked: bool,
     /// Why the controls' configuration cannot run, shown beside them.
     pub invalid: Option<ConfigError>,
     /// Why the link's fragment was not used.
@@ -52,9 +56,14 @@ pub struct Model {
     pub error: Option<String>,
 }
 
+/// A change to the settings, as a control makes it.
+pub type Edit = Box<dyn FnOnce(&mut Share) -> Result<(), ConfigError>>;
+
+// Messages are short-lived; boxing the chunk would only add an allocation per answer.
+#[allow(clippy::large_enum_variant)]
 pub enum Msg {
     /// Replace the settings (a control changed, a preset was picked).
-    Edit(Box<dyn FnOnce(&mut Share) -> Result<(), ConfigError>>),
+    Edit(Edit),
     Preset(String),
     Start {
         now_ms: f64,
@@ -89,12 +98,36 @@ impl Model {
     /// The page's state from a URL fragment (without `#`). A fragment that does not
     /// parse leaves the defaults and explains why.
     pub fn from_fragment(fragment: &str, in_worker: bool) -> Model {
-        let decoded = js_free_decode(fragment);
-        let (share, notice) = if decoded.trim().is_empty() {
+        // The embed keys are read first and on their own, so that an embed whose other
+        // settings are refused still renders as an embed (with its notice).
+        let (mut embed, mut locked) = (false, false);
+        for pair in fragment.split('&') {
+            match pair {
+                "embed" | "embed=1" => embed = true,
+                "controls=locked" => locked = true,
+                _ => {}
+            }
+        }
+        let (share, notice) = if fragment.trim().is_empty() {
             (Share::default(), None)
         } else {
-            match Share::from_query(&decoded, &["embed", "controls"]) {
-                Ok((s, _)) => (s, None),
+            let parsed = decode_pairs(fragment).and_then(|q| {
+                let (s, extra) = Share::from_query(&q, &["embed", "controls"])?;
+                for (k, v) in extra {
+                    match (k, v) {
+                        ("embed", "1" | "0" | "") | ("controls", "locked" | "open") => {}
+                        (k, v) => {
+                            return Err(ConfigError::new(
+                                k,
+                                format!("unknown value '{v}' (embed=1, controls=locked|open)"),
+                            ))
+                        }
+                    }
+                }
+                Ok(s)
+            });
+            match parsed {
+                Ok(s) => (s, None),
                 Err(e) => (
                     Share::default(),
                     Some(format!(
@@ -111,6 +144,8 @@ impl Model {
         });
         Model {
             share,
+            embed,
+            locked,
             invalid: None,
             notice,
             status: Status::Idle,
@@ -372,16 +407,31 @@ impl Reducible for Model {
     }
 }
 
-/// Percent-decoding for fragments pasted from elsewhere (`%3D` for `=`, `%26` for `&`).
-/// Invalid escapes are left as they are; the parser then reports them.
-pub fn js_free_decode(s: &str) -> String {
+/// Splits a fragment into pairs and percent-decodes each key and value (`%3D` for `=`,
+/// `%26` for `&`, as the embed snippet writes them). A decoded pair that would read as
+/// more than one pair is refused rather than reinterpreted.
+pub fn decode_pairs(fragment: &str) -> Result<String, ConfigError> {
+    let mut out = Vec::new();
+    for pair in fragment.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let (k, v) = (percent_decode(k), percent_decode(v));
+        if k.contains(['&', '=']) || v.contains('&') {
+            return Err(ConfigError::new(k, "a key or value holds '&' or '='"));
+        }
+        out.push(format!("{k}={v}"));
+    }
+    Ok(out.join("&"))
+}
+
+fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("");
-            if let Ok(v) = u8::from_str_radix(hex, 16) {
+        if b[i] == b'%' && i + 3 <= b.len() {
+            if let Ok(v) =
+                u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or(""), 16)
+            {
                 out.push(v);
                 i += 3;
                 continue;

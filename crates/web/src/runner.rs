@@ -4,11 +4,16 @@
 //! [`Chunk::run`] from `tornsim-core`; messages are JSON strings.
 
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::rc::Rc;
 use tornsim_core::campaign::Chunk;
 use tornsim_core::run::Stats;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use yew::Callback;
+
+/// What the worker posts once it can take chunks.
+pub const READY: &str = "ready";
 
 /// A worker's answer to one chunk.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -33,6 +38,9 @@ pub fn answer(chunk: Chunk) -> Answer {
 pub enum Engine {
     Worker {
         worker: web_sys::Worker,
+        /// Messages posted before the worker's wasm has started and installed its
+        /// handler would be dropped, so chunks wait here until it says `ready`.
+        waiting: Rc<RefCell<Option<Vec<String>>>>,
         _on_message: Closure<dyn FnMut(web_sys::MessageEvent)>,
         _on_error: Closure<dyn FnMut(web_sys::ErrorEvent)>,
     },
@@ -58,8 +66,16 @@ impl Engine {
 
     fn worker(done: Callback<Answer>, failed: Callback<String>) -> Result<Engine, JsValue> {
         let worker = web_sys::Worker::new(WORKER_URL)?;
+        let waiting: Rc<RefCell<Option<Vec<String>>>> = Rc::new(RefCell::new(Some(Vec::new())));
+        let (w2, wait2) = (worker.clone(), waiting.clone());
         let on_message = Closure::<dyn FnMut(_)>::new(move |e: web_sys::MessageEvent| {
             let text = e.data().as_string().unwrap_or_default();
+            if text == READY {
+                for msg in wait2.borrow_mut().take().unwrap_or_default() {
+                    let _ = w2.post_message(&JsValue::from_str(&msg));
+                }
+                return;
+            }
             match serde_json::from_str::<Answer>(&text) {
                 Ok(a) => done.emit(a),
                 Err(err) => web_sys::console::error_1(&format!("bad worker answer: {err}").into()),
@@ -72,6 +88,7 @@ impl Engine {
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         Ok(Engine::Worker {
             worker,
+            waiting,
             _on_message: on_message,
             _on_error: on_error,
         })
@@ -83,8 +100,14 @@ impl Engine {
 
     pub fn send(&self, chunk: Chunk) {
         match self {
-            Engine::Worker { worker, .. } => {
+            Engine::Worker {
+                worker, waiting, ..
+            } => {
                 let msg = serde_json::to_string(&chunk).expect("chunks serialise");
+                if let Some(q) = waiting.borrow_mut().as_mut() {
+                    q.push(msg);
+                    return;
+                }
                 if let Err(e) = worker.post_message(&JsValue::from_str(&msg)) {
                     web_sys::console::error_1(&e);
                 }

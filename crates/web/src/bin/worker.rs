@@ -21,6 +21,9 @@ fn main() {
     });
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
+    // Messages that arrived before this handler existed were dropped; the page holds
+    // its chunks until it hears this.
+    let _ = scope.post_message(&JsValue::from_str(tornsim_web::runner::READY));
 }
 
 #[cfg(not(target_arch = "wasm32"))]
