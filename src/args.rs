@@ -31,6 +31,11 @@ pub enum Command {
     Check(CheckArgs),
     /// The checker's verdict for every mode x placement x reader kind, beside MODEL.md's.
     Matrix(MatrixArgs),
+    /// Timed runs over a grid of CPU counts x readers x placements x modes: PTL hold,
+    /// collapse latency, spinning, IPI waits, torn reads per million collapses.
+    Sweep(SweepArgs),
+    /// Combines `sweep --shard K/N --json` outputs into the table one machine prints.
+    Merge(MergeArgs),
     Bench(BenchArgs),
 }
 
@@ -201,6 +206,63 @@ pub struct MatrixArgs {
     pub search: SearchArgs,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SweepFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    /// CPU counts, comma separated (extra CPUs beyond collapser, populator and readers
+    /// are idle and answer IPIs).
+    #[arg(long, default_value = "4,6,8,10,12,14,16", value_name = "LIST")]
+    pub cpus: String,
+    #[arg(long, default_value = "2", value_name = "LIST")]
+    pub readers: String,
+    /// Placements, comma separated.
+    #[arg(long, default_value = "under-ptl,after-unlock,none,flush-sync-skip", value_name = "LIST")]
+    pub sync: String,
+    /// Modes, comma separated.
+    #[arg(long, default_value = "xen-pv,native-pae", value_name = "LIST")]
+    pub mode: String,
+    #[arg(long, default_value = "gup-fast", value_name = "KIND")]
+    pub reader: String,
+    /// Timed runs (collapses) per cell.
+    #[arg(long, default_value_t = 2000, value_name = "N", allow_hyphen_values = true)]
+    pub runs: u64,
+    #[arg(long, default_value_t = 1, value_name = "S", allow_hyphen_values = true)]
+    pub seed: u64,
+    /// Latencies in ns, e.g. `ipi_delivery=3000,hypercall=800` (see `tornsim_core::timed`).
+    #[arg(long, value_name = "K=V,...")]
+    pub latency: Option<String>,
+    /// Run only the K-th of N disjoint slices of the grid (K counts from 1).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    #[arg(long, value_enum, default_value_t = SweepFormat::Table)]
+    pub format: SweepFormat,
+    /// Same as --format json.
+    #[arg(long)]
+    pub json: bool,
+    /// Same as --format csv.
+    #[arg(long)]
+    pub csv: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// JSON files written by `tornsim sweep --shard K/N --json`.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = SweepFormat::Table)]
+    pub format: SweepFormat,
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long)]
+    pub csv: bool,
 }
 
 #[derive(Args, Debug)]

@@ -3,6 +3,7 @@
 mod args;
 mod check;
 mod progress;
+mod sweep;
 
 use args::{
     BenchArgs, Cli, Command, InputError, PresetsArgs, ReplayArgs, RunArgs, SchedulerKind,
@@ -69,6 +70,8 @@ fn main() -> ExitCode {
         Command::Presets(a) => cmd_presets(a),
         Command::Check(a) => check::cmd_check(a),
         Command::Matrix(a) => check::cmd_matrix(a),
+        Command::Sweep(a) => sweep::cmd_sweep(a),
+        Command::Merge(a) => sweep::cmd_merge(a),
         Command::Bench(a) => cmd_bench(a),
     });
     match result {

@@ -461,3 +461,57 @@ fn check_and_matrix_refuse_bad_input() {
     );
     assert_bad(&["matrix", "--readers", "12"], "at most 8 readers");
 }
+
+#[test]
+fn sweep_shards_merge_into_the_single_machine_table() {
+    let args = [
+        "sweep", "--mode", "xen-pv", "--sync", "under-ptl,after-unlock", "--cpus", "4,8,16",
+        "--runs", "3000", "--seed", "5",
+    ];
+    let whole = tornsim(&args);
+    assert_eq!(whole.status.code(), Some(0), "{}", stderr(&whole));
+    let dir = std::env::temp_dir().join(format!("tornsim-sweep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut files = Vec::new();
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        let mut a: Vec<&str> = args.to_vec();
+        a.extend(["--shard", &shard, "--json"]);
+        let o = tornsim(&a);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let f = dir.join(format!("shard{k}.json"));
+        std::fs::write(&f, &o.stdout).unwrap();
+        files.push(f.display().to_string());
+    }
+    let mut m = vec!["merge"];
+    m.extend(files.iter().map(String::as_str));
+    let merged = tornsim(&m);
+    assert_eq!(merged.status.code(), Some(0), "{}", stderr(&merged));
+    assert_eq!(stdout(&merged), stdout(&whole), "merged shards differ from one machine");
+    // A missing shard is an error, not a smaller table.
+    let partial = tornsim(&["merge", &files[0], &files[1]]);
+    assert_eq!(partial.status.code(), Some(2));
+    assert!(stderr(&partial).contains("missing"));
+    // The PTL is held longer with the sync under it, and longer with more CPUs.
+    let j = json(&tornsim(&[&args[..], &["--json"]].concat()));
+    let cells = j["cells"].as_array().unwrap();
+    let p99 = |sync: &str, cpus: u64| {
+        cells
+            .iter()
+            .find(|c| c["config"]["sync"] == sync && c["config"]["cpus"] == cpus)
+            .unwrap()["stats"]["ptl_hold"]["p99"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(p99("under-ptl", 16) > p99("under-ptl", 4));
+    assert!(p99("after-unlock", 4) < p99("under-ptl", 4));
+    let csv = tornsim(&[&args[..], &["--csv"]].concat());
+    assert!(stdout(&csv).starts_with("mode,sync,cpus,readers,runs,torn/M,hold_p50_us"));
+    assert_bad(&["sweep", "--shard", "4/3"], "--shard: expected K/N");
+    assert_bad(&["sweep", "--cpus", "2"], "the grid is empty");
+    assert_bad(&["sweep", "--mode", "arm"], "--mode: unknown value 'arm'");
+    assert_bad(&["sweep", "--latency", "warp=1"], "unknown latency 'warp'");
+    assert_bad(&["sweep", "--latency", "preempt_chance=2"], "not a probability");
+    assert_bad(&["sweep", "--runs", "0"], "--runs");
+    assert_bad(&["merge", "/nonexistent.json"], "cannot read");
+}

@@ -26,6 +26,7 @@ pub mod machine;
 pub mod run;
 pub mod sched;
 pub mod schedule;
+pub mod timed;
 pub mod trace;
 
 pub use campaign::{Campaign, Chunk, Share};

@@ -1,0 +1,454 @@
+//! Timed interleavings: a discrete-event simulation over the same [`Machine`], where
+//! every step takes time drawn from a per-action latency, and the next step is always
+//! the enabled one that can start earliest. It answers what the sync costs where it is:
+//! how long the PTL is held, how long a collapse takes, how long the page fault spins.
+//!
+//! # Latencies (nanoseconds; every one is a field of [`Latencies`])
+//!
+//! Defaults are round figures for a current x86 server, and the model only needs their
+//! orders of magnitude:
+//! - `load` 5, `store` 20: an L1/L2 hit is a few cycles, but the PMD's cache line moves
+//!   between the writer and the readers, and a transfer between cores costs tens of ns
+//!   (Intel 64 and IA-32 Architectures Optimization Reference Manual, cache latencies).
+//! - `lock` 25: an uncontended `lock cmpxchg` is about 20 cycles on recent cores.
+//! - `ipi_send` 300 per target: `smp_call_function_many()` writes the APIC's ICR once per
+//!   target CPU, and under Xen PV each is an event-channel notification hypercall, so a
+//!   broadcast costs more with every CPU.
+//! - `ipi_delivery` 1500, `ipi_handling` 500: a cross-CPU IPI round trip
+//!   is one to a few microseconds on bare metal, handler entry and exit included (the
+//!   figures behind the x86 `flush_tlb_multi()` paravirt work and the KVM PV TLB flush
+//!   patches, which report IPI-based shootdowns of several microseconds).
+//! - `hypercall` 1000: a Xen or Hyper-V hypercall round trip is around a microsecond.
+//! - `alloc` 200, `free` 100: a page from the per-CPU lists, and queueing an RCU free.
+//! - `read_work` 400: GUP-fast's or a walker's work with interrupts off after the PMD
+//!   read (walking one page table of PTEs).
+//! - `between_reads` 2000: a reader's time between two lockless reads.
+//! - `preempt_chance` 0.002, `preempt` 20000: now and then a vCPU is descheduled by the
+//!   host (tens of microseconds is a short slice for Xen's credit scheduler or KVM),
+//!   even with guest interrupts off; on bare metal an NMI or SMI stalls a CPU likewise.
+//!   This is what lets a reader's two loads straddle a collapse at all.
+//!
+//! Fixed costs are drawn uniformly within ±50% of their mean; `read_work` and
+//! `between_reads` from a triangular distribution on `[0, 2·mean]`. Only additions and
+//! multiplications are used, never `ln` or `exp`, so runs are bit-identical on every
+//! platform (wasm included) for a seed.
+
+use crate::config::{Config, ConfigError};
+use crate::machine::{flag, ActionKind, Choice, Machine, Pc, COLLAPSER, NO_CPU, POPULATOR};
+use crate::run::table_for;
+use crate::sched::{run_seed, Rng};
+use serde::{Deserialize, Serialize};
+
+/// Mean latencies in nanoseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Latencies {
+    pub load: f64,
+    pub store: f64,
+    pub lock: f64,
+    pub ipi_send: f64,
+    pub ipi_delivery: f64,
+    pub ipi_handling: f64,
+    pub hypercall: f64,
+    pub alloc: f64,
+    pub free: f64,
+    pub read_work: f64,
+    pub between_reads: f64,
+    /// Chance per step that the (v)CPU is stalled before it: vCPU preemption by the
+    /// host, or an NMI/SMI on bare metal. Without such stalls a reader's two loads are
+    /// nanoseconds apart and can never straddle the microseconds between clear and
+    /// re-populate, so no race would ever show.
+    pub preempt_chance: f64,
+    /// Mean stall when one happens.
+    pub preempt: f64,
+}
+
+impl Default for Latencies {
+    fn default() -> Self {
+        Latencies {
+            load: 5.0,
+            store: 20.0,
+            lock: 25.0,
+            ipi_send: 300.0,
+            ipi_delivery: 1500.0,
+            ipi_handling: 500.0,
+            hypercall: 1000.0,
+            alloc: 200.0,
+            free: 100.0,
+            read_work: 400.0,
+            between_reads: 2000.0,
+            preempt_chance: 0.002,
+            preempt: 20_000.0,
+        }
+    }
+}
+
+impl Latencies {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let all = [
+            ("load", self.load),
+            ("store", self.store),
+            ("lock", self.lock),
+            ("ipi_send", self.ipi_send),
+            ("ipi_delivery", self.ipi_delivery),
+            ("ipi_handling", self.ipi_handling),
+            ("hypercall", self.hypercall),
+            ("alloc", self.alloc),
+            ("free", self.free),
+            ("read_work", self.read_work),
+            ("between_reads", self.between_reads),
+            ("preempt", self.preempt),
+        ];
+        if !(0.0..=1.0).contains(&self.preempt_chance) {
+            return Err(ConfigError::new(
+                "preempt_chance",
+                format!("{} is not a probability in 0..=1", self.preempt_chance),
+            ));
+        }
+        for (k, v) in all {
+            if !(v.is_finite() && (0.0..=1e9).contains(&v)) {
+                return Err(ConfigError::new(
+                    k,
+                    format!("latency {v} ns is out of range 0..=1e9"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What one timed run measured. Times in nanoseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimedRun {
+    /// khugepaged's `pmd_lock()` to its `spin_unlock()`.
+    pub ptl_hold: f64,
+    /// `pmd_lock()` to the old table's free.
+    pub collapse: f64,
+    /// Time the page fault spun on the PTL.
+    pub populator_spin: f64,
+    /// Time khugepaged waited for IPI acknowledgements, over all its broadcasts.
+    pub ipi_wait: f64,
+    pub ipis: u32,
+    pub torn_reads: u32,
+    pub end: f64,
+}
+
+fn jitter(rng: &mut Rng, mean: f64) -> f64 {
+    mean * (0.5 + rng.unit())
+}
+
+fn triangular(rng: &mut Rng, mean: f64) -> f64 {
+    mean * (rng.unit() + rng.unit())
+}
+
+/// One timed run of `m` (a draining machine) from `seed`.
+pub fn timed_run(m: &mut Machine, lat: &Latencies, seed: u64, new_table: u64) -> TimedRun {
+    m.reset(new_table);
+    let mut rng = Rng::new(seed);
+    let n = m.cpus() as usize;
+    // When each CPU is free to take its next step, and when each pending IPI arrives.
+    let mut ready: Vec<f64> = (0..n).map(|_| triangular(&mut rng, lat.between_reads) * 0.5).collect();
+    ready[COLLAPSER as usize] = jitter(&mut rng, lat.between_reads);
+    ready[POPULATOR as usize] = jitter(&mut rng, lat.between_reads);
+    let mut arrives = vec![0.0f64; n];
+    let mut now = 0.0f64;
+    let mut r = TimedRun::default();
+    let (mut lock_at, mut sent_at) = (None::<f64>, 0.0f64);
+    let mut steps = 0u64;
+    loop {
+        let en = m.enabled();
+        if en.is_empty() || steps >= crate::run::STEP_LIMIT {
+            break;
+        }
+        // The enabled choice that can start first; ties go to the lower CPU.
+        let mut best = (f64::INFINITY, Choice::prog(0));
+        for ch in en.iter() {
+            let c = ch.cpu as usize;
+            let t = if ch.ack {
+                arrives[c].max(now)
+            } else {
+                ready[c].max(now)
+            };
+            if t < best.0 {
+                best = (t, ch);
+            }
+        }
+        let (start, ch) = best;
+        let c = ch.cpu as usize;
+        let pc = m.state().pc[c];
+        if !ch.ack && c == POPULATOR as usize && pc == Pc::FaultLock {
+            // It was ready at ready[c] and could only lock now: that gap was spinning.
+            r.populator_spin += start - ready[c].min(start);
+        }
+        now = start;
+        let e = m.step(ch);
+        steps += 1;
+        let d = match e.kind {
+            ActionKind::Ack => lat.ipi_handling,
+            ActionKind::PtlLock => lat.lock,
+            ActionKind::PtlUnlock => lat.store,
+            ActionKind::Clear
+            | ActionKind::ClearLow
+            | ActionKind::ClearHigh
+            | ActionKind::Set
+            | ActionKind::SetHigh
+            | ActionKind::SetLow => lat.store,
+            // One ICR write (under Xen PV, one event-channel hypercall) per target.
+            ActionKind::FlushIpi | ActionKind::SyncIpi => lat.ipi_send * e.ipis as f64,
+            ActionKind::FlushHypercall => lat.hypercall,
+            ActionKind::Free => lat.free,
+            ActionKind::Alloc => lat.alloc,
+            ActionKind::CheckNone
+            | ActionKind::LoadLow
+            | ActionKind::LoadHigh
+            | ActionKind::ReloadLow
+            | ActionKind::Load64 => lat.load,
+            ActionKind::IrqOff | ActionKind::IrqOn => 1.0,
+            ActionKind::Deref => 0.0,
+        };
+        let mut d = jitter(&mut rng, d);
+        match e.kind {
+            ActionKind::Deref => d = triangular(&mut rng, lat.read_work),
+            ActionKind::IrqOn => d += triangular(&mut rng, lat.between_reads),
+            _ => {}
+        }
+        // A descheduled vCPU neither runs its program nor takes an IPI until it is back.
+        if rng.unit() < lat.preempt_chance {
+            d += triangular(&mut rng, lat.preempt);
+        }
+        let end = start + d;
+        if ch.ack {
+            // The handler interrupts whatever the CPU was doing and delays it.
+            ready[c] = ready[c].max(start) + d;
+            if m.state().pending == 0 {
+                r.ipi_wait += end - sent_at;
+                ready[COLLAPSER as usize] = ready[COLLAPSER as usize].max(end);
+            }
+        } else {
+            ready[c] = end;
+        }
+        if c == COLLAPSER as usize && !ch.ack {
+            match e.kind {
+                ActionKind::PtlLock => lock_at = Some(start),
+                ActionKind::PtlUnlock => r.ptl_hold = end - lock_at.unwrap_or(start),
+                ActionKind::Free => r.collapse = end - lock_at.unwrap_or(start),
+                ActionKind::FlushIpi | ActionKind::SyncIpi => {
+                    sent_at = end;
+                    r.ipis += e.ipis as u32;
+                    for t in crate::machine::bits(m.state().pending) {
+                        arrives[t as usize] = end + jitter(&mut rng, lat.ipi_delivery);
+                    }
+                }
+                _ => {}
+            }
+        }
+        r.torn_reads += e.has(flag::TORN) as u32;
+        let _ = NO_CPU;
+    }
+    r.end = now;
+    r
+}
+
+/// Percentiles of one metric.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub mean: f64,
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl Summary {
+    /// Nearest-rank percentiles (the smallest value with at least p% of samples at or
+    /// below it), so that every reported value is one that a run produced.
+    pub fn of(samples: &[f64]) -> Summary {
+        if samples.is_empty() {
+            return Summary::default();
+        }
+        let mut v = samples.to_vec();
+        v.sort_by(f64::total_cmp);
+        let rank = |p: f64| {
+            let k = ((p / 100.0) * v.len() as f64).ceil() as usize;
+            v[k.clamp(1, v.len()) - 1]
+        };
+        Summary {
+            mean: v.iter().sum::<f64>() / v.len() as f64,
+            p50: rank(50.0),
+            p99: rank(99.0),
+            max: v[v.len() - 1],
+        }
+    }
+}
+
+/// A timed batch's results: per-run samples and their summaries.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimedStats {
+    pub runs: u64,
+    pub runs_with_torn: u64,
+    pub torn_reads: u64,
+    pub ipis: u64,
+    pub ptl_hold: Summary,
+    pub collapse: Summary,
+    pub populator_spin: Summary,
+    pub ipi_wait: Summary,
+}
+
+impl TimedStats {
+    /// Torn reads per million collapses (each run is one collapse).
+    pub fn torn_per_million_collapses(&self) -> f64 {
+        if self.runs == 0 {
+            0.0
+        } else {
+            self.torn_reads as f64 * 1e6 / self.runs as f64
+        }
+    }
+}
+
+/// Runs `runs` timed runs of `cfg` from `seed` (run `i` from `run_seed(seed, i)`).
+pub fn timed_batch(
+    cfg: &Config,
+    lat: &Latencies,
+    seed: u64,
+    runs: u64,
+) -> Result<TimedStats, ConfigError> {
+    lat.validate()?;
+    let mut m = Machine::new(cfg, true)?;
+    let mut cols: [Vec<f64>; 4] = Default::default();
+    let mut st = TimedStats::default();
+    for i in 0..runs {
+        let s = run_seed(seed, i);
+        let r = timed_run(&mut m, lat, s, table_for(cfg, s));
+        st.runs += 1;
+        st.runs_with_torn += (r.torn_reads > 0) as u64;
+        st.torn_reads += r.torn_reads as u64;
+        st.ipis += r.ipis as u64;
+        for (c, v) in cols
+            .iter_mut()
+            .zip([r.ptl_hold, r.collapse, r.populator_spin, r.ipi_wait])
+        {
+            c.push(v);
+        }
+    }
+    st.ptl_hold = Summary::of(&cols[0]);
+    st.collapse = Summary::of(&cols[1]);
+    st.populator_spin = Summary::of(&cols[2]);
+    st.ipi_wait = Summary::of(&cols[3]);
+    Ok(st)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preset;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let v: Vec<f64> = (1..=100).map(|x| x as f64).collect();
+        let s = Summary::of(&v);
+        assert_eq!((s.p50, s.p99, s.max, s.mean), (50.0, 99.0, 100.0, 50.5));
+        let s = Summary::of(&[7.0]);
+        assert_eq!((s.p50, s.p99, s.max), (7.0, 7.0, 7.0));
+        assert_eq!(Summary::of(&[]), Summary::default());
+        let s = Summary::of(&[3.0, 1.0, 2.0]);
+        assert_eq!((s.p50, s.p99), (2.0, 3.0));
+    }
+
+    #[test]
+    fn timed_runs_are_deterministic_and_plausible() {
+        let cfg = preset("merged").unwrap().config;
+        let lat = Latencies::default();
+        let a = timed_batch(&cfg, &lat, 3, 300).unwrap();
+        let b = timed_batch(&cfg, &lat, 3, 300).unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, timed_batch(&cfg, &lat, 4, 300).unwrap());
+        // Under the PTL khugepaged clears, flushes by hypercall and syncs by IPI: the
+        // hold is at least a hypercall plus an IPI delivery, and the collapse longer.
+        assert!(a.ptl_hold.p50 > 0.5 * (lat.hypercall + lat.ipi_delivery), "{a:?}");
+        assert!(a.collapse.p50 >= a.ptl_hold.p50);
+        assert!(a.ptl_hold.max >= a.ptl_hold.p99 && a.ptl_hold.p99 >= a.ptl_hold.p50);
+        assert_eq!(a.torn_reads, 0);
+        assert_eq!(a.ipis, 300 * 3, "one sync broadcast to three CPUs per run");
+    }
+
+    #[test]
+    fn the_sync_after_unlock_shortens_the_hold() {
+        let lat = Latencies::default();
+        let under = timed_batch(&preset("merged").unwrap().config, &lat, 1, 500).unwrap();
+        let after = timed_batch(&preset("seed-thread-v1").unwrap().config, &lat, 1, 500).unwrap();
+        assert!(after.ptl_hold.p99 < under.ptl_hold.p99, "{after:?} vs {under:?}");
+    }
+
+    #[test]
+    fn bad_latencies_are_refused() {
+        let lat = Latencies {
+            ipi_delivery: f64::NAN,
+            ..Latencies::default()
+        };
+        let e = timed_batch(&Config::default(), &lat, 1, 1).unwrap_err();
+        assert_eq!(e.field, "ipi_delivery");
+    }
+}
+
+/// A grid of timed batches: every CPU count × readers × placement × mode.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepGrid {
+    pub cpus: Vec<u32>,
+    pub readers: Vec<u32>,
+    pub syncs: Vec<crate::config::SyncPlacement>,
+    pub modes: Vec<crate::config::Mode>,
+    pub reader: crate::config::ReaderKind,
+    pub runs: u64,
+    pub seed: u64,
+    pub latencies: Latencies,
+}
+
+/// One cell of a sweep, with its results.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepCell {
+    /// Position in the grid's order, so shards merge back in order.
+    pub index: usize,
+    pub config: Config,
+    pub stats: TimedStats,
+}
+
+impl SweepGrid {
+    /// The grid's configurations in order, skipping CPU counts too small for the
+    /// readers (collapser + populator + readers).
+    pub fn configs(&self) -> Vec<Config> {
+        let mut out = Vec::new();
+        for &mode in &self.modes {
+            for &sync in &self.syncs {
+                for &readers in &self.readers {
+                    for &cpus in &self.cpus {
+                        if cpus < readers + 2 {
+                            continue;
+                        }
+                        out.push(Config {
+                            mode,
+                            sync,
+                            readers,
+                            cpus: Some(cpus),
+                            reader: self.reader,
+                            ..Config::default()
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Runs cell `index`. Each cell's seed is the grid's, so a cell's result does not
+    /// depend on which machine or shard runs it.
+    pub fn run_cell(&self, index: usize) -> Result<SweepCell, ConfigError> {
+        let cfg = self
+            .configs()
+            .get(index)
+            .cloned()
+            .ok_or_else(|| ConfigError::new("cell", format!("no cell {index}")))?;
+        Ok(SweepCell {
+            index,
+            stats: timed_batch(&cfg, &self.latencies, self.seed, self.runs)?,
+            config: cfg,
+        })
+    }
+}

@@ -1,0 +1,262 @@
+//! `tornsim sweep` and `tornsim merge`: timed runs over a grid, sharded across machines.
+
+use crate::args::{InputError, MergeArgs, SweepArgs, SweepFormat};
+use crate::progress::Progress;
+use crate::{print_json, OK};
+use serde_json::json;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use tornsim_core::config::{Knob, Mode, ReaderKind, SyncPlacement};
+use tornsim_core::timed::{Latencies, SweepCell, SweepGrid};
+
+fn list<T>(flag: &str, s: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, InputError> {
+    let v: Vec<T> = s
+        .split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(|x| parse(x).map_err(|e| InputError(format!("--{flag}: {e}"))))
+        .collect::<Result<_, _>>()?;
+    if v.is_empty() {
+        return Err(InputError(format!("--{flag}: give at least one value")));
+    }
+    Ok(v)
+}
+
+fn num(range: std::ops::RangeInclusive<u32>) -> impl Fn(&str) -> Result<u32, String> {
+    move |x| {
+        let n: u32 = x.parse().map_err(|_| format!("'{x}' is not a whole number"))?;
+        if range.contains(&n) {
+            Ok(n)
+        } else {
+            Err(format!("{n} is out of range {}..={}", range.start(), range.end()))
+        }
+    }
+}
+
+fn knob<K: Knob>(x: &str) -> Result<K, String> {
+    K::parse(x).map_err(|e| e.message)
+}
+
+fn latencies(spec: Option<&str>) -> Result<Latencies, InputError> {
+    let mut lat = Latencies::default();
+    let mut v = serde_json::to_value(lat).expect("latencies serialise");
+    for pair in spec.unwrap_or("").split(',').filter(|p| !p.trim().is_empty()) {
+        let (k, val) = pair
+            .split_once('=')
+            .ok_or_else(|| InputError(format!("--latency: expected key=ns, got '{pair}'")))?;
+        let k = k.trim();
+        if v.get(k).is_none() {
+            let keys: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+            return Err(InputError(format!(
+                "--latency: unknown latency '{k}' (known: {})",
+                keys.join(", ")
+            )));
+        }
+        let ns: f64 = val
+            .trim()
+            .parse()
+            .map_err(|_| InputError(format!("--latency: {k}: '{val}' is not a number")))?;
+        v[k] = json!(ns);
+    }
+    lat = serde_json::from_value(v).expect("same shape");
+    lat.validate()
+        .map_err(|e| InputError(format!("--latency: {e}")))?;
+    Ok(lat)
+}
+
+fn shard(spec: Option<&str>) -> Result<(usize, usize), InputError> {
+    let Some(s) = spec else { return Ok((1, 1)) };
+    let bad = || InputError(format!("--shard: expected K/N with 1 <= K <= N, got '{s}'"));
+    let (k, n) = s.split_once('/').ok_or_else(bad)?;
+    let (k, n): (usize, usize) = (
+        k.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if k == 0 || n == 0 || k > n {
+        return Err(bad());
+    }
+    Ok((k, n))
+}
+
+fn format(f: SweepFormat, json: bool, csv: bool) -> SweepFormat {
+    if json {
+        SweepFormat::Json
+    } else if csv {
+        SweepFormat::Csv
+    } else {
+        f
+    }
+}
+
+pub fn cmd_sweep(a: SweepArgs) -> Result<u8, InputError> {
+    let grid = SweepGrid {
+        cpus: list("cpus", &a.cpus, num(2..=64))?,
+        readers: list("readers", &a.readers, num(1..=62))?,
+        syncs: list("sync", &a.sync, knob::<SyncPlacement>)?,
+        modes: list("mode", &a.mode, knob::<Mode>)?,
+        reader: knob::<ReaderKind>(&a.reader).map_err(|e| InputError(format!("--reader: {e}")))?,
+        runs: a.runs,
+        seed: a.seed,
+        latencies: latencies(a.latency.as_deref())?,
+    };
+    if !(1..=10_000_000).contains(&a.runs) {
+        return Err(InputError("--runs: must be in 1..=10000000".into()));
+    }
+    let (k, n) = shard(a.shard.as_deref())?;
+    let configs = grid.configs();
+    if configs.is_empty() {
+        return Err(InputError(
+            "the grid is empty: every CPU count is below 2 + readers".into(),
+        ));
+    }
+    let mine: Vec<usize> = (0..configs.len()).filter(|i| i % n == k - 1).collect();
+    let cells = run_cells(&grid, &mine)?;
+    output(
+        &grid,
+        &cells,
+        Some(format!("{k}/{n}")),
+        configs.len(),
+        format(a.format, a.json, a.csv),
+    );
+    Ok(OK)
+}
+
+fn run_cells(grid: &SweepGrid, which: &[usize]) -> Result<Vec<SweepCell>, InputError> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let out: Mutex<Vec<Result<SweepCell, String>>> = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..threads.min(which.len()) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&cell) = which.get(i) else { break };
+                let r = grid.run_cell(cell).map_err(|e| e.to_string());
+                out.lock().expect("no panics while held").push(r);
+                done.fetch_add(1, Ordering::Relaxed);
+            });
+        }
+        let mut bar = Progress::new("cells", which.len() as u64);
+        while done.load(Ordering::Relaxed) < which.len() {
+            bar.update(done.load(Ordering::Relaxed) as u64, "");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        bar.finish();
+    });
+    let mut cells: Vec<SweepCell> = out
+        .into_inner()
+        .expect("no panics while held")
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .map_err(InputError)?;
+    cells.sort_by_key(|c| c.index);
+    Ok(cells)
+}
+
+fn us(ns: f64) -> String {
+    format!("{:.2}", ns / 1000.0)
+}
+
+const HEAD: [&str; 15] = [
+    "mode", "sync", "cpus", "readers", "runs", "torn/M", "hold_p50_us", "hold_p99_us",
+    "hold_max_us", "collapse_p50_us", "collapse_p99_us", "spin_p99_us", "ipi_wait_p99_us",
+    "ipis_per_run", "cell",
+];
+
+fn row(c: &SweepCell) -> Vec<String> {
+    let s = &c.stats;
+    vec![
+        c.config.mode.name().into(),
+        c.config.sync.name().into(),
+        c.config.cpu_count().to_string(),
+        c.config.readers.to_string(),
+        s.runs.to_string(),
+        format!("{:.0}", s.torn_per_million_collapses()),
+        us(s.ptl_hold.p50),
+        us(s.ptl_hold.p99),
+        us(s.ptl_hold.max),
+        us(s.collapse.p50),
+        us(s.collapse.p99),
+        us(s.populator_spin.p99),
+        us(s.ipi_wait.p99),
+        format!("{:.1}", s.ipis as f64 / s.runs.max(1) as f64),
+        c.index.to_string(),
+    ]
+}
+
+fn output(grid: &SweepGrid, cells: &[SweepCell], shard: Option<String>, total: usize, f: SweepFormat) {
+    match f {
+        SweepFormat::Json => print_json(&json!({
+            "grid": grid,
+            "shard": shard,
+            "cells_in_grid": total,
+            "cells": cells,
+        })),
+        SweepFormat::Csv => {
+            println!("{}", HEAD.join(","));
+            for c in cells {
+                println!("{}", row(c).join(","));
+            }
+        }
+        SweepFormat::Table => {
+            println!(
+                "{:<10} {:<15} {:>4} {:>7} {:>6} {:>8} {:>11} {:>11} {:>11} {:>15} {:>15} {:>11} {:>15} {:>12}",
+                "mode", "sync", "cpus", "readers", "runs", "torn/M", "hold p50 µs", "hold p99 µs", "hold max µs",
+                "collapse p50 µs", "collapse p99 µs", "spin p99 µs", "IPI wait p99 µs", "IPIs per run"
+            );
+            for c in cells {
+                let r = row(c);
+                println!(
+                    "{:<10} {:<15} {:>4} {:>7} {:>6} {:>8} {:>11} {:>11} {:>11} {:>15} {:>15} {:>11} {:>15} {:>12}",
+                    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13]
+                );
+            }
+            if cells.len() < total {
+                println!("\n{} of the grid's {} cells (shard {})", cells.len(), total, shard.unwrap_or_default());
+            }
+        }
+    }
+}
+
+pub fn cmd_merge(a: MergeArgs) -> Result<u8, InputError> {
+    let mut grid: Option<SweepGrid> = None;
+    let mut cells: Vec<SweepCell> = Vec::new();
+    let mut total = 0;
+    for path in &a.files {
+        let shown = path.display();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| InputError(format!("cannot read '{shown}': {e}")))?;
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| InputError(format!("'{shown}' is not JSON: {e}")))?;
+        let g: SweepGrid = serde_json::from_value(v["grid"].clone())
+            .map_err(|e| InputError(format!("'{shown}' is not a sweep's JSON output: {e}")))?;
+        let cs: Vec<SweepCell> = serde_json::from_value(v["cells"].clone())
+            .map_err(|e| InputError(format!("'{shown}': bad cells: {e}")))?;
+        match &grid {
+            Some(first) if *first != g => {
+                return Err(InputError(format!("'{shown}' is a shard of a different grid")))
+            }
+            _ => grid = Some(g),
+        }
+        total = v["cells_in_grid"].as_u64().unwrap_or(0) as usize;
+        cells.extend(cs);
+    }
+    let grid = grid.expect("clap requires at least one file");
+    cells.sort_by_key(|c| c.index);
+    for w in cells.windows(2) {
+        if w[0].index == w[1].index {
+            return Err(InputError(format!("cell {} appears in two files", w[0].index)));
+        }
+    }
+    let missing: Vec<usize> = (0..total).filter(|i| cells.binary_search_by_key(i, |c| c.index).is_err()).collect();
+    if !missing.is_empty() {
+        return Err(InputError(format!(
+            "{} of {} cells are missing (first: {}); merge every shard",
+            missing.len(),
+            total,
+            missing[0]
+        )));
+    }
+    output(&grid, &cells, Some("1/1".into()), total, format(a.format, a.json, a.csv));
+    Ok(OK)
+}
