@@ -224,7 +224,11 @@ pub struct SweepArgs {
     #[arg(long, default_value = "2", value_name = "LIST")]
     pub readers: String,
     /// Placements, comma separated.
-    #[arg(long, default_value = "under-ptl,after-unlock,none,flush-sync-skip", value_name = "LIST")]
+    #[arg(
+        long,
+        default_value = "under-ptl,after-unlock,none,flush-sync-skip",
+        value_name = "LIST"
+    )]
     pub sync: String,
     /// Modes, comma separated.
     #[arg(long, default_value = "xen-pv,native-pae", value_name = "LIST")]
@@ -232,9 +236,19 @@ pub struct SweepArgs {
     #[arg(long, default_value = "gup-fast", value_name = "KIND")]
     pub reader: String,
     /// Timed runs (collapses) per cell.
-    #[arg(long, default_value_t = 2000, value_name = "N", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        default_value_t = 2000,
+        value_name = "N",
+        allow_hyphen_values = true
+    )]
     pub runs: u64,
-    #[arg(long, default_value_t = 1, value_name = "S", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        default_value_t = 1,
+        value_name = "S",
+        allow_hyphen_values = true
+    )]
     pub seed: u64,
     /// Latencies in ns, e.g. `ipi_delivery=3000,hypercall=800` (see `tornsim_core::timed`).
     #[arg(long, value_name = "K=V,...")]

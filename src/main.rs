@@ -297,6 +297,23 @@ fn cmd_bench(a: BenchArgs) -> Result<u8, InputError> {
             "runs_per_sec": runs as f64 / secs,
         }));
     }
+    // Timed runs (the cost model), merged code under Xen PV with 2 readers.
+    let cfg = tornsim_core::preset("merged")?.config;
+    let lat = tornsim_core::timed::Latencies::default();
+    let start = Instant::now();
+    let mut timed_runs = 0u64;
+    while start.elapsed().as_secs_f64() < a.seconds {
+        timed_runs += tornsim_core::timed::timed_batch(&cfg, &lat, timed_runs, 5_000)?.runs;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    cases.push(json!({
+        "case": "timed runs (cost model), merged, 2 readers, one thread",
+        "readers": 2,
+        "runs": timed_runs,
+        "seconds": secs,
+        "steps_per_sec": null,
+        "runs_per_sec": timed_runs as f64 / secs,
+    }));
     let checker = check::bench_checker()?;
     if a.json {
         print_json(&json!({ "cases": cases, "checker": checker }));

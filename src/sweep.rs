@@ -9,7 +9,11 @@ use std::sync::Mutex;
 use tornsim_core::config::{Knob, Mode, ReaderKind, SyncPlacement};
 use tornsim_core::timed::{Latencies, SweepCell, SweepGrid};
 
-fn list<T>(flag: &str, s: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, InputError> {
+fn list<T>(
+    flag: &str,
+    s: &str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Vec<T>, InputError> {
     let v: Vec<T> = s
         .split(',')
         .map(str::trim)
@@ -24,11 +28,17 @@ fn list<T>(flag: &str, s: &str, parse: impl Fn(&str) -> Result<T, String>) -> Re
 
 fn num(range: std::ops::RangeInclusive<u32>) -> impl Fn(&str) -> Result<u32, String> {
     move |x| {
-        let n: u32 = x.parse().map_err(|_| format!("'{x}' is not a whole number"))?;
+        let n: u32 = x
+            .parse()
+            .map_err(|_| format!("'{x}' is not a whole number"))?;
         if range.contains(&n) {
             Ok(n)
         } else {
-            Err(format!("{n} is out of range {}..={}", range.start(), range.end()))
+            Err(format!(
+                "{n} is out of range {}..={}",
+                range.start(),
+                range.end()
+            ))
         }
     }
 }
@@ -40,7 +50,11 @@ fn knob<K: Knob>(x: &str) -> Result<K, String> {
 fn latencies(spec: Option<&str>) -> Result<Latencies, InputError> {
     let mut lat = Latencies::default();
     let mut v = serde_json::to_value(lat).expect("latencies serialise");
-    for pair in spec.unwrap_or("").split(',').filter(|p| !p.trim().is_empty()) {
+    for pair in spec
+        .unwrap_or("")
+        .split(',')
+        .filter(|p| !p.trim().is_empty())
+    {
         let (k, val) = pair
             .split_once('=')
             .ok_or_else(|| InputError(format!("--latency: expected key=ns, got '{pair}'")))?;
@@ -158,9 +172,21 @@ fn us(ns: f64) -> String {
 }
 
 const HEAD: [&str; 15] = [
-    "mode", "sync", "cpus", "readers", "runs", "torn/M", "hold_p50_us", "hold_p99_us",
-    "hold_max_us", "collapse_p50_us", "collapse_p99_us", "spin_p99_us", "ipi_wait_p99_us",
-    "ipis_per_run", "cell",
+    "mode",
+    "sync",
+    "cpus",
+    "readers",
+    "runs",
+    "torn/M",
+    "hold_p50_us",
+    "hold_p99_us",
+    "hold_max_us",
+    "collapse_p50_us",
+    "collapse_p99_us",
+    "spin_p99_us",
+    "ipi_wait_p99_us",
+    "ipis_per_run",
+    "cell",
 ];
 
 fn row(c: &SweepCell) -> Vec<String> {
@@ -184,7 +210,13 @@ fn row(c: &SweepCell) -> Vec<String> {
     ]
 }
 
-fn output(grid: &SweepGrid, cells: &[SweepCell], shard: Option<String>, total: usize, f: SweepFormat) {
+fn output(
+    grid: &SweepGrid,
+    cells: &[SweepCell],
+    shard: Option<String>,
+    total: usize,
+    f: SweepFormat,
+) {
     match f {
         SweepFormat::Json => print_json(&json!({
             "grid": grid,
@@ -212,7 +244,12 @@ fn output(grid: &SweepGrid, cells: &[SweepCell], shard: Option<String>, total: u
                 );
             }
             if cells.len() < total {
-                println!("\n{} of the grid's {} cells (shard {})", cells.len(), total, shard.unwrap_or_default());
+                println!(
+                    "\n{} of the grid's {} cells (shard {})",
+                    cells.len(),
+                    total,
+                    shard.unwrap_or_default()
+                );
             }
         }
     }
@@ -234,7 +271,9 @@ pub fn cmd_merge(a: MergeArgs) -> Result<u8, InputError> {
             .map_err(|e| InputError(format!("'{shown}': bad cells: {e}")))?;
         match &grid {
             Some(first) if *first != g => {
-                return Err(InputError(format!("'{shown}' is a shard of a different grid")))
+                return Err(InputError(format!(
+                    "'{shown}' is a shard of a different grid"
+                )))
             }
             _ => grid = Some(g),
         }
@@ -245,10 +284,15 @@ pub fn cmd_merge(a: MergeArgs) -> Result<u8, InputError> {
     cells.sort_by_key(|c| c.index);
     for w in cells.windows(2) {
         if w[0].index == w[1].index {
-            return Err(InputError(format!("cell {} appears in two files", w[0].index)));
+            return Err(InputError(format!(
+                "cell {} appears in two files",
+                w[0].index
+            )));
         }
     }
-    let missing: Vec<usize> = (0..total).filter(|i| cells.binary_search_by_key(i, |c| c.index).is_err()).collect();
+    let missing: Vec<usize> = (0..total)
+        .filter(|i| cells.binary_search_by_key(i, |c| c.index).is_err())
+        .collect();
     if !missing.is_empty() {
         return Err(InputError(format!(
             "{} of {} cells are missing (first: {}); merge every shard",
@@ -257,6 +301,12 @@ pub fn cmd_merge(a: MergeArgs) -> Result<u8, InputError> {
             missing[0]
         )));
     }
-    output(&grid, &cells, Some("1/1".into()), total, format(a.format, a.json, a.csv));
+    output(
+        &grid,
+        &cells,
+        Some("1/1".into()),
+        total,
+        format(a.format, a.json, a.csv),
+    );
     Ok(OK)
 }

@@ -438,13 +438,13 @@ fn matrix_agrees_with_model_md() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let j = json(&o);
     let cells = j["cells"].as_array().unwrap();
-    assert_eq!(cells.len(), 3 * 2 * 4 * 4);
+    assert_eq!(cells.len(), 5 * 2 * 4 * 4);
     assert!(cells.iter().all(|c| c["agrees"] == true));
     assert!(cells.iter().any(|c| c["verdict"] == "torn"));
     assert_eq!(j["disagreements"], 0);
     let t = tornsim(&["matrix", "--readers", "1"]);
     assert_eq!(t.status.code(), Some(0));
-    assert!(stdout(&t).contains("24 cells, 1 readers each: 24 agree with MODEL.md"));
+    assert!(stdout(&t).contains("40 cells, 1 readers each: 40 agree with MODEL.md"));
 }
 
 #[test]
@@ -465,8 +465,17 @@ fn check_and_matrix_refuse_bad_input() {
 #[test]
 fn sweep_shards_merge_into_the_single_machine_table() {
     let args = [
-        "sweep", "--mode", "xen-pv", "--sync", "under-ptl,after-unlock", "--cpus", "4,8,16",
-        "--runs", "3000", "--seed", "5",
+        "sweep",
+        "--mode",
+        "xen-pv",
+        "--sync",
+        "under-ptl,after-unlock",
+        "--cpus",
+        "4,8,16",
+        "--runs",
+        "3000",
+        "--seed",
+        "5",
     ];
     let whole = tornsim(&args);
     assert_eq!(whole.status.code(), Some(0), "{}", stderr(&whole));
@@ -487,7 +496,11 @@ fn sweep_shards_merge_into_the_single_machine_table() {
     m.extend(files.iter().map(String::as_str));
     let merged = tornsim(&m);
     assert_eq!(merged.status.code(), Some(0), "{}", stderr(&merged));
-    assert_eq!(stdout(&merged), stdout(&whole), "merged shards differ from one machine");
+    assert_eq!(
+        stdout(&merged),
+        stdout(&whole),
+        "merged shards differ from one machine"
+    );
     // A missing shard is an error, not a smaller table.
     let partial = tornsim(&["merge", &files[0], &files[1]]);
     assert_eq!(partial.status.code(), Some(2));
@@ -511,7 +524,10 @@ fn sweep_shards_merge_into_the_single_machine_table() {
     assert_bad(&["sweep", "--cpus", "2"], "the grid is empty");
     assert_bad(&["sweep", "--mode", "arm"], "--mode: unknown value 'arm'");
     assert_bad(&["sweep", "--latency", "warp=1"], "unknown latency 'warp'");
-    assert_bad(&["sweep", "--latency", "preempt_chance=2"], "not a probability");
+    assert_bad(
+        &["sweep", "--latency", "preempt_chance=2"],
+        "not a probability",
+    );
     assert_bad(&["sweep", "--runs", "0"], "--runs");
     assert_bad(&["merge", "/nonexistent.json"], "cannot read");
 }

@@ -11,10 +11,11 @@
 use crate::config::{Config, ConfigError, Knob, SyncPlacement};
 use crate::run::{Batch, Stats};
 use crate::sched::SchedulerSpec;
+use crate::timed::{Latencies, TimedSamples};
 use serde::{Deserialize, Serialize};
 
 /// A slice of a lane's runs, self-contained so it can be posted to a worker.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Chunk {
     pub lane: usize,
     /// Which campaign it belongs to, so answers for a reset campaign are dropped.
@@ -24,12 +25,34 @@ pub struct Chunk {
     pub seed: u64,
     pub first: u64,
     pub runs: u64,
+    /// Timed runs with these latencies instead of scheduler runs.
+    #[serde(default)]
+    pub timed: Option<Latencies>,
+}
+
+/// What a chunk produced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ChunkResult {
+    Runs(Stats),
+    Timed(TimedSamples),
 }
 
 impl Chunk {
-    pub fn run(&self) -> Result<Stats, ConfigError> {
-        let mut b = Batch::new(&self.config, self.scheduler, self.seed)?.starting_at(self.first);
-        Ok(b.run(self.runs))
+    pub fn run(&self) -> Result<ChunkResult, ConfigError> {
+        match &self.timed {
+            Some(lat) => Ok(ChunkResult::Timed(TimedSamples::run(
+                &self.config,
+                lat,
+                self.seed,
+                self.first,
+                self.runs,
+            )?)),
+            None => {
+                let mut b =
+                    Batch::new(&self.config, self.scheduler, self.seed)?.starting_at(self.first);
+                Ok(ChunkResult::Runs(b.run(self.runs)))
+            }
+        }
     }
 }
 
@@ -48,8 +71,18 @@ pub struct Lane {
     pub config: Config,
     pub stats: Stats,
     pub series: Vec<Point>,
+    /// A timed campaign's samples.
+    #[serde(default)]
+    pub timed: TimedSamples,
     /// A chunk is out and not yet absorbed.
     pub busy: bool,
+}
+
+impl Lane {
+    /// Runs done, of either kind.
+    pub fn runs(&self) -> u64 {
+        self.stats.runs.max(self.timed.runs)
+    }
 }
 
 /// Several lanes run on the same seed stream up to a target number of runs each.
@@ -60,6 +93,9 @@ pub struct Campaign {
     pub target: u64,
     pub generation: u64,
     pub lanes: Vec<Lane>,
+    /// Timed runs (the cost model) instead of scheduler runs.
+    #[serde(default)]
+    pub timed: Option<Latencies>,
 }
 
 /// Series keep at most this many points; older ones are thinned.
@@ -87,6 +123,7 @@ impl Campaign {
                     config,
                     stats: Stats::default(),
                     series: vec![Point::default()],
+                    timed: TimedSamples::default(),
                     busy: false,
                 })
             })
@@ -97,6 +134,7 @@ impl Campaign {
             target,
             generation,
             lanes,
+            timed: None,
         })
     }
 
@@ -117,23 +155,28 @@ impl Campaign {
     }
 
     pub fn done(&self) -> bool {
-        self.lanes.iter().all(|l| l.stats.runs >= self.target)
+        self.lanes.iter().all(|l| l.runs() >= self.target)
     }
 
     pub fn runs(&self) -> u64 {
-        self.lanes.iter().map(|l| l.stats.runs).sum()
+        self.lanes.iter().map(|l| l.runs()).sum()
     }
 
     /// The next chunk for an idle lane that has runs left, of at most `size` runs.
     pub fn next_chunk(&mut self, size: u64) -> Option<Chunk> {
-        let (target, generation, scheduler, seed) =
-            (self.target, self.generation, self.scheduler, self.seed);
+        let (target, generation, scheduler, seed, timed) = (
+            self.target,
+            self.generation,
+            self.scheduler,
+            self.seed,
+            self.timed,
+        );
         let (i, lane) = self
             .lanes
             .iter_mut()
             .enumerate()
-            .filter(|(_, l)| !l.busy && l.stats.runs < target)
-            .min_by_key(|(_, l)| l.stats.runs)?;
+            .filter(|(_, l)| !l.busy && l.runs() < target)
+            .min_by_key(|(_, l)| l.runs())?;
         lane.busy = true;
         Some(Chunk {
             lane: i,
@@ -141,22 +184,29 @@ impl Campaign {
             config: lane.config.clone(),
             scheduler,
             seed,
-            first: lane.stats.runs,
-            runs: size.max(1).min(target - lane.stats.runs),
+            first: lane.runs(),
+            runs: size.max(1).min(target - lane.runs()),
+            timed,
         })
     }
 
     /// Takes a chunk's statistics back. Returns false (and changes nothing) for a chunk
     /// of another generation or out of order.
-    pub fn absorb(&mut self, chunk: &Chunk, stats: &Stats) -> bool {
+    pub fn absorb(&mut self, chunk: &Chunk, result: &ChunkResult) -> bool {
         let Some(lane) = self.lanes.get_mut(chunk.lane) else {
             return false;
         };
-        if chunk.generation != self.generation || chunk.first != lane.stats.runs {
+        if chunk.generation != self.generation || chunk.first != lane.runs() {
             return false;
         }
         lane.busy = false;
-        lane.stats.merge(stats);
+        match result {
+            ChunkResult::Runs(stats) => lane.stats.merge(stats),
+            ChunkResult::Timed(t) => {
+                lane.timed.merge(t);
+                return true;
+            }
+        }
         let s = &lane.stats;
         lane.series.push(Point {
             runs: s.runs,
@@ -347,6 +397,29 @@ mod tests {
         }
         assert!(c.lanes[1].stats.runs_with_torn > 0, "after-unlock tears");
         assert_eq!(c.lanes[0].stats.runs_with_torn, 0, "under-ptl does not");
+    }
+
+    #[test]
+    fn timed_lanes_equal_one_timed_batch() {
+        let cfg = crate::preset("merged").unwrap().config;
+        let mut c = Campaign::new(
+            Campaign::compare_lanes(&cfg),
+            SchedulerSpec::Random,
+            3,
+            700,
+            1,
+        )
+        .unwrap();
+        c.timed = Some(Latencies::default());
+        while let Some(ch) = c.next_chunk(256) {
+            let r = ch.run().unwrap();
+            assert!(c.absorb(&ch, &r));
+        }
+        for l in &c.lanes {
+            let whole =
+                crate::timed::timed_batch(&l.config, &Latencies::default(), 3, 700).unwrap();
+            assert_eq!(l.timed.stats(), whole, "{}", l.label);
+        }
     }
 
     #[test]

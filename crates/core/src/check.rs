@@ -139,7 +139,7 @@ impl fmt::Display for CheckError {
             CheckError::TooLarge { bits } => write!(
                 f,
                 "the checker packs a state in 128 bits and this configuration needs {bits}: \
-                 use at most 8 readers and fewer idle CPUs"
+                 use at most 8 readers (7 under kvm-pv-flush) and fewer idle CPUs"
             ),
         }
     }
@@ -344,6 +344,9 @@ enum End {
 /// How a machine state packs into 128 bits.
 struct Layout {
     readers: usize,
+    /// Bits per reader: one more for the preempted flag under `kvm-pv-flush`.
+    reader_bits: u32,
+    kvm: bool,
     idle: u64,
     idle_bits: u32,
     old: Pmd,
@@ -360,13 +363,17 @@ impl Layout {
         let cpus = m.cpus() as u64;
         let idle = cpus - 2 - readers as u64;
         let idle_bits = 64 - idle.leading_zeros();
+        let kvm = m.config().mode == crate::config::Mode::KvmPvFlush;
+        let reader_bits = READER_BITS + kvm as u32;
         let bits =
-            3 + 2 + 1 + 1 + 1 + 2 + 2 * PC_BITS + 1 + idle_bits + READER_BITS * readers as u32;
+            3 + 2 + 1 + 1 + 1 + 2 + 2 * PC_BITS + 1 + idle_bits + reader_bits * readers as u32;
         if bits > 128 {
             return Err(CheckError::TooLarge { bits });
         }
         Ok(Layout {
             readers,
+            reader_bits,
+            kvm,
             idle,
             idle_bits,
             old: m.history()[0],
@@ -425,7 +432,7 @@ impl Layout {
             (st.pending & idle_mask).count_ones() as u128,
             self.idle_bits,
         );
-        let mut rs = [0u16; 8];
+        let mut rs = [0u16; 9];
         for (i, r) in st.regs.iter().enumerate() {
             let cpu = FIRST_READER as usize + i;
             let b = |m: u64| (m >> cpu) as u16 & 1;
@@ -437,7 +444,9 @@ impl Layout {
             } else {
                 r.first_ver as u16
             };
-            rs[i] = pc << 10
+            let pre = if self.kvm { b(st.preempted) << 13 } else { 0 };
+            rs[i] = pre
+                | pc << 10
                 | lo << 8
                 | hi << 6
                 | fv << 3
@@ -450,7 +459,7 @@ impl Layout {
             rs.sort_unstable();
         }
         for &r in rs.iter() {
-            push(r as u128, READER_BITS);
+            push(r as u128, self.reader_bits);
         }
         x
     }
@@ -462,9 +471,9 @@ impl Layout {
             x >>= n;
             v
         };
-        let mut rs = [0u16; 8];
+        let mut rs = [0u16; 9];
         for i in (0..self.readers).rev() {
-            rs[i] = pop(READER_BITS) as u16;
+            rs[i] = pop(self.reader_bits) as u16;
         }
         let idle_pending = pop(self.idle_bits) as u64;
         let pop_pending = pop(1) as u64;
@@ -507,11 +516,13 @@ impl Layout {
             } else {
                 ((1u64 << idle_pending) - 1) << idle_first
             };
-            let (mut irq, mut pend, mut qs) = (0u64, pop_pending << POPULATOR | idle, 0u64);
+            let (mut irq, mut pend, mut qs, mut pre) =
+                (0u64, pop_pending << POPULATOR | idle, 0u64, 0u64);
             for (i, &r) in rs[..readers].iter().enumerate() {
                 let r = r as u128;
                 let cpu = FIRST_READER as usize + i;
-                st.pc[cpu] = PCS[(r >> 10) as usize + Pc::IrqOff as usize];
+                st.pc[cpu] = PCS[((r >> 10) & 7) as usize + Pc::IrqOff as usize];
+                pre |= ((r >> 13) as u64 & 1) << cpu;
                 let fv = ((r >> 3) & 7) as u8;
                 st.regs[i] = Regs {
                     low: Self::code_val((r >> 8) & 3, old.low, new.low),
@@ -525,6 +536,7 @@ impl Layout {
             st.irq_off = irq;
             st.pending = pend;
             st.qs = qs;
+            st.preempted = pre;
         });
     }
 }
@@ -634,6 +646,11 @@ impl Search {
         if idle_acks != 0 {
             return (0, idle_acks & idle_acks.wrapping_neg());
         }
+        // Under kvm-pv-flush a reader's preempt/resume choices form cycles that pass
+        // no sticky transition, so readers' steps are never reduced there.
+        if self.layout.kvm {
+            return (en.prog, en.ack);
+        }
         let final_pmd = st.ver == self.layout.last_ver;
         let writers_done = self.m.writers_done();
         for cpu in bits(en.prog & readers) {
@@ -653,10 +670,14 @@ impl Search {
 
     fn deadlocked(&self) -> bool {
         let en = self.m.enabled();
+        let st = self.m.state();
+        // Real acknowledgements only: a kvm reader's preempt choice helps no writer.
+        let acks = st.pending & !st.irq_off & !st.preempted;
         !self.m.writers_done()
             && en.prog & !self.m.reader_mask() == 0
-            && en.ack == 0
-            && self.m.state().irq_off & self.m.reader_mask() == 0
+            && acks == 0
+            && st.preempted == 0
+            && st.irq_off & self.m.reader_mask() == 0
     }
 
     /// Expands up to `budget` states.
@@ -798,7 +819,10 @@ pub fn expected_verdict(cfg: &Config) -> Verdict {
     let torn = match cfg.mode {
         Mode::NonPae => false,
         Mode::NativePae => cfg.reader == ReaderKind::Walker && sync != S::UnderPtl,
-        Mode::XenPv => matches!(sync, S::AfterUnlock | S::None),
+        Mode::XenPv | Mode::HyperV => matches!(sync, S::AfterUnlock | S::None),
+        // The PV flush skips a preempted reader, whatever its kind, and a flush that
+        // IPIed the populator makes flush-sync-skip skip the sync too.
+        Mode::KvmPvFlush => sync != S::UnderPtl,
     };
     if torn {
         Verdict::Torn

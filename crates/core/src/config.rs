@@ -76,6 +76,10 @@ knob!(
         XenPv = "xen-pv": "x86-32 PAE as a Xen PV guest: split PMD loads; the TLB flush is a hypercall that waits for nobody (xen_flush_tlb_multi())",
         /// A kernel whose PMD loads are atomic.
         NonPae = "non-pae": "PMD read with one atomic load, so pmdp_get_lockless_sync() is a no-op",
+        /// x86-32 PAE as a KVM guest with the paravirtual TLB flush.
+        KvmPvFlush = "kvm-pv-flush": "x86-32 PAE under KVM with PV TLB flush (kvm_flush_tlb_multi()): the host may preempt vCPUs, and the flush skips a preempted vCPU (flushing it on resume) instead of waiting for it; the sync IPI still waits",
+        /// x86-32 PAE as a Hyper-V guest.
+        HyperV = "hyperv": "x86-32 PAE under Hyper-V: the TLB flush is a hypercall (hyperv_flush_tlb_multi()) that waits for nobody; the sync IPI still waits",
     }
 );
 
@@ -238,7 +242,7 @@ impl Config {
         match self.mode {
             Mode::NonPae => false,
             Mode::NativePae => self.paravirt,
-            Mode::XenPv => true,
+            Mode::XenPv | Mode::KvmPvFlush | Mode::HyperV => true,
         }
     }
 

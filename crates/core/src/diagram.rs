@@ -19,6 +19,10 @@ fn cell(cfg: &Config, a: &Action) -> String {
         Action::FlushIpi { .. } | Action::FlushHypercall => {
             if cfg.mode == Mode::XenPv {
                 "xen_flush_tlb_multi() hypercall".into()
+            } else if cfg.mode == Mode::HyperV {
+                "hyperv_flush_tlb_multi() hypercall".into()
+            } else if cfg.mode == Mode::KvmPvFlush {
+                describe(cfg, a, true).replace("flush_tlb: ", "kvm_flush_tlb_multi(): ")
             } else {
                 describe(cfg, a, true).replace("flush_tlb: ", "flush_tlb_mm_range(): ")
             }

@@ -3,8 +3,9 @@
 //! interrupts and IPIs, page-table frames), the four actors' programs mirroring
 //! khugepaged, the page-fault path and the lockless walkers, the schedulers that
 //! interleave them (uniform random and PCT, deterministic for a seed), batches with their
-//! statistics, replayable schedule strings, step-by-step traces, and the exhaustive
-//! checker that proves a configuration safe or prints its shortest hazard. It knows
+//! statistics, replayable schedule strings, step-by-step traces, the exhaustive
+//! checker that proves a configuration safe or prints its shortest hazard, and the
+//! timed cost model (PTL hold, collapse latency, IPI waits) with its sweeps. It knows
 //! nothing about browsers or terminals: the `tornsim` command and the web page are thin
 //! front ends over this crate, and anything they do can be done from Rust directly.
 //!
@@ -29,7 +30,7 @@ pub mod schedule;
 pub mod timed;
 pub mod trace;
 
-pub use campaign::{Campaign, Chunk, Share};
+pub use campaign::{Campaign, Chunk, ChunkResult, Share};
 pub use check::{check, CheckError, CheckOptions, CheckProgress, CheckResult, Checker, Verdict};
 pub use config::{preset, presets, Config, ConfigError, Knob, Preset};
 pub use machine::{Action, Choice, Hazard, Machine, Pmd, Role};

@@ -83,13 +83,17 @@ impl Schedule {
     pub fn encode(&self) -> String {
         let c = &self.config;
         let mut bytes = vec![
-            index_of(c.mode)
+            (index_of(c.mode) & 3)
                 | index_of(c.sync) << 2
                 | index_of(c.reader) << 4
                 | (c.paravirt as u8) << 5
                 | index_of(c.clear) << 6
                 | index_of(c.set) << 7,
-            index_of(c.alloc) | index_of(c.free) << 2 | (c.cpus.is_some() as u8) << 3,
+            // Modes past the first four spill into bit 4 of the second byte.
+            index_of(c.alloc)
+                | index_of(c.free) << 2
+                | (c.cpus.is_some() as u8) << 3
+                | (index_of(c.mode) >> 2) << 4,
             c.cpu_count() as u8,
             c.readers as u8,
         ];
@@ -169,7 +173,7 @@ impl Schedule {
         }
         let explicit_cpus = bytes[1] >> 3 & 1 == 1;
         let config = Config {
-            mode: knob_at::<Mode>(bytes[0] & 3)?,
+            mode: knob_at::<Mode>(bytes[0] & 3 | (bytes[1] >> 4 & 1) << 2)?,
             sync: knob_at::<SyncPlacement>(bytes[0] >> 2 & 3)?,
             reader: knob_at::<ReaderKind>(bytes[0] >> 4 & 1)?,
             paravirt: bytes[0] >> 5 & 1 == 1,

@@ -146,10 +146,17 @@ pub fn timed_run(m: &mut Machine, lat: &Latencies, seed: u64, new_table: u64) ->
     let mut rng = Rng::new(seed);
     let n = m.cpus() as usize;
     // When each CPU is free to take its next step, and when each pending IPI arrives.
-    let mut ready: Vec<f64> = (0..n).map(|_| triangular(&mut rng, lat.between_reads) * 0.5).collect();
+    let mut ready: Vec<f64> = (0..n)
+        .map(|_| triangular(&mut rng, lat.between_reads) * 0.5)
+        .collect();
     ready[COLLAPSER as usize] = jitter(&mut rng, lat.between_reads);
     ready[POPULATOR as usize] = jitter(&mut rng, lat.between_reads);
     let mut arrives = vec![0.0f64; n];
+    // Under kvm-pv-flush a stalled reader is really descheduled (the PV flush skips
+    // it), and the host resumes it at this time.
+    let kvm = m.config().mode == crate::config::Mode::KvmPvFlush;
+    let readers = m.reader_mask();
+    let mut resume_at = vec![0.0f64; n];
     let mut now = 0.0f64;
     let mut r = TimedRun::default();
     let (mut lock_at, mut sent_at) = (None::<f64>, 0.0f64);
@@ -163,7 +170,18 @@ pub fn timed_run(m: &mut Machine, lat: &Latencies, seed: u64, new_table: u64) ->
         let mut best = (f64::INFINITY, Choice::prog(0));
         for ch in en.iter() {
             let c = ch.cpu as usize;
-            let t = if ch.ack {
+            let reader = readers >> c & 1 == 1;
+            let t = if ch.ack && kvm && reader {
+                let st = m.state();
+                if st.preempted >> c & 1 == 1 {
+                    resume_at[c].max(now)
+                } else if (st.pending & !st.irq_off) >> c & 1 == 1 {
+                    arrives[c].max(now)
+                } else {
+                    // Preemption comes from the stall draw below, not as a choice.
+                    continue;
+                }
+            } else if ch.ack {
                 arrives[c].max(now)
             } else {
                 ready[c].max(now)
@@ -180,6 +198,16 @@ pub fn timed_run(m: &mut Machine, lat: &Latencies, seed: u64, new_table: u64) ->
             r.populator_spin += start - ready[c].min(start);
         }
         now = start;
+        if kvm && !ch.ack && readers >> c & 1 == 1 && rng.unit() < lat.preempt_chance {
+            // The host deschedules this vCPU before its step.
+            let pre = Choice::ack(ch.cpu);
+            if m.enabled().contains(pre) {
+                m.step(pre);
+                steps += 1;
+                resume_at[c] = start + triangular(&mut rng, lat.preempt);
+                continue;
+            }
+        }
         let e = m.step(ch);
         steps += 1;
         let d = match e.kind {
@@ -203,7 +231,7 @@ pub fn timed_run(m: &mut Machine, lat: &Latencies, seed: u64, new_table: u64) ->
             | ActionKind::ReloadLow
             | ActionKind::Load64 => lat.load,
             ActionKind::IrqOff | ActionKind::IrqOn => 1.0,
-            ActionKind::Deref => 0.0,
+            ActionKind::Deref | ActionKind::Preempt | ActionKind::Resume => 0.0,
         };
         let mut d = jitter(&mut rng, d);
         match e.kind {
@@ -212,11 +240,13 @@ pub fn timed_run(m: &mut Machine, lat: &Latencies, seed: u64, new_table: u64) ->
             _ => {}
         }
         // A descheduled vCPU neither runs its program nor takes an IPI until it is back.
-        if rng.unit() < lat.preempt_chance {
+        if !kvm_reader(kvm, readers, c) && rng.unit() < lat.preempt_chance {
             d += triangular(&mut rng, lat.preempt);
         }
         let end = start + d;
-        if ch.ack {
+        if e.kind == ActionKind::Resume {
+            ready[c] = ready[c].max(end);
+        } else if ch.ack {
             // The handler interrupts whatever the CPU was doing and delays it.
             ready[c] = ready[c].max(start) + d;
             if m.state().pending == 0 {
@@ -246,6 +276,10 @@ pub fn timed_run(m: &mut Machine, lat: &Latencies, seed: u64, new_table: u64) ->
     }
     r.end = now;
     r
+}
+
+fn kvm_reader(kvm: bool, readers: u64, c: usize) -> bool {
+    kvm && readers >> c & 1 == 1
 }
 
 /// Percentiles of one metric.
@@ -303,6 +337,72 @@ impl TimedStats {
     }
 }
 
+/// Per-run samples of a slice of a timed batch; slices merge in order, so a front end
+/// can show percentiles live while chunks arrive.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimedSamples {
+    pub runs: u64,
+    pub runs_with_torn: u64,
+    pub torn_reads: u64,
+    pub ipis: u64,
+    pub ptl_hold: Vec<f64>,
+    pub collapse: Vec<f64>,
+    pub populator_spin: Vec<f64>,
+    pub ipi_wait: Vec<f64>,
+}
+
+impl TimedSamples {
+    /// Runs `first..first + runs` of the batch (run `i` from `run_seed(seed, i)`).
+    pub fn run(
+        cfg: &Config,
+        lat: &Latencies,
+        seed: u64,
+        first: u64,
+        runs: u64,
+    ) -> Result<TimedSamples, ConfigError> {
+        lat.validate()?;
+        let mut m = Machine::new(cfg, true)?;
+        let mut out = TimedSamples::default();
+        for i in first..first + runs {
+            let s = run_seed(seed, i);
+            let r = timed_run(&mut m, lat, s, table_for(cfg, s));
+            out.runs += 1;
+            out.runs_with_torn += (r.torn_reads > 0) as u64;
+            out.torn_reads += r.torn_reads as u64;
+            out.ipis += r.ipis as u64;
+            out.ptl_hold.push(r.ptl_hold);
+            out.collapse.push(r.collapse);
+            out.populator_spin.push(r.populator_spin);
+            out.ipi_wait.push(r.ipi_wait);
+        }
+        Ok(out)
+    }
+
+    pub fn merge(&mut self, o: &TimedSamples) {
+        self.runs += o.runs;
+        self.runs_with_torn += o.runs_with_torn;
+        self.torn_reads += o.torn_reads;
+        self.ipis += o.ipis;
+        self.ptl_hold.extend_from_slice(&o.ptl_hold);
+        self.collapse.extend_from_slice(&o.collapse);
+        self.populator_spin.extend_from_slice(&o.populator_spin);
+        self.ipi_wait.extend_from_slice(&o.ipi_wait);
+    }
+
+    pub fn stats(&self) -> TimedStats {
+        TimedStats {
+            runs: self.runs,
+            runs_with_torn: self.runs_with_torn,
+            torn_reads: self.torn_reads,
+            ipis: self.ipis,
+            ptl_hold: Summary::of(&self.ptl_hold),
+            collapse: Summary::of(&self.collapse),
+            populator_spin: Summary::of(&self.populator_spin),
+            ipi_wait: Summary::of(&self.ipi_wait),
+        }
+    }
+}
+
 /// Runs `runs` timed runs of `cfg` from `seed` (run `i` from `run_seed(seed, i)`).
 pub fn timed_batch(
     cfg: &Config,
@@ -310,29 +410,7 @@ pub fn timed_batch(
     seed: u64,
     runs: u64,
 ) -> Result<TimedStats, ConfigError> {
-    lat.validate()?;
-    let mut m = Machine::new(cfg, true)?;
-    let mut cols: [Vec<f64>; 4] = Default::default();
-    let mut st = TimedStats::default();
-    for i in 0..runs {
-        let s = run_seed(seed, i);
-        let r = timed_run(&mut m, lat, s, table_for(cfg, s));
-        st.runs += 1;
-        st.runs_with_torn += (r.torn_reads > 0) as u64;
-        st.torn_reads += r.torn_reads as u64;
-        st.ipis += r.ipis as u64;
-        for (c, v) in cols
-            .iter_mut()
-            .zip([r.ptl_hold, r.collapse, r.populator_spin, r.ipi_wait])
-        {
-            c.push(v);
-        }
-    }
-    st.ptl_hold = Summary::of(&cols[0]);
-    st.collapse = Summary::of(&cols[1]);
-    st.populator_spin = Summary::of(&cols[2]);
-    st.ipi_wait = Summary::of(&cols[3]);
-    Ok(st)
+    Ok(TimedSamples::run(cfg, lat, seed, 0, runs)?.stats())
 }
 
 #[cfg(test)]
@@ -362,7 +440,10 @@ mod tests {
         assert_ne!(a, timed_batch(&cfg, &lat, 4, 300).unwrap());
         // Under the PTL khugepaged clears, flushes by hypercall and syncs by IPI: the
         // hold is at least a hypercall plus an IPI delivery, and the collapse longer.
-        assert!(a.ptl_hold.p50 > 0.5 * (lat.hypercall + lat.ipi_delivery), "{a:?}");
+        assert!(
+            a.ptl_hold.p50 > 0.5 * (lat.hypercall + lat.ipi_delivery),
+            "{a:?}"
+        );
         assert!(a.collapse.p50 >= a.ptl_hold.p50);
         assert!(a.ptl_hold.max >= a.ptl_hold.p99 && a.ptl_hold.p99 >= a.ptl_hold.p50);
         assert_eq!(a.torn_reads, 0);
@@ -374,7 +455,42 @@ mod tests {
         let lat = Latencies::default();
         let under = timed_batch(&preset("merged").unwrap().config, &lat, 1, 500).unwrap();
         let after = timed_batch(&preset("seed-thread-v1").unwrap().config, &lat, 1, 500).unwrap();
-        assert!(after.ptl_hold.p99 < under.ptl_hold.p99, "{after:?} vs {under:?}");
+        assert!(
+            after.ptl_hold.p99 < under.ptl_hold.p99,
+            "{after:?} vs {under:?}"
+        );
+    }
+
+    #[test]
+    fn slices_merge_into_the_whole_batch() {
+        let cfg = preset("seed-thread-v1").unwrap().config;
+        let lat = Latencies::default();
+        let mut acc = TimedSamples::default();
+        for (first, n) in [(0, 1), (1, 150), (151, 49)] {
+            acc.merge(&TimedSamples::run(&cfg, &lat, 9, first, n).unwrap());
+        }
+        assert_eq!(acc.stats(), timed_batch(&cfg, &lat, 9, 200).unwrap());
+    }
+
+    #[test]
+    fn kvm_preemption_is_deterministic_and_the_flush_skips_preempted_readers() {
+        let mut cfg = preset("merged").unwrap().config;
+        cfg.mode = crate::config::Mode::KvmPvFlush;
+        let lat = Latencies {
+            preempt_chance: 0.05,
+            ..Latencies::default()
+        };
+        let a = timed_batch(&cfg, &lat, 2, 2000).unwrap();
+        assert_eq!(a, timed_batch(&cfg, &lat, 2, 2000).unwrap());
+        assert_eq!(
+            a.torn_reads, 0,
+            "the sync under the PTL waits even for preempted vCPUs"
+        );
+        // Fewer IPIs than three targets per broadcast: some flushes skipped a reader.
+        assert!(a.ipis < 2000 * 6, "{}", a.ipis);
+        cfg.sync = crate::config::SyncPlacement::AfterUnlock;
+        let b = timed_batch(&cfg, &lat, 2, 20_000).unwrap();
+        assert!(b.torn_reads > 0, "{b:?}");
     }
 
     #[test]

@@ -207,6 +207,8 @@ fn describe_short(cfg: &Config, a: &Action) -> String {
             ipi: IpiKind::Flush,
         } => "IRQ: flush_tlb_func()".into(),
         Action::Ack { ipi: IpiKind::Sync } => "IRQ: table_smp_sync()".into(),
+        Action::Preempt => "host preempts vCPU".into(),
+        Action::Resume => "host resumes vCPU".into(),
     }
 }
 
@@ -219,11 +221,18 @@ fn describe_long(cfg: &Config, a: &Action) -> String {
         Action::Clear => "pmdp_collapse_flush(): pmdp_get_and_clear(), one 64-bit xchg".into(),
         Action::ClearLow => "pmdp_get_and_clear(): xchg(&pmdp->pmd_low, 0)".into(),
         Action::ClearHigh => "pmdp_get_and_clear(): pmdp->pmd_high = 0".into(),
+        Action::FlushIpi { targets } if cfg.mode == crate::config::Mode::KvmPvFlush => format!(
+            "flush_tlb_range(): kvm_flush_tlb_multi() IPIs running vCPUs {} of mm_cpumask and waits; preempted ones flush on resume",
+            cpu_list(targets)
+        ),
         Action::FlushIpi { targets } => {
             format!(
                 "flush_tlb_range(): IPI mm_cpumask CPU {} and wait",
                 cpu_list(targets)
             )
+        }
+        Action::FlushHypercall if cfg.mode == crate::config::Mode::HyperV => {
+            "flush_tlb_range(): hyperv_flush_tlb_multi() hypercall, waits for nobody".into()
         }
         Action::FlushHypercall => {
             "flush_tlb_range(): xen_flush_tlb_multi() hypercall, waits for nobody".into()
@@ -304,6 +313,10 @@ fn describe_long(cfg: &Config, a: &Action) -> String {
         Action::Ack { ipi: IpiKind::Sync } => {
             "IPI handler tlb_remove_table_smp_sync(): acknowledge".into()
         }
+        Action::Preempt => {
+            "the host deschedules this vCPU (steal_time.preempted set): a PV flush skips it".into()
+        }
+        Action::Resume => "the host runs this vCPU again (a skipped flush is done now)".into(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The page: controls, run bar, charts, lane table, exhaustive check, and trace viewer.
 //! Components only render the [`Model`] and turn events into [`Msg`]s.
 
-use crate::charts::{fmt_num, Interval, IntervalChart, LineChart, Series};
+use crate::charts::{fmt_num, Dot, Interval, IntervalChart, LineChart, Scatter, Series};
 use crate::model::{Edit, Model, Msg, Status};
 use crate::runner::{Answer, Engine};
 use crate::trace_view::TracePanel;
@@ -184,11 +184,30 @@ pub fn app(props: &AppProps) -> Html {
             .forget();
         })
     };
+    let on_cost = {
+        let d = d.clone();
+        Callback::from(move |_| d.dispatch(Msg::StartCost { now_ms: now_ms() }))
+    };
     let on_manual = {
         let d = d.clone();
         Callback::from(move |_| d.dispatch(Msg::ManualStart))
     };
 
+    let timed = m.campaign.as_ref().is_some_and(|c| c.timed.is_some());
+    let dots: Vec<Dot> = m
+        .campaign
+        .iter()
+        .flat_map(|c| c.lanes.iter())
+        .filter(|l| l.timed.runs > 0)
+        .map(|l| {
+            let s = l.timed.stats();
+            Dot {
+                label: l.label.clone(),
+                x: s.ptl_hold.p99 / 1000.0,
+                y: s.torn_per_million_collapses(),
+            }
+        })
+        .collect();
     let lanes = m
         .campaign
         .as_ref()
@@ -278,6 +297,7 @@ pub fn app(props: &AppProps) -> Html {
                 }
                 <button id="reset" onclick={on_reset} disabled={m.campaign.is_none()}>{ "Reset" }</button>
                 <button id="check" onclick={on_check} disabled={m.invalid.is_some()} title="Explore every interleaving (breadth-first, readers looping forever) and prove safe or print the shortest torn read">{ "Prove (exhaustive)" }</button>
+                <button id="cost" onclick={on_cost} disabled={running || m.invalid.is_some()} title="Timed runs of every sync placement (the cost model): PTL hold time against torn reads per million collapses">{ "Cost trade-off" }</button>
                 <button id="manual" onclick={on_manual} disabled={m.invalid.is_some()} title="Step the CPUs yourself and try to produce a torn read">{ "Be the scheduler" }</button>
                 <button id="copy" onclick={on_copy} title={link.clone()}>{ "Copy link" }</button>
                 <span class="status" id="status" aria-live="polite">{
@@ -294,7 +314,29 @@ pub fn app(props: &AppProps) -> Html {
                 <CheckLine result={r.clone().map_err(AttrValue::from)}
                     on_open={{ let d = d.clone(); Callback::from(move |s| d.dispatch(Msg::OpenTrace(s))) }} />
             }
-            if !lanes.is_empty() {
+            if timed {
+                <section class="charts cost">
+                    <Scatter title="Cost trade-off: PTL hold p99 against torn reads (timed runs)" x_label="khugepaged's PTL hold, 99th percentile (µs)"
+                        y_label="torn reads per million collapses" dots={dots} />
+                    <table class="lanes timed">
+                        <thead><tr><th>{ "sync" }</th><th>{ "collapses" }</th><th>{ "torn / M" }</th><th>{ "hold p50 µs" }</th><th>{ "hold p99 µs" }</th><th>{ "hold max µs" }</th><th>{ "collapse p99 µs" }</th><th>{ "fault spin p99 µs" }</th><th>{ "IPI wait p99 µs" }</th></tr></thead>
+                        <tbody>
+                        { for lanes.iter().map(|l| {
+                            let s = l.timed.stats();
+                            let us = |ns: f64| format!("{:.2}", ns / 1000.0);
+                            html! {
+                                <tr data-timed-lane={l.label.clone()}>
+                                    <td>{ l.label.clone() }</td><td>{ s.runs }</td><td class="torn-rate">{ format!("{:.1}", s.torn_per_million_collapses()) }</td>
+                                    <td>{ us(s.ptl_hold.p50) }</td><td class="hold-p99">{ us(s.ptl_hold.p99) }</td><td>{ us(s.ptl_hold.max) }</td>
+                                    <td>{ us(s.collapse.p99) }</td><td>{ us(s.populator_spin.p99) }</td><td>{ us(s.ipi_wait.p99) }</td>
+                                </tr>
+                            }
+                        }) }
+                        </tbody>
+                    </table>
+                </section>
+            }
+            if !lanes.is_empty() && !timed {
                 <section class="charts">
                     <LineChart title="Runs with a torn read (cumulative)" x_label="runs" y_label="runs with a torn read" series={torn_series} />
                     if !m.embed {

@@ -172,3 +172,53 @@ pub fn interval_chart(p: &IntervalChartProps) -> Html {
         </figure>
     }
 }
+
+#[derive(Clone, PartialEq)]
+pub struct Dot {
+    pub label: String,
+    pub x: f64,
+    pub y: f64,
+}
+
+#[derive(Properties, PartialEq)]
+pub struct ScatterProps {
+    pub title: AttrValue,
+    pub x_label: AttrValue,
+    pub y_label: AttrValue,
+    pub dots: Vec<Dot>,
+}
+
+/// One labelled point per series: the cost model's trade-off.
+#[function_component(Scatter)]
+pub fn scatter(p: &ScatterProps) -> Html {
+    let xt = ticks(p.dots.iter().map(|d| d.x).fold(0.0, f64::max) * 1.1);
+    let yt = ticks(p.dots.iter().map(|d| d.y).fold(0.0, f64::max) * 1.1);
+    let xm = xt.last().copied().unwrap_or(1.0).max(1e-9);
+    let ym = yt.last().copied().unwrap_or(1.0).max(1e-9);
+    let sx = |x: f64| LEFT + x / xm * (W - LEFT - RIGHT);
+    let sy = |y: f64| H - BOTTOM - y / ym * (H - TOP - BOTTOM);
+    html! {
+        <figure class="chart">
+            <svg viewBox={format!("0 0 {W} {H}")} role="img" aria-label={p.title.clone()}>
+                <text class="title" x={LEFT.to_string()} y="16">{ p.title.clone() }</text>
+                { for yt.iter().map(|&v| html! {
+                    <g class="grid">
+                        <line x1={LEFT.to_string()} x2={(W - RIGHT).to_string()} y1={sy(v).to_string()} y2={sy(v).to_string()} />
+                        <text x={(LEFT - 6.0).to_string()} y={(sy(v) + 4.0).to_string()} text-anchor="end">{ fmt_num(v) }</text>
+                    </g>
+                }) }
+                { for xt.iter().map(|&v| html! {
+                    <text class="tick" x={sx(v).to_string()} y={(H - BOTTOM + 16.0).to_string()} text-anchor="middle">{ fmt_num(v) }</text>
+                }) }
+                <text class="axis" x={((LEFT + W) / 2.0).to_string()} y={(H - 4.0).to_string()} text-anchor="middle">{ p.x_label.clone() }</text>
+                <text class="axis" transform={format!("translate(12 {}) rotate(-90)", (TOP + H - BOTTOM) / 2.0)} text-anchor="middle">{ p.y_label.clone() }</text>
+                { for p.dots.iter().enumerate().map(|(i, d)| html! {
+                    <g class="dot" data-series={d.label.clone()}>
+                        <circle cx={sx(d.x).to_string()} cy={sy(d.y).to_string()} r="6" fill={PALETTE[i % PALETTE.len()]} />
+                        <text x={(sx(d.x) + 9.0).to_string()} y={(sy(d.y) - 6.0 - 11.0 * (i % 2) as f64).to_string()}>{ d.label.clone() }</text>
+                    </g>
+                }) }
+            </svg>
+        </figure>
+    }
+}

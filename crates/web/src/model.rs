@@ -5,9 +5,8 @@
 //! reducer itself does no I/O.
 
 use std::rc::Rc;
-use tornsim_core::campaign::{Campaign, Chunk, Share};
+use tornsim_core::campaign::{Campaign, Chunk, ChunkResult, Share};
 use tornsim_core::config::{Config, ConfigError};
-use tornsim_core::run::Stats;
 use tornsim_core::{replay_str, CheckResult, Choice, SchedulerSpec, Stepper, Trace};
 use yew::Reducible;
 
@@ -68,6 +67,10 @@ pub enum Msg {
     Start {
         now_ms: f64,
     },
+    /// Timed runs of every placement: the cost model's trade-off.
+    StartCost {
+        now_ms: f64,
+    },
     Pause,
     Resume {
         now_ms: f64,
@@ -75,7 +78,7 @@ pub enum Msg {
     Reset,
     ChunkDone {
         chunk: Chunk,
-        result: Result<Stats, String>,
+        result: Result<ChunkResult, String>,
         worker_ms: f64,
         now_ms: f64,
     },
@@ -177,10 +180,10 @@ impl Model {
         }
     }
 
-    fn start(&mut self, now_ms: f64) {
+    fn start(&mut self, now_ms: f64, timed: bool) {
         self.generation += 1;
         let cfg = self.share.config.clone();
-        let lanes = if self.share.compare {
+        let lanes = if self.share.compare || timed {
             Campaign::compare_lanes(&cfg)
         } else {
             vec![(cfg.sync.to_string(), cfg)]
@@ -192,7 +195,8 @@ impl Model {
             self.share.runs,
             self.generation,
         ) {
-            Ok(c) => {
+            Ok(mut c) => {
+                c.timed = timed.then(tornsim_core::timed::Latencies::default);
                 self.campaign = Some(c);
                 self.status = Status::Running;
                 self.started_ms = now_ms;
@@ -251,7 +255,13 @@ impl Model {
             Msg::Start { now_ms } => {
                 if self.invalid.is_none() {
                     self.outbox.clear();
-                    self.start(now_ms);
+                    self.start(now_ms, false);
+                }
+            }
+            Msg::StartCost { now_ms } => {
+                if self.invalid.is_none() {
+                    self.outbox.clear();
+                    self.start(now_ms, true);
                 }
             }
             Msg::Pause => {
@@ -285,8 +295,8 @@ impl Model {
                     return;
                 };
                 match result {
-                    Ok(stats) => {
-                        if !c.absorb(&chunk, &stats) {
+                    Ok(r) => {
+                        if !c.absorb(&chunk, &r) {
                             return;
                         }
                     }

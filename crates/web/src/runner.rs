@@ -6,8 +6,7 @@
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::rc::Rc;
-use tornsim_core::campaign::Chunk;
-use tornsim_core::run::Stats;
+use tornsim_core::campaign::{Chunk, ChunkResult};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use yew::Callback;
@@ -19,7 +18,7 @@ pub const READY: &str = "ready";
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Answer {
     pub chunk: Chunk,
-    pub result: Result<Stats, String>,
+    pub result: Result<ChunkResult, String>,
     /// Milliseconds the chunk took inside the worker.
     pub ms: f64,
 }

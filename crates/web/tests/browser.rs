@@ -260,3 +260,26 @@ impl WitnessLen for tornsim_core::CheckResult {
         self.witness.as_ref().map_or(0, |w| w.choices.len())
     }
 }
+
+#[wasm_bindgen_test]
+async fn the_cost_trade_off_plots_one_point_per_placement() {
+    let root = mount("preset=merged&runs=3000&seed=2").await;
+    click(&root, "#cost");
+    wait_until("the timed runs", 120, || {
+        text(&root, "#status").starts_with("done")
+    })
+    .await;
+    assert_eq!(root.query_selector_all("g.dot").unwrap().length(), 4);
+    let p99 = |lane: &str| -> f64 {
+        text(&root, &format!("tr[data-timed-lane='{lane}'] td.hold-p99"))
+            .parse()
+            .unwrap()
+    };
+    // The sync under the lock holds it longer than the sync after the unlock.
+    assert!(
+        p99("under-ptl") > p99("after-unlock"),
+        "{} vs {}",
+        p99("under-ptl"),
+        p99("after-unlock")
+    );
+}
