@@ -229,11 +229,16 @@ fn presets_and_bench_print() {
     let b = tornsim(&["bench", "--json", "--seconds", "0.2"]);
     assert_eq!(b.status.code(), Some(0));
     let cases = json(&b)["cases"].as_array().unwrap().clone();
-    assert_eq!(cases.len(), 2);
-    for c in cases {
+    assert_eq!(cases.len(), 3, "two scheduler cases and the timed one");
+    for c in &cases[..2] {
         assert!(c["steps_per_sec"].as_f64().unwrap() > 0.0);
+    }
+    for c in &cases {
         assert!(c["runs_per_sec"].as_f64().unwrap() > 0.0);
     }
+    let checker = json(&b)["checker"].as_array().unwrap().clone();
+    assert!(checker[0]["case"].as_str().unwrap().starts_with("matrix --all-splits --readers 2"));
+    assert!(checker.iter().all(|c| c["states"].as_u64().unwrap() > 0));
 }
 
 /// Bad input: status 2, exactly one line on stderr naming the problem, nothing on stdout,
