@@ -237,7 +237,10 @@ fn presets_and_bench_print() {
         assert!(c["runs_per_sec"].as_f64().unwrap() > 0.0);
     }
     let checker = json(&b)["checker"].as_array().unwrap().clone();
-    assert!(checker[0]["case"].as_str().unwrap().starts_with("matrix --all-splits --readers 2"));
+    assert!(checker[0]["case"]
+        .as_str()
+        .unwrap()
+        .starts_with("matrix --all-splits --readers 2"));
     assert!(checker.iter().all(|c| c["states"].as_u64().unwrap() > 0));
 }
 
