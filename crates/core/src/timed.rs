@@ -34,7 +34,7 @@
 //! platform (wasm included) for a seed.
 
 use crate::config::{Config, ConfigError};
-use crate::machine::{flag, ActionKind, Choice, Machine, Pc, COLLAPSER, NO_CPU, POPULATOR};
+use crate::machine::{flag, ActionKind, Choice, Machine, Pc, COLLAPSER, POPULATOR};
 use crate::run::table_for;
 use crate::sched::{run_seed, Rng};
 use serde::{Deserialize, Serialize};
@@ -272,7 +272,6 @@ pub fn timed_run(m: &mut Machine, lat: &Latencies, seed: u64, new_table: u64) ->
             }
         }
         r.torn_reads += e.has(flag::TORN) as u32;
-        let _ = NO_CPU;
     }
     r.end = now;
     r

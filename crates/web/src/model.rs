@@ -7,7 +7,7 @@
 use std::rc::Rc;
 use tornsim_core::campaign::{Campaign, Chunk, ChunkResult, Share};
 use tornsim_core::config::{Config, ConfigError};
-use tornsim_core::{replay_str, CheckResult, Choice, SchedulerSpec, Stepper, Trace};
+use tornsim_core::{replay_str, CheckResult, Choice, Stepper, Trace};
 use yew::Reducible;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -451,12 +451,4 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The scheduler choices offered by the controls.
-pub fn scheduler_name(s: SchedulerSpec) -> &'static str {
-    match s {
-        SchedulerSpec::Random => "random",
-        SchedulerSpec::Pct { .. } => "pct",
-    }
 }
