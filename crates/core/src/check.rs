@@ -477,8 +477,8 @@ impl Layout {
         }
         let idle_pending = pop(self.idle_bits) as u64;
         let pop_pending = pop(1) as u64;
-        let ppc = PCS[pop(PC_BITS) as usize];
-        let cpc = PCS[pop(PC_BITS) as usize];
+        let ppc = Pc::ALL[pop(PC_BITS) as usize];
+        let cpc = Pc::ALL[pop(PC_BITS) as usize];
         let old_table = match pop(2) {
             0 => TableState::Live,
             1 => TableState::FreeQueued,
@@ -521,7 +521,7 @@ impl Layout {
             for (i, &r) in rs[..readers].iter().enumerate() {
                 let r = r as u128;
                 let cpu = FIRST_READER as usize + i;
-                st.pc[cpu] = PCS[((r >> 10) & 7) as usize + Pc::IrqOff as usize];
+                st.pc[cpu] = Pc::ALL[((r >> 10) & 7) as usize + Pc::IrqOff as usize];
                 pre |= ((r >> 13) as u64 & 1) << cpu;
                 let fv = ((r >> 3) & 7) as u8;
                 st.regs[i] = Regs {
@@ -540,36 +540,6 @@ impl Layout {
         });
     }
 }
-
-const PCS: [Pc; 24] = {
-    use Pc::*;
-    [
-        Lock,
-        Clear,
-        ClearLow,
-        ClearHigh,
-        Flush,
-        SyncLocked,
-        Unlock,
-        SyncUnlocked,
-        Free,
-        Alloc,
-        FaultLock,
-        Check,
-        Set,
-        SetHigh,
-        SetLow,
-        FaultUnlock,
-        IrqOff,
-        LoadLow,
-        LoadHigh,
-        ReloadLow,
-        Load64,
-        Deref,
-        IrqOn,
-        Done,
-    ]
-};
 
 fn mix(x: u128) -> u64 {
     let a = (x as u64) ^ ((x >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);

@@ -125,6 +125,39 @@ pub enum Pc {
     Done,
 }
 
+impl Pc {
+    /// Every pc, indexed by its `u8` value (the checker unpacks stored states with it).
+    pub const ALL: [Pc; 24] = {
+        use Pc::*;
+        [
+            Lock,
+            Clear,
+            ClearLow,
+            ClearHigh,
+            Flush,
+            SyncLocked,
+            Unlock,
+            SyncUnlocked,
+            Free,
+            Alloc,
+            FaultLock,
+            Check,
+            Set,
+            SetHigh,
+            SetLow,
+            FaultUnlock,
+            IrqOff,
+            LoadLow,
+            LoadHigh,
+            ReloadLow,
+            Load64,
+            Deref,
+            IrqOn,
+            Done,
+        ]
+    };
+}
+
 /// The life of the old page table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -1326,6 +1359,14 @@ mod tests {
     const C: (u8, bool) = (0, false);
     const P: (u8, bool) = (1, false);
     const R: (u8, bool) = (2, false);
+
+    #[test]
+    fn pc_all_is_indexed_by_value() {
+        for (i, pc) in Pc::ALL.iter().enumerate() {
+            assert_eq!(*pc as usize, i);
+        }
+        assert_eq!(Pc::ALL.len(), Pc::Done as usize + 1);
+    }
 
     #[test]
     fn pmd_encoding_matches_x86() {
