@@ -56,6 +56,12 @@ fn post_height() {
     }
 }
 
+/// A callback that dispatches the message `f` makes of the event.
+fn on<E: 'static>(d: &UseReducerDispatcher<Model>, f: impl Fn(E) -> Msg + 'static) -> Callback<E> {
+    let d = d.clone();
+    Callback::from(move |e| d.dispatch(f(e)))
+}
+
 #[function_component(App)]
 pub fn app(props: &AppProps) -> Html {
     let model = {
@@ -141,22 +147,10 @@ pub fn app(props: &AppProps) -> Html {
     let running = m.status == Status::Running;
     let link = page_link(&m.fragment());
 
-    let on_start = {
-        let d = d.clone();
-        Callback::from(move |_| d.dispatch(Msg::Start { now_ms: now_ms() }))
-    };
-    let on_pause = {
-        let d = d.clone();
-        Callback::from(move |_| d.dispatch(Msg::Pause))
-    };
-    let on_resume = {
-        let d = d.clone();
-        Callback::from(move |_| d.dispatch(Msg::Resume { now_ms: now_ms() }))
-    };
-    let on_reset = {
-        let d = d.clone();
-        Callback::from(move |_| d.dispatch(Msg::Reset))
-    };
+    let on_start = on(&d, |_| Msg::Start { now_ms: now_ms() });
+    let on_pause = on(&d, |_| Msg::Pause);
+    let on_resume = on(&d, |_| Msg::Resume { now_ms: now_ms() });
+    let on_reset = on(&d, |_| Msg::Reset);
     let on_copy = {
         let link = link.clone();
         Callback::from(move |_| {
@@ -184,35 +178,28 @@ pub fn app(props: &AppProps) -> Html {
             .forget();
         })
     };
-    let on_cost = {
-        let d = d.clone();
-        Callback::from(move |_| d.dispatch(Msg::StartCost { now_ms: now_ms() }))
-    };
-    let on_manual = {
-        let d = d.clone();
-        Callback::from(move |_| d.dispatch(Msg::ManualStart))
-    };
+    let on_cost = on(&d, |_| Msg::StartCost { now_ms: now_ms() });
+    let on_manual = on(&d, |_| Msg::ManualStart);
 
     let timed = m.campaign.as_ref().is_some_and(|c| c.timed.is_some());
-    let dots: Vec<Dot> = m
-        .campaign
+    // Borrowed, not cloned: a timed lane holds every run's samples.
+    let lanes: &[tornsim_core::campaign::Lane] = m.campaign.as_ref().map_or(&[], |c| &c.lanes);
+    // Percentiles sort the samples: once per lane per render, for the chart and table.
+    let timed_stats: Vec<tornsim_core::timed::TimedStats> = if timed {
+        lanes.iter().map(|l| l.timed.stats()).collect()
+    } else {
+        Vec::new()
+    };
+    let dots: Vec<Dot> = lanes
         .iter()
-        .flat_map(|c| c.lanes.iter())
-        .filter(|l| l.timed.runs > 0)
-        .map(|l| {
-            let s = l.timed.stats();
-            Dot {
-                label: l.label.clone(),
-                x: s.ptl_hold.p99 / 1000.0,
-                y: s.torn_per_million_collapses(),
-            }
+        .zip(&timed_stats)
+        .filter(|(_, s)| s.runs > 0)
+        .map(|(l, s)| Dot {
+            label: l.label.clone(),
+            x: s.ptl_hold.p99 / 1000.0,
+            y: s.torn_per_million_collapses(),
         })
         .collect();
-    let lanes = m
-        .campaign
-        .as_ref()
-        .map(|c| c.lanes.clone())
-        .unwrap_or_default();
     let torn_series: Vec<Series> = lanes
         .iter()
         .map(|l| Series {
@@ -276,12 +263,11 @@ pub fn app(props: &AppProps) -> Html {
             if !m.embed {
             <section class="presets" aria-label="presets">
                 { for presets().into_iter().map(|p| {
-                    let d = d.clone();
                     let name = p.name.to_string();
                     let active = p.config == m.share.config;
                     html! {
                         <button class={classes!("preset", active.then_some("active"))} title={p.summary} data-preset={p.name}
-                            onclick={Callback::from(move |_| d.dispatch(Msg::Preset(name.clone())))}>{ p.name }</button>
+                            onclick={on(&d, move |_| Msg::Preset(name.clone()))}>{ p.name }</button>
                     }
                 }) }
             </section>
@@ -312,7 +298,7 @@ pub fn app(props: &AppProps) -> Html {
             </section>
             if let Some(r) = &m.check {
                 <CheckLine result={r.clone().map_err(AttrValue::from)}
-                    on_open={{ let d = d.clone(); Callback::from(move |s| d.dispatch(Msg::OpenTrace(s))) }} />
+                    on_open={on(&d, Msg::OpenTrace)} />
             }
             if timed {
                 <section class="charts cost">
@@ -321,8 +307,7 @@ pub fn app(props: &AppProps) -> Html {
                     <table class="lanes timed">
                         <thead><tr><th>{ "sync" }</th><th>{ "collapses" }</th><th>{ "torn / M" }</th><th>{ "hold p50 µs" }</th><th>{ "hold p99 µs" }</th><th>{ "hold max µs" }</th><th>{ "collapse p99 µs" }</th><th>{ "fault spin p99 µs" }</th><th>{ "IPI wait p99 µs" }</th></tr></thead>
                         <tbody>
-                        { for lanes.iter().map(|l| {
-                            let s = l.timed.stats();
+                        { for lanes.iter().zip(&timed_stats).map(|(l, s)| {
                             let us = |ns: f64| format!("{:.2}", ns / 1000.0);
                             html! {
                                 <tr data-timed-lane={l.label.clone()}>
@@ -350,9 +335,8 @@ pub fn app(props: &AppProps) -> Html {
                     { for lanes.iter().map(|l| {
                         let s = &l.stats;
                         let open = s.first_torn.as_ref().map(|h| {
-                            let d = d.clone();
                             let sched = h.schedule.clone();
-                            html! { <button class="open-trace" onclick={Callback::from(move |_| d.dispatch(Msg::OpenTrace(sched.clone())))}>{ format!("run {}, open trace", h.run) }</button> }
+                            html! { <button class="open-trace" onclick={on(&d, move |_| Msg::OpenTrace(sched.clone()))}>{ format!("run {}, open trace", h.run) }</button> }
                         });
                         html! {
                             <tr data-lane={l.label.clone()}>
@@ -372,10 +356,10 @@ pub fn app(props: &AppProps) -> Html {
             }
             if let Some(view) = &m.trace {
                 <TracePanel view={view.clone()} manual={m.manual.clone()} share_link={AttrValue::from(link.clone())}
-                    on_seek={{ let d = d.clone(); Callback::from(move |p| d.dispatch(Msg::Seek(p))) }}
-                    on_step={{ let d = d.clone(); Callback::from(move |s| d.dispatch(Msg::StepBy(s))) }}
-                    on_close={{ let d = d.clone(); Callback::from(move |_| d.dispatch(Msg::CloseTrace)) }}
-                    on_manual={{ let d = d.clone(); Callback::from(move |c| d.dispatch(Msg::ManualStep(c))) }} />
+                    on_seek={on(&d, Msg::Seek)}
+                    on_step={on(&d, Msg::StepBy)}
+                    on_close={on(&d, |_| Msg::CloseTrace)}
+                    on_manual={on(&d, Msg::ManualStep)} />
             }
             if !m.embed {
                 <footer><p>{ "Model: MODEL.md in the tornsim repository. Everything runs in this page; nothing is sent anywhere." }</p></footer>

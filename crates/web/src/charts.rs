@@ -47,6 +47,34 @@ pub fn fmt_num(v: f64) -> String {
     }
 }
 
+/// Title, horizontal grid lines with y ticks, x ticks and axis labels of an x/y chart.
+fn axes(
+    title: &AttrValue,
+    x_label: &AttrValue,
+    y_label: &AttrValue,
+    xt: &[f64],
+    yt: &[f64],
+    sx: impl Fn(f64) -> f64,
+    sy: impl Fn(f64) -> f64,
+) -> Html {
+    html! {
+        <>
+            <text class="title" x={LEFT.to_string()} y="16">{ title.clone() }</text>
+            { for yt.iter().map(|&v| html! {
+                <g class="grid">
+                    <line x1={LEFT.to_string()} x2={(W - RIGHT).to_string()} y1={sy(v).to_string()} y2={sy(v).to_string()} />
+                    <text x={(LEFT - 6.0).to_string()} y={(sy(v) + 4.0).to_string()} text-anchor="end">{ fmt_num(v) }</text>
+                </g>
+            }) }
+            { for xt.iter().map(|&v| html! {
+                <text class="tick" x={sx(v).to_string()} y={(H - BOTTOM + 16.0).to_string()} text-anchor="middle">{ fmt_num(v) }</text>
+            }) }
+            <text class="axis" x={((LEFT + W) / 2.0).to_string()} y={(H - 4.0).to_string()} text-anchor="middle">{ x_label.clone() }</text>
+            <text class="axis" transform={format!("translate(12 {}) rotate(-90)", (TOP + H - BOTTOM) / 2.0)} text-anchor="middle">{ y_label.clone() }</text>
+        </>
+    }
+}
+
 #[derive(Clone, PartialEq)]
 pub struct Series {
     pub label: String,
@@ -84,18 +112,7 @@ pub fn line_chart(p: &LineChartProps) -> Html {
     html! {
         <figure class="chart">
             <svg viewBox={format!("0 0 {W} {H}")} role="img" aria-label={p.title.clone()}>
-                <text class="title" x={LEFT.to_string()} y="16">{ p.title.clone() }</text>
-                { for yt.iter().map(|&v| html! {
-                    <g class="grid">
-                        <line x1={LEFT.to_string()} x2={(W - RIGHT).to_string()} y1={sy(v).to_string()} y2={sy(v).to_string()} />
-                        <text x={(LEFT - 6.0).to_string()} y={(sy(v) + 4.0).to_string()} text-anchor="end">{ fmt_num(v) }</text>
-                    </g>
-                }) }
-                { for xt.iter().map(|&v| html! {
-                    <text class="tick" x={sx(v).to_string()} y={(H - BOTTOM + 16.0).to_string()} text-anchor="middle">{ fmt_num(v) }</text>
-                }) }
-                <text class="axis" x={((LEFT + W) / 2.0).to_string()} y={(H - 4.0).to_string()} text-anchor="middle">{ p.x_label.clone() }</text>
-                <text class="axis" transform={format!("translate(12 {}) rotate(-90)", (TOP + H - BOTTOM) / 2.0)} text-anchor="middle">{ p.y_label.clone() }</text>
+                { axes(&p.title, &p.x_label, &p.y_label, &xt, &yt, sx, sy) }
                 { for p.series.iter().enumerate().map(|(i, s)| {
                     let pts: Vec<String> = s.points.iter().map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y))).collect();
                     html! {
@@ -200,18 +217,7 @@ pub fn scatter(p: &ScatterProps) -> Html {
     html! {
         <figure class="chart">
             <svg viewBox={format!("0 0 {W} {H}")} role="img" aria-label={p.title.clone()}>
-                <text class="title" x={LEFT.to_string()} y="16">{ p.title.clone() }</text>
-                { for yt.iter().map(|&v| html! {
-                    <g class="grid">
-                        <line x1={LEFT.to_string()} x2={(W - RIGHT).to_string()} y1={sy(v).to_string()} y2={sy(v).to_string()} />
-                        <text x={(LEFT - 6.0).to_string()} y={(sy(v) + 4.0).to_string()} text-anchor="end">{ fmt_num(v) }</text>
-                    </g>
-                }) }
-                { for xt.iter().map(|&v| html! {
-                    <text class="tick" x={sx(v).to_string()} y={(H - BOTTOM + 16.0).to_string()} text-anchor="middle">{ fmt_num(v) }</text>
-                }) }
-                <text class="axis" x={((LEFT + W) / 2.0).to_string()} y={(H - 4.0).to_string()} text-anchor="middle">{ p.x_label.clone() }</text>
-                <text class="axis" transform={format!("translate(12 {}) rotate(-90)", (TOP + H - BOTTOM) / 2.0)} text-anchor="middle">{ p.y_label.clone() }</text>
+                { axes(&p.title, &p.x_label, &p.y_label, &xt, &yt, sx, sy) }
                 { for p.dots.iter().enumerate().map(|(i, d)| html! {
                     <g class="dot" data-series={d.label.clone()}>
                         <circle cx={sx(d.x).to_string()} cy={sy(d.y).to_string()} r="6" fill={PALETTE[i % PALETTE.len()]} />
