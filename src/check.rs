@@ -1,11 +1,9 @@
 //! `tornsim check` and `tornsim matrix`: front ends over the core's exhaustive checker.
 
 use crate::args::{CheckArgs, CheckFormat, InputError, MatrixArgs};
-use crate::progress::Progress;
+use crate::progress::{par_map, Progress};
 use crate::{print_json, HAZARD, INCOMPLETE, OK};
 use serde_json::json;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 use tornsim_core::check::{expected_verdict, matrix_configs};
 use tornsim_core::{replay, CheckOptions, CheckResult, Checker, Config, Knob, Verdict};
@@ -147,43 +145,17 @@ pub fn cmd_matrix(a: MatrixArgs) -> Result<u8, InputError> {
     }
     let opts = a.search.options()?;
     let start = Instant::now();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
-    let cells: Mutex<Vec<Option<Result<Cell, String>>>> =
-        Mutex::new((0..configs.len()).map(|_| None).collect());
-    std::thread::scope(|s| {
-        for _ in 0..threads.min(configs.len()) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(cfg) = configs.get(i) else { break };
-                let t = Instant::now();
-                let r = run_check(cfg, opts, false)
-                    .map(|result| Cell {
-                        cfg: cfg.clone(),
-                        result,
-                        seconds: t.elapsed().as_secs_f64(),
-                    })
-                    .map_err(|e| e.0);
-                cells.lock().expect("no thread panics holding it")[i] = Some(r);
-                done.fetch_add(1, Ordering::Relaxed);
-            });
-        }
-        let mut bar = Progress::new("cells", configs.len() as u64);
-        while done.load(Ordering::Relaxed) < configs.len() {
-            bar.update(done.load(Ordering::Relaxed) as u64, "");
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        bar.finish();
-    });
+    let cells: Vec<Cell> = par_map("cells", &configs, |cfg| {
+        let t = Instant::now();
+        run_check(cfg, opts, false).map(|result| Cell {
+            cfg: cfg.clone(),
+            result,
+            seconds: t.elapsed().as_secs_f64(),
+        })
+    })
+    .into_iter()
+    .collect::<Result<_, _>>()?;
     let secs = start.elapsed().as_secs_f64();
-    let cells: Vec<Cell> = cells
-        .into_inner()
-        .expect("no thread panics holding it")
-        .into_iter()
-        .map(|c| c.expect("every cell ran"))
-        .collect::<Result<_, _>>()
-        .map_err(InputError)?;
     let mut disagree = 0;
     let mut incomplete = 0;
     let mut rows = Vec::new();

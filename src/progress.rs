@@ -60,3 +60,38 @@ impl Progress {
         }
     }
 }
+
+/// Maps `f` over `items` on every core, keeping their order, with a progress bar on a
+/// terminal. Items are handed out one at a time, so uneven items balance across threads.
+pub fn par_map<T: Sync, R: Send>(label: &str, items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let out: std::sync::Mutex<Vec<Option<R>>> =
+        std::sync::Mutex::new((0..items.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = items.get(i) else { break };
+                let r = f(item);
+                out.lock().expect("no thread panics holding it")[i] = Some(r);
+                done.fetch_add(1, Ordering::Relaxed);
+            });
+        }
+        let mut bar = Progress::new(label, items.len() as u64);
+        while done.load(Ordering::Relaxed) < items.len() {
+            bar.update(done.load(Ordering::Relaxed) as u64, "");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        bar.finish();
+    });
+    out.into_inner()
+        .expect("no thread panics holding it")
+        .into_iter()
+        .map(|r| r.expect("every item ran"))
+        .collect()
+}

@@ -1,11 +1,9 @@
 //! `tornsim sweep` and `tornsim merge`: timed runs over a grid, sharded across machines.
 
 use crate::args::{InputError, MergeArgs, SweepArgs, SweepFormat};
-use crate::progress::Progress;
+use crate::progress::par_map;
 use crate::{print_json, OK};
 use serde_json::json;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use tornsim_core::config::{Knob, Mode, ReaderKind, SyncPlacement};
 use tornsim_core::timed::{Latencies, SweepCell, SweepGrid};
 
@@ -136,35 +134,10 @@ pub fn cmd_sweep(a: SweepArgs) -> Result<u8, InputError> {
 }
 
 fn run_cells(grid: &SweepGrid, which: &[usize]) -> Result<Vec<SweepCell>, InputError> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
-    let out: Mutex<Vec<Result<SweepCell, String>>> = Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..threads.min(which.len()) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&cell) = which.get(i) else { break };
-                let r = grid.run_cell(cell).map_err(|e| e.to_string());
-                out.lock().expect("no panics while held").push(r);
-                done.fetch_add(1, Ordering::Relaxed);
-            });
-        }
-        let mut bar = Progress::new("cells", which.len() as u64);
-        while done.load(Ordering::Relaxed) < which.len() {
-            bar.update(done.load(Ordering::Relaxed) as u64, "");
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        bar.finish();
-    });
-    let mut cells: Vec<SweepCell> = out
-        .into_inner()
-        .expect("no panics while held")
+    par_map("cells", which, |&cell| grid.run_cell(cell))
         .into_iter()
         .collect::<Result<_, _>>()
-        .map_err(InputError)?;
-    cells.sort_by_key(|c| c.index);
-    Ok(cells)
+        .map_err(|e| InputError(e.to_string()))
 }
 
 fn us(ns: f64) -> String {
