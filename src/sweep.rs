@@ -204,17 +204,43 @@ fn output(
             }
         }
         SweepFormat::Table => {
-            println!(
-                "{:<10} {:<15} {:>4} {:>7} {:>6} {:>8} {:>11} {:>11} {:>11} {:>15} {:>15} {:>11} {:>15} {:>12}",
-                "mode", "sync", "cpus", "readers", "runs", "torn/M", "hold p50 µs", "hold p99 µs", "hold max µs",
-                "collapse p50 µs", "collapse p99 µs", "spin p99 µs", "IPI wait p99 µs", "IPIs per run"
-            );
+            // Column widths; the first two columns are left-aligned, the rest right.
+            const WIDTHS: [usize; 14] = [10, 15, 4, 7, 6, 8, 11, 11, 11, 15, 15, 11, 15, 12];
+            let line = |cols: &[&str]| {
+                let parts: Vec<String> = cols
+                    .iter()
+                    .zip(WIDTHS)
+                    .enumerate()
+                    .map(|(i, (c, w))| {
+                        if i < 2 {
+                            format!("{c:<w$}")
+                        } else {
+                            format!("{c:>w$}")
+                        }
+                    })
+                    .collect();
+                println!("{}", parts.join(" "));
+            };
+            line(&[
+                "mode",
+                "sync",
+                "cpus",
+                "readers",
+                "runs",
+                "torn/M",
+                "hold p50 µs",
+                "hold p99 µs",
+                "hold max µs",
+                "collapse p50 µs",
+                "collapse p99 µs",
+                "spin p99 µs",
+                "IPI wait p99 µs",
+                "IPIs per run",
+            ]);
             for c in cells {
                 let r = row(c);
-                println!(
-                    "{:<10} {:<15} {:>4} {:>7} {:>6} {:>8} {:>11} {:>11} {:>11} {:>15} {:>15} {:>11} {:>15} {:>12}",
-                    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13]
-                );
+                let cols: Vec<&str> = r[..14].iter().map(String::as_str).collect();
+                line(&cols);
             }
             if cells.len() < total {
                 println!(
