@@ -324,8 +324,12 @@ fn bad_input_exits_2_with_one_line() {
     assert_bad(&["replay", ""], "the schedule is empty");
     assert_bad(&["replay", "hello"], "should start with 'ts1.'");
     assert_bad(
+        &["replay", "ts9.AAAA.AA.AA"],
+        "version 'ts9' is not supported",
+    );
+    assert_bad(
         &["replay", "ts2.AAAA.AA.AA"],
-        "version 'ts2' is not supported",
+        "expected 5 dot-separated parts",
     );
     assert_bad(&["replay", "ts1.AAAA"], "expected 4 dot-separated parts");
     assert_bad(&["replay", "ts1.AA!A.AA.AA"], "is not allowed");

@@ -54,9 +54,10 @@
 use crate::config::{Alloc, Config, ConfigError};
 use crate::machine::default_table;
 use crate::machine::{
-    bits, flag, Choice, Hazard, Machine, Pc, Pmd, Regs, TableState, COLLAPSER, FIRST_READER,
+    bits, flag, Choice, Hazard, Machine, Pmd, Regs, TableState, COLLAPSER, DONE, FIRST_READER,
     NO_CPU, NO_VER, OLD_TABLE, POPULATOR,
 };
+use crate::prim::Reduction;
 use crate::schedule::Schedule;
 use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
@@ -341,21 +342,36 @@ enum End {
     Hazard(Found, u32),
 }
 
-/// How a machine state packs into 128 bits.
+/// How a machine state packs into 128 bits. Field widths come from the program: a
+/// CPU's pc is stored as its index inside its block.
 struct Layout {
     readers: usize,
-    /// Bits per reader: one more for the preempted flag under `kvm-pv-flush`.
+    /// Bits per reader word.
     reader_bits: u32,
     kvm: bool,
+    /// Some reader takes the PTL: each reader word holds an "owns the PTL" bit.
+    reader_locks: bool,
     idle: u64,
     idle_bits: u32,
     old: Pmd,
     new: Pmd,
     last_ver: u8,
+    /// Writers' (first pc, length, bits); `DONE` is stored as the length.
+    writers: [(u8, u8, u32); 2],
+    /// Reader pc bits, and each reader slot's first pc.
+    r_pc_bits: u32,
+    r_base: Vec<u8>,
+    /// Reader slots that run the same block: symmetry permutes only within a group.
+    groups: Vec<Vec<usize>>,
+    /// Per pc: when a reader's step there may be explored alone.
+    reduction: Vec<Reduction>,
 }
 
-const READER_BITS: u32 = 13;
-const PC_BITS: u32 = 5;
+const READER_LOW_BITS: u32 = 10;
+
+fn bits_for(values: u32) -> u32 {
+    32 - values.saturating_sub(1).leading_zeros()
+}
 
 impl Layout {
     fn new(m: &Machine) -> Result<Layout, CheckError> {
@@ -364,9 +380,66 @@ impl Layout {
         let idle = cpus - 2 - readers as u64;
         let idle_bits = 64 - idle.leading_zeros();
         let kvm = m.config().mode == crate::config::Mode::KvmPvFlush;
-        let reader_bits = READER_BITS + kvm as u32;
-        let bits =
-            3 + 2 + 1 + 1 + 1 + 2 + 2 * PC_BITS + 1 + idle_bits + reader_bits * readers as u32;
+        let p = m.program();
+        let writers = [COLLAPSER, POPULATOR].map(|c| {
+            let (s, e) = p.blocks[p.block_of[c as usize] as usize];
+            (s, e - s, bits_for((e - s) as u32 + 1))
+        });
+        let reader_cpus = FIRST_READER..FIRST_READER + readers as u8;
+        let r_base: Vec<u8> = reader_cpus
+            .clone()
+            .map(|c| p.blocks[p.block_of[c as usize] as usize].0)
+            .collect();
+        let r_len = reader_cpus
+            .clone()
+            .map(|c| {
+                let (s, e) = p.blocks[p.block_of[c as usize] as usize];
+                (e - s) as u32
+            })
+            .max()
+            .unwrap_or(1);
+        let r_pc_bits = bits_for(r_len).max(1);
+        let reader_locks = reader_cpus
+            .clone()
+            .any(|c| p.cpu_has(c, |o| o == crate::prim::Op::Lock));
+        let reader_bits = READER_LOW_BITS + r_pc_bits + kvm as u32 + reader_locks as u32;
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for (i, c) in reader_cpus.clone().enumerate() {
+            let b = p.block_of[c as usize];
+            match groups
+                .iter_mut()
+                .find(|g| p.block_of[FIRST_READER as usize + g[0]] == b)
+            {
+                Some(g) => g.push(i),
+                None => groups.push(vec![i]),
+            }
+        }
+        // A reader block whose every step could be reduced would let a cycle of the
+        // reduced graph skip full expansion (C3): such a block is never reduced.
+        let mut reduction: Vec<Reduction> = p
+            .code
+            .iter()
+            .map(|i| i.op.footprint().reduction())
+            .collect();
+        for g in &groups {
+            let (s, e) = p.blocks[p.block_of[FIRST_READER as usize + g[0]] as usize];
+            let r = &mut reduction[s as usize..e as usize];
+            if !r.contains(&Reduction::Never) {
+                r.fill(Reduction::Never);
+            }
+        }
+        let bits = 3
+            + 2
+            + 1
+            + 1
+            + 1
+            + 1
+            + 2
+            + writers[0].2
+            + writers[1].2
+            + 1
+            + idle_bits
+            + reader_bits * readers as u32;
         if bits > 128 {
             return Err(CheckError::TooLarge { bits });
         }
@@ -374,11 +447,17 @@ impl Layout {
             readers,
             reader_bits,
             kvm,
+            reader_locks,
             idle,
             idle_bits,
             old: m.history()[0],
             new: *m.history().last().expect("a history has the old value"),
             last_ver: m.history().len() as u8 - 1,
+            writers,
+            r_pc_bits,
+            r_base,
+            groups,
+            reduction,
         })
     }
 
@@ -411,16 +490,20 @@ impl Layout {
             match st.ptl {
                 NO_CPU => 0,
                 COLLAPSER => 1,
-                _ => 2,
+                POPULATOR => 2,
+                _ => 3,
             },
             2,
         );
         push(st.ipi as u128, 1);
         push(st.flush_sent_ipi as u128, 1);
         push(st.installed as u128, 1);
+        push(st.allocated as u128, 1);
         push(st.old_table as u128, 2);
-        push(st.collapser() as u128, PC_BITS);
-        push(st.populator() as u128, PC_BITS);
+        for (w, &(base, len, bits)) in self.writers.iter().enumerate() {
+            let pc = st.pc[w];
+            push(if pc == DONE { len } else { pc - base } as u128, bits);
+        }
         push((st.pending >> POPULATOR) as u128 & 1, 1);
         let idle_first = FIRST_READER as u64 + self.readers as u64;
         let idle_mask = if self.idle == 0 {
@@ -432,21 +515,28 @@ impl Layout {
             (st.pending & idle_mask).count_ones() as u128,
             self.idle_bits,
         );
-        let mut rs = [0u16; 9];
+        let mut rs = [0u32; 9];
+        let pcb = self.r_pc_bits;
         for (i, r) in st.regs.iter().enumerate() {
             let cpu = FIRST_READER as usize + i;
-            let b = |m: u64| (m >> cpu) as u16 & 1;
-            let pc = st.pc[cpu] as u16 - Pc::IrqOff as u16;
-            let lo = Self::val_code(r.low, self.old.low, self.new.low) as u16;
-            let hi = Self::val_code(r.high, self.old.high, self.new.high) as u16;
+            let b = |m: u64| (m >> cpu) as u32 & 1;
+            let pc = (st.pc[cpu] - self.r_base[i]) as u32;
+            let lo = Self::val_code(r.low, self.old.low, self.new.low) as u32;
+            let hi = Self::val_code(r.high, self.old.high, self.new.high) as u32;
             let fv = if r.first_ver == NO_VER {
                 7
             } else {
-                r.first_ver as u16
+                r.first_ver as u32
             };
-            let pre = if self.kvm { b(st.preempted) << 13 } else { 0 };
-            rs[i] = pre
-                | pc << 10
+            let mut top = 0;
+            if self.kvm {
+                top = b(st.preempted);
+            }
+            if self.reader_locks {
+                top = top << 1 | (st.ptl as usize == cpu) as u32;
+            }
+            rs[i] = top << (READER_LOW_BITS + pcb)
+                | pc << READER_LOW_BITS
                 | lo << 8
                 | hi << 6
                 | fv << 3
@@ -456,7 +546,17 @@ impl Layout {
         }
         let rs = &mut rs[..self.readers];
         if symmetry {
-            rs.sort_unstable();
+            if self.groups.len() == 1 {
+                rs.sort_unstable();
+            } else {
+                for g in &self.groups {
+                    let mut v: Vec<u32> = g.iter().map(|&i| rs[i]).collect();
+                    v.sort_unstable();
+                    for (&i, w) in g.iter().zip(v) {
+                        rs[i] = w;
+                    }
+                }
+            }
         }
         for &r in rs.iter() {
             push(r as u128, self.reader_bits);
@@ -471,19 +571,24 @@ impl Layout {
             x >>= n;
             v
         };
-        let mut rs = [0u16; 9];
+        let mut rs = [0u32; 9];
         for i in (0..self.readers).rev() {
-            rs[i] = pop(self.reader_bits) as u16;
+            rs[i] = pop(self.reader_bits) as u32;
         }
         let idle_pending = pop(self.idle_bits) as u64;
         let pop_pending = pop(1) as u64;
-        let ppc = Pc::ALL[pop(PC_BITS) as usize];
-        let cpc = Pc::ALL[pop(PC_BITS) as usize];
+        let mut wpc = [0u8; 2];
+        for w in (0..2).rev() {
+            let (base, len, bits) = self.writers[w];
+            let v = pop(bits) as u8;
+            wpc[w] = if v == len { DONE } else { base + v };
+        }
         let old_table = match pop(2) {
             0 => TableState::Live,
             1 => TableState::FreeQueued,
             _ => TableState::Freed,
         };
+        let allocated = pop(1) == 1;
         let installed = pop(1) == 1;
         let flush_sent_ipi = pop(1) == 1;
         let ipi = if pop(1) == 1 {
@@ -491,26 +596,30 @@ impl Layout {
         } else {
             crate::machine::IpiKind::Flush
         };
-        let ptl = match pop(2) {
-            0 => NO_CPU,
-            1 => COLLAPSER,
-            _ => POPULATOR,
-        };
+        let ptl_code = pop(2);
         let ver = pop(3) as u8;
         let pmd = m.history()[ver as usize];
         let (old, new) = (self.old, self.new);
         let readers = self.readers;
         let idle_first = FIRST_READER as u64 + readers as u64;
+        let pcb = self.r_pc_bits;
         m.edit_state(|st| {
             st.pmd = pmd;
             st.ver = ver;
-            st.ptl = ptl;
+            st.ptl = match ptl_code {
+                0 => NO_CPU,
+                1 => COLLAPSER,
+                2 => POPULATOR,
+                // A reader: the one whose word says it owns the PTL (below).
+                _ => NO_CPU,
+            };
             st.ipi = ipi;
             st.flush_sent_ipi = flush_sent_ipi;
             st.installed = installed;
+            st.allocated = allocated;
             st.old_table = old_table;
-            st.pc[COLLAPSER as usize] = cpc;
-            st.pc[POPULATOR as usize] = ppc;
+            st.pc[COLLAPSER as usize] = wpc[0];
+            st.pc[POPULATOR as usize] = wpc[1];
             let idle = if idle_pending == 0 {
                 0
             } else {
@@ -519,14 +628,20 @@ impl Layout {
             let (mut irq, mut pend, mut qs, mut pre) =
                 (0u64, pop_pending << POPULATOR | idle, 0u64, 0u64);
             for (i, &r) in rs[..readers].iter().enumerate() {
-                let r = r as u128;
                 let cpu = FIRST_READER as usize + i;
-                st.pc[cpu] = Pc::ALL[((r >> 10) & 7) as usize + Pc::IrqOff as usize];
-                pre |= ((r >> 13) as u64 & 1) << cpu;
+                let mut top = r >> (READER_LOW_BITS + pcb);
+                if self.reader_locks {
+                    if top & 1 == 1 {
+                        st.ptl = cpu as u8;
+                    }
+                    top >>= 1;
+                }
+                pre |= (top as u64 & 1) << cpu;
+                st.pc[cpu] = self.r_base[i] + ((r >> READER_LOW_BITS) & ((1 << pcb) - 1)) as u8;
                 let fv = ((r >> 3) & 7) as u8;
                 st.regs[i] = Regs {
-                    low: Self::code_val((r >> 8) & 3, old.low, new.low),
-                    high: Self::code_val((r >> 6) & 3, old.high, new.high),
+                    low: Self::code_val(((r >> 8) & 3) as u128, old.low, new.low),
+                    high: Self::code_val(((r >> 6) & 3) as u128, old.high, new.high),
                     first_ver: if fv == 7 { NO_VER } else { fv },
                 };
                 irq |= ((r >> 2) as u64 & 1) << cpu;
@@ -564,6 +679,9 @@ struct Search {
     transitions: u64,
     /// Explore past hazards instead of stopping at the first (to enumerate every state).
     keep_going: bool,
+    /// The hazard flags the scenario's `exists` clause asks about (the search goes on
+    /// past the others).
+    stop_flags: u8,
 }
 
 impl Search {
@@ -591,7 +709,15 @@ impl Search {
             depth: 0,
             transitions: 0,
             keep_going: false,
+            stop_flags: 0,
         };
+        let ex = &s.m.program().exists;
+        s.stop_flags = if ex.asks(Hazard::Torn) { flag::TORN } else { 0 }
+            | if ex.asks(Hazard::Stale) {
+                flag::STALE
+            } else {
+                0
+            };
         s.index
             .insert_unique(mix(root), 0, |&i| mix(s.states[i as usize]));
         Ok(s)
@@ -625,11 +751,12 @@ impl Search {
         let writers_done = self.m.writers_done();
         for cpu in bits(en.prog & readers) {
             let bit = 1u64 << cpu;
-            let ok = match st.pc[cpu as usize] {
-                Pc::LoadLow | Pc::LoadHigh => final_pmd,
-                Pc::IrqOff => writers_done,
-                Pc::IrqOn => writers_done & (st.qs & bit == 0),
-                _ => false,
+            let ok = match self.layout.reduction[st.pc[cpu as usize] as usize] {
+                Reduction::PmdFinal => final_pmd,
+                // A quiescent state that would complete a deferred free is not reduced:
+                // it changes what other readers' dereferences see.
+                Reduction::WritersDone => writers_done & (st.qs & bit == 0),
+                Reduction::Never => false,
             };
             if ok {
                 return (bit, en.ack & bit);
@@ -643,11 +770,13 @@ impl Search {
         let st = self.m.state();
         // Real acknowledgements only: a kvm reader's preempt choice helps no writer.
         let acks = st.pending & !st.irq_off & !st.preempted;
+        // A reader inside an iteration that can step may still release what a writer
+        // waits for; one between iterations holds nothing.
         !self.m.writers_done()
             && en.prog & !self.m.reader_mask() == 0
             && acks == 0
             && st.preempted == 0
-            && st.irq_off & self.m.reader_mask() == 0
+            && en.prog & self.m.busy() == 0
     }
 
     /// Expands up to `budget` states.
@@ -691,8 +820,8 @@ impl Search {
                 first = false;
                 let e = self.m.step(ch);
                 self.transitions += 1;
-                if e.flags & (flag::TORN | flag::STALE) != 0 && !self.keep_going {
-                    let hazard = if e.has(flag::TORN) {
+                if e.flags & self.stop_flags != 0 && !self.keep_going {
+                    let hazard = if e.flags & self.stop_flags & flag::TORN != 0 {
                         Hazard::Torn
                     } else {
                         Hazard::Stale

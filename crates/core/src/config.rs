@@ -4,8 +4,10 @@
 //! Every knob has a kebab-case name shared by the CLI, config files (TOML/JSON), URL
 //! fragments and the web page's controls, so one spelling works everywhere.
 
+use crate::scenario::Scenario;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 /// An enumerated configuration knob.
 pub trait Knob: Copy + Eq + Sized + 'static {
@@ -156,6 +158,37 @@ pub struct Config {
     pub clear: ClearKind,
     pub set: SetKind,
     pub free: FreeKind,
+    /// The actors' programs, when they are not a built-in placement's (then `sync` is
+    /// ignored). Serialised as the scenario file's text.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "scenario_text"
+    )]
+    pub scenario: Option<Arc<Scenario>>,
+}
+
+/// A scenario travels as its file's text and is parsed again on arrival.
+mod scenario_text {
+    use super::*;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<Arc<Scenario>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(sc) => s.serialize_some(&sc.source),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Arc<Scenario>>, D::Error> {
+        let text: Option<String> = Option::deserialize(d)?;
+        text.map(|t| {
+            crate::scenario::parse(&t)
+                .map(Arc::new)
+                .map_err(serde::de::Error::custom)
+        })
+        .transpose()
+    }
 }
 
 impl Default for Config {
@@ -171,6 +204,7 @@ impl Default for Config {
             clear: ClearKind::Xchg64,
             set: SetKind::Xchg64,
             free: FreeKind::RcuDeferred,
+            scenario: None,
         }
     }
 }
@@ -371,10 +405,14 @@ impl Config {
 
     /// A short one-line description, for table headers and chart legends.
     pub fn summary(&self) -> String {
+        let program = match &self.scenario {
+            Some(s) => format!("scenario {}", s.name),
+            None => self.sync.name().to_string(),
+        };
         let mut s = format!(
             "{} / {} / {}x {} / {} CPUs",
             self.mode,
-            self.sync,
+            program,
             self.readers,
             self.reader,
             self.cpu_count()
@@ -394,80 +432,29 @@ pub struct Preset {
     pub config: Config,
 }
 
-/// Every preset, in display order.
+/// Every preset, in display order: the preset files in `scenarios/`, parsed once.
 pub fn presets() -> Vec<Preset> {
-    let base = Config::default();
-    let mk = |name, summary, mode, sync, reader| Preset {
-        name,
-        summary,
-        config: Config {
-            mode,
-            sync,
-            reader,
-            ..base.clone()
-        },
-    };
-    use Mode::*;
-    use ReaderKind::*;
-    use SyncPlacement::*;
-    vec![
-        mk(
-            "seed-thread-v1",
-            "the withdrawn v1 patch under Xen PV: sync after unlock, torn reads reachable",
-            XenPv,
-            AfterUnlock,
-            GupFast,
-        ),
-        mk(
-            "merged",
-            "the kernel as merged, under Xen PV: sync under the PTL, safe",
-            XenPv,
-            UnderPtl,
-            GupFast,
-        ),
-        mk(
-            "native-gup",
-            "v1 on native PAE with GUP-fast readers: the flush IPI already protects them",
-            NativePae,
-            AfterUnlock,
-            GupFast,
-        ),
-        mk(
-            "native-walker",
-            "v1 on native PAE with a remote __pte_offset_map() walker the flush IPI misses",
-            NativePae,
-            AfterUnlock,
-            Walker,
-        ),
-        mk(
-            "non-pae",
-            "v1 where PMD loads are atomic: nothing to tear",
-            NonPae,
-            AfterUnlock,
-            GupFast,
-        ),
-        mk(
-            "v3-skip-walker",
-            "pmdp_collapse_flush_sync() on native PAE: skipping the sync exposes the remote walker",
-            NativePae,
-            FlushSyncSkip,
-            Walker,
-        ),
-        mk(
-            "v3-skip-xen",
-            "pmdp_collapse_flush_sync() under Xen PV: no flush IPI is recorded, so the sync runs",
-            XenPv,
-            FlushSyncSkip,
-            GupFast,
-        ),
-        mk(
-            "no-sync-xen",
-            "no sync at all under Xen PV",
-            XenPv,
-            None,
-            GupFast,
-        ),
-    ]
+    static P: OnceLock<Vec<Preset>> = OnceLock::new();
+    P.get_or_init(|| {
+        crate::scenario::PRESETS
+            .iter()
+            .map(|&name| {
+                let src = crate::scenario::builtin_source(name).expect("every preset has a file");
+                let (s, config) = crate::scenario::load(src).expect("the preset files parse");
+                assert!(
+                    config.scenario.is_none(),
+                    "{name}: a preset runs a built-in placement"
+                );
+                Preset {
+                    name,
+                    // Parsed once per process: the leak is bounded by the preset count.
+                    summary: Box::leak(s.description.into_boxed_str()),
+                    config,
+                }
+            })
+            .collect()
+    })
+    .clone()
 }
 
 /// Looks a preset up by name.

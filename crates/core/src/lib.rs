@@ -5,7 +5,10 @@
 //! interleave them (uniform random and PCT, deterministic for a seed), batches with their
 //! statistics, replayable schedule strings, step-by-step traces, the exhaustive
 //! checker that proves a configuration safe or prints its shortest hazard, and the
-//! timed cost model (PTL hold, collapse latency, IPI waits) with its sweeps. It knows
+//! timed cost model (PTL hold, collapse latency, IPI waits) with its sweeps. The actors'
+//! programs are scenario files (`scenario`): litmus-style text compiled from one table
+//! of kernel primitives (`prim`), so a reviewer tries a patch's ordering by moving a
+//! line; the presets and sync placements are such files. It knows
 //! nothing about browsers or terminals: the `tornsim` command and the web page are thin
 //! front ends over this crate, and anything they do can be done from Rust directly.
 //!
@@ -24,7 +27,9 @@ pub mod check;
 pub mod config;
 pub mod diagram;
 pub mod machine;
+pub mod prim;
 pub mod run;
+pub mod scenario;
 pub mod sched;
 pub mod schedule;
 pub mod timed;
@@ -35,6 +40,7 @@ pub use check::{check, CheckError, CheckOptions, CheckProgress, CheckResult, Che
 pub use config::{preset, presets, Config, ConfigError, Knob, Preset};
 pub use machine::{Action, Choice, Hazard, Machine, Pmd, Role};
 pub use run::{wilson, Batch, HazardRecord, RunSummary, Stats};
+pub use scenario::{Scenario, ScenarioError};
 pub use sched::{Scheduler, SchedulerSpec};
 pub use schedule::{Schedule, ScheduleError};
 pub use trace::{replay, replay_str, ReplayError, Stepper, Trace, TraceStep};

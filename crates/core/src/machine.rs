@@ -18,9 +18,13 @@
 //!   every placement but `under-ptl` can tear, whatever the reader kind.
 
 use crate::config::{
-    Alloc, ClearKind, Config, ConfigError, FreeKind, Mode, ReaderKind, SetKind, SyncPlacement,
+    Alloc, ClearKind, Config, ConfigError, Mode, ReaderKind, SetKind, SyncPlacement,
 };
+pub use crate::prim::Op;
+pub use crate::scenario::DONE;
+use crate::scenario::{iflag, Instr, Program};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// "No CPU" in the PTL owner field.
 pub const NO_CPU: u8 = u8::MAX;
@@ -90,74 +94,6 @@ pub enum Role {
     Idle,
 }
 
-/// Where a CPU is in its program: the step it takes next.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-#[repr(u8)]
-pub enum Pc {
-    // khugepaged, the collapser.
-    Lock,
-    Clear,
-    ClearLow,
-    ClearHigh,
-    Flush,
-    SyncLocked,
-    Unlock,
-    SyncUnlocked,
-    Free,
-    // The page fault, the populator.
-    Alloc,
-    FaultLock,
-    Check,
-    Set,
-    SetHigh,
-    SetLow,
-    FaultUnlock,
-    // The lockless readers.
-    IrqOff,
-    LoadLow,
-    LoadHigh,
-    ReloadLow,
-    Load64,
-    Deref,
-    IrqOn,
-    /// The collapser or populator has finished; idle CPUs never run a program.
-    Done,
-}
-
-impl Pc {
-    /// Every pc, indexed by its `u8` value (the checker unpacks stored states with it).
-    pub const ALL: [Pc; 24] = {
-        use Pc::*;
-        [
-            Lock,
-            Clear,
-            ClearLow,
-            ClearHigh,
-            Flush,
-            SyncLocked,
-            Unlock,
-            SyncUnlocked,
-            Free,
-            Alloc,
-            FaultLock,
-            Check,
-            Set,
-            SetHigh,
-            SetLow,
-            FaultUnlock,
-            IrqOff,
-            LoadLow,
-            LoadHigh,
-            ReloadLow,
-            Load64,
-            Deref,
-            IrqOn,
-            Done,
-        ]
-    };
-}
-
 /// The life of the old page table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -207,9 +143,12 @@ pub struct State {
     /// The flush sent at least one IPI (what `pmdp_collapse_flush_sync()` records).
     pub flush_sent_ipi: bool,
     pub installed: bool,
+    /// The populator has allocated its new table.
+    pub allocated: bool,
     pub old_table: TableState,
-    /// Each CPU's pc: CPU 0 the collapser, 1 the populator, then readers, then idle.
-    pub pc: Vec<Pc>,
+    /// Each CPU's pc, an index into the program's code ([`DONE`] once a writer has
+    /// finished, and for idle CPUs): CPU 0 the collapser, 1 the populator, then readers.
+    pub pc: Vec<u8>,
     /// Each reader's registers; reader `i` runs on CPU `2 + i`.
     pub regs: Vec<Regs>,
     /// Which writers (bits 0 and 1) can step: derived from the fields above, and kept
@@ -217,13 +156,19 @@ pub struct State {
     writers: u64,
     /// All ones while readers may start reads; zero once a draining run's writers are done.
     gate: u64,
+    /// Readers inside an iteration of their block (away from its first line). Derived
+    /// from the pcs; kept only for programs whose readers are not bracketed by
+    /// `local_irq_save()`/`local_irq_restore()` (else `irq_off` says the same).
+    busy: u64,
+    /// Readers whose next step is `pmd_lock()` (kept only where a reader takes the PTL).
+    at_lock: u64,
 }
 
 impl State {
-    pub fn collapser(&self) -> Pc {
+    pub fn collapser(&self) -> u8 {
         self.pc[COLLAPSER as usize]
     }
-    pub fn populator(&self) -> Pc {
+    pub fn populator(&self) -> u8 {
         self.pc[POPULATOR as usize]
     }
 }
@@ -279,6 +224,20 @@ pub enum Action {
         low: u32,
         high: u32,
     },
+    /// A load that completes a read with no re-check (`half`: which word it loaded).
+    LastLoad {
+        half: Half,
+        low: u32,
+        high: u32,
+        torn: bool,
+    },
+    /// The re-read of `pmd_high` (a read protocol that loads the high word first).
+    ReloadHigh {
+        low: u32,
+        high: u32,
+        retry: bool,
+        torn: bool,
+    },
     Deref {
         addr: u64,
         stale: bool,
@@ -294,6 +253,14 @@ pub enum Action {
     Preempt,
     /// The host runs it again; a flush it missed is done now.
     Resume,
+}
+
+/// Which 32-bit half of the PMD.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Half {
+    Low,
+    High,
 }
 
 /// The hazards MODEL.md defines.
@@ -320,7 +287,9 @@ impl Action {
     #[inline]
     pub fn hazard(&self) -> Option<Hazard> {
         match *self {
-            Action::ReloadLow { torn: true, .. } => Some(Hazard::Torn),
+            Action::ReloadLow { torn: true, .. }
+            | Action::ReloadHigh { torn: true, .. }
+            | Action::LastLoad { torn: true, .. } => Some(Hazard::Torn),
             Action::Deref { stale: true, .. } => Some(Hazard::Stale),
             _ => None,
         }
@@ -364,6 +333,9 @@ pub enum ActionKind {
     Ack,
     Preempt,
     Resume,
+    LastLoadLow,
+    LastLoadHigh,
+    ReloadHigh,
 }
 
 /// Bits of [`Effect::flags`].
@@ -453,6 +425,22 @@ impl Effect {
             ActionKind::Load64 => Action::Load64 {
                 low: self.v1,
                 high: self.v2,
+            },
+            ActionKind::LastLoadLow | ActionKind::LastLoadHigh => Action::LastLoad {
+                half: if self.kind == ActionKind::LastLoadLow {
+                    Half::Low
+                } else {
+                    Half::High
+                },
+                low: self.v1,
+                high: self.v2,
+                torn: f(flag::TORN),
+            },
+            ActionKind::ReloadHigh => Action::ReloadHigh {
+                low: self.v1,
+                high: self.v2,
+                retry: f(flag::RETRY),
+                torn: f(flag::TORN),
             },
             ActionKind::Deref => Action::Deref {
                 addr: self.wide,
@@ -549,6 +537,29 @@ impl From<Action> for Effect {
                 (e.v1, e.v2) = (low, high);
                 e.flags = flag::READ;
                 ActionKind::Load64
+            }
+            Action::LastLoad {
+                half,
+                low,
+                high,
+                torn,
+            } => {
+                (e.v1, e.v2) = (low, high);
+                e.flags = flag::READ | b(torn, flag::TORN);
+                match half {
+                    Half::Low => ActionKind::LastLoadLow,
+                    Half::High => ActionKind::LastLoadHigh,
+                }
+            }
+            Action::ReloadHigh {
+                low,
+                high,
+                retry,
+                torn,
+            } => {
+                (e.v1, e.v2) = (low, high);
+                e.flags = b(retry, flag::RETRY) | b(torn, flag::TORN) | b(!retry, flag::READ);
+                ActionKind::ReloadHigh
             }
             Action::Deref { addr, stale } => {
                 e.wide = addr;
@@ -676,21 +687,21 @@ pub fn default_table(alloc: Alloc) -> u64 {
 #[derive(Clone, Debug)]
 pub struct Machine {
     cfg: Config,
+    prog: Arc<Program>,
     cpus: u8,
     reader_mask: u64,
     flush_targets: u64,
     sync_targets: u64,
-    sync: SyncPlacement,
-    split_loads: bool,
     split_clear: bool,
     split_set: bool,
-    deferred_free: bool,
     same_frame: bool,
     /// `kvm-pv-flush`: readers' vCPUs may be preempted, and the flush skips them.
     kvm: bool,
+    /// Some reader is not bracketed by `local_irq_save()`/`local_irq_restore()`, or takes
+    /// the PTL: the `busy` and `at_lock` masks are kept. Constant per machine, so the
+    /// branches on it are always predicted.
+    generic: bool,
     drain: bool,
-    /// The reader's first load: split under PAE, one 64-bit load otherwise.
-    first_load: Pc,
     new_addr: u64,
     new: Pmd,
     history: [Pmd; 5],
@@ -699,10 +710,22 @@ pub struct Machine {
 }
 
 impl Machine {
-    /// A machine at its initial state. With `drain`, readers stop starting new reads once
-    /// the collapser and the populator are done, so a run ends; without it (the checker)
-    /// readers loop forever.
+    /// A machine at its initial state, running the program of `cfg`'s scenario (its own,
+    /// or the built-in file for its sync placement). With `drain`, readers stop starting
+    /// new iterations once the collapser and the populator are done, so a run ends;
+    /// without it (the checker) readers loop forever.
     pub fn new(cfg: &Config, drain: bool) -> Result<Machine, ConfigError> {
+        cfg.validate()?;
+        let prog = Arc::new(crate::scenario::program_for(cfg)?);
+        Machine::with_program(cfg, prog, drain)
+    }
+
+    /// A machine for a program already compiled for `cfg`.
+    pub fn with_program(
+        cfg: &Config,
+        prog: Arc<Program>,
+        drain: bool,
+    ) -> Result<Machine, ConfigError> {
         cfg.validate()?;
         let cpus = cfg.cpu_count() as u8;
         let all = if cpus == 64 {
@@ -717,6 +740,9 @@ impl Machine {
             } else {
                 0
             };
+        let generic = (FIRST_READER..cpus)
+            .filter(|&c| reader_mask >> c & 1 == 1)
+            .any(|c| !bracketed(&prog, c));
         let new_addr = default_table(cfg.alloc);
         let mut m = Machine {
             cfg: cfg.clone(),
@@ -728,19 +754,12 @@ impl Machine {
                 mm_cpumask_others
             },
             sync_targets: all & !(1 << COLLAPSER),
-            sync: cfg.effective_sync(),
-            split_loads: cfg.mode != Mode::NonPae,
             split_clear: cfg.clear == ClearKind::SplitLowFirst,
             split_set: cfg.set == SetKind::SplitHighFirst,
-            deferred_free: cfg.free == FreeKind::RcuDeferred,
             same_frame: cfg.alloc == Alloc::SameFrame,
             kvm: cfg.mode == Mode::KvmPvFlush,
+            generic,
             drain,
-            first_load: if cfg.mode == Mode::NonPae {
-                Pc::Load64
-            } else {
-                Pc::LoadLow
-            },
             new_addr,
             new: Pmd::default(),
             history: [Pmd::default(); 5],
@@ -756,12 +775,16 @@ impl Machine {
                 ipi: IpiKind::Flush,
                 flush_sent_ipi: false,
                 installed: false,
+                allocated: false,
                 old_table: TableState::Live,
-                pc: vec![Pc::Done; cpus as usize],
+                pc: prog.entry.clone(),
                 regs: vec![Regs::START; cfg.readers as usize],
                 writers: 0,
                 gate: u64::MAX,
+                busy: 0,
+                at_lock: 0,
             },
+            prog,
         };
         m.reset(new_addr);
         Ok(m)
@@ -774,7 +797,8 @@ impl Machine {
             self.new_addr = new_addr;
             self.new = Pmd::table(new_addr);
             // The PMD's values in order. Every write is known in advance because the
-            // populator only installs into a none PMD, that is, after the clear.
+            // compiler admits one clear in khugepaged and one populate, over a none
+            // PMD, in the fault: the PMD goes old -> none -> new.
             let mut h = [Pmd::default(); 5];
             let mut n = 0;
             let mut push = |p| {
@@ -810,21 +834,19 @@ impl Machine {
         st.ipi = IpiKind::Flush;
         st.flush_sent_ipi = false;
         st.installed = false;
+        st.allocated = false;
         st.old_table = TableState::Live;
-        for (cpu, pc) in st.pc.iter_mut().enumerate() {
-            *pc = match cpu as u8 {
-                COLLAPSER => Pc::Lock,
-                POPULATOR => Pc::Alloc,
-                c if (self.reader_mask >> c) & 1 == 1 => Pc::IrqOff,
-                _ => Pc::Done,
-            };
-        }
+        st.pc.copy_from_slice(&self.prog.entry);
         st.regs.fill(Regs::START);
-        self.refresh();
+        self.rederive();
     }
 
     pub fn config(&self) -> &Config {
         &self.cfg
+    }
+    /// The compiled program this machine runs.
+    pub fn program(&self) -> &Arc<Program> {
+        &self.prog
     }
     pub fn cpus(&self) -> u8 {
         self.cpus
@@ -832,16 +854,21 @@ impl Machine {
     pub fn state(&self) -> &State {
         &self.st
     }
+    /// The op `cpu` runs next ([`Op::Done`] for a finished writer or an idle CPU).
+    #[inline]
+    pub fn op(&self, cpu: u8) -> Op {
+        self.prog.code[self.st.pc[cpu as usize] as usize].op
+    }
     /// Replaces the dynamic state (the checker restores states it has stored). Only the
     /// public fields matter; the derived ones are recomputed.
     pub fn set_state(&mut self, st: State) {
         self.st = st;
-        self.refresh();
+        self.rederive();
     }
     /// Edits the public fields of the state in place, then recomputes the derived ones.
     pub fn edit_state(&mut self, f: impl FnOnce(&mut State)) {
         f(&mut self.st);
-        self.refresh();
+        self.rederive();
     }
     /// The populator's new table.
     pub fn new_table(&self) -> u64 {
@@ -862,10 +889,7 @@ impl Machine {
         self.sync_targets
     }
     pub fn effective_sync(&self) -> SyncPlacement {
-        self.sync
-    }
-    pub fn split_loads(&self) -> bool {
-        self.split_loads
+        self.cfg.effective_sync()
     }
 
     pub fn role(&self, cpu: u8) -> Role {
@@ -877,10 +901,20 @@ impl Machine {
         }
     }
 
+    /// Readers inside an iteration of their block.
+    #[inline(always)]
+    pub fn busy(&self) -> u64 {
+        if self.generic {
+            self.st.busy
+        } else {
+            self.st.irq_off & self.reader_mask
+        }
+    }
+
     /// Whether `addr` is a page table that is allocated right now.
     #[inline(always)]
     fn table_live(&self, addr: u64) -> bool {
-        ((addr == self.new_addr) & (self.st.populator() > Pc::Alloc))
+        ((addr == self.new_addr) & self.st.allocated)
             | ((addr == OLD_TABLE) & (self.st.old_table != TableState::Freed))
     }
 
@@ -889,16 +923,18 @@ impl Machine {
     fn writers_now(&self) -> u64 {
         let st = &self.st;
         let free = st.ptl == NO_CPU;
-        let (c, p) = (st.collapser(), st.populator());
-        let c_ok = (c != Pc::Done) & (st.pending == 0) & ((c != Pc::Lock) | free);
+        let (c, p) = (self.op(COLLAPSER), self.op(POPULATOR));
+        // A CPU that sent IPIs waits for them: only the collapser sends.
+        let c_ok = (c != Op::Done) & (st.pending == 0) & ((c != Op::Lock) | free);
         // The allocator can only hand back the old frame once it is free.
         let alloc_ok = !self.same_frame | (st.old_table == TableState::Freed);
-        let p_ok = (p != Pc::Done) & ((p != Pc::FaultLock) | free) & ((p != Pc::Alloc) | alloc_ok);
+        let p_ok = (p != Op::Done) & ((p != Op::Lock) | free) & ((p != Op::Alloc) | alloc_ok);
         (c_ok as u64) << COLLAPSER | (p_ok as u64) << POPULATOR
     }
 
-    /// Recomputes the derived fields. Called by the steps that can change them: writer
-    /// steps, acknowledgements, and the quiescent state that frees the old table.
+    /// Recomputes the writer mask and the gate. Called by the steps that can change
+    /// them: writer steps, acknowledgements, and the quiescent state that frees the old
+    /// table.
     fn refresh(&mut self) {
         self.st.writers = self.writers_now();
         self.st.gate = if self.drain && self.writers_done() {
@@ -908,16 +944,33 @@ impl Machine {
         };
     }
 
+    /// Recomputes every derived field from the public ones.
+    fn rederive(&mut self) {
+        if self.generic {
+            let (mut busy, mut at_lock) = (0, 0);
+            for c in FIRST_READER..self.cpus {
+                if self.reader_mask >> c & 1 == 1 {
+                    let pc = self.st.pc[c as usize];
+                    busy |= ((pc != self.prog.entry[c as usize]) as u64) << c;
+                    at_lock |= ((self.prog.code[pc as usize].op == Op::Lock) as u64) << c;
+                }
+            }
+            self.st.busy = busy;
+            self.st.at_lock = at_lock;
+        }
+        self.refresh();
+    }
+
     /// The collapser and the populator have finished.
     #[inline]
     pub fn writers_done(&self) -> bool {
-        (self.st.collapser() == Pc::Done) & (self.st.populator() == Pc::Done)
+        (self.st.collapser() == DONE) & (self.st.populator() == DONE)
     }
 
-    /// The run is over: writers done and no reader inside a read.
+    /// The run is over: writers done and no reader inside an iteration.
     #[inline]
     pub fn finished(&self) -> bool {
-        self.writers_done() && self.st.irq_off & self.reader_mask == 0
+        self.writers_done() && self.busy() == 0
     }
 
     /// The choices the scheduler may make now.
@@ -929,9 +982,14 @@ impl Machine {
             self.writers_now(),
             "stale writer mask in {st:?}"
         );
-        // Readers always may step, except that a draining run starts no new reads.
+        // Readers always may step, except that a draining run starts no new iteration
+        // and a reader spins while another CPU holds the PTL it wants.
+        let mut readers = self.reader_mask & (self.busy() | st.gate);
+        if self.generic {
+            readers &= !(st.at_lock & ((st.ptl != NO_CPU) as u64).wrapping_neg());
+        }
         let mut en = Enabled {
-            prog: self.reader_mask & (st.irq_off | st.gate) | st.writers,
+            prog: readers | st.writers,
             ack: st.pending & !st.irq_off,
         };
         if self.kvm {
@@ -980,22 +1038,25 @@ impl Machine {
         if self.enabled().contains(ch) {
             return None;
         }
-        let pc = st.pc[ch.cpu as usize];
+        let op = self.op(ch.cpu);
         if st.preempted & bit != 0 {
             return Some(format!("CPU{} is preempted by the host", ch.cpu));
         }
         Some(match self.role(ch.cpu) {
             Role::Idle => format!("CPU{} is idle: it only acknowledges IPIs", ch.cpu),
+            Role::Reader if op == Op::Lock && st.ptl != NO_CPU => {
+                format!("CPU{} is spinning on the PTL held by CPU{}", ch.cpu, st.ptl)
+            }
             Role::Reader => format!(
                 "CPU{} has finished: the collapse is over and it is outside a read",
                 ch.cpu
             ),
-            Role::Collapser if pc == Pc::Done => "the collapser has finished".into(),
-            Role::Populator if pc == Pc::Done => "the populator has finished".into(),
+            Role::Collapser if op == Op::Done => "the collapser has finished".into(),
+            Role::Populator if op == Op::Done => "the populator has finished".into(),
             Role::Collapser if st.pending != 0 => {
                 "the collapser is waiting for IPI acknowledgements".into()
             }
-            Role::Populator if pc == Pc::Alloc => {
+            Role::Populator if op == Op::Alloc => {
                 "the populator waits for the old frame to be freed (alloc=same-frame)".into()
             }
             _ => format!("CPU{} is spinning on the PTL held by CPU{}", ch.cpu, st.ptl),
@@ -1004,9 +1065,10 @@ impl Machine {
 
     /// Takes one step. `ch` must be enabled; the caller checks (see [`Machine::try_step`]).
     ///
-    /// Every program step is one arm of one `match` on the CPU's pc: under a random
-    /// schedule the kind of the next step is unpredictable, and each extra branch on it
-    /// (reader or not, which role, which pc) cost a mispredict; one dispatch halved them.
+    /// Every program step is one arm of one `match` on the op at the CPU's pc: under a
+    /// random schedule the kind of the next step is unpredictable, and each extra branch
+    /// on it (reader or not, which role, which op) cost a mispredict; one dispatch halved
+    /// them. The program only says where each outcome goes next.
     #[inline(always)]
     pub fn step(&mut self, ch: Choice) -> Effect {
         debug_assert!(self.enabled().contains(ch), "{ch:?} is not enabled");
@@ -1045,48 +1107,47 @@ impl Machine {
         // Readers' registers; meaningless (and unused) for the other CPUs.
         let slot = (cpu.wrapping_sub(FIRST_READER) as usize).min(self.st.regs.len() - 1);
         let r = self.st.regs[slot];
-        let pc = &mut self.st.pc[cpu as usize];
-        match *pc {
-            // khugepaged: lock; clear; flush; [sync]; unlock; [sync]; free.
-            Pc::Lock => {
-                *pc = if self.split_clear {
-                    Pc::ClearLow
-                } else {
-                    Pc::Clear
-                };
-                self.st.ptl = COLLAPSER;
+        let ins = self.prog.code[self.st.pc[cpu as usize] as usize];
+        let mut next = ins.next;
+        match ins.op {
+            Op::Lock => {
+                self.st.ptl = cpu;
                 e.kind = ActionKind::PtlLock;
+                self.st.pc[cpu as usize] = next;
                 self.refresh();
             }
-            Pc::Clear => {
-                *pc = Pc::Flush;
+            Op::Unlock => {
+                // Inside `do { … } while (!installed)`, the unlock loops back.
+                let retry = !self.st.installed & (ins.alt != ins.next);
+                next = if retry { ins.alt } else { ins.next };
+                self.st.ptl = NO_CPU;
+                e.kind = ActionKind::PtlUnlock;
+                e.flags = retry as u8 * (flag::RETRY | flag::YIELD);
+                self.st.pc[cpu as usize] = next;
+                self.refresh();
+            }
+            Op::Clear => {
                 self.write_pmd(Pmd::default());
                 e.kind = ActionKind::Clear;
             }
-            Pc::ClearLow => {
-                *pc = Pc::ClearHigh;
+            Op::ClearLow => {
                 self.write_pmd(Pmd {
                     low: 0,
                     high: pmd.high,
                 });
                 e.kind = ActionKind::ClearLow;
             }
-            Pc::ClearHigh => {
-                *pc = Pc::Flush;
+            Op::ClearHigh => {
                 self.write_pmd(Pmd::default());
                 e.kind = ActionKind::ClearHigh;
             }
-            Pc::Flush => {
+            Op::Flush => {
                 // kvm_flush_tlb_multi() skips preempted vCPUs, marking them to flush
                 // on resume, instead of waiting for them.
                 let targets = self.flush_targets & !self.st.preempted;
                 let sent = targets != 0;
-                *pc = match self.sync {
-                    SyncPlacement::UnderPtl => Pc::SyncLocked,
-                    // pmdp_collapse_flush_sync() skips the sync when the flush sent IPIs.
-                    SyncPlacement::FlushSyncSkip if !sent => Pc::SyncLocked,
-                    _ => Pc::Unlock,
-                };
+                // pmdp_collapse_flush_sync() skips the sync when the flush sent IPIs.
+                next = if sent { ins.next } else { ins.alt };
                 if sent {
                     // Native: IPI the CPUs in mm_cpumask and wait for them.
                     self.send_ipi(targets, IpiKind::Flush, &mut e);
@@ -1096,32 +1157,18 @@ impl Machine {
                     // Xen PV: a hypercall that no guest IRQ handler sees.
                     e.kind = ActionKind::FlushHypercall;
                 }
+                self.st.pc[cpu as usize] = next;
                 self.refresh();
             }
-            Pc::SyncLocked | Pc::SyncUnlocked => {
-                *pc = if *pc == Pc::SyncLocked {
-                    Pc::Unlock
-                } else {
-                    Pc::Free
-                };
+            Op::Sync => {
                 self.send_ipi(self.sync_targets, IpiKind::Sync, &mut e);
                 e.kind = ActionKind::SyncIpi;
+                self.st.pc[cpu as usize] = next;
                 self.refresh();
             }
-            Pc::Unlock => {
-                *pc = if self.sync == SyncPlacement::AfterUnlock {
-                    Pc::SyncUnlocked
-                } else {
-                    Pc::Free
-                };
-                self.st.ptl = NO_CPU;
-                e.kind = ActionKind::PtlUnlock;
-                self.refresh();
-            }
-            Pc::Free => {
-                *pc = Pc::Done;
+            Op::FreeDefer | Op::FreeNow => {
                 // pte_free_defer() waits for every CPU inside an IRQ-off read to leave it.
-                let waiting = if self.deferred_free {
+                let waiting = if ins.op == Op::FreeDefer {
                     self.st.irq_off & self.reader_mask
                 } else {
                     0
@@ -1134,96 +1181,78 @@ impl Machine {
                 };
                 e.kind = ActionKind::Free;
                 e.wide = waiting;
+                self.st.pc[cpu as usize] = next;
                 self.refresh();
             }
-
-            // The page fault: alloc; lock; if pmd_none, set; unlock; retry until installed.
-            Pc::Alloc => {
-                *pc = Pc::FaultLock;
+            Op::Alloc => {
+                self.st.allocated = true;
                 e.kind = ActionKind::Alloc;
                 e.wide = self.new_addr;
+                self.st.pc[cpu as usize] = next;
                 self.refresh();
             }
-            Pc::FaultLock => {
-                *pc = Pc::Check;
-                self.st.ptl = POPULATOR;
-                e.kind = ActionKind::PtlLock;
-                self.refresh();
-            }
-            Pc::Check => {
+            Op::CheckNone => {
                 // Under the PTL no one else writes the PMD, so reading both halves is one step.
                 let none = pmd == Pmd::default();
-                *pc = match (none, self.split_set) {
-                    (false, _) => Pc::FaultUnlock,
-                    (true, false) => Pc::Set,
-                    (true, true) => Pc::SetHigh,
-                };
+                next = if none { ins.next } else { ins.alt };
                 e.kind = ActionKind::CheckNone;
                 e.flags = none as u8 * flag::NONE;
             }
-            Pc::Set => {
-                *pc = Pc::FaultUnlock;
+            Op::Set => {
                 self.write_pmd(self.new);
                 self.st.installed = true;
                 e.kind = ActionKind::Set;
             }
-            Pc::SetHigh => {
-                *pc = Pc::SetLow;
+            Op::SetHigh => {
                 self.write_pmd(Pmd {
                     low: 0,
                     high: self.new.high,
                 });
                 e.kind = ActionKind::SetHigh;
             }
-            Pc::SetLow => {
-                *pc = Pc::FaultUnlock;
+            Op::SetLow => {
                 self.write_pmd(self.new);
                 self.st.installed = true;
                 e.kind = ActionKind::SetLow;
             }
-            Pc::FaultUnlock => {
-                let retry = !self.st.installed;
-                *pc = if retry { Pc::FaultLock } else { Pc::Done };
-                self.st.ptl = NO_CPU;
-                e.kind = ActionKind::PtlUnlock;
-                e.flags = retry as u8 * (flag::RETRY | flag::YIELD);
-                self.refresh();
-            }
 
-            // Readers: IRQs off; low; high; low again (retry on change); deref; IRQs on.
-            // Registers dead at the next pc are zeroed, so equal states compare equal.
-            Pc::IrqOff => {
-                *pc = self.first_load;
+            // Readers. Registers dead at the next pc are zeroed, so equal states compare
+            // equal.
+            Op::IrqOff => {
                 self.st.irq_off |= bit;
                 e.kind = ActionKind::IrqOff;
             }
-            Pc::LoadLow => {
-                *pc = Pc::LoadHigh;
+            Op::LoadLow | Op::LoadHigh => {
                 // The first load of a read notes the PMD version, for the torn check.
                 let first_ver = if r.first_ver == NO_VER {
                     self.st.ver
                 } else {
                     r.first_ver
                 };
-                self.st.regs[slot] = Regs {
-                    low: pmd.low,
-                    high: 0,
-                    first_ver,
+                let rg = &mut self.st.regs[slot];
+                rg.first_ver = first_ver;
+                if ins.op == Op::LoadLow {
+                    rg.low = pmd.low;
+                    e.kind = ActionKind::LoadLow;
+                    e.v1 = pmd.low;
+                } else {
+                    rg.high = pmd.high;
+                    e.kind = ActionKind::LoadHigh;
+                    e.v1 = pmd.high;
+                }
+            }
+            Op::RecheckLow | Op::RecheckHigh => {
+                let (now, had) = if ins.op == Op::RecheckLow {
+                    e.kind = ActionKind::ReloadLow;
+                    (e.v1, e.v2) = (pmd.low, r.high);
+                    (pmd.low, r.low)
+                } else {
+                    e.kind = ActionKind::ReloadHigh;
+                    (e.v1, e.v2) = (r.low, pmd.high);
+                    (pmd.high, r.high)
                 };
-                e.kind = ActionKind::LoadLow;
-                e.v1 = pmd.low;
-            }
-            Pc::LoadHigh => {
-                *pc = Pc::ReloadLow;
-                self.st.regs[slot].high = pmd.high;
-                e.kind = ActionKind::LoadHigh;
-                e.v1 = pmd.high;
-            }
-            Pc::ReloadLow => {
-                e.kind = ActionKind::ReloadLow;
-                (e.v1, e.v2) = (pmd.low, r.high);
-                if pmd.low != r.low {
-                    *pc = Pc::LoadLow;
+                if now != had {
+                    next = ins.alt;
                     e.flags = flag::RETRY;
                     self.st.regs[slot] = Regs {
                         low: 0,
@@ -1235,21 +1264,38 @@ impl Machine {
                         low: r.low,
                         high: r.high,
                     };
-                    // Torn: present, and never the PMD's value from this read's first
-                    // load to now.
-                    let torn = got.present() & !self.held_present(r.first_ver, self.st.ver, got);
-                    e.flags = flag::READ | (torn as u8 * flag::TORN);
-                    self.after_read(cpu, got);
+                    next = self.end_read(cpu, ins, got, r.first_ver, &mut e);
                 }
             }
-            Pc::Load64 => {
+            Op::LoadLowEnd | Op::LoadHighEnd => {
+                let first_ver = if r.first_ver == NO_VER {
+                    self.st.ver
+                } else {
+                    r.first_ver
+                };
+                let got = if ins.op == Op::LoadLowEnd {
+                    e.kind = ActionKind::LastLoadLow;
+                    Pmd {
+                        low: pmd.low,
+                        high: r.high,
+                    }
+                } else {
+                    e.kind = ActionKind::LastLoadHigh;
+                    Pmd {
+                        low: r.low,
+                        high: pmd.high,
+                    }
+                };
+                (e.v1, e.v2) = (got.low, got.high);
+                next = self.end_read(cpu, ins, got, first_ver, &mut e);
+            }
+            Op::Load64 => {
                 e.kind = ActionKind::Load64;
                 (e.v1, e.v2) = (pmd.low, pmd.high);
                 e.flags = flag::READ;
-                self.after_read(cpu, pmd);
+                next = self.after_read(cpu, ins, pmd);
             }
-            Pc::Deref => {
-                *pc = Pc::IrqOn;
+            Op::Deref => {
                 let addr = Pmd {
                     low: r.low,
                     high: r.high,
@@ -1262,8 +1308,7 @@ impl Machine {
                 e.wide = addr;
                 e.flags = stale as u8 * flag::STALE;
             }
-            Pc::IrqOn => {
-                *pc = Pc::IrqOff;
+            Op::IrqOn => {
                 self.st.irq_off &= !bit;
                 e.kind = ActionKind::IrqOn;
                 e.flags = flag::YIELD;
@@ -1274,11 +1319,22 @@ impl Machine {
                     if self.st.qs == 0 {
                         self.st.old_table = TableState::Freed;
                         e.flags |= flag::FREED;
+                        self.st.pc[cpu as usize] = next;
                         self.refresh();
                     }
                 }
             }
-            Pc::Done => unreachable!("a finished CPU is never enabled"),
+            Op::Done => unreachable!("a finished CPU is never enabled"),
+        }
+        self.st.pc[cpu as usize] = next;
+        if self.generic && self.reader_mask & bit != 0 {
+            // Away from the block's first line is inside an iteration.
+            let away = (next != self.prog.entry[cpu as usize]) as u64;
+            let lock = (self.prog.code[next as usize].op == Op::Lock) as u64;
+            self.st.busy = self.st.busy & !bit | away << cpu;
+            self.st.at_lock = self.st.at_lock & !bit | lock << cpu;
+            // A reader's unlock can let a writer go; its lock can stop one.
+            self.refresh();
         }
         e
     }
@@ -1317,22 +1373,59 @@ impl Machine {
             | ((v.value() == self.new.value()) & (last == last_ver))
     }
 
-    /// A read returned `v`: a present value is dereferenced next, else the read ends.
+    /// A split read returned `got`: the torn check, then as [`Machine::after_read`].
     #[inline(always)]
-    fn after_read(&mut self, cpu: u8, v: Pmd) {
+    fn end_read(&mut self, cpu: u8, ins: Instr, got: Pmd, first_ver: u8, e: &mut Effect) -> u8 {
+        // Torn: present, and never the PMD's value from this read's first load to now.
+        let torn = got.present() & !self.held_present(first_ver, self.st.ver, got);
+        e.flags = flag::READ | (torn as u8 * flag::TORN);
+        self.after_read(cpu, ins, got)
+    }
+
+    /// A read returned `v`: a present value goes on to the `pte_offset_map()` that
+    /// follows (keeping it in the registers), a none one skips it.
+    #[inline(always)]
+    fn after_read(&mut self, cpu: u8, ins: Instr, v: Pmd) -> u8 {
         let slot = (cpu - FIRST_READER) as usize;
-        if v.present() {
-            self.st.pc[cpu as usize] = Pc::Deref;
-            self.st.regs[slot] = Regs {
+        let keep = v.present() & (ins.flags & iflag::KEEP != 0);
+        self.st.regs[slot] = if keep {
+            Regs {
                 low: v.low,
                 high: v.high,
                 first_ver: NO_VER,
-            };
+            }
         } else {
-            self.st.pc[cpu as usize] = Pc::IrqOn;
-            self.st.regs[slot] = Regs::START;
+            Regs::START
+        };
+        if v.present() {
+            ins.next
+        } else {
+            ins.skip
         }
     }
+}
+
+/// Whether `cpu`'s block starts with `local_irq_save()`, ends with `local_irq_restore()`
+/// (the only way back to its first line), touches interrupts nowhere else and takes no
+/// lock: then "inside an iteration" is "interrupts off".
+fn bracketed(p: &Program, cpu: u8) -> bool {
+    let b = p.block_of[cpu as usize];
+    let (s, e) = p.blocks[b as usize];
+    let code = &p.code[s as usize..e as usize];
+    let n = code.len();
+    n >= 2
+        && code[0].op == Op::IrqOff
+        && code[n - 1].op == Op::IrqOn
+        && code.iter().enumerate().all(|(i, ins)| {
+            let irq_ok = match ins.op {
+                Op::IrqOff => i == 0,
+                Op::IrqOn => i == n - 1,
+                Op::Lock | Op::Unlock => false,
+                _ => true,
+            };
+            let back = [ins.next, ins.alt, ins.skip].contains(&s);
+            irq_ok && (!back || i == n - 1)
+        })
 }
 
 #[cfg(test)]
@@ -1359,14 +1452,6 @@ mod tests {
     const C: (u8, bool) = (0, false);
     const P: (u8, bool) = (1, false);
     const R: (u8, bool) = (2, false);
-
-    #[test]
-    fn pc_all_is_indexed_by_value() {
-        for (i, pc) in Pc::ALL.iter().enumerate() {
-            assert_eq!(*pc as usize, i);
-        }
-        assert_eq!(Pc::ALL.len(), Pc::Done as usize + 1);
-    }
 
     #[test]
     fn pmd_encoding_matches_x86() {
@@ -1412,15 +1497,15 @@ mod tests {
 
     #[test]
     fn collapser_program_follows_the_placement() {
-        use Pc::*;
+        use Op::*;
         let order = |sync, mode| {
             let mut m = machine(|c| {
                 c.sync = sync;
                 c.mode = mode;
             });
             let mut pcs = vec![];
-            while m.state().collapser() != Done {
-                pcs.push(m.state().collapser());
+            while m.state().collapser() != DONE {
+                pcs.push(m.op(COLLAPSER));
                 m.step(Choice::prog(0)).action();
                 // Acknowledge everything so the collapser can go on.
                 for cpu in bits(m.state().pending).collect::<Vec<_>>() {
@@ -1431,29 +1516,29 @@ mod tests {
         };
         assert_eq!(
             order(SyncPlacement::UnderPtl, Mode::XenPv),
-            [Lock, Clear, Flush, SyncLocked, Unlock, Free]
+            [Lock, Clear, Flush, Sync, Unlock, FreeDefer]
         );
         assert_eq!(
             order(SyncPlacement::AfterUnlock, Mode::XenPv),
-            [Lock, Clear, Flush, Unlock, SyncUnlocked, Free]
+            [Lock, Clear, Flush, Unlock, Sync, FreeDefer]
         );
         assert_eq!(
             order(SyncPlacement::None, Mode::XenPv),
-            [Lock, Clear, Flush, Unlock, Free]
+            [Lock, Clear, Flush, Unlock, FreeDefer]
         );
         // The skip: native flush sent IPIs, so no sync; Xen's hypercall sent none, so sync.
         assert_eq!(
             order(SyncPlacement::FlushSyncSkip, Mode::NativePae),
-            [Lock, Clear, Flush, Unlock, Free]
+            [Lock, Clear, Flush, Unlock, FreeDefer]
         );
         assert_eq!(
             order(SyncPlacement::FlushSyncSkip, Mode::XenPv),
-            [Lock, Clear, Flush, SyncLocked, Unlock, Free]
+            [Lock, Clear, Flush, Sync, Unlock, FreeDefer]
         );
         // Non-PAE: the sync is a no-op, whatever the placement.
         assert_eq!(
             order(SyncPlacement::UnderPtl, Mode::NonPae),
-            [Lock, Clear, Flush, Unlock, Free]
+            [Lock, Clear, Flush, Unlock, FreeDefer]
         );
     }
 
@@ -1550,7 +1635,7 @@ mod tests {
                 torn: false
             }
         );
-        assert_eq!(m.state().pc[2], Pc::LoadLow);
+        assert_eq!(m.op(2), Op::LoadLow);
     }
 
     #[test]
@@ -1627,7 +1712,7 @@ mod tests {
         let a = run(&mut m, &[P, P, P, P]);
         assert_eq!(a[2], Action::CheckNone { none: false });
         assert_eq!(a[3], Action::PtlUnlock { retry: true });
-        assert_eq!(m.state().populator(), Pc::FaultLock);
+        assert_eq!(m.op(POPULATOR), Op::Lock);
     }
 
     #[test]

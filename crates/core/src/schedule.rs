@@ -1,4 +1,7 @@
-//! Schedules as strings: `ts1.HEADER.STEPS.CHECK`, every character URL-safe.
+//! Schedules as strings: `ts1.HEADER.STEPS.CHECK`, every character URL-safe; a run of a
+//! scenario file that is not a built-in placement is `ts2.HEADER.HASH.STEPS.CHECK`, where
+//! HASH names the scenario's program ([`crate::scenario::program_hash`]), so that a
+//! schedule is never replayed on another scenario.
 //!
 //! A schedule carries everything a replay needs: the configuration, the populator's new
 //! table (drawn per run when `alloc=random`) and the sequence of choices. HEADER is
@@ -13,8 +16,10 @@ use crate::machine::Choice;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// The format version this build writes and reads.
+/// The format version this build writes and reads for the built-in placements.
 pub const VERSION: &str = "ts1";
+/// The format version of a scenario file's schedules.
+pub const VERSION_SCENARIO: &str = "ts2";
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -100,6 +105,10 @@ impl Schedule {
         // PAE addresses fit in 36 bits; five bytes hold them.
         bytes.extend_from_slice(&(self.new_table >> 12).to_le_bytes()[..4]);
         let header = encode_b64(&bytes);
+        let hash = c
+            .scenario
+            .as_ref()
+            .map(|s| encode_b64(&crate::scenario::program_hash(s).to_le_bytes()));
         let mut steps = String::with_capacity(self.choices.len());
         for ch in &self.choices {
             let code = ch.code();
@@ -113,38 +122,75 @@ impl Schedule {
                 steps.push(B64[(code - 126) as usize] as char);
             }
         }
-        let sum = checksum(&[VERSION, &header, &steps]);
+        let mut parts = vec![
+            if hash.is_some() {
+                VERSION_SCENARIO
+            } else {
+                VERSION
+            },
+            &header,
+        ];
+        if let Some(h) = &hash {
+            parts.push(h);
+        }
+        parts.push(&steps);
+        let sum = checksum(&parts);
         format!(
-            "{VERSION}.{header}.{steps}.{}{}",
+            "{}.{}{}",
+            parts.join("."),
             B64[(sum >> 6) as usize] as char,
             B64[(sum & 63) as usize] as char
         )
     }
 
-    /// Parses a string made by [`Schedule::encode`]. Surrounding whitespace is ignored.
+    /// Parses a schedule of a built-in placement (`ts1`); a scenario's (`ts2`) needs
+    /// its scenario: see [`Schedule::decode_with`].
     pub fn decode(s: &str) -> Result<Schedule, ScheduleError> {
+        Schedule::decode_with(s, None)
+    }
+
+    /// Parses a string made by [`Schedule::encode`]. Surrounding whitespace is ignored.
+    /// `scenario`: the scenario a `ts2` schedule was made on (its hash must match); a
+    /// `ts1` schedule runs a built-in placement and takes none.
+    pub fn decode_with(
+        s: &str,
+        scenario: Option<&std::sync::Arc<crate::scenario::Scenario>>,
+    ) -> Result<Schedule, ScheduleError> {
         let s = s.trim();
         if s.is_empty() {
             return err("the schedule is empty");
         }
         let parts: Vec<&str> = s.split('.').collect();
-        if parts[0] != VERSION {
+        let with_hash = parts[0] == VERSION_SCENARIO;
+        if parts[0] != VERSION && !with_hash {
             if parts[0].starts_with("ts") {
                 return err(format!(
-                    "version '{}' is not supported (this tornsim reads {VERSION})",
+                    "version '{}' is not supported (this tornsim reads {VERSION} and {VERSION_SCENARIO})",
                     parts[0]
                 ));
             }
             return err(format!("it should start with '{VERSION}.'"));
         }
-        if parts.len() != 4 {
+        let want = if with_hash { 5 } else { 4 };
+        if parts.len() != want {
             return err(format!(
-                "expected 4 dot-separated parts (version.header.steps.check), found {}",
+                "expected {want} dot-separated parts ({}), found {}",
+                if with_hash {
+                    "version.header.scenario.steps.check"
+                } else {
+                    "version.header.steps.check"
+                },
                 parts.len()
             ));
         }
-        let (header, steps, check) = (parts[1], parts[2], parts[3]);
-        for (what, part) in [("header", header), ("steps", steps), ("checksum", check)] {
+        let hash = with_hash.then(|| parts[2]);
+        let (header, steps, check) = (parts[1], parts[want - 2], parts[want - 1]);
+        for (what, part) in [
+            ("header", header),
+            ("scenario hash", hash.unwrap_or("")),
+            ("steps", steps),
+            ("checksum", check),
+        ] {
             if let Some((i, c)) = part
                 .char_indices()
                 .find(|&(_, c)| !c.is_ascii() || b64_value(c as u8).is_none())
@@ -160,9 +206,41 @@ impl Schedule {
         let cb = check.as_bytes();
         let got =
             (b64_value(cb[0]).unwrap_or(0) as u16) << 6 | b64_value(cb[1]).unwrap_or(0) as u16;
-        if got != checksum(&[VERSION, header, steps]) {
+        if got != checksum(&parts[..want - 1]) {
             return err("checksum mismatch: the string was mistyped or cut short");
         }
+        let scenario = match (hash, scenario) {
+            (None, None) => None,
+            (None, Some(s)) => {
+                return err(format!(
+                    "this schedule is for a built-in placement, not for the scenario '{}'",
+                    s.name
+                ))
+            }
+            (Some(h), given) => {
+                let h = decode_b64(h)
+                    .filter(|b| b.len() == 8)
+                    .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+                    .ok_or_else(|| {
+                        ScheduleError("the scenario hash is not 8 bytes of base64url".into())
+                    })?;
+                match given {
+                    None => {
+                        return err(format!(
+                            "this schedule belongs to scenario #{h:016x}: replay it with its file (tornsim replay FILE SCHEDULE)"
+                        ))
+                    }
+                    Some(s) if crate::scenario::program_hash(s) != h => {
+                        return err(format!(
+                            "this schedule belongs to scenario #{h:016x}, not to '{}' (#{:016x}): its lines differ",
+                            s.name,
+                            crate::scenario::program_hash(s)
+                        ))
+                    }
+                    Some(s) => Some(s.clone()),
+                }
+            }
+        };
         let bytes = decode_b64(header)
             .ok_or_else(|| ScheduleError("the header is not valid base64url".into()))?;
         if bytes.len() != 8 {
@@ -183,6 +261,7 @@ impl Schedule {
             free: knob_at::<FreeKind>(bytes[1] >> 2 & 1)?,
             cpus: explicit_cpus.then_some(bytes[2] as u32),
             readers: bytes[3] as u32,
+            scenario,
         };
         if !explicit_cpus && config.cpu_count() != bytes[2] as u32 {
             return err("the CPU count disagrees with the reader count");

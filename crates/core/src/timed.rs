@@ -34,7 +34,7 @@
 //! platform (wasm included) for a seed.
 
 use crate::config::{Config, ConfigError};
-use crate::machine::{flag, ActionKind, Choice, Machine, Pc, COLLAPSER, POPULATOR};
+use crate::machine::{flag, ActionKind, Choice, Machine, Op, COLLAPSER, POPULATOR};
 use crate::run::table_for;
 use crate::sched::{run_seed, Rng};
 use serde::{Deserialize, Serialize};
@@ -192,8 +192,7 @@ pub fn timed_run(m: &mut Machine, lat: &Latencies, seed: u64, new_table: u64) ->
         }
         let (start, ch) = best;
         let c = ch.cpu as usize;
-        let pc = m.state().pc[c];
-        if !ch.ack && c == POPULATOR as usize && pc == Pc::FaultLock {
+        if !ch.ack && c == POPULATOR as usize && m.op(POPULATOR) == Op::Lock {
             // It was ready at ready[c] and could only lock now: that gap was spinning.
             r.populator_spin += start - ready[c].min(start);
         }
@@ -229,6 +228,9 @@ pub fn timed_run(m: &mut Machine, lat: &Latencies, seed: u64, new_table: u64) ->
             | ActionKind::LoadLow
             | ActionKind::LoadHigh
             | ActionKind::ReloadLow
+            | ActionKind::ReloadHigh
+            | ActionKind::LastLoadLow
+            | ActionKind::LastLoadHigh
             | ActionKind::Load64 => lat.load,
             ActionKind::IrqOff | ActionKind::IrqOn => 1.0,
             ActionKind::Deref | ActionKind::Preempt | ActionKind::Resume => 0.0,

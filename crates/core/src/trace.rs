@@ -4,7 +4,7 @@
 
 use crate::config::{Config, ConfigError, ReaderKind, SyncPlacement};
 use crate::machine::{
-    bits, Action, Choice, Hazard, IpiKind, Machine, Pmd, Role, TableState, NO_CPU,
+    bits, Action, Choice, Half, Hazard, IpiKind, Machine, Pmd, Role, TableState, NO_CPU,
 };
 use crate::schedule::{Schedule, ScheduleError};
 use serde::{Deserialize, Serialize};
@@ -80,9 +80,12 @@ impl Trace {
         };
         match last.action {
             Action::Load64 { .. } => return vec![end],
-            Action::ReloadLow { retry: false, .. } => {}
+            Action::ReloadLow { retry: false, .. }
+            | Action::ReloadHigh { retry: false, .. }
+            | Action::LastLoad { .. } => {}
             _ => return Vec::new(),
         }
+        // The plain loads of this CPU just before it, back to anything else.
         let mut out = vec![end];
         for i in (0..end).rev() {
             let s = &self.steps[i];
@@ -90,11 +93,7 @@ impl Trace {
                 continue;
             }
             match s.action {
-                Action::LoadHigh { .. } if out.len() == 1 => out.push(i),
-                Action::LoadLow { .. } if out.len() == 2 => {
-                    out.push(i);
-                    break;
-                }
+                Action::LoadHigh { .. } | Action::LoadLow { .. } => out.push(i),
                 _ => break,
             }
         }
@@ -191,6 +190,22 @@ fn describe_short(cfg: &Config, a: &Action) -> String {
         Action::ReloadLow { torn: true, .. } => "pmd_low == low: TORN".into(),
         Action::ReloadLow { low, high, .. } => format!("return {}", pmd_short(Pmd { low, high })),
         Action::Load64 { low, high } => format!("READ_ONCE {}", pmd_short(Pmd { low, high })),
+        Action::LastLoad { torn: true, .. } => "last load: TORN".into(),
+        Action::LastLoad {
+            half: Half::Low,
+            low,
+            ..
+        } => format!("low = pmd_low {low:08x}"),
+        Action::LastLoad {
+            half: Half::High,
+            high,
+            ..
+        } => format!("high = pmd_high {high:x}"),
+        Action::ReloadHigh {
+            high, retry: true, ..
+        } => format!("pmd_high {high:x} != high"),
+        Action::ReloadHigh { torn: true, .. } => "pmd_high == high: TORN".into(),
+        Action::ReloadHigh { low, high, .. } => format!("return {}", pmd_short(Pmd { low, high })),
         Action::Deref { stale, .. } => {
             let f = if walker {
                 "__pte_map()"
@@ -295,6 +310,38 @@ fn describe_long(cfg: &Config, a: &Action) -> String {
         Action::Load64 { low, high } => {
             format!("pmd = READ_ONCE(*pmdp) ({})", pmd_hex(Pmd { low, high }))
         }
+        Action::LastLoad {
+            half,
+            low,
+            high,
+            torn,
+        } => format!(
+            "{}, no re-check: return {}{}",
+            match half {
+                Half::Low => format!("low = pmdp->pmd_low ({})", hex32(low)),
+                Half::High => format!("high = pmdp->pmd_high ({})", hex32(high)),
+            },
+            pmd_hex(Pmd { low, high }),
+            if torn {
+                "  TORN: the PMD never held this value"
+            } else {
+                ""
+            }
+        ),
+        Action::ReloadHigh {
+            high, retry: true, ..
+        } => format!("pmdp->pmd_high is now {}: changed, retry", hex32(high)),
+        Action::ReloadHigh {
+            low, high, torn, ..
+        } => format!(
+            "pmdp->pmd_high == high: return {}{}",
+            pmd_hex(Pmd { low, high }),
+            if torn {
+                "  TORN: the PMD never held this value"
+            } else {
+                ""
+            }
+        ),
         Action::Deref { addr, stale } => {
             let f = if walker {
                 "__pte_map()"

@@ -46,7 +46,7 @@ fn paravirt_off_behaves_as_no_sync() {
         }
         let cfg = Config {
             paravirt: false,
-            ..base
+            ..base.clone()
         };
         let none = Config {
             sync: tornsim_core::config::SyncPlacement::None,

@@ -32,6 +32,7 @@ fn config() -> impl Strategy<Value = Config> {
                 readers,
                 cpus: Some(2 + readers + idle),
                 paravirt: paravirt || mode != Mode::NativePae,
+                scenario: None,
             },
         )
 }
