@@ -22,7 +22,7 @@ use crate::config::{
 };
 pub use crate::prim::Op;
 pub use crate::scenario::DONE;
-use crate::scenario::{iflag, Instr, Program};
+use crate::scenario::{Instr, Program};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -148,7 +148,8 @@ pub struct State {
     pub old_table: TableState,
     /// Each CPU's pc, an index into the program's code ([`DONE`] once a writer has
     /// finished, and for idle CPUs): CPU 0 the collapser, 1 the populator, then readers.
-    pub pc: Vec<u8>,
+    /// A fixed array, so that indexing it by a CPU number needs no bounds check.
+    pub pc: [u8; 64],
     /// Each reader's registers; reader `i` runs on CPU `2 + i`.
     pub regs: Vec<Regs>,
     /// Which writers (bits 0 and 1) can step: derived from the fields above, and kept
@@ -686,6 +687,9 @@ pub fn default_table(alloc: Alloc) -> u64 {
 /// The machine for one configuration.
 #[derive(Clone, Debug)]
 pub struct Machine {
+    /// The program's code, inline: the dispatch of every step loads from it, and a
+    /// pointer chase to reach it cost a tenth of the step rate.
+    code: [Instr; 256],
     cfg: Config,
     prog: Arc<Program>,
     cpus: u8,
@@ -745,6 +749,7 @@ impl Machine {
             .any(|c| !bracketed(&prog, c));
         let new_addr = default_table(cfg.alloc);
         let mut m = Machine {
+            code: *prog.code,
             cfg: cfg.clone(),
             cpus,
             reader_mask,
@@ -777,7 +782,7 @@ impl Machine {
                 installed: false,
                 allocated: false,
                 old_table: TableState::Live,
-                pc: prog.entry.clone(),
+                pc: [DONE; 64],
                 regs: vec![Regs::START; cfg.readers as usize],
                 writers: 0,
                 gate: u64::MAX,
@@ -836,7 +841,7 @@ impl Machine {
         st.installed = false;
         st.allocated = false;
         st.old_table = TableState::Live;
-        st.pc.copy_from_slice(&self.prog.entry);
+        st.pc[..self.prog.entry.len()].copy_from_slice(&self.prog.entry);
         st.regs.fill(Regs::START);
         self.rederive();
     }
@@ -857,7 +862,7 @@ impl Machine {
     /// The op `cpu` runs next ([`Op::Done`] for a finished writer or an idle CPU).
     #[inline]
     pub fn op(&self, cpu: u8) -> Op {
-        self.prog.code[self.st.pc[cpu as usize] as usize].op
+        self.code[self.st.pc[cpu as usize & 63] as usize].op
     }
     /// Replaces the dynamic state (the checker restores states it has stored). Only the
     /// public fields matter; the derived ones are recomputed.
@@ -935,6 +940,7 @@ impl Machine {
     /// Recomputes the writer mask and the gate. Called by the steps that can change
     /// them: writer steps, acknowledgements, and the quiescent state that frees the old
     /// table.
+    #[inline]
     fn refresh(&mut self) {
         self.st.writers = self.writers_now();
         self.st.gate = if self.drain && self.writers_done() {
@@ -952,7 +958,7 @@ impl Machine {
                 if self.reader_mask >> c & 1 == 1 {
                     let pc = self.st.pc[c as usize];
                     busy |= ((pc != self.prog.entry[c as usize]) as u64) << c;
-                    at_lock |= ((self.prog.code[pc as usize].op == Op::Lock) as u64) << c;
+                    at_lock |= ((self.code[pc as usize].op == Op::Lock) as u64) << c;
                 }
             }
             self.st.busy = busy;
@@ -1107,13 +1113,13 @@ impl Machine {
         // Readers' registers; meaningless (and unused) for the other CPUs.
         let slot = (cpu.wrapping_sub(FIRST_READER) as usize).min(self.st.regs.len() - 1);
         let r = self.st.regs[slot];
-        let ins = self.prog.code[self.st.pc[cpu as usize] as usize];
+        let ins = self.code[self.st.pc[cpu as usize & 63] as usize];
         let mut next = ins.next;
         match ins.op {
             Op::Lock => {
                 self.st.ptl = cpu;
                 e.kind = ActionKind::PtlLock;
-                self.st.pc[cpu as usize] = next;
+                self.st.pc[cpu as usize & 63] = next;
                 self.refresh();
             }
             Op::Unlock => {
@@ -1123,7 +1129,7 @@ impl Machine {
                 self.st.ptl = NO_CPU;
                 e.kind = ActionKind::PtlUnlock;
                 e.flags = retry as u8 * (flag::RETRY | flag::YIELD);
-                self.st.pc[cpu as usize] = next;
+                self.st.pc[cpu as usize & 63] = next;
                 self.refresh();
             }
             Op::Clear => {
@@ -1157,13 +1163,13 @@ impl Machine {
                     // Xen PV: a hypercall that no guest IRQ handler sees.
                     e.kind = ActionKind::FlushHypercall;
                 }
-                self.st.pc[cpu as usize] = next;
+                self.st.pc[cpu as usize & 63] = next;
                 self.refresh();
             }
             Op::Sync => {
                 self.send_ipi(self.sync_targets, IpiKind::Sync, &mut e);
                 e.kind = ActionKind::SyncIpi;
-                self.st.pc[cpu as usize] = next;
+                self.st.pc[cpu as usize & 63] = next;
                 self.refresh();
             }
             Op::FreeDefer | Op::FreeNow => {
@@ -1181,14 +1187,14 @@ impl Machine {
                 };
                 e.kind = ActionKind::Free;
                 e.wide = waiting;
-                self.st.pc[cpu as usize] = next;
+                self.st.pc[cpu as usize & 63] = next;
                 self.refresh();
             }
             Op::Alloc => {
                 self.st.allocated = true;
                 e.kind = ActionKind::Alloc;
                 e.wide = self.new_addr;
-                self.st.pc[cpu as usize] = next;
+                self.st.pc[cpu as usize & 63] = next;
                 self.refresh();
             }
             Op::CheckNone => {
@@ -1222,72 +1228,74 @@ impl Machine {
                 self.st.irq_off |= bit;
                 e.kind = ActionKind::IrqOff;
             }
-            Op::LoadLow | Op::LoadHigh => {
+            Op::LoadLow => {
                 // The first load of a read notes the PMD version, for the torn check.
-                let first_ver = if r.first_ver == NO_VER {
-                    self.st.ver
-                } else {
-                    r.first_ver
-                };
                 let rg = &mut self.st.regs[slot];
-                rg.first_ver = first_ver;
-                if ins.op == Op::LoadLow {
-                    rg.low = pmd.low;
-                    e.kind = ActionKind::LoadLow;
-                    e.v1 = pmd.low;
-                } else {
-                    rg.high = pmd.high;
-                    e.kind = ActionKind::LoadHigh;
-                    e.v1 = pmd.high;
-                }
+                rg.first_ver = first_ver(r, self.st.ver);
+                rg.low = pmd.low;
+                e.kind = ActionKind::LoadLow;
+                e.v1 = pmd.low;
             }
-            Op::RecheckLow | Op::RecheckHigh => {
-                let (now, had) = if ins.op == Op::RecheckLow {
-                    e.kind = ActionKind::ReloadLow;
-                    (e.v1, e.v2) = (pmd.low, r.high);
-                    (pmd.low, r.low)
-                } else {
-                    e.kind = ActionKind::ReloadHigh;
-                    (e.v1, e.v2) = (r.low, pmd.high);
-                    (pmd.high, r.high)
-                };
-                if now != had {
-                    next = ins.alt;
-                    e.flags = flag::RETRY;
-                    self.st.regs[slot] = Regs {
-                        low: 0,
-                        high: 0,
-                        first_ver: r.first_ver,
-                    };
-                } else {
-                    let got = Pmd {
-                        low: r.low,
-                        high: r.high,
-                    };
-                    next = self.end_read(cpu, ins, got, r.first_ver, &mut e);
-                }
+            Op::LoadHigh => {
+                let rg = &mut self.st.regs[slot];
+                rg.first_ver = first_ver(r, self.st.ver);
+                rg.high = pmd.high;
+                e.kind = ActionKind::LoadHigh;
+                e.v1 = pmd.high;
             }
-            Op::LoadLowEnd | Op::LoadHighEnd => {
-                let first_ver = if r.first_ver == NO_VER {
-                    self.st.ver
+            Op::RecheckLow => {
+                e.kind = ActionKind::ReloadLow;
+                (e.v1, e.v2) = (pmd.low, r.high);
+                next = if pmd.low != r.low {
+                    self.retry(slot, r, ins, &mut e)
                 } else {
-                    r.first_ver
+                    self.end_read(
+                        cpu,
+                        ins,
+                        Pmd {
+                            low: r.low,
+                            high: r.high,
+                        },
+                        r.first_ver,
+                        &mut e,
+                    )
                 };
-                let got = if ins.op == Op::LoadLowEnd {
-                    e.kind = ActionKind::LastLoadLow;
-                    Pmd {
-                        low: pmd.low,
-                        high: r.high,
-                    }
+            }
+            Op::RecheckHigh => {
+                e.kind = ActionKind::ReloadHigh;
+                (e.v1, e.v2) = (r.low, pmd.high);
+                next = if pmd.high != r.high {
+                    self.retry(slot, r, ins, &mut e)
                 } else {
-                    e.kind = ActionKind::LastLoadHigh;
-                    Pmd {
-                        low: r.low,
-                        high: pmd.high,
-                    }
+                    self.end_read(
+                        cpu,
+                        ins,
+                        Pmd {
+                            low: r.low,
+                            high: r.high,
+                        },
+                        r.first_ver,
+                        &mut e,
+                    )
+                };
+            }
+            Op::LoadLowEnd => {
+                e.kind = ActionKind::LastLoadLow;
+                let got = Pmd {
+                    low: pmd.low,
+                    high: r.high,
                 };
                 (e.v1, e.v2) = (got.low, got.high);
-                next = self.end_read(cpu, ins, got, first_ver, &mut e);
+                next = self.end_read(cpu, ins, got, first_ver(r, self.st.ver), &mut e);
+            }
+            Op::LoadHighEnd => {
+                e.kind = ActionKind::LastLoadHigh;
+                let got = Pmd {
+                    low: r.low,
+                    high: pmd.high,
+                };
+                (e.v1, e.v2) = (got.low, got.high);
+                next = self.end_read(cpu, ins, got, first_ver(r, self.st.ver), &mut e);
             }
             Op::Load64 => {
                 e.kind = ActionKind::Load64;
@@ -1319,18 +1327,18 @@ impl Machine {
                     if self.st.qs == 0 {
                         self.st.old_table = TableState::Freed;
                         e.flags |= flag::FREED;
-                        self.st.pc[cpu as usize] = next;
+                        self.st.pc[cpu as usize & 63] = next;
                         self.refresh();
                     }
                 }
             }
             Op::Done => unreachable!("a finished CPU is never enabled"),
         }
-        self.st.pc[cpu as usize] = next;
+        self.st.pc[cpu as usize & 63] = next;
         if self.generic && self.reader_mask & bit != 0 {
             // Away from the block's first line is inside an iteration.
             let away = (next != self.prog.entry[cpu as usize]) as u64;
-            let lock = (self.prog.code[next as usize].op == Op::Lock) as u64;
+            let lock = (self.code[next as usize].op == Op::Lock) as u64;
             self.st.busy = self.st.busy & !bit | away << cpu;
             self.st.at_lock = self.st.at_lock & !bit | lock << cpu;
             // A reader's unlock can let a writer go; its lock can stop one.
@@ -1373,6 +1381,19 @@ impl Machine {
             | ((v.value() == self.new.value()) & (last == last_ver))
     }
 
+    /// A re-check saw the word change: back to the read's first load, keeping the
+    /// version of its first load.
+    #[inline(always)]
+    fn retry(&mut self, slot: usize, r: Regs, ins: Instr, e: &mut Effect) -> u8 {
+        e.flags = flag::RETRY;
+        self.st.regs[slot] = Regs {
+            low: 0,
+            high: 0,
+            first_ver: r.first_ver,
+        };
+        ins.alt
+    }
+
     /// A split read returned `got`: the torn check, then as [`Machine::after_read`].
     #[inline(always)]
     fn end_read(&mut self, cpu: u8, ins: Instr, got: Pmd, first_ver: u8, e: &mut Effect) -> u8 {
@@ -1387,7 +1408,7 @@ impl Machine {
     #[inline(always)]
     fn after_read(&mut self, cpu: u8, ins: Instr, v: Pmd) -> u8 {
         let slot = (cpu - FIRST_READER) as usize;
-        let keep = v.present() & (ins.flags & iflag::KEEP != 0);
+        let keep = v.present() & (ins.skip != ins.next);
         self.st.regs[slot] = if keep {
             Regs {
                 low: v.low,
@@ -1402,6 +1423,16 @@ impl Machine {
         } else {
             ins.skip
         }
+    }
+}
+
+/// The PMD version a read's first load noted, or `ver` if this is its first load.
+#[inline(always)]
+fn first_ver(r: Regs, ver: u8) -> u8 {
+    if r.first_ver == NO_VER {
+        ver
+    } else {
+        r.first_ver
     }
 }
 
