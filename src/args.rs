@@ -20,14 +20,15 @@ pub struct Cli {
 #[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run many randomized interleavings and count torn reads.
+    /// Run many randomized interleavings (of a preset or scenario files) and count torn reads.
     Run(RunArgs),
-    /// Print a schedule string's run step by step.
+    /// Print a schedule string's run step by step (`replay FILE SCHEDULE` for a
+    /// scenario file's schedule).
     Replay(ReplayArgs),
     /// List the named presets.
     Presets(PresetsArgs),
-    /// Measure simulated steps and runs per second.
-    /// Exhaustive search: prove a configuration safe, or print its shortest hazard.
+    /// Exhaustive search: prove a configuration or scenario file safe, or print its
+    /// shortest hazard.
     Check(CheckArgs),
     /// The checker's verdict for every mode x placement x reader kind, beside MODEL.md's.
     Matrix(MatrixArgs),
@@ -36,7 +37,26 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Combines `sweep --shard K/N --json` outputs into the table one machine prints.
     Merge(MergeArgs),
+    /// Measure simulated steps and runs per second, and checker speed.
     Bench(BenchArgs),
+    /// Print a built-in scenario (preset or placement) as a file to start from; with no
+    /// name, list them.
+    Show(ShowArgs),
+    /// List the primitives scenario files may call, with their steps and kernel sources.
+    Primitives(PrimitivesArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// A preset or placement name (see `tornsim show`).
+    pub name: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PrimitivesArgs {
+    /// Print the table as Markdown (as in the docs).
+    #[arg(long)]
+    pub markdown: bool,
 }
 
 /// The configuration flags every simulating command takes.
@@ -51,7 +71,7 @@ pub struct ConfigArgs {
     /// CPU count, 2..=64, or `auto` (collapser + populator + readers).
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub cpus: Option<String>,
-    /// native-pae, xen-pv or non-pae.
+    /// native-pae, xen-pv, non-pae, kvm-pv-flush or hyperv.
     #[arg(long, value_name = "MODE")]
     pub mode: Option<String>,
     /// Sync placement: under-ptl, after-unlock, none or flush-sync-skip.
@@ -88,6 +108,9 @@ pub enum SchedulerKind {
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
+    /// Scenario files to run (see `tornsim show`); none: the configuration flags alone.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub config: ConfigArgs,
     /// Number of runs.
@@ -132,8 +155,10 @@ pub enum TraceFormat {
 
 #[derive(Args, Debug)]
 pub struct ReplayArgs {
-    /// A schedule string (`ts1.…`), as printed by `run` or `check`.
-    pub schedule: String,
+    /// A schedule string (`ts1.…`), as printed by `run` or `check`; a scenario file's
+    /// schedule (`ts2.…`) comes after its file.
+    #[arg(value_name = "[FILE] SCHEDULE", required = true, num_args = 1..=2)]
+    pub args: Vec<String>,
     #[arg(long, value_enum, default_value_t = TraceFormat::Table)]
     pub format: TraceFormat,
 }
@@ -178,6 +203,10 @@ impl SearchArgs {
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
+    /// Scenario files to check, one verdict row each (see `tornsim show`); none: the
+    /// configuration flags alone.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub config: ConfigArgs,
     #[command(flatten)]
@@ -366,9 +395,32 @@ fn file_settings(path: &PathBuf) -> Result<Vec<(String, String)>, InputError> {
 impl ConfigArgs {
     /// Layers defaults, `--preset`, `--config` and the individual flags, then validates.
     pub fn build(&self) -> Result<Config, InputError> {
-        let mut cfg = match &self.preset {
-            Some(name) => preset(name)?.config,
-            None => Config::default(),
+        self.build_on(None)
+    }
+
+    /// As [`ConfigArgs::build`], starting from a scenario file's settings and program.
+    pub fn build_for(&self, f: &crate::scenario_cmd::ScenarioFile) -> Result<Config, InputError> {
+        let shown = f.path.display();
+        if self.preset.is_some() {
+            return Err(InputError(format!(
+                "--preset: '{shown}' already gives the programs; use one or the other"
+            )));
+        }
+        if self.sync.is_some() {
+            return Err(InputError(format!(
+                "--sync: the order of the lines in '{shown}' is its placement; edit the file instead"
+            )));
+        }
+        let cfg = self.build_on(Some(f.config.clone()))?;
+        f.compiles_under(&cfg)?;
+        Ok(cfg)
+    }
+
+    fn build_on(&self, base: Option<Config>) -> Result<Config, InputError> {
+        let mut cfg = match (&self.preset, base) {
+            (_, Some(c)) => c,
+            (Some(name), None) => preset(name)?.config,
+            (None, None) => Config::default(),
         };
         if let Some(path) = &self.config {
             for (k, v) in file_settings(path)? {

@@ -2,6 +2,7 @@
 
 use crate::args::{CheckArgs, CheckFormat, InputError, MatrixArgs};
 use crate::progress::{par_map, Progress};
+use crate::scenario_cmd::ScenarioFile;
 use crate::{print_json, HAZARD, INCOMPLETE, OK};
 use serde_json::json;
 use std::time::Instant;
@@ -46,7 +47,100 @@ fn mib(bytes: u64) -> f64 {
 }
 
 pub fn cmd_check(a: CheckArgs) -> Result<u8, InputError> {
-    let cfg = a.config.build()?;
+    match a.files.len() {
+        0 => {
+            let cfg = a.config.build()?;
+            check_one(&cfg, None, &a)
+        }
+        1 => {
+            let f = ScenarioFile::load(&a.files[0])?;
+            let cfg = a.config.build_for(&f)?;
+            check_one(&cfg, Some(&f), &a)
+        }
+        _ => check_many(&a),
+    }
+}
+
+/// Several files: one verdict row each, and whether each file's claim holds.
+fn check_many(a: &CheckArgs) -> Result<u8, InputError> {
+    let opts = a.search.options()?;
+    let mut rows = Vec::new();
+    let mut worst = OK;
+    for path in &a.files {
+        let f = ScenarioFile::load(path)?;
+        let cfg = a.config.build_for(&f)?;
+        let start = Instant::now();
+        let r = run_check(&cfg, opts, false)?;
+        let secs = start.elapsed().as_secs_f64();
+        let claim = claim_word(f.scenario.exists.holds(r.verdict));
+        worst = worst.max(exit_for(r.verdict));
+        rows.push((path.display().to_string(), f, r, secs, claim));
+    }
+    if a.json || a.format == Some(CheckFormat::Json) {
+        let v: Vec<_> = rows
+            .iter()
+            .map(|(p, f, r, secs, claim)| {
+                json!({
+                    "file": p,
+                    "scenario": f.scenario.name,
+                    "exists": f.scenario.exists.text(),
+                    "verdict": r.verdict,
+                    "claim": claim,
+                    "states": r.states,
+                    "seconds": secs,
+                    "schedule": r.witness.as_ref().map(|w| w.encode()),
+                })
+            })
+            .collect();
+        print_json(&json!(v));
+    } else {
+        let w = rows.iter().map(|r| r.0.len()).max().unwrap_or(4).max(4);
+        println!(
+            "{:<w$}  {:<10}  {:<26}  {:<9}  {:>10}",
+            "file", "verdict", "exists", "claim", "states"
+        );
+        for (p, f, r, _, claim) in &rows {
+            println!(
+                "{:<w$}  {:<10}  {:<26}  {:<9}  {:>10}",
+                p,
+                r.verdict.name(),
+                f.scenario.exists.text(),
+                claim,
+                r.states
+            );
+        }
+    }
+    Ok(worst)
+}
+
+/// Adds a scenario file's name and claim to a check's JSON.
+fn with_claim(
+    file: Option<&ScenarioFile>,
+    v: Verdict,
+    mut j: serde_json::Value,
+) -> serde_json::Value {
+    if let (Some(f), Some(o)) = (file, j.as_object_mut()) {
+        o.insert("scenario".into(), json!(f.scenario.name));
+        o.insert("exists".into(), json!(f.scenario.exists.text()));
+        o.insert(
+            "claim".into(),
+            json!(claim_word(f.scenario.exists.holds(v))),
+        );
+    }
+    j
+}
+
+/// How a file's claim fared: `holds`, `fails`, or `undecided`.
+fn claim_word(h: Option<bool>) -> &'static str {
+    match h {
+        Some(true) => "holds",
+        Some(false) => "fails",
+        None => "undecided",
+    }
+}
+
+fn check_one(cfg: &Config, file: Option<&ScenarioFile>, a: &CheckArgs) -> Result<u8, InputError> {
+    let cfg = cfg.clone();
     let opts = a.search.options()?;
     let format = if a.json {
         CheckFormat::Json
@@ -72,21 +166,25 @@ pub fn cmd_check(a: CheckArgs) -> Result<u8, InputError> {
         mib(r.peak_bytes)
     );
     match format {
-        CheckFormat::Json => print_json(&json!({
-            "config": cfg,
-            "verdict": r.verdict,
-            "states": r.states,
-            "transitions": r.transitions,
-            "depth": r.depth,
-            "seconds": secs,
-            "peak_bytes": r.peak_bytes,
-            "max_states": opts.max_states,
-            "reduction": opts.reduce,
-            "symmetry": opts.symmetry,
-            "schedule": schedule,
-            "steps": trace.as_ref().map(|t| t.steps.len()),
-            "trace": trace,
-        })),
+        CheckFormat::Json => print_json(&with_claim(
+            file,
+            r.verdict,
+            json!({
+                "config": cfg,
+                "verdict": r.verdict,
+                "states": r.states,
+                "transitions": r.transitions,
+                "depth": r.depth,
+                "seconds": secs,
+                "peak_bytes": r.peak_bytes,
+                "max_states": opts.max_states,
+                "reduction": opts.reduce,
+                "symmetry": opts.symmetry,
+                "schedule": schedule,
+                "steps": trace.as_ref().map(|t| t.steps.len()),
+                "trace": trace,
+            }),
+        )),
         CheckFormat::Kernel => match &trace {
             Some(t) => {
                 print!("{}", t.to_kernel());
@@ -102,6 +200,14 @@ pub fn cmd_check(a: CheckArgs) -> Result<u8, InputError> {
         CheckFormat::Table => {
             println!("tornsim check: {}", cfg.summary());
             println!("verdict: {} ({})", r.verdict, verdict_sentence(r.verdict));
+            if let Some(f) = file {
+                let e = &f.scenario.exists;
+                println!(
+                    "{}: the file's claim {}",
+                    e.text(),
+                    claim_word(e.holds(r.verdict))
+                );
+            }
             println!("{stats}");
             if let (Some(t), Some(s)) = (&trace, &schedule) {
                 println!();

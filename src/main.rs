@@ -3,6 +3,7 @@
 mod args;
 mod check;
 mod progress;
+mod scenario_cmd;
 mod sweep;
 
 use args::{
@@ -73,6 +74,8 @@ fn main() -> ExitCode {
         Command::Sweep(a) => sweep::cmd_sweep(a),
         Command::Merge(a) => sweep::cmd_merge(a),
         Command::Bench(a) => cmd_bench(a),
+        Command::Show(a) => scenario_cmd::cmd_show(a),
+        Command::Primitives(a) => scenario_cmd::cmd_primitives(a),
     });
     match result {
         Ok(Ok(code)) => ExitCode::from(code),
@@ -147,7 +150,27 @@ fn run_batch(
 }
 
 fn cmd_run(a: RunArgs) -> Result<u8, InputError> {
-    let cfg = a.config.build()?;
+    if a.files.is_empty() {
+        let cfg = a.config.build()?;
+        return run_one(&cfg, &a);
+    }
+    let mut worst = OK;
+    for (i, path) in a.files.iter().enumerate() {
+        let f = scenario_cmd::ScenarioFile::load(path)?;
+        let cfg = a.config.build_for(&f)?;
+        if a.files.len() > 1 && !a.json {
+            if i > 0 {
+                println!();
+            }
+            println!("== {}", path.display());
+        }
+        worst = worst.max(run_one(&cfg, &a)?);
+    }
+    Ok(worst)
+}
+
+fn run_one(cfg: &Config, a: &RunArgs) -> Result<u8, InputError> {
+    let cfg = cfg.clone();
     if a.runs == 0 {
         return Err(InputError("--runs: must be at least 1".into()));
     }
@@ -239,10 +262,19 @@ fn cmd_run(a: RunArgs) -> Result<u8, InputError> {
 }
 
 fn cmd_replay(a: ReplayArgs) -> Result<u8, InputError> {
-    let t = replay_str(&a.schedule).map_err(|e| match e {
-        ReplayError::Schedule(e) => InputError(e.to_string()),
-        e => InputError(e.to_string()),
-    })?;
+    let t = match a.args.as_slice() {
+        [schedule] => replay_str(schedule).map_err(|e| InputError(e.to_string()))?,
+        [file, schedule] => {
+            let f = scenario_cmd::ScenarioFile::load(std::path::Path::new(file))?;
+            let s = tornsim_core::Schedule::decode_with(schedule, f.config.scenario.as_ref())
+                .map_err(|e| InputError(e.to_string()))?;
+            tornsim_core::replay(&s).map_err(|e| match e {
+                ReplayError::Schedule(e) => InputError(e.to_string()),
+                e => InputError(e.to_string()),
+            })?
+        }
+        _ => return Err(InputError("replay takes [FILE] SCHEDULE".into())),
+    };
     match a.format {
         TraceFormat::Table => print!("{}", t.to_table()),
         TraceFormat::Json => print_json(&serde_json::to_value(&t).expect("traces serialise")),

@@ -543,3 +543,156 @@ fn sweep_shards_merge_into_the_single_machine_table() {
     assert_bad(&["sweep", "--runs", "0"], "--runs");
     assert_bad(&["merge", "/nonexistent.json"], "cannot read");
 }
+
+/// A scratch directory under the target dir, unique per test.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The acceptance path: `show merged`, move `spin_unlock()` above the sync, and
+/// the edited file tears exactly as the seed thread's preset does; the unedited file is
+/// safe with the merged preset's state count.
+#[test]
+fn moving_one_line_of_a_shown_preset_gives_the_seed_threads_torn_read() {
+    let dir = scratch("show-edit");
+    let shown = tornsim(&["show", "merged"]);
+    assert_eq!(shown.status.code(), Some(0));
+    let text = stdout(&shown);
+    let m = dir.join("m.litmus");
+    std::fs::write(&m, &text).unwrap();
+    let safe = tornsim(&["check", m.to_str().unwrap(), "--json"]);
+    assert_eq!(safe.status.code(), Some(0), "{}", stderr(&safe));
+    let preset = json(&tornsim(&["check", "--preset", "merged", "--json"]));
+    let j = json(&safe);
+    assert_eq!(j["verdict"], "safe");
+    assert_eq!(j["states"], preset["states"]);
+    assert_eq!(j["claim"], "holds");
+
+    let moved = text.replace(
+        "    pmdp_get_lockless_sync();\n    spin_unlock();\n",
+        "    spin_unlock();\n    pmdp_get_lockless_sync();\n",
+    );
+    assert_ne!(moved, text, "the shown file has the merged ordering");
+    std::fs::write(&m, &moved).unwrap();
+    let torn = tornsim(&["check", m.to_str().unwrap(), "--json"]);
+    assert_eq!(torn.status.code(), Some(1));
+    let seed = json(&tornsim(&["check", "--preset", "seed-thread-v1", "--json"]));
+    let t = json(&torn);
+    assert_eq!(t["verdict"], "torn");
+    assert_eq!(t["schedule"], seed["schedule"], "the same shortest witness");
+    // The file still claims ~exists, which the checker now refutes.
+    assert_eq!(t["claim"], "fails");
+}
+
+#[test]
+fn several_files_give_one_row_each_and_a_scenario_schedule_names_its_scenario() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let f = |n: &str| format!("{root}/scenarios/{n}.litmus");
+    let o = tornsim(&[
+        "check",
+        &f("merged"),
+        &f("no-recheck"),
+        &f("irq-off-ptl-deadlock"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    let rows: Vec<&str> = out.lines().skip(1).collect();
+    assert_eq!(rows.len(), 3, "{out}");
+    assert!(
+        rows[0].contains("safe") && rows[0].contains("holds"),
+        "{out}"
+    );
+    assert!(
+        rows[1].contains("torn") && rows[1].contains("holds"),
+        "{out}"
+    );
+    assert!(
+        rows[2].contains("deadlock") && rows[2].contains("holds"),
+        "{out}"
+    );
+
+    let j = json(&tornsim(&["check", &f("no-recheck"), "--json"]));
+    let s = j["schedule"].as_str().unwrap().to_string();
+    assert!(s.starts_with("ts2."), "{s}");
+    let r = tornsim(&["replay", &f("no-recheck"), &s]);
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    assert!(stdout(&r).contains("TORN"));
+    assert_bad(&["replay", &s], "replay it with its file");
+    assert_bad(&["replay", &f("high-first"), &s], "not to 'high-first'");
+    // A run of a scenario file finds its torn reads too, and says which scenario ran.
+    let run = tornsim(&["run", &f("no-recheck"), "--runs", "2000", "--json"]);
+    let rj = json(&run);
+    assert!(rj["runs_with_torn"].as_u64().unwrap() > 0);
+    assert!(rj["first_torn_schedule"]
+        .as_str()
+        .unwrap()
+        .starts_with("ts2."));
+}
+
+#[test]
+fn a_bad_scenario_file_is_shown_at_its_line_with_a_caret() {
+    let dir = scratch("bad-scenario");
+    let text = stdout(&tornsim(&["show", "seed-thread-v1"]));
+    let cases = [
+        (
+            text.replace("pmdp_get_lockless_sync", "pmdp_get_lockless_synk"),
+            "did you mean 'pmdp_get_lockless_sync'?",
+        ),
+        (
+            text.replacen("    pmd_lock();\n", "", 1),
+            "spin_unlock() without pmd_lock()",
+        ),
+        (text.replacen("}\n", "\n", 1), "unbalanced braces"),
+        (
+            text.replace("P1(fault)", "P5(fault)"),
+            "CPU1 has no program",
+        ),
+        (
+            text.replace("readers = 2;", "readers = 99;"),
+            "out of range",
+        ),
+        (
+            text.replace("    pte_offset_map();\n", "")
+                .replace("exists (torn \\/ stale)", "exists (stale)"),
+            "cannot observe",
+        ),
+    ];
+    for (i, (src, want)) in cases.iter().enumerate() {
+        let p = dir.join(format!("bad{i}.litmus"));
+        std::fs::write(&p, src).unwrap();
+        let o = tornsim(&["check", p.to_str().unwrap()]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{e}");
+        assert!(e.contains(want), "case {i}: {e}");
+        assert!(e.contains(&format!("bad{i}.litmus:")), "{e}");
+        assert!(e.contains('^'), "no caret: {e}");
+        assert!(!e.contains("internal error"), "{e}");
+    }
+    let p = dir.join("ok.litmus");
+    std::fs::write(&p, &text).unwrap();
+    assert_bad(&["check", p.to_str().unwrap(), "--sync", "none"], "--sync");
+    assert_bad(
+        &["check", p.to_str().unwrap(), "--preset", "merged"],
+        "--preset",
+    );
+}
+
+#[test]
+fn primitives_and_show_list_the_tables() {
+    let p = stdout(&tornsim(&["primitives"]));
+    for name in [
+        "pmd_lock();",
+        "tlb_remove_table_sync_one();",
+        "if (pmd_none())",
+        "recheck_pmd_low();",
+    ] {
+        assert!(p.contains(name), "{name} missing");
+    }
+    let md = stdout(&tornsim(&["primitives", "--markdown"]));
+    assert!(md.starts_with("| primitive |"));
+    let list = stdout(&tornsim(&["show"]));
+    assert!(list.contains("seed-thread-v1") && list.contains("after-unlock"));
+    assert_bad(&["show", "nope"], "no built-in scenario 'nope'");
+}

@@ -187,6 +187,27 @@ impl Exists {
             span: Span::default(),
         }
     }
+    /// Whether the file's claim holds given the checker's verdict: `exists` claims one
+    /// of its hazards is reachable, `~exists` that none is. `None`: undecided (the
+    /// search was incomplete, or stopped at a deadlock the clause does not name).
+    pub fn holds(&self, v: crate::check::Verdict) -> Option<bool> {
+        use crate::check::Verdict as V;
+        let named = |h| self.hazards.contains(&h);
+        let found = match v {
+            V::Safe => false,
+            V::Torn => named(Hazard::Torn),
+            V::Stale => named(Hazard::Stale),
+            V::Deadlock if named(Hazard::Deadlock) => true,
+            V::Deadlock | V::Incomplete => return None,
+        };
+        Some(found != self.negated)
+    }
+
+    /// The clause as written.
+    pub fn text(&self) -> String {
+        print_exists(self).trim_end().to_string()
+    }
+
     /// Whether the checker stops at `h` (a deadlock always stops it).
     pub fn asks(&self, h: Hazard) -> bool {
         h == Hazard::Deadlock || self.hazards.contains(&h)
@@ -377,6 +398,11 @@ struct Parser {
     open: Vec<Span>,
 }
 
+/// `P0`, `P12`: the head of a CPU block.
+fn is_block_head(w: &str) -> bool {
+    w.len() > 1 && w.starts_with('P') && w[1..].bytes().all(|c| c.is_ascii_digit())
+}
+
 fn describe(t: &Tok) -> String {
     match t {
         Tok::Ident(s) => format!("'{s}'"),
@@ -466,6 +492,15 @@ impl Parser {
             self.expect("{")?;
             while !self.is("}") {
                 let (k, ks) = self.ident("a setting name (or '}')")?;
+                if self.is("(") && is_block_head(&k) {
+                    let open = *self.open.last().expect("inside the settings' braces");
+                    return Err(ScenarioError::at(
+                        open,
+                        format!(
+                            "unbalanced braces: the settings' '{{' is not closed before {k} begins"
+                        ),
+                    ));
+                }
                 self.expect("=")?;
                 let (v, vs) = match &self.peek().tok {
                     Tok::Ident(s) | Tok::Str(s) => {
@@ -569,11 +604,7 @@ impl Parser {
             return self.err("'}'");
         }
         let (w, span) = self.ident("a primitive call such as 'pmd_lock();' or '}'")?;
-        let block_head = w.len() > 1
-            && w.starts_with('P')
-            && w[1..].bytes().all(|c| c.is_ascii_digit())
-            && self.is("(");
-        if block_head {
+        if self.is("(") && is_block_head(&w) {
             if let Some(open) = self.open.last() {
                 return Err(ScenarioError::at(
                     *open,
@@ -747,10 +778,8 @@ fn print_stmts(out: &mut String, stmts: &[Stmt], depth: usize) {
                 if braced {
                     out.push_str(&format!("{ind}}}\n"));
                 }
-                if !other.is_empty() {
-                    if arm(out, other, format!("{ind}else")) {
-                        out.push_str(&format!("{ind}}}\n"));
-                    }
+                if !other.is_empty() && arm(out, other, format!("{ind}else")) {
+                    out.push_str(&format!("{ind}}}\n"));
                 }
             }
             Stmt::DoWhile { body, .. } => {
@@ -1662,6 +1691,23 @@ mod tests {
             assert_eq!(plain(&c2), plain(&c), "{name}");
             assert_eq!(c2.scenario.is_some(), c.scenario.is_some(), "{name}");
             assert_eq!(program_hash(&s2), program_hash(&s), "{name}");
+        }
+    }
+
+    /// Each built-in file states its expected result in its `exists` clause; the
+    /// exhaustive checker must agree with every one.
+    #[test]
+    fn every_builtin_claim_holds_under_exhaustive_search() {
+        for (name, src) in BUILTIN {
+            let (s, c) = load(src).unwrap();
+            let r = crate::check::check(&c, crate::check::CheckOptions::default()).unwrap();
+            assert_eq!(
+                s.exists.holds(r.verdict),
+                Some(true),
+                "{name}: {} but the checker says {}",
+                s.exists.text(),
+                r.verdict
+            );
         }
     }
 
