@@ -246,24 +246,27 @@ pub enum SweepFormat {
 
 #[derive(Args, Debug)]
 pub struct SweepArgs {
+    /// Scenario files to sweep in place of the placements (see `tornsim show`); the
+    /// files' own mode, readers and reader kind hold unless given here.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     /// CPU counts, comma separated (extra CPUs beyond collapser, populator and readers
     /// are idle and answer IPIs).
     #[arg(long, default_value = "4,6,8,10,12,14,16", value_name = "LIST")]
     pub cpus: String,
-    #[arg(long, default_value = "2", value_name = "LIST")]
-    pub readers: String,
-    /// Placements, comma separated.
-    #[arg(
-        long,
-        default_value = "under-ptl,after-unlock,none,flush-sync-skip",
-        value_name = "LIST"
-    )]
-    pub sync: String,
-    /// Modes, comma separated.
-    #[arg(long, default_value = "xen-pv,native-pae", value_name = "LIST")]
-    pub mode: String,
-    #[arg(long, default_value = "gup-fast", value_name = "KIND")]
-    pub reader: String,
+    /// Reader counts, comma separated [default: 2, or each file's own].
+    #[arg(long, value_name = "LIST")]
+    pub readers: Option<String>,
+    /// Placements, comma separated [default: under-ptl,after-unlock,none,flush-sync-skip;
+    /// not with files].
+    #[arg(long, value_name = "LIST")]
+    pub sync: Option<String>,
+    /// Modes, comma separated [default: xen-pv,native-pae, or each file's own].
+    #[arg(long, value_name = "LIST")]
+    pub mode: Option<String>,
+    /// Reader kind [default: gup-fast, or each file's own].
+    #[arg(long, value_name = "KIND")]
+    pub reader: Option<String>,
     /// Timed runs (collapses) per cell.
     #[arg(
         long,

@@ -2,6 +2,7 @@
 
 use crate::args::{InputError, MergeArgs, SweepArgs, SweepFormat};
 use crate::progress::par_map;
+use crate::scenario_cmd::ScenarioFile;
 use crate::{print_json, OK};
 use serde_json::json;
 use tornsim_core::config::{Knob, Mode, ReaderKind, SyncPlacement};
@@ -22,6 +23,15 @@ fn list<T>(
         return Err(InputError(format!("--{flag}: give at least one value")));
     }
     Ok(v)
+}
+
+/// A list flag that may be absent (then the axis keeps each file's own value).
+fn opt_list<T>(
+    flag: &str,
+    s: Option<String>,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Vec<T>, InputError> {
+    s.map_or(Ok(Vec::new()), |s| list(flag, &s, parse))
 }
 
 fn num(range: std::ops::RangeInclusive<u32>) -> impl Fn(&str) -> Result<u32, String> {
@@ -101,21 +111,61 @@ fn format(f: SweepFormat, json: bool, csv: bool) -> SweepFormat {
 }
 
 pub fn cmd_sweep(a: SweepArgs) -> Result<u8, InputError> {
+    let files = a
+        .files
+        .iter()
+        .map(|p| ScenarioFile::load(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let with_files = !files.is_empty();
+    if with_files && a.sync.is_some() {
+        return Err(InputError(
+            "--sync does not apply to scenario files: each file gives the order of its steps"
+                .into(),
+        ));
+    }
+    // Without files the axes have their usual defaults; with files, an axis not given
+    // keeps each file's own setting.
+    let or_default = |v: &Option<String>, d: &'static str| match v {
+        Some(v) => Some(v.clone()),
+        None => (!with_files).then(|| d.to_string()),
+    };
     let grid = SweepGrid {
         cpus: list("cpus", &a.cpus, num(2..=64))?,
-        readers: list("readers", &a.readers, num(1..=62))?,
-        syncs: list("sync", &a.sync, knob::<SyncPlacement>)?,
-        modes: list("mode", &a.mode, knob::<Mode>)?,
-        reader: knob::<ReaderKind>(&a.reader).map_err(|e| InputError(format!("--reader: {e}")))?,
+        readers: opt_list("readers", or_default(&a.readers, "2"), num(1..=62))?,
+        syncs: match &a.sync {
+            Some(v) => list("sync", v, knob::<SyncPlacement>)?,
+            None if with_files => Vec::new(),
+            None => list("sync", "under-ptl,after-unlock,none,flush-sync-skip", knob)?,
+        },
+        modes: opt_list(
+            "mode",
+            or_default(&a.mode, "xen-pv,native-pae"),
+            knob::<Mode>,
+        )?,
+        reader: or_default(&a.reader, "gup-fast")
+            .map(|r| knob::<ReaderKind>(&r).map_err(|e| InputError(format!("--reader: {e}"))))
+            .transpose()?,
         runs: a.runs,
         seed: a.seed,
         latencies: latencies(a.latency.as_deref())?,
+        scenarios: files.iter().map(|f| f.text.clone()).collect(),
     };
     if !(1..=10_000_000).contains(&a.runs) {
         return Err(InputError("--runs: must be in 1..=10000000".into()));
     }
+    // Every file must compile under every setting the grid gives it, reported at the
+    // file's line rather than as a failed cell.
+    let configs = grid.try_configs().map_err(|e| InputError(e.to_string()))?;
+    for c in &configs {
+        if let Some(f) = files
+            .iter()
+            .find(|f| Some(&f.scenario) == c.scenario.as_deref())
+        {
+            f.compiles_under(c)?;
+        }
+        c.validate().map_err(|e| InputError(e.to_string()))?;
+    }
     let (k, n) = shard(a.shard.as_deref())?;
-    let configs = grid.configs();
     if configs.is_empty() {
         return Err(InputError(
             "the grid is empty: every CPU count is below 2 + readers".into(),
@@ -166,7 +216,10 @@ fn row(c: &SweepCell) -> Vec<String> {
     let s = &c.stats;
     vec![
         c.config.mode.name().into(),
-        c.config.sync.name().into(),
+        match &c.config.scenario {
+            Some(sc) => sc.name.clone(),
+            None => c.config.sync.name().into(),
+        },
         c.config.cpu_count().to_string(),
         c.config.readers.to_string(),
         s.runs.to_string(),

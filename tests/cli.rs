@@ -696,3 +696,58 @@ fn primitives_and_show_list_the_tables() {
     assert!(list.contains("seed-thread-v1") && list.contains("after-unlock"));
     assert_bad(&["show", "nope"], "no built-in scenario 'nope'");
 }
+
+#[test]
+fn sweep_takes_scenario_files_in_place_of_placements() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let a = format!("{root}/scenarios/no-recheck.litmus");
+    let b = format!("{root}/scenarios/merged.litmus");
+    let o = tornsim(&["sweep", "--cpus", "4,6", "--runs", "400", &a, &b, "--csv"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    // One row per file and CPU count; each file keeps its own mode and readers.
+    let progs: Vec<(&str, &str, &str, &str)> =
+        rows.iter().map(|r| (r[0], r[1], r[2], r[3])).collect();
+    assert_eq!(
+        progs,
+        vec![
+            ("xen-pv", "no-recheck", "4", "1"),
+            ("xen-pv", "no-recheck", "6", "1"),
+            ("xen-pv", "under-ptl", "4", "2"),
+            ("xen-pv", "under-ptl", "6", "2"),
+        ],
+        "{out}"
+    );
+    // The reader without the re-check tears under timing too; merged never does.
+    assert!(rows[0][5].parse::<f64>().unwrap() > 0.0, "{out}");
+    assert_eq!(rows[2][5], "0");
+    // Axes given on the command line apply over the files; --sync does not.
+    let o = tornsim(&[
+        "sweep",
+        "--cpus",
+        "4",
+        "--runs",
+        "50",
+        "--mode",
+        "native-pae",
+        &a,
+        "--csv",
+    ]);
+    assert!(
+        stdout(&o).contains("native-pae,no-recheck,4,1"),
+        "{}",
+        stdout(&o)
+    );
+    let o = tornsim(&["sweep", "--sync", "none", &a]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--sync does not apply"),
+        "{}",
+        stderr(&o)
+    );
+}

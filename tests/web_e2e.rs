@@ -168,3 +168,100 @@ fn the_explainer_shows_six_live_scenes_and_the_page_works_from_a_sub_path() {
     });
     assert!(s.as_str().unwrap().contains("in a worker"), "{s}");
 }
+
+/// Types into the scenario editor as a user would (value, then an `input` event).
+fn type_scenario(b: &Browser, text: &str) {
+    let lit = serde_json::to_string(text).unwrap();
+    b.js(&format!(
+        "const t = document.getElementById('scenario-text'); t.value = {lit}; \
+         t.dispatchEvent(new InputEvent('input', {{bubbles: true}})); return 0"
+    ));
+}
+
+const VERDICT: &str = "return document.getElementById('verdict')?.textContent || ''";
+const EDITOR: &str = "return document.getElementById('scenario-text')?.value || ''";
+
+#[test]
+#[ignore = "needs trunk and chromedriver; .ci/test runs it"]
+fn the_scenario_editor_parses_and_checks_in_the_worker_and_travels_in_a_link() {
+    let server = serve(build_page());
+    let b = Browser::start();
+    b.goto(&format!("{}#preset=merged", server.base));
+    let src = b.wait_for("the editor", 30, EDITOR, |v| {
+        v.as_str().unwrap_or("").contains("P0(khugepaged)")
+    });
+    let src = src.as_str().unwrap().to_string();
+    // The acceptance edit: move spin_unlock() above pmdp_get_lockless_sync().
+    let mut lines: Vec<&str> = src.lines().collect();
+    let unlock = lines
+        .iter()
+        .position(|l| l.trim() == "spin_unlock();")
+        .unwrap();
+    let sync = lines
+        .iter()
+        .position(|l| l.trim() == "pmdp_get_lockless_sync();")
+        .unwrap();
+    let moved = lines.remove(unlock);
+    lines.insert(sync, moved);
+    type_scenario(&b, &lines.join("\n"));
+    b.wait_for(
+        "the worker's parse",
+        30,
+        "return !!document.getElementById('scenario-ok') && !document.getElementById('scenario-check').disabled",
+        |v| v == true,
+    );
+    b.js("document.getElementById('scenario-check').click(); return 0");
+    let v = b.wait_for("the torn verdict", 60, VERDICT, |v| {
+        v.as_str().unwrap_or("").contains("torn")
+    });
+    // The address bar is the share link: opened afresh, it shows and checks the same.
+    let link = b.js("return location.href").as_str().unwrap().to_string();
+    b.goto("about:blank");
+    b.goto(&link);
+    b.wait_for("the linked editor", 30, EDITOR, |v| {
+        v.as_str().unwrap_or("").contains("P0(khugepaged)")
+    });
+    b.js("document.getElementById('check').click(); return 0");
+    b.wait_for("the linked verdict", 60, VERDICT, |v| {
+        v.as_str().unwrap_or("").contains("torn")
+    });
+
+    // A custom scenario (no built-in placement) travels packed in `scenario=`.
+    let custom = tornsim_core::scenario::builtin_source("no-recheck").unwrap();
+    type_scenario(&b, custom);
+    let hash = b.wait_for("the packed link", 30, "return location.hash", |v| {
+        v.as_str().unwrap_or("").starts_with("#scenario=")
+    });
+    eprintln!(
+        "e2e scenario link: {} characters",
+        hash.as_str().unwrap().len()
+    );
+
+    // An error is shown at its line, with the nearest name, and blocks Check and Run.
+    let bad = custom.replace("read_pmd_high();", "read_pmd_hihg();");
+    let line = bad.lines().position(|l| l.contains("hihg")).unwrap() + 1;
+    type_scenario(&b, &bad);
+    let err = b.wait_for(
+        "the error",
+        30,
+        "return document.getElementById('scenario-error')?.textContent || ''",
+        |v| !v.as_str().unwrap_or("").is_empty(),
+    );
+    let err = err.as_str().unwrap().to_string();
+    assert!(err.starts_with(&format!("Line {line}, column ")), "{err}");
+    assert!(err.contains("read_pmd_high"), "suggests the name: {err}");
+    assert_eq!(
+        b.js("return document.querySelector('.gutter .bad')?.textContent"),
+        line.to_string()
+    );
+    assert_eq!(
+        b.js("return document.getElementById('scenario-run').disabled"),
+        true
+    );
+    eprintln!("e2e editor: {v}; error shown: {err}");
+    if let Ok(path) = std::env::var("TORNSIM_EDITOR_SCREENSHOT") {
+        b.js("document.querySelector('section.scenario').scrollIntoView(); return 0");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        b.screenshot(std::path::Path::new(&path));
+    }
+}

@@ -278,7 +278,16 @@ impl Share {
     /// typo in a link is reported.
     pub fn to_query(&self) -> String {
         let mut parts: Vec<String> = Vec::new();
-        let q = self.config.to_query(&Config::default());
+        // A scenario goes first, packed; the settings after it are relative to the file's
+        // own, as flags over a file are on the command line.
+        let base = match &self.config.scenario {
+            Some(sc) => {
+                parts.push(format!("scenario={}", crate::scenario::pack(&sc.source)));
+                crate::scenario::to_config(sc).unwrap_or_default()
+            }
+            None => Config::default(),
+        };
+        let q = self.config.to_query(&base);
         if !q.is_empty() {
             parts.push(q);
         }
@@ -320,9 +329,40 @@ impl Share {
             "0" | "false" | "off" => Ok(false),
             _ => Err(ConfigError::new(k, format!("expected 1 or 0, got '{v}'"))),
         };
+        // The scenario sets the base the other settings apply over, wherever it stands.
+        let mut scenario = None;
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            if let Some(v) = pair.strip_prefix("scenario=") {
+                if scenario.is_some() {
+                    return Err(ConfigError::new("scenario", "given twice"));
+                }
+                let text = crate::scenario::unpack(v).map_err(|e| {
+                    ConfigError::new(
+                        "scenario",
+                        format!("cannot unpack this link's scenario: {e}"),
+                    )
+                })?;
+                let (_, c) = crate::scenario::load_checked(&text).map_err(|e| {
+                    ConfigError::new(
+                        "scenario",
+                        format!("this link's scenario has an error at {e}"),
+                    )
+                })?;
+                s.config = c;
+                scenario = Some(text);
+            }
+        }
+        let mut trace = None;
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             match k {
+                "scenario" => {}
+                "sync" | "preset" if scenario.is_some() => {
+                    return Err(ConfigError::new(
+                        k,
+                        "does not apply with a scenario: its file already gives the order of every step",
+                    ))
+                }
                 "scheduler" => match v {
                     "random" => pct = false,
                     "pct" => pct = true,
@@ -346,10 +386,7 @@ impl Share {
                 }
                 "compare" => s.compare = flag(k, v)?,
                 "autorun" => s.autorun = flag(k, v)?,
-                "trace" => {
-                    crate::Schedule::decode(v).map_err(|e| ConfigError::new("trace", e.0))?;
-                    s.trace = Some(v.to_string());
-                }
+                "trace" => trace = Some(v),
                 k if extra.contains(&k) => rest.push((k, v)),
                 _ => s.config.apply_query(pair)?,
             }
@@ -363,6 +400,11 @@ impl Share {
         }
         s.scheduler.validate()?;
         s.config.validate()?;
+        if let Some(t) = trace {
+            crate::Schedule::decode_with(t, s.config.scenario.as_ref())
+                .map_err(|e| ConfigError::new("trace", e.0))?;
+            s.trace = Some(t.to_string());
+        }
         Ok((s, rest))
     }
 }
@@ -463,5 +505,93 @@ mod tests {
         }
         let (_, rest) = Share::from_query("embed=1&preset=merged", &["embed"]).unwrap();
         assert_eq!(rest, vec![("embed", "1")]);
+    }
+
+    /// The acceptance edit: merged with the unlock moved above the sync.
+    fn edited_merged() -> String {
+        let src = crate::scenario::builtin_source("merged").unwrap();
+        let lines: Vec<&str> = src.lines().collect();
+        let unlock = lines
+            .iter()
+            .position(|l| l.trim() == "spin_unlock();")
+            .unwrap();
+        let sync = lines
+            .iter()
+            .position(|l| l.trim() == "pmdp_get_lockless_sync();")
+            .unwrap();
+        assert!(sync < unlock, "merged syncs under the PTL");
+        let mut out = lines.clone();
+        let moved = out.remove(unlock);
+        out.insert(sync, moved);
+        out.join("\n") + "\n"
+    }
+
+    #[test]
+    fn a_link_carries_an_edited_scenario_its_settings_and_a_trace() {
+        // Merged with the unlock moved up is the after-unlock placement, and a link
+        // says so by name.
+        let (_, c) = crate::scenario::load(&edited_merged()).unwrap();
+        assert_eq!(
+            (c.sync, c.scenario.is_none()),
+            (crate::config::SyncPlacement::AfterUnlock, true)
+        );
+        let text = crate::scenario::builtin_source("no-recheck").unwrap();
+        let (sc, mut cfg) = crate::scenario::load(text).unwrap();
+        assert!(cfg.scenario.is_some(), "no built-in placement");
+        cfg.readers = 2;
+        let r = crate::check(&cfg, crate::CheckOptions::default()).unwrap();
+        assert_eq!(r.verdict.name(), "torn");
+        let share = Share {
+            config: cfg.clone(),
+            trace: Some(r.witness.as_ref().unwrap().encode()),
+            ..Share::default()
+        };
+        let q = share.to_query();
+        assert!(q.starts_with("scenario="), "{q}");
+        assert!(q.contains("&readers=2&"), "settings over the file's: {q}");
+        assert!(q.len() < 800, "compressed: {} bytes", q.len());
+        let (back, _) = Share::from_query(&q, &[]).unwrap();
+        assert_eq!(back.config.scenario.as_ref().unwrap().source, sc.source);
+        assert_eq!(back, share);
+        // The trace replays only on its scenario.
+        let t = share.trace.as_deref().unwrap();
+        assert!(crate::replay_str_with(t, back.config.scenario.as_ref())
+            .unwrap()
+            .hazards()
+            .next()
+            .is_some());
+        let e = Share::from_query(&format!("trace={t}"), &[]).unwrap_err();
+        assert!(e.to_string().contains("scenario"), "{e}");
+        // Picking a placement by name drops the scenario.
+        let mut c = back.config.clone();
+        c.set("sync", "under-ptl").unwrap();
+        assert!(c.scenario.is_none());
+    }
+
+    #[test]
+    fn hostile_scenario_links_are_refused_with_reasons() {
+        let bomb = crate::scenario::pack(&"/*".repeat(100_000));
+        for (q, why) in [
+            ("scenario=%%%".to_string(), "base64url"),
+            ("scenario=AAAA".to_string(), "not a packed scenario"),
+            (format!("scenario={bomb}"), "more than"),
+            (
+                format!(
+                    "scenario={}",
+                    crate::scenario::pack("tornsim x\nP0(khugepaged) { bogus(); }\nexists (torn)")
+                ),
+                "2:1: CPU1 has no program",
+            ),
+            (
+                format!(
+                    "scenario={}&sync=none",
+                    crate::scenario::pack(&edited_merged())
+                ),
+                "does not apply",
+            ),
+        ] {
+            let e = Share::from_query(&q, &[]).unwrap_err().to_string();
+            assert!(e.contains(why), "{q:.60}: {e}");
+        }
     }
 }

@@ -340,7 +340,11 @@ impl Config {
             }
             "readers" => self.readers = parse_count("readers", v, READERS_RANGE)?,
             "mode" => self.mode = v.parse()?,
-            "sync" => self.sync = v.parse()?,
+            // A placement picked by name replaces any scenario's own order.
+            "sync" => {
+                self.sync = v.parse()?;
+                self.scenario = None;
+            }
             "paravirt" => self.paravirt = parse_bool("paravirt", v)?,
             "reader" => self.reader = v.parse()?,
             "alloc" => self.alloc = v.parse()?,

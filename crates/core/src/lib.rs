@@ -43,4 +43,4 @@ pub use run::{wilson, Batch, HazardRecord, RunSummary, Stats};
 pub use scenario::{Scenario, ScenarioError};
 pub use sched::{Scheduler, SchedulerSpec};
 pub use schedule::{Schedule, ScheduleError};
-pub use trace::{replay, replay_str, ReplayError, Stepper, Trace, TraceStep};
+pub use trace::{replay, replay_str, replay_str_with, ReplayError, Stepper, Trace, TraceStep};

@@ -1046,6 +1046,38 @@ pub fn load(src: &str) -> Result<(Scenario, Config), ScenarioError> {
     Ok((s, c))
 }
 
+/// Parses, configures and compiles: every error the file can have on its own settings,
+/// as the page's editor shows them while the user types.
+pub fn load_checked(src: &str) -> Result<(Scenario, Config), ScenarioError> {
+    let (s, c) = load(src)?;
+    compile(&s, &c)?;
+    Ok((s, c))
+}
+
+/// The longest scenario text a link may carry once unpacked: far beyond any real file,
+/// small enough that a hostile link cannot make the page inflate gigabytes.
+pub const MAX_PACKED_TEXT: usize = 64 * 1024;
+
+/// A scenario's text for a URL: raw DEFLATE, then base64url without padding, so a link
+/// carries an edited file in a few hundred characters and needs no escaping.
+pub fn pack(text: &str) -> String {
+    crate::schedule::encode_b64(&miniz_oxide::deflate::compress_to_vec(text.as_bytes(), 9))
+}
+
+/// The text [`pack`] made, or why this is not one.
+pub fn unpack(packed: &str) -> Result<String, String> {
+    let bytes = crate::schedule::decode_b64(packed.trim())
+        .ok_or("it is not base64url (A-Z a-z 0-9 - _)")?;
+    let text = miniz_oxide::inflate::decompress_to_vec_with_limit(&bytes, MAX_PACKED_TEXT)
+        .map_err(|e| match e.status {
+            miniz_oxide::inflate::TINFLStatus::HasMoreOutput => {
+                format!("it unpacks to more than {MAX_PACKED_TEXT} bytes")
+            }
+            _ => "it is not a packed scenario (truncated or mistyped?)".to_string(),
+        })?;
+    String::from_utf8(text).map_err(|_| "it unpacks to text that is not UTF-8".to_string())
+}
+
 /// The scenario `cfg` runs: its own, or its placement's.
 pub fn of_config(cfg: &Config) -> &Scenario {
     match &cfg.scenario {

@@ -299,7 +299,7 @@ impl Schedule {
     }
 }
 
-fn encode_b64(bytes: &[u8]) -> String {
+pub(crate) fn encode_b64(bytes: &[u8]) -> String {
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
         let b = [
@@ -316,7 +316,7 @@ fn encode_b64(bytes: &[u8]) -> String {
     out
 }
 
-fn decode_b64(s: &str) -> Option<Vec<u8>> {
+pub(crate) fn decode_b64(s: &str) -> Option<Vec<u8>> {
     let v: Vec<u8> = s.bytes().map(b64_value).collect::<Option<_>>()?;
     let mut out = Vec::new();
     for chunk in v.chunks(4) {

@@ -505,17 +505,26 @@ mod tests {
     }
 }
 
-/// A grid of timed batches: every CPU count × readers × placement × mode.
+/// A grid of timed batches: every CPU count × readers × placement (or scenario file) ×
+/// mode.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SweepGrid {
     pub cpus: Vec<u32>,
+    /// Empty with scenarios: each file's own count.
     pub readers: Vec<u32>,
+    /// Ignored with scenarios: the files give the order.
     pub syncs: Vec<crate::config::SyncPlacement>,
+    /// Empty with scenarios: each file's own mode.
     pub modes: Vec<crate::config::Mode>,
-    pub reader: crate::config::ReaderKind,
+    /// `None`: each file's own kind (only with scenarios).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reader: Option<crate::config::ReaderKind>,
     pub runs: u64,
     pub seed: u64,
     pub latencies: Latencies,
+    /// Scenario files' texts, in place of the placements.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scenarios: Vec<String>,
 }
 
 /// One cell of a sweep, with its results.
@@ -527,31 +536,66 @@ pub struct SweepCell {
     pub stats: TimedStats,
 }
 
+/// An axis's values, or one "keep what the program says" when it has none.
+fn axis<T: Copy>(v: &[T]) -> Vec<Option<T>> {
+    if v.is_empty() {
+        vec![None]
+    } else {
+        v.iter().copied().map(Some).collect()
+    }
+}
+
 impl SweepGrid {
+    /// The programs the grid sweeps: one per placement, or one per scenario file.
+    fn programs(&self) -> Result<Vec<Config>, ConfigError> {
+        if self.scenarios.is_empty() {
+            return Ok(self
+                .syncs
+                .iter()
+                .map(|&sync| Config {
+                    sync,
+                    ..Config::default()
+                })
+                .collect());
+        }
+        self.scenarios
+            .iter()
+            .map(|t| {
+                crate::scenario::load(t)
+                    .map(|(_, c)| c)
+                    .map_err(|e| ConfigError::new("scenario", e.to_string()))
+            })
+            .collect()
+    }
+
     /// The grid's configurations in order, skipping CPU counts too small for the
     /// readers (collapser + populator + readers).
     pub fn configs(&self) -> Vec<Config> {
+        self.try_configs().unwrap_or_default()
+    }
+
+    /// [`SweepGrid::configs`], or why a scenario does not load.
+    pub fn try_configs(&self) -> Result<Vec<Config>, ConfigError> {
+        let programs = self.programs()?;
         let mut out = Vec::new();
-        for &mode in &self.modes {
-            for &sync in &self.syncs {
-                for &readers in &self.readers {
+        for mode in axis(&self.modes) {
+            for prog in &programs {
+                for readers in axis(&self.readers) {
                     for &cpus in &self.cpus {
-                        if cpus < readers + 2 {
+                        let mut c = prog.clone();
+                        c.mode = mode.unwrap_or(c.mode);
+                        c.readers = readers.unwrap_or(c.readers);
+                        c.reader = self.reader.unwrap_or(c.reader);
+                        if cpus < c.readers + 2 {
                             continue;
                         }
-                        out.push(Config {
-                            mode,
-                            sync,
-                            readers,
-                            cpus: Some(cpus),
-                            reader: self.reader,
-                            ..Config::default()
-                        });
+                        c.cpus = Some(cpus);
+                        out.push(c);
                     }
                 }
             }
         }
-        out
+        Ok(out)
     }
 
     /// Runs cell `index`. Each cell's seed is the grid's, so a cell's result does not

@@ -539,7 +539,15 @@ pub fn replay(s: &Schedule) -> Result<Trace, ReplayError> {
 
 /// Replays a schedule string.
 pub fn replay_str(s: &str) -> Result<Trace, ReplayError> {
-    replay(&Schedule::decode(s).map_err(ReplayError::Schedule)?)
+    replay_str_with(s, None)
+}
+
+/// Replays a schedule string made on `scenario` (a `ts2` schedule needs it).
+pub fn replay_str_with(
+    s: &str,
+    scenario: Option<&std::sync::Arc<crate::Scenario>>,
+) -> Result<Trace, ReplayError> {
+    replay(&Schedule::decode_with(s, scenario).map_err(ReplayError::Schedule)?)
 }
 
 impl Trace {

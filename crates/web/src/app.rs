@@ -2,8 +2,9 @@
 //! Components only render the [`Model`] and turn events into [`Msg`]s.
 
 use crate::charts::{fmt_num, Dot, Interval, IntervalChart, LineChart, Scatter, Series};
-use crate::model::{Edit, Model, Msg, Status};
-use crate::runner::{Answer, Engine};
+use crate::model::{Edit, EditorState, Model, Msg, Status};
+use crate::runner::{Engine, Reply};
+use crate::scenario_panel::ScenarioPanel;
 use crate::trace_view::TracePanel;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -11,7 +12,7 @@ use tornsim_core::campaign::Share;
 use tornsim_core::config::{
     Alloc, ClearKind, FreeKind, Knob, Mode, ReaderKind, SetKind, SyncPlacement,
 };
-use tornsim_core::{presets, wilson, CheckOptions, SchedulerSpec};
+use tornsim_core::{presets, scenario, wilson, SchedulerSpec};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq, Clone)]
@@ -77,12 +78,16 @@ pub fn app(props: &AppProps) -> Html {
         let (start, autorun) = (model.dispatcher(), model.share.autorun);
         use_effect_with((), move |_| {
             let d = dispatch.clone();
-            let done = Callback::from(move |a: Answer| {
-                d.dispatch(Msg::ChunkDone {
-                    chunk: a.chunk,
-                    result: a.result,
-                    worker_ms: a.ms,
-                    now_ms: now_ms(),
+            let done = Callback::from(move |r: Reply| {
+                d.dispatch(match r {
+                    Reply::Chunk(a) => Msg::ChunkDone {
+                        chunk: a.chunk,
+                        result: a.result,
+                        worker_ms: a.ms,
+                        now_ms: now_ms(),
+                    },
+                    Reply::Parsed { seq, result } => Msg::ScenarioParsed { seq, result },
+                    Reply::Checked { seq, result } => Msg::CheckDone { seq, result },
                 })
             });
             let failed =
@@ -101,9 +106,9 @@ pub fn app(props: &AppProps) -> Html {
         use_effect_with(m.outbox_seq, move |_| {
             if let Some(e) = engine.borrow().as_ref() {
                 let mut last = posted.borrow_mut();
-                for (id, ch) in m.outbox.iter() {
+                for (id, req) in m.outbox.iter() {
                     if *id > *last {
-                        e.send(ch.clone());
+                        e.send(req.clone());
                         *last = *id;
                     }
                 }
@@ -159,25 +164,7 @@ pub fn app(props: &AppProps) -> Html {
             }
         })
     };
-    let on_check = {
-        let d = d.clone();
-        let cfg = m.share.config.clone();
-        Callback::from(move |_| {
-            let (d, cfg) = (d.clone(), cfg.clone());
-            // Let the "checking" state paint first; the search itself takes milliseconds
-            // for the presets (see `tornsim bench`).
-            gloo_timers::callback::Timeout::new(20, move || {
-                let opts = CheckOptions {
-                    max_states: 3_000_000,
-                    ..CheckOptions::default()
-                };
-                d.dispatch(Msg::CheckDone(
-                    tornsim_core::check(&cfg, opts).map_err(|e| e.to_string()),
-                ));
-            })
-            .forget();
-        })
-    };
+    let on_check = on(&d, |_| Msg::CheckStart);
     let on_cost = on(&d, |_| Msg::StartCost { now_ms: now_ms() });
     let on_manual = on(&d, |_| Msg::ManualStart);
 
@@ -273,6 +260,17 @@ pub fn app(props: &AppProps) -> Html {
             </section>
             }
             <Controls share={m.share.clone()} invalid={m.invalid.as_ref().map(|e| AttrValue::from(e.to_string()))} disabled={running || m.locked} on_edit={Callback::from(edit)} />
+            if !m.embed {
+                <ScenarioPanel text={AttrValue::from(m.editor.text.clone())}
+                    description={AttrValue::from(scenario::of_config(&m.share.config).description.clone())}
+                    error={match &m.editor.state { EditorState::Error(e) => Some(e.clone()), _ => None }}
+                    parsing={m.editor.state == EditorState::Parsing}
+                    disabled={running || m.locked}
+                    can_run={m.invalid.is_none() && !running}
+                    on_input={on(&d, Msg::ScenarioText)}
+                    on_check={on_check.clone()}
+                    on_run={on(&d, |_| Msg::Start { now_ms: now_ms() })} />
+            }
             <section class="runbar" aria-label="run">
                 <button class="primary" id="start" disabled={running || m.invalid.is_some()} onclick={on_start}>{ if m.campaign.is_some() { "Restart" } else { "Start" } }</button>
                 if running {
@@ -282,7 +280,7 @@ pub fn app(props: &AppProps) -> Html {
                     <button id="resume" onclick={on_resume}>{ "Resume" }</button>
                 }
                 <button id="reset" onclick={on_reset} disabled={m.campaign.is_none()}>{ "Reset" }</button>
-                <button id="check" onclick={on_check} disabled={m.invalid.is_some()} title="Explore every interleaving (breadth-first, readers looping forever) and prove safe or print the shortest torn read">{ "Prove (exhaustive)" }</button>
+                <button id="check" onclick={on_check} disabled={m.invalid.is_some() || m.checking.is_some()} title="Explore every interleaving (breadth-first, readers looping forever) and prove safe or print the shortest torn read">{ "Prove (exhaustive)" }</button>
                 <button id="cost" onclick={on_cost} disabled={running || m.invalid.is_some()} title="Timed runs of every sync placement (the cost model): PTL hold time against torn reads per million collapses">{ "Cost trade-off" }</button>
                 <button id="manual" onclick={on_manual} disabled={m.invalid.is_some()} title="Step the CPUs yourself and try to produce a torn read">{ "Be the scheduler" }</button>
                 <button id="copy" onclick={on_copy} title={link.clone()}>{ "Copy link" }</button>
@@ -296,8 +294,13 @@ pub fn app(props: &AppProps) -> Html {
                     }
                 }</span>
             </section>
+            if m.checking.is_some() {
+                <p class="check" id="verdict" aria-live="polite">{ "Exploring every interleaving in the worker…" }</p>
+            }
             if let Some(r) = &m.check {
                 <CheckLine result={r.clone().map_err(AttrValue::from)}
+                    claim={m.share.config.scenario.as_ref().map(|s| AttrValue::from(s.exists.text()))}
+                    holds={r.as_ref().ok().and_then(|r| scenario::of_config(&m.share.config).exists.holds(r.verdict))}
                     on_open={on(&d, Msg::OpenTrace)} />
             }
             if timed {
@@ -371,6 +374,9 @@ pub fn app(props: &AppProps) -> Html {
 #[derive(Properties, PartialEq)]
 struct CheckLineProps {
     result: Result<tornsim_core::CheckResult, AttrValue>,
+    /// A scenario's `exists` clause, and whether the verdict bears it out.
+    claim: Option<AttrValue>,
+    holds: Option<bool>,
     on_open: Callback<String>,
 }
 
@@ -393,6 +399,13 @@ fn check_line(p: &CheckLineProps) -> Html {
                         { format!(" Shortest witness: {} steps. ", r.witness.as_ref().map_or(0, |w| w.choices.len())) }
                         <button class="open-trace" onclick={{ let cb = p.on_open.clone(); Callback::from(move |_| cb.emit(w.clone())) }}>{ "open it" }</button>
                     }
+                    if let Some(c) = &p.claim {
+                        <span class="claim" id="claim">{ format!(" The file's claim {c}: {}.", match p.holds {
+                            Some(true) => "holds",
+                            Some(false) => "does not hold",
+                            None => "undecided",
+                        }) }</span>
+                    }
                 </p>
             }
         }
@@ -410,6 +423,18 @@ pub struct ControlsProps {
 fn select<K: Knob + ToString>(
     label: &str,
     current: K,
+    p: &ControlsProps,
+    help: &UseStateHandle<String>,
+) -> Html {
+    select_or(label, current, None, p, help)
+}
+
+/// A knob's select; `instead`: a choice that is not one of its values (a scenario in
+/// place of the placements), shown selected.
+fn select_or<K: Knob + ToString>(
+    label: &str,
+    current: K,
+    instead: Option<String>,
     p: &ControlsProps,
     help: &UseStateHandle<String>,
 ) -> Html {
@@ -431,8 +456,11 @@ fn select<K: Knob + ToString>(
         <label title={tip}>
             <span>{ label }</span>
             <select name={K::FIELD} {onchange} {onfocus} disabled={p.disabled}>
+                if let Some(name) = &instead {
+                    <option value="" selected=true disabled=true>{ format!("scenario {name}") }</option>
+                }
                 { for K::ALL.iter().map(|&v| html! {
-                    <option value={v.name()} selected={v == current} title={v.help()}>{ v.name() }</option>
+                    <option value={v.name()} selected={instead.is_none() && v == current} title={v.help()}>{ v.name() }</option>
                 }) }
             </select>
         </label>
@@ -520,7 +548,7 @@ pub fn controls(p: &ControlsProps) -> Html {
     html! {
         <section class="controls" aria-label="configuration">
             { select::<Mode>("mode", c.mode, p, &help) }
-            { select::<SyncPlacement>("sync placement", c.sync, p, &help) }
+            { select_or::<SyncPlacement>("sync placement", c.sync, c.scenario.as_ref().map(|s| s.name.clone()), p, &help) }
             <label title="paravirt: CONFIG_PARAVIRT on native PAE selects CONFIG_MMU_GATHER_RCU_TABLE_FREE, which makes tlb_remove_table_sync_one() a real IPI broadcast">
                 <span>{ "paravirt" }</span>
                 <input name="paravirt" type="checkbox" checked={c.paravirt} onchange={on_paravirt} disabled={p.disabled || c.mode != Mode::NativePae} />

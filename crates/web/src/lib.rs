@@ -7,6 +7,7 @@ pub mod app;
 pub mod charts;
 pub mod model;
 pub mod runner;
+pub mod scenario_panel;
 pub mod trace_view;
 
 pub use app::{App, AppProps};

@@ -4,10 +4,11 @@
 //! ask for next. Chunks to send are queued in `outbox` and posted by an effect, so the
 //! reducer itself does no I/O.
 
+use crate::runner::Request;
 use std::rc::Rc;
 use tornsim_core::campaign::{Campaign, Chunk, ChunkResult, Share};
 use tornsim_core::config::{Config, ConfigError};
-use tornsim_core::{replay_str, CheckResult, Choice, Stepper, Trace};
+use tornsim_core::{replay_str_with, scenario, CheckResult, Choice, ScenarioError, Stepper, Trace};
 use yew::Reducible;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +26,27 @@ pub struct TraceView {
     pub pos: usize,
 }
 
+/// The scenario editor: the text as typed, and what the worker last said of it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Editor {
+    pub text: String,
+    /// The latest parse asked for; answers to older texts are dropped.
+    pub seq: u64,
+    pub state: EditorState,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum EditorState {
+    /// The text is what the settings run.
+    Ok,
+    /// Sent to the worker, no answer yet.
+    Parsing,
+    Error(ScenarioError),
+}
+
+/// The most states the page's exhaustive search stores before it says "incomplete".
+pub const PAGE_MAX_STATES: u64 = 3_000_000;
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Model {
     pub share: Share,
@@ -38,10 +60,10 @@ pub struct Model {
     pub notice: Option<String>,
     pub status: Status,
     pub campaign: Option<Campaign>,
-    /// Chunks the effect must post, and a counter that changes when it gains some.
-    /// Posted chunks are kept until answered; ids only grow, so the effect that posts
+    /// Requests the effect must post, and a counter that changes when it gains some.
+    /// Posted requests are kept until answered; ids only grow, so the effect that posts
     /// them can tell new ones from old whatever renders were batched.
-    pub outbox: Vec<(u64, Chunk)>,
+    pub outbox: Vec<(u64, Request)>,
     pub outbox_seq: u64,
     pub chunk_size: u64,
     /// Where chunks run: a worker (false only in tests or when workers fail).
@@ -52,6 +74,9 @@ pub struct Model {
     pub trace: Option<TraceView>,
     pub manual: Option<Rc<Stepper>>,
     pub check: Option<Result<CheckResult, String>>,
+    /// The id of the check request in flight.
+    pub checking: Option<u64>,
+    pub editor: Editor,
     pub error: Option<String>,
 }
 
@@ -89,7 +114,17 @@ pub enum Msg {
     StepBy(i64),
     ManualStart,
     ManualStep(Choice),
-    CheckDone(Result<CheckResult, String>),
+    CheckStart,
+    CheckDone {
+        seq: u64,
+        result: Result<CheckResult, String>,
+    },
+    /// The editor's text changed.
+    ScenarioText(String),
+    ScenarioParsed {
+        seq: u64,
+        result: Result<Config, ScenarioError>,
+    },
 }
 
 /// Runs per chunk aim at this much work, so progress updates several times a second and
@@ -140,12 +175,15 @@ impl Model {
             }
         };
         let trace = share.trace.as_deref().and_then(|t| {
-            replay_str(t).ok().map(|trace| TraceView {
-                trace: Rc::new(trace),
-                pos: 0,
-            })
+            replay_str_with(t, share.config.scenario.as_ref())
+                .ok()
+                .map(|trace| TraceView {
+                    trace: Rc::new(trace),
+                    pos: 0,
+                })
         });
-        Model {
+        let text = scenario_text(&share.config);
+        let mut m = Model {
             share,
             embed,
             locked,
@@ -163,8 +201,55 @@ impl Model {
             trace,
             manual: None,
             check: None,
+            checking: None,
+            editor: Editor {
+                text,
+                seq: 0,
+                state: EditorState::Ok,
+            },
             error: None,
+        };
+        // A link whose scenario has an error still opens that text in the editor, with
+        // the error at its line, rather than losing the user's work.
+        if m.notice.is_some() {
+            if let Some(text) = linked_scenario(fragment) {
+                m.edit_scenario(text);
+            }
         }
+        m
+    }
+
+    fn post(&mut self, req: Request) -> u64 {
+        self.outbox_seq += 1;
+        self.outbox.push((self.outbox_seq, req));
+        self.outbox_seq
+    }
+
+    /// The settings changed from outside the editor: show them as a file.
+    fn refresh_editor(&mut self) {
+        // Text that does not parse is the user's work in progress: keep it.
+        if !matches!(self.editor.state, EditorState::Error(_)) {
+            self.editor.text = scenario_text(&self.share.config);
+            self.editor.seq += 1;
+            self.editor.state = EditorState::Ok;
+        }
+    }
+
+    /// A verdict, shown or on its way, is about the settings it was asked for.
+    fn settings_changed(&mut self) {
+        self.check = None;
+        self.checking = None;
+    }
+
+    fn edit_scenario(&mut self, text: String) {
+        self.editor.text = text.clone();
+        let seq = self.post(Request::Parse { seq: 0, text });
+        // The request's own seq is the outbox id, so answers match requests one to one.
+        if let Some((_, Request::Parse { seq: s, .. })) = self.outbox.last_mut() {
+            *s = seq;
+        }
+        self.editor.seq = seq;
+        self.editor.state = EditorState::Parsing;
     }
 
     pub fn fragment(&self) -> String {
@@ -217,12 +302,15 @@ impl Model {
         let Some(c) = self.campaign.as_mut() else {
             return;
         };
+        let mut chunks = Vec::new();
         while let Some(ch) = c.next_chunk(self.chunk_size) {
-            self.outbox_seq += 1;
-            self.outbox.push((self.outbox_seq, ch));
+            chunks.push(ch);
         }
         if c.done() {
             self.status = Status::Done;
+        }
+        for ch in chunks {
+            self.post(Request::Chunk(ch));
         }
     }
 
@@ -242,16 +330,64 @@ impl Model {
                         self.invalid = Some(e);
                     }
                 }
-                self.check = None;
+                self.settings_changed();
+                if self.invalid.is_none() {
+                    self.refresh_editor();
+                }
             }
             Msg::Preset(name) => match tornsim_core::preset(&name) {
                 Ok(p) => {
                     self.share.config = p.config;
                     self.invalid = None;
-                    self.check = None;
+                    self.settings_changed();
+                    // A preset replaces whatever the editor held, errors included.
+                    self.editor.state = EditorState::Ok;
+                    self.refresh_editor();
                 }
                 Err(e) => self.invalid = Some(e),
             },
+            Msg::ScenarioText(text) => {
+                if text != self.editor.text {
+                    self.edit_scenario(text);
+                }
+            }
+            Msg::ScenarioParsed { seq, result } => {
+                self.outbox.retain(|(id, _)| *id != seq);
+                if seq != self.editor.seq {
+                    return;
+                }
+                match result {
+                    Ok(cfg) => {
+                        self.editor.state = EditorState::Ok;
+                        if cfg != self.share.config {
+                            self.share.config = cfg;
+                            self.settings_changed();
+                        }
+                        self.invalid = self.share.config.validate().err();
+                    }
+                    Err(e) => {
+                        self.invalid = Some(ConfigError::new(
+                            "scenario",
+                            format!("the editor's text has an error at {e}"),
+                        ));
+                        self.editor.state = EditorState::Error(e);
+                    }
+                }
+            }
+            Msg::CheckStart => {
+                if self.invalid.is_none() {
+                    let seq = self.post(Request::Check {
+                        seq: 0,
+                        config: self.share.config.clone(),
+                        max_states: PAGE_MAX_STATES,
+                    });
+                    if let Some((_, Request::Check { seq: s, .. })) = self.outbox.last_mut() {
+                        *s = seq;
+                    }
+                    self.checking = Some(seq);
+                    self.check = None;
+                }
+            }
             Msg::Start { now_ms } => {
                 if self.invalid.is_none() {
                     self.outbox.clear();
@@ -290,7 +426,8 @@ impl Model {
                 worker_ms,
                 now_ms,
             } => {
-                self.outbox.retain(|(_, c)| c != &chunk);
+                self.outbox
+                    .retain(|(_, r)| !matches!(r, Request::Chunk(c) if c == &chunk));
                 let Some(c) = self.campaign.as_mut() else {
                     return;
                 };
@@ -328,18 +465,32 @@ impl Model {
                 self.error = Some(format!(
                     "The web worker failed ({why}); running on the page instead."
                 ));
+                // Parses and checks in flight are lost with the worker: ask again.
+                let again: Vec<Request> = self
+                    .outbox
+                    .iter()
+                    .filter(|(_, r)| !matches!(r, Request::Chunk(_)))
+                    .map(|(_, r)| r.clone())
+                    .collect();
                 if let Some(c) = self.campaign.as_mut() {
-                    for (_, ch) in self.outbox.drain(..) {
-                        c.release(&ch);
+                    for (_, r) in self.outbox.drain(..) {
+                        if let Request::Chunk(ch) = r {
+                            c.release(&ch);
+                        }
                     }
                     for l in c.lanes.iter_mut() {
                         l.busy = false;
                     }
                 }
+                self.outbox.clear();
+                for r in again {
+                    self.outbox_seq += 1;
+                    self.outbox.push((self.outbox_seq, r));
+                }
                 self.chunk_size = 500;
                 self.fill_outbox();
             }
-            Msg::OpenTrace(s) => match replay_str(&s) {
+            Msg::OpenTrace(s) => match replay_str_with(&s, self.share.config.scenario.as_ref()) {
                 Ok(t) => {
                     // Open at the hazard, the step the reader came for.
                     let pos = t
@@ -403,7 +554,13 @@ impl Model {
                     }
                 }
             }
-            Msg::CheckDone(r) => self.check = Some(r),
+            Msg::CheckDone { seq, result } => {
+                self.outbox.retain(|(id, _)| *id != seq);
+                if self.checking == Some(seq) {
+                    self.checking = None;
+                    self.check = Some(result);
+                }
+            }
         }
     }
 }
@@ -415,6 +572,24 @@ impl Reducible for Model {
         m.apply(msg);
         Rc::new(m)
     }
+}
+
+/// The file a configuration runs, as the editor shows it: a scenario's own text while
+/// nothing overrides its settings, else the canonical print of program and settings.
+pub fn scenario_text(cfg: &Config) -> String {
+    if let Some(sc) = &cfg.scenario {
+        if scenario::to_config(sc).is_ok_and(|c| &c == cfg) {
+            return sc.source.clone();
+        }
+    }
+    scenario::print(scenario::of_config(cfg), cfg)
+}
+
+/// The unpacked `scenario=` of a fragment, if it has one that unpacks.
+fn linked_scenario(fragment: &str) -> Option<String> {
+    let q = decode_pairs(fragment).ok()?;
+    let v = q.split('&').find_map(|p| p.strip_prefix("scenario="))?;
+    scenario::unpack(v).ok()
 }
 
 /// Splits a fragment into pairs and percent-decodes each key and value (`%3D` for `=`,
@@ -451,4 +626,107 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::{serve, Reply};
+
+    /// Serves every queued request as the worker would, until none is left.
+    fn pump(m: &mut Model) {
+        while let Some((_, req)) = m.outbox.first().cloned() {
+            m.outbox.remove(0);
+            let msg = match serve(req) {
+                Reply::Chunk(a) => Msg::ChunkDone {
+                    chunk: a.chunk,
+                    result: a.result,
+                    worker_ms: a.ms,
+                    now_ms: 0.0,
+                },
+                Reply::Parsed { seq, result } => Msg::ScenarioParsed { seq, result },
+                Reply::Checked { seq, result } => Msg::CheckDone { seq, result },
+            };
+            m.apply(msg);
+        }
+    }
+
+    fn unlock_first(src: &str) -> String {
+        let mut lines: Vec<&str> = src.lines().collect();
+        let unlock = lines
+            .iter()
+            .position(|l| l.trim() == "spin_unlock();")
+            .unwrap();
+        let sync = lines
+            .iter()
+            .position(|l| l.trim() == "pmdp_get_lockless_sync();")
+            .unwrap();
+        let moved = lines.remove(unlock);
+        lines.insert(sync, moved);
+        lines.join("\n")
+    }
+
+    #[test]
+    fn editing_merged_in_the_editor_reaches_the_torn_read() {
+        let mut m = Model::from_fragment("preset=merged", false);
+        m.apply(Msg::CheckStart);
+        pump(&mut m);
+        assert_eq!(
+            m.check.as_ref().unwrap().as_ref().unwrap().verdict.name(),
+            "safe"
+        );
+        let edited = unlock_first(&m.editor.text);
+        m.apply(Msg::ScenarioText(edited.clone()));
+        assert_eq!(m.editor.state, EditorState::Parsing);
+        pump(&mut m);
+        assert_eq!(m.editor.state, EditorState::Ok);
+        assert_eq!(m.editor.text, edited, "the user's text is kept as typed");
+        m.apply(Msg::CheckStart);
+        pump(&mut m);
+        assert_eq!(
+            m.check.as_ref().unwrap().as_ref().unwrap().verdict.name(),
+            "torn"
+        );
+        // The link now opens the same thing.
+        let again = Model::from_fragment(&m.fragment(), false);
+        assert_eq!(again.share.config, m.share.config);
+    }
+
+    #[test]
+    fn a_verdict_asked_before_an_edit_is_not_shown_after_it() {
+        let mut m = Model::from_fragment("preset=merged", false);
+        m.apply(Msg::CheckStart);
+        let edited = unlock_first(&m.editor.text);
+        m.apply(Msg::ScenarioText(edited));
+        // Served in order: the check of the old text, then the parse of the new one.
+        pump(&mut m);
+        assert_eq!(m.check, None);
+        assert_eq!(m.checking, None);
+    }
+
+    #[test]
+    fn a_stale_parse_answer_is_ignored_and_errors_block_runs() {
+        let mut m = Model::from_fragment("", false);
+        let good = m.editor.text.clone();
+        m.apply(Msg::ScenarioText(good.replace("pmd_lock();", "pmd_lok();")));
+        m.apply(Msg::ScenarioText(good.replace("pmd_lock();", "pmd_lck();")));
+        pump(&mut m);
+        let EditorState::Error(e) = &m.editor.state else {
+            panic!("{:?}", m.editor.state)
+        };
+        assert!(
+            e.message.contains("pmd_lck"),
+            "the latest text's error: {e}"
+        );
+        assert!(m.invalid.is_some());
+        m.apply(Msg::Start { now_ms: 0.0 });
+        assert!(m.campaign.is_none(), "no run on a text with an error");
+        // A control change keeps the broken text (the user's work) in the editor.
+        m.apply(Msg::Edit(Box::new(|s| s.config.set("readers", "3"))));
+        assert!(m.editor.text.contains("pmd_lck"));
+        // A preset replaces it.
+        m.apply(Msg::Preset("merged".into()));
+        assert_eq!(m.editor.state, EditorState::Ok);
+        assert!(!m.editor.text.contains("pmd_lck"));
+    }
 }

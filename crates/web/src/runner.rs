@@ -1,18 +1,79 @@
 //! Where chunks run: a dedicated Web Worker (the `worker` binary, loaded through trunk's
 //! loader shim) or, when no worker can start (the wasm-bindgen test runner, a browser
-//! without workers), the page itself in short timer-sliced tasks. Both call
-//! [`Chunk::run`] from `tornsim-core`; messages are JSON strings.
+//! without workers), the page itself in short timer-sliced tasks. Both answer a
+//! [`Request`] with [`serve`], which only calls `tornsim-core`; messages are JSON strings.
 
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::rc::Rc;
 use tornsim_core::campaign::{Chunk, ChunkResult};
+use tornsim_core::{CheckOptions, CheckResult, Config, ScenarioError};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use yew::Callback;
 
-/// What the worker posts once it can take chunks.
+/// What the worker posts once it can take requests.
 pub const READY: &str = "ready";
+
+/// What the page asks of the worker. Parsing and checking go there too, so that typing
+/// in the scenario editor or proving a large configuration never blocks the page.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Request {
+    Chunk(Chunk),
+    /// Parse, configure and compile a scenario's text.
+    Parse {
+        seq: u64,
+        text: String,
+    },
+    /// The exhaustive search.
+    Check {
+        seq: u64,
+        config: Config,
+        max_states: u64,
+    },
+}
+
+/// The worker's answer to a [`Request`].
+// One message per request, moved once: boxing the answer would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Reply {
+    Chunk(Answer),
+    Parsed {
+        seq: u64,
+        result: Result<Config, ScenarioError>,
+    },
+    Checked {
+        seq: u64,
+        result: Result<CheckResult, String>,
+    },
+}
+
+/// What the worker does with each message (and the inline engine with each request).
+pub fn serve(req: Request) -> Reply {
+    match req {
+        Request::Chunk(c) => Reply::Chunk(answer(c)),
+        Request::Parse { seq, text } => Reply::Parsed {
+            seq,
+            result: tornsim_core::scenario::load_checked(&text).map(|(_, c)| c),
+        },
+        Request::Check {
+            seq,
+            config,
+            max_states,
+        } => {
+            let opts = CheckOptions {
+                max_states,
+                ..CheckOptions::default()
+            };
+            Reply::Checked {
+                seq,
+                result: tornsim_core::check(&config, opts).map_err(|e| e.to_string()),
+            }
+        }
+    }
+}
 
 /// A worker's answer to one chunk.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -44,7 +105,7 @@ pub enum Engine {
         _on_error: Closure<dyn FnMut(web_sys::ErrorEvent)>,
     },
     Inline {
-        done: Callback<Answer>,
+        done: Callback<Reply>,
     },
 }
 
@@ -53,7 +114,7 @@ pub const WORKER_URL: &str = "./worker_loader.js";
 
 impl Engine {
     /// A worker engine if one starts, else the inline engine.
-    pub fn new(use_worker: bool, done: Callback<Answer>, failed: Callback<String>) -> Engine {
+    pub fn new(use_worker: bool, done: Callback<Reply>, failed: Callback<String>) -> Engine {
         if use_worker {
             match Self::worker(done.clone(), failed) {
                 Ok(e) => return e,
@@ -63,7 +124,7 @@ impl Engine {
         Engine::Inline { done }
     }
 
-    fn worker(done: Callback<Answer>, failed: Callback<String>) -> Result<Engine, JsValue> {
+    fn worker(done: Callback<Reply>, failed: Callback<String>) -> Result<Engine, JsValue> {
         let worker = web_sys::Worker::new(WORKER_URL)?;
         let waiting: Rc<RefCell<Option<Vec<String>>>> = Rc::new(RefCell::new(Some(Vec::new())));
         let (w2, wait2) = (worker.clone(), waiting.clone());
@@ -75,7 +136,7 @@ impl Engine {
                 }
                 return;
             }
-            match serde_json::from_str::<Answer>(&text) {
+            match serde_json::from_str::<Reply>(&text) {
                 Ok(a) => done.emit(a),
                 Err(err) => web_sys::console::error_1(&format!("bad worker answer: {err}").into()),
             }
@@ -97,12 +158,12 @@ impl Engine {
         matches!(self, Engine::Worker { .. })
     }
 
-    pub fn send(&self, chunk: Chunk) {
+    pub fn send(&self, req: Request) {
         match self {
             Engine::Worker {
                 worker, waiting, ..
             } => {
-                let msg = serde_json::to_string(&chunk).expect("chunks serialise");
+                let msg = serde_json::to_string(&req).expect("requests serialise");
                 if let Some(q) = waiting.borrow_mut().as_mut() {
                     q.push(msg);
                     return;
@@ -113,8 +174,8 @@ impl Engine {
             }
             Engine::Inline { done } => {
                 let done = done.clone();
-                // A timer per chunk lets the page paint and handle input between chunks.
-                gloo_timers::callback::Timeout::new(0, move || done.emit(answer(chunk))).forget();
+                // A timer per request lets the page paint and handle input between them.
+                gloo_timers::callback::Timeout::new(0, move || done.emit(serve(req))).forget();
             }
         }
     }

@@ -283,3 +283,145 @@ async fn the_cost_trade_off_plots_one_point_per_placement() {
         p99("after-unlock")
     );
 }
+
+fn editor(root: &web_sys::Element) -> web_sys::HtmlTextAreaElement {
+    root.query_selector("#scenario-text")
+        .unwrap()
+        .expect("the scenario editor")
+        .dyn_into()
+        .unwrap()
+}
+
+/// Types `text` into the editor as a user would: the value, then an `input` event; then
+/// waits for the page to have shown it as being read (the worker's answer may follow).
+async fn type_into(root: &web_sys::Element, text: &str) {
+    let t = editor(root);
+    t.set_value(text);
+    let ev = web_sys::InputEvent::new("input").unwrap();
+    t.dispatch_event(&ev).unwrap();
+    gloo_timers::future::sleep(Duration::from_millis(300)).await;
+}
+
+/// The acceptance edit: the unlock moved above the sync.
+fn unlock_first(src: &str) -> String {
+    let mut lines: Vec<&str> = src.lines().collect();
+    let unlock = lines
+        .iter()
+        .position(|l| l.trim() == "spin_unlock();")
+        .unwrap();
+    let sync = lines
+        .iter()
+        .position(|l| l.trim() == "pmdp_get_lockless_sync();")
+        .unwrap();
+    let moved = lines.remove(unlock);
+    lines.insert(sync, moved);
+    lines.join("\n")
+}
+
+fn disabled(root: &web_sys::Element, sel: &str) -> bool {
+    root.query_selector(sel)
+        .unwrap()
+        .unwrap_or_else(|| panic!("no {sel}"))
+        .has_attribute("disabled")
+}
+
+#[wasm_bindgen_test]
+async fn the_editor_shows_merged_and_moving_the_unlock_line_tears() {
+    let root = mount("preset=merged").await;
+    let src = editor(&root).value();
+    assert!(src.contains("P0(khugepaged)"), "{src}");
+    click(&root, "#scenario-check");
+    wait_until("the unedited verdict", 60, || {
+        text(&root, "#verdict").contains("safe")
+    })
+    .await;
+
+    type_into(&root, &unlock_first(&src)).await;
+    wait_until("the edit to parse", 10, || {
+        root.query_selector("#scenario-ok").unwrap().is_some()
+    })
+    .await;
+    click(&root, "#scenario-check");
+    wait_until("the torn verdict", 60, || {
+        text(&root, "#verdict").contains("torn")
+    })
+    .await;
+    assert!(text(&root, "#verdict").contains("Shortest witness"));
+}
+
+#[wasm_bindgen_test]
+async fn an_error_is_shown_at_its_line_and_blocks_check_and_run() {
+    let root = mount("preset=seed-thread-v1").await;
+    let src = editor(&root).value();
+    let line = src.lines().position(|l| l.trim() == "pmd_lock();").unwrap() + 1;
+    let bad: String = src
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i + 1 == line {
+                l.replace("pmd_lock", "pmd_lok")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    type_into(&root, &bad).await;
+    wait_until("the error", 10, || {
+        root.query_selector("#scenario-error").unwrap().is_some()
+    })
+    .await;
+    let msg = text(&root, "#scenario-error");
+    assert!(msg.starts_with(&format!("Line {line}, column ")), "{msg}");
+    assert!(
+        msg.contains("pmd_lok") && msg.contains("pmd_lock"),
+        "suggests the name: {msg}"
+    );
+    assert_eq!(text(&root, ".gutter .bad"), line.to_string());
+    assert!(disabled(&root, "#scenario-check") && disabled(&root, "#scenario-run"));
+    assert!(disabled(&root, "#start"));
+    // Fixing it clears the error.
+    type_into(&root, &src).await;
+    wait_until("the fix", 10, || {
+        root.query_selector("#scenario-ok").unwrap().is_some()
+    })
+    .await;
+    assert!(!disabled(&root, "#scenario-run"));
+}
+
+#[wasm_bindgen_test]
+async fn a_share_link_carries_an_edited_scenario_and_its_claim() {
+    let text_src = tornsim_core::scenario::builtin_source("no-recheck").unwrap();
+    let (_, cfg) = tornsim_core::scenario::load(text_src).unwrap();
+    let share = tornsim_core::Share {
+        config: cfg,
+        ..Default::default()
+    };
+    let root = mount(&share.to_query()).await;
+    assert_eq!(editor(&root).value(), text_src);
+    assert!(text(&root, "#scenario-desc").len() > 10);
+    click(&root, "#scenario-check");
+    wait_until("the verdict", 60, || {
+        text(&root, "#verdict").contains("torn")
+    })
+    .await;
+    assert!(
+        text(&root, "#claim").contains("holds"),
+        "{}",
+        text(&root, "#verdict")
+    );
+
+    // A link whose scenario has an error opens it with the error, not an empty page.
+    let broken = text_src.replace("pmdp_get_lockless_sync();", "pmdp_get_lockless_sync()");
+    let root = mount(&format!(
+        "scenario={}",
+        tornsim_core::scenario::pack(&broken)
+    ))
+    .await;
+    assert!(root.query_selector(".notice").unwrap().is_some());
+    wait_until("the error", 10, || {
+        root.query_selector("#scenario-error").unwrap().is_some()
+    })
+    .await;
+    assert_eq!(editor(&root).value(), broken);
+}

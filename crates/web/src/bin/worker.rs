@@ -1,4 +1,5 @@
-//! The Web Worker: answers each posted chunk with its statistics.
+//! The Web Worker: answers each posted request (a chunk of runs, a scenario to parse,
+//! a configuration to check) through `tornsim_web::runner::serve`.
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
@@ -8,10 +9,10 @@ fn main() {
     let reply = scope.clone();
     let on_message = Closure::<dyn FnMut(_)>::new(move |e: web_sys::MessageEvent| {
         let text = e.data().as_string().unwrap_or_default();
-        let out = match serde_json::from_str::<tornsim_core::campaign::Chunk>(&text) {
-            Ok(chunk) => serde_json::to_string(&tornsim_web::runner::answer(chunk)),
+        let out = match serde_json::from_str::<tornsim_web::runner::Request>(&text) {
+            Ok(req) => serde_json::to_string(&tornsim_web::runner::serve(req)),
             Err(err) => {
-                web_sys::console::error_1(&format!("worker: bad chunk: {err}").into());
+                web_sys::console::error_1(&format!("worker: bad request: {err}").into());
                 return;
             }
         };
