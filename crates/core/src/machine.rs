@@ -163,6 +163,10 @@ pub struct State {
     busy: u64,
     /// Readers whose next step is `pmd_lock()` (kept only where a reader takes the PTL).
     at_lock: u64,
+    /// Each CPU's instruction at its pc, derived from `pc`: the step dispatches on it
+    /// with one load, where going through the code would put a second dependent load
+    /// before every (often mispredicted) dispatch.
+    cur: [Instr; 64],
 }
 
 impl State {
@@ -788,6 +792,7 @@ impl Machine {
                 gate: u64::MAX,
                 busy: 0,
                 at_lock: 0,
+                cur: [Instr::DONE; 64],
             },
             prog,
         };
@@ -862,7 +867,14 @@ impl Machine {
     /// The op `cpu` runs next ([`Op::Done`] for a finished writer or an idle CPU).
     #[inline]
     pub fn op(&self, cpu: u8) -> Op {
-        self.code[self.st.pc[cpu as usize & 63] as usize].op
+        self.st.cur[cpu as usize & 63].op
+    }
+
+    /// Moves `cpu` to `pc`.
+    #[inline(always)]
+    fn goto(&mut self, cpu: u8, pc: u8) {
+        self.st.pc[cpu as usize & 63] = pc;
+        self.st.cur[cpu as usize & 63] = self.code[pc as usize];
     }
     /// Replaces the dynamic state (the checker restores states it has stored). Only the
     /// public fields matter; the derived ones are recomputed.
@@ -910,10 +922,29 @@ impl Machine {
     #[inline(always)]
     pub fn busy(&self) -> u64 {
         if self.generic {
+            self.busy_as::<true>()
+        } else {
+            self.busy_as::<false>()
+        }
+    }
+
+    /// [`Machine::busy`] for a machine whose `generic` is `G`.
+    #[inline(always)]
+    fn busy_as<const G: bool>(&self) -> u64 {
+        if G {
             self.st.busy
         } else {
             self.st.irq_off & self.reader_mask
         }
+    }
+
+    /// Whether this machine keeps the `busy` and `at_lock` masks (some reader is not
+    /// bracketed by `local_irq_save()`/`local_irq_restore()`, or takes the PTL). The
+    /// run loop picks [`Machine::step_as`] and [`Machine::enabled_as`] by it once per
+    /// run, so the common bracketed readers pay nothing for the general case.
+    #[inline]
+    pub fn is_generic(&self) -> bool {
+        self.generic
     }
 
     /// Whether `addr` is a page table that is allocated right now.
@@ -952,6 +983,10 @@ impl Machine {
 
     /// Recomputes every derived field from the public ones.
     fn rederive(&mut self) {
+        // CPUs past the machine's count stay idle ([`DONE`]) from construction on.
+        for c in 0..self.cpus as usize {
+            self.st.cur[c] = self.code[self.st.pc[c] as usize];
+        }
         if self.generic {
             let (mut busy, mut at_lock) = (0, 0);
             for c in FIRST_READER..self.cpus {
@@ -982,6 +1017,17 @@ impl Machine {
     /// The choices the scheduler may make now.
     #[inline(always)]
     pub fn enabled(&self) -> Enabled {
+        if self.generic {
+            self.enabled_as::<true>()
+        } else {
+            self.enabled_as::<false>()
+        }
+    }
+
+    /// [`Machine::enabled`], for a machine whose [`Machine::is_generic`] is `G`.
+    #[inline(always)]
+    pub fn enabled_as<const G: bool>(&self) -> Enabled {
+        debug_assert_eq!(G, self.generic);
         let st = &self.st;
         debug_assert_eq!(
             st.writers,
@@ -990,8 +1036,8 @@ impl Machine {
         );
         // Readers always may step, except that a draining run starts no new iteration
         // and a reader spins while another CPU holds the PTL it wants.
-        let mut readers = self.reader_mask & (self.busy() | st.gate);
-        if self.generic {
+        let mut readers = self.reader_mask & (self.busy_as::<G>() | st.gate);
+        if G {
             readers &= !(st.at_lock & ((st.ptl != NO_CPU) as u64).wrapping_neg());
         }
         let mut en = Enabled {
@@ -1077,6 +1123,17 @@ impl Machine {
     /// them. The program only says where each outcome goes next.
     #[inline(always)]
     pub fn step(&mut self, ch: Choice) -> Effect {
+        if self.generic {
+            self.step_as::<true>(ch)
+        } else {
+            self.step_as::<false>(ch)
+        }
+    }
+
+    /// [`Machine::step`], for a machine whose [`Machine::is_generic`] is `G`.
+    #[inline(always)]
+    pub fn step_as<const G: bool>(&mut self, ch: Choice) -> Effect {
+        debug_assert_eq!(G, self.generic);
         debug_assert!(self.enabled().contains(ch), "{ch:?} is not enabled");
         let cpu = ch.cpu;
         let bit = 1u64 << cpu;
@@ -1113,13 +1170,13 @@ impl Machine {
         // Readers' registers; meaningless (and unused) for the other CPUs.
         let slot = (cpu.wrapping_sub(FIRST_READER) as usize).min(self.st.regs.len() - 1);
         let r = self.st.regs[slot];
-        let ins = self.code[self.st.pc[cpu as usize & 63] as usize];
+        let ins = self.st.cur[cpu as usize & 63];
         let mut next = ins.next;
         match ins.op {
             Op::Lock => {
                 self.st.ptl = cpu;
                 e.kind = ActionKind::PtlLock;
-                self.st.pc[cpu as usize & 63] = next;
+                self.goto(cpu, next);
                 self.refresh();
             }
             Op::Unlock => {
@@ -1129,7 +1186,7 @@ impl Machine {
                 self.st.ptl = NO_CPU;
                 e.kind = ActionKind::PtlUnlock;
                 e.flags = retry as u8 * (flag::RETRY | flag::YIELD);
-                self.st.pc[cpu as usize & 63] = next;
+                self.goto(cpu, next);
                 self.refresh();
             }
             Op::Clear => {
@@ -1163,18 +1220,18 @@ impl Machine {
                     // Xen PV: a hypercall that no guest IRQ handler sees.
                     e.kind = ActionKind::FlushHypercall;
                 }
-                self.st.pc[cpu as usize & 63] = next;
+                self.goto(cpu, next);
                 self.refresh();
             }
             Op::Sync => {
                 self.send_ipi(self.sync_targets, IpiKind::Sync, &mut e);
                 e.kind = ActionKind::SyncIpi;
-                self.st.pc[cpu as usize & 63] = next;
+                self.goto(cpu, next);
                 self.refresh();
             }
-            Op::FreeDefer | Op::FreeNow => {
+            op @ (Op::FreeDefer | Op::FreeNow) => {
                 // pte_free_defer() waits for every CPU inside an IRQ-off read to leave it.
-                let waiting = if ins.op == Op::FreeDefer {
+                let waiting = if op == Op::FreeDefer {
                     self.st.irq_off & self.reader_mask
                 } else {
                     0
@@ -1187,14 +1244,14 @@ impl Machine {
                 };
                 e.kind = ActionKind::Free;
                 e.wide = waiting;
-                self.st.pc[cpu as usize & 63] = next;
+                self.goto(cpu, next);
                 self.refresh();
             }
             Op::Alloc => {
                 self.st.allocated = true;
                 e.kind = ActionKind::Alloc;
                 e.wide = self.new_addr;
-                self.st.pc[cpu as usize & 63] = next;
+                self.goto(cpu, next);
                 self.refresh();
             }
             Op::CheckNone => {
@@ -1327,15 +1384,15 @@ impl Machine {
                     if self.st.qs == 0 {
                         self.st.old_table = TableState::Freed;
                         e.flags |= flag::FREED;
-                        self.st.pc[cpu as usize & 63] = next;
+                        self.goto(cpu, next);
                         self.refresh();
                     }
                 }
             }
             Op::Done => unreachable!("a finished CPU is never enabled"),
         }
-        self.st.pc[cpu as usize & 63] = next;
-        if self.generic && self.reader_mask & bit != 0 {
+        self.goto(cpu, next);
+        if G && self.reader_mask & bit != 0 {
             // Away from the block's first line is inside an iteration.
             let away = (next != self.prog.entry[cpu as usize]) as u64;
             let lock = (self.code[next as usize].op == Op::Lock) as u64;

@@ -89,12 +89,27 @@ pub fn run_once<S: Scheduler, R: Recorder>(
     new_table: u64,
     rec: &mut R,
 ) -> RunSummary {
+    if m.is_generic() {
+        run_once_as::<true, S, R>(m, sched, seed, new_table, rec)
+    } else {
+        run_once_as::<false, S, R>(m, sched, seed, new_table, rec)
+    }
+}
+
+#[inline]
+fn run_once_as<const G: bool, S: Scheduler, R: Recorder>(
+    m: &mut Machine,
+    sched: &mut S,
+    seed: u64,
+    new_table: u64,
+    rec: &mut R,
+) -> RunSummary {
     m.reset(new_table);
     sched.start(seed, m);
     let mut s = RunSummary::default();
     let mut step = 0u64;
     loop {
-        let en = m.enabled();
+        let en = m.enabled_as::<G>();
         // A finished run has nothing enabled, so one test per step covers both endings.
         if en.is_empty() {
             s.end = Some(if m.finished() {
@@ -109,7 +124,7 @@ pub fn run_once<S: Scheduler, R: Recorder>(
             break;
         }
         let ch = sched.pick(m, en, step);
-        let e = m.step(ch);
+        let e = m.step_as::<G>(ch);
         sched.done(ch, &e);
         rec.record(m, step, ch, &e);
         // Only the reader's pmd_low re-check counts; the populator retries too.

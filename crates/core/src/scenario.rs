@@ -313,7 +313,7 @@ fn lex(src: &str) -> Result<Vec<Token>, ScenarioError> {
                         format!("this comment is never closed (no '{close}')"),
                     ));
                 }
-                if src[i..].starts_with(close) {
+                if b[i..].starts_with(close.as_bytes()) {
                     i += 2;
                     break;
                 }
@@ -1110,7 +1110,7 @@ pub struct Instr {
 }
 
 impl Instr {
-    const DONE: Instr = Instr {
+    pub const DONE: Instr = Instr {
         op: Op::Done,
         next: DONE,
         alt: DONE,

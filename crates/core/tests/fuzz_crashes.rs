@@ -1,0 +1,53 @@
+//! Every input a fuzz target (`fuzz/`, run by `.ci/fuzz`) crashed on, replayed through
+//! what that target does, so the bug stays fixed. Files are named TARGET-crash-HASH.
+
+use tornsim_core::{check, scenario, CheckOptions};
+
+/// What `scenario_parse` and `scenario_check` do with one input.
+fn as_the_targets_do(src: &str) {
+    match scenario::load(src) {
+        Ok((_, cfg)) => {
+            let again = scenario::print(scenario::of_config(&cfg), &cfg);
+            let (_, cfg2) = scenario::load(&again).expect("a printed file parses");
+            assert_eq!(
+                scenario::program_hash(scenario::of_config(&cfg2)),
+                scenario::program_hash(scenario::of_config(&cfg))
+            );
+        }
+        Err(e) => {
+            assert!(e.span.start <= src.len());
+            let _ = e.render(src, "input");
+        }
+    }
+    if let Ok((_, cfg)) = scenario::load_checked(src) {
+        let opts = CheckOptions {
+            max_states: 20_000,
+            ..CheckOptions::default()
+        };
+        let _ = check(&cfg, opts);
+    }
+}
+
+#[test]
+fn every_input_a_fuzzer_crashed_on_is_handled() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fuzz-crashes");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).expect("the crash directory") {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("link-") {
+            if let Ok(s) = std::str::from_utf8(&bytes) {
+                if let Ok((share, _)) = tornsim_core::Share::from_query(s, &["embed", "controls"]) {
+                    let q = share.to_query();
+                    assert_eq!(tornsim_core::Share::from_query(&q, &[]).unwrap().0, share);
+                }
+                let _ = tornsim_core::Schedule::decode(s);
+            }
+        } else if let Ok(s) = std::str::from_utf8(&bytes) {
+            as_the_targets_do(s);
+        }
+        n += 1;
+    }
+    assert!(n >= 2, "the crash files are there ({n})");
+}
