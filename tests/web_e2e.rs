@@ -192,18 +192,10 @@ fn the_scenario_editor_parses_and_checks_in_the_worker_and_travels_in_a_link() {
     });
     let src = src.as_str().unwrap().to_string();
     // The acceptance edit: move spin_unlock() above pmdp_get_lockless_sync().
-    let mut lines: Vec<&str> = src.lines().collect();
-    let unlock = lines
-        .iter()
-        .position(|l| l.trim() == "spin_unlock();")
-        .unwrap();
-    let sync = lines
-        .iter()
-        .position(|l| l.trim() == "pmdp_get_lockless_sync();")
-        .unwrap();
-    let moved = lines.remove(unlock);
-    lines.insert(sync, moved);
-    type_scenario(&b, &lines.join("\n"));
+    let edited =
+        tornsim_core::scenario::move_line(&src, "spin_unlock();", "pmdp_get_lockless_sync();")
+            .unwrap();
+    type_scenario(&b, &edited);
     b.wait_for(
         "the worker's parse",
         30,

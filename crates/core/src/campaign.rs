@@ -510,20 +510,7 @@ mod tests {
     /// The acceptance edit: merged with the unlock moved above the sync.
     fn edited_merged() -> String {
         let src = crate::scenario::builtin_source("merged").unwrap();
-        let lines: Vec<&str> = src.lines().collect();
-        let unlock = lines
-            .iter()
-            .position(|l| l.trim() == "spin_unlock();")
-            .unwrap();
-        let sync = lines
-            .iter()
-            .position(|l| l.trim() == "pmdp_get_lockless_sync();")
-            .unwrap();
-        assert!(sync < unlock, "merged syncs under the PTL");
-        let mut out = lines.clone();
-        let moved = out.remove(unlock);
-        out.insert(sync, moved);
-        out.join("\n") + "\n"
+        crate::scenario::move_line(src, "spin_unlock();", "pmdp_get_lockless_sync();").unwrap()
     }
 
     #[test]

@@ -1078,6 +1078,22 @@ pub fn unpack(packed: &str) -> Result<String, String> {
     String::from_utf8(text).map_err(|_| "it unpacks to text that is not UTF-8".to_string())
 }
 
+/// A reviewer's edit: the first line whose text (trimmed) is `line` moved to stand just
+/// before the first line that is `before`. `None` if either is missing. The edit the
+/// seed thread is about is `move_line(merged, "spin_unlock();", "pmdp_get_lockless_sync();")`.
+pub fn move_line(src: &str, line: &str, before: &str) -> Option<String> {
+    let mut lines: Vec<&str> = src.lines().collect();
+    let from = lines.iter().position(|l| l.trim() == line)?;
+    let moved = lines.remove(from);
+    let to = lines.iter().position(|l| l.trim() == before)?;
+    lines.insert(to, moved);
+    let mut out = lines.join("\n");
+    if src.ends_with('\n') {
+        out.push('\n');
+    }
+    Some(out)
+}
+
 /// The scenario `cfg` runs: its own, or its placement's.
 pub fn of_config(cfg: &Config) -> &Scenario {
     match &cfg.scenario {

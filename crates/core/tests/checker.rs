@@ -131,3 +131,17 @@ fn the_kernel_diagram_fits_100_columns_for_four_cpus() {
         assert!(d.contains("pmd_lock()") && d.contains("local_irq_save()"));
     }
 }
+
+#[test]
+fn the_primitives_doc_is_generated_from_the_table() {
+    let doc = include_str!("../../../docs/primitives.md");
+    let body = doc
+        .split_once("-->\n\n")
+        .map(|(_, b)| b)
+        .expect("the generated-file header");
+    assert_eq!(
+        body,
+        tornsim_core::prim::markdown(),
+        "docs/primitives.md is stale: run `tornsim primitives --markdown` into it (below the header)"
+    );
+}

@@ -652,18 +652,7 @@ mod tests {
     }
 
     fn unlock_first(src: &str) -> String {
-        let mut lines: Vec<&str> = src.lines().collect();
-        let unlock = lines
-            .iter()
-            .position(|l| l.trim() == "spin_unlock();")
-            .unwrap();
-        let sync = lines
-            .iter()
-            .position(|l| l.trim() == "pmdp_get_lockless_sync();")
-            .unwrap();
-        let moved = lines.remove(unlock);
-        lines.insert(sync, moved);
-        lines.join("\n")
+        scenario::move_line(src, "spin_unlock();", "pmdp_get_lockless_sync();").unwrap()
     }
 
     #[test]

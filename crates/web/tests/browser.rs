@@ -304,18 +304,7 @@ async fn type_into(root: &web_sys::Element, text: &str) {
 
 /// The acceptance edit: the unlock moved above the sync.
 fn unlock_first(src: &str) -> String {
-    let mut lines: Vec<&str> = src.lines().collect();
-    let unlock = lines
-        .iter()
-        .position(|l| l.trim() == "spin_unlock();")
-        .unwrap();
-    let sync = lines
-        .iter()
-        .position(|l| l.trim() == "pmdp_get_lockless_sync();")
-        .unwrap();
-    let moved = lines.remove(unlock);
-    lines.insert(sync, moved);
-    lines.join("\n")
+    tornsim_core::scenario::move_line(src, "spin_unlock();", "pmdp_get_lockless_sync();").unwrap()
 }
 
 fn disabled(root: &web_sys::Element, sel: &str) -> bool {
