@@ -177,6 +177,10 @@ pub struct SearchArgs {
     /// Give up with verdict `incomplete` (exit 3) after storing this many states.
     #[arg(long, value_name = "N", allow_hyphen_values = true, default_value_t = tornsim_core::check::DEFAULT_MAX_STATES)]
     pub max_states: u64,
+    /// Give up with verdict `incomplete` (exit 3) rather than let the state store grow
+    /// past this size: bytes, or with a K, M or G suffix (binary: 512M = 512 MiB).
+    #[arg(long, value_name = "SIZE")]
+    pub max_memory: Option<String>,
     /// Turn off partial-order reduction (slower; for cross-checking the reduction).
     #[arg(long)]
     pub no_reduction: bool,
@@ -193,12 +197,36 @@ impl SearchArgs {
                 u32::MAX
             )));
         }
+        let max_bytes = match &self.max_memory {
+            None => u64::MAX,
+            Some(v) => parse_size(v).ok_or_else(|| {
+                InputError(format!(
+                    "--max-memory: expected a size such as 512M or 2G, got '{v}'"
+                ))
+            })?,
+        };
+        if max_bytes < 1 << 20 {
+            return Err(InputError("--max-memory: must be at least 1M".into()));
+        }
         Ok(tornsim_core::CheckOptions {
             max_states: self.max_states,
+            max_bytes,
             reduce: !self.no_reduction,
             symmetry: !self.no_symmetry,
         })
     }
+}
+
+/// `512M`, `2G`, `64K` (binary multiples) or plain bytes.
+fn parse_size(v: &str) -> Option<u64> {
+    let v = v.trim();
+    let (num, mult) = match v.char_indices().last()? {
+        (i, 'K' | 'k') => (&v[..i], 1u64 << 10),
+        (i, 'M' | 'm') => (&v[..i], 1 << 20),
+        (i, 'G' | 'g') => (&v[..i], 1 << 30),
+        _ => (v, 1),
+    };
+    num.trim().parse::<u64>().ok()?.checked_mul(mult)
 }
 
 #[derive(Args, Debug)]

@@ -6,7 +6,7 @@ use crate::scenario_cmd::ScenarioFile;
 use crate::{print_json, HAZARD, INCOMPLETE, OK};
 use serde_json::json;
 use std::time::Instant;
-use tornsim_core::check::{expected_verdict, matrix_configs};
+use tornsim_core::check::{expected_verdict, matrix_configs, Budget};
 use tornsim_core::{replay, CheckOptions, CheckResult, Checker, Config, Knob, Verdict};
 
 fn exit_for(v: Verdict) -> u8 {
@@ -183,7 +183,18 @@ fn check_one(cfg: &Config, file: Option<&ScenarioFile>, a: &CheckArgs) -> Result
                 "schedule": schedule,
                 "steps": trace.as_ref().map(|t| t.steps.len()),
                 "trace": trace,
-            }),
+            })
+            .as_object()
+            .map(|o| {
+                let mut o = o.clone();
+                // Only an incomplete search says which budget stopped it.
+                if let Some(b) = r.stopped_by {
+                    o.insert("stopped_by".into(), json!(b));
+                    o.insert("max_bytes".into(), json!(opts.max_bytes));
+                }
+                serde_json::Value::Object(o)
+            })
+            .expect("an object"),
         )),
         CheckFormat::Kernel => match &trace {
             Some(t) => {
@@ -193,13 +204,13 @@ fn check_one(cfg: &Config, file: Option<&ScenarioFile>, a: &CheckArgs) -> Result
             }
             None => {
                 println!("/* {} */", cfg.summary());
-                println!("{}: {}", r.verdict, verdict_sentence(r.verdict));
+                println!("{}: {}", r.verdict, verdict_sentence(&r));
                 println!("/* {stats} */");
             }
         },
         CheckFormat::Table => {
             println!("tornsim check: {}", cfg.summary());
-            println!("verdict: {} ({})", r.verdict, verdict_sentence(r.verdict));
+            println!("verdict: {} ({})", r.verdict, verdict_sentence(&r));
             if let Some(f) = file {
                 let e = &f.scenario.exists;
                 println!(
@@ -221,12 +232,15 @@ fn check_one(cfg: &Config, file: Option<&ScenarioFile>, a: &CheckArgs) -> Result
     Ok(exit_for(r.verdict))
 }
 
-fn verdict_sentence(v: Verdict) -> &'static str {
-    match v {
+fn verdict_sentence(r: &CheckResult) -> &'static str {
+    match r.verdict {
         Verdict::Safe => "every interleaving was explored and none has a hazard",
         Verdict::Torn => "some interleaving returns a torn PMD",
         Verdict::Stale => "some interleaving uses a freed page table",
         Verdict::Deadlock => "some interleaving leaves the collapse stuck",
+        Verdict::Incomplete if r.stopped_by == Some(Budget::Memory) => {
+            "the memory budget ran out before the search ended: nothing is proven (raise --max-memory)"
+        }
         Verdict::Incomplete => {
             "the state budget ran out before the search ended: nothing is proven (raise --max-states)"
         }

@@ -751,3 +751,46 @@ fn sweep_takes_scenario_files_in_place_of_placements() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_search_beyond_its_memory_budget_exits_3_and_says_which_budget() {
+    let o = tornsim(&[
+        "check",
+        "--preset",
+        "merged",
+        "--readers",
+        "6",
+        "--max-memory",
+        "2M",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("the memory budget ran out"),
+        "{}",
+        stdout(&o)
+    );
+    let j = json(&tornsim(&[
+        "check",
+        "--preset",
+        "merged",
+        "--readers",
+        "6",
+        "--max-memory",
+        "2M",
+        "--json",
+    ]));
+    assert_eq!(j["verdict"], "incomplete");
+    assert_eq!(j["stopped_by"], "memory");
+    assert!(j["peak_bytes"].as_u64().unwrap() <= 2 << 20, "{j}");
+    let o = tornsim(&["check", "--preset", "merged", "--max-states", "100"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stdout(&o).contains("the state budget ran out"),
+        "{}",
+        stdout(&o)
+    );
+    assert_bad(
+        &["check", "--preset", "merged", "--max-memory", "lots"],
+        "--max-memory",
+    );
+}

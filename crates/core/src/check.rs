@@ -71,6 +71,10 @@ pub const DEFAULT_MAX_STATES: u64 = 50_000_000;
 pub struct CheckOptions {
     /// Stop with [`Verdict::Incomplete`] after storing this many states.
     pub max_states: u64,
+    /// Stop with [`Verdict::Incomplete`] rather than let the state store grow past this
+    /// many bytes (checked before each growth, so the budget is never exceeded).
+    #[serde(default = "unlimited")]
+    pub max_bytes: u64,
     /// Partial-order reduction (see the module docs).
     pub reduce: bool,
     /// Store one state per permutation of the readers.
@@ -81,10 +85,23 @@ impl Default for CheckOptions {
     fn default() -> Self {
         CheckOptions {
             max_states: DEFAULT_MAX_STATES,
+            max_bytes: u64::MAX,
             reduce: true,
             symmetry: true,
         }
     }
+}
+
+fn unlimited() -> u64 {
+    u64::MAX
+}
+
+/// Which budget stopped a search that ended [`Verdict::Incomplete`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Budget {
+    States,
+    Memory,
 }
 
 /// The checker's answer.
@@ -162,6 +179,9 @@ pub struct CheckResult {
     pub peak_bytes: u64,
     /// For a hazard: the shortest schedule that reaches it.
     pub witness: Option<Schedule>,
+    /// For [`Verdict::Incomplete`]: the budget that ran out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_by: Option<Budget>,
 }
 
 /// Where a running search is, for progress bars.
@@ -234,6 +254,7 @@ impl Checker {
                 depth: 0,
                 peak_bytes: 0,
                 witness: None,
+                stopped_by: None,
             },
             result: None,
         })
@@ -291,10 +312,11 @@ impl Checker {
                     );
                 }
             }
-            End::OutOfStates => {
+            End::OutOf(budget) => {
                 self.search = None;
                 self.result = Some(CheckResult {
                     verdict: Verdict::Incomplete,
+                    stopped_by: Some(budget),
                     ..self.totals.clone()
                 });
             }
@@ -338,7 +360,7 @@ struct Found {
 
 enum End {
     Exhausted,
-    OutOfStates,
+    OutOf(Budget),
     Hazard(Found, u32),
 }
 
@@ -840,7 +862,13 @@ impl Search {
                 let states = &self.states;
                 if self.index.find(h, |&i| states[i as usize] == y).is_none() {
                     if self.states.len() as u64 >= self.opts.max_states {
-                        return Some(End::OutOfStates);
+                        return Some(End::OutOf(Budget::States));
+                    }
+                    // The next push may double the store: stop before, not after.
+                    if self.states.len() == self.states.capacity()
+                        && self.bytes().saturating_mul(2) > self.opts.max_bytes
+                    {
+                        return Some(End::OutOf(Budget::Memory));
                     }
                     let i = self.states.len() as u32;
                     self.states.push(y);

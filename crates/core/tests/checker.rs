@@ -145,3 +145,31 @@ fn the_primitives_doc_is_generated_from_the_table() {
         "docs/primitives.md is stale: run `tornsim primitives --markdown` into it (below the header)"
     );
 }
+
+/// `tornsim show PRESET` → parse → the same configuration, verdict, witness, statistics
+/// and trace as the preset itself.
+#[test]
+fn every_preset_round_trips_through_its_printed_file() {
+    use tornsim_core::{scenario, Batch, SchedulerSpec};
+    for p in tornsim_core::presets() {
+        let shown = scenario::print(scenario::of_config(&p.config), &p.config);
+        let (_, cfg) =
+            scenario::load(&shown).unwrap_or_else(|e| panic!("{}", e.render(&shown, p.name)));
+        assert_eq!(cfg, p.config, "{}", p.name);
+        let a = tornsim_core::check(&p.config, Default::default()).unwrap();
+        let b = tornsim_core::check(&cfg, Default::default()).unwrap();
+        assert_eq!(a, b, "{}", p.name);
+        let run = |c| Batch::new(c, SchedulerSpec::Random, 7).unwrap().run(3_000);
+        let (sa, sb) = (run(&p.config), run(&cfg));
+        assert_eq!(sa, sb, "{}", p.name);
+        if let Some(h) = &sa.first_torn {
+            let ta = tornsim_core::replay_str(&h.schedule).unwrap();
+            assert_eq!(
+                ta.to_table(),
+                tornsim_core::replay_str(&sb.first_torn.as_ref().unwrap().schedule)
+                    .unwrap()
+                    .to_table()
+            );
+        }
+    }
+}

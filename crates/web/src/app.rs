@@ -387,10 +387,20 @@ fn check_line(p: &CheckLineProps) -> Html {
             html! { <p class="check error" id="verdict">{ format!("Cannot check: {e}") }</p> }
         }
         Ok(r) => {
-            let text = format!(
+            let mut text = format!(
                 "Exhaustive search: {} ({} states, {} transitions).",
                 r.verdict, r.states, r.transitions
             );
+            if let Some(b) = r.stopped_by {
+                text.push_str(match b {
+                    tornsim_core::check::Budget::States => {
+                        " The page's state budget ran out first: nothing is proven (the tornsim command takes --max-states)."
+                    }
+                    tornsim_core::check::Budget::Memory => {
+                        " The page's memory budget ran out first: nothing is proven (the tornsim command takes --max-memory)."
+                    }
+                });
+            }
             let witness = r.witness.as_ref().map(|w| w.encode());
             html! {
                 <p class={classes!("check", r.verdict.name())} id="verdict">

@@ -682,6 +682,21 @@ mod tests {
     }
 
     #[test]
+    fn a_check_beyond_its_budget_answers_incomplete() {
+        let config = tornsim_core::preset("merged").unwrap().config;
+        let Reply::Checked { result, .. } = serve(Request::Check {
+            seq: 1,
+            config,
+            max_states: 100,
+        }) else {
+            panic!("a check is answered by a verdict")
+        };
+        let r = result.unwrap();
+        assert_eq!(r.verdict, tornsim_core::Verdict::Incomplete);
+        assert_eq!(r.stopped_by, Some(tornsim_core::check::Budget::States));
+    }
+
+    #[test]
     fn a_verdict_asked_before_an_edit_is_not_shown_after_it() {
         let mut m = Model::from_fragment("preset=merged", false);
         m.apply(Msg::CheckStart);

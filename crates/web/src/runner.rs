@@ -12,6 +12,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use yew::Callback;
 
+/// The most memory the page's exhaustive search may use for its state store.
+pub const PAGE_MAX_BYTES: u64 = 256 << 20;
+
 /// What the worker posts once it can take requests.
 pub const READY: &str = "ready";
 
@@ -65,6 +68,9 @@ pub fn serve(req: Request) -> Reply {
         } => {
             let opts = CheckOptions {
                 max_states,
+                // A worker's memory is the tab's: stop with "incomplete" well before it
+                // would fail.
+                max_bytes: PAGE_MAX_BYTES,
                 ..CheckOptions::default()
             };
             Reply::Checked {
