@@ -1003,7 +1003,7 @@ mod tests {
         let opts = CheckOptions {
             max_states: 10_000_000,
             reduce: false,
-            symmetry: true,
+            ..CheckOptions::default()
         };
         let mut s = Search::new(cfg, table, opts, u32::MAX).unwrap();
         s.keep_going = true;
