@@ -115,21 +115,47 @@ pub fn app(props: &AppProps) -> Html {
             }
         });
     }
-    // Keep the fragment current, so the address bar is always a shareable link.
+    // Keep the fragment current, so the address bar is always a shareable link: a
+    // deliberate change (a control, a preset, a trace) gets its own history entry, so
+    // Back undoes it; typing in the editor only replaces the current one.
     {
         let fragment = model.fragment();
         // An embed keeps its own address: its fragment carries `embed=1`.
         let sync = props.sync_url && !model.embed;
-        use_effect_with(fragment, move |f| {
+        let seen = use_mut_ref(|| model.deliberate);
+        use_effect_with((fragment, model.deliberate), move |(f, deliberate)| {
             if sync {
                 if let Some(h) = web_sys::window().and_then(|w| w.history().ok()) {
-                    let _ = h.replace_state_with_url(
-                        &wasm_bindgen::JsValue::NULL,
-                        "",
-                        Some(&format!("#{f}")),
-                    );
+                    let url = format!("#{f}");
+                    let here = web_sys::window()
+                        .and_then(|w| w.location().hash().ok())
+                        .unwrap_or_default();
+                    let push = *deliberate != *seen.borrow() && here != url;
+                    *seen.borrow_mut() = *deliberate;
+                    let _ = if push {
+                        h.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url))
+                    } else {
+                        h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url))
+                    };
                 }
             }
+        });
+    }
+    // A fragment changed under the page (a pasted link, Back/Forward): show it.
+    {
+        let (d, listen) = (model.dispatcher(), props.sync_url);
+        use_effect_with((), move |_| {
+            let listeners = listen.then(|| {
+                let window = web_sys::window().expect("a window");
+                ["hashchange", "popstate"].map(|ev| {
+                    let (d, w) = (d.clone(), window.clone());
+                    gloo_events::EventListener::new(&window, ev, move |_| {
+                        let hash = w.location().hash().unwrap_or_default();
+                        d.dispatch(Msg::Fragment(hash));
+                    })
+                })
+            });
+            move || drop(listeners)
         });
     }
 

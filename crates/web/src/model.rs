@@ -78,6 +78,10 @@ pub struct Model {
     pub checking: Option<u64>,
     pub editor: Editor,
     pub error: Option<String>,
+    /// Counts deliberate changes of the settings (a control, a preset, a trace opened or
+    /// closed): each gets its own history entry, while typing in the editor replaces the
+    /// current one.
+    pub deliberate: u64,
 }
 
 /// A change to the settings, as a control makes it.
@@ -121,6 +125,8 @@ pub enum Msg {
     },
     /// The editor's text changed.
     ScenarioText(String),
+    /// The address bar's fragment changed under the page (a pasted link, Back/Forward).
+    Fragment(String),
     ScenarioParsed {
         seq: u64,
         result: Result<Config, ScenarioError>,
@@ -208,6 +214,7 @@ impl Model {
                 state: EditorState::Ok,
             },
             error: None,
+            deliberate: 0,
         };
         // A link whose scenario has an error still opens that text in the editor, with
         // the error at its line, rather than losing the user's work.
@@ -314,8 +321,41 @@ impl Model {
         }
     }
 
+    /// Shows what `fragment` says, as a fresh page would, keeping the ids of requests
+    /// in flight growing so that their answers are told apart from new ones.
+    fn load_fragment(&mut self, fragment: &str) {
+        let fragment = fragment.trim_start_matches('#');
+        if fragment == self.fragment() {
+            return;
+        }
+        let mut fresh = Model::from_fragment(fragment, self.in_worker);
+        let parse: Vec<String> = fresh
+            .outbox
+            .drain(..)
+            .filter_map(|(_, r)| match r {
+                Request::Parse { text, .. } => Some(text),
+                _ => None,
+            })
+            .collect();
+        fresh.outbox_seq = self.outbox_seq;
+        fresh.generation = self.generation + 1;
+        fresh.editor.seq = self.editor.seq;
+        fresh.deliberate = self.deliberate;
+        *self = fresh;
+        for text in parse {
+            self.edit_scenario(text);
+        }
+    }
+
     fn apply(&mut self, msg: Msg) {
+        if matches!(
+            msg,
+            Msg::Edit(_) | Msg::Preset(_) | Msg::OpenTrace(_) | Msg::CloseTrace
+        ) {
+            self.deliberate += 1;
+        }
         match msg {
+            Msg::Fragment(f) => self.load_fragment(&f),
             Msg::Edit(f) => {
                 let mut s = self.share.clone();
                 match f(&mut s).and_then(|_| s.config.validate().map(|_| ())) {
@@ -574,9 +614,18 @@ impl Reducible for Model {
     }
 }
 
-/// The file a configuration runs, as the editor shows it: a scenario's own text while
-/// nothing overrides its settings, else the canonical print of program and settings.
+/// The file a configuration runs, as the editor shows it: a preset's file, a scenario's
+/// own text while nothing overrides its settings, else the canonical print of program
+/// and settings.
 pub fn scenario_text(cfg: &Config) -> String {
+    // A preset as its own file, comments and all.
+    if let Some(src) = tornsim_core::presets()
+        .iter()
+        .find(|p| &p.config == cfg)
+        .and_then(|p| scenario::builtin_source(p.name))
+    {
+        return src.to_string();
+    }
     if let Some(sc) = &cfg.scenario {
         if scenario::to_config(sc).is_ok_and(|c| &c == cfg) {
             return sc.source.clone();
@@ -633,21 +682,29 @@ mod tests {
     use super::*;
     use crate::runner::{serve, Reply};
 
+    /// The worker's answer to `req`, as the message the page makes of it (chunks run
+    /// here directly: the worker's timing needs a browser clock).
+    fn answer(req: Request) -> Msg {
+        match req {
+            Request::Chunk(chunk) => Msg::ChunkDone {
+                result: chunk.run().map_err(|e| e.to_string()),
+                chunk,
+                worker_ms: 1.0,
+                now_ms: 0.0,
+            },
+            other => match serve(other) {
+                Reply::Parsed { seq, result } => Msg::ScenarioParsed { seq, result },
+                Reply::Checked { seq, result } => Msg::CheckDone { seq, result },
+                Reply::Chunk(_) => unreachable!("chunks are run above"),
+            },
+        }
+    }
+
     /// Serves every queued request as the worker would, until none is left.
     fn pump(m: &mut Model) {
         while let Some((_, req)) = m.outbox.first().cloned() {
             m.outbox.remove(0);
-            let msg = match serve(req) {
-                Reply::Chunk(a) => Msg::ChunkDone {
-                    chunk: a.chunk,
-                    result: a.result,
-                    worker_ms: a.ms,
-                    now_ms: 0.0,
-                },
-                Reply::Parsed { seq, result } => Msg::ScenarioParsed { seq, result },
-                Reply::Checked { seq, result } => Msg::CheckDone { seq, result },
-            };
-            m.apply(msg);
+            m.apply(answer(req));
         }
     }
 
@@ -679,6 +736,52 @@ mod tests {
         // The link now opens the same thing.
         let again = Model::from_fragment(&m.fragment(), false);
         assert_eq!(again.share.config, m.share.config);
+    }
+
+    #[test]
+    fn a_new_fragment_applies_and_drops_what_was_in_flight() {
+        let mut m = Model::from_fragment("preset=seed-thread-v1&runs=1000", false);
+        m.apply(Msg::Start { now_ms: 0.0 });
+        m.apply(Msg::CheckStart);
+        let before = m.outbox_seq;
+        let in_flight = m.outbox.clone();
+        m.apply(Msg::Fragment("#preset=merged&seed=9".into()));
+        assert_eq!(m.share.seed, 9);
+        assert_eq!(
+            m.share.config,
+            tornsim_core::preset("merged").unwrap().config
+        );
+        assert!(m.campaign.is_none() && m.check.is_none() && m.checking.is_none());
+        assert!(
+            m.editor.text.contains("tornsim merged"),
+            "{}",
+            m.editor.text
+        );
+        // Answers to what the old page asked are ignored.
+        for (_, r) in in_flight {
+            m.apply(answer(r));
+        }
+        assert!(m.campaign.is_none() && m.check.is_none());
+        assert!(m.outbox_seq >= before);
+        // The same fragment again changes nothing; a broken one shows a notice.
+        let d = m.deliberate;
+        m.apply(Msg::Fragment(m.fragment()));
+        assert_eq!(m.deliberate, d);
+        m.apply(Msg::Fragment("mode=nonsense".into()));
+        assert!(m.notice.is_some());
+    }
+
+    #[test]
+    fn deliberate_changes_are_counted_and_typing_is_not() {
+        let mut m = Model::from_fragment("", false);
+        m.apply(Msg::Preset("merged".into()));
+        m.apply(Msg::Edit(Box::new(|s| s.config.set("readers", "3"))));
+        assert_eq!(m.deliberate, 2);
+        let t = m.editor.text.replace("readers = 3", "readers = 2");
+        m.apply(Msg::ScenarioText(t));
+        pump(&mut m);
+        assert_eq!(m.share.config.readers, 2);
+        assert_eq!(m.deliberate, 2);
     }
 
     #[test]

@@ -17,6 +17,11 @@ fn doc() -> web_sys::Document {
 /// Mounts the page with `fragment` into a fresh element, chunks running on the page
 /// (the test runner serves no worker script).
 async fn mount(fragment: &str) -> web_sys::Element {
+    mount_with(fragment, false).await
+}
+
+/// `sync_url`: the page keeps the address bar's fragment and follows its changes.
+async fn mount_with(fragment: &str, sync_url: bool) -> web_sys::Element {
     let root = doc().create_element("div").unwrap();
     doc().body().unwrap().append_child(&root).unwrap();
     yew::Renderer::<App>::with_root_and_props(
@@ -24,7 +29,7 @@ async fn mount(fragment: &str) -> web_sys::Element {
         AppProps {
             fragment: fragment.to_string().into(),
             use_worker: false,
-            sync_url: false,
+            sync_url,
         },
     )
     .render();
@@ -413,4 +418,40 @@ async fn a_share_link_carries_an_edited_scenario_and_its_claim() {
     })
     .await;
     assert_eq!(editor(&root).value(), broken);
+}
+
+#[wasm_bindgen_test]
+async fn a_fragment_change_applies_a_new_preset_and_controls_push_history() {
+    let w = web_sys::window().unwrap();
+    let root = mount_with("preset=seed-thread-v1", true).await;
+    assert!(editor(&root).value().starts_with("tornsim seed-thread-v1"));
+    // A pasted link: the hash changes under the page.
+    w.location().set_hash("preset=merged&seed=5").unwrap();
+    wait_until("the new preset", 10, || {
+        editor(&root).value().starts_with("tornsim merged")
+    })
+    .await;
+    let seed: web_sys::HtmlInputElement = root
+        .query_selector("input[name=seed]")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    assert_eq!(seed.value(), "5");
+    // A preset picked by a click is its own history entry.
+    let before = w.history().unwrap().length().unwrap();
+    click(&root, "button.preset[data-preset=non-pae]");
+    wait_until("the pushed entry", 10, || {
+        w.history().unwrap().length().unwrap() == before + 1
+    })
+    .await;
+    assert!(w.location().hash().unwrap().contains("mode=non-pae"));
+    // Back returns to the pasted link's settings.
+    w.history().unwrap().back().unwrap();
+    wait_until("Back", 10, || {
+        editor(&root).value().starts_with("tornsim merged")
+    })
+    .await;
+    root.remove();
+    w.location().set_hash("").unwrap();
 }
