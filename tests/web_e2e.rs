@@ -257,3 +257,66 @@ fn the_scenario_editor_parses_and_checks_in_the_worker_and_travels_in_a_link() {
         b.screenshot(std::path::Path::new(&path));
     }
 }
+
+/// The widest element that sticks out of the page sideways, if any.
+const OVERFLOW: &str = "const W = document.documentElement.clientWidth; \
+    const out = [...document.querySelectorAll('body *')].filter(e => { const r = e.getBoundingClientRect(); return r.right > W + 1 && getComputedStyle(e).position !== 'fixed'; }) \
+      .filter(e => !e.closest('.scroll-x')); \
+    return { page: document.documentElement.scrollWidth, view: W, first: out.slice(0, 3).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)) };";
+
+#[test]
+#[ignore = "needs trunk and chromedriver; .ci/test runs it"]
+fn at_390_px_nothing_scrolls_the_page_sideways() {
+    let server = serve(build_page());
+    let b = Browser::start();
+    b.resize(390, 900);
+    b.goto(&format!(
+        "{}#preset=seed-thread-v1&compare=1&runs=20000&seed=7&autorun=1",
+        server.base
+    ));
+    b.wait_for("the batch", 120, STATUS, |v| {
+        v.as_str().unwrap_or("").starts_with("done")
+    });
+    // With the lane table, the charts, the editor and a trace open.
+    b.js("document.querySelector('button.open-trace')?.click(); return 0");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let v = b.js(OVERFLOW);
+    eprintln!("e2e 390 px: {v}");
+    if let Ok(path) = std::env::var("TORNSIM_NARROW_SCREENSHOT") {
+        b.js("document.querySelector('table.lanes').scrollIntoView(); return 0");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        b.screenshot(std::path::Path::new(&path));
+    }
+    assert_eq!(v["page"], v["view"], "the page scrolls sideways: {v}");
+}
+
+#[test]
+#[ignore = "needs trunk and chromedriver; .ci/test runs it"]
+fn the_first_screen_explains_the_race_and_links_the_explainer_and_the_proof() {
+    let server = serve(build_page());
+    let b = Browser::start();
+    b.goto(&server.base);
+    b.wait_for(
+        "the intro",
+        30,
+        "return !!document.querySelector('section.intro')",
+        |v| v == true,
+    );
+    let text = b.js("return document.querySelector('section.intro').textContent");
+    assert!(text.as_str().unwrap().contains("torn read"), "{text}");
+    assert_eq!(
+        b.js("return document.querySelectorAll('.race .row').length"),
+        3
+    );
+    assert_eq!(
+        b.js("return document.querySelector('.intro a').getAttribute('href')"),
+        "explainer.html"
+    );
+    b.js("document.querySelector('.intro button.linkish').click(); return 0");
+    b.wait_for("the proof", 60, VERDICT, |v| {
+        v.as_str().unwrap_or("").contains("torn")
+    });
+    if let Ok(path) = std::env::var("TORNSIM_INTRO_SCREENSHOT") {
+        b.screenshot(std::path::Path::new(&path));
+    }
+}

@@ -216,6 +216,11 @@ impl Browser {
         }
     }
 
+    /// Sets the window's outer size (as a phone would have it, for layout tests).
+    pub fn resize(&self, width: u32, height: u32) {
+        self.cmd("window/rect", json!({"width": width, "height": height}));
+    }
+
     pub fn screenshot(&self, to: &Path) {
         let v = self.cmd_get("screenshot");
         let b64 = v.as_str().expect("base64 PNG");

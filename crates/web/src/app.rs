@@ -265,6 +265,7 @@ pub fn app(props: &AppProps) -> Html {
                 <header>
                     <h1>{ "tornsim" }</h1>
                     <p class="lede">{ "Watch the x86-32 PAE torn PMD read: khugepaged clears a PMD while lockless walkers read it in two 32-bit halves. Where does pmdp_get_lockless_sync() have to run?" }</p>
+                    <Intro on_prove={on(&d, |_| Msg::CheckStart)} />
                 </header>
             }
             if let Some(n) = &m.notice {
@@ -288,7 +289,7 @@ pub fn app(props: &AppProps) -> Html {
             <Controls share={m.share.clone()} invalid={m.invalid.as_ref().map(|e| AttrValue::from(e.to_string()))} disabled={running || m.locked} on_edit={Callback::from(edit)} />
             if !m.embed {
                 <ScenarioPanel text={AttrValue::from(m.editor.text.clone())}
-                    description={AttrValue::from(scenario::of_config(&m.share.config).description.clone())}
+                    description={AttrValue::from(m.editor.description.clone())}
                     error={match &m.editor.state { EditorState::Error(e) => Some(e.clone()), _ => None }}
                     parsing={m.editor.state == EditorState::Parsing}
                     disabled={running || m.locked}
@@ -333,6 +334,7 @@ pub fn app(props: &AppProps) -> Html {
                 <section class="charts cost">
                     <Scatter title="Cost trade-off: PTL hold p99 against torn reads (timed runs)" x_label="khugepaged's PTL hold, 99th percentile (µs)"
                         y_label="torn reads per million collapses" dots={dots} />
+                    <div class="scroll-x" tabindex="0" role="region" aria-label="timed lanes">
                     <table class="lanes timed">
                         <thead><tr><th>{ "sync" }</th><th>{ "collapses" }</th><th>{ "torn / M" }</th><th>{ "hold p50 µs" }</th><th>{ "hold p99 µs" }</th><th>{ "hold max µs" }</th><th>{ "collapse p99 µs" }</th><th>{ "fault spin p99 µs" }</th><th>{ "IPI wait p99 µs" }</th></tr></thead>
                         <tbody>
@@ -348,6 +350,7 @@ pub fn app(props: &AppProps) -> Html {
                         }) }
                         </tbody>
                     </table>
+                    </div>
                 </section>
             }
             if !lanes.is_empty() && !timed {
@@ -358,6 +361,7 @@ pub fn app(props: &AppProps) -> Html {
                         <IntervalChart title="Retries caught by the pmd_low re-check" unit="retries per thousand runs" rows={retry_rows} />
                     }
                 </section>
+                <div class="scroll-x" tabindex="0" role="region" aria-label="lanes">
                 <table class="lanes">
                     <thead><tr><th>{ "sync" }</th><th>{ "runs" }</th><th>{ "runs with a torn read" }</th><th>{ "torn reads" }</th><th>{ "retries" }</th><th>{ "stale uses" }</th><th>{ "IPIs" }</th><th>{ "first torn read" }</th></tr></thead>
                     <tbody>
@@ -382,6 +386,7 @@ pub fn app(props: &AppProps) -> Html {
                     }) }
                     </tbody>
                 </table>
+                </div>
             }
             if let Some(view) = &m.trace {
                 <TracePanel view={view.clone()} manual={m.manual.clone()} share_link={AttrValue::from(link.clone())}
@@ -620,6 +625,41 @@ pub fn controls(p: &ControlsProps) -> Html {
             if let Some(e) = &p.invalid {
                 <p class="invalid" role="alert" id="invalid">{ e.clone() }</p>
             }
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct IntroProps {
+    on_prove: Callback<MouseEvent>,
+}
+
+/// The first screen's plain-words account of the race, with a picture of the two halves
+/// (the model's own old and new values) and the way to the explainer and the proof.
+#[function_component(Intro)]
+fn intro(p: &IntroProps) -> Html {
+    use tornsim_core::machine::{default_table, OLD_TABLE};
+    use tornsim_core::Pmd;
+    let old = Pmd::table(OLD_TABLE);
+    let new = Pmd::table(default_table(tornsim_core::config::Alloc::SameLow));
+    let half = |class: &'static str, what: &'static str, v: u32| {
+        html! { <span class={classes!("half", class)}><small>{ what }</small>{ format!("0x{v:08x}") }</span> }
+    };
+    html! {
+        <section class="intro" aria-label="what this is">
+            <p>{ "On 32-bit x86 with PAE a page-middle-directory entry (PMD) is 64 bits, but a lockless page-table walker reads it as two 32-bit loads: pmd_low, then pmd_high. If khugepaged clears the entry and a page fault fills it again between those two loads, the walker gets the old low half with the new high half: a torn read, a value the PMD never held." }</p>
+            <p>{ "This page runs that race as thousands of random interleavings, proves which orderings make it impossible by exploring every interleaving, and shows any torn read step by step." }</p>
+            <figure class="race">
+                <div class="row"><span class="label">{ "old PMD" }</span>{ half("pmd-old", "pmd_high", old.high) }{ half("pmd-old", "pmd_low", old.low) }</div>
+                <div class="row"><span class="label">{ "new PMD" }</span>{ half("pmd-new", "pmd_high", new.high) }{ half("pmd-new", "pmd_low", new.low) }</div>
+                <div class="row torn"><span class="label">{ "torn read" }</span>{ half("pmd-new", "new pmd_high", new.high) }{ half("pmd-old", "old pmd_low", old.low) }</div>
+                <figcaption>{ "The walker loaded pmd_low before the clear and pmd_high after the refill. The new table here has the same low word as the old, so the re-check of pmd_low cannot tell." }</figcaption>
+            </figure>
+            <p class="ways">
+                <a href="explainer.html">{ "How it happens, in six scenes" }</a>
+                { " · " }
+                <button class="linkish" onclick={p.on_prove.clone()}>{ "Prove the current setting safe or find the shortest torn read" }</button>
+            </p>
         </section>
     }
 }

@@ -4,7 +4,7 @@
 //! ask for next. Chunks to send are queued in `outbox` and posted by an effect, so the
 //! reducer itself does no I/O.
 
-use crate::runner::Request;
+use crate::runner::{Parsed, Request};
 use std::rc::Rc;
 use tornsim_core::campaign::{Campaign, Chunk, ChunkResult, Share};
 use tornsim_core::config::{Config, ConfigError};
@@ -30,6 +30,8 @@ pub struct TraceView {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Editor {
     pub text: String,
+    /// The description line of the text that last parsed.
+    pub description: String,
     /// The latest parse asked for; answers to older texts are dropped.
     pub seq: u64,
     pub state: EditorState,
@@ -129,7 +131,7 @@ pub enum Msg {
     Fragment(String),
     ScenarioParsed {
         seq: u64,
-        result: Result<Config, ScenarioError>,
+        result: Result<Parsed, ScenarioError>,
     },
 }
 
@@ -189,6 +191,7 @@ impl Model {
                 })
         });
         let text = scenario_text(&share.config);
+        let description = describe(&text);
         let mut m = Model {
             share,
             embed,
@@ -210,6 +213,7 @@ impl Model {
             checking: None,
             editor: Editor {
                 text,
+                description,
                 seq: 0,
                 state: EditorState::Ok,
             },
@@ -237,6 +241,7 @@ impl Model {
         // Text that does not parse is the user's work in progress: keep it.
         if !matches!(self.editor.state, EditorState::Error(_)) {
             self.editor.text = scenario_text(&self.share.config);
+            self.editor.description = describe(&self.editor.text);
             self.editor.seq += 1;
             self.editor.state = EditorState::Ok;
         }
@@ -397,8 +402,12 @@ impl Model {
                     return;
                 }
                 match result {
-                    Ok(cfg) => {
+                    Ok(Parsed {
+                        config: cfg,
+                        description,
+                    }) => {
                         self.editor.state = EditorState::Ok;
+                        self.editor.description = description;
                         if cfg != self.share.config {
                             self.share.config = cfg;
                             self.settings_changed();
@@ -632,6 +641,13 @@ pub fn scenario_text(cfg: &Config) -> String {
         }
     }
     scenario::print(scenario::of_config(cfg), cfg)
+}
+
+/// The description line of a file the page wrote itself (from a preset or settings).
+fn describe(text: &str) -> String {
+    scenario::parse(text)
+        .map(|s| s.description)
+        .unwrap_or_default()
 }
 
 /// The unpacked `scenario=` of a fragment, if it has one that unpacks.

@@ -37,6 +37,13 @@ pub enum Request {
     },
 }
 
+/// A scenario text that parsed: what it runs, and its description line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Parsed {
+    pub config: Config,
+    pub description: String,
+}
+
 /// The worker's answer to a [`Request`].
 // One message per request, moved once: boxing the answer would only add an allocation.
 #[allow(clippy::large_enum_variant)]
@@ -45,7 +52,7 @@ pub enum Reply {
     Chunk(Answer),
     Parsed {
         seq: u64,
-        result: Result<Config, ScenarioError>,
+        result: Result<Parsed, ScenarioError>,
     },
     Checked {
         seq: u64,
@@ -59,7 +66,10 @@ pub fn serve(req: Request) -> Reply {
         Request::Chunk(c) => Reply::Chunk(answer(c)),
         Request::Parse { seq, text } => Reply::Parsed {
             seq,
-            result: tornsim_core::scenario::load_checked(&text).map(|(_, c)| c),
+            result: tornsim_core::scenario::load_checked(&text).map(|(s, config)| Parsed {
+                config,
+                description: s.description,
+            }),
         },
         Request::Check {
             seq,
