@@ -1523,6 +1523,40 @@ mod tests {
     use super::*;
     use crate::config::*;
 
+    #[test]
+    fn each_cpu_has_its_role_and_ipis_are_counted() {
+        let m = machine(|c| {
+            c.readers = 3;
+            c.cpus = Some(7);
+        });
+        let roles: Vec<Role> = (0..7).map(|c| m.role(c)).collect();
+        assert_eq!(
+            roles,
+            [
+                Role::Collapser,
+                Role::Populator,
+                Role::Reader,
+                Role::Reader,
+                Role::Reader,
+                Role::Idle,
+                Role::Idle
+            ]
+        );
+        assert_eq!(Action::FlushIpi { targets: 0b1011 }.ipis_sent(), 3);
+        assert_eq!(Action::SyncIpi { targets: 0b110 }.ipis_sent(), 2);
+        assert_eq!(Action::Clear.ipis_sent(), 0);
+        // Under kvm-pv-flush a reader's "ack" is the host's choice, but the populator's
+        // and an idle CPU's are plain IPI acknowledgements.
+        let m = machine(|c| {
+            c.mode = Mode::KvmPvFlush;
+            c.cpus = Some(4);
+        });
+        for cpu in [1, 3] {
+            let why = m.why_disabled(Choice::ack(cpu)).unwrap();
+            assert!(why.contains("has no IPI pending"), "CPU{cpu}: {why}");
+        }
+    }
+
     fn machine(f: impl FnOnce(&mut Config)) -> Machine {
         let mut c = Config {
             readers: 1,
