@@ -754,7 +754,7 @@ fn sweep_takes_scenario_files_in_place_of_placements() {
 
 #[test]
 fn a_search_beyond_its_memory_budget_exits_3_and_says_which_budget() {
-    let o = tornsim(&[
+    let args = [
         "check",
         "--preset",
         "merged",
@@ -762,23 +762,15 @@ fn a_search_beyond_its_memory_budget_exits_3_and_says_which_budget() {
         "6",
         "--max-memory",
         "2M",
-    ]);
+    ];
+    let o = tornsim(&args);
     assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
     assert!(
         stdout(&o).contains("the memory budget ran out"),
         "{}",
         stdout(&o)
     );
-    let j = json(&tornsim(&[
-        "check",
-        "--preset",
-        "merged",
-        "--readers",
-        "6",
-        "--max-memory",
-        "2M",
-        "--json",
-    ]));
+    let j = json(&tornsim(&[&args[..], &["--json"]].concat()));
     assert_eq!(j["verdict"], "incomplete");
     assert_eq!(j["stopped_by"], "memory");
     assert!(j["peak_bytes"].as_u64().unwrap() <= 2 << 20, "{j}");
