@@ -158,6 +158,18 @@ fn the_explainer_shows_six_live_scenes_and_the_page_works_from_a_sub_path() {
         "return [...document.querySelectorAll('iframe')].every(f => f.getAttribute('data-tornsim-height'))",
         |v| v == true,
     );
+    // Every scene is a fixed scene: its controls are read-only, while its buttons (Prove,
+    // Cost trade-off) still work.
+    assert_eq!(
+        b.js("return [...document.querySelectorAll('[data-tornsim]')].every(d => /controls=locked/.test(d.getAttribute('data-tornsim')))"),
+        true
+    );
+    b.wait_for(
+        "every scene's controls read-only",
+        60,
+        "return [...document.querySelectorAll('iframe')].every(f => { const d = f.contentDocument; return d && [...d.querySelectorAll('.controls select')].length > 0 && [...d.querySelectorAll('.controls select')].every(s => s.disabled) && !d.getElementById('check').disabled; })",
+        |v| v == true,
+    );
     // Served under /sub/, the page still finds its scripts, wasm and worker.
     b.goto(&format!(
         "{}sub/#preset=merged&runs=2000&autorun=1",
