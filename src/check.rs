@@ -166,10 +166,8 @@ fn check_one(cfg: &Config, file: Option<&ScenarioFile>, a: &CheckArgs) -> Result
         mib(r.peak_bytes)
     );
     match format {
-        CheckFormat::Json => print_json(&with_claim(
-            file,
-            r.verdict,
-            json!({
+        CheckFormat::Json => print_json(&with_claim(file, r.verdict, {
+            let mut j = json!({
                 "config": cfg,
                 "verdict": r.verdict,
                 "states": r.states,
@@ -183,19 +181,14 @@ fn check_one(cfg: &Config, file: Option<&ScenarioFile>, a: &CheckArgs) -> Result
                 "schedule": schedule,
                 "steps": trace.as_ref().map(|t| t.steps.len()),
                 "trace": trace,
-            })
-            .as_object()
-            .map(|o| {
-                let mut o = o.clone();
-                // Only an incomplete search says which budget stopped it.
-                if let Some(b) = r.stopped_by {
-                    o.insert("stopped_by".into(), json!(b));
-                    o.insert("max_bytes".into(), json!(opts.max_bytes));
-                }
-                serde_json::Value::Object(o)
-            })
-            .expect("an object"),
-        )),
+            });
+            // Only an incomplete search says which budget stopped it.
+            if let Some(b) = r.stopped_by {
+                j["stopped_by"] = json!(b);
+                j["max_bytes"] = json!(opts.max_bytes);
+            }
+            j
+        })),
         CheckFormat::Kernel => match &trace {
             Some(t) => {
                 print!("{}", t.to_kernel());

@@ -78,18 +78,7 @@ pub fn app(props: &AppProps) -> Html {
         let (start, autorun) = (model.dispatcher(), model.share.autorun);
         use_effect_with((), move |_| {
             let d = dispatch.clone();
-            let done = Callback::from(move |r: Reply| {
-                d.dispatch(match r {
-                    Reply::Chunk(a) => Msg::ChunkDone {
-                        chunk: a.chunk,
-                        result: a.result,
-                        worker_ms: a.ms,
-                        now_ms: now_ms(),
-                    },
-                    Reply::Parsed { seq, result } => Msg::ScenarioParsed { seq, result },
-                    Reply::Checked { seq, result } => Msg::CheckDone { seq, result },
-                })
-            });
+            let done = Callback::from(move |r: Reply| d.dispatch(Msg::from_reply(r, now_ms())));
             let failed =
                 Callback::from(move |why: String| dispatch.dispatch(Msg::WorkerFailed(why)));
             *engine.borrow_mut() = Some(Engine::new(use_worker, done, failed));
@@ -118,8 +107,10 @@ pub fn app(props: &AppProps) -> Html {
     // Keep the fragment current, so the address bar is always a shareable link: a
     // deliberate change (a control, a preset, a trace) gets its own history entry, so
     // Back undoes it; typing in the editor only replaces the current one.
+    // Written once per render: with a scenario it packs (compresses) the file's text.
+    let fragment = model.fragment();
     {
-        let fragment = model.fragment();
+        let fragment = fragment.clone();
         // An embed keeps its own address: its fragment carries `embed=1`.
         let sync = props.sync_url && !model.embed;
         let seen = use_mut_ref(|| model.deliberate);
@@ -176,7 +167,7 @@ pub fn app(props: &AppProps) -> Html {
     };
     let m = &*model;
     let running = m.status == Status::Running;
-    let link = page_link(&m.fragment());
+    let link = page_link(&fragment);
 
     let on_start = on(&d, |_| Msg::Start { now_ms: now_ms() });
     let on_pause = on(&d, |_| Msg::Pause);
@@ -259,7 +250,7 @@ pub fn app(props: &AppProps) -> Html {
             if m.embed {
                 <div class="embed-head">
                     <strong>{ format!("tornsim: {}", m.share.config.summary()) }</strong>
-                    <a href={page_link(&m.fragment())} target="_blank" rel="noopener">{ "open full simulator ↗" }</a>
+                    <a href={link.clone()} target="_blank" rel="noopener">{ "open full simulator ↗" }</a>
                 </div>
             } else {
                 <header>

@@ -230,9 +230,11 @@ impl Model {
         m
     }
 
-    fn post(&mut self, req: Request) -> u64 {
+    /// Queues the request `make` builds from its id (the outbox id doubles as the
+    /// request's `seq`, so answers match requests one to one) and returns the id.
+    fn post(&mut self, make: impl FnOnce(u64) -> Request) -> u64 {
         self.outbox_seq += 1;
-        self.outbox.push((self.outbox_seq, req));
+        self.outbox.push((self.outbox_seq, make(self.outbox_seq)));
         self.outbox_seq
     }
 
@@ -255,12 +257,7 @@ impl Model {
 
     fn edit_scenario(&mut self, text: String) {
         self.editor.text = text.clone();
-        let seq = self.post(Request::Parse { seq: 0, text });
-        // The request's own seq is the outbox id, so answers match requests one to one.
-        if let Some((_, Request::Parse { seq: s, .. })) = self.outbox.last_mut() {
-            *s = seq;
-        }
-        self.editor.seq = seq;
+        self.editor.seq = self.post(|seq| Request::Parse { seq, text });
         self.editor.state = EditorState::Parsing;
     }
 
@@ -322,7 +319,7 @@ impl Model {
             self.status = Status::Done;
         }
         for ch in chunks {
-            self.post(Request::Chunk(ch));
+            self.post(|_| Request::Chunk(ch));
         }
     }
 
@@ -425,14 +422,12 @@ impl Model {
             }
             Msg::CheckStart => {
                 if self.invalid.is_none() {
-                    let seq = self.post(Request::Check {
-                        seq: 0,
-                        config: self.share.config.clone(),
+                    let config = self.share.config.clone();
+                    let seq = self.post(|seq| Request::Check {
+                        seq,
+                        config,
                         max_states: PAGE_MAX_STATES,
                     });
-                    if let Some((_, Request::Check { seq: s, .. })) = self.outbox.last_mut() {
-                        *s = seq;
-                    }
                     self.checking = Some(seq);
                     self.check = None;
                 }
@@ -533,8 +528,7 @@ impl Model {
                 }
                 self.outbox.clear();
                 for r in again {
-                    self.outbox_seq += 1;
-                    self.outbox.push((self.outbox_seq, r));
+                    self.post(|_| r);
                 }
                 self.chunk_size = 500;
                 self.fill_outbox();
@@ -610,6 +604,23 @@ impl Model {
                     self.check = Some(result);
                 }
             }
+        }
+    }
+}
+
+impl Msg {
+    /// The message the page makes of a worker's answer, at `now_ms`.
+    pub fn from_reply(r: crate::runner::Reply, now_ms: f64) -> Msg {
+        use crate::runner::Reply;
+        match r {
+            Reply::Chunk(a) => Msg::ChunkDone {
+                chunk: a.chunk,
+                result: a.result,
+                worker_ms: a.ms,
+                now_ms,
+            },
+            Reply::Parsed { seq, result } => Msg::ScenarioParsed { seq, result },
+            Reply::Checked { seq, result } => Msg::CheckDone { seq, result },
         }
     }
 }
@@ -701,19 +712,15 @@ mod tests {
     /// The worker's answer to `req`, as the message the page makes of it (chunks run
     /// here directly: the worker's timing needs a browser clock).
     fn answer(req: Request) -> Msg {
-        match req {
-            Request::Chunk(chunk) => Msg::ChunkDone {
+        let reply = match req {
+            Request::Chunk(chunk) => Reply::Chunk(crate::runner::Answer {
                 result: chunk.run().map_err(|e| e.to_string()),
                 chunk,
-                worker_ms: 1.0,
-                now_ms: 0.0,
-            },
-            other => match serve(other) {
-                Reply::Parsed { seq, result } => Msg::ScenarioParsed { seq, result },
-                Reply::Checked { seq, result } => Msg::CheckDone { seq, result },
-                Reply::Chunk(_) => unreachable!("chunks are run above"),
-            },
-        }
+                ms: 1.0,
+            }),
+            other => serve(other),
+        };
+        Msg::from_reply(reply, 0.0)
     }
 
     /// Serves every queued request as the worker would, until none is left.
