@@ -28,6 +28,7 @@ pub mod config;
 pub mod diagram;
 pub mod machine;
 pub mod prim;
+pub mod rare;
 pub mod run;
 pub mod scenario;
 pub mod sched;

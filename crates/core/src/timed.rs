@@ -129,6 +129,9 @@ pub struct TimedRun {
     pub ipi_wait: f64,
     pub ipis: u32,
     pub torn_reads: u32,
+    /// Dereferences of a freed table.
+    #[serde(default)]
+    pub stale_uses: u32,
     pub end: f64,
 }
 
@@ -140,8 +143,120 @@ fn triangular(rng: &mut Rng, mean: f64) -> f64 {
     mean * (rng.unit() + rng.unit())
 }
 
+/// Stall classes per group of CPUs and writers' phase: one per kind of step a stall can
+/// follow.
+pub const STALL_KINDS: usize = ActionKind::ReloadHigh as usize + 1;
+/// Writers' phases a stall is classed by: khugepaged's pc (32 values, the last for
+/// "done") times the PMD's write count (4 values, the last for "3 or more").
+pub const STALL_PHASES: usize = 32 * 4;
+
+/// The writers' phase of `m`, in `0..STALL_PHASES`.
+fn phase(m: &Machine) -> usize {
+    let st = m.state();
+    let pc = st.pc[COLLAPSER as usize];
+    let pc = if pc == crate::machine::DONE {
+        31
+    } else {
+        pc.min(30)
+    } as usize;
+    pc * 4 + st.ver.min(3) as usize
+}
+
+/// How a timed run draws its stalls (vCPU preemptions, NMIs). Nominally each draw stalls
+/// with `preempt_chance`. Biased, for importance sampling ([`crate::rare`]): a draw of
+/// class `(group[cpu] * STALL_PHASES + phase) * STALL_KINDS + kind` (CPUs that run the
+/// same program share a group; the phase is how far khugepaged and the PMD's writes
+/// have got; the kind is that of the CPU's last step) stalls with `q[class]` instead,
+/// and `weight` is multiplied by the draw's likelihood ratio (`p/q` for a stall,
+/// `(1-p)/(1-q)` for none), so that weighted counts estimate the nominal model's. Either way a draw takes exactly one number from the run's stream.
+#[derive(Clone, Debug)]
+pub struct Stalls<'a> {
+    p: f64,
+    q: Option<&'a [f64]>,
+    group: &'a [u8],
+    /// Draw with the nominal chance while still computing the biased likelihood ratio
+    /// (the defensive share of a mixture, see [`crate::rare`]).
+    pub sample_nominal: bool,
+    /// The run's likelihood ratio so far, nominal over biased (1 when nominal).
+    pub weight: f64,
+    /// Every draw's class and outcome, when recording (the proposal's tuning reads them).
+    pub draws: Option<Vec<(u16, bool)>>,
+}
+
+impl<'a> Stalls<'a> {
+    /// The model's own stalls.
+    pub fn nominal(p: f64) -> Stalls<'static> {
+        Stalls {
+            p,
+            q: None,
+            group: &[],
+            sample_nominal: true,
+            weight: 1.0,
+            draws: None,
+        }
+    }
+
+    /// Stalls drawn with `q[class]` (each in `[p, 1)`), weighted back to `p`; `group`
+    /// gives each CPU's group.
+    pub fn biased(p: f64, q: &'a [f64], group: &'a [u8], record: bool) -> Stalls<'a> {
+        Stalls {
+            p,
+            q: Some(q),
+            group,
+            sample_nominal: false,
+            weight: 1.0,
+            draws: record.then(Vec::new),
+        }
+    }
+
+    fn reset(&mut self) {
+        self.weight = 1.0;
+        if let Some(d) = &mut self.draws {
+            d.clear();
+        }
+    }
+
+    #[inline]
+    fn draw(&mut self, rng: &mut Rng, m: &Machine, cpu: usize, after: ActionKind) -> bool {
+        let Some(q) = self.q else {
+            return rng.unit() < self.p;
+        };
+        let g = self.group.get(cpu).map_or(0, |&g| g as usize);
+        let class = (g * STALL_PHASES + phase(m)) * STALL_KINDS + after as usize;
+        let qc = q.get(class).copied().unwrap_or(self.p);
+        let stalled = rng.unit() < if self.sample_nominal { self.p } else { qc };
+        self.weight *= if stalled {
+            self.p / qc
+        } else {
+            (1.0 - self.p) / (1.0 - qc)
+        };
+        if let Some(d) = &mut self.draws {
+            d.push((class as u16, stalled));
+        }
+        stalled
+    }
+}
+
 /// One timed run of `m` (a draining machine) from `seed`.
 pub fn timed_run(m: &mut Machine, lat: &Latencies, seed: u64, new_table: u64) -> TimedRun {
+    timed_run_with(
+        m,
+        lat,
+        seed,
+        new_table,
+        &mut Stalls::nominal(lat.preempt_chance),
+    )
+}
+
+/// [`timed_run`] with its stalls drawn by `stalls` (whose weight it resets first).
+pub fn timed_run_with(
+    m: &mut Machine,
+    lat: &Latencies,
+    seed: u64,
+    new_table: u64,
+    stalls: &mut Stalls,
+) -> TimedRun {
+    stalls.reset();
     m.reset(new_table);
     let mut rng = Rng::new(seed);
     let n = m.cpus() as usize;
@@ -161,6 +276,8 @@ pub fn timed_run(m: &mut Machine, lat: &Latencies, seed: u64, new_table: u64) ->
     let mut r = TimedRun::default();
     let (mut lock_at, mut sent_at) = (None::<f64>, 0.0f64);
     let mut steps = 0u64;
+    // Each CPU's last step, which classes a stall drawn before its next one.
+    let mut last = vec![ActionKind::Resume; n];
     loop {
         let en = m.enabled();
         if en.is_empty() || steps >= crate::run::STEP_LIMIT {
@@ -197,12 +314,13 @@ pub fn timed_run(m: &mut Machine, lat: &Latencies, seed: u64, new_table: u64) ->
             r.populator_spin += start - ready[c].min(start);
         }
         now = start;
-        if kvm && !ch.ack && readers >> c & 1 == 1 && rng.unit() < lat.preempt_chance {
+        if kvm && !ch.ack && readers >> c & 1 == 1 && stalls.draw(&mut rng, m, c, last[c]) {
             // The host deschedules this vCPU before its step.
             let pre = Choice::ack(ch.cpu);
             if m.enabled().contains(pre) {
                 m.step(pre);
                 steps += 1;
+                last[c] = ActionKind::Preempt;
                 resume_at[c] = start + triangular(&mut rng, lat.preempt);
                 continue;
             }
@@ -242,7 +360,8 @@ pub fn timed_run(m: &mut Machine, lat: &Latencies, seed: u64, new_table: u64) ->
             _ => {}
         }
         // A descheduled vCPU neither runs its program nor takes an IPI until it is back.
-        if !kvm_reader(kvm, readers, c) && rng.unit() < lat.preempt_chance {
+        last[c] = e.kind;
+        if !kvm_reader(kvm, readers, c) && stalls.draw(&mut rng, m, c, e.kind) {
             d += triangular(&mut rng, lat.preempt);
         }
         let end = start + d;
@@ -274,6 +393,7 @@ pub fn timed_run(m: &mut Machine, lat: &Latencies, seed: u64, new_table: u64) ->
             }
         }
         r.torn_reads += e.has(flag::TORN) as u32;
+        r.stale_uses += e.has(flag::STALE) as u32;
     }
     r.end = now;
     r
