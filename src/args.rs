@@ -37,6 +37,9 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Combines `sweep --shard K/N --json` outputs into the table one machine prints.
     Merge(MergeArgs),
+    /// How the rate of torn reads per collapse moves as each latency is halved and
+    /// doubled (rare-event estimates with 95% intervals).
+    Sensitivity(SensitivityArgs),
     /// Measure simulated steps and runs per second, and checker speed.
     Bench(BenchArgs),
     /// Print a built-in scenario (preset or placement) as a file to start from; with no
@@ -316,6 +319,8 @@ pub struct SweepArgs {
     /// Run only the K-th of N disjoint slices of the grid (K counts from 1).
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
+    #[command(flatten)]
+    pub estimate: EstimateArgs,
     #[arg(long, value_enum, default_value_t = SweepFormat::Table)]
     pub format: SweepFormat,
     /// Same as --format json.
@@ -324,6 +329,89 @@ pub struct SweepArgs {
     /// Same as --format csv.
     #[arg(long)]
     pub csv: bool,
+}
+
+/// The rare-event estimator's flags.
+#[derive(Args, Debug, Clone, Default)]
+pub struct EstimateArgs {
+    /// Also estimate each cell's rate per collapse with its 95% interval: `importance`
+    /// (importance sampling of the stalls, for rare rates) or `brute` (plain runs).
+    #[arg(long, value_name = "METHOD")]
+    pub estimate: Option<String>,
+    /// The hazard whose rate is estimated: torn or stale.
+    #[arg(long, value_name = "EVENT", default_value = "torn")]
+    pub event: String,
+    /// Stop once the 95% interval's half-width is at most this share of the rate.
+    #[arg(
+        long,
+        value_name = "R",
+        default_value_t = 0.1,
+        allow_hyphen_values = true
+    )]
+    pub rel_error: f64,
+    /// Stop after this many timed runs per estimate whatever the error.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 10_000_000,
+        allow_hyphen_values = true
+    )]
+    pub budget: u64,
+}
+
+impl EstimateArgs {
+    /// The estimate to make, if `--estimate` was given (`required`: the command always
+    /// estimates, by default with importance sampling).
+    pub fn spec(
+        &self,
+        required: bool,
+    ) -> Result<Option<tornsim_core::rare::EstimateSpec>, InputError> {
+        use tornsim_core::rare::{EstimateSpec, Event, Method};
+        let method = match (&self.estimate, required) {
+            (Some(m), _) => Method::parse(m).map_err(|e| InputError(format!("--estimate: {e}")))?,
+            (None, true) => Method::Importance,
+            (None, false) => return Ok(None),
+        };
+        let spec = EstimateSpec {
+            method,
+            event: Event::parse(&self.event).map_err(|e| InputError(format!("--event: {e}")))?,
+            rel_error: self.rel_error,
+            max_runs: self.budget,
+        };
+        spec.validate().map_err(|e| {
+            let flag = if e.field == "rel_error" {
+                "--rel-error"
+            } else {
+                "--budget"
+            };
+            InputError(format!("{flag}: {}", e.message))
+        })?;
+        Ok(Some(spec))
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct SensitivityArgs {
+    /// A scenario file (see `tornsim show`); none: the configuration flags alone.
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Base latencies in ns, e.g. `preempt_chance=1e-5` (see `tornsim_core::timed`).
+    #[arg(long, value_name = "K=V,...")]
+    pub latency: Option<String>,
+    #[command(flatten)]
+    pub estimate: EstimateArgs,
+    #[arg(
+        long,
+        default_value_t = 1,
+        value_name = "S",
+        allow_hyphen_values = true
+    )]
+    pub seed: u64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

@@ -73,6 +73,7 @@ fn main() -> ExitCode {
         Command::Matrix(a) => check::cmd_matrix(a),
         Command::Sweep(a) => sweep::cmd_sweep(a),
         Command::Merge(a) => sweep::cmd_merge(a),
+        Command::Sensitivity(a) => sweep::cmd_sensitivity(a),
         Command::Bench(a) => cmd_bench(a),
         Command::Show(a) => scenario_cmd::cmd_show(a),
         Command::Primitives(a) => scenario_cmd::cmd_primitives(a),

@@ -1,11 +1,12 @@
 //! `tornsim sweep` and `tornsim merge`: timed runs over a grid, sharded across machines.
 
-use crate::args::{InputError, MergeArgs, SweepArgs, SweepFormat};
+use crate::args::{InputError, MergeArgs, SensitivityArgs, SweepArgs, SweepFormat};
 use crate::progress::par_map;
 use crate::scenario_cmd::ScenarioFile;
 use crate::{print_json, OK};
 use serde_json::json;
 use tornsim_core::config::{Knob, Mode, ReaderKind, SyncPlacement};
+use tornsim_core::rare::{RateEstimate, Stop};
 use tornsim_core::timed::{Latencies, SweepCell, SweepGrid};
 
 fn list<T>(
@@ -55,7 +56,7 @@ fn knob<K: Knob>(x: &str) -> Result<K, String> {
     K::parse(x).map_err(|e| e.message)
 }
 
-fn latencies(spec: Option<&str>) -> Result<Latencies, InputError> {
+pub(crate) fn latencies(spec: Option<&str>) -> Result<Latencies, InputError> {
     let mut lat = Latencies::default();
     let mut v = serde_json::to_value(lat).expect("latencies serialise");
     for pair in spec
@@ -149,6 +150,7 @@ pub fn cmd_sweep(a: SweepArgs) -> Result<u8, InputError> {
         seed: a.seed,
         latencies: latencies(a.latency.as_deref())?,
         scenarios: files.iter().map(|f| f.text.clone()).collect(),
+        estimate: a.estimate.spec(false)?,
     };
     if !(1..=10_000_000).contains(&a.runs) {
         return Err(InputError("--runs: must be in 1..=10000000".into()));
@@ -236,6 +238,27 @@ fn row(c: &SweepCell) -> Vec<String> {
     ]
 }
 
+/// The estimate's columns: rate, its interval, relative error, runs spent.
+pub(crate) fn estimate_cols(e: &RateEstimate) -> [String; 4] {
+    let sci = |x: f64| {
+        if x == 0.0 {
+            "0".to_string()
+        } else {
+            format!("{x:.3e}")
+        }
+    };
+    if e.stop == Stop::Proof {
+        return ["0".into(), "proved safe".into(), "-".into(), "0".into()];
+    }
+    [
+        sci(e.rate),
+        format!("{}..{}", sci(e.lo), e.hi.map_or("?".to_string(), sci)),
+        e.rel_error
+            .map_or("-".to_string(), |r| format!("{:.1}%", r * 100.0)),
+        e.samples().to_string(),
+    ]
+}
+
 fn output(
     grid: &SweepGrid,
     cells: &[SweepCell],
@@ -251,14 +274,34 @@ fn output(
             "cells": cells,
         })),
         SweepFormat::Csv => {
-            println!("{}", HEAD.join(","));
+            let est = grid.estimate.is_some();
+            let mut head = HEAD.join(",");
+            if est {
+                head.push_str(",rate,rate_lo,rate_hi,rel_error,samples,hits,stop");
+            }
+            println!("{head}");
             for c in cells {
-                println!("{}", row(c).join(","));
+                let mut r = row(c);
+                if let Some(e) = c.estimate.as_ref().filter(|_| est) {
+                    let opt = |x: Option<f64>| x.map_or(String::new(), |x| format!("{x:e}"));
+                    r.extend([
+                        format!("{:e}", e.rate),
+                        format!("{:e}", e.lo),
+                        opt(e.hi),
+                        opt(e.rel_error),
+                        e.samples().to_string(),
+                        e.hits.to_string(),
+                        format!("{:?}", e.stop).to_lowercase(),
+                    ]);
+                }
+                println!("{}", r.join(","));
             }
         }
         SweepFormat::Table => {
             // Column widths; the first two columns are left-aligned, the rest right.
-            const WIDTHS: [usize; 14] = [10, 15, 4, 7, 6, 8, 11, 11, 11, 15, 15, 11, 15, 12];
+            const WIDTHS: [usize; 18] = [
+                10, 15, 4, 7, 6, 8, 11, 11, 11, 15, 15, 11, 15, 12, 10, 22, 8, 9,
+            ];
             let line = |cols: &[&str]| {
                 let parts: Vec<String> = cols
                     .iter()
@@ -274,7 +317,7 @@ fn output(
                     .collect();
                 println!("{}", parts.join(" "));
             };
-            line(&[
+            let mut head = vec![
                 "mode",
                 "sync",
                 "cpus",
@@ -289,11 +332,29 @@ fn output(
                 "spin p99 µs",
                 "IPI wait p99 µs",
                 "IPIs per run",
-            ]);
+            ];
+            if grid.estimate.is_some() {
+                head.extend(["rate", "95% interval", "rel err", "samples"]);
+            }
+            line(&head);
             for c in cells {
-                let r = row(c);
-                let cols: Vec<&str> = r[..14].iter().map(String::as_str).collect();
+                let mut r = row(c);
+                r.truncate(14);
+                if let Some(e) = c.estimate.as_ref().filter(|_| grid.estimate.is_some()) {
+                    r.extend(estimate_cols(e));
+                }
+                let cols: Vec<&str> = r.iter().map(String::as_str).collect();
                 line(&cols);
+            }
+            let proofs: Vec<String> = cells
+                .iter()
+                .filter_map(|c| {
+                    let e = c.estimate.as_ref()?;
+                    Some(format!("  cell {}: {}", c.index, e.reason.as_ref()?))
+                })
+                .collect();
+            if !proofs.is_empty() {
+                println!("\nrates of exactly 0:\n{}", proofs.join("\n"));
             }
             if cells.len() < total {
                 println!(
@@ -360,5 +421,81 @@ pub fn cmd_merge(a: MergeArgs) -> Result<u8, InputError> {
         total,
         format(a.format, a.json, a.csv),
     );
+    Ok(OK)
+}
+
+/// Factors each latency is scaled by in a sensitivity table.
+const FACTORS: [f64; 2] = [0.5, 2.0];
+
+pub fn cmd_sensitivity(a: SensitivityArgs) -> Result<u8, InputError> {
+    let cfg = match &a.file {
+        Some(p) => a.config.build_for(&ScenarioFile::load(p)?)?,
+        None => a.config.build()?,
+    };
+    let spec = a.estimate.spec(true)?.expect("required");
+    let base = latencies(a.latency.as_deref())?;
+    // The base, then every latency halved and doubled.
+    let mut jobs: Vec<(&'static str, f64)> = vec![("", 1.0)];
+    for (name, _) in base.clone().named() {
+        jobs.extend(FACTORS.iter().map(|&f| (name, f)));
+    }
+    let results = par_map("estimates", &jobs, |&(name, f)| {
+        let lat = if name.is_empty() {
+            base
+        } else {
+            base.scaled(name, f).expect("a known name")
+        };
+        tornsim_core::rare::estimate(&cfg, &lat, &spec, a.seed)
+    })
+    .into_iter()
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(|e| InputError(e.to_string()))?;
+    if a.json {
+        let rows: Vec<_> = jobs
+            .iter()
+            .zip(&results)
+            .map(|(&(name, f), e)| json!({"latency": name, "factor": f, "estimate": e}))
+            .collect();
+        print_json(&json!({
+            "config": cfg,
+            "latencies": base,
+            "estimate": spec,
+            "seed": a.seed,
+            "rows": rows,
+        }));
+        return Ok(OK);
+    }
+    let [rate, interval, rel, samples] = estimate_cols(&results[0]);
+    println!(
+        "{} rate per collapse at the base latencies: {rate} (95% {interval}, ±{rel}, {samples} runs)",
+        spec.event.name()
+    );
+    if let Some(r) = &results[0].reason {
+        println!("{r}");
+        return Ok(OK);
+    }
+    println!(
+        "\n{:<15} {:>10} {:>12} {:>10} {:>12} {:>9}",
+        "latency", "base", "rate ×0.5", "ratio", "rate ×2", "ratio"
+    );
+    let ratio = |e: &tornsim_core::rare::RateEstimate| {
+        if results[0].rate > 0.0 {
+            format!("{:.2}", e.rate / results[0].rate)
+        } else {
+            "-".into()
+        }
+    };
+    for (i, (name, v)) in base.clone().named().into_iter().enumerate() {
+        let (half, double) = (&results[1 + 2 * i], &results[2 + 2 * i]);
+        println!(
+            "{:<15} {:>10} {:>12} {:>10} {:>12} {:>9}",
+            name,
+            format!("{v}"),
+            estimate_cols(half)[0],
+            ratio(half),
+            estimate_cols(double)[0],
+            ratio(double),
+        );
+    }
     Ok(OK)
 }

@@ -489,30 +489,7 @@ fn sweep_shards_merge_into_the_single_machine_table() {
         "--seed",
         "5",
     ];
-    let whole = tornsim(&args);
-    assert_eq!(whole.status.code(), Some(0), "{}", stderr(&whole));
-    let dir = std::env::temp_dir().join(format!("tornsim-sweep-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut files = Vec::new();
-    for k in 1..=3 {
-        let shard = format!("{k}/3");
-        let mut a: Vec<&str> = args.to_vec();
-        a.extend(["--shard", &shard, "--json"]);
-        let o = tornsim(&a);
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        let f = dir.join(format!("shard{k}.json"));
-        std::fs::write(&f, &o.stdout).unwrap();
-        files.push(f.display().to_string());
-    }
-    let mut m = vec!["merge"];
-    m.extend(files.iter().map(String::as_str));
-    let merged = tornsim(&m);
-    assert_eq!(merged.status.code(), Some(0), "{}", stderr(&merged));
-    assert_eq!(
-        stdout(&merged),
-        stdout(&whole),
-        "merged shards differ from one machine"
-    );
+    let files = assert_shards_merge(&args, "sweep");
     // A missing shard is an error, not a smaller table.
     let partial = tornsim(&["merge", &files[0], &files[1]]);
     assert_eq!(partial.status.code(), Some(2));
@@ -542,6 +519,160 @@ fn sweep_shards_merge_into_the_single_machine_table() {
     );
     assert_bad(&["sweep", "--runs", "0"], "--runs");
     assert_bad(&["merge", "/nonexistent.json"], "cannot read");
+}
+
+/// Runs `args` on one machine and as three shards, merges the shards and asserts the
+/// table is byte for byte the one machine's; returns the shards' JSON files.
+fn assert_shards_merge(args: &[&str], name: &str) -> Vec<String> {
+    let whole = tornsim(args);
+    assert_eq!(whole.status.code(), Some(0), "{}", stderr(&whole));
+    let dir = scratch(name);
+    let mut files = Vec::new();
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        let mut a: Vec<&str> = args.to_vec();
+        a.extend(["--shard", &shard, "--json"]);
+        let o = tornsim(&a);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let f = dir.join(format!("shard{k}.json"));
+        std::fs::write(&f, &o.stdout).unwrap();
+        files.push(f.display().to_string());
+    }
+    let mut m = vec!["merge"];
+    m.extend(files.iter().map(String::as_str));
+    let merged = tornsim(&m);
+    assert_eq!(merged.status.code(), Some(0), "{}", stderr(&merged));
+    assert_eq!(
+        stdout(&merged),
+        stdout(&whole),
+        "merged shards differ from one machine"
+    );
+    files
+}
+
+/// The acceptance path for rare rates: at a stall chance of 1e-5 the withdrawn
+/// placement's rate (about 4e-8) comes with at most 10% relative error, where brute
+/// force at the same budget sees nothing; the safe placement is exactly 0 with the
+/// checker's reason; shards of an estimating sweep merge byte for byte.
+#[test]
+fn sweep_estimates_rare_rates_with_intervals() {
+    let args = [
+        "sweep",
+        "--mode",
+        "xen-pv",
+        "--sync",
+        "after-unlock,under-ptl",
+        "--cpus",
+        "4",
+        "--runs",
+        "200",
+        "--latency",
+        "preempt_chance=1e-5",
+        "--estimate",
+        "importance",
+    ];
+    let j = json(&tornsim(&[&args[..], &["--json"]].concat()));
+    let est = |i: usize| j["cells"][i]["estimate"].clone();
+    let rare = est(0);
+    let rate = rare["rate"].as_f64().unwrap();
+    assert!(1e-9 < rate && rate < 1e-7, "{rare}");
+    assert!(rare["rel_error"].as_f64().unwrap() <= 0.1, "{rare}");
+    assert_eq!(rare["stop"], "target");
+    assert_eq!(
+        (est(1)["rate"].as_f64(), est(1)["stop"].as_str()),
+        (Some(0.0), Some("proof"))
+    );
+    let table = stdout(&tornsim(&args));
+    assert!(
+        table.contains("proved safe") && table.contains("95% interval"),
+        "{table}"
+    );
+    assert!(
+        table.contains("cell 1: safe: the exhaustive checker"),
+        "{table}"
+    );
+    let budget = rare["runs"].as_u64().unwrap() + rare["pilot_runs"].as_u64().unwrap();
+    let brute = json(&tornsim(&[
+        "sweep",
+        "--mode",
+        "xen-pv",
+        "--sync",
+        "after-unlock",
+        "--cpus",
+        "4",
+        "--runs",
+        "200",
+        "--latency",
+        "preempt_chance=1e-5",
+        "--estimate",
+        "brute",
+        "--budget",
+        &budget.to_string(),
+        "--json",
+    ]));
+    assert_eq!(brute["cells"][0]["estimate"]["hits"], 0, "{brute}");
+    assert_shards_merge(&args, "sweep-estimate");
+    let csv = stdout(&tornsim(&[&args[..], &["--csv"]].concat()));
+    assert!(csv
+        .lines()
+        .next()
+        .unwrap()
+        .ends_with(",rate,rate_lo,rate_hi,rel_error,samples,hits,stop"));
+    assert_bad(
+        &["sweep", "--estimate", "splitting"],
+        "--estimate: unknown estimator",
+    );
+    assert_bad(
+        &["sweep", "--estimate", "brute", "--rel-error", "0"],
+        "--rel-error",
+    );
+    assert_bad(
+        &["sweep", "--estimate", "brute", "--budget", "0"],
+        "--budget",
+    );
+    assert_bad(
+        &["sweep", "--estimate", "brute", "--event", "oops"],
+        "--event: unknown event",
+    );
+}
+
+#[test]
+fn sensitivity_scales_each_latency() {
+    let o = tornsim(&[
+        "sensitivity",
+        "--mode",
+        "xen-pv",
+        "--sync",
+        "after-unlock",
+        "--latency",
+        "preempt_chance=1e-4",
+        "--rel-error",
+        "0.2",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let j = json(&o);
+    let rows = j["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1 + 2 * 13);
+    let rate = |name: &str, f: f64| {
+        rows.iter()
+            .find(|r| r["latency"] == name && r["factor"] == f)
+            .unwrap()["estimate"]["rate"]
+            .as_f64()
+            .unwrap()
+    };
+    let base = rate("", 1.0);
+    // The stall chance is what the rate is made of: halving it halves the rate.
+    assert!(
+        (rate("preempt_chance", 0.5) / base - 0.5).abs() < 0.15,
+        "{j}"
+    );
+    assert!(
+        (rate("preempt_chance", 2.0) / base - 2.0).abs() < 0.5,
+        "{j}"
+    );
+    let safe = stdout(&tornsim(&["sensitivity", "--preset", "merged"]));
+    assert!(safe.contains("safe: the exhaustive checker"), "{safe}");
 }
 
 /// A scratch directory under the target dir, unique per test.

@@ -327,7 +327,7 @@ fn groups(m: &Machine) -> Vec<u8> {
 /// Seeds of pilot round `k` and of the main runs: disjoint streams derived from the
 /// estimate's seed.
 fn stream(seed: u64, k: u64) -> u64 {
-    run_seed(seed ^ 0x5eed_0f_1a7e_u64.rotate_left(k as u32 * 8), k)
+    run_seed(seed ^ 0x005e_ed0f_1a7e_u64.rotate_left(k as u32 * 8), k)
 }
 
 /// The cross-entropy tuning: per-class stall chances for the main runs, and the pilot

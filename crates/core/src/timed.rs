@@ -83,6 +83,34 @@ impl Default for Latencies {
 }
 
 impl Latencies {
+    /// Every field by name (the names `--latency` takes), for scaling one at a time.
+    pub fn named(&mut self) -> [(&'static str, &mut f64); 13] {
+        [
+            ("load", &mut self.load),
+            ("store", &mut self.store),
+            ("lock", &mut self.lock),
+            ("ipi_send", &mut self.ipi_send),
+            ("ipi_delivery", &mut self.ipi_delivery),
+            ("ipi_handling", &mut self.ipi_handling),
+            ("hypercall", &mut self.hypercall),
+            ("alloc", &mut self.alloc),
+            ("free", &mut self.free),
+            ("read_work", &mut self.read_work),
+            ("between_reads", &mut self.between_reads),
+            ("preempt_chance", &mut self.preempt_chance),
+            ("preempt", &mut self.preempt),
+        ]
+    }
+
+    /// A copy with latency `name` multiplied by `factor` (a chance stays at most 1).
+    pub fn scaled(&self, name: &str, factor: f64) -> Option<Latencies> {
+        let mut l = *self;
+        let (_, v) = l.named().into_iter().find(|(n, _)| *n == name)?;
+        *v *= factor;
+        l.preempt_chance = l.preempt_chance.min(1.0);
+        Some(l)
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         let all = [
             ("load", self.load),
@@ -645,6 +673,9 @@ pub struct SweepGrid {
     /// Scenario files' texts, in place of the placements.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scenarios: Vec<String>,
+    /// Each cell's rare-event estimate too, from the grid's seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<crate::rare::EstimateSpec>,
 }
 
 /// One cell of a sweep, with its results.
@@ -654,6 +685,8 @@ pub struct SweepCell {
     pub index: usize,
     pub config: Config,
     pub stats: TimedStats,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<crate::rare::RateEstimate>,
 }
 
 /// An axis's values, or one "keep what the program says" when it has none.
@@ -726,10 +759,20 @@ impl SweepGrid {
             .get(index)
             .cloned()
             .ok_or_else(|| ConfigError::new("cell", format!("no cell {index}")))?;
+        let estimate = match &self.estimate {
+            Some(spec) => Some(crate::rare::estimate(
+                &cfg,
+                &self.latencies,
+                spec,
+                self.seed,
+            )?),
+            None => None,
+        };
         Ok(SweepCell {
             index,
             stats: timed_batch(&cfg, &self.latencies, self.seed, self.runs)?,
             config: cfg,
+            estimate,
         })
     }
 }
