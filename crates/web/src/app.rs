@@ -1,7 +1,9 @@
 //! The page: controls, run bar, charts, lane table, exhaustive check, and trace viewer.
 //! Components only render the [`Model`] and turn events into [`Msg`]s.
 
-use crate::charts::{fmt_num, Dot, Interval, IntervalChart, LineChart, Scatter, Series};
+use crate::charts::{
+    fmt_num, Dot, Interval, IntervalChart, LineChart, LogRateChart, LogRow, Scatter, Series,
+};
 use crate::model::{Edit, EditorState, Model, Msg, Status};
 use crate::runner::{Engine, Reply};
 use crate::scenario_panel::ScenarioPanel;
@@ -204,6 +206,11 @@ pub fn app(props: &AppProps) -> Html {
             y: s.torn_per_million_collapses(),
         })
         .collect();
+    let rate_log_rows: Vec<LogRow> = lanes
+        .iter()
+        .zip(m.rates.iter().map(Some).chain(std::iter::repeat(None)))
+        .map(|(l, r)| log_row(&l.label, r.and_then(Option::as_ref)))
+        .collect();
     let torn_series: Vec<Series> = lanes
         .iter()
         .map(|l| Series {
@@ -325,6 +332,10 @@ pub fn app(props: &AppProps) -> Html {
                 <section class="charts cost">
                     <Scatter title="Cost trade-off: PTL hold p99 against torn reads (timed runs)" x_label="khugepaged's PTL hold, 99th percentile (µs)"
                         y_label="torn reads per million collapses" dots={dots} />
+                    if !m.rates.is_empty() {
+                        <LogRateChart title="How likely: collapses with a torn read (importance sampling, 95% interval)"
+                            unit="probability per collapse, log scale" rows={rate_log_rows} />
+                    }
                     <div class="scroll-x" tabindex="0" role="region" aria-label="timed lanes">
                     <table class="lanes timed">
                         <thead><tr><th>{ "sync" }</th><th>{ "collapses" }</th><th>{ "torn / M" }</th><th>{ "hold p50 µs" }</th><th>{ "hold p99 µs" }</th><th>{ "hold max µs" }</th><th>{ "collapse p99 µs" }</th><th>{ "fault spin p99 µs" }</th><th>{ "IPI wait p99 µs" }</th></tr></thead>
@@ -652,5 +663,27 @@ fn intro(p: &IntroProps) -> Html {
                 <button class="linkish" onclick={p.on_prove.clone()}>{ "Prove the current setting safe or find the shortest torn read" }</button>
             </p>
         </section>
+    }
+}
+
+/// A lane's rare-event rate as a chart row: the estimate, or where it is.
+fn log_row(label: &str, r: Option<&Result<tornsim_core::rare::RateEstimate, String>>) -> LogRow {
+    use tornsim_core::rare::Stop;
+    let (rate, note) = match r {
+        None => (None, "estimating…".to_string()),
+        Some(Err(e)) => (None, format!("error: {e}")),
+        Some(Ok(e)) if e.stop == Stop::Proof => (None, "0: proved safe".to_string()),
+        Some(Ok(e)) => (
+            Some((e.rate, e.lo, e.hi)),
+            match e.rel_error {
+                Some(rel) => format!("{:.2e} ±{:.0}%", e.rate, rel * 100.0),
+                None => format!("no hit in {}", fmt_num(e.samples() as f64)),
+            },
+        ),
+    };
+    LogRow {
+        label: label.to_string(),
+        rate,
+        note,
     }
 }

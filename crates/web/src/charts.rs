@@ -228,3 +228,87 @@ pub fn scatter(p: &ScatterProps) -> Html {
         </figure>
     }
 }
+
+/// A row of a [`LogRateChart`]: a rate with its 95% interval, or why there is none.
+#[derive(Clone, PartialEq)]
+pub struct LogRow {
+    pub label: String,
+    /// Rate, low and high ends (the high end absent when unbounded).
+    pub rate: Option<(f64, f64, Option<f64>)>,
+    /// Shown at the row's end: the relative error, "proved safe", "estimating…".
+    pub note: String,
+}
+
+#[derive(Properties, PartialEq)]
+pub struct LogRateChartProps {
+    pub title: AttrValue,
+    pub unit: AttrValue,
+    pub rows: Vec<LogRow>,
+}
+
+/// Rates spanning many orders of magnitude on a log axis, one row each, with the 95%
+/// interval as whiskers.
+#[function_component(LogRateChart)]
+pub fn log_rate_chart(p: &LogRateChartProps) -> Html {
+    let row_h = 26.0;
+    let h = TOP + BOTTOM + row_h * p.rows.len().max(1) as f64;
+    let left = 120.0;
+    let right = W - RIGHT - 110.0;
+    let (lo_dec, hi_dec) = decades(
+        p.rows
+            .iter()
+            .filter_map(|r| r.rate)
+            .flat_map(|(v, lo, hi)| [v, lo, hi.unwrap_or(v)]),
+    );
+    let sx = |v: f64| {
+        let d = if v > 0.0 { v.log10() } else { lo_dec as f64 };
+        left + (d.clamp(lo_dec as f64, hi_dec as f64) - lo_dec as f64) / (hi_dec - lo_dec) as f64
+            * (right - left)
+    };
+    html! {
+        <figure class="chart">
+            <svg viewBox={format!("0 0 {W} {h}")} role="img" aria-label={p.title.clone()}>
+                <text class="title" x={left.to_string()} y="16">{ p.title.clone() }</text>
+                { for (lo_dec..=hi_dec).map(|d| html! {
+                    <g class="grid">
+                        <line x1={sx(10f64.powi(d)).to_string()} x2={sx(10f64.powi(d)).to_string()} y1={TOP.to_string()} y2={(h - BOTTOM).to_string()} />
+                        <text x={sx(10f64.powi(d)).to_string()} y={(h - BOTTOM + 16.0).to_string()} text-anchor="middle">{ format!("1e{d}") }</text>
+                    </g>
+                }) }
+                <text class="axis" x={((left + W) / 2.0).to_string()} y={(h - 4.0).to_string()} text-anchor="middle">{ p.unit.clone() }</text>
+                { for p.rows.iter().enumerate().map(|(i, r)| {
+                    let y = TOP + row_h * i as f64 + 12.0;
+                    let c = PALETTE[i % PALETTE.len()];
+                    html! {
+                        <g class="rate-row" data-series={r.label.clone()}>
+                            <text x={(left - 6.0).to_string()} y={(y + 5.0).to_string()} text-anchor="end">{ r.label.clone() }</text>
+                            if let Some((v, lo, hi)) = r.rate.filter(|(v, _, _)| *v > 0.0) {
+                                <line class="whisker" x1={sx(lo).to_string()} x2={sx(hi.unwrap_or(10f64.powi(hi_dec))).to_string()} y1={y.to_string()} y2={y.to_string()} />
+                                <line class="whisker" x1={sx(lo).to_string()} x2={sx(lo).to_string()} y1={(y - 5.0).to_string()} y2={(y + 5.0).to_string()} />
+                                if let Some(hi) = hi {
+                                    <line class="whisker" x1={sx(hi).to_string()} x2={sx(hi).to_string()} y1={(y - 5.0).to_string()} y2={(y + 5.0).to_string()} />
+                                }
+                                <circle cx={sx(v).to_string()} cy={y.to_string()} r="5" fill={c} />
+                            }
+                            <text class="note" x={(right + 8.0).to_string()} y={(y + 5.0).to_string()}>{ r.note.clone() }</text>
+                        </g>
+                    }
+                }) }
+            </svg>
+        </figure>
+    }
+}
+
+/// The decades an axis spans to show every positive value (at least one decade).
+fn decades(values: impl Iterator<Item = f64>) -> (i32, i32) {
+    let (mut lo, mut hi) = (f64::INFINITY, 0.0f64);
+    for v in values.filter(|v| *v > 0.0 && v.is_finite()) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if hi == 0.0 {
+        return (-9, -3);
+    }
+    let (a, b) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+    (a, b.max(a + 1))
+}

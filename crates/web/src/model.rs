@@ -8,6 +8,7 @@ use crate::runner::{Parsed, Request};
 use std::rc::Rc;
 use tornsim_core::campaign::{Campaign, Chunk, ChunkResult, Share};
 use tornsim_core::config::{Config, ConfigError};
+use tornsim_core::rare::{EstimateSpec, RateEstimate};
 use tornsim_core::{replay_str_with, scenario, CheckResult, Choice, ScenarioError, Stepper, Trace};
 use yew::Reducible;
 
@@ -84,7 +85,18 @@ pub struct Model {
     /// closed): each gets its own history entry, while typing in the editor replaces the
     /// current one.
     pub deliberate: u64,
+    /// A finished cost run's rare-event rate per lane: `None` while it is computed.
+    pub rates: Vec<Option<Result<RateEstimate, String>>>,
 }
+
+/// How the page estimates a cost run's rare-event rates: importance sampling to 10%
+/// relative error, within a million timed runs per lane.
+pub const PAGE_ESTIMATE: EstimateSpec = EstimateSpec {
+    method: tornsim_core::rare::Method::Importance,
+    event: tornsim_core::rare::Event::Torn,
+    rel_error: 0.1,
+    max_runs: 1_000_000,
+};
 
 /// A change to the settings, as a control makes it.
 pub type Edit = Box<dyn FnOnce(&mut Share) -> Result<(), ConfigError>>;
@@ -132,6 +144,12 @@ pub enum Msg {
     ScenarioParsed {
         seq: u64,
         result: Result<Parsed, ScenarioError>,
+    },
+    RateEstimated {
+        seq: u64,
+        lane: usize,
+        generation: u64,
+        result: Result<RateEstimate, String>,
     },
 }
 
@@ -219,6 +237,7 @@ impl Model {
             },
             error: None,
             deliberate: 0,
+            rates: Vec::new(),
         };
         // A link whose scenario has an error still opens that text in the editor, with
         // the error at its line, rather than losing the user's work.
@@ -297,6 +316,7 @@ impl Model {
                 self.elapsed_ms = 0.0;
                 self.chunk_size = 2_000;
                 self.error = None;
+                self.rates.clear();
                 self.fill_outbox();
             }
             Err(e) => self.invalid = Some(e),
@@ -320,6 +340,35 @@ impl Model {
         }
         for ch in chunks {
             self.post(|_| Request::Chunk(ch));
+        }
+        self.request_rates();
+    }
+
+    /// Once a cost run is done, asks for each lane's rare-event rate: the torn reads
+    /// too rare for the run itself to count, with their intervals.
+    fn request_rates(&mut self) {
+        let Some(c) = self.campaign.as_ref() else {
+            return;
+        };
+        let Some(latencies) = c.timed.filter(|_| c.done() && self.rates.is_empty()) else {
+            return;
+        };
+        let (lanes, seed, generation) = (
+            c.lanes.iter().map(|l| l.config.clone()).collect::<Vec<_>>(),
+            self.share.seed,
+            self.generation,
+        );
+        self.rates = vec![None; lanes.len()];
+        for (lane, config) in lanes.into_iter().enumerate() {
+            self.post(|seq| Request::Estimate {
+                seq,
+                lane,
+                generation,
+                config,
+                latencies,
+                spec: PAGE_ESTIMATE,
+                seed,
+            });
         }
     }
 
@@ -457,8 +506,22 @@ impl Model {
                     self.fill_outbox();
                 }
             }
+            Msg::RateEstimated {
+                seq,
+                lane,
+                generation,
+                result,
+            } => {
+                self.outbox.retain(|(id, _)| *id != seq);
+                if generation == self.generation {
+                    if let Some(slot) = self.rates.get_mut(lane) {
+                        *slot = Some(result);
+                    }
+                }
+            }
             Msg::Reset => {
                 self.generation += 1;
+                self.rates.clear();
                 self.campaign = None;
                 self.outbox.clear();
                 self.status = Status::Idle;
@@ -621,6 +684,17 @@ impl Msg {
             },
             Reply::Parsed { seq, result } => Msg::ScenarioParsed { seq, result },
             Reply::Checked { seq, result } => Msg::CheckDone { seq, result },
+            Reply::Estimated {
+                seq,
+                lane,
+                generation,
+                result,
+            } => Msg::RateEstimated {
+                seq,
+                lane,
+                generation,
+                result,
+            },
         }
     }
 }

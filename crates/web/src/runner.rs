@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::rc::Rc;
 use tornsim_core::campaign::{Chunk, ChunkResult};
+use tornsim_core::rare::{EstimateSpec, RateEstimate};
+use tornsim_core::timed::Latencies;
 use tornsim_core::{CheckOptions, CheckResult, Config, ScenarioError};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -35,6 +37,16 @@ pub enum Request {
         config: Config,
         max_states: u64,
     },
+    /// A lane's rare-event rate ([`tornsim_core::rare`]).
+    Estimate {
+        seq: u64,
+        lane: usize,
+        generation: u64,
+        config: Config,
+        latencies: Latencies,
+        spec: EstimateSpec,
+        seed: u64,
+    },
 }
 
 /// A scenario text that parsed: what it runs, and its description line.
@@ -57,6 +69,12 @@ pub enum Reply {
     Checked {
         seq: u64,
         result: Result<CheckResult, String>,
+    },
+    Estimated {
+        seq: u64,
+        lane: usize,
+        generation: u64,
+        result: Result<RateEstimate, String>,
     },
 }
 
@@ -88,6 +106,21 @@ pub fn serve(req: Request) -> Reply {
                 result: tornsim_core::check(&config, opts).map_err(|e| e.to_string()),
             }
         }
+        Request::Estimate {
+            seq,
+            lane,
+            generation,
+            config,
+            latencies,
+            spec,
+            seed,
+        } => Reply::Estimated {
+            seq,
+            lane,
+            generation,
+            result: tornsim_core::rare::estimate(&config, &latencies, &spec, seed)
+                .map_err(|e| e.to_string()),
+        },
     }
 }
 

@@ -287,6 +287,31 @@ async fn the_cost_trade_off_plots_one_point_per_placement() {
         p99("under-ptl"),
         p99("after-unlock")
     );
+    // Then each placement's rare-event rate: the safe ones exactly 0 by proof, the
+    // withdrawn one a rate with its interval drawn on the log axis.
+    let note = |lane: &str| {
+        text(
+            &root,
+            &format!("g.rate-row[data-series='{lane}'] text.note"),
+        )
+    };
+    wait_until("the rare-event rates", 240, || {
+        root.query_selector_all("g.rate-row").unwrap().length() == 4
+            && !root
+                .text_content()
+                .unwrap_or_default()
+                .contains("estimating…")
+    })
+    .await;
+    assert_eq!(note("under-ptl"), "0: proved safe");
+    let rare = note("after-unlock");
+    assert!(rare.contains("e-") && rare.contains('±'), "{rare}");
+    let row = root
+        .query_selector("g.rate-row[data-series='after-unlock']")
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.query_selector_all("circle").unwrap().length(), 1);
+    assert_eq!(row.query_selector_all("line.whisker").unwrap().length(), 3);
 }
 
 fn editor(root: &web_sys::Element) -> web_sys::HtmlTextAreaElement {
