@@ -465,50 +465,15 @@ impl std::fmt::Display for InputError {
 
 /// Reads a config file (TOML or JSON, by extension, else whichever parses) as settings.
 fn file_settings(path: &PathBuf) -> Result<Vec<(String, String)>, InputError> {
+    use tornsim_core::settings_file::{settings, Format, SettingsError};
     let shown = path.display();
     let text = std::fs::read_to_string(path)
         .map_err(|e| InputError(format!("--config: cannot read '{shown}': {e}")))?;
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    let json = || serde_json::from_str::<serde_json::Value>(&text).map_err(|e| e.to_string());
-    let toml = || {
-        toml::from_str::<toml::Table>(&text)
-            .map_err(|e| e.message().to_string())
-            .and_then(|t| serde_json::to_value(t).map_err(|e| e.to_string()))
-    };
-    let value = match ext {
-        "json" => json(),
-        "toml" => toml(),
-        _ => json().or_else(|_| toml()),
-    }
-    .map_err(|e| {
-        InputError(format!(
-            "--config: '{shown}' is not valid {}: {}",
-            if ext == "json" { "JSON" } else { "TOML" },
-            e.trim()
-        ))
-    })?;
-    let serde_json::Value::Object(map) = value else {
-        return Err(InputError(format!(
-            "--config: '{shown}' must hold a table of settings"
-        )));
-    };
-    let mut out = Vec::new();
-    for (k, v) in map {
-        let s = match v {
-            serde_json::Value::String(s) => s,
-            serde_json::Value::Number(n) => n.to_string(),
-            serde_json::Value::Bool(b) => b.to_string(),
-            _ => {
-                return Err(InputError(format!(
-                    "--config: '{shown}': {k} must be a string, number or boolean"
-                )))
-            }
-        };
-        out.push((k, s));
-    }
-    // `preset` first, so the file's other settings refine it.
-    out.sort_by_key(|(k, _)| k != "preset");
-    Ok(out)
+    settings(&text, Format::of_extension(ext)).map_err(|e| match e {
+        SettingsError::BadValue { .. } => InputError(format!("--config: '{shown}': {e}")),
+        _ => InputError(format!("--config: '{shown}' {e}")),
+    })
 }
 
 impl ConfigArgs {
@@ -542,14 +507,8 @@ impl ConfigArgs {
             (None, None) => Config::default(),
         };
         if let Some(path) = &self.config {
-            for (k, v) in file_settings(path)? {
-                let r = if k == "preset" {
-                    preset(&v).map(|p| cfg = p.config)
-                } else {
-                    cfg.set(&k, &v)
-                };
-                r.map_err(|e| InputError(format!("--config '{}': {e}", path.display())))?;
-            }
+            tornsim_core::settings_file::apply(&mut cfg, &file_settings(path)?)
+                .map_err(|e| InputError(format!("--config '{}': {e}", path.display())))?;
         }
         let flags = [
             ("cpus", &self.cpus),

@@ -74,14 +74,57 @@ pub struct Lane {
     /// A timed campaign's samples.
     #[serde(default)]
     pub timed: TimedSamples,
-    /// A chunk is out and not yet absorbed.
-    pub busy: bool,
+    /// Chunks handed out and not yet answered.
+    #[serde(default)]
+    pub in_flight: u32,
+    /// Runs handed out in chunks so far (merged, in flight, parked or lost).
+    #[serde(default)]
+    pub issued: u64,
+    /// Answers that came back ahead of an earlier chunk of this lane (another worker
+    /// was faster); merged as soon as the runs before them are, so that results never
+    /// depend on which worker answered first.
+    #[serde(default)]
+    pub parked: Vec<(Chunk, ChunkResult)>,
+    /// Runs `(first, count)` whose chunks were lost, handed out again before new ones.
+    #[serde(default)]
+    pub lost: Vec<(u64, u64)>,
 }
 
 impl Lane {
     /// Runs done, of either kind.
     pub fn runs(&self) -> u64 {
         self.stats.runs.max(self.timed.runs)
+    }
+
+    /// Whether the lane has runs to hand out.
+    fn has_work(&self, target: u64) -> bool {
+        self.issued < target || !self.lost.is_empty()
+    }
+
+    fn merge(&mut self, result: &ChunkResult) {
+        match result {
+            ChunkResult::Runs(stats) => self.stats.merge(stats),
+            ChunkResult::Timed(t) => {
+                self.timed.merge(t);
+                return;
+            }
+        }
+        let s = &self.stats;
+        self.series.push(Point {
+            runs: s.runs,
+            runs_with_torn: s.runs_with_torn,
+            torn_reads: s.torn_reads,
+            retries: s.retries,
+        });
+        if self.series.len() > MAX_POINTS {
+            // Keep the first and last points, drop every other one in between.
+            let last = *self.series.last().expect("not empty");
+            let mut kept: Vec<Point> = self.series.iter().step_by(2).copied().collect();
+            if kept.last() != Some(&last) {
+                kept.push(last);
+            }
+            self.series = kept;
+        }
     }
 }
 
@@ -124,7 +167,10 @@ impl Campaign {
                     stats: Stats::default(),
                     series: vec![Point::default()],
                     timed: TimedSamples::default(),
-                    busy: false,
+                    in_flight: 0,
+                    issued: 0,
+                    parked: Vec::new(),
+                    lost: Vec::new(),
                 })
             })
             .collect::<Result<Vec<_>, ConfigError>>()?;
@@ -162,8 +208,16 @@ impl Campaign {
         self.lanes.iter().map(|l| l.runs()).sum()
     }
 
-    /// The next chunk for an idle lane that has runs left, of at most `size` runs.
-    pub fn next_chunk(&mut self, size: u64) -> Option<Chunk> {
+    /// Chunks to keep in flight per lane so that `workers` workers are all busy: one
+    /// per lane when the lanes alone fill them, else enough to share them out.
+    pub fn per_lane(&self, workers: usize) -> u32 {
+        workers.max(1).div_ceil(self.lanes.len().max(1)) as u32
+    }
+
+    /// The next chunk, of at most `size` runs, for the lane with the fewest runs handed
+    /// out among those with fewer than `per_lane` chunks in flight (see
+    /// [`Campaign::per_lane`]). Lost runs are handed out again first.
+    pub fn next_chunk(&mut self, size: u64, per_lane: u32) -> Option<Chunk> {
         let (target, generation, scheduler, seed, timed) = (
             self.target,
             self.generation,
@@ -175,62 +229,69 @@ impl Campaign {
             .lanes
             .iter_mut()
             .enumerate()
-            .filter(|(_, l)| !l.busy && l.runs() < target)
-            .min_by_key(|(_, l)| l.runs())?;
-        lane.busy = true;
+            .filter(|(_, l)| l.in_flight < per_lane.max(1) && l.has_work(target))
+            .min_by_key(|(_, l)| l.issued - l.lost.iter().map(|r| r.1).sum::<u64>())?;
+        let (first, runs) = if lane.lost.is_empty() {
+            let first = lane.issued;
+            // Near the end, chunks shrink so that the chunks in flight share what is
+            // left evenly, rather than one worker finishing long after the others.
+            let share = (target - first).div_ceil(per_lane.max(1) as u64).max(500);
+            let runs = size.max(1).min(share).min(target - first);
+            lane.issued += runs;
+            (first, runs)
+        } else {
+            lane.lost.sort_unstable();
+            lane.lost.remove(0)
+        };
+        lane.in_flight += 1;
         Some(Chunk {
             lane: i,
             generation,
             config: lane.config.clone(),
             scheduler,
             seed,
-            first: lane.runs(),
-            runs: size.max(1).min(target - lane.runs()),
+            first,
+            runs,
             timed,
         })
     }
 
-    /// Takes a chunk's statistics back. Returns false (and changes nothing) for a chunk
-    /// of another generation or out of order.
+    /// Takes a chunk's statistics back. Chunks are merged in run order: one that comes
+    /// back ahead of an earlier one is parked until that one is merged. Returns false
+    /// (and changes nothing) for a chunk of another generation, or one that was never
+    /// handed out or is already merged.
     pub fn absorb(&mut self, chunk: &Chunk, result: &ChunkResult) -> bool {
         let Some(lane) = self.lanes.get_mut(chunk.lane) else {
             return false;
         };
-        if chunk.generation != self.generation || chunk.first != lane.runs() {
+        let parked = lane.parked.iter().any(|(c, _)| c.first == chunk.first);
+        if chunk.generation != self.generation
+            || chunk.first < lane.runs()
+            || chunk.first + chunk.runs > lane.issued
+            || parked
+            || lane.in_flight == 0
+        {
             return false;
         }
-        lane.busy = false;
-        match result {
-            ChunkResult::Runs(stats) => lane.stats.merge(stats),
-            ChunkResult::Timed(t) => {
-                lane.timed.merge(t);
-                return true;
-            }
+        lane.in_flight -= 1;
+        if chunk.first > lane.runs() {
+            lane.parked.push((chunk.clone(), result.clone()));
+            return true;
         }
-        let s = &lane.stats;
-        lane.series.push(Point {
-            runs: s.runs,
-            runs_with_torn: s.runs_with_torn,
-            torn_reads: s.torn_reads,
-            retries: s.retries,
-        });
-        if lane.series.len() > MAX_POINTS {
-            // Keep the first and last points, drop every other one in between.
-            let last = *lane.series.last().expect("not empty");
-            let mut kept: Vec<Point> = lane.series.iter().step_by(2).copied().collect();
-            if kept.last() != Some(&last) {
-                kept.push(last);
-            }
-            lane.series = kept;
+        lane.merge(result);
+        while let Some(k) = lane.parked.iter().position(|(c, _)| c.first == lane.runs()) {
+            let (_, r) = lane.parked.swap_remove(k);
+            lane.merge(&r);
         }
         true
     }
 
-    /// Frees a lane whose chunk was lost (the worker died), so it can be asked again.
+    /// A chunk was lost (its worker died): its runs are handed out again.
     pub fn release(&mut self, chunk: &Chunk) {
         if let Some(l) = self.lanes.get_mut(chunk.lane) {
-            if chunk.generation == self.generation {
-                l.busy = false;
+            if chunk.generation == self.generation && l.in_flight > 0 {
+                l.in_flight -= 1;
+                l.lost.push((chunk.first, chunk.runs));
             }
         }
     }
@@ -425,7 +486,7 @@ mod tests {
         )
         .unwrap();
         let mut sizes = [1u64, 700, 1234, 3].into_iter().cycle();
-        while let Some(ch) = c.next_chunk(sizes.next().unwrap()) {
+        while let Some(ch) = c.next_chunk(sizes.next().unwrap(), 1) {
             let st = ch.run().unwrap();
             assert!(c.absorb(&ch, &st));
         }
@@ -453,7 +514,7 @@ mod tests {
         )
         .unwrap();
         c.timed = Some(Latencies::default());
-        while let Some(ch) = c.next_chunk(256) {
+        while let Some(ch) = c.next_chunk(256, 1) {
             let r = ch.run().unwrap();
             assert!(c.absorb(&ch, &r));
         }
@@ -464,12 +525,65 @@ mod tests {
         }
     }
 
+    /// Several workers: chunks out three at a time per lane, answered in any order,
+    /// one of them lost and handed out again; the totals are still one batch's.
+    #[test]
+    fn chunks_answered_out_of_order_merge_in_run_order() {
+        let cfg = crate::preset("seed-thread-v1").unwrap().config;
+        let lanes = vec![("a".to_string(), cfg.clone())];
+        let mut c = Campaign::new(lanes, SchedulerSpec::Random, 7, 5_000, 1).unwrap();
+        assert_eq!(c.per_lane(3), 3);
+        let mut round = 0;
+        loop {
+            let mut out = Vec::new();
+            while let Some(ch) = c.next_chunk(400, 3) {
+                out.push(ch);
+            }
+            if out.is_empty() {
+                break;
+            }
+            assert!(out.len() <= 3);
+            round += 1;
+            if round == 2 {
+                // The middle chunk's worker dies: it comes back as lost work.
+                let lost = out.remove(1);
+                c.release(&lost);
+            }
+            for ch in out.iter().rev() {
+                let r = ch.run().unwrap();
+                assert!(c.absorb(ch, &r));
+                // The same answer twice is refused.
+                assert!(!c.absorb(ch, &r));
+            }
+        }
+        assert!(c.done());
+        let l = &c.lanes[0];
+        assert!(l.parked.is_empty() && l.lost.is_empty() && l.in_flight == 0);
+        let whole = Batch::new(&cfg, SchedulerSpec::Random, 7)
+            .unwrap()
+            .run(5_000);
+        assert_eq!(l.stats, whole);
+        // Four lanes share two workers one chunk each; one lane gets both.
+        let four = Campaign::new(
+            Campaign::compare_lanes(&cfg),
+            SchedulerSpec::Random,
+            7,
+            10,
+            1,
+        )
+        .unwrap();
+        assert_eq!(
+            (four.per_lane(2), four.per_lane(1), four.per_lane(8)),
+            (1, 1, 2)
+        );
+    }
+
     #[test]
     fn stale_chunks_are_dropped() {
         let cfg = Config::default();
         let mut c =
             Campaign::new(vec![("a".into(), cfg)], SchedulerSpec::Random, 1, 10, 2).unwrap();
-        let mut ch = c.next_chunk(5).unwrap();
+        let mut ch = c.next_chunk(5, 1).unwrap();
         let st = ch.run().unwrap();
         ch.generation = 1;
         assert!(!c.absorb(&ch, &st));

@@ -33,6 +33,8 @@ pub mod run;
 pub mod scenario;
 pub mod sched;
 pub mod schedule;
+#[cfg(feature = "files")]
+pub mod settings_file;
 pub mod timed;
 pub mod trace;
 

@@ -148,3 +148,34 @@ proptest! {
         }
     }
 }
+
+/// `--config` files (compiled when the `files` feature is on, as it is for the
+/// workspace's tests through the command line's dependency).
+#[cfg(feature = "files")]
+mod settings_files {
+    use super::*;
+    use tornsim_core::settings_file::{apply as apply_settings, settings, Format};
+
+    const FILES: [&str; 3] = [
+        "preset = \"merged\"\nreaders = 3\nmode = \"xen-pv\"\nparavirt = false\n",
+        "{\"preset\": \"seed-thread-v1\", \"cpus\": \"auto\", \"readers\": 2}",
+        "sync = \"after-unlock\"\nalloc = \"random\"\n",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn edited_settings_files_are_refused_or_apply(i in 0usize..3, edits in prop::collection::vec(edit(), 0..4)) {
+            let text = apply(FILES[i], &edits);
+            for format in [Format::Json, Format::Toml, Format::Guess] {
+                if let Ok(s) = settings(&text, format) {
+                    let mut cfg = tornsim_core::Config::default();
+                    if apply_settings(&mut cfg, &s).is_ok() {
+                        let _ = cfg.validate();
+                    }
+                }
+            }
+        }
+    }
+}

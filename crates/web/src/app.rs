@@ -5,7 +5,7 @@ use crate::charts::{
     fmt_num, Dot, Interval, IntervalChart, LineChart, LogRateChart, LogRow, Scatter, Series,
 };
 use crate::model::{Edit, EditorState, Model, Msg, Status};
-use crate::runner::{Engine, Reply};
+use crate::runner::{default_workers, Engine, Reply};
 use crate::scenario_panel::ScenarioPanel;
 use crate::trace_view::TracePanel;
 use std::cell::RefCell;
@@ -75,17 +75,43 @@ pub fn app(props: &AppProps) -> Html {
     let posted = use_mut_ref(|| 0u64);
 
     // The engine lives as long as the page; its answers become messages.
+    let done: Callback<Reply> = {
+        let d = model.dispatcher();
+        use_memo((), move |_| {
+            Callback::from(move |r: Reply| d.dispatch(Msg::from_reply(r, now_ms())))
+        })
+        .as_ref()
+        .clone()
+    };
     {
-        let (engine, dispatch, use_worker) = (engine.clone(), model.dispatcher(), props.use_worker);
-        let (start, autorun) = (model.dispatcher(), model.share.autorun);
+        let (engine, dispatch, done) = (engine.clone(), model.dispatcher(), done.clone());
+        let workers = if props.use_worker {
+            model.workers_wanted.unwrap_or_else(default_workers)
+        } else {
+            0
+        };
+        let autorun = model.share.autorun;
         use_effect_with((), move |_| {
             let d = dispatch.clone();
-            let done = Callback::from(move |r: Reply| d.dispatch(Msg::from_reply(r, now_ms())));
-            let failed =
-                Callback::from(move |why: String| dispatch.dispatch(Msg::WorkerFailed(why)));
-            *engine.borrow_mut() = Some(Engine::new(use_worker, done, failed));
+            let failed = Callback::from(move |why: String| d.dispatch(Msg::WorkerFailed(why)));
+            let e = Engine::new(workers, done, failed);
+            dispatch.dispatch(Msg::EngineReady {
+                workers: e.workers(),
+            });
+            *engine.borrow_mut() = Some(e);
             if autorun {
-                start.dispatch(Msg::Start { now_ms: now_ms() });
+                dispatch.dispatch(Msg::Start { now_ms: now_ms() });
+            }
+        });
+    }
+    // Workers that failed are dropped (terminated) for the page itself, before the
+    // requests they lost are posted again below.
+    {
+        let (engine, done) = (engine.clone(), done.clone());
+        use_effect_with(model.in_worker, move |in_worker| {
+            let mut e = engine.borrow_mut();
+            if !*in_worker && e.as_ref().is_some_and(Engine::is_worker) {
+                *e = Some(Engine::Inline { done });
             }
         });
     }
@@ -314,7 +340,11 @@ pub fn app(props: &AppProps) -> Html {
                         Some((done, total)) => format!("{} · {} / {} runs · {} runs/s{}",
                             match m.status { Status::Running => "running", Status::Paused => "paused", Status::Done => "done", Status::Idle => "idle" },
                             fmt_num(done as f64), fmt_num(total as f64), fmt_num(m.runs_per_sec()),
-                            if m.in_worker { " in a worker" } else { " on the page" }),
+                            match (m.in_worker, m.workers) {
+                                (false, _) => " on the page".to_string(),
+                                (true, 1) => " in a worker".to_string(),
+                                (true, n) => format!(" in {n} workers"),
+                            }),
                         None => "Pick a preset or set the controls, then Start.".into(),
                     }
                 }</span>

@@ -69,8 +69,12 @@ pub struct Model {
     pub outbox: Vec<(u64, Request)>,
     pub outbox_seq: u64,
     pub chunk_size: u64,
-    /// Where chunks run: a worker (false only in tests or when workers fail).
+    /// Where chunks run: workers (false only in tests or when workers fail).
     pub in_worker: bool,
+    /// Workers in the pool (1 when chunks run on the page).
+    pub workers: usize,
+    /// The pool size a link asks for (`workers=N`), else one per core.
+    pub workers_wanted: Option<usize>,
     pub started_ms: f64,
     pub elapsed_ms: f64,
     pub generation: u64,
@@ -151,6 +155,10 @@ pub enum Msg {
         generation: u64,
         result: Result<RateEstimate, String>,
     },
+    /// The engine started with this many workers (0: chunks run on the page).
+    EngineReady {
+        workers: usize,
+    },
 }
 
 /// Runs per chunk aim at this much work, so progress updates several times a second and
@@ -164,26 +172,38 @@ impl Model {
     pub fn from_fragment(fragment: &str, in_worker: bool) -> Model {
         // The embed keys are read first and on their own, so that an embed whose other
         // settings are refused still renders as an embed (with its notice).
-        let (mut embed, mut locked) = (false, false);
+        let (mut embed, mut locked, mut workers_wanted) = (false, false, None);
         for pair in fragment.split('&') {
             match pair {
                 "embed" | "embed=1" => embed = true,
                 "controls=locked" => locked = true,
-                _ => {}
+                _ => {
+                    if let Some(n) = pair.strip_prefix("workers=") {
+                        workers_wanted = n
+                            .parse::<usize>()
+                            .ok()
+                            .filter(|n| (1..=crate::runner::MAX_WORKERS).contains(n));
+                    }
+                }
             }
         }
         let (share, notice) = if fragment.trim().is_empty() {
             (Share::default(), None)
         } else {
             let parsed = decode_pairs(fragment).and_then(|q| {
-                let (s, extra) = Share::from_query(&q, &["embed", "controls"])?;
+                let (s, extra) = Share::from_query(&q, &["embed", "controls", "workers"])?;
                 for (k, v) in extra {
                     match (k, v) {
                         ("embed", "1" | "0" | "") | ("controls", "locked" | "open") => {}
+                        ("workers", _) if workers_wanted.is_some() => {}
                         (k, v) => {
                             return Err(ConfigError::new(
                                 k,
-                                format!("unknown value '{v}' (embed=1, controls=locked|open)"),
+                                format!(
+                                    "unknown value '{v}' (embed=1, controls=locked|open, \
+                                     workers=1..={})",
+                                    crate::runner::MAX_WORKERS
+                                ),
                             ))
                         }
                     }
@@ -222,6 +242,8 @@ impl Model {
             outbox_seq: 0,
             chunk_size: 2_000,
             in_worker,
+            workers: 1,
+            workers_wanted,
             started_ms: 0.0,
             elapsed_ms: 0.0,
             generation: 0,
@@ -314,7 +336,9 @@ impl Model {
                 self.status = Status::Running;
                 self.started_ms = now_ms;
                 self.elapsed_ms = 0.0;
-                self.chunk_size = 2_000;
+                // Workers start with chunks of a few tens of ms and adapt from there;
+                // on the page, small ones keep every task short.
+                self.chunk_size = if self.in_worker { 10_000 } else { 2_000 };
                 self.error = None;
                 self.rates.clear();
                 self.fill_outbox();
@@ -332,7 +356,10 @@ impl Model {
             return;
         };
         let mut chunks = Vec::new();
-        while let Some(ch) = c.next_chunk(self.chunk_size) {
+        // Two chunks per worker: each has the next one queued while the page takes in
+        // the last, so no worker waits on the main thread.
+        let per_lane = c.per_lane(self.workers * 2);
+        while let Some(ch) = c.next_chunk(self.chunk_size, per_lane) {
             chunks.push(ch);
         }
         if c.done() {
@@ -392,6 +419,8 @@ impl Model {
         fresh.generation = self.generation + 1;
         fresh.editor.seq = self.editor.seq;
         fresh.deliberate = self.deliberate;
+        // The engine outlives the fragment.
+        (fresh.workers, fresh.workers_wanted) = (self.workers, self.workers_wanted);
         *self = fresh;
         for text in parse {
             self.edit_scenario(text);
@@ -519,6 +548,11 @@ impl Model {
                     }
                 }
             }
+            Msg::EngineReady { workers } => {
+                self.in_worker = workers > 0;
+                self.workers = workers.max(1);
+                self.fill_outbox();
+            }
             Msg::Reset => {
                 self.generation += 1;
                 self.rates.clear();
@@ -569,6 +603,7 @@ impl Model {
             Msg::WorkerFailed(why) => {
                 // Fall back to the main thread in small chunks rather than stop.
                 self.in_worker = false;
+                self.workers = 1;
                 self.error = Some(format!(
                     "The web worker failed ({why}); running on the page instead."
                 ));
@@ -584,9 +619,6 @@ impl Model {
                         if let Request::Chunk(ch) = r {
                             c.release(&ch);
                         }
-                    }
-                    for l in c.lanes.iter_mut() {
-                        l.busy = false;
                     }
                 }
                 self.outbox.clear();
@@ -833,6 +865,37 @@ mod tests {
         // The link now opens the same thing.
         let again = Model::from_fragment(&m.fragment(), false);
         assert_eq!(again.share.config, m.share.config);
+    }
+
+    /// A pool of workers keeps two chunks per worker in flight; answers served in any
+    /// order give the totals of one worker (and of one batch); a worker's failure hands
+    /// its chunks to the page.
+    #[test]
+    fn a_pool_answering_out_of_order_gives_one_workers_totals() {
+        let frag = "preset=seed-thread-v1&runs=40000&seed=7&workers=3";
+        let mut m = Model::from_fragment(frag, true);
+        assert_eq!(m.workers_wanted, Some(3));
+        assert!(m.notice.is_none(), "{:?}", m.notice);
+        m.apply(Msg::EngineReady { workers: 3 });
+        m.apply(Msg::Start { now_ms: 0.0 });
+        assert_eq!(m.outbox.len(), 6, "two chunks for each of three workers");
+        let mut served = 0;
+        // The newest request first: answers come back out of order.
+        while let Some((_, req)) = m.outbox.pop() {
+            m.apply(answer(req));
+            served += 1;
+            if served == 3 {
+                m.apply(Msg::WorkerFailed("gone".into()));
+                assert_eq!(m.workers, 1);
+            }
+        }
+        assert_eq!(m.status, Status::Done);
+        let cfg = m.share.config.clone();
+        let whole = tornsim_core::Batch::new(&cfg, tornsim_core::SchedulerSpec::Random, 7)
+            .unwrap()
+            .run(40_000);
+        assert_eq!(m.campaign.as_ref().unwrap().lanes[0].stats, whole);
+        assert!(Model::from_fragment("workers=99", true).notice.is_some());
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Where chunks run: a dedicated Web Worker (the `worker` binary, loaded through trunk's
-//! loader shim) or, when no worker can start (the wasm-bindgen test runner, a browser
+//! Where chunks run: a pool of Web Workers (the `worker` binary, loaded through trunk's
+//! loader shim), one per core, or, when no worker can start (the wasm-bindgen test runner, a browser
 //! without workers), the page itself in short timer-sliced tasks. Both answer a
 //! [`Request`] with [`serve`], which only calls `tornsim-core`; messages are JSON strings.
 
@@ -144,15 +144,21 @@ pub fn answer(chunk: Chunk) -> Answer {
     }
 }
 
+/// One worker of the pool and what it has not answered yet.
+pub struct Slot {
+    worker: web_sys::Worker,
+    /// Messages posted before the worker's wasm has started and installed its handler
+    /// would be dropped, so they wait here until it says `ready`.
+    waiting: Rc<RefCell<Option<Vec<String>>>>,
+    /// Requests posted and not yet answered: the next one goes to the least loaded.
+    outstanding: Rc<std::cell::Cell<u32>>,
+    _on_message: Closure<dyn FnMut(web_sys::MessageEvent)>,
+    _on_error: Closure<dyn FnMut(web_sys::ErrorEvent)>,
+}
+
 pub enum Engine {
-    Worker {
-        worker: web_sys::Worker,
-        /// Messages posted before the worker's wasm has started and installed its
-        /// handler would be dropped, so chunks wait here until it says `ready`.
-        waiting: Rc<RefCell<Option<Vec<String>>>>,
-        _on_message: Closure<dyn FnMut(web_sys::MessageEvent)>,
-        _on_error: Closure<dyn FnMut(web_sys::ErrorEvent)>,
-    },
+    /// A pool of Web Workers; every request goes to the one with the fewest unanswered.
+    Workers(Vec<Slot>),
     Inline {
         done: Callback<Reply>,
     },
@@ -161,22 +167,35 @@ pub enum Engine {
 /// The worker script trunk emits next to the page (relative, so sub-paths work).
 pub const WORKER_URL: &str = "./worker_loader.js";
 
+/// The most workers the page starts, whatever the machine has.
+pub const MAX_WORKERS: usize = 8;
+
+/// Workers for this machine: one per logical core the browser reports, capped.
+pub fn default_workers() -> usize {
+    let n = web_sys::window().map_or(1.0, |w| w.navigator().hardware_concurrency());
+    (n as usize).clamp(1, MAX_WORKERS)
+}
+
 impl Engine {
-    /// A worker engine if one starts, else the inline engine.
-    pub fn new(use_worker: bool, done: Callback<Reply>, failed: Callback<String>) -> Engine {
-        if use_worker {
-            match Self::worker(done.clone(), failed) {
-                Ok(e) => return e,
+    /// A pool of `workers` workers if they start, else the inline engine.
+    pub fn new(workers: usize, done: Callback<Reply>, failed: Callback<String>) -> Engine {
+        if workers > 0 {
+            match (0..workers)
+                .map(|_| Self::slot(done.clone(), failed.clone()))
+                .collect::<Result<Vec<_>, _>>()
+            {
+                Ok(slots) => return Engine::Workers(slots),
                 Err(e) => web_sys::console::warn_1(&e),
             }
         }
         Engine::Inline { done }
     }
 
-    fn worker(done: Callback<Reply>, failed: Callback<String>) -> Result<Engine, JsValue> {
+    fn slot(done: Callback<Reply>, failed: Callback<String>) -> Result<Slot, JsValue> {
         let worker = web_sys::Worker::new(WORKER_URL)?;
         let waiting: Rc<RefCell<Option<Vec<String>>>> = Rc::new(RefCell::new(Some(Vec::new())));
-        let (w2, wait2) = (worker.clone(), waiting.clone());
+        let outstanding = Rc::new(std::cell::Cell::new(0u32));
+        let (w2, wait2, out2) = (worker.clone(), waiting.clone(), outstanding.clone());
         let on_message = Closure::<dyn FnMut(_)>::new(move |e: web_sys::MessageEvent| {
             let text = e.data().as_string().unwrap_or_default();
             if text == READY {
@@ -185,6 +204,7 @@ impl Engine {
                 }
                 return;
             }
+            out2.set(out2.get().saturating_sub(1));
             match serde_json::from_str::<Reply>(&text) {
                 Ok(a) => done.emit(a),
                 Err(err) => web_sys::console::error_1(&format!("bad worker answer: {err}").into()),
@@ -195,29 +215,40 @@ impl Engine {
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        Ok(Engine::Worker {
+        Ok(Slot {
             worker,
             waiting,
+            outstanding,
             _on_message: on_message,
             _on_error: on_error,
         })
     }
 
     pub fn is_worker(&self) -> bool {
-        matches!(self, Engine::Worker { .. })
+        matches!(self, Engine::Workers(_))
+    }
+
+    /// Workers in the pool (0 for the inline engine).
+    pub fn workers(&self) -> usize {
+        match self {
+            Engine::Workers(s) => s.len(),
+            Engine::Inline { .. } => 0,
+        }
     }
 
     pub fn send(&self, req: Request) {
         match self {
-            Engine::Worker {
-                worker, waiting, ..
-            } => {
+            Engine::Workers(slots) => {
+                let Some(slot) = slots.iter().min_by_key(|s| s.outstanding.get()) else {
+                    return;
+                };
+                slot.outstanding.set(slot.outstanding.get() + 1);
                 let msg = serde_json::to_string(&req).expect("requests serialise");
-                if let Some(q) = waiting.borrow_mut().as_mut() {
+                if let Some(q) = slot.waiting.borrow_mut().as_mut() {
                     q.push(msg);
                     return;
                 }
-                if let Err(e) = worker.post_message(&JsValue::from_str(&msg)) {
+                if let Err(e) = slot.worker.post_message(&JsValue::from_str(&msg)) {
                     web_sys::console::error_1(&e);
                 }
             }
@@ -232,8 +263,10 @@ impl Engine {
 
 impl Drop for Engine {
     fn drop(&mut self) {
-        if let Engine::Worker { worker, .. } = self {
-            worker.terminate();
+        if let Engine::Workers(slots) = self {
+            for s in slots {
+                s.worker.terminate();
+            }
         }
     }
 }
