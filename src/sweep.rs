@@ -214,6 +214,15 @@ const HEAD: [&str; 15] = [
     "cell",
 ];
 
+/// Rates from fewer events than this are marked `~`: their interval is wide.
+const FEW: u64 = 10;
+
+/// The 95% Wilson interval of collapses with a torn read, per million.
+fn torn_ci(s: &tornsim_core::timed::TimedStats) -> (f64, f64) {
+    let (lo, hi) = tornsim_core::wilson(s.runs_with_torn, s.runs);
+    (lo * 1e6, hi * 1e6)
+}
+
 fn row(c: &SweepCell) -> Vec<String> {
     let s = &c.stats;
     vec![
@@ -276,12 +285,15 @@ fn output(
         SweepFormat::Csv => {
             let est = grid.estimate.is_some();
             let mut head = HEAD.join(",");
+            head.push_str(",torn_ci_lo_per_M,torn_ci_hi_per_M");
             if est {
                 head.push_str(",rate,rate_lo,rate_hi,rel_error,samples,hits,stop");
             }
             println!("{head}");
             for c in cells {
                 let mut r = row(c);
+                let (lo, hi) = torn_ci(&c.stats);
+                r.extend([format!("{lo:.1}"), format!("{hi:.1}")]);
                 if let Some(e) = c.estimate.as_ref().filter(|_| est) {
                     let opt = |x: Option<f64>| x.map_or(String::new(), |x| format!("{x:e}"));
                     r.extend([
@@ -299,8 +311,8 @@ fn output(
         }
         SweepFormat::Table => {
             // Column widths; the first two columns are left-aligned, the rest right.
-            const WIDTHS: [usize; 18] = [
-                10, 15, 4, 7, 6, 8, 11, 11, 11, 15, 15, 11, 15, 12, 10, 22, 8, 9,
+            const WIDTHS: [usize; 19] = [
+                10, 15, 4, 7, 6, 8, 12, 11, 11, 11, 15, 15, 11, 15, 12, 10, 22, 8, 9,
             ];
             let line = |cols: &[&str]| {
                 let parts: Vec<String> = cols
@@ -324,6 +336,7 @@ fn output(
                 "readers",
                 "runs",
                 "torn/M",
+                "95% CI /M",
                 "hold p50 µs",
                 "hold p99 µs",
                 "hold max µs",
@@ -340,6 +353,11 @@ fn output(
             for c in cells {
                 let mut r = row(c);
                 r.truncate(14);
+                let (lo, hi) = torn_ci(&c.stats);
+                if c.stats.runs_with_torn < FEW {
+                    r[5].insert(0, '~');
+                }
+                r.insert(6, format!("{lo:.0}–{hi:.0}"));
                 if let Some(e) = c.estimate.as_ref().filter(|_| grid.estimate.is_some()) {
                     r.extend(estimate_cols(e));
                 }
@@ -353,6 +371,11 @@ fn output(
                     Some(format!("  cell {}: {}", c.index, e.reason.as_ref()?))
                 })
                 .collect();
+            if cells.iter().any(|c| c.stats.runs_with_torn < FEW) {
+                println!(
+                    "\n~ fewer than {FEW} collapses with a torn read: a rough rate; see its 95% interval"
+                );
+            }
             if !proofs.is_empty() {
                 println!("\nrates of exactly 0:\n{}", proofs.join("\n"));
             }

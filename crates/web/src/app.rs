@@ -17,6 +17,9 @@ use tornsim_core::config::{
 use tornsim_core::{presets, scenario, wilson, SchedulerSpec};
 use yew::prelude::*;
 
+/// Rates from fewer events than this are marked as rough (`~`), beside their interval.
+const FEW_EVENTS: u64 = 10;
+
 #[derive(Properties, PartialEq, Clone)]
 pub struct AppProps {
     /// The URL fragment the page was opened with, without `#`.
@@ -226,10 +229,14 @@ pub fn app(props: &AppProps) -> Html {
         .iter()
         .zip(&timed_stats)
         .filter(|(_, s)| s.runs > 0)
-        .map(|(l, s)| Dot {
-            label: l.label.clone(),
-            x: s.ptl_hold.p99 / 1000.0,
-            y: s.torn_per_million_collapses(),
+        .map(|(l, s)| {
+            let (lo, hi) = wilson(s.runs_with_torn, s.runs);
+            Dot {
+                label: l.label.clone(),
+                x: s.ptl_hold.p99 / 1000.0,
+                y: s.torn_per_million_collapses(),
+                y_range: Some((lo * 1e6, hi * 1e6)),
+            }
         })
         .collect();
     let rate_log_rows: Vec<LogRow> = lanes
@@ -257,6 +264,7 @@ pub fn app(props: &AppProps) -> Html {
                 value: v,
                 low: lo,
                 high: hi,
+                few: l.stats.runs_with_torn < FEW_EVENTS,
             }
         })
         .collect();
@@ -270,6 +278,7 @@ pub fn app(props: &AppProps) -> Html {
                 value: l.stats.retries as f64 * 1000.0 / n as f64,
                 low: lo * 1000.0,
                 high: hi * 1000.0,
+                few: l.stats.retries < FEW_EVENTS,
             }
         })
         .collect();
@@ -368,13 +377,19 @@ pub fn app(props: &AppProps) -> Html {
                     }
                     <div class="scroll-x" tabindex="0" role="region" aria-label="timed lanes">
                     <table class="lanes timed">
-                        <thead><tr><th>{ "sync" }</th><th>{ "collapses" }</th><th>{ "torn / M" }</th><th>{ "hold p50 µs" }</th><th>{ "hold p99 µs" }</th><th>{ "hold max µs" }</th><th>{ "collapse p99 µs" }</th><th>{ "fault spin p99 µs" }</th><th>{ "IPI wait p99 µs" }</th></tr></thead>
+                        <thead><tr><th>{ "sync" }</th><th>{ "collapses" }</th><th>{ "torn / M" }</th><th>{ "95% CI / M" }</th><th>{ "hold p50 µs" }</th><th>{ "hold p99 µs" }</th><th>{ "hold max µs" }</th><th>{ "collapse p99 µs" }</th><th>{ "fault spin p99 µs" }</th><th>{ "IPI wait p99 µs" }</th></tr></thead>
                         <tbody>
                         { for lanes.iter().zip(&timed_stats).map(|(l, s)| {
                             let us = |ns: f64| format!("{:.2}", ns / 1000.0);
+                            let (lo, hi) = wilson(s.runs_with_torn, s.runs);
+                            let few = s.runs_with_torn < FEW_EVENTS;
                             html! {
                                 <tr data-timed-lane={l.label.clone()}>
-                                    <td>{ l.label.clone() }</td><td>{ s.runs }</td><td class="torn-rate">{ format!("{:.1}", s.torn_per_million_collapses()) }</td>
+                                    <td>{ l.label.clone() }</td><td>{ s.runs }</td>
+                                    <td class={classes!("torn-rate", few.then_some("few"))}
+                                        title={few.then_some("fewer than 10 collapses with a torn read: a rough rate, see its interval")}>
+                                        { format!("{}{:.1}", if few { "~" } else { "" }, s.torn_per_million_collapses()) }</td>
+                                    <td class="torn-ci">{ format!("{:.0}–{:.0}", lo * 1e6, hi * 1e6) }</td>
                                     <td>{ us(s.ptl_hold.p50) }</td><td class="hold-p99">{ us(s.ptl_hold.p99) }</td><td>{ us(s.ptl_hold.max) }</td>
                                     <td>{ us(s.collapse.p99) }</td><td>{ us(s.populator_spin.p99) }</td><td>{ us(s.ipi_wait.p99) }</td>
                                 </tr>

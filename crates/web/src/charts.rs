@@ -137,6 +137,8 @@ pub struct Interval {
     pub value: f64,
     pub low: f64,
     pub high: f64,
+    /// From fewer than ten events: shown as a rough value (`~`).
+    pub few: bool,
 }
 
 #[derive(Properties, PartialEq)]
@@ -181,7 +183,10 @@ pub fn interval_chart(p: &IntervalChartProps) -> Html {
                             <line class="whisker" x1={sx(r.low).to_string()} x2={sx(r.high).to_string()} y1={(y + 8.0).to_string()} y2={(y + 8.0).to_string()} />
                             <line class="whisker" x1={sx(r.low).to_string()} x2={sx(r.low).to_string()} y1={(y + 3.0).to_string()} y2={(y + 13.0).to_string()} />
                             <line class="whisker" x1={sx(r.high).to_string()} x2={sx(r.high).to_string()} y1={(y + 3.0).to_string()} y2={(y + 13.0).to_string()} />
-                            <text x={(sx(r.high) + 6.0).to_string()} y={(y + 13.0).to_string()}>{ fmt_num(r.value) }</text>
+                            <text x={(sx(r.high) + 6.0).to_string()} y={(y + 13.0).to_string()}>
+                                { format!("{}{}", if r.few { "~" } else { "" }, fmt_num(r.value)) }
+                                if r.few { <title>{ "fewer than 10 events: a rough rate, see its interval" }</title> }
+                            </text>
                         </g>
                     }
                 }) }
@@ -195,6 +200,8 @@ pub struct Dot {
     pub label: String,
     pub x: f64,
     pub y: f64,
+    /// The y value's 95% interval, drawn as a whisker.
+    pub y_range: Option<(f64, f64)>,
 }
 
 #[derive(Properties, PartialEq)]
@@ -209,7 +216,13 @@ pub struct ScatterProps {
 #[function_component(Scatter)]
 pub fn scatter(p: &ScatterProps) -> Html {
     let xt = ticks(p.dots.iter().map(|d| d.x).fold(0.0, f64::max) * 1.1);
-    let yt = ticks(p.dots.iter().map(|d| d.y).fold(0.0, f64::max) * 1.1);
+    let yt = ticks(
+        p.dots
+            .iter()
+            .map(|d| d.y_range.map_or(d.y, |r| r.1).max(d.y))
+            .fold(0.0, f64::max)
+            * 1.1,
+    );
     let xm = xt.last().copied().unwrap_or(1.0).max(1e-9);
     let ym = yt.last().copied().unwrap_or(1.0).max(1e-9);
     let sx = |x: f64| LEFT + x / xm * (W - LEFT - RIGHT);
@@ -220,6 +233,10 @@ pub fn scatter(p: &ScatterProps) -> Html {
                 { axes(&p.title, &p.x_label, &p.y_label, &xt, &yt, sx, sy) }
                 { for p.dots.iter().enumerate().map(|(i, d)| html! {
                     <g class="dot" data-series={d.label.clone()}>
+                        if let Some((lo, hi)) = d.y_range {
+                            <line class="whisker" x1={sx(d.x).to_string()} x2={sx(d.x).to_string()} y1={sy(lo).to_string()} y2={sy(hi).to_string()} />
+                            <line class="whisker" x1={(sx(d.x) - 4.0).to_string()} x2={(sx(d.x) + 4.0).to_string()} y1={sy(hi).to_string()} y2={sy(hi).to_string()} />
+                        }
                         <circle cx={sx(d.x).to_string()} cy={sy(d.y).to_string()} r="6" fill={PALETTE[i % PALETTE.len()]} />
                         <text x={(sx(d.x) + 9.0).to_string()} y={(sy(d.y) - 6.0 - 11.0 * (i % 2) as f64).to_string()}>{ d.label.clone() }</text>
                     </g>
