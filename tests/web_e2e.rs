@@ -131,6 +131,82 @@ fn cost_runs_checks_and_trace_stepping_take_no_long_task() {
     eprintln!("e2e long tasks: {}; rates {rows}", report.join("; "));
 }
 
+/// Runs axe-core (installed from npm into `tests/a11y` by `.ci/setup`) on the page in
+/// the browser and returns its WCAG 2.0/2.1 A and AA violations, one line each.
+fn axe(b: &Browser) -> Vec<String> {
+    let src = std::fs::read_to_string(
+        support::browser::root().join("tests/a11y/node_modules/axe-core/axe.min.js"),
+    )
+    .expect("axe-core is installed: npm ci --prefix tests/a11y (.ci/setup does it)");
+    b.js(&format!("{src}\n; return 0"));
+    b.js("window.__axe = null; axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}).then(r => { window.__axe = r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')); }); return 0");
+    let v = b.wait_for("axe-core", 60, "return window.__axe", |v| v.is_array());
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+/// Accessibility: no WCAG 2.1 A/AA violation that axe-core finds on the main page (with
+/// a batch's results, a verdict and an open trace on it), an embed, and the explainer.
+#[test]
+#[ignore = "needs trunk, chromedriver and axe-core; .ci/test runs it"]
+fn axe_core_finds_no_wcag_violation_on_three_pages() {
+    let dist = build_page();
+    let server = serve(dist);
+    let b = Browser::start();
+    let mut found = Vec::new();
+    b.goto(&format!(
+        "{}#preset=seed-thread-v1&compare=1&runs=20000&seed=7",
+        server.base
+    ));
+    b.wait_for(
+        "the page",
+        30,
+        "return !!document.getElementById('start')",
+        |v| v == true,
+    );
+    b.js("document.getElementById('start').click(); return 0");
+    b.wait_for("the batch", 120, STATUS, |v| {
+        v.as_str().unwrap_or("").starts_with("done")
+    });
+    b.js("document.getElementById('check').click(); return 0");
+    b.wait_for(
+        "the verdict",
+        60,
+        "return /torn/.test(document.getElementById('verdict')?.textContent || '')",
+        |v| v == true,
+    );
+    b.js("document.querySelector('button.open-trace').click(); return 0");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    found.extend(axe(&b).into_iter().map(|v| format!("main page: {v}")));
+    b.goto("about:blank");
+    b.goto(&format!(
+        "{}#embed=1&preset=merged&compare=1&runs=2000&autorun=1",
+        server.base
+    ));
+    b.wait_for("the embed's run", 60, STATUS, |v| {
+        v.as_str().unwrap_or("").starts_with("done")
+    });
+    found.extend(axe(&b).into_iter().map(|v| format!("embed: {v}")));
+    b.goto(&format!("{}explainer.html", server.base));
+    b.wait_for(
+        "the explainer's scenes",
+        60,
+        "return document.querySelectorAll('iframe').length > 0",
+        |v| v == true,
+    );
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    found.extend(axe(&b).into_iter().map(|v| format!("explainer: {v}")));
+    assert!(
+        found.is_empty(),
+        "{} violations:\n{}",
+        found.len(),
+        found.join("\n")
+    );
+}
+
 /// Runs the 1M-run `seed-thread-v1` batch (seed 7) in the page with `workers` workers
 /// (`None`: one per core) and returns (runs with a torn read, runs/s from the click to
 /// "done", the status line).
