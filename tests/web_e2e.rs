@@ -393,6 +393,22 @@ fn the_explainer_shows_six_live_scenes_and_the_page_works_from_a_sub_path() {
         "return [...document.querySelectorAll('iframe')].every(f => { const d = f.contentDocument; return d && [...d.querySelectorAll('.controls select')].length > 0 && [...d.querySelectorAll('.controls select')].every(s => s.disabled) && !d.getElementById('check').disabled; })",
         |v| v == true,
     );
+    // The scenes' charts draw their text at the page's size, however wide the frame.
+    let scales = b.wait_for(
+        "the scenes' charts",
+        120,
+        "const s = [...document.querySelectorAll('iframe')].flatMap(f => [...(f.contentDocument?.querySelectorAll('figure.chart svg') || [])].map(v => Math.round(v.getScreenCTM().a * 1000) / 1000)); return s.length >= 3 ? s : null",
+        |v| v.is_array(),
+    );
+    eprintln!("e2e explainer chart scales: {scales}");
+    assert!(
+        scales
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| (s.as_f64().unwrap() - 1.0).abs() < 0.02),
+        "{scales}"
+    );
     // Served under /sub/, the page still finds its scripts, wasm and worker.
     b.goto(&format!(
         "{}sub/#preset=merged&runs=2000&autorun=1",
@@ -523,7 +539,26 @@ fn at_390_px_nothing_scrolls_the_page_sideways() {
         b.screenshot(std::path::Path::new(&path));
     }
     assert_eq!(v["page"], v["view"], "the page scrolls sideways: {v}");
+    // Chart text is drawn at its CSS size: one SVG unit per pixel, here and wide.
+    let narrow = b.js(CHART_SCALES);
+    b.resize(1400, 900);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let wide = b.js(CHART_SCALES);
+    eprintln!("e2e chart scales: 390 px {narrow}, 1400 px {wide}");
+    for v in [&narrow, &wide] {
+        let scales = v.as_array().unwrap();
+        assert!(scales.len() >= 3, "{v}");
+        assert!(
+            scales
+                .iter()
+                .all(|s| (s.as_f64().unwrap() - 1.0).abs() < 0.02),
+            "{v}"
+        );
+    }
 }
+
+/// Each chart's drawing scale (screen pixels per SVG unit).
+const CHART_SCALES: &str = "return [...document.querySelectorAll('figure.chart svg')].map(s => Math.round(s.getScreenCTM().a * 1000) / 1000)";
 
 #[test]
 #[ignore = "needs trunk and chromedriver; .ci/test runs it"]

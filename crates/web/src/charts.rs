@@ -2,6 +2,8 @@
 //! chart shapes are needed, SVG text stays crisp, inherits the page's colours (so dark
 //! mode works through CSS) and is plain DOM that the browser tests can read.
 
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 /// Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
@@ -9,7 +11,10 @@ pub const PALETTE: [&str; 6] = [
     "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
 ];
 
+/// A chart's width before its figure has been measured, and the narrowest it draws at
+/// (narrower frames scale it down).
 const W: f64 = 520.0;
+const MIN_W: f64 = 300.0;
 const H: f64 = 240.0;
 const LEFT: f64 = 64.0;
 const RIGHT: f64 = 12.0;
@@ -47,8 +52,44 @@ pub fn fmt_num(v: f64) -> String {
     }
 }
 
+/// The width in CSS pixels of the figure `node` refers to, kept current as the frame
+/// resizes. Charts draw one SVG unit per pixel at that width, so their text stays at the
+/// page's size in any frame, where a fixed viewBox would scale it with the frame.
+#[hook]
+fn use_width(node: &NodeRef) -> f64 {
+    let width = use_state(|| W);
+    {
+        let (node, width) = (node.clone(), width.clone());
+        use_effect_with((), move |_| {
+            let on_resize =
+                Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
+                    let Ok(e) = entries.get(0).dyn_into::<web_sys::ResizeObserverEntry>() else {
+                        return;
+                    };
+                    let w = e.content_rect().width().round();
+                    if w > 0.0 {
+                        width.set(w.max(MIN_W));
+                    }
+                });
+            let observer = web_sys::ResizeObserver::new(on_resize.as_ref().unchecked_ref()).ok();
+            if let (Some(o), Some(el)) = (&observer, node.cast::<web_sys::Element>()) {
+                o.observe(&el);
+            }
+            move || {
+                if let Some(o) = observer {
+                    o.disconnect();
+                }
+                drop(on_resize);
+            }
+        });
+    }
+    *width
+}
+
 /// Title, horizontal grid lines with y ticks, x ticks and axis labels of an x/y chart.
+#[allow(clippy::too_many_arguments)]
 fn axes(
+    w: f64,
     title: &AttrValue,
     x_label: &AttrValue,
     y_label: &AttrValue,
@@ -62,14 +103,14 @@ fn axes(
             <text class="title" x={LEFT.to_string()} y="16">{ title.clone() }</text>
             { for yt.iter().map(|&v| html! {
                 <g class="grid">
-                    <line x1={LEFT.to_string()} x2={(W - RIGHT).to_string()} y1={sy(v).to_string()} y2={sy(v).to_string()} />
+                    <line x1={LEFT.to_string()} x2={(w - RIGHT).to_string()} y1={sy(v).to_string()} y2={sy(v).to_string()} />
                     <text x={(LEFT - 6.0).to_string()} y={(sy(v) + 4.0).to_string()} text-anchor="end">{ fmt_num(v) }</text>
                 </g>
             }) }
             { for xt.iter().map(|&v| html! {
                 <text class="tick" x={sx(v).to_string()} y={(H - BOTTOM + 16.0).to_string()} text-anchor="middle">{ fmt_num(v) }</text>
             }) }
-            <text class="axis" x={((LEFT + W) / 2.0).to_string()} y={(H - 4.0).to_string()} text-anchor="middle">{ x_label.clone() }</text>
+            <text class="axis" x={((LEFT + w) / 2.0).to_string()} y={(H - 4.0).to_string()} text-anchor="middle">{ x_label.clone() }</text>
             <text class="axis" transform={format!("translate(12 {}) rotate(-90)", (TOP + H - BOTTOM) / 2.0)} text-anchor="middle">{ y_label.clone() }</text>
         </>
     }
@@ -92,6 +133,8 @@ pub struct LineChartProps {
 /// Cumulative counts against runs, one line per series.
 #[function_component(LineChart)]
 pub fn line_chart(p: &LineChartProps) -> Html {
+    let node = use_node_ref();
+    let w = use_width(&node);
     let xmax = p
         .series
         .iter()
@@ -107,12 +150,12 @@ pub fn line_chart(p: &LineChartProps) -> Html {
         *xt.last().unwrap_or(&1.0),
         yt.last().copied().unwrap_or(1.0).max(1.0),
     );
-    let sx = |x: f64| LEFT + x / xm * (W - LEFT - RIGHT);
+    let sx = |x: f64| LEFT + x / xm * (w - LEFT - RIGHT);
     let sy = |y: f64| H - BOTTOM - y / ym * (H - TOP - BOTTOM);
     html! {
-        <figure class="chart">
-            <svg viewBox={format!("0 0 {W} {H}")} role="img" aria-label={p.title.clone()}>
-                { axes(&p.title, &p.x_label, &p.y_label, &xt, &yt, sx, sy) }
+        <figure class="chart" ref={node.clone()}>
+            <svg viewBox={format!("0 0 {w} {H}")} role="img" aria-label={p.title.clone()}>
+                { axes(w, &p.title, &p.x_label, &p.y_label, &xt, &yt, sx, sy) }
                 { for p.series.iter().enumerate().map(|(i, s)| {
                     let pts: Vec<String> = s.points.iter().map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y))).collect();
                     html! {
@@ -151,6 +194,8 @@ pub struct IntervalChartProps {
 /// One horizontal bar per row with its 95% interval as whiskers.
 #[function_component(IntervalChart)]
 pub fn interval_chart(p: &IntervalChartProps) -> Html {
+    let node = use_node_ref();
+    let w = use_width(&node);
     let row_h = 26.0;
     let h = TOP + BOTTOM + row_h * p.rows.len().max(1) as f64;
     let left = 120.0;
@@ -161,10 +206,10 @@ pub fn interval_chart(p: &IntervalChartProps) -> Html {
         .fold(0.0, f64::max);
     let xt = ticks(max);
     let xm = xt.last().copied().unwrap_or(1.0).max(1e-9);
-    let sx = |x: f64| left + x / xm * (W - left - RIGHT - 60.0);
+    let sx = |x: f64| left + x / xm * (w - left - RIGHT - 60.0);
     html! {
-        <figure class="chart">
-            <svg viewBox={format!("0 0 {W} {h}")} role="img" aria-label={p.title.clone()}>
+        <figure class="chart" ref={node.clone()}>
+            <svg viewBox={format!("0 0 {w} {h}")} role="img" aria-label={p.title.clone()}>
                 <text class="title" x={left.to_string()} y="16">{ p.title.clone() }</text>
                 { for xt.iter().map(|&v| html! {
                     <g class="grid">
@@ -172,7 +217,7 @@ pub fn interval_chart(p: &IntervalChartProps) -> Html {
                         <text x={sx(v).to_string()} y={(h - BOTTOM + 16.0).to_string()} text-anchor="middle">{ fmt_num(v) }</text>
                     </g>
                 }) }
-                <text class="axis" x={((left + W) / 2.0).to_string()} y={(h - 4.0).to_string()} text-anchor="middle">{ p.unit.clone() }</text>
+                <text class="axis" x={((left + w) / 2.0).to_string()} y={(h - 4.0).to_string()} text-anchor="middle">{ p.unit.clone() }</text>
                 { for p.rows.iter().enumerate().map(|(i, r)| {
                     let y = TOP + row_h * i as f64 + 4.0;
                     let c = PALETTE[i % PALETTE.len()];
@@ -215,6 +260,8 @@ pub struct ScatterProps {
 /// One labelled point per series: the cost model's trade-off.
 #[function_component(Scatter)]
 pub fn scatter(p: &ScatterProps) -> Html {
+    let node = use_node_ref();
+    let w = use_width(&node);
     let xt = ticks(p.dots.iter().map(|d| d.x).fold(0.0, f64::max) * 1.1);
     let yt = ticks(
         p.dots
@@ -225,12 +272,12 @@ pub fn scatter(p: &ScatterProps) -> Html {
     );
     let xm = xt.last().copied().unwrap_or(1.0).max(1e-9);
     let ym = yt.last().copied().unwrap_or(1.0).max(1e-9);
-    let sx = |x: f64| LEFT + x / xm * (W - LEFT - RIGHT);
+    let sx = |x: f64| LEFT + x / xm * (w - LEFT - RIGHT);
     let sy = |y: f64| H - BOTTOM - y / ym * (H - TOP - BOTTOM);
     html! {
-        <figure class="chart">
-            <svg viewBox={format!("0 0 {W} {H}")} role="img" aria-label={p.title.clone()}>
-                { axes(&p.title, &p.x_label, &p.y_label, &xt, &yt, sx, sy) }
+        <figure class="chart" ref={node.clone()}>
+            <svg viewBox={format!("0 0 {w} {H}")} role="img" aria-label={p.title.clone()}>
+                { axes(w, &p.title, &p.x_label, &p.y_label, &xt, &yt, sx, sy) }
                 { for p.dots.iter().enumerate().map(|(i, d)| html! {
                     <g class="dot" data-series={d.label.clone()}>
                         if let Some((lo, hi)) = d.y_range {
@@ -267,10 +314,12 @@ pub struct LogRateChartProps {
 /// interval as whiskers.
 #[function_component(LogRateChart)]
 pub fn log_rate_chart(p: &LogRateChartProps) -> Html {
+    let node = use_node_ref();
+    let w = use_width(&node);
     let row_h = 26.0;
     let h = TOP + BOTTOM + row_h * p.rows.len().max(1) as f64;
     let left = 120.0;
-    let right = W - RIGHT - 110.0;
+    let right = w - RIGHT - 110.0;
     let (lo_dec, hi_dec) = decades(
         p.rows
             .iter()
@@ -283,8 +332,8 @@ pub fn log_rate_chart(p: &LogRateChartProps) -> Html {
             * (right - left)
     };
     html! {
-        <figure class="chart">
-            <svg viewBox={format!("0 0 {W} {h}")} role="img" aria-label={p.title.clone()}>
+        <figure class="chart" ref={node.clone()}>
+            <svg viewBox={format!("0 0 {w} {h}")} role="img" aria-label={p.title.clone()}>
                 <text class="title" x={left.to_string()} y="16">{ p.title.clone() }</text>
                 { for (lo_dec..=hi_dec).map(|d| html! {
                     <g class="grid">
@@ -292,7 +341,7 @@ pub fn log_rate_chart(p: &LogRateChartProps) -> Html {
                         <text x={sx(10f64.powi(d)).to_string()} y={(h - BOTTOM + 16.0).to_string()} text-anchor="middle">{ format!("1e{d}") }</text>
                     </g>
                 }) }
-                <text class="axis" x={((left + W) / 2.0).to_string()} y={(h - 4.0).to_string()} text-anchor="middle">{ p.unit.clone() }</text>
+                <text class="axis" x={((left + w) / 2.0).to_string()} y={(h - 4.0).to_string()} text-anchor="middle">{ p.unit.clone() }</text>
                 { for p.rows.iter().enumerate().map(|(i, r)| {
                     let y = TOP + row_h * i as f64 + 12.0;
                     let c = PALETTE[i % PALETTE.len()];
