@@ -207,6 +207,68 @@ fn axe_core_finds_no_wcag_violation_on_three_pages() {
     );
 }
 
+/// The keyboard alone: Tab to Start and press Enter to run a batch, Tab to a torn
+/// read's trace and open it, then step it with Next and with the arrow keys.
+#[test]
+#[ignore = "needs trunk and chromedriver; .ci/test runs it"]
+fn the_keyboard_starts_a_batch_and_steps_a_trace() {
+    const TAB: &str = "\u{E004}";
+    const ENTER: &str = "\u{E007}";
+    let server = serve(build_page());
+    let b = Browser::start();
+    b.goto(&format!(
+        "{}#preset=seed-thread-v1&runs=20000&seed=7",
+        server.base
+    ));
+    b.wait_for(
+        "the page",
+        30,
+        "return !!document.getElementById('start')",
+        |v| v == true,
+    );
+    // Tab until `matches` (a JS expression on `e`, the focused element) holds.
+    let tab_to = |what: &str, matches: &str| {
+        let mut seen = Vec::new();
+        for _ in 0..200 {
+            // The editor keeps Tab for indenting; Esc first lets Tab move on (as the
+            // hint under it says).
+            if b.js("return document.activeElement?.id === 'scenario-text'") == true {
+                b.press("\u{E00C}");
+            }
+            b.press(TAB);
+            seen.push(b.js("const e = document.activeElement; return e ? e.tagName + '#' + e.id + '.' + e.className : 'none'"));
+            let ok = b.js(&format!(
+                "const e = document.activeElement; return !!(e && ({matches}))"
+            ));
+            if ok == true {
+                return;
+            }
+        }
+        panic!(
+            "Tab never reached {what}: {:?}",
+            &seen[..seen.len().min(60)]
+        );
+    };
+    tab_to("Start", "e.id === 'start'");
+    b.press(ENTER);
+    b.wait_for("the batch", 120, STATUS, |v| {
+        v.as_str().unwrap_or("").starts_with("done")
+    });
+    tab_to("a trace button", "e.classList.contains('open-trace')");
+    b.press(ENTER);
+    let step = "return document.querySelector('.step-text')?.textContent || ''";
+    b.wait_for("the trace", 10, step, |v| {
+        !v.as_str().unwrap_or("").is_empty()
+    });
+    tab_to("Next", "e.getAttribute('aria-label') === 'next step'");
+    let before = b.js(step);
+    b.press(ENTER);
+    let after = b.js(step);
+    assert_ne!(before, after, "Enter on Next did not step");
+    b.press("\u{E012}"); // left arrow: back one step
+    b.wait_for("the arrow key to step back", 5, step, |v| *v == before);
+}
+
 /// Runs the 1M-run `seed-thread-v1` batch (seed 7) in the page with `workers` workers
 /// (`None`: one per core) and returns (runs with a torn read, runs/s from the click to
 /// "done", the status line).
@@ -589,4 +651,13 @@ fn the_first_screen_explains_the_race_and_links_the_explainer_and_the_proof() {
     if let Ok(path) = std::env::var("TORNSIM_INTRO_SCREENSHOT") {
         b.screenshot(std::path::Path::new(&path));
     }
+    // Time to first render: navigation start to the app's first effect.
+    let first =
+        b.js("return performance.getEntriesByName('tornsim-first-render')[0]?.startTime ?? -1");
+    let wasm = b.js("return performance.getEntriesByType('resource').filter(r => r.name.endsWith('.wasm')).map(r => [r.name.split('/').pop(), r.encodedBodySize])");
+    eprintln!("e2e first render: {first} ms after navigation; wasm fetched {wasm}");
+    assert!(
+        first.as_f64().unwrap_or(-1.0) > 0.0,
+        "no first-render mark: {first}"
+    );
 }

@@ -190,6 +190,17 @@ impl Browser {
         self.cmd("url", json!({ "url": url }));
     }
 
+    /// Presses a key as the keyboard would (WebDriver key actions): `\u{E004}` Tab,
+    /// `\u{E007}` Enter, `\u{E014}` right arrow, or a character.
+    pub fn press(&self, key: &str) {
+        self.cmd(
+            "actions",
+            json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+                {"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}
+            ]}]}),
+        );
+    }
+
     /// Runs a script in the page; `arguments` are passed through.
     pub fn js(&self, script: &str) -> Value {
         self.cmd("execute/sync", json!({ "script": script, "args": [] }))

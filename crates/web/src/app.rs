@@ -181,6 +181,13 @@ pub fn app(props: &AppProps) -> Html {
         });
     }
 
+    // When the page first showed: a mark the end-to-end tests read as time to first
+    // render.
+    use_effect_with((), |_| {
+        if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+            let _ = p.mark("tornsim-first-render");
+        }
+    });
     // Embedded: tell the host page our height after every render, so its iframe fits.
     {
         let embed = model.embed;

@@ -90,8 +90,9 @@ pub fn scenario_panel(p: &ScenarioPanelProps) -> Html {
                     rows={(lines + 1).to_string()}
                     value={p.text.clone()} {oninput} {onkeydown} readonly={p.disabled}
                     aria-invalid={if p.error.is_some() { "true" } else { "false" }}
-                    aria-describedby={p.error.as_ref().map(|_| AttrValue::from("scenario-error"))} />
+                    aria-describedby={if p.error.is_some() { "scenario-keys scenario-error" } else { "scenario-keys" }} />
             </div>
+            <p class="hint" id="scenario-keys">{ "In the editor, Tab indents; press Esc, then Tab, to move on." }</p>
             { status }
             <div class="scenario-actions">
                 <button id="scenario-check" onclick={p.on_check.clone()} disabled={!p.can_run || p.parsing}
