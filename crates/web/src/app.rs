@@ -223,9 +223,9 @@ pub fn app(props: &AppProps) -> Html {
     let on_cost = on(&d, |_| Msg::StartCost { now_ms: now_ms() });
     let on_manual = on(&d, |_| Msg::ManualStart);
 
-    let timed = m.campaign.as_ref().is_some_and(|c| c.timed.is_some());
+    let timed = m.shown.as_ref().is_some_and(|c| c.timed.is_some());
     // Borrowed, not cloned: a timed lane holds every run's samples.
-    let lanes: &[tornsim_core::campaign::Lane] = m.campaign.as_ref().map_or(&[], |c| &c.lanes);
+    let lanes: &[tornsim_core::campaign::Lane] = m.shown.as_ref().map_or(&[], |c| &c.lanes);
     // Percentiles sort the samples: once per lane per render, for the chart and table.
     let timed_stats: Vec<tornsim_core::timed::TimedStats> = if timed {
         lanes.iter().map(|l| l.timed.stats()).collect()
@@ -289,7 +289,7 @@ pub fn app(props: &AppProps) -> Html {
             }
         })
         .collect();
-    let progress = m.campaign.as_ref().map(|c| {
+    let progress = m.shown.as_ref().map(|c| {
         let total = c.target * c.lanes.len() as u64;
         (c.runs(), total)
     });

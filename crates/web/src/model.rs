@@ -63,6 +63,15 @@ pub struct Model {
     pub notice: Option<String>,
     pub status: Status,
     pub campaign: Option<Campaign>,
+    /// What the page shows of the campaign: a copy refreshed at most every
+    /// [`SHOW_MS`] while a batch runs (and at once otherwise), so that the page repaints a
+    /// few times a second however many workers answer, and its painting leaves the
+    /// cores to them.
+    pub shown: Option<Rc<Campaign>>,
+    /// `elapsed_ms` as of `shown`.
+    pub shown_elapsed_ms: f64,
+    /// When a chunk's answer last refreshed `shown`.
+    pub shown_at: Option<f64>,
     /// Requests the effect must post, and a counter that changes when it gains some.
     /// Posted requests are kept until answered; ids only grow, so the effect that posts
     /// them can tell new ones from old whatever renders were batched.
@@ -165,6 +174,8 @@ pub enum Msg {
 /// (when chunks run on the main thread) no task gets long.
 const WORKER_CHUNK_MS: f64 = 120.0;
 const INLINE_CHUNK_MS: f64 = 20.0;
+/// How often a running batch's results reach the page.
+pub const SHOW_MS: f64 = 250.0;
 
 impl Model {
     /// The page's state from a URL fragment (without `#`). A fragment that does not
@@ -238,6 +249,9 @@ impl Model {
             notice,
             status: Status::Idle,
             campaign: None,
+            shown: None,
+            shown_elapsed_ms: 0.0,
+            shown_at: None,
             outbox: Vec::new(),
             outbox_seq: 0,
             chunk_size: 2_000,
@@ -306,12 +320,13 @@ impl Model {
         self.share.to_query()
     }
 
+    /// Runs per second of what is shown.
     pub fn runs_per_sec(&self) -> f64 {
-        let runs = self.campaign.as_ref().map_or(0, |c| c.runs());
-        if self.elapsed_ms <= 0.0 {
+        let runs = self.shown.as_ref().map_or(0, |c| c.runs());
+        if self.shown_elapsed_ms <= 0.0 {
             0.0
         } else {
-            runs as f64 * 1000.0 / self.elapsed_ms
+            runs as f64 * 1000.0 / self.shown_elapsed_ms
         }
     }
 
@@ -428,6 +443,24 @@ impl Model {
     }
 
     fn apply(&mut self, msg: Msg) {
+        let chunk_at = match &msg {
+            Msg::ChunkDone { now_ms, .. } => Some(*now_ms),
+            _ => None,
+        };
+        self.apply_msg(msg);
+        // While a batch runs, a chunk's answer refreshes the page's copy only every
+        // SHOW_MS; anything else (and the batch's end) shows at once.
+        let fresh = self
+            .shown_at
+            .is_none_or(|t| chunk_at.is_none_or(|now| now - t >= SHOW_MS));
+        if fresh || self.status != Status::Running {
+            self.shown = self.campaign.clone().map(Rc::new);
+            self.shown_elapsed_ms = self.elapsed_ms;
+            self.shown_at = chunk_at.or(self.shown_at);
+        }
+    }
+
+    fn apply_msg(&mut self, msg: Msg) {
         if matches!(
             msg,
             Msg::Edit(_) | Msg::Preset(_) | Msg::OpenTrace(_) | Msg::CloseTrace
