@@ -556,21 +556,30 @@ fn assert_shards_merge(args: &[&str], name: &str) -> Vec<String> {
 /// checker's reason; shards of an estimating sweep merge byte for byte.
 #[test]
 fn sweep_estimates_rare_rates_with_intervals() {
-    let args = [
-        "sweep",
-        "--mode",
-        "xen-pv",
-        "--sync",
-        "after-unlock,under-ptl",
-        "--cpus",
-        "4",
-        "--runs",
-        "200",
-        "--latency",
-        "preempt_chance=1e-5",
-        "--estimate",
-        "importance",
-    ];
+    // The rare placement and the safe one, estimated by `method` within `budget` runs.
+    let sweep = |sync: &'static str, method: &'static str, budget: String| -> Vec<String> {
+        [
+            "sweep",
+            "--mode",
+            "xen-pv",
+            "--sync",
+            sync,
+            "--cpus",
+            "4",
+            "--runs",
+            "200",
+            "--latency",
+            "preempt_chance=1e-5",
+            "--estimate",
+            method,
+            "--budget",
+            &budget,
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let owned = sweep("after-unlock,under-ptl", "importance", "10000000".into());
+    let args: Vec<&str> = owned.iter().map(String::as_str).collect();
     let j = json(&tornsim(&[&args[..], &["--json"]].concat()));
     let est = |i: usize| j["cells"][i]["estimate"].clone();
     let rare = est(0);
@@ -592,24 +601,11 @@ fn sweep_estimates_rare_rates_with_intervals() {
         "{table}"
     );
     let budget = rare["runs"].as_u64().unwrap() + rare["pilot_runs"].as_u64().unwrap();
-    let brute = json(&tornsim(&[
-        "sweep",
-        "--mode",
-        "xen-pv",
-        "--sync",
-        "after-unlock",
-        "--cpus",
-        "4",
-        "--runs",
-        "200",
-        "--latency",
-        "preempt_chance=1e-5",
-        "--estimate",
-        "brute",
-        "--budget",
-        &budget.to_string(),
-        "--json",
-    ]));
+    let mut brute = sweep("after-unlock", "brute", budget.to_string());
+    brute.push("--json".into());
+    let brute = json(&tornsim(
+        &brute.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
     assert_eq!(brute["cells"][0]["estimate"]["hits"], 0, "{brute}");
     assert_shards_merge(&args, "sweep-estimate");
     let csv = stdout(&tornsim(&[&args[..], &["--csv"]].concat()));

@@ -4,7 +4,23 @@
 
 mod support;
 
-use support::browser::{build_page, serve, Browser};
+use support::browser::{build_page, serve, Browser, Server};
+
+/// The built page, served on 127.0.0.1, and a fresh headless browser.
+fn page() -> (Server, Browser) {
+    (serve(build_page()), Browser::start())
+}
+
+/// Opens `url` and waits until the page shows its controls.
+fn open(b: &Browser, url: &str) {
+    b.goto(url);
+    b.wait_for(
+        "the page",
+        30,
+        "return !!document.getElementById('start')",
+        |v| v == true,
+    );
+}
 
 const STATUS: &str = "return document.getElementById('status')?.textContent || ''";
 const TORN: &str = "return [...document.querySelectorAll('tr[data-lane] td.torn-count')].map(e => [e.parentElement.dataset.lane, +e.textContent])";
@@ -12,19 +28,14 @@ const TORN: &str = "return [...document.querySelectorAll('tr[data-lane] td.torn-
 #[test]
 #[ignore = "needs trunk and chromedriver; .ci/test runs it"]
 fn the_page_runs_batches_in_a_worker_and_finds_torn_reads() {
-    let dist = build_page();
-    let server = serve(dist);
-    let b = Browser::start();
+    let (server, b) = page();
     // Long tasks are measured from the click on Start to the end of the batch.
-    b.goto(&format!(
-        "{}#preset=seed-thread-v1&compare=1&runs=300000&seed=7",
-        server.base
-    ));
-    b.wait_for(
-        "the page",
-        30,
-        "return !!document.getElementById('start')",
-        |v| v == true,
+    open(
+        &b,
+        &format!(
+            "{}#preset=seed-thread-v1&compare=1&runs=300000&seed=7",
+            server.base
+        ),
     );
     b.js("window.__longest = 0; window.__t0 = performance.now(); new PerformanceObserver(l => { for (const e of l.getEntries()) if (e.startTime >= window.__t0) window.__longest = Math.max(window.__longest, e.duration); }).observe({type: 'longtask'}); document.getElementById('start').click(); return 0");
     let status = b.wait_for("the batch to finish", 240, STATUS, |v| {
@@ -71,9 +82,7 @@ const ARM_LONGTASKS: &str = "window.__longest = 0; window.__long = 0; const t0 =
 #[test]
 #[ignore = "needs trunk and chromedriver; .ci/test runs it"]
 fn cost_runs_checks_and_trace_stepping_take_no_long_task() {
-    let dist = build_page();
-    let server = serve(dist);
-    let b = Browser::start();
+    let (server, b) = page();
     b.goto(&format!("{}#preset=merged&runs=200000&seed=2", server.base));
     b.wait_for(
         "the page",
@@ -153,19 +162,14 @@ fn axe(b: &Browser) -> Vec<String> {
 #[test]
 #[ignore = "needs trunk, chromedriver and axe-core; .ci/test runs it"]
 fn axe_core_finds_no_wcag_violation_on_three_pages() {
-    let dist = build_page();
-    let server = serve(dist);
-    let b = Browser::start();
+    let (server, b) = page();
     let mut found = Vec::new();
-    b.goto(&format!(
-        "{}#preset=seed-thread-v1&compare=1&runs=20000&seed=7",
-        server.base
-    ));
-    b.wait_for(
-        "the page",
-        30,
-        "return !!document.getElementById('start')",
-        |v| v == true,
+    open(
+        &b,
+        &format!(
+            "{}#preset=seed-thread-v1&compare=1&runs=20000&seed=7",
+            server.base
+        ),
     );
     b.js("document.getElementById('start').click(); return 0");
     b.wait_for("the batch", 120, STATUS, |v| {
@@ -214,17 +218,10 @@ fn axe_core_finds_no_wcag_violation_on_three_pages() {
 fn the_keyboard_starts_a_batch_and_steps_a_trace() {
     const TAB: &str = "\u{E004}";
     const ENTER: &str = "\u{E007}";
-    let server = serve(build_page());
-    let b = Browser::start();
-    b.goto(&format!(
-        "{}#preset=seed-thread-v1&runs=20000&seed=7",
-        server.base
-    ));
-    b.wait_for(
-        "the page",
-        30,
-        "return !!document.getElementById('start')",
-        |v| v == true,
+    let (server, b) = page();
+    open(
+        &b,
+        &format!("{}#preset=seed-thread-v1&runs=20000&seed=7", server.base),
     );
     // Tab until `matches` (a JS expression on `e`, the focused element) holds.
     let tab_to = |what: &str, matches: &str| {
@@ -276,14 +273,9 @@ fn timed_batch(b: &Browser, base: &str, workers: Option<usize>) -> (u64, f64, St
     let w = workers.map_or(String::new(), |n| format!("&workers={n}"));
     // A new document, not a fragment change: the pool is sized when the page loads.
     b.goto("about:blank");
-    b.goto(&format!(
-        "{base}#preset=seed-thread-v1&runs=1000000&seed=7{w}"
-    ));
-    b.wait_for(
-        "the page",
-        30,
-        "return !!document.getElementById('start')",
-        |v| v == true,
+    open(
+        b,
+        &format!("{base}#preset=seed-thread-v1&runs=1000000&seed=7{w}"),
     );
     // Let every worker load its wasm before the clock starts.
     std::thread::sleep(std::time::Duration::from_secs(2));
@@ -321,9 +313,7 @@ fn a_pool_of_workers_gives_one_workers_results() {
         .as_u64()
         .or_else(|| j["runs_with_torn"].as_u64())
         .unwrap_or_else(|| panic!("no runs_with_torn in {j}"));
-    let dist = build_page();
-    let server = serve(dist);
-    let b = Browser::start();
+    let (server, b) = page();
     let (one, one_rate, one_status) = timed_batch(&b, &server.base, Some(1));
     let (many, many_rate, many_status) = timed_batch(&b, &server.base, None);
     assert!(one_status.contains("in a worker"), "{one_status}");
@@ -356,8 +346,7 @@ fn in_frame(id: &str, expr: &str) -> String {
 #[test]
 #[ignore = "needs trunk and chromedriver; .ci/test runs it"]
 fn a_host_page_with_two_embeds() {
-    let server = serve(build_page());
-    let b = Browser::start();
+    let (server, b) = page();
     b.goto(&format!("{}fixtures/host.html", server.base));
     // Both divs became iframes, and both told the host their height.
     b.wait_for(
@@ -428,8 +417,7 @@ fn a_host_page_with_two_embeds() {
 #[test]
 #[ignore = "needs trunk and chromedriver; .ci/test runs it"]
 fn the_explainer_shows_six_live_scenes_and_the_page_works_from_a_sub_path() {
-    let server = serve(build_page());
-    let b = Browser::start();
+    let (server, b) = page();
     b.goto(&format!("{}explainer.html", server.base));
     b.wait_for(
         "six scenes",
@@ -497,8 +485,7 @@ const EDITOR: &str = "return document.getElementById('scenario-text')?.value || 
 #[test]
 #[ignore = "needs trunk and chromedriver; .ci/test runs it"]
 fn the_scenario_editor_parses_and_checks_in_the_worker_and_travels_in_a_link() {
-    let server = serve(build_page());
-    let b = Browser::start();
+    let (server, b) = page();
     b.goto(&format!("{}#preset=merged", server.base));
     let src = b.wait_for("the editor", 30, EDITOR, |v| {
         v.as_str().unwrap_or("").contains("P0(khugepaged)")
@@ -580,8 +567,7 @@ const OVERFLOW: &str = "const W = document.documentElement.clientWidth; \
 #[test]
 #[ignore = "needs trunk and chromedriver; .ci/test runs it"]
 fn at_390_px_nothing_scrolls_the_page_sideways() {
-    let server = serve(build_page());
-    let b = Browser::start();
+    let (server, b) = page();
     b.resize(390, 900);
     b.goto(&format!(
         "{}#preset=seed-thread-v1&compare=1&runs=20000&seed=7&autorun=1",
@@ -625,8 +611,7 @@ const CHART_SCALES: &str = "return [...document.querySelectorAll('figure.chart s
 #[test]
 #[ignore = "needs trunk and chromedriver; .ci/test runs it"]
 fn the_first_screen_explains_the_race_and_links_the_explainer_and_the_proof() {
-    let server = serve(build_page());
-    let b = Browser::start();
+    let (server, b) = page();
     b.goto(&server.base);
     b.wait_for(
         "the intro",
