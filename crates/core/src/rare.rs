@@ -266,6 +266,106 @@ pub fn exact_zero(cfg: &Config) -> Option<String> {
     }
 }
 
+/// What the main runs add up to: runs, hits, and the hits' weights and squared weights.
+#[derive(Clone, Copy, Debug, Default)]
+struct Tally {
+    runs: u64,
+    hits: u64,
+    s1: f64,
+    s2: f64,
+}
+
+impl Tally {
+    /// The weighted mean, its 95% interval and the interval's half-width (Wilson when
+    /// every weight is 1, as in brute force; else the normal interval of the mean, whose
+    /// low end is cut at 0 but whose half-width is not).
+    fn interval(&self, weighted: bool) -> (f64, f64, f64, f64) {
+        let n = self.runs as f64;
+        if !weighted {
+            let (lo, hi) = wilson(self.hits, self.runs);
+            return (self.hits as f64 / n, lo, hi, (hi - lo) / 2.0);
+        }
+        let mean = self.s1 / n;
+        let var = if self.runs > 1 {
+            ((self.s2 - n * mean * mean) / (n - 1.0)).max(0.0)
+        } else {
+            0.0
+        };
+        let half = Z95 * (var / n).sqrt();
+        (mean, (mean - half).max(0.0), mean + half, half)
+    }
+}
+
+/// The main runs: run `i` from `run_seed(seeds, i)`, in chunks of [`CHUNK`], until the
+/// target relative error (with [`MIN_HITS`] hits) or `max` runs. `weigh` gives a hit
+/// run's weight from its stalls (and may set them up for run `i` first, through
+/// `before`).
+#[allow(clippy::too_many_arguments)]
+fn sample(
+    m: &mut Machine,
+    cfg: &Config,
+    lat: &Latencies,
+    spec: &EstimateSpec,
+    stalls: &mut Stalls,
+    seeds: u64,
+    max: u64,
+    before: impl Fn(u64, &mut Stalls),
+    weigh: impl Fn(&Stalls) -> f64,
+) -> (Tally, Stop) {
+    let weighted = stalls.is_biased();
+    let mut t = Tally::default();
+    let stop = loop {
+        let n = CHUNK.min(max - t.runs);
+        for i in t.runs..t.runs + n {
+            let s = run_seed(seeds, i);
+            before(i, stalls);
+            let r = timed_run_with(m, lat, s, table_for(cfg, s), stalls);
+            if spec.event.hit(&r) {
+                let w = weigh(stalls);
+                t.hits += 1;
+                t.s1 += w;
+                t.s2 += w * w;
+            }
+        }
+        t.runs += n;
+        let (rate, _, _, half) = t.interval(weighted);
+        if t.hits >= MIN_HITS && half <= spec.rel_error * rate {
+            break Stop::Target;
+        }
+        if t.runs >= max {
+            break Stop::Budget;
+        }
+    };
+    (t, stop)
+}
+
+/// The estimate a tally makes.
+fn finish(
+    spec: &EstimateSpec,
+    method: Method,
+    t: Tally,
+    weighted: bool,
+    pilot_runs: u64,
+    stop: Stop,
+) -> RateEstimate {
+    let (rate, lo, hi, half) = t.interval(weighted);
+    // Weighted, no hit gives no upper bound; Wilson's bound holds at 0 hits too.
+    let hi = (t.hits > 0 || !weighted).then_some(hi);
+    RateEstimate {
+        method,
+        event: spec.event,
+        rate,
+        lo,
+        hi,
+        rel_error: (t.hits > 0).then(|| half / rate),
+        hits: t.hits,
+        runs: t.runs,
+        pilot_runs,
+        stop,
+        reason: None,
+    }
+}
+
 fn brute(
     m: &mut Machine,
     cfg: &Config,
@@ -274,39 +374,18 @@ fn brute(
     seed: u64,
 ) -> RateEstimate {
     let mut stalls = Stalls::nominal(lat.preempt_chance);
-    let (mut runs, mut hits) = (0u64, 0u64);
-    let stop = loop {
-        let n = CHUNK.min(spec.max_runs - runs);
-        for i in runs..runs + n {
-            let s = run_seed(seed, i);
-            let r = timed_run_with(m, lat, s, table_for(cfg, s), &mut stalls);
-            hits += spec.event.hit(&r) as u64;
-        }
-        runs += n;
-        let (lo, hi) = wilson(hits, runs);
-        let rate = hits as f64 / runs as f64;
-        if hits >= MIN_HITS && (hi - lo) / 2.0 <= spec.rel_error * rate {
-            break Stop::Target;
-        }
-        if runs >= spec.max_runs {
-            break Stop::Budget;
-        }
-    };
-    let (lo, hi) = wilson(hits, runs);
-    let rate = hits as f64 / runs as f64;
-    RateEstimate {
-        method: Method::Brute,
-        event: spec.event,
-        rate,
-        lo,
-        hi: Some(hi),
-        rel_error: (hits > 0).then(|| (hi - lo) / 2.0 / rate),
-        hits,
-        runs,
-        pilot_runs: 0,
-        stop,
-        reason: None,
-    }
+    let (t, stop) = sample(
+        m,
+        cfg,
+        lat,
+        spec,
+        &mut stalls,
+        seed,
+        spec.max_runs,
+        |_, _| {},
+        |_| 1.0,
+    );
+    finish(spec, Method::Brute, t, false, 0, stop)
 }
 
 /// Stall groups: khugepaged, the page fault, the readers (which all run one program),
@@ -416,63 +495,27 @@ fn importance(
     } else {
         Stalls::nominal(0.0)
     };
-    let seeds = stream(seed, 0);
+    let weighted = stalls.is_biased();
     let max = spec.max_runs.saturating_sub(pilot_runs).max(1);
-    let (mut runs, mut hits) = (0u64, 0u64);
-    // Weighted sum and sum of squares; hits carry weights far below 1, so plain sums
-    // lose nothing that matters at 1e7 runs.
-    let (mut s1, mut s2) = (0.0f64, 0.0f64);
-    let summary = |runs: u64, s1: f64, s2: f64| {
-        let n = runs as f64;
-        let mean = s1 / n;
-        let var = if runs > 1 {
-            ((s2 - n * mean * mean) / (n - 1.0)).max(0.0)
-        } else {
-            0.0
-        };
-        (mean, Z95 * (var / n).sqrt())
-    };
-    let stop = loop {
-        let n = CHUNK.min(max - runs);
-        for i in runs..runs + n {
-            let s = run_seed(seeds, i);
-            stalls.sample_nominal = i % DEFENSIVE == 0;
-            let r = timed_run_with(m, lat, s, table_for(cfg, s), &mut stalls);
-            if spec.event.hit(&r) {
-                hits += 1;
-                // The balance heuristic over the mixture: nominal / (β·nominal +
-                // (1-β)·biased), never above 1/β.
-                let beta = 1.0 / DEFENSIVE as f64;
-                let w = if p > 0.0 {
-                    1.0 / (beta + (1.0 - beta) / stalls.weight)
-                } else {
-                    1.0
-                };
-                s1 += w;
-                s2 += w * w;
+    let beta = 1.0 / DEFENSIVE as f64;
+    let (t, stop) = sample(
+        m,
+        cfg,
+        lat,
+        spec,
+        &mut stalls,
+        stream(seed, 0),
+        max,
+        |i, st| st.sample_nominal = i % DEFENSIVE == 0,
+        // The balance heuristic over the mixture: nominal / (β·nominal + (1-β)·biased),
+        // never above 1/β.
+        |st| {
+            if weighted {
+                1.0 / (beta + (1.0 - beta) / st.weight)
+            } else {
+                1.0
             }
-        }
-        runs += n;
-        let (mean, half) = summary(runs, s1, s2);
-        if hits >= MIN_HITS && half <= spec.rel_error * mean {
-            break Stop::Target;
-        }
-        if runs >= max {
-            break Stop::Budget;
-        }
-    };
-    let (mean, half) = summary(runs, s1, s2);
-    RateEstimate {
-        method: Method::Importance,
-        event: spec.event,
-        rate: mean,
-        lo: (mean - half).max(0.0),
-        hi: (hits > 0).then_some(mean + half),
-        rel_error: (hits > 0).then(|| half / mean),
-        hits,
-        runs,
-        pilot_runs,
-        stop,
-        reason: None,
-    }
+        },
+    );
+    finish(spec, Method::Importance, t, weighted, pilot_runs, stop)
 }

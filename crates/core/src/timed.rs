@@ -237,6 +237,11 @@ impl<'a> Stalls<'a> {
         }
     }
 
+    /// Whether draws are biased (so runs carry weights).
+    pub fn is_biased(&self) -> bool {
+        self.q.is_some()
+    }
+
     fn reset(&mut self) {
         self.weight = 1.0;
         if let Some(d) = &mut self.draws {
