@@ -57,7 +57,8 @@ pub fn fmt_num(v: f64) -> String {
 /// page's size in any frame, where a fixed viewBox would scale it with the frame.
 #[hook]
 fn use_width(node: &NodeRef) -> f64 {
-    let width = use_state(|| W);
+    // `_eq`: the observer also reports height changes, which must not re-render.
+    let width = use_state_eq(|| W);
     {
         let (node, width) = (node.clone(), width.clone());
         use_effect_with((), move |_| {
