@@ -13,25 +13,34 @@
 //!
 //! # Why importance sampling, and which
 //!
-//! A torn read needs stalls at the right places: a reader descheduled between its
-//! `pmd_low` and `pmd_high` loads, and (with the default latencies) the page fault
-//! delayed until khugepaged has dropped the PTL. Everything else in a run is ordinary.
-//! So the rare event is a conjunction of a few rare *draws*, and the natural estimator
-//! draws those more often and weights each run by its likelihood ratio. Importance
-//! splitting was the alternative: it needs a level function that measures progress
-//! toward a torn read, which is easy to write for the built-in programs and hard to
-//! write for an arbitrary scenario file; importance sampling of the stall draws needs
-//! nothing from the program, and is exact (unbiased) for any proposal.
+//! In the timed model a torn read needs one rare draw at the right moment: khugepaged's
+//! clear lands between a reader's `pmd_low` and `pmd_high` loads (a window one load
+//! long), and that reader is then stalled (a vCPU preemption, an NMI) before its
+//! `pmd_low` re-check until the fault has re-populated the PMD. Everything else in the
+//! run is ordinary. So the natural estimator draws the stalls that matter more often
+//! and weights each run by its likelihood ratio. Importance splitting was the
+//! alternative: it needs a level function that measures progress toward a torn read,
+//! which is easy to write for the built-in programs and hard to write for an arbitrary
+//! scenario file; importance sampling of the stall draws needs nothing from the
+//! program, and is unbiased for any proposal.
 //!
-//! The proposal gives each *stall class* (a CPU and the kind of step it just took: a
-//! reader right after its `pmd_low` load is one class) its own stall chance `q`, tuned
-//! by the cross-entropy method (Rubinstein and Kroese, *The Cross-Entropy Method*,
-//! 2004): pilot batches under the current `q`, then for every class the weighted share
-//! of its draws that stalled in the runs that hit the event. Classes whose stalls never
-//! help keep the nominal chance, so they add no variance. The first pilot starts every
-//! class at 5% (doubling while a pilot sees too few hits); three rounds are enough for
-//! the built-in programs. Pilot runs and main runs use disjoint seed streams, and the
-//! estimate uses only the main runs, so it is unbiased whatever the pilots found.
+//! The proposal gives each *stall class* its own stall chance `q`. A class is a group of
+//! CPUs (khugepaged, the fault, the readers, any other), the writers' phase (khugepaged's
+//! pc and the PMD's write count) and the kind of step the CPU just took: "a reader right
+//! after its `pmd_high` load, while the PMD is cleared" is one class. The chances are
+//! tuned by the cross-entropy method (Rubinstein and Kroese, *The Cross-Entropy Method*,
+//! 2004): pilot batches under the current `q`, then for every class the
+//! likelihood-weighted share of its draws that stalled in the runs that hit the event.
+//! Classes whose stalls never help fall back to the nominal chance, so they add no
+//! variance. The first pilot starts every class at 5% (doubling while a pilot sees too
+//! few hits); [`PILOT_ROUNDS`] rounds follow. Pilot runs and main runs use disjoint seed
+//! streams, and the estimate uses only the main runs, so it is unbiased whatever the
+//! pilots found.
+//!
+//! One main run in [`DEFENSIVE`] draws its stalls nominally (a defensive mixture,
+//! Hesterberg 1995), and every hit is weighted by the balance heuristic over the two
+//! (nominal over the mixture's density), so no weight exceeds [`DEFENSIVE`]: a path the
+//! proposal under-samples cannot make the variance explode.
 //!
 //! # Intervals and stopping
 //!
