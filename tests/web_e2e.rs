@@ -79,7 +79,7 @@ fn the_page_runs_batches_in_a_worker_and_finds_torn_reads() {
 
 /// Arms a `longtask` observer: the longest main-thread task from now on, and how many
 /// took over 50 ms, are kept in `window.__longest` and `window.__long`.
-const ARM_LONGTASKS: &str = "window.__longest = 0; window.__long = 0; const t0 = performance.now(); new PerformanceObserver(l => { for (const e of l.getEntries()) if (e.startTime >= t0) { window.__longest = Math.max(window.__longest, e.duration); if (e.duration > 50) window.__long++; } }).observe({type: 'longtask'}); return 0";
+const ARM_LONGTASKS: &str = "window.__longest = 0; window.__long = 0; window.__lt = []; const t0 = performance.now(); new PerformanceObserver(l => { for (const e of l.getEntries()) if (e.startTime >= t0) { window.__longest = Math.max(window.__longest, e.duration); if (e.duration > 50) { window.__long++; window.__lt.push([Math.round(e.startTime - t0), Math.round(e.duration)]); } } }).observe({type: 'longtask'}); window.__marks = []; const st = document.getElementById('status'); if (st) new MutationObserver(() => window.__marks.push([Math.round(performance.now() - t0), st.textContent.slice(0, 40)])).observe(st, {subtree: true, childList: true, characterData: true}); return 0";
 
 /// The main thread stays free while the workers do the work: no task over 50 ms during
 /// a cost run (timed runs of four placements, then their rare-event rates), a checker
@@ -117,7 +117,13 @@ fn cost_runs_checks_and_trace_stepping_take_no_long_task() {
         report.push(format!(
             "{what}: {long} long tasks, longest {longest:.0} ms"
         ));
-        assert_eq!(long, 0, "{what}: longest main-thread task {longest:.0} ms");
+        assert_eq!(
+            long,
+            0,
+            "{what}: longest main-thread task {longest:.0} ms; [start ms, ms] after the click: {}; status changes: {}",
+            b.js("return window.__lt"),
+            b.js("return window.__marks")
+        );
     };
     measure(
         "the cost run and its rates",

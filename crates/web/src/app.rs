@@ -374,7 +374,8 @@ pub fn app(props: &AppProps) -> Html {
                     holds={r.as_ref().ok().and_then(|r| scenario::of_config(&m.share.config).exists.holds(r.verdict))}
                     on_open={on(&d, Msg::OpenTrace)} />
             }
-            if timed {
+            // Shown from the first answer on: the click's own task stays short.
+            if timed && lanes.iter().any(|l| l.runs() > 0) {
                 <section class="charts cost">
                     <Scatter title="Cost trade-off: PTL hold p99 against torn reads (timed runs)" x_label="khugepaged's PTL hold, 99th percentile (µs)"
                         y_label="torn reads per million collapses" dots={dots} />

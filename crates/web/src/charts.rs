@@ -15,6 +15,11 @@ pub const PALETTE: [&str; 6] = [
 /// (narrower frames scale it down).
 const W: f64 = 520.0;
 const MIN_W: f64 = 300.0;
+
+thread_local! {
+    /// The width the last chart measured.
+    static LAST_WIDTH: std::cell::Cell<f64> = const { std::cell::Cell::new(W) };
+}
 const H: f64 = 240.0;
 const LEFT: f64 = 64.0;
 const RIGHT: f64 = 12.0;
@@ -57,8 +62,10 @@ pub fn fmt_num(v: f64) -> String {
 /// page's size in any frame, where a fixed viewBox would scale it with the frame.
 #[hook]
 fn use_width(node: &NodeRef) -> f64 {
-    // `_eq`: the observer also reports height changes, which must not re-render.
-    let width = use_state_eq(|| W);
+    // `_eq`: the observer also reports height changes, which must not re-render. A new
+    // chart starts at the width the last one measured (charts share a column), so it
+    // usually mounts at its final width and is drawn once.
+    let width = use_state_eq(|| LAST_WIDTH.get());
     {
         let (node, width) = (node.clone(), width.clone());
         use_effect_with((), move |_| {
@@ -69,6 +76,7 @@ fn use_width(node: &NodeRef) -> f64 {
                     };
                     let w = e.content_rect().width().round();
                     if w > 0.0 {
+                        LAST_WIDTH.set(w.max(MIN_W));
                         width.set(w.max(MIN_W));
                     }
                 });
