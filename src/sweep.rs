@@ -7,6 +7,7 @@ use crate::{print_json, OK};
 use serde_json::json;
 use tornsim_core::config::{Knob, Mode, ReaderKind, SyncPlacement};
 use tornsim_core::rare::{RateEstimate, Stop};
+use tornsim_core::run::FEW_EVENTS;
 use tornsim_core::timed::{Latencies, SweepCell, SweepGrid};
 
 fn list<T>(
@@ -214,15 +215,6 @@ const HEAD: [&str; 15] = [
     "cell",
 ];
 
-/// Rates from fewer events than this are marked `~`: their interval is wide.
-const FEW: u64 = 10;
-
-/// The 95% Wilson interval of collapses with a torn read, per million.
-fn torn_ci(s: &tornsim_core::timed::TimedStats) -> (f64, f64) {
-    let (lo, hi) = tornsim_core::wilson(s.runs_with_torn, s.runs);
-    (lo * 1e6, hi * 1e6)
-}
-
 fn row(c: &SweepCell) -> Vec<String> {
     let s = &c.stats;
     vec![
@@ -292,7 +284,7 @@ fn output(
             println!("{head}");
             for c in cells {
                 let mut r = row(c);
-                let (lo, hi) = torn_ci(&c.stats);
+                let (lo, hi) = c.stats.torn_interval_per_million();
                 r.extend([format!("{lo:.1}"), format!("{hi:.1}")]);
                 if let Some(e) = c.estimate.as_ref().filter(|_| est) {
                     let opt = |x: Option<f64>| x.map_or(String::new(), |x| format!("{x:e}"));
@@ -353,8 +345,8 @@ fn output(
             for c in cells {
                 let mut r = row(c);
                 r.truncate(14);
-                let (lo, hi) = torn_ci(&c.stats);
-                if c.stats.runs_with_torn < FEW {
+                let (lo, hi) = c.stats.torn_interval_per_million();
+                if c.stats.runs_with_torn < FEW_EVENTS {
                     r[5].insert(0, '~');
                 }
                 r.insert(6, format!("{lo:.0}–{hi:.0}"));
@@ -371,9 +363,9 @@ fn output(
                     Some(format!("  cell {}: {}", c.index, e.reason.as_ref()?))
                 })
                 .collect();
-            if cells.iter().any(|c| c.stats.runs_with_torn < FEW) {
+            if cells.iter().any(|c| c.stats.runs_with_torn < FEW_EVENTS) {
                 println!(
-                    "\n~ fewer than {FEW} collapses with a torn read: a rough rate; see its 95% interval"
+                    "\n~ fewer than {FEW_EVENTS} collapses with a torn read: a rough rate; see its 95% interval"
                 );
             }
             if !proofs.is_empty() {

@@ -233,6 +233,10 @@ impl Stats {
     }
 }
 
+/// Rates from fewer events than this are shown as rough (`~`, by the CLI and the page),
+/// beside their interval: one or two events say little about a rate.
+pub const FEW_EVENTS: u64 = 10;
+
 /// The 95% Wilson score interval for `k` successes in `n` trials.
 pub fn wilson(k: u64, n: u64) -> (f64, f64) {
     if n == 0 {

@@ -592,6 +592,12 @@ impl TimedStats {
             self.torn_reads as f64 * 1e6 / self.runs as f64
         }
     }
+
+    /// The 95% Wilson interval of collapses with a torn read, per million.
+    pub fn torn_interval_per_million(&self) -> (f64, f64) {
+        let (lo, hi) = crate::run::wilson(self.runs_with_torn, self.runs);
+        (lo * 1e6, hi * 1e6)
+    }
 }
 
 /// A slice of a timed batch: counts, and each metric's samples as a [`Sketch`]. Slices

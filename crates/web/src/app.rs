@@ -14,11 +14,9 @@ use tornsim_core::campaign::Share;
 use tornsim_core::config::{
     Alloc, ClearKind, FreeKind, Knob, Mode, ReaderKind, SetKind, SyncPlacement,
 };
+use tornsim_core::run::FEW_EVENTS;
 use tornsim_core::{presets, scenario, wilson, SchedulerSpec};
 use yew::prelude::*;
-
-/// Rates from fewer events than this are marked as rough (`~`), beside their interval.
-const FEW_EVENTS: u64 = 10;
 
 #[derive(Properties, PartialEq, Clone)]
 pub struct AppProps {
@@ -224,9 +222,9 @@ pub fn app(props: &AppProps) -> Html {
     let on_manual = on(&d, |_| Msg::ManualStart);
 
     let timed = m.shown.as_ref().is_some_and(|c| c.timed.is_some());
-    // Borrowed, not cloned: a timed lane holds every run's samples.
+    // Borrowed, not cloned: the view's copy is shared with the model.
     let lanes: &[tornsim_core::campaign::Lane] = m.shown.as_ref().map_or(&[], |c| &c.lanes);
-    // Percentiles sort the samples: once per lane per render, for the chart and table.
+    // Each lane's summaries, once per render, for the chart and the table.
     let timed_stats: Vec<tornsim_core::timed::TimedStats> = if timed {
         lanes.iter().map(|l| l.timed.stats()).collect()
     } else {
@@ -236,14 +234,11 @@ pub fn app(props: &AppProps) -> Html {
         .iter()
         .zip(&timed_stats)
         .filter(|(_, s)| s.runs > 0)
-        .map(|(l, s)| {
-            let (lo, hi) = wilson(s.runs_with_torn, s.runs);
-            Dot {
-                label: l.label.clone(),
-                x: s.ptl_hold.p99 / 1000.0,
-                y: s.torn_per_million_collapses(),
-                y_range: Some((lo * 1e6, hi * 1e6)),
-            }
+        .map(|(l, s)| Dot {
+            label: l.label.clone(),
+            x: s.ptl_hold.p99 / 1000.0,
+            y: s.torn_per_million_collapses(),
+            y_range: Some(s.torn_interval_per_million()),
         })
         .collect();
     let rate_log_rows: Vec<LogRow> = lanes
@@ -389,7 +384,7 @@ pub fn app(props: &AppProps) -> Html {
                         <tbody>
                         { for lanes.iter().zip(&timed_stats).map(|(l, s)| {
                             let us = |ns: f64| format!("{:.2}", ns / 1000.0);
-                            let (lo, hi) = wilson(s.runs_with_torn, s.runs);
+                            let (lo, hi) = s.torn_interval_per_million();
                             let few = s.runs_with_torn < FEW_EVENTS;
                             html! {
                                 <tr data-timed-lane={l.label.clone()}>
@@ -397,7 +392,7 @@ pub fn app(props: &AppProps) -> Html {
                                     <td class={classes!("torn-rate", few.then_some("few"))}
                                         title={few.then_some("fewer than 10 collapses with a torn read: a rough rate, see its interval")}>
                                         { format!("{}{:.1}", if few { "~" } else { "" }, s.torn_per_million_collapses()) }</td>
-                                    <td class="torn-ci">{ format!("{:.0}–{:.0}", lo * 1e6, hi * 1e6) }</td>
+                                    <td class="torn-ci">{ format!("{lo:.0}–{hi:.0}") }</td>
                                     <td>{ us(s.ptl_hold.p50) }</td><td class="hold-p99">{ us(s.ptl_hold.p99) }</td><td>{ us(s.ptl_hold.max) }</td>
                                     <td>{ us(s.collapse.p99) }</td><td>{ us(s.populator_spin.p99) }</td><td>{ us(s.ipi_wait.p99) }</td>
                                 </tr>
