@@ -59,7 +59,6 @@ fn knob<K: Knob>(x: &str) -> Result<K, String> {
 
 pub(crate) fn latencies(spec: Option<&str>) -> Result<Latencies, InputError> {
     let mut lat = Latencies::default();
-    let mut v = serde_json::to_value(lat).expect("latencies serialise");
     for pair in spec
         .unwrap_or("")
         .split(',')
@@ -69,20 +68,20 @@ pub(crate) fn latencies(spec: Option<&str>) -> Result<Latencies, InputError> {
             .split_once('=')
             .ok_or_else(|| InputError(format!("--latency: expected key=ns, got '{pair}'")))?;
         let k = k.trim();
-        if v.get(k).is_none() {
-            let keys: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        let mut named = lat.named();
+        let Some((_, slot)) = named.iter_mut().find(|(n, _)| *n == k) else {
+            let mut keys: Vec<&str> = named.iter().map(|(n, _)| *n).collect();
+            keys.sort_unstable();
             return Err(InputError(format!(
                 "--latency: unknown latency '{k}' (known: {})",
                 keys.join(", ")
             )));
-        }
-        let ns: f64 = val
+        };
+        **slot = val
             .trim()
             .parse()
             .map_err(|_| InputError(format!("--latency: {k}: '{val}' is not a number")))?;
-        v[k] = json!(ns);
     }
-    lat = serde_json::from_value(v).expect("same shape");
     lat.validate()
         .map_err(|e| InputError(format!("--latency: {e}")))?;
     Ok(lat)

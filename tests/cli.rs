@@ -514,6 +514,10 @@ fn sweep_shards_merge_into_the_single_machine_table() {
     assert_bad(&["sweep", "--mode", "arm"], "--mode: unknown value 'arm'");
     assert_bad(&["sweep", "--latency", "warp=1"], "unknown latency 'warp'");
     assert_bad(
+        &["sweep", "--latency", "load=nan"],
+        "latency NaN ns is out of range",
+    );
+    assert_bad(
         &["sweep", "--latency", "preempt_chance=2"],
         "not a probability",
     );

@@ -61,9 +61,9 @@
 use crate::check::{check, CheckOptions, Verdict};
 use crate::config::{Config, ConfigError};
 use crate::machine::{Machine, COLLAPSER, POPULATOR};
-use crate::run::{table_for, wilson};
+use crate::run::wilson;
 use crate::sched::run_seed;
-use crate::timed::{timed_run_with, Latencies, Stalls, TimedRun, STALL_KINDS, STALL_PHASES};
+use crate::timed::{timed_run_at, Latencies, Stalls, TimedRun, STALL_KINDS, STALL_PHASES};
 use serde::{Deserialize, Serialize};
 
 /// Runs between two stopping checks.
@@ -254,8 +254,8 @@ pub fn estimate(
         });
     }
     Ok(match spec.method {
-        Method::Brute => brute(&mut m, cfg, lat, spec, seed),
-        Method::Importance => importance(&mut m, cfg, lat, spec, seed),
+        Method::Brute => brute(&mut m, lat, spec, seed),
+        Method::Importance => importance(&mut m, lat, spec, seed),
     })
 }
 
@@ -312,7 +312,6 @@ impl Tally {
 #[allow(clippy::too_many_arguments)]
 fn sample(
     m: &mut Machine,
-    cfg: &Config,
     lat: &Latencies,
     spec: &EstimateSpec,
     stalls: &mut Stalls,
@@ -326,9 +325,8 @@ fn sample(
     let stop = loop {
         let n = CHUNK.min(max - t.runs);
         for i in t.runs..t.runs + n {
-            let s = run_seed(seeds, i);
             before(i, stalls);
-            let r = timed_run_with(m, lat, s, table_for(cfg, s), stalls);
+            let r = timed_run_at(m, lat, seeds, i, stalls);
             if spec.event.hit(&r) {
                 let w = weigh(stalls);
                 t.hits += 1;
@@ -375,17 +373,10 @@ fn finish(
     }
 }
 
-fn brute(
-    m: &mut Machine,
-    cfg: &Config,
-    lat: &Latencies,
-    spec: &EstimateSpec,
-    seed: u64,
-) -> RateEstimate {
+fn brute(m: &mut Machine, lat: &Latencies, spec: &EstimateSpec, seed: u64) -> RateEstimate {
     let mut stalls = Stalls::nominal(lat.preempt_chance);
     let (t, stop) = sample(
         m,
-        cfg,
         lat,
         spec,
         &mut stalls,
@@ -420,13 +411,7 @@ fn stream(seed: u64, k: u64) -> u64 {
 
 /// The cross-entropy tuning: per-class stall chances for the main runs, and the pilot
 /// runs it spent.
-pub fn tune(
-    m: &mut Machine,
-    cfg: &Config,
-    lat: &Latencies,
-    spec: &EstimateSpec,
-    seed: u64,
-) -> (Vec<f64>, u64) {
+pub fn tune(m: &mut Machine, lat: &Latencies, spec: &EstimateSpec, seed: u64) -> (Vec<f64>, u64) {
     let p = lat.preempt_chance;
     let group = groups(m);
     let classes = GROUPS * STALL_PHASES * STALL_KINDS;
@@ -447,8 +432,7 @@ pub fn tune(
         let seeds = stream(seed, 1 + attempt);
         attempt += 1;
         for i in 0..n {
-            let s = run_seed(seeds, i);
-            let r = timed_run_with(m, lat, s, table_for(cfg, s), &mut stalls);
+            let r = timed_run_at(m, lat, seeds, i, &mut stalls);
             if !spec.event.hit(&r) {
                 continue;
             }
@@ -485,16 +469,10 @@ pub fn tune(
     (q, spent)
 }
 
-fn importance(
-    m: &mut Machine,
-    cfg: &Config,
-    lat: &Latencies,
-    spec: &EstimateSpec,
-    seed: u64,
-) -> RateEstimate {
+fn importance(m: &mut Machine, lat: &Latencies, spec: &EstimateSpec, seed: u64) -> RateEstimate {
     let p = lat.preempt_chance;
     let (q, pilot_runs) = if p > 0.0 {
-        tune(m, cfg, lat, spec, seed)
+        tune(m, lat, spec, seed)
     } else {
         (Vec::new(), 0)
     };
@@ -509,7 +487,6 @@ fn importance(
     let beta = 1.0 / DEFENSIVE as f64;
     let (t, stop) = sample(
         m,
-        cfg,
         lat,
         spec,
         &mut stalls,

@@ -112,27 +112,18 @@ impl Latencies {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let all = [
-            ("load", self.load),
-            ("store", self.store),
-            ("lock", self.lock),
-            ("ipi_send", self.ipi_send),
-            ("ipi_delivery", self.ipi_delivery),
-            ("ipi_handling", self.ipi_handling),
-            ("hypercall", self.hypercall),
-            ("alloc", self.alloc),
-            ("free", self.free),
-            ("read_work", self.read_work),
-            ("between_reads", self.between_reads),
-            ("preempt", self.preempt),
-        ];
         if !(0.0..=1.0).contains(&self.preempt_chance) {
             return Err(ConfigError::new(
                 "preempt_chance",
                 format!("{} is not a probability in 0..=1", self.preempt_chance),
             ));
         }
-        for (k, v) in all {
+        let mut all = *self;
+        for (k, &mut v) in all
+            .named()
+            .into_iter()
+            .filter(|(k, _)| *k != "preempt_chance")
+        {
             if !(v.is_finite() && (0.0..=1e9).contains(&v)) {
                 return Err(ConfigError::new(
                     k,
@@ -279,6 +270,20 @@ pub fn timed_run(m: &mut Machine, lat: &Latencies, seed: u64, new_table: u64) ->
         new_table,
         &mut Stalls::nominal(lat.preempt_chance),
     )
+}
+
+/// Run `i` of the stream `seeds`: seeded by `run_seed(seeds, i)`, with that seed's new
+/// table, and its stalls drawn by `stalls`.
+pub fn timed_run_at(
+    m: &mut Machine,
+    lat: &Latencies,
+    seeds: u64,
+    i: u64,
+    stalls: &mut Stalls,
+) -> TimedRun {
+    let s = run_seed(seeds, i);
+    let table = table_for(m.config(), s);
+    timed_run_with(m, lat, s, table, stalls)
 }
 
 /// [`timed_run`] with its stalls drawn by `stalls` (whose weight it resets first).
@@ -627,9 +632,9 @@ impl TimedSamples {
         lat.validate()?;
         let mut m = Machine::new(cfg, true)?;
         let mut out = TimedSamples::default();
+        let mut stalls = Stalls::nominal(lat.preempt_chance);
         for i in first..first + runs {
-            let s = run_seed(seed, i);
-            let r = timed_run(&mut m, lat, s, table_for(cfg, s));
+            let r = timed_run_at(&mut m, lat, seed, i, &mut stalls);
             out.runs += 1;
             out.runs_with_torn += (r.torn_reads > 0) as u64;
             out.torn_reads += r.torn_reads as u64;
