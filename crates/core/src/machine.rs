@@ -1167,9 +1167,8 @@ impl Machine {
             return e;
         }
         let pmd = self.st.pmd;
-        // Readers' registers; meaningless (and unused) for the other CPUs.
-        let slot = (cpu.wrapping_sub(FIRST_READER) as usize).min(self.st.regs.len() - 1);
-        let r = self.st.regs[slot];
+        // Readers' registers (meaningless for the other CPUs), loaded only by the arms that
+        // use them: a writer's step should not pay for a reader's load.
         let ins = self.st.cur[cpu as usize & 63];
         let mut next = ins.next;
         match ins.op {
@@ -1178,6 +1177,8 @@ impl Machine {
                 e.kind = ActionKind::PtlLock;
                 self.goto(cpu, next);
                 self.refresh();
+                self.reader_tail::<G>(cpu, next, bit);
+                return e;
             }
             Op::Unlock => {
                 // Inside `do { … } while (!installed)`, the unlock loops back.
@@ -1188,6 +1189,8 @@ impl Machine {
                 e.flags = retry as u8 * (flag::RETRY | flag::YIELD);
                 self.goto(cpu, next);
                 self.refresh();
+                self.reader_tail::<G>(cpu, next, bit);
+                return e;
             }
             Op::Clear => {
                 self.write_pmd(Pmd::default());
@@ -1222,12 +1225,16 @@ impl Machine {
                 }
                 self.goto(cpu, next);
                 self.refresh();
+                self.reader_tail::<G>(cpu, next, bit);
+                return e;
             }
             Op::Sync => {
                 self.send_ipi(self.sync_targets, IpiKind::Sync, &mut e);
                 e.kind = ActionKind::SyncIpi;
                 self.goto(cpu, next);
                 self.refresh();
+                self.reader_tail::<G>(cpu, next, bit);
+                return e;
             }
             op @ (Op::FreeDefer | Op::FreeNow) => {
                 // pte_free_defer() waits for every CPU inside an IRQ-off read to leave it.
@@ -1246,6 +1253,8 @@ impl Machine {
                 e.wide = waiting;
                 self.goto(cpu, next);
                 self.refresh();
+                self.reader_tail::<G>(cpu, next, bit);
+                return e;
             }
             Op::Alloc => {
                 self.st.allocated = true;
@@ -1253,6 +1262,8 @@ impl Machine {
                 e.wide = self.new_addr;
                 self.goto(cpu, next);
                 self.refresh();
+                self.reader_tail::<G>(cpu, next, bit);
+                return e;
             }
             Op::CheckNone => {
                 // Under the PTL no one else writes the PMD, so reading both halves is one step.
@@ -1286,6 +1297,8 @@ impl Machine {
                 e.kind = ActionKind::IrqOff;
             }
             Op::LoadLow => {
+                let slot = self.slot(cpu);
+                let r = self.st.regs[slot];
                 // The first load of a read notes the PMD version, for the torn check.
                 let rg = &mut self.st.regs[slot];
                 rg.first_ver = first_ver(r, self.st.ver);
@@ -1294,6 +1307,8 @@ impl Machine {
                 e.v1 = pmd.low;
             }
             Op::LoadHigh => {
+                let slot = self.slot(cpu);
+                let r = self.st.regs[slot];
                 let rg = &mut self.st.regs[slot];
                 rg.first_ver = first_ver(r, self.st.ver);
                 rg.high = pmd.high;
@@ -1301,6 +1316,8 @@ impl Machine {
                 e.v1 = pmd.high;
             }
             Op::RecheckLow => {
+                let slot = self.slot(cpu);
+                let r = self.st.regs[slot];
                 e.kind = ActionKind::ReloadLow;
                 (e.v1, e.v2) = (pmd.low, r.high);
                 next = if pmd.low != r.low {
@@ -1319,6 +1336,8 @@ impl Machine {
                 };
             }
             Op::RecheckHigh => {
+                let slot = self.slot(cpu);
+                let r = self.st.regs[slot];
                 e.kind = ActionKind::ReloadHigh;
                 (e.v1, e.v2) = (r.low, pmd.high);
                 next = if pmd.high != r.high {
@@ -1337,6 +1356,8 @@ impl Machine {
                 };
             }
             Op::LoadLowEnd => {
+                let slot = self.slot(cpu);
+                let r = self.st.regs[slot];
                 e.kind = ActionKind::LastLoadLow;
                 let got = Pmd {
                     low: pmd.low,
@@ -1346,6 +1367,8 @@ impl Machine {
                 next = self.end_read(cpu, ins, got, first_ver(r, self.st.ver), &mut e);
             }
             Op::LoadHighEnd => {
+                let slot = self.slot(cpu);
+                let r = self.st.regs[slot];
                 e.kind = ActionKind::LastLoadHigh;
                 let got = Pmd {
                     low: r.low,
@@ -1361,6 +1384,8 @@ impl Machine {
                 next = self.after_read(cpu, ins, pmd);
             }
             Op::Deref => {
+                let slot = self.slot(cpu);
+                let r = self.st.regs[slot];
                 let addr = Pmd {
                     low: r.low,
                     high: r.high,
@@ -1394,16 +1419,31 @@ impl Machine {
             Op::Done => {}
         }
         self.goto(cpu, next);
+        self.reader_tail::<G>(cpu, next, bit);
+        e
+    }
+
+    /// `cpu`'s index into the readers' registers (clamped, so a writer's is in bounds and
+    /// meaningless, and indexing needs no panic path).
+    #[inline(always)]
+    fn slot(&self, cpu: u8) -> usize {
+        (cpu.wrapping_sub(FIRST_READER) as usize).min(self.st.regs.len() - 1)
+    }
+
+    /// After a step of a generic machine's reader: its `busy` and `at_lock` bits, and the
+    /// writers it may have let go (its unlock) or stopped (its lock). Nothing otherwise.
+    /// The steps that already moved and refreshed return through here too, so that no
+    /// step writes its pc twice.
+    #[inline(always)]
+    fn reader_tail<const G: bool>(&mut self, cpu: u8, next: u8, bit: u64) {
         if G && self.reader_mask & bit != 0 {
             // Away from the block's first line is inside an iteration.
             let away = (next != self.prog.entry[cpu as usize]) as u64;
             let lock = (self.code[next as usize].op == Op::Lock) as u64;
             self.st.busy = self.st.busy & !bit | away << cpu;
             self.st.at_lock = self.st.at_lock & !bit | lock << cpu;
-            // A reader's unlock can let a writer go; its lock can stop one.
             self.refresh();
         }
-        e
     }
 
     /// Takes one step if `ch` is enabled, else says why not.
@@ -1466,7 +1506,7 @@ impl Machine {
     /// follows (keeping it in the registers), a none one skips it.
     #[inline(always)]
     fn after_read(&mut self, cpu: u8, ins: Instr, v: Pmd) -> u8 {
-        let slot = (cpu - FIRST_READER) as usize;
+        let slot = self.slot(cpu);
         let keep = v.present() & (ins.skip != ins.next);
         self.st.regs[slot] = if keep {
             Regs {
