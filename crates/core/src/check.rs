@@ -1119,15 +1119,26 @@ mod tests {
     }
 
     #[test]
-    fn the_matrix_covers_every_clear_and_set_split() {
-        use crate::config::{ClearKind, Knob, SetKind};
+    fn the_matrix_has_every_cell_once() {
+        use crate::config::{ClearKind, Knob, Mode, ReaderKind, SetKind, SyncPlacement};
         let cells = matrix_configs(1, true);
-        for &c in ClearKind::ALL {
-            assert!(cells.iter().any(|x| x.clear == c), "{c:?}");
-        }
-        for &s in SetKind::ALL {
-            assert!(cells.iter().any(|x| x.set == s), "{s:?}");
-        }
+        let keys: std::collections::BTreeSet<String> = cells
+            .iter()
+            .map(|x| format!("{:?}", (x.mode, x.reader, x.sync, x.clear, x.set)))
+            .collect();
+        let want = Mode::ALL.len()
+            * ReaderKind::ALL.len()
+            * SyncPlacement::ALL.len()
+            * ClearKind::ALL.len()
+            * SetKind::ALL.len();
+        assert_eq!((cells.len(), keys.len()), (want, want));
+        assert!(cells.iter().all(|x| x.readers == 1));
+        let one = matrix_configs(2, false);
+        assert_eq!(
+            one.len(),
+            want / (ClearKind::ALL.len() * SetKind::ALL.len())
+        );
+        assert!(one.iter().all(|x| x.readers == 2));
     }
 
     /// Every state a random run passes through is one the search found: the search

@@ -4,8 +4,8 @@
 use crate::charts::{
     fmt_num, Dot, Interval, IntervalChart, LineChart, LogRateChart, LogRow, Scatter, Series,
 };
-use crate::model::{Edit, EditorState, Model, Msg, Status};
-use crate::runner::{default_workers, Engine, Reply};
+use crate::model::{Edit, EditorState, Model, Msg, Sink, Status};
+use crate::runner::{default_workers, Engine, Reply, Request};
 use crate::scenario_panel::ScenarioPanel;
 use crate::trace_view::TracePanel;
 use std::cell::RefCell;
@@ -60,6 +60,35 @@ fn post_height() {
     }
 }
 
+/// Posts a request to the engine. Once the workers have failed (`in_worker` false) the
+/// engine becomes the page itself; that swap drops the workers and their handlers, one
+/// of which may be running (it reported the failure), so it waits for a fresh task.
+fn send(
+    engine: &Rc<RefCell<Option<Engine>>>,
+    done: &Callback<Reply>,
+    req: Request,
+    in_worker: bool,
+) {
+    let stale = !in_worker && engine.borrow().as_ref().is_some_and(Engine::is_worker);
+    if !stale {
+        if let Some(e) = engine.borrow().as_ref() {
+            e.send(req);
+        }
+        return;
+    }
+    let (engine, done) = (engine.clone(), done.clone());
+    gloo_timers::callback::Timeout::new(0, move || {
+        let mut e = engine.borrow_mut();
+        if e.as_ref().is_some_and(Engine::is_worker) {
+            *e = Some(Engine::Inline { done });
+        }
+        if let Some(e) = e.as_ref() {
+            e.send(req);
+        }
+    })
+    .forget();
+}
+
 /// A callback that dispatches the message `f` makes of the event.
 fn on<E: 'static>(d: &UseReducerDispatcher<Model>, f: impl Fn(E) -> Msg + 'static) -> Callback<E> {
     let d = d.clone();
@@ -70,10 +99,9 @@ fn on<E: 'static>(d: &UseReducerDispatcher<Model>, f: impl Fn(E) -> Msg + 'stati
 pub fn app(props: &AppProps) -> Html {
     let model = {
         let p = props.clone();
-        use_reducer(move || Model::from_fragment(&p.fragment, p.use_worker))
+        use_reducer_eq(move || Model::from_fragment(&p.fragment, p.use_worker))
     };
     let engine: Rc<RefCell<Option<Engine>>> = use_mut_ref(|| None);
-    let posted = use_mut_ref(|| 0u64);
 
     // The engine lives as long as the page; its answers become messages.
     let done: Callback<Reply> = {
@@ -95,41 +123,17 @@ pub fn app(props: &AppProps) -> Html {
         use_effect_with((), move |_| {
             let d = dispatch.clone();
             let failed = Callback::from(move |why: String| d.dispatch(Msg::WorkerFailed(why)));
-            let e = Engine::new(workers, done, failed);
-            dispatch.dispatch(Msg::EngineReady {
-                workers: e.workers(),
-            });
+            let e = Engine::new(workers, done.clone(), failed);
+            let workers = e.workers();
             *engine.borrow_mut() = Some(e);
+            dispatch.dispatch(Msg::EngineReady {
+                workers,
+                sink: Some(Sink(Rc::new(move |req, in_worker| {
+                    send(&engine, &done, req, in_worker)
+                }))),
+            });
             if autorun {
                 dispatch.dispatch(Msg::Start { now_ms: now_ms() });
-            }
-        });
-    }
-    // Workers that failed are dropped (terminated) for the page itself, before the
-    // requests they lost are posted again below.
-    {
-        let (engine, done) = (engine.clone(), done.clone());
-        use_effect_with(model.in_worker, move |in_worker| {
-            let mut e = engine.borrow_mut();
-            if !*in_worker && e.as_ref().is_some_and(Engine::is_worker) {
-                *e = Some(Engine::Inline { done });
-            }
-        });
-    }
-    // Post what the reducer queued, each chunk once.
-    {
-        let engine = engine.clone();
-        let posted = posted.clone();
-        let m = model.clone();
-        use_effect_with(m.outbox_seq, move |_| {
-            if let Some(e) = engine.borrow().as_ref() {
-                let mut last = posted.borrow_mut();
-                for (id, req) in m.outbox.iter() {
-                    if *id > *last {
-                        e.send(req.clone());
-                        *last = *id;
-                    }
-                }
             }
         });
     }

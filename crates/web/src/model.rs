@@ -50,7 +50,7 @@ pub enum EditorState {
 /// The most states the page's exhaustive search stores before it says "incomplete".
 pub const PAGE_MAX_STATES: u64 = 3_000_000;
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Model {
     pub share: Share,
     /// Compact layout for documentation pages (`embed=1`).
@@ -72,11 +72,17 @@ pub struct Model {
     pub shown_elapsed_ms: f64,
     /// When a chunk's answer last refreshed `shown`.
     pub shown_at: Option<f64>,
-    /// Requests the effect must post, and a counter that changes when it gains some.
-    /// Posted requests are kept until answered; ids only grow, so the effect that posts
-    /// them can tell new ones from old whatever renders were batched.
+    /// Requests posted, kept until answered (a failed worker's are posted again), and
+    /// the last id given out.
     pub outbox: Vec<(u64, Request)>,
     pub outbox_seq: u64,
+    /// Where a request goes the moment it is queued: the page's engine, from
+    /// [`Msg::EngineReady`] on. Posting from the reducer, not from an effect after a
+    /// render, lets a worker's answer that changes nothing on screen skip the render.
+    pub sink: Option<Sink>,
+    /// Changes whenever anything the page shows may have changed; the page re-renders
+    /// only then (see the `PartialEq` below).
+    pub view_seq: u64,
     pub chunk_size: u64,
     /// Where chunks run: workers (false only in tests or when workers fail).
     pub in_worker: bool,
@@ -164,10 +170,31 @@ pub enum Msg {
         generation: u64,
         result: Result<RateEstimate, String>,
     },
-    /// The engine started with this many workers (0: chunks run on the page).
+    /// The engine started with this many workers (0: chunks run on the page), and
+    /// takes requests through `sink`.
     EngineReady {
         workers: usize,
+        sink: Option<Sink>,
     },
+}
+
+/// Sends a request to the engine; the flag says whether chunks still run in workers
+/// (false once they failed, so the engine falls back to the page).
+#[derive(Clone)]
+pub struct Sink(pub Rc<dyn Fn(Request, bool)>);
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sink")
+    }
+}
+
+/// The page re-renders when the model's view changed, not on every message: a worker's
+/// answer that only adds to the campaign between two refreshes of `shown` is invisible.
+impl PartialEq for Model {
+    fn eq(&self, other: &Self) -> bool {
+        self.view_seq == other.view_seq
+    }
 }
 
 /// Runs per chunk aim at this much work, so progress updates several times a second and
@@ -254,6 +281,8 @@ impl Model {
             shown_at: None,
             outbox: Vec::new(),
             outbox_seq: 0,
+            sink: None,
+            view_seq: 0,
             chunk_size: 2_000,
             in_worker,
             workers: 1,
@@ -289,7 +318,11 @@ impl Model {
     /// request's `seq`, so answers match requests one to one) and returns the id.
     fn post(&mut self, make: impl FnOnce(u64) -> Request) -> u64 {
         self.outbox_seq += 1;
-        self.outbox.push((self.outbox_seq, make(self.outbox_seq)));
+        let req = make(self.outbox_seq);
+        if let Some(sink) = &self.sink {
+            (sink.0)(req.clone(), self.in_worker);
+        }
+        self.outbox.push((self.outbox_seq, req));
         self.outbox_seq
     }
 
@@ -436,6 +469,7 @@ impl Model {
         fresh.deliberate = self.deliberate;
         // The engine outlives the fragment.
         (fresh.workers, fresh.workers_wanted) = (self.workers, self.workers_wanted);
+        (fresh.sink, fresh.view_seq) = (self.sink.clone(), self.view_seq);
         *self = fresh;
         for text in parse {
             self.edit_scenario(text);
@@ -457,6 +491,9 @@ impl Model {
             self.shown = self.campaign.clone().map(Rc::new);
             self.shown_elapsed_ms = self.elapsed_ms;
             self.shown_at = chunk_at.or(self.shown_at);
+            self.view_seq += 1;
+        } else if chunk_at.is_none() {
+            self.view_seq += 1;
         }
     }
 
@@ -581,9 +618,16 @@ impl Model {
                     }
                 }
             }
-            Msg::EngineReady { workers } => {
+            Msg::EngineReady { workers, sink } => {
                 self.in_worker = workers > 0;
                 self.workers = workers.max(1);
+                // What was queued before the engine existed goes out now.
+                if let Some(s) = &sink {
+                    for (_, req) in &self.outbox {
+                        (s.0)(req.clone(), self.in_worker);
+                    }
+                }
+                self.sink = sink;
                 self.fill_outbox();
             }
             Msg::Reset => {
@@ -851,6 +895,11 @@ mod tests {
     /// The worker's answer to `req`, as the message the page makes of it (chunks run
     /// here directly: the worker's timing needs a browser clock).
     fn answer(req: Request) -> Msg {
+        answer_at(req, 0.0)
+    }
+
+    /// [`answer`], arriving at `now_ms`.
+    fn answer_at(req: Request, now_ms: f64) -> Msg {
         let reply = match req {
             Request::Chunk(chunk) => Reply::Chunk(crate::runner::Answer {
                 result: chunk.run().map_err(|e| e.to_string()),
@@ -859,7 +908,7 @@ mod tests {
             }),
             other => serve(other),
         };
-        Msg::from_reply(reply, 0.0)
+        Msg::from_reply(reply, now_ms)
     }
 
     /// Serves every queued request as the worker would, until none is left.
@@ -909,7 +958,10 @@ mod tests {
         let mut m = Model::from_fragment(frag, true);
         assert_eq!(m.workers_wanted, Some(3));
         assert!(m.notice.is_none(), "{:?}", m.notice);
-        m.apply(Msg::EngineReady { workers: 3 });
+        m.apply(Msg::EngineReady {
+            workers: 3,
+            sink: None,
+        });
         m.apply(Msg::Start { now_ms: 0.0 });
         assert_eq!(m.outbox.len(), 6, "two chunks for each of three workers");
         let mut served = 0;
@@ -929,6 +981,56 @@ mod tests {
             .run(40_000);
         assert_eq!(m.campaign.as_ref().unwrap().lanes[0].stats, whole);
         assert!(Model::from_fragment("workers=99", true).notice.is_some());
+    }
+
+    /// Requests reach the engine as they are queued, not after a render; an answer that
+    /// only adds to the campaign between two refreshes of what is shown leaves the model
+    /// equal (for the page: no render), and the next chunk goes out all the same.
+    #[test]
+    fn answers_between_refreshes_post_chunks_without_a_render() {
+        let sent = Rc::new(std::cell::RefCell::new(Vec::new()));
+        let log = sent.clone();
+        let sink = Sink(Rc::new(move |r, _| log.borrow_mut().push(r)));
+        let mut m = Model::from_fragment("preset=seed-thread-v1&runs=400000&seed=7", true);
+        m.apply(Msg::CheckStart);
+        assert!(sent.borrow().is_empty());
+        m.apply(Msg::EngineReady {
+            workers: 2,
+            sink: Some(sink),
+        });
+        assert_eq!(
+            sent.borrow().len(),
+            1,
+            "what was queued goes out with the engine"
+        );
+        m.apply(Msg::Start { now_ms: 0.0 });
+        assert_eq!(sent.borrow().len(), 1 + 4, "two chunks per worker");
+        let chunk = |m: &Model, i: usize| {
+            m.outbox
+                .iter()
+                .filter(|(_, r)| matches!(r, Request::Chunk(_)))
+                .nth(i)
+                .unwrap()
+                .1
+                .clone()
+        };
+        // The first answer shows; the next one, 90 ms later, does not; one past SHOW_MS
+        // does.
+        let before = m.clone();
+        m.apply(answer_at(chunk(&m, 0), 10.0));
+        assert!(m != before);
+        let before = m.clone();
+        m.apply(answer_at(chunk(&m, 0), 100.0));
+        assert!(m == before, "an unshown answer re-rendered");
+        assert_eq!(sent.borrow().len(), 1 + 4 + 2, "each answer sent a chunk");
+        m.apply(answer_at(chunk(&m, 0), 10.0 + SHOW_MS));
+        assert!(m != before);
+        let runs = m.shown.as_ref().unwrap().runs();
+        assert_eq!(runs, m.campaign.as_ref().unwrap().runs());
+        // Anything else shows at once.
+        let before = m.clone();
+        m.apply(Msg::Pause);
+        assert!(m != before);
     }
 
     #[test]

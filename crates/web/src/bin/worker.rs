@@ -22,6 +22,7 @@ fn main() {
     });
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
+    tornsim_web::runner::warm_up();
     // Messages that arrived before this handler existed were dropped; the page holds
     // its chunks until it hears this.
     let _ = scope.post_message(&JsValue::from_str(tornsim_web::runner::READY));
