@@ -1661,6 +1661,29 @@ mod tests {
         assert!(machines > 3 * crate::scenario::BUILTIN.len(), "{machines}");
     }
 
+    /// A reader that takes the PTL spins only while another CPU holds it: it may take
+    /// a free PTL, waits while the collapser holds it, and goes on once it holds it.
+    #[test]
+    fn a_ptl_taking_reader_spins_only_while_another_cpu_holds_the_ptl() {
+        let src = crate::scenario::builtin_source("ptl-reader").unwrap();
+        let (_, cfg) = crate::scenario::load(src).unwrap();
+        let mut m = Machine::new(&cfg, true).unwrap();
+        let step = |cpu| Choice { cpu, ack: false };
+        let (c, r, other) = (step(COLLAPSER), step(FIRST_READER), step(FIRST_READER + 1));
+        assert!(m.enabled().contains(r), "a free PTL");
+        m.try_step(c).unwrap();
+        assert_eq!(m.state().ptl, COLLAPSER);
+        assert!(!m.enabled().contains(r), "the collapser holds the PTL");
+        while m.state().ptl == COLLAPSER {
+            m.try_step(c).unwrap();
+        }
+        assert!(m.enabled().contains(r), "the collapser let go");
+        m.try_step(r).unwrap();
+        assert_eq!(m.state().ptl, FIRST_READER);
+        assert!(m.enabled().contains(r), "the holder goes on");
+        assert!(!m.enabled().contains(other), "the other reader spins");
+    }
+
     #[test]
     fn pmd_encoding_matches_x86() {
         let p = Pmd::table(OLD_TABLE);
