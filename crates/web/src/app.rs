@@ -115,7 +115,10 @@ pub fn app(props: &AppProps) -> Html {
     {
         let (engine, dispatch, done) = (engine.clone(), model.dispatcher(), done.clone());
         let workers = if props.use_worker {
-            model.workers_wanted.unwrap_or_else(default_workers)
+            let embed = model.embed;
+            model
+                .workers_wanted
+                .unwrap_or_else(|| default_workers(embed))
         } else {
             0
         };

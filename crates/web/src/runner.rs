@@ -205,10 +205,20 @@ pub const WORKER_URL: &str = "./worker_loader.js";
 /// The most workers the page starts, whatever the machine has.
 pub const MAX_WORKERS: usize = 8;
 
-/// Workers for this machine: one per logical core the browser reports, capped.
-pub fn default_workers() -> usize {
+/// The most workers an embed starts: a documentation page may hold several embeds,
+/// each with its own pool, and their batches are small.
+pub const EMBED_MAX_WORKERS: usize = 2;
+
+/// Workers for this machine: one per logical core the browser reports, capped (lower
+/// for an embed).
+pub fn default_workers(embed: bool) -> usize {
     let n = web_sys::window().map_or(1.0, |w| w.navigator().hardware_concurrency());
-    (n as usize).clamp(1, MAX_WORKERS)
+    let cap = if embed {
+        EMBED_MAX_WORKERS
+    } else {
+        MAX_WORKERS
+    };
+    (n as usize).clamp(1, cap)
 }
 
 impl Engine {
