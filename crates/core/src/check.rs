@@ -54,8 +54,8 @@
 use crate::config::{Alloc, Config, ConfigError};
 use crate::machine::default_table;
 use crate::machine::{
-    bits, flag, Choice, Hazard, Machine, Pmd, Regs, TableState, COLLAPSER, DONE, FIRST_READER,
-    NO_CPU, NO_VER, OLD_TABLE, POPULATOR,
+    bits, flag, Choice, Hazard, Machine, Pmd, Regs, State, TableState, COLLAPSER, DONE,
+    FIRST_READER, NO_CPU, NO_VER, OLD_TABLE, POPULATOR,
 };
 use crate::prim::Reduction;
 use crate::schedule::Schedule;
@@ -704,6 +704,8 @@ struct Search {
     /// The hazard flags the scenario's `exists` clause asks about (the search goes on
     /// past the others).
     stop_flags: u8,
+    /// The state being expanded, restored before each of its choices after the first.
+    saved: State,
 }
 
 impl Search {
@@ -717,6 +719,7 @@ impl Search {
         m.reset(table);
         let layout = Layout::new(&m)?;
         let root = layout.pack(&m, opts.symmetry);
+        let saved = m.state().clone();
         let mut s = Search {
             m,
             layout,
@@ -732,6 +735,7 @@ impl Search {
             transitions: 0,
             keep_going: false,
             stop_flags: 0,
+            saved,
         };
         let ex = &s.m.program().exists;
         s.stop_flags = if ex.asks(Hazard::Torn) { flag::TORN } else { 0 }
@@ -834,10 +838,14 @@ impl Search {
             let choices = bits(prog)
                 .map(Choice::prog)
                 .chain(bits(ack).map(Choice::ack));
+            let several = prog.count_ones() + ack.count_ones() > 1;
+            if several {
+                self.saved.copy_from(self.m.state());
+            }
             let mut first = true;
             for ch in choices {
                 if !first {
-                    self.layout.unpack(x, &mut self.m);
+                    self.m.restore(&self.saved);
                 }
                 first = false;
                 let e = self.m.step(ch);

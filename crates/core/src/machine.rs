@@ -170,6 +170,42 @@ pub struct State {
 }
 
 impl State {
+    /// Becomes a copy of `o`, derived fields included, reusing the registers' buffer:
+    /// what the checker does between the choices it expands from one state, where
+    /// unpacking the stored state again cost more than the step.
+    pub(crate) fn copy_from(&mut self, o: &State) {
+        // Every field by name, so that a new one cannot be forgotten here.
+        let State {
+            pmd,
+            ver,
+            ptl,
+            irq_off,
+            pending,
+            qs,
+            preempted,
+            ipi,
+            flush_sent_ipi,
+            installed,
+            allocated,
+            old_table,
+            pc,
+            regs,
+            writers,
+            gate,
+            busy,
+            at_lock,
+            cur,
+        } = o;
+        (self.pmd, self.ver, self.ptl) = (*pmd, *ver, *ptl);
+        (self.irq_off, self.pending, self.qs, self.preempted) =
+            (*irq_off, *pending, *qs, *preempted);
+        (self.ipi, self.flush_sent_ipi, self.installed) = (*ipi, *flush_sent_ipi, *installed);
+        (self.allocated, self.old_table, self.pc) = (*allocated, *old_table, *pc);
+        self.regs.clone_from(regs);
+        (self.writers, self.gate, self.busy, self.at_lock) = (*writers, *gate, *busy, *at_lock);
+        self.cur = *cur;
+    }
+
     pub fn collapser(&self) -> u8 {
         self.pc[COLLAPSER as usize]
     }
@@ -881,6 +917,11 @@ impl Machine {
     pub fn set_state(&mut self, st: State) {
         self.st = st;
         self.rederive();
+    }
+    /// Goes back to a state this machine was in (derived fields and all), as the
+    /// checker does between the choices it expands from one state.
+    pub(crate) fn restore(&mut self, saved: &State) {
+        self.st.copy_from(saved);
     }
     /// Edits the public fields of the state in place, then recomputes the derived ones.
     pub fn edit_state(&mut self, f: impl FnOnce(&mut State)) {
