@@ -1985,6 +1985,20 @@ mod tests {
         assert_eq!(a[2], Action::CheckNone { none: false });
         assert_eq!(a[3], Action::PtlUnlock { retry: true });
         assert_eq!(m.op(POPULATOR), Op::Lock);
+        // Once the collapser has cleared the PMD and let go of the PTL, it is none.
+        for _ in 0..100 {
+            if m.state().pmd == Pmd::default() && m.state().ptl == NO_CPU {
+                break;
+            }
+            // The collapser when it can, else an acknowledgement it waits for (the
+            // populator's too), else a reader.
+            let ch = m.enabled().iter().filter(|c| c.ack || c.cpu != POPULATOR);
+            m.step(ch.min_by_key(|c| (c.cpu != COLLAPSER, !c.ack)).unwrap());
+        }
+        let a = run(&mut m, &[P, P, P, P]);
+        assert_eq!(a[1], Action::CheckNone { none: true });
+        assert!(matches!(a[2], Action::Set { .. }), "{:?}", a[2]);
+        assert_eq!(a[3], Action::PtlUnlock { retry: false });
     }
 
     #[test]
