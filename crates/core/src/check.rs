@@ -1205,7 +1205,58 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.verdict, Verdict::Incomplete);
+        assert_eq!(r.stopped_by, Some(Budget::States));
         assert!(r.witness.is_none());
+    }
+
+    /// The store may grow up to exactly the memory budget: a budget of twice its size
+    /// lets it double, one byte less stops it there, and the result says which budget
+    /// stopped it.
+    #[test]
+    fn the_memory_budget_is_checked_before_the_store_doubles() {
+        let cfg = preset("merged").unwrap().config;
+        let table = default_table(cfg.alloc);
+        let search = |max_bytes| {
+            let opts = CheckOptions {
+                max_bytes,
+                ..CheckOptions::default()
+            };
+            Search::new(&cfg, table, opts, u32::MAX).unwrap()
+        };
+        let first = search(u64::MAX).bytes();
+        assert!(first > 16, "{first}");
+        let run = |max_bytes| {
+            let mut s = search(max_bytes);
+            let end = s.run(u64::MAX);
+            (
+                matches!(end, Some(End::OutOf(Budget::Memory))),
+                s.states.len(),
+            )
+        };
+        assert_eq!(run(2 * first - 1), (true, 1));
+        assert!(run(2 * first).1 > 1);
+        let r = check(
+            &cfg,
+            CheckOptions {
+                max_bytes: 4096,
+                ..CheckOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(r.verdict, Verdict::Incomplete);
+        assert_eq!(r.stopped_by, Some(Budget::Memory));
+        assert!(r.peak_bytes <= 4096, "{}", r.peak_bytes);
+    }
+
+    /// A verdict prints as the name its JSON uses.
+    #[test]
+    fn verdicts_print_as_their_json_names() {
+        use Verdict::*;
+        for v in [Safe, Torn, Stale, Deadlock, Incomplete] {
+            let json = serde_json::to_string(&v).unwrap();
+            assert_eq!(format!("\"{v}\""), json);
+            assert_eq!(v.name(), v.to_string());
+        }
     }
 
     #[test]
