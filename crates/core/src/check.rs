@@ -1040,6 +1040,34 @@ mod tests {
             }
             assert!(s.states.len() > 100);
         }
+        // Every built-in scenario in every mode: readers that hold the PTL or are
+        // preempted (kvm-pv-flush) pack extra bits.
+        use crate::config::Knob;
+        for (name, src) in crate::scenario::BUILTIN {
+            let (_, base) = crate::scenario::load(src).unwrap();
+            for &mode in crate::config::Mode::ALL {
+                let cfg = Config {
+                    mode,
+                    ..base.clone()
+                };
+                if cfg.validate().is_err() {
+                    continue;
+                }
+                // Each successor of each stored state, as the step made it (not as an
+                // earlier unpacking left it), unpacks from its packing unchanged.
+                let mut s = full(&cfg, default_table(cfg.alloc));
+                let mut back = s.m.clone();
+                for i in 0..s.states.len() {
+                    s.layout.unpack(s.states[i], &mut s.m);
+                    for ch in s.m.enabled().iter() {
+                        let mut next = s.m.clone();
+                        next.step(ch);
+                        s.layout.unpack(s.layout.pack(&next, false), &mut back);
+                        assert_eq!(back.state(), next.state(), "{name} {mode:?}");
+                    }
+                }
+            }
+        }
     }
 
     /// The reduction never changes a verdict: every built-in scenario, in every mode,

@@ -1702,6 +1702,77 @@ mod tests {
         assert!(machines > 3 * crate::scenario::BUILTIN.len(), "{machines}");
     }
 
+    /// Readers bracketed by local_irq_save()/local_irq_restore() run the fast path; a
+    /// reader that takes the PTL, or leaves interrupts off, or never disables them,
+    /// makes the machine generic.
+    #[test]
+    fn only_bracketed_readers_take_the_fast_path() {
+        for (name, src) in crate::scenario::BUILTIN {
+            let (_, cfg) = crate::scenario::load(src).unwrap();
+            let m = Machine::new(&cfg, false).unwrap();
+            let takes_the_ptl = ["ptl-reader", "irq-off-ptl-deadlock"].contains(name);
+            assert_eq!(m.is_generic(), takes_the_ptl, "{name}");
+        }
+        let merged = crate::scenario::builtin_source("merged").unwrap();
+        let lines = |l: &[&str]| l.iter().map(|l| format!("    {l}\n")).collect::<String>();
+        let (save, get, map, restore) = (
+            "local_irq_save();",
+            "pmdp_get_lockless();",
+            "pte_offset_map();",
+            "local_irq_restore();",
+        );
+        let block = lines(&[save, get, map, restore]);
+        assert!(merged.contains(&block));
+        for (other, generic) in [
+            (
+                lines(&[save, get, map, restore, save, get, map, restore]),
+                true,
+            ),
+            (lines(&[get, map]), true),
+            (block.clone(), false),
+        ] {
+            let (_, cfg) = crate::scenario::load(&merged.replace(&block, &other)).unwrap();
+            let m = Machine::new(&cfg, false).unwrap();
+            assert_eq!(m.is_generic(), generic, "{other}");
+        }
+    }
+
+    /// A read whose last load is one half says which half it was.
+    #[test]
+    fn a_reads_last_load_names_its_half() {
+        let last = |name: &str| {
+            let (_, cfg) =
+                crate::scenario::load(crate::scenario::builtin_source(name).unwrap()).unwrap();
+            let mut m = Machine::new(&cfg, true).unwrap();
+            let r = Choice::prog(FIRST_READER);
+            (0..4).map(|_| m.step(r).action()).find_map(|a| match a {
+                Action::LastLoad { half, .. } => Some(half),
+                _ => None,
+            })
+        };
+        assert_eq!(last("no-recheck"), Some(Half::High));
+        let src = crate::scenario::builtin_source("no-recheck").unwrap();
+        let swapped = src
+            .replace("read_pmd_low();", "read_pmd_x();")
+            .replace("read_pmd_high();", "read_pmd_low();")
+            .replace("read_pmd_x();", "read_pmd_high();");
+        let (_, cfg) = crate::scenario::load(&swapped).unwrap();
+        let mut m = Machine::new(&cfg, true).unwrap();
+        let halves: Vec<Action> = (0..3)
+            .map(|_| m.step(Choice::prog(FIRST_READER)).action())
+            .collect();
+        assert!(
+            matches!(
+                halves[2],
+                Action::LastLoad {
+                    half: Half::Low,
+                    ..
+                }
+            ),
+            "{halves:?}"
+        );
+    }
+
     /// A reader that takes the PTL spins only while another CPU holds it: it may take
     /// a free PTL, waits while the collapser holds it, and goes on once it holds it.
     #[test]
@@ -1873,9 +1944,12 @@ mod tests {
             c.mode = Mode::XenPv;
             c.sync = SyncPlacement::AfterUnlock;
         });
-        let a = run(&mut m, &[R, R, C, C, C, R, C, P, P, P, P, R]);
+        let mut a = run(&mut m, &[R, R, C, C, C, R, C, P, P, P, P]);
         // reader: IRQs off, low (old); collapser: lock, clear, hypercall; reader: high (0);
         // collapser: unlock; populator: alloc, lock, check, set; reader: low again (same).
+        let e = m.step(Choice::prog(R.0));
+        assert_eq!(e.hazard(), Some(Hazard::Torn));
+        a.push(e.action());
         assert_eq!(a[5], Action::LoadHigh { value: 0 });
         assert_eq!(
             a[11],
