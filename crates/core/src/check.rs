@@ -1276,6 +1276,22 @@ mod tests {
         assert!(r.peak_bytes <= 4096, "{}", r.peak_bytes);
     }
 
+    /// The store's size, which the memory budget and `peak_bytes` use, counts every
+    /// slot of its four arrays at its element's size (the index: a `u32` and one control
+    /// byte per slot).
+    #[test]
+    fn the_store_counts_every_slot_of_its_arrays() {
+        use std::mem::size_of;
+        let cfg = preset("merged").unwrap().config;
+        let s = full(&cfg, default_table(cfg.alloc));
+        let want = s.states.capacity() * size_of::<u128>()
+            + s.parent.capacity() * size_of::<u32>()
+            + s.via.capacity() * size_of::<u8>()
+            + s.index.capacity() * (size_of::<u32>() + 1);
+        assert_eq!(s.bytes(), want as u64);
+        assert!(s.states.capacity() > 1000 && s.index.capacity() > 1000);
+    }
+
     /// A verdict prints as the name its JSON uses.
     #[test]
     fn verdicts_print_as_their_json_names() {
