@@ -1021,10 +1021,11 @@ mod tests {
 
     #[test]
     fn pack_round_trips_every_reachable_state() {
-        // One, two and three idle CPUs: their pending IPIs are packed as a count.
-        for cpus in [5, 6, 7] {
+        // One, two and three idle CPUs: their pending IPIs are packed as a count, after
+        // one, two or three readers.
+        for (readers, cpus) in [(2, 5), (2, 6), (2, 7), (1, 4), (3, 7)] {
             let cfg = Config {
-                readers: 2,
+                readers,
                 cpus: Some(cpus),
                 ..preset("seed-thread-v1").unwrap().config
             };

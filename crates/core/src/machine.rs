@@ -1737,6 +1737,16 @@ mod tests {
         }
     }
 
+    /// Why a CPU cannot step: an idle CPU only acknowledges IPIs.
+    #[test]
+    fn an_idle_cpu_says_it_is_idle() {
+        let m = machine(|c| c.cpus = Some(5));
+        let why = m.why_disabled(Choice::prog(4)).unwrap();
+        assert!(why.contains("CPU4 is idle"), "{why}");
+        let why = m.why_disabled(Choice::prog(5)).unwrap();
+        assert!(why.contains("no CPU5"), "{why}");
+    }
+
     /// A read whose last load is one half says which half it was.
     #[test]
     fn a_reads_last_load_names_its_half() {

@@ -405,6 +405,32 @@ mod tests {
         }
     }
 
+    /// A header whose CPU count disagrees with its reader count is refused, even
+    /// with a valid checksum (a hand-edited link).
+    #[test]
+    fn a_cpu_count_that_disagrees_with_the_readers_is_refused() {
+        let good = sample().encode();
+        let (body, _) = good.rsplit_once('.').unwrap();
+        let mut parts: Vec<String> = body.split('.').map(String::from).collect();
+        let mut header = decode_b64(&parts[1]).unwrap();
+        header[2] += 1;
+        parts[1] = encode_b64(&header);
+        let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+        let sum = checksum(&refs);
+        let forged = format!(
+            "{}.{}{}",
+            parts.join("."),
+            B64[(sum >> 6) as usize] as char,
+            B64[(sum & 63) as usize] as char
+        );
+        let e = Schedule::decode(&forged).unwrap_err().to_string();
+        assert!(e.contains("CPU count disagrees"), "{e}");
+        // The same edit of an explicit count is a different machine, and decodes.
+        let mut wide = sample();
+        wide.config.cpus = Some(wide.config.cpu_count());
+        assert!(Schedule::decode(&wide.encode()).is_ok());
+    }
+
     #[test]
     fn malformed_strings_say_what_is_wrong() {
         let good = sample().encode();
