@@ -1737,6 +1737,28 @@ mod tests {
         }
     }
 
+    /// Once a drained run is over, a reader outside a read says it has finished.
+    #[test]
+    fn a_reader_after_the_collapse_says_it_has_finished() {
+        let (_, cfg) =
+            crate::scenario::load(crate::scenario::builtin_source("merged").unwrap()).unwrap();
+        let mut m = Machine::new(&cfg, true).unwrap();
+        let mut n = 0;
+        while !m.finished() {
+            // The writers first, acknowledgements next, readers last.
+            let en = m.enabled();
+            m.step(
+                en.iter()
+                    .min_by_key(|c| (c.cpu >= FIRST_READER && !c.ack, c.cpu))
+                    .unwrap(),
+            );
+            n += 1;
+            assert!(n < 1000);
+        }
+        let why = m.why_disabled(Choice::prog(FIRST_READER)).unwrap();
+        assert!(why.contains("CPU2 has finished"), "{why}");
+    }
+
     /// Why a CPU cannot step: an idle CPU only acknowledges IPIs.
     #[test]
     fn an_idle_cpu_says_it_is_idle() {
@@ -1796,6 +1818,11 @@ mod tests {
         m.try_step(c).unwrap();
         assert_eq!(m.state().ptl, COLLAPSER);
         assert!(!m.enabled().contains(r), "the collapser holds the PTL");
+        let why = m.why_disabled(r).unwrap();
+        assert!(
+            why.contains("CPU2 is spinning on the PTL held by CPU0"),
+            "{why}"
+        );
         while m.state().ptl == COLLAPSER {
             m.try_step(c).unwrap();
         }
@@ -1910,11 +1937,27 @@ mod tests {
             !m.enabled().contains(Choice::prog(0)),
             "the sender waits for acks"
         );
-        m.step(Choice::ack(1)).action();
+        assert_eq!(
+            m.step(Choice::ack(1)).action(),
+            Action::Ack {
+                ipi: IpiKind::Flush
+            }
+        );
         assert_eq!(
             m.step(Choice::prog(0)).action(),
             Action::SyncIpi { targets: 0b11110 }
         );
+        assert_eq!(
+            m.step(Choice::ack(4)).action(),
+            Action::Ack { ipi: IpiKind::Sync }
+        );
+        // No CPU 64 or beyond takes a step, whatever the masks say.
+        let all = Enabled {
+            prog: u64::MAX,
+            ack: u64::MAX,
+        };
+        assert!(all.contains(Choice::ack(63)));
+        assert!(!all.contains(Choice::prog(64)) && !all.contains(Choice::ack(200)));
         let mut g = machine(|c| c.reader = ReaderKind::GupFast);
         run(&mut g, &[C, C]);
         assert_eq!(

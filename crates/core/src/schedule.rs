@@ -405,6 +405,29 @@ mod tests {
         }
     }
 
+    /// A scenario's schedule replays on its own scenario, and is refused on another
+    /// (whose lines differ) and without one.
+    #[test]
+    fn a_scenario_schedule_belongs_to_its_scenario() {
+        let load = |name| {
+            crate::scenario::load(crate::scenario::builtin_source(name).unwrap())
+                .unwrap()
+                .1
+        };
+        let (mine, other) = (load("sync-twice"), load("high-first"));
+        let text = crate::run::record_run(&mine, crate::SchedulerSpec::Random, 3)
+            .0
+            .encode();
+        assert!(text.starts_with("ts2."), "{text}");
+        let own = mine.scenario.as_ref();
+        assert_eq!(Schedule::decode_with(&text, own).unwrap().config, mine);
+        assert!(other.scenario.is_some());
+        let e = Schedule::decode_with(&text, other.scenario.as_ref()).unwrap_err();
+        assert!(e.to_string().contains("its lines differ"), "{e}");
+        let e = Schedule::decode_with(&text, None).unwrap_err();
+        assert!(e.to_string().contains("replay it with its file"), "{e}");
+    }
+
     /// A header whose CPU count disagrees with its reader count is refused, even
     /// with a valid checksum (a hand-edited link).
     #[test]
