@@ -151,8 +151,9 @@ impl Scheduler for RandomScheduler {
 /// uniformly from the first `horizon` steps, the running thread drops below every
 /// initial priority. PCT assumes threads that terminate; our readers loop forever, so a
 /// thread demoted by a change point would never run again behind them. A reader that
-/// finishes a read (or a populator that must retry) therefore yields: it drops below
-/// every other thread, demoted ones included, so each loop iteration gives way.
+/// finishes a read or comes back to its block's first line (or a populator that must
+/// retry) therefore yields: it drops below every other thread, demoted ones included,
+/// so each loop iteration gives way.
 #[derive(Clone, Debug)]
 pub struct PctScheduler {
     depth: u32,
@@ -161,6 +162,9 @@ pub struct PctScheduler {
     change_points: Vec<u64>,
     next_cp: usize,
     yield_prio: u64,
+    /// The CPU whose program step ran last without yielding: if it was a reader that
+    /// came back to its block's first line, it finished an iteration and yields too.
+    ran: Option<u8>,
 }
 
 /// Initial priorities sit above `PCT_BASE`, change-point priorities just below it, and
@@ -176,7 +180,14 @@ impl PctScheduler {
             change_points: Vec::with_capacity(depth as usize),
             next_cp: 0,
             yield_prio: PCT_BASE / 2,
+            ran: None,
         }
+    }
+
+    /// Drops `ch` below every thread, demoted ones included (see the type's docs).
+    fn demote(&mut self, ch: Choice) {
+        self.prio[ch.code() as usize] = self.yield_prio;
+        self.yield_prio -= 1;
     }
 
     /// The number of steps change points are drawn from: an estimate of a run's length.
@@ -225,9 +236,19 @@ impl Scheduler for PctScheduler {
         self.change_points.sort_unstable();
         self.next_cp = 0;
         self.yield_prio = PCT_BASE / 2;
+        self.ran = None;
     }
 
-    fn pick(&mut self, _m: &Machine, en: Enabled, step: u64) -> Choice {
+    fn pick(&mut self, m: &Machine, en: Enabled, step: u64) -> Choice {
+        // A reader whose block is not bracketed by local_irq_save()/local_irq_restore()
+        // (one that takes the PTL, say) ends an iteration without the yield that
+        // re-enabling interrupts gives; without this it could loop ahead of the writers
+        // until the step limit.
+        if let Some(cpu) = self.ran.take() {
+            if (m.reader_mask() & !m.busy()) >> cpu & 1 == 1 {
+                self.demote(Choice::prog(cpu));
+            }
+        }
         while self.next_cp < self.change_points.len() && self.change_points[self.next_cp] <= step {
             let b = self.best(en);
             // Later change points demote further.
@@ -238,10 +259,11 @@ impl Scheduler for PctScheduler {
     }
 
     fn done(&mut self, ch: Choice, e: &Effect) {
-        if e.has(flag::YIELD) {
-            self.prio[ch.code() as usize] = self.yield_prio;
-            self.yield_prio -= 1;
+        let yielded = e.has(flag::YIELD);
+        if yielded {
+            self.demote(ch);
         }
+        self.ran = (!yielded && !ch.ack).then_some(ch.cpu);
     }
 }
 
