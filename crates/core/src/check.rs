@@ -1293,6 +1293,36 @@ mod tests {
         assert!(s.states.capacity() > 1000 && s.index.capacity() > 1000);
     }
 
+    /// A checker's progress part way adds up what it has found, and ends at the result.
+    #[test]
+    fn progress_counts_what_the_search_has_found() {
+        let cfg = Config {
+            readers: 3,
+            ..preset("merged").unwrap().config
+        };
+        let mut c = Checker::new(&cfg, CheckOptions::default()).unwrap();
+        assert!(c.work(500).is_none());
+        let p = c.progress();
+        assert!(p.states > 1 && p.transitions >= p.states - 1, "{p:?}");
+        assert!(
+            p.depth > 0 && p.frontier > 0 && p.frontier < p.states,
+            "{p:?}"
+        );
+        assert_eq!(p.classes, 1);
+        let r = loop {
+            if let Some(r) = c.work(10_000) {
+                break r.clone();
+            }
+            let q = c.progress();
+            assert!(
+                q.states >= p.states && q.transitions >= p.transitions,
+                "{q:?}"
+            );
+        };
+        let end = c.progress();
+        assert_eq!((end.states, end.transitions), (r.states, r.transitions));
+    }
+
     /// A verdict prints as the name its JSON uses.
     #[test]
     fn verdicts_print_as_their_json_names() {

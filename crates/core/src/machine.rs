@@ -1683,6 +1683,7 @@ mod tests {
                     };
                     machines += 1;
                     let table = m.new_table();
+                    let fresh = m.clone();
                     for _ in 0..20 {
                         m.reset(table);
                         for step in 0..400 {
@@ -1690,8 +1691,10 @@ mod tests {
                             if en.is_empty() {
                                 break;
                             }
-                            m.step(en.nth(rng.below(en.count())));
-                            let mut again = m.clone();
+                            let e = m.step(en.nth(rng.below(en.count())));
+                            // And the step's effect survives its conversion to an action.
+                            assert_eq!(Effect::from(e.action()), e, "{name} {mode:?}");
+                            let mut again = fresh.clone();
                             again.set_state(m.state().clone());
                             assert_eq!(again.state(), m.state(), "{name} {mode:?} step {step}");
                         }
@@ -1757,6 +1760,8 @@ mod tests {
         }
         let why = m.why_disabled(Choice::prog(FIRST_READER)).unwrap();
         assert!(why.contains("CPU2 has finished"), "{why}");
+        let why = m.why_disabled(Choice::prog(COLLAPSER)).unwrap();
+        assert!(why.contains("the collapser has finished"), "{why}");
     }
 
     /// Why a CPU cannot step: an idle CPU only acknowledges IPIs.
