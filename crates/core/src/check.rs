@@ -1042,8 +1042,28 @@ mod tests {
             assert!(s.states.len() > 100);
         }
         // Every built-in scenario in every mode: readers that hold the PTL or are
-        // preempted (kvm-pv-flush) pack extra bits.
+        // preempted (kvm-pv-flush) pack extra bits. Each successor of each stored
+        // state, as the step made it (not as an earlier unpacking left it), unpacks
+        // from its packing unchanged.
+        for (name, cfg) in every_scenario_in_every_mode() {
+            let mut s = full(&cfg, default_table(cfg.alloc));
+            let mut back = s.m.clone();
+            for i in 0..s.states.len() {
+                s.layout.unpack(s.states[i], &mut s.m);
+                for ch in s.m.enabled().iter() {
+                    let mut next = s.m.clone();
+                    next.step(ch);
+                    s.layout.unpack(s.layout.pack(&next, false), &mut back);
+                    assert_eq!(back.state(), next.state(), "{name} {:?}", cfg.mode);
+                }
+            }
+        }
+    }
+
+    /// Every built-in scenario in every mode it can run in.
+    fn every_scenario_in_every_mode() -> Vec<(&'static str, Config)> {
         use crate::config::Knob;
+        let mut out = Vec::new();
         for (name, src) in crate::scenario::BUILTIN {
             let (_, base) = crate::scenario::load(src).unwrap();
             for &mode in crate::config::Mode::ALL {
@@ -1051,53 +1071,30 @@ mod tests {
                     mode,
                     ..base.clone()
                 };
-                if cfg.validate().is_err() {
-                    continue;
-                }
-                // Each successor of each stored state, as the step made it (not as an
-                // earlier unpacking left it), unpacks from its packing unchanged.
-                let mut s = full(&cfg, default_table(cfg.alloc));
-                let mut back = s.m.clone();
-                for i in 0..s.states.len() {
-                    s.layout.unpack(s.states[i], &mut s.m);
-                    for ch in s.m.enabled().iter() {
-                        let mut next = s.m.clone();
-                        next.step(ch);
-                        s.layout.unpack(s.layout.pack(&next, false), &mut back);
-                        assert_eq!(back.state(), next.state(), "{name} {mode:?}");
-                    }
+                if cfg.validate().is_ok() {
+                    out.push((*name, cfg));
                 }
             }
         }
+        out
     }
 
     /// The reduction never changes a verdict: every built-in scenario, in every mode,
     /// gets the same answer with it and without it.
     #[test]
     fn reduction_agrees_with_the_full_search_on_every_scenario_and_mode() {
-        use crate::config::Knob;
-        for (name, src) in crate::scenario::BUILTIN {
-            let (_, base) = crate::scenario::load(src).unwrap();
-            for &mode in crate::config::Mode::ALL {
-                let cfg = Config {
-                    mode,
-                    ..base.clone()
-                };
-                if cfg.validate().is_err() {
-                    continue;
-                }
-                let run = |reduce| {
-                    check(
-                        &cfg,
-                        CheckOptions {
-                            reduce,
-                            ..CheckOptions::default()
-                        },
-                    )
-                    .map(|r| r.verdict)
-                };
-                assert_eq!(run(true), run(false), "{name} in {mode}");
-            }
+        for (name, cfg) in every_scenario_in_every_mode() {
+            let run = |reduce| {
+                check(
+                    &cfg,
+                    CheckOptions {
+                        reduce,
+                        ..CheckOptions::default()
+                    },
+                )
+                .map(|r| r.verdict)
+            };
+            assert_eq!(run(true), run(false), "{name} in {}", cfg.mode);
         }
     }
 
@@ -1222,25 +1219,32 @@ mod tests {
         }
     }
 
+    /// A search stopped by either budget says incomplete, never safe, and names the
+    /// budget; its store never grew past the memory budget.
     #[test]
     fn incomplete_is_never_safe() {
         let cfg = preset("merged").unwrap().config;
-        let r = check(
-            &cfg,
-            CheckOptions {
-                max_states: 50,
-                ..CheckOptions::default()
-            },
-        )
-        .unwrap();
-        assert_eq!(r.verdict, Verdict::Incomplete);
-        assert_eq!(r.stopped_by, Some(Budget::States));
-        assert!(r.witness.is_none());
+        let states = CheckOptions {
+            max_states: 50,
+            ..CheckOptions::default()
+        };
+        let bytes = CheckOptions {
+            max_bytes: 4096,
+            ..CheckOptions::default()
+        };
+        for (opts, budget) in [(states, Budget::States), (bytes, Budget::Memory)] {
+            let r = check(&cfg, opts).unwrap();
+            assert_eq!(
+                (r.verdict, r.stopped_by),
+                (Verdict::Incomplete, Some(budget))
+            );
+            assert!(r.witness.is_none());
+            assert!(r.peak_bytes <= opts.max_bytes, "{}", r.peak_bytes);
+        }
     }
 
     /// The store may grow up to exactly the memory budget: a budget of twice its size
-    /// lets it double, one byte less stops it there, and the result says which budget
-    /// stopped it.
+    /// lets it double, one byte less stops it there.
     #[test]
     fn the_memory_budget_is_checked_before_the_store_doubles() {
         let cfg = preset("merged").unwrap().config;
@@ -1264,17 +1268,6 @@ mod tests {
         };
         assert_eq!(run(2 * first - 1), (true, 1));
         assert!(run(2 * first).1 > 1);
-        let r = check(
-            &cfg,
-            CheckOptions {
-                max_bytes: 4096,
-                ..CheckOptions::default()
-            },
-        )
-        .unwrap();
-        assert_eq!(r.verdict, Verdict::Incomplete);
-        assert_eq!(r.stopped_by, Some(Budget::Memory));
-        assert!(r.peak_bytes <= 4096, "{}", r.peak_bytes);
     }
 
     /// The store's size, which the memory budget and `peak_bytes` use, counts every
