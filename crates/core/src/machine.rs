@@ -1942,6 +1942,8 @@ mod tests {
             !m.enabled().contains(Choice::prog(0)),
             "the sender waits for acks"
         );
+        let why = m.why_disabled(Choice::prog(0)).unwrap();
+        assert!(why.contains("waiting for IPI acknowledgements"), "{why}");
         assert_eq!(
             m.step(Choice::ack(1)).action(),
             Action::Ack {
@@ -2115,6 +2117,11 @@ mod tests {
         let mut m = machine(|_| {});
         let a = run(&mut m, &[P, P, P, P]);
         assert_eq!(a[2], Action::CheckNone { none: false });
+        // The populator held the PTL at its check: the collapser, at its lock, spun.
+        let mut held = machine(|_| {});
+        run(&mut held, &[P, P]);
+        let why = held.why_disabled(Choice::prog(COLLAPSER)).unwrap();
+        assert!(why.contains("spinning on the PTL held by CPU1"), "{why}");
         assert_eq!(a[3], Action::PtlUnlock { retry: true });
         assert_eq!(m.op(POPULATOR), Op::Lock);
         // Once the collapser has cleared the PMD and let go of the PTL, it is none.
