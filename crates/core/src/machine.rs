@@ -1208,8 +1208,8 @@ impl Machine {
             return e;
         }
         let pmd = self.st.pmd;
-        // Readers' registers (meaningless for the other CPUs), loaded only by the arms that
-        // use them: a writer's step should not pay for a reader's load.
+        // The reader arms below load their registers themselves (`slot`): a writer's step
+        // should not pay for a reader's load.
         let ins = self.st.cur[cpu as usize & 63];
         let mut next = ins.next;
         match ins.op {
@@ -1464,8 +1464,8 @@ impl Machine {
         e
     }
 
-    /// `cpu`'s index into the readers' registers (clamped, so a writer's is in bounds and
-    /// meaningless, and indexing needs no panic path).
+    /// A reader's index into the readers' registers. Only readers' steps call it; the
+    /// clamp lets the indexing that follows go without a panic path.
     #[inline(always)]
     fn slot(&self, cpu: u8) -> usize {
         (cpu.wrapping_sub(FIRST_READER) as usize).min(self.st.regs.len() - 1)
