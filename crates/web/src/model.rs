@@ -319,11 +319,16 @@ impl Model {
     fn post(&mut self, make: impl FnOnce(u64) -> Request) -> u64 {
         self.outbox_seq += 1;
         let req = make(self.outbox_seq);
+        self.send(&req);
+        self.outbox.push((self.outbox_seq, req));
+        self.outbox_seq
+    }
+
+    /// Hands a request to the engine, once there is one.
+    fn send(&self, req: &Request) {
         if let Some(sink) = &self.sink {
             (sink.0)(req.clone(), self.in_worker);
         }
-        self.outbox.push((self.outbox_seq, req));
-        self.outbox_seq
     }
 
     /// The settings changed from outside the editor: show them as a file.
@@ -492,8 +497,6 @@ impl Model {
             self.shown_elapsed_ms = self.elapsed_ms;
             self.shown_at = chunk_at.or(self.shown_at);
             self.view_seq += 1;
-        } else if chunk_at.is_none() {
-            self.view_seq += 1;
         }
     }
 
@@ -622,12 +625,10 @@ impl Model {
                 self.in_worker = workers > 0;
                 self.workers = workers.max(1);
                 // What was queued before the engine existed goes out now.
-                if let Some(s) = &sink {
-                    for (_, req) in &self.outbox {
-                        (s.0)(req.clone(), self.in_worker);
-                    }
-                }
                 self.sink = sink;
+                for (_, req) in &self.outbox {
+                    self.send(req);
+                }
                 self.fill_outbox();
             }
             Msg::Reset => {
