@@ -1294,7 +1294,12 @@ mod tests {
             ..preset("merged").unwrap().config
         };
         let mut c = Checker::new(&cfg, CheckOptions::default()).unwrap();
-        assert!(c.work(500).is_none());
+        // After one expansion, every state found but the first waits to be expanded.
+        assert!(c.work(1).is_none());
+        let first = c.progress();
+        assert!(first.states > 2, "{first:?}");
+        assert_eq!(first.frontier, first.states - 1, "{first:?}");
+        assert!(c.work(499).is_none());
         let p = c.progress();
         assert!(p.states > 1 && p.transitions >= p.states - 1, "{p:?}");
         assert!(
