@@ -1354,4 +1354,90 @@ mod tests {
         }
         assert_eq!(seen.len(), 5);
     }
+
+    /// A search over several table classes (the random allocator's five) counts them
+    /// from 1 as it goes, and ends on the last.
+    #[test]
+    fn progress_names_the_class_being_searched() {
+        let mut cfg = preset("merged").unwrap().config;
+        cfg.set("alloc", "random").unwrap();
+        let mut c = Checker::new(&cfg, CheckOptions::default()).unwrap();
+        let mut seen = vec![c.progress().class];
+        while c.work(200).is_none() {
+            let p = c.progress();
+            assert_eq!(p.classes, 5);
+            seen.push(p.class);
+        }
+        assert_eq!(c.result.as_ref().unwrap().verdict, Verdict::Safe);
+        assert_eq!(seen[0], 1);
+        assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+        assert_eq!(*seen.last().unwrap(), 5, "{seen:?}");
+    }
+
+    /// The depth a search reports is the last breadth-first layer's: the longest of the
+    /// shortest paths to the states found, recomputed here from the parents.
+    #[test]
+    fn depth_counts_the_layers() {
+        for (name, cfg) in every_scenario_in_every_mode().into_iter().step_by(3) {
+            let s = full(&cfg, default_table(cfg.alloc));
+            let mut dist = vec![0u32; s.states.len()];
+            for i in 1..s.states.len() {
+                dist[i] = dist[s.parent[i] as usize] + 1;
+            }
+            let longest = *dist.iter().max().unwrap();
+            assert_eq!(s.depth, longest, "{name} in {}", cfg.mode);
+        }
+    }
+
+    /// In every reachable state of every built-in scenario, the reduced search explores
+    /// only transitions that are enabled, and some whenever any is.
+    #[test]
+    fn ample_sets_are_enabled_and_never_empty() {
+        for (name, cfg) in every_scenario_in_every_mode() {
+            let opts = CheckOptions {
+                max_states: 10_000_000,
+                ..CheckOptions::default()
+            };
+            let mut s = Search::new(&cfg, default_table(cfg.alloc), opts, u32::MAX).unwrap();
+            s.keep_going = true;
+            assert!(matches!(s.run(u64::MAX), Some(End::Exhausted)));
+            for i in 0..s.states.len() {
+                s.layout.unpack(s.states[i], &mut s.m);
+                let en = s.m.enabled();
+                let (prog, ack) = s.ample();
+                let at = || format!("{name} in {}: {:?}", cfg.mode, s.m.state());
+                assert_eq!((prog & !en.prog, ack & !en.ack), (0, 0), "{}", at());
+                assert_eq!(prog | ack == 0, en.prog | en.ack == 0, "{}", at());
+            }
+        }
+    }
+
+    /// The reduced graph can reach a hazard only by a longer path than the full one (a
+    /// reader that only reads the PMD, explored alone once the PMD is final, steps
+    /// first); the witness is still the shortest, from a second search of the full graph.
+    #[test]
+    fn witnesses_are_shortest_where_the_reduction_lengthens_the_path() {
+        let src = crate::scenario::builtin_source("seed-thread-v1").unwrap();
+        let src = format!(
+            "{}P3(gup_fast) {{\n    read_pmd_high();\n    read_pmd_high();\n}}\nexists (torn)\n",
+            &src[..src.find("exists").unwrap()]
+        );
+        let (_, cfg) = crate::scenario::load_checked(&src).unwrap();
+        let len = |reduce| {
+            let opts = CheckOptions {
+                reduce,
+                ..CheckOptions::default()
+            };
+            let mut s = Search::new(&cfg, default_table(cfg.alloc), opts, u32::MAX).unwrap();
+            let Some(End::Hazard(h, _)) = s.run(u64::MAX) else {
+                panic!("no hazard")
+            };
+            s.witness(h).choices.len()
+        };
+        let (reduced, shortest) = (len(true), len(false));
+        assert!(reduced > shortest, "{reduced} {shortest}");
+        let r = check(&cfg, CheckOptions::default()).unwrap();
+        assert_eq!(r.verdict, Verdict::Torn);
+        assert_eq!(r.witness.unwrap().choices.len(), shortest);
+    }
 }
