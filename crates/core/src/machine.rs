@@ -1638,6 +1638,26 @@ mod tests {
         }
     }
 
+    /// Who the flush's and the sync's IPIs go to: the sync to every CPU but the
+    /// collapser; the native flush to `mm_cpumask` (the populator, and the readers if they
+    /// are gup_fast), and to no one where a hypercall flushes.
+    #[test]
+    fn ipi_targets_follow_the_mode_and_mm_cpumask() {
+        for (mode, reader, flush) in [
+            (Mode::NativePae, ReaderKind::GupFast, 0b11110),
+            (Mode::NativePae, ReaderKind::Walker, 0b00010),
+            (Mode::KvmPvFlush, ReaderKind::GupFast, 0b11110),
+            (Mode::XenPv, ReaderKind::GupFast, 0),
+            (Mode::HyperV, ReaderKind::GupFast, 0),
+        ] {
+            let m = machine(|c| {
+                (c.mode, c.reader, c.readers, c.cpus) = (mode, reader, 3, Some(6));
+            });
+            assert_eq!(m.flush_targets(), flush, "{mode} {reader:?}");
+            assert_eq!(m.sync_targets(), 0b111110, "{mode} {reader:?}");
+        }
+    }
+
     fn machine(f: impl FnOnce(&mut Config)) -> Machine {
         let mut c = Config {
             readers: 1,
