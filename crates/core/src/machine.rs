@@ -1782,6 +1782,8 @@ mod tests {
         assert!(why.contains("CPU2 has finished"), "{why}");
         let why = m.why_disabled(Choice::prog(COLLAPSER)).unwrap();
         assert!(why.contains("the collapser has finished"), "{why}");
+        let why = m.why_disabled(Choice::prog(POPULATOR)).unwrap();
+        assert!(why.contains("the populator has finished"), "{why}");
     }
 
     /// Why a CPU cannot step: an idle CPU only acknowledges IPIs.
@@ -2173,6 +2175,26 @@ mod tests {
         let a = run(&mut m, &[C, C, C]);
         assert_eq!(a[1..], [Action::ClearLow, Action::ClearHigh]);
         assert_eq!(m.state().pmd, Pmd::default());
+    }
+
+    /// A read that returns a non-present value (here the half-cleared PMD, low word
+    /// gone) leaves nothing in the reader's registers: the pte_offset_map() it skips is
+    /// the only step that would use them, and a state must not remember the value.
+    #[test]
+    fn a_non_present_read_clears_the_registers() {
+        let mut m = machine(|c| c.clear = ClearKind::SplitLowFirst);
+        let a = run(&mut m, &[C, C, R, R, R, R]);
+        assert_eq!(
+            a[5],
+            Action::ReloadLow {
+                low: 0,
+                high: 1,
+                retry: false,
+                torn: false
+            }
+        );
+        assert_eq!(m.state().regs[0], Regs::START);
+        assert_eq!(m.state().cur[2].op, Op::IrqOn, "pte_offset_map() is skipped");
     }
 
     #[test]
