@@ -2194,7 +2194,11 @@ mod tests {
             }
         );
         assert_eq!(m.state().regs[0], Regs::START);
-        assert_eq!(m.state().cur[2].op, Op::IrqOn, "pte_offset_map() is skipped");
+        assert_eq!(
+            m.state().cur[2].op,
+            Op::IrqOn,
+            "pte_offset_map() is skipped"
+        );
     }
 
     #[test]
