@@ -1412,29 +1412,42 @@ mod tests {
         }
     }
 
-    /// The reduced graph can reach a hazard only by a longer path than the full one (a
-    /// reader that only reads the PMD, explored alone once the PMD is final, steps
-    /// first); the witness is still the shortest, from a second search of the full graph.
+    /// The first hazard one search finds, as the search's own witness (without the
+    /// checker's second search of the full graph).
+    fn own_witness(cfg: &Config, reduce: bool) -> Vec<Choice> {
+        let opts = CheckOptions {
+            reduce,
+            ..CheckOptions::default()
+        };
+        let mut s = Search::new(cfg, default_table(cfg.alloc), opts, u32::MAX).unwrap();
+        let Some(End::Hazard(h, _)) = s.run(u64::MAX) else {
+            panic!("no hazard")
+        };
+        s.witness(h).choices
+    }
+
+    /// The reduced graph can reach a hazard by a longer path than the full graph's
+    /// shortest (here a reader that only reads the PMD, explored alone once the PMD is
+    /// final, steps first), or by another path as short; the checker's witness is still
+    /// the full graph's first, from a second search.
     #[test]
     fn witnesses_are_shortest_where_the_reduction_lengthens_the_path() {
-        let cfg = with_p3("read_pmd_high();\nread_pmd_high();");
-        let len = |reduce| {
-            let opts = CheckOptions {
-                reduce,
-                ..CheckOptions::default()
-            };
-            let mut s = Search::new(&cfg, default_table(cfg.alloc), opts, u32::MAX).unwrap();
-            let Some(End::Hazard(h, _)) = s.run(u64::MAX) else {
-                panic!("no hazard")
-            };
-            s.witness(h).choices.len()
-        };
-        let (reduced, shortest) = (len(true), len(false));
-        assert!(reduced > shortest, "{reduced} {shortest}");
-        let r = check(&cfg, CheckOptions::default()).unwrap();
+        let longer = with_p3(LONGER);
+        let (reduced, shortest) = (own_witness(&longer, true), own_witness(&longer, false));
+        assert!(reduced.len() > shortest.len(), "{reduced:?} {shortest:?}");
+        let r = check(&longer, CheckOptions::default()).unwrap();
         assert_eq!(r.verdict, Verdict::Torn);
-        assert_eq!(r.witness.unwrap().choices.len(), shortest);
+        assert_eq!(r.witness.unwrap().choices, shortest);
+        let other = with_p3(OTHER);
+        let (reduced, shortest) = (own_witness(&other, true), own_witness(&other, false));
+        assert_eq!(reduced.len(), shortest.len());
+        assert_ne!(reduced, shortest);
     }
+
+    /// `P3` bodies for seed-thread-v1 where the reduced graph's own witness is longer
+    /// than the shortest, and where it is another one as short.
+    const LONGER: &str = "read_pmd_high();\nread_pmd_high();";
+    const OTHER: &str = "read_pmd_low();\npmdp_get_lockless();";
 
     /// seed-thread-v1 with a second kind of reader, `P3`, that runs `body`.
     fn with_p3(body: &str) -> Config {
@@ -1447,17 +1460,13 @@ mod tests {
     }
 
     /// The witness does not depend on the reduction: the full graph's second search
-    /// finds the hazard the unreduced search finds first, choice for choice. The last
-    /// two programs are ones where the reduced graph's own witness is another path, as
-    /// short as the shortest or longer.
+    /// finds the hazard the unreduced search finds first, choice for choice, also where
+    /// the reduced graph's own witness differs (`LONGER`, `OTHER`).
     #[test]
     fn the_reduction_never_changes_the_witness() {
         let mut found = 0;
         let mut all = every_scenario_in_every_mode();
-        for body in [
-            "read_pmd_low();\npmdp_get_lockless();",
-            "read_pmd_high();\nread_pmd_high();",
-        ] {
+        for body in [LONGER, OTHER] {
             all.push(("seed-thread-v1 with a P3", with_p3(body)));
         }
         for (name, cfg) in all {
