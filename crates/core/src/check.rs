@@ -1007,16 +1007,29 @@ mod tests {
     use crate::run::{record_run, table_for};
     use crate::sched::SchedulerSpec;
 
-    fn full(cfg: &Config, table: u64) -> Search {
+    /// A search run to the end, past any hazard, with or without the reduction.
+    fn explored(cfg: &Config, table: u64, reduce: bool) -> Search {
         let opts = CheckOptions {
             max_states: 10_000_000,
-            reduce: false,
-            ..CheckOptions::default()
+            ..with_reduction(reduce)
         };
         let mut s = Search::new(cfg, table, opts, u32::MAX).unwrap();
         s.keep_going = true;
         assert!(matches!(s.run(u64::MAX), Some(End::Exhausted)));
         s
+    }
+
+    /// The whole unreduced graph.
+    fn full(cfg: &Config, table: u64) -> Search {
+        explored(cfg, table, false)
+    }
+
+    /// The default options, with or without the reduction.
+    fn with_reduction(reduce: bool) -> CheckOptions {
+        CheckOptions {
+            reduce,
+            ..CheckOptions::default()
+        }
     }
 
     #[test]
@@ -1079,23 +1092,26 @@ mod tests {
         out
     }
 
-    /// The reduction never changes a verdict: every built-in scenario, in every mode,
-    /// gets the same answer with it and without it.
+    /// The reduction changes neither the verdict nor the witness: every built-in
+    /// scenario, in every mode, gets the same answer with it and without it, choice for
+    /// choice (the full graph's second search finds the hazard the unreduced search
+    /// finds first), also where the reduced graph's own witness differs (`LONGER`,
+    /// `OTHER`).
     #[test]
     fn reduction_agrees_with_the_full_search_on_every_scenario_and_mode() {
-        for (name, cfg) in every_scenario_in_every_mode() {
-            let run = |reduce| {
-                check(
-                    &cfg,
-                    CheckOptions {
-                        reduce,
-                        ..CheckOptions::default()
-                    },
-                )
-                .map(|r| r.verdict)
-            };
-            assert_eq!(run(true), run(false), "{name} in {}", cfg.mode);
+        let mut found = 0;
+        let mut all = every_scenario_in_every_mode();
+        for body in [LONGER, OTHER] {
+            all.push(("seed-thread-v1 with a P3", with_p3(body)));
         }
+        for (name, cfg) in all {
+            let run = |reduce| check(&cfg, with_reduction(reduce)).unwrap();
+            let (reduced, plain) = (run(true), run(false));
+            assert_eq!(reduced.verdict, plain.verdict, "{name} in {}", cfg.mode);
+            assert_eq!(reduced.witness, plain.witness, "{name} in {}", cfg.mode);
+            found += reduced.witness.is_some() as u32;
+        }
+        assert!(found > 10, "{found}");
     }
 
     /// The reduced search's size for a few configurations, pinned: any change to the
@@ -1394,13 +1410,7 @@ mod tests {
     #[test]
     fn ample_sets_are_enabled_and_never_empty() {
         for (name, cfg) in every_scenario_in_every_mode() {
-            let opts = CheckOptions {
-                max_states: 10_000_000,
-                ..CheckOptions::default()
-            };
-            let mut s = Search::new(&cfg, default_table(cfg.alloc), opts, u32::MAX).unwrap();
-            s.keep_going = true;
-            assert!(matches!(s.run(u64::MAX), Some(End::Exhausted)));
+            let mut s = explored(&cfg, default_table(cfg.alloc), true);
             for i in 0..s.states.len() {
                 s.layout.unpack(s.states[i], &mut s.m);
                 let en = s.m.enabled();
@@ -1415,10 +1425,7 @@ mod tests {
     /// The first hazard one search finds, as the search's own witness (without the
     /// checker's second search of the full graph).
     fn own_witness(cfg: &Config, reduce: bool) -> Vec<Choice> {
-        let opts = CheckOptions {
-            reduce,
-            ..CheckOptions::default()
-        };
+        let opts = with_reduction(reduce);
         let mut s = Search::new(cfg, default_table(cfg.alloc), opts, u32::MAX).unwrap();
         let Some(End::Hazard(h, _)) = s.run(u64::MAX) else {
             panic!("no hazard")
@@ -1457,30 +1464,5 @@ mod tests {
             &src[..src.find("exists").unwrap()]
         );
         crate::scenario::load_checked(&src).unwrap().1
-    }
-
-    /// The witness does not depend on the reduction: the full graph's second search
-    /// finds the hazard the unreduced search finds first, choice for choice, also where
-    /// the reduced graph's own witness differs (`LONGER`, `OTHER`).
-    #[test]
-    fn the_reduction_never_changes_the_witness() {
-        let mut found = 0;
-        let mut all = every_scenario_in_every_mode();
-        for body in [LONGER, OTHER] {
-            all.push(("seed-thread-v1 with a P3", with_p3(body)));
-        }
-        for (name, cfg) in all {
-            let witness = |reduce| {
-                let opts = CheckOptions {
-                    reduce,
-                    ..CheckOptions::default()
-                };
-                check(&cfg, opts).unwrap().witness
-            };
-            let w = witness(true);
-            found += w.is_some() as u32;
-            assert_eq!(w, witness(false), "{name} in {}", cfg.mode);
-        }
-        assert!(found > 10, "{found}");
     }
 }
