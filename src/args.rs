@@ -1,8 +1,10 @@
 //! Command-line arguments, and turning the config flags into a validated [`Config`].
 
+use crate::input::ScenarioFile;
+use crate::output::InputError;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
-use tornsim_core::{preset, Config, ConfigError};
+use tornsim_core::{preset, Config};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -447,22 +449,6 @@ pub struct BenchArgs {
     pub seconds: f64,
 }
 
-/// A bad-input error: printed as one line, exit status 2.
-#[derive(Debug)]
-pub struct InputError(pub String);
-
-impl From<ConfigError> for InputError {
-    fn from(e: ConfigError) -> Self {
-        InputError(e.to_string())
-    }
-}
-
-impl std::fmt::Display for InputError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// Reads a config file (TOML or JSON, by extension, else whichever parses) as settings.
 fn file_settings(path: &PathBuf) -> Result<Vec<(String, String)>, InputError> {
     use tornsim_core::settings_file::{settings, Format, SettingsError};
@@ -483,7 +469,7 @@ impl ConfigArgs {
     }
 
     /// As [`ConfigArgs::build`], starting from a scenario file's settings and program.
-    pub fn build_for(&self, f: &crate::scenario_cmd::ScenarioFile) -> Result<Config, InputError> {
+    pub fn build_for(&self, f: &ScenarioFile) -> Result<Config, InputError> {
         let shown = f.path.display();
         if self.preset.is_some() {
             return Err(InputError(format!(

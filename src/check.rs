@@ -1,9 +1,9 @@
 //! `tornsim check` and `tornsim matrix`: front ends over the core's exhaustive checker.
 
-use crate::args::{CheckArgs, CheckFormat, InputError, MatrixArgs};
+use crate::args::{CheckArgs, CheckFormat, MatrixArgs};
+use crate::input::ScenarioFile;
+use crate::output::{print_json, InputError, HAZARD, INCOMPLETE, OK};
 use crate::progress::{par_map, Progress};
-use crate::scenario_cmd::ScenarioFile;
-use crate::{print_json, HAZARD, INCOMPLETE, OK};
 use serde_json::json;
 use std::time::Instant;
 use tornsim_core::check::{expected_verdict, matrix_configs, Budget};

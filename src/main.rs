@@ -2,25 +2,19 @@
 
 mod args;
 mod check;
+mod input;
+mod output;
 mod progress;
 mod scenario_cmd;
 mod sweep;
 
-use args::{
-    BenchArgs, Cli, Command, InputError, PresetsArgs, ReplayArgs, RunArgs, SchedulerKind,
-    TraceFormat,
-};
+use args::{BenchArgs, Cli, Command, PresetsArgs, ReplayArgs, RunArgs, SchedulerKind, TraceFormat};
 use clap::Parser;
+use output::{print_json, InputError, BAD_INPUT, HAZARD, OK};
 use serde_json::json;
 use std::process::ExitCode;
 use std::time::Instant;
 use tornsim_core::{presets, replay_str, Batch, Config, ReplayError, SchedulerSpec, Stats};
-
-/// Exit statuses.
-pub(crate) const OK: u8 = 0;
-pub(crate) const HAZARD: u8 = 1;
-const BAD_INPUT: u8 = 2;
-pub(crate) const INCOMPLETE: u8 = 3;
 
 fn main() -> ExitCode {
     // A panic is a bug, but the user still gets one line and status 2, not a backtrace.
@@ -88,13 +82,6 @@ fn main() -> ExitCode {
     }
 }
 
-pub(crate) fn print_json(v: &serde_json::Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(v).expect("JSON values always serialise")
-    );
-}
-
 /// Runs `runs` runs of a batch on `threads` threads. The result does not depend on the
 /// thread count: each thread runs a contiguous slice of run indices and slices merge.
 fn run_batch(
@@ -157,7 +144,7 @@ fn cmd_run(a: RunArgs) -> Result<u8, InputError> {
     }
     let mut worst = OK;
     for (i, path) in a.files.iter().enumerate() {
-        let f = scenario_cmd::ScenarioFile::load(path)?;
+        let f = input::ScenarioFile::load(path)?;
         let cfg = a.config.build_for(&f)?;
         if a.files.len() > 1 && !a.json {
             if i > 0 {
@@ -266,7 +253,7 @@ fn cmd_replay(a: ReplayArgs) -> Result<u8, InputError> {
     let t = match a.args.as_slice() {
         [schedule] => replay_str(schedule).map_err(|e| InputError(e.to_string()))?,
         [file, schedule] => {
-            let f = scenario_cmd::ScenarioFile::load(std::path::Path::new(file))?;
+            let f = input::ScenarioFile::load(std::path::Path::new(file))?;
             let s = tornsim_core::Schedule::decode_with(schedule, f.config.scenario.as_ref())
                 .map_err(|e| InputError(e.to_string()))?;
             tornsim_core::replay(&s).map_err(|e| match e {

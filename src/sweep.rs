@@ -1,14 +1,15 @@
 //! `tornsim sweep` and `tornsim merge`: timed runs over a grid, sharded across machines.
 
-use crate::args::{InputError, MergeArgs, SensitivityArgs, SweepArgs, SweepFormat};
+use crate::args::{MergeArgs, SensitivityArgs, SweepArgs, SweepFormat};
+use crate::input::ScenarioFile;
+use crate::output::{print_json, InputError, OK};
 use crate::progress::par_map;
-use crate::scenario_cmd::ScenarioFile;
-use crate::{print_json, OK};
 use serde_json::json;
 use tornsim_core::config::{Knob, Mode, ReaderKind, SyncPlacement};
 use tornsim_core::rare::{RateEstimate, Stop};
 use tornsim_core::run::FEW_EVENTS;
-use tornsim_core::timed::{Latencies, SweepCell, SweepGrid};
+use tornsim_core::sweep::{SweepCell, SweepGrid};
+use tornsim_core::timed::Latencies;
 
 fn list<T>(
     flag: &str,

@@ -557,7 +557,7 @@ fn the_scenario_editor_parses_and_checks_in_the_worker_and_travels_in_a_link() {
     });
 
     // A custom scenario (no built-in placement) travels packed in `scenario=`.
-    let custom = tornsim_core::scenario::builtin_source("no-recheck").unwrap();
+    let custom = tornsim_core::program::builtin_source("no-recheck").unwrap();
     type_scenario(&b, custom);
     let hash = b.wait_for("the packed link", 30, "return location.hash", |v| {
         v.as_str().unwrap_or("").starts_with("#scenario=")

@@ -2,13 +2,13 @@
 //! (or "incomplete") and a witness that replays to its hazard, never a panic.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use tornsim_core::{check, replay, scenario, CheckOptions, Verdict};
+use tornsim_core::{check, program, replay, CheckOptions, Verdict};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(src) = std::str::from_utf8(data) else {
         return;
     };
-    let Ok((_, cfg)) = scenario::load_checked(src) else {
+    let Ok((_, cfg)) = program::load_checked(src) else {
         return;
     };
     let opts = CheckOptions {

@@ -2,25 +2,25 @@
 //! panic; and what parses prints to a file that parses to the same program.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use tornsim_core::scenario;
+use tornsim_core::{program, scenario};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(src) = std::str::from_utf8(data) else {
         return;
     };
-    match scenario::load(src) {
+    match program::load(src) {
         Ok((s, cfg)) => {
-            let again = scenario::print(scenario::of_config(&cfg), &cfg);
-            let (s2, cfg2) = scenario::load(&again)
+            let again = program::print(program::of_config(&cfg), &cfg);
+            let (s2, cfg2) = program::load(&again)
                 .unwrap_or_else(|e| panic!("printed file does not parse: {e}\n{again}"));
             assert_eq!(
-                scenario::program_hash(scenario::of_config(&cfg2)),
-                scenario::program_hash(scenario::of_config(&cfg)),
+                scenario::program_hash(program::of_config(&cfg2)),
+                scenario::program_hash(program::of_config(&cfg)),
                 "{again}"
             );
             assert_eq!(cfg2.mode, cfg.mode);
             let _ = (s, s2);
-            let _ = scenario::compile(scenario::of_config(&cfg), &cfg);
+            let _ = program::compile(program::of_config(&cfg), &cfg);
         }
         Err(e) => {
             assert!(e.span.start <= src.len() && e.span.line >= 1, "{e:?}");

@@ -313,7 +313,7 @@ pub struct Share {
 impl Default for Share {
     fn default() -> Self {
         Share {
-            config: crate::preset("seed-thread-v1")
+            config: crate::presets::preset("seed-thread-v1")
                 .expect("the preset exists")
                 .config,
             scheduler: SchedulerSpec::Random,
@@ -344,7 +344,7 @@ impl Share {
         let base = match &self.config.scenario {
             Some(sc) => {
                 parts.push(format!("scenario={}", crate::scenario::pack(&sc.source)));
-                crate::scenario::to_config(sc).unwrap_or_default()
+                crate::program::to_config(sc).unwrap_or_default()
             }
             None => Config::default(),
         };
@@ -403,7 +403,7 @@ impl Share {
                         format!("cannot unpack this link's scenario: {e}"),
                     )
                 })?;
-                let (_, c) = crate::scenario::load_checked(&text).map_err(|e| {
+                let (_, c) = crate::program::load_checked(&text).map_err(|e| {
                     ConfigError::new(
                         "scenario",
                         format!("this link's scenario has an error at {e}"),
@@ -462,7 +462,7 @@ impl Share {
         s.scheduler.validate()?;
         s.config.validate()?;
         if let Some(t) = trace {
-            crate::Schedule::decode_with(t, s.config.scenario.as_ref())
+            crate::schedule::Schedule::decode_with(t, s.config.scenario.as_ref())
                 .map_err(|e| ConfigError::new("trace", e.0))?;
             s.trace = Some(t.to_string());
         }
@@ -623,7 +623,7 @@ mod tests {
 
     /// The acceptance edit: merged with the unlock moved above the sync.
     fn edited_merged() -> String {
-        let src = crate::scenario::builtin_source("merged").unwrap();
+        let src = crate::program::builtin_source("merged").unwrap();
         crate::scenario::move_line(src, "spin_unlock();", "pmdp_get_lockless_sync();").unwrap()
     }
 
@@ -631,13 +631,13 @@ mod tests {
     fn a_link_carries_an_edited_scenario_its_settings_and_a_trace() {
         // Merged with the unlock moved up is the after-unlock placement, and a link
         // says so by name.
-        let (_, c) = crate::scenario::load(&edited_merged()).unwrap();
+        let (_, c) = crate::program::load(&edited_merged()).unwrap();
         assert_eq!(
             (c.sync, c.scenario.is_none()),
             (crate::config::SyncPlacement::AfterUnlock, true)
         );
-        let text = crate::scenario::builtin_source("no-recheck").unwrap();
-        let (sc, mut cfg) = crate::scenario::load(text).unwrap();
+        let text = crate::program::builtin_source("no-recheck").unwrap();
+        let (sc, mut cfg) = crate::program::load(text).unwrap();
         assert!(cfg.scenario.is_some(), "no built-in placement");
         cfg.readers = 2;
         let r = crate::check(&cfg, crate::CheckOptions::default()).unwrap();

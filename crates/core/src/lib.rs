@@ -21,13 +21,44 @@
 //! let trace = tornsim_core::replay_str(&stats.first_torn.unwrap().schedule).unwrap();
 //! assert!(trace.hazards().count() > 0);
 //! ```
-
+//!
+//! # Layers
+//!
+//! Bottom-up, as the data flows: each module imports only modules listed before it
+//! (`tests/layers.rs` in the workspace checks this order, and that no two files import
+//! each other in a circle).
+//!
+//! 1. `knob`: the configuration's enumerated knobs and their names.
+//! 2. `codec`: base64url, the alphabet of schedules and links.
+//! 3. `hazard`: the hazards and the checker's verdicts.
+//! 4. `prim`: the table of primitives, their steps and footprints.
+//! 5. `scenario`: the scenario language: syntax, lexer, parser, printer.
+//! 6. `config`: a configuration, which may hold a parsed scenario.
+//! 7. `program`: a file made a configuration, the built-in files, the compiler.
+//! 8. `presets`: the named configurations, loaded from the built-in files.
+//! 9. `machine`: the state, and the step semantics over a compiled program.
+//! 10. `sched`: the random and PCT schedulers.
+//! 11. `schedule`: schedule strings.
+//! 12. `run`: batches and their statistics.
+//! 13. `trace`: replays, step by step.
+//! 14. `diagram`: a trace drawn as CPU columns.
+//! 15. `check`: the exhaustive checker.
+//! 16. `timed`: the timed cost model.
+//! 17. `rare`: rare-event rates.
+//! 18. `sweep`: grids of timed batches.
+//! 19. `campaign`: a batch cut into chunks, and share links.
+//! 20. `settings_file`: settings from TOML or JSON files.
 pub mod campaign;
 pub mod check;
+pub mod codec;
 pub mod config;
 pub mod diagram;
+pub mod hazard;
+pub mod knob;
 pub mod machine;
+pub mod presets;
 pub mod prim;
+pub mod program;
 pub mod rare;
 pub mod run;
 pub mod scenario;
@@ -35,13 +66,16 @@ pub mod sched;
 pub mod schedule;
 #[cfg(feature = "files")]
 pub mod settings_file;
+pub mod sweep;
 pub mod timed;
 pub mod trace;
 
 pub use campaign::{Campaign, Chunk, ChunkResult, Share};
-pub use check::{check, CheckError, CheckOptions, CheckProgress, CheckResult, Checker, Verdict};
-pub use config::{preset, presets, Config, ConfigError, Knob, Preset};
-pub use machine::{Action, Choice, Hazard, Machine, Pmd, Role};
+pub use check::{check, CheckError, CheckOptions, CheckProgress, CheckResult, Checker};
+pub use config::{Config, ConfigError, Knob};
+pub use hazard::{Hazard, Verdict};
+pub use machine::{Action, Choice, Machine, Pmd, Role};
+pub use presets::{preset, presets, Preset};
 pub use run::{wilson, Batch, HazardRecord, RunSummary, Stats};
 pub use scenario::{Scenario, ScenarioError};
 pub use sched::{Scheduler, SchedulerSpec};

@@ -8,7 +8,7 @@
 //! Each op declares the shared state it reads and writes ([`Op::footprint`]); the checker
 //! derives which steps commute from those footprints alone ([`Footprint::reduction`]).
 
-use crate::config::{ClearKind, Config, FreeKind, Mode, SetKind};
+use crate::knob::{ClearKind, FreeKind, Mode, SetKind};
 use serde::{Deserialize, Serialize};
 
 /// One atomic step of a CPU's program. The machine dispatches on it.
@@ -310,8 +310,8 @@ pub struct Prim {
     pub usage: Use,
     /// [`role`] bits.
     pub roles: u8,
-    /// The steps it compiles to under a configuration.
-    pub ops: fn(&Config) -> Vec<Op>,
+    /// The steps it compiles to under a configuration's knobs.
+    pub ops: fn(&Lowering) -> Vec<Op>,
     /// What it does, in one sentence.
     pub help: &'static str,
     /// Its meaning per mode, where the modes differ.
@@ -321,21 +321,57 @@ pub struct Prim {
     pub file: &'static str,
 }
 
-fn clear_ops(c: &Config) -> Vec<Op> {
+/// The knobs that decide what a primitive compiles to: a configuration less its CPU
+/// count, readers and program (`Config::lowering`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lowering {
+    pub mode: Mode,
+    pub paravirt: bool,
+    pub clear: ClearKind,
+    pub set: SetKind,
+    pub free: FreeKind,
+}
+
+/// The kernel's native behaviour, which `Config::default()` takes too.
+impl Default for Lowering {
+    fn default() -> Self {
+        Lowering {
+            mode: Mode::NativePae,
+            paravirt: true,
+            clear: ClearKind::Xchg64,
+            set: SetKind::Xchg64,
+            free: FreeKind::RcuDeferred,
+        }
+    }
+}
+
+impl Lowering {
+    /// Whether `pmdp_get_lockless_sync()` is a real IPI broadcast: it is one wherever
+    /// `CONFIG_MMU_GATHER_RCU_TABLE_FREE` is set and the PMD is read in halves.
+    pub fn sync_is_ipi(&self) -> bool {
+        match self.mode {
+            Mode::NonPae => false,
+            Mode::NativePae => self.paravirt,
+            Mode::XenPv | Mode::KvmPvFlush | Mode::HyperV => true,
+        }
+    }
+}
+
+fn clear_ops(c: &Lowering) -> Vec<Op> {
     match c.clear {
         ClearKind::Xchg64 => vec![Op::Clear],
         ClearKind::SplitLowFirst => vec![Op::ClearLow, Op::ClearHigh],
     }
 }
 
-fn set_ops(c: &Config) -> Vec<Op> {
+fn set_ops(c: &Lowering) -> Vec<Op> {
     match c.set {
         SetKind::Xchg64 => vec![Op::Set],
         SetKind::SplitHighFirst => vec![Op::SetHigh, Op::SetLow],
     }
 }
 
-fn read_ops(c: &Config, recheck: bool) -> Vec<Op> {
+fn read_ops(c: &Lowering, recheck: bool) -> Vec<Op> {
     if c.mode == Mode::NonPae {
         vec![Op::Load64]
     } else if recheck {
@@ -648,13 +684,13 @@ pub fn markdown() -> String {
         "| primitive | who | steps (reads / writes) | per mode | kernel |\n|---|---|---|---|---|\n",
     );
     let cfgs = [
-        Config {
+        Lowering {
             mode: Mode::XenPv,
-            ..Config::default()
+            ..Lowering::default()
         },
-        Config {
+        Lowering {
             mode: Mode::NonPae,
-            ..Config::default()
+            ..Lowering::default()
         },
     ];
     for p in PRIMS {
@@ -701,6 +737,7 @@ pub fn markdown() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
 
     #[test]
     fn op_all_is_indexed_by_value() {
@@ -744,14 +781,16 @@ mod tests {
         let native_off = Config {
             paravirt: false,
             ..Config::default()
-        };
+        }
+        .lowering();
         let non_pae = Config {
             mode: Mode::NonPae,
             ..Config::default()
-        };
+        }
+        .lowering();
         assert!((p.ops)(&native_off).is_empty());
         assert!((p.ops)(&non_pae).is_empty());
-        assert_eq!((p.ops)(&Config::default()), vec![Op::Sync]);
+        assert_eq!((p.ops)(&Config::default().lowering()), vec![Op::Sync]);
         let always = lookup("tlb_remove_table_sync_one").unwrap();
         assert_eq!((always.ops)(&non_pae), vec![Op::Sync]);
     }

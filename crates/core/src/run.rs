@@ -450,7 +450,7 @@ fn run_chunk<S: Scheduler>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::preset;
+    use crate::presets::preset;
 
     #[test]
     fn wilson_interval_brackets_the_estimate() {
@@ -491,8 +491,8 @@ mod tests {
     /// machine takes.
     #[test]
     fn every_scenario_runs_to_its_end() {
-        for (name, src) in crate::scenario::BUILTIN {
-            let (_, cfg) = crate::scenario::load(src).unwrap();
+        for (name, src) in crate::program::BUILTIN {
+            let (_, cfg) = crate::program::load(src).unwrap();
             for spec in [SchedulerSpec::Random, SchedulerSpec::Pct { depth: 3 }] {
                 let s = Batch::new(&cfg, spec, 1).unwrap().run(500);
                 assert_eq!(s.step_limit_runs, 0, "{name} {spec:?}");

@@ -73,10 +73,10 @@ pub enum SchedulerSpec {
 pub const MAX_PCT_DEPTH: u32 = 64;
 
 impl SchedulerSpec {
-    pub fn validate(&self) -> Result<(), crate::ConfigError> {
+    pub fn validate(&self) -> Result<(), crate::config::ConfigError> {
         match *self {
             SchedulerSpec::Pct { depth } if !(1..=MAX_PCT_DEPTH).contains(&depth) => {
-                Err(crate::ConfigError::new(
+                Err(crate::config::ConfigError::new(
                     "depth",
                     format!("{depth} is out of range 1..={MAX_PCT_DEPTH}"),
                 ))

@@ -9,6 +9,7 @@
 //! machines of up to 31 CPUs (two beyond); CHECK is a 12-bit checksum over both, so a
 //! typo or a truncated link is reported instead of replaying something else.
 
+use crate::codec::{b64_value, decode_b64, encode_b64, B64};
 use crate::config::{
     Alloc, ClearKind, Config, FreeKind, Knob, Mode, ReaderKind, SetKind, SyncPlacement,
 };
@@ -20,19 +21,6 @@ use std::fmt;
 pub const VERSION: &str = "ts1";
 /// The format version of a scenario file's schedules.
 pub const VERSION_SCENARIO: &str = "ts2";
-
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-fn b64_value(c: u8) -> Option<u8> {
-    match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'-' => Some(62),
-        b'_' => Some(63),
-        _ => None,
-    }
-}
 
 /// One run, replayable: configuration, new table, and the choices in order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +69,18 @@ fn checksum(parts: &[&str]) -> u16 {
         h = (h ^ b'.' as u32).wrapping_mul(0x0100_0193);
     }
     ((h >> 20) ^ (h & 0xfff)) as u16 & 0xfff
+}
+
+/// The parts joined by dots, then the checksum over them as two more characters: a
+/// schedule string as [`Schedule::decode_with`] checks it.
+fn seal(parts: &[&str]) -> String {
+    let sum = checksum(parts);
+    format!(
+        "{}.{}{}",
+        parts.join("."),
+        B64[(sum >> 6) as usize] as char,
+        B64[(sum & 63) as usize] as char
+    )
 }
 
 impl Schedule {
@@ -134,13 +134,7 @@ impl Schedule {
             parts.push(h);
         }
         parts.push(&steps);
-        let sum = checksum(&parts);
-        format!(
-            "{}.{}{}",
-            parts.join("."),
-            B64[(sum >> 6) as usize] as char,
-            B64[(sum & 63) as usize] as char
-        )
+        seal(&parts)
     }
 
     /// Parses a schedule of a built-in placement (`ts1`); a scenario's (`ts2`) needs
@@ -299,41 +293,6 @@ impl Schedule {
     }
 }
 
-pub(crate) fn encode_b64(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        let chars = chunk.len() + 1;
-        for k in 0..chars {
-            out.push(B64[(n >> (18 - 6 * k) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
-pub(crate) fn decode_b64(s: &str) -> Option<Vec<u8>> {
-    let v: Vec<u8> = s.bytes().map(b64_value).collect::<Option<_>>()?;
-    let mut out = Vec::new();
-    for chunk in v.chunks(4) {
-        if chunk.len() == 1 {
-            return None;
-        }
-        let mut n = 0u32;
-        for (k, &x) in chunk.iter().enumerate() {
-            n |= (x as u32) << (18 - 6 * k);
-        }
-        for k in 0..chunk.len() - 1 {
-            out.push((n >> (16 - 8 * k)) as u8);
-        }
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -410,7 +369,7 @@ mod tests {
     #[test]
     fn a_scenario_schedule_belongs_to_its_scenario() {
         let load = |name| {
-            crate::scenario::load(crate::scenario::builtin_source(name).unwrap())
+            crate::program::load(crate::program::builtin_source(name).unwrap())
                 .unwrap()
                 .1
         };
@@ -439,13 +398,7 @@ mod tests {
         header[2] += 1;
         parts[1] = encode_b64(&header);
         let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
-        let sum = checksum(&refs);
-        let forged = format!(
-            "{}.{}{}",
-            parts.join("."),
-            B64[(sum >> 6) as usize] as char,
-            B64[(sum & 63) as usize] as char
-        );
+        let forged = seal(&refs);
         let e = Schedule::decode(&forged).unwrap_err().to_string();
         assert!(e.contains("CPU count disagrees"), "{e}");
         // The same edit of an explicit count is a different machine, and decodes.

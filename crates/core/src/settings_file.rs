@@ -95,7 +95,7 @@ pub fn settings(text: &str, format: Format) -> Result<Vec<(String, String)>, Set
 pub fn apply(cfg: &mut Config, settings: &[(String, String)]) -> Result<(), ConfigError> {
     for (k, v) in settings {
         if k == "preset" {
-            *cfg = crate::preset(v)?.config;
+            *cfg = crate::presets::preset(v)?.config;
         } else {
             cfg.set(k, v)?;
         }

@@ -545,7 +545,7 @@ pub fn replay_str(s: &str) -> Result<Trace, ReplayError> {
 /// Replays a schedule string made on `scenario` (a `ts2` schedule needs it).
 pub fn replay_str_with(
     s: &str,
-    scenario: Option<&std::sync::Arc<crate::Scenario>>,
+    scenario: Option<&std::sync::Arc<crate::scenario::Scenario>>,
 ) -> Result<Trace, ReplayError> {
     replay(&Schedule::decode_with(s, scenario).map_err(ReplayError::Schedule)?)
 }
@@ -611,7 +611,7 @@ impl Trace {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::preset;
+    use crate::presets::preset;
     use crate::run::record_run;
     use crate::sched::SchedulerSpec;
 

@@ -150,11 +150,11 @@ fn the_primitives_doc_is_generated_from_the_table() {
 /// and trace as the preset itself.
 #[test]
 fn every_preset_round_trips_through_its_printed_file() {
-    use tornsim_core::{scenario, Batch, SchedulerSpec};
+    use tornsim_core::{program, Batch, SchedulerSpec};
     for p in tornsim_core::presets() {
-        let shown = scenario::print(scenario::of_config(&p.config), &p.config);
+        let shown = program::print(program::of_config(&p.config), &p.config);
         let (_, cfg) =
-            scenario::load(&shown).unwrap_or_else(|e| panic!("{}", e.render(&shown, p.name)));
+            program::load(&shown).unwrap_or_else(|e| panic!("{}", e.render(&shown, p.name)));
         assert_eq!(cfg, p.config, "{}", p.name);
         let a = tornsim_core::check(&p.config, Default::default()).unwrap();
         let b = tornsim_core::check(&cfg, Default::default()).unwrap();

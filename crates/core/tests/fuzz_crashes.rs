@@ -1,17 +1,17 @@
 //! Every input a fuzz target (`fuzz/`, run by `.ci/fuzz`) crashed on, replayed through
 //! what that target does, so the bug stays fixed. Files are named TARGET-crash-HASH.
 
-use tornsim_core::{check, scenario, CheckOptions};
+use tornsim_core::{check, program, scenario, CheckOptions};
 
 /// What `scenario_parse` and `scenario_check` do with one input.
 fn as_the_targets_do(src: &str) {
-    match scenario::load(src) {
+    match program::load(src) {
         Ok((_, cfg)) => {
-            let again = scenario::print(scenario::of_config(&cfg), &cfg);
-            let (_, cfg2) = scenario::load(&again).expect("a printed file parses");
+            let again = program::print(program::of_config(&cfg), &cfg);
+            let (_, cfg2) = program::load(&again).expect("a printed file parses");
             assert_eq!(
-                scenario::program_hash(scenario::of_config(&cfg2)),
-                scenario::program_hash(scenario::of_config(&cfg))
+                scenario::program_hash(program::of_config(&cfg2)),
+                scenario::program_hash(program::of_config(&cfg))
             );
         }
         Err(e) => {
@@ -19,7 +19,7 @@ fn as_the_targets_do(src: &str) {
             let _ = e.render(src, "input");
         }
     }
-    if let Ok((_, cfg)) = scenario::load_checked(src) {
+    if let Ok((_, cfg)) = program::load_checked(src) {
         let opts = CheckOptions {
             max_states: 20_000,
             ..CheckOptions::default()

@@ -5,7 +5,7 @@
 //! seconds in `cargo test`; `.ci/fuzz` is the long version.
 
 use proptest::prelude::*;
-use tornsim_core::{scenario, Schedule, Share};
+use tornsim_core::{program, scenario, Schedule, Share};
 
 /// One edit of a text: delete, insert or replace a few characters anywhere (by char, so
 /// multi-byte text stays valid UTF-8).
@@ -80,12 +80,7 @@ fn apply(src: &str, edits: &[Edit]) -> String {
 }
 
 fn builtin() -> impl Strategy<Value = &'static str> {
-    prop::sample::select(
-        scenario::BUILTIN
-            .iter()
-            .map(|(_, s)| *s)
-            .collect::<Vec<_>>(),
-    )
+    prop::sample::select(program::BUILTIN.iter().map(|(_, s)| *s).collect::<Vec<_>>())
 }
 
 proptest! {
@@ -94,14 +89,14 @@ proptest! {
     #[test]
     fn edited_scenarios_parse_or_point_inside_the_text(src in builtin(), edits in prop::collection::vec(edit(), 1..4)) {
         let text = apply(src, &edits);
-        match scenario::load_checked(&text) {
+        match program::load_checked(&text) {
             Ok((_, cfg)) => {
                 // Accepted: its print parses to the same program, and a bounded check ends.
-                let again = scenario::print(scenario::of_config(&cfg), &cfg);
-                let (_, cfg2) = scenario::load(&again).expect("a printed file parses");
+                let again = program::print(program::of_config(&cfg), &cfg);
+                let (_, cfg2) = program::load(&again).expect("a printed file parses");
                 prop_assert_eq!(
-                    scenario::program_hash(scenario::of_config(&cfg2)),
-                    scenario::program_hash(scenario::of_config(&cfg))
+                    scenario::program_hash(program::of_config(&cfg2)),
+                    scenario::program_hash(program::of_config(&cfg))
                 );
                 let opts = tornsim_core::CheckOptions { max_states: 5_000, ..Default::default() };
                 let _ = tornsim_core::check(&cfg, opts);
@@ -117,7 +112,7 @@ proptest! {
 
     #[test]
     fn noise_never_panics_any_parser(s in "\\PC{0,200}") {
-        let _ = scenario::load_checked(&s);
+        let _ = program::load_checked(&s);
         let _ = Schedule::decode(&s);
         let _ = scenario::unpack(&s);
         if let Ok((share, _)) = Share::from_query(&s, &["embed", "controls"]) {
@@ -128,7 +123,7 @@ proptest! {
 
     #[test]
     fn edited_links_are_refused_or_read_back(src in builtin(), edits in prop::collection::vec(edit(), 0..3), cut in any::<usize>()) {
-        let (_, cfg) = scenario::load(src).unwrap();
+        let (_, cfg) = program::load(src).unwrap();
         let link = Share { config: cfg, ..Share::default() }.to_query();
         let bad = apply(&link, &edits);
         let bad = &bad[..bad.char_indices().map(|(i, _)| i).nth(cut % (bad.chars().count() + 1)).unwrap_or(bad.len())];

@@ -5,7 +5,7 @@ use tornsim_core::config::*;
 use tornsim_core::machine::{Action, Effect, Pmd, Role};
 use tornsim_core::run::{record_run, table_for, Batch};
 use tornsim_core::sched::{run_seed, SchedulerSpec};
-use tornsim_core::{replay, Stepper};
+use tornsim_core::{preset, replay, Stepper};
 
 fn config() -> impl Strategy<Value = Config> {
     (

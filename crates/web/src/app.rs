@@ -15,7 +15,7 @@ use tornsim_core::config::{
     Alloc, ClearKind, FreeKind, Knob, Mode, ReaderKind, SetKind, SyncPlacement,
 };
 use tornsim_core::run::FEW_EVENTS;
-use tornsim_core::{presets, scenario, wilson, SchedulerSpec};
+use tornsim_core::{presets, program, wilson, SchedulerSpec};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq, Clone)]
@@ -373,7 +373,7 @@ pub fn app(props: &AppProps) -> Html {
             if let Some(r) = &m.check {
                 <CheckLine result={r.clone().map_err(AttrValue::from)}
                     claim={m.share.config.scenario.as_ref().map(|s| AttrValue::from(s.exists.text()))}
-                    holds={r.as_ref().ok().and_then(|r| scenario::of_config(&m.share.config).exists.holds(r.verdict))}
+                    holds={r.as_ref().ok().and_then(|r| program::of_config(&m.share.config).exists.holds(r.verdict))}
                     on_open={on(&d, Msg::OpenTrace)} />
             }
             // Shown from the first answer on: the click's own task stays short.

@@ -84,7 +84,7 @@ pub fn serve(req: Request) -> Reply {
         Request::Chunk(c) => Reply::Chunk(answer(c)),
         Request::Parse { seq, text } => Reply::Parsed {
             seq,
-            result: tornsim_core::scenario::load_checked(&text).map(|(s, config)| Parsed {
+            result: tornsim_core::program::load_checked(&text).map(|(s, config)| Parsed {
                 config,
                 description: s.description,
             }),

@@ -410,8 +410,8 @@ async fn an_error_is_shown_at_its_line_and_blocks_check_and_run() {
 
 #[wasm_bindgen_test]
 async fn a_share_link_carries_an_edited_scenario_and_its_claim() {
-    let text_src = tornsim_core::scenario::builtin_source("no-recheck").unwrap();
-    let (_, cfg) = tornsim_core::scenario::load(text_src).unwrap();
+    let text_src = tornsim_core::program::builtin_source("no-recheck").unwrap();
+    let (_, cfg) = tornsim_core::program::load(text_src).unwrap();
     let share = tornsim_core::Share {
         config: cfg,
         ..Default::default()

@@ -1,0 +1,496 @@
+//! The simulated machine: the PMD as two 32-bit halves, the page-table lock, per-CPU
+//! interrupt state, pending IPIs, the two page-table frames, and the actors' programs.
+//!
+//! [`Machine::step`] is the only place the semantics live: the random runner, replay,
+//! the interactive stepper, the timed scheduler and the exhaustive checker all call it.
+//! Every call is one atomic step of MODEL.md: a 32-bit load or store, a 64-bit exchange,
+//! a lock or unlock, an IPI send, an IPI acknowledgement, a hypercall.
+//!
+//! Two modes go beyond MODEL.md's table, as its "later modes" section suggests:
+//! - `hyperv`: the TLB flush is a hypercall that waits for nobody (as under Xen PV);
+//!   the sync is a real IPI broadcast. Verdicts are Xen PV's.
+//! - `kvm-pv-flush`: the host may preempt a reader's vCPU at any moment, interrupts off
+//!   or not (a step of its own, taken through the reader's acknowledgement choice:
+//!   resume if preempted, else acknowledge a deliverable IPI, else preempt). A preempted
+//!   vCPU takes no step and acknowledges nothing. `kvm_flush_tlb_multi()` skips
+//!   preempted vCPUs (they flush on resume) instead of waiting; the sync still waits for
+//!   them. So a reader preempted between its loads is not held off by the flush, and
+//!   every placement but `under-ptl` can tear, whatever the reader kind.
+
+//!
+//! The module's files: `state` (the values a step changes), `action` (what a step did and
+//! which choices are open), this file (a [`Machine`]: construction, accessors, the
+//! enabled set) and `step` (the semantics).
+
+mod action;
+mod state;
+mod step;
+#[cfg(test)]
+mod tests;
+
+use crate::config::{
+    Alloc, ClearKind, Config, ConfigError, Mode, ReaderKind, SetKind, SyncPlacement,
+};
+pub use crate::hazard::Hazard;
+pub use crate::prim::Op;
+pub use crate::program::DONE;
+use crate::program::{Instr, Program};
+pub use action::*;
+pub use state::*;
+use std::sync::Arc;
+
+/// The machine for one configuration.
+#[derive(Clone, Debug)]
+pub struct Machine {
+    /// The program's code, inline: the dispatch of every step loads from it, and a
+    /// pointer chase to reach it cost a tenth of the step rate.
+    code: [Instr; 256],
+    cfg: Config,
+    prog: Arc<Program>,
+    cpus: u8,
+    reader_mask: u64,
+    flush_targets: u64,
+    sync_targets: u64,
+    split_clear: bool,
+    split_set: bool,
+    same_frame: bool,
+    /// `kvm-pv-flush`: readers' vCPUs may be preempted, and the flush skips them.
+    kvm: bool,
+    /// Some reader is not bracketed by `local_irq_save()`/`local_irq_restore()`, or takes
+    /// the PTL: the `busy` and `at_lock` masks are kept. Constant per machine, so the
+    /// branches on it are always predicted.
+    generic: bool,
+    drain: bool,
+    new_addr: u64,
+    new: Pmd,
+    history: [Pmd; 5],
+    history_len: u8,
+    st: State,
+}
+
+impl Machine {
+    /// A machine at its initial state, running the program of `cfg`'s scenario (its own,
+    /// or the built-in file for its sync placement). With `drain`, readers stop starting
+    /// new iterations once the collapser and the populator are done, so a run ends;
+    /// without it (the checker) readers loop forever.
+    pub fn new(cfg: &Config, drain: bool) -> Result<Machine, ConfigError> {
+        cfg.validate()?;
+        let prog = Arc::new(crate::program::program_for(cfg)?);
+        Machine::with_program(cfg, prog, drain)
+    }
+
+    /// A machine for a program already compiled for `cfg`.
+    pub fn with_program(
+        cfg: &Config,
+        prog: Arc<Program>,
+        drain: bool,
+    ) -> Result<Machine, ConfigError> {
+        cfg.validate()?;
+        let cpus = cfg.cpu_count() as u8;
+        let all = if cpus == 64 {
+            u64::MAX
+        } else {
+            (1u64 << cpus) - 1
+        };
+        let reader_mask = ((1u64 << cfg.readers) - 1) << FIRST_READER;
+        let mm_cpumask_others = (1u64 << POPULATOR)
+            | if cfg.reader == ReaderKind::GupFast {
+                reader_mask
+            } else {
+                0
+            };
+        let generic = (FIRST_READER..cpus)
+            .filter(|&c| reader_mask >> c & 1 == 1)
+            .any(|c| !bracketed(&prog, c));
+        let new_addr = default_table(cfg.alloc);
+        let mut m = Machine {
+            code: *prog.code,
+            cfg: cfg.clone(),
+            cpus,
+            reader_mask,
+            flush_targets: if matches!(cfg.mode, Mode::XenPv | Mode::HyperV) {
+                0
+            } else {
+                mm_cpumask_others
+            },
+            sync_targets: all & !(1 << COLLAPSER),
+            split_clear: cfg.clear == ClearKind::SplitLowFirst,
+            split_set: cfg.set == SetKind::SplitHighFirst,
+            same_frame: cfg.alloc == Alloc::SameFrame,
+            kvm: cfg.mode == Mode::KvmPvFlush,
+            generic,
+            drain,
+            new_addr,
+            new: Pmd::default(),
+            history: [Pmd::default(); 5],
+            history_len: 0,
+            st: State {
+                pmd: Pmd::default(),
+                ver: 0,
+                ptl: NO_CPU,
+                irq_off: 0,
+                pending: 0,
+                qs: 0,
+                preempted: 0,
+                ipi: IpiKind::Flush,
+                flush_sent_ipi: false,
+                installed: false,
+                allocated: false,
+                old_table: TableState::Live,
+                pc: [DONE; 64],
+                regs: vec![Regs::START; cfg.readers as usize],
+                writers: 0,
+                gate: u64::MAX,
+                busy: 0,
+                at_lock: 0,
+                cur: [Instr::DONE; 64],
+            },
+            prog,
+        };
+        m.reset(new_addr);
+        Ok(m)
+    }
+
+    /// Back to the initial state, with the populator's new table at `new_addr`.
+    pub fn reset(&mut self, new_addr: u64) {
+        let old = Pmd::table(OLD_TABLE);
+        if new_addr != self.new_addr || self.history_len == 0 {
+            self.new_addr = new_addr;
+            self.new = Pmd::table(new_addr);
+            // The PMD's values in order. Every write is known in advance because the
+            // compiler admits one clear in khugepaged and one populate, over a none
+            // PMD, in the fault: the PMD goes old -> none -> new.
+            let mut h = [Pmd::default(); 5];
+            let mut n = 0;
+            let mut push = |p| {
+                h[n] = p;
+                n += 1;
+            };
+            push(old);
+            if self.split_clear {
+                push(Pmd {
+                    low: 0,
+                    high: old.high,
+                });
+            }
+            push(Pmd::default());
+            if self.split_set {
+                push(Pmd {
+                    low: 0,
+                    high: self.new.high,
+                });
+            }
+            push(self.new);
+            self.history = h;
+            self.history_len = n as u8;
+        }
+        let st = &mut self.st;
+        st.pmd = old;
+        st.ver = 0;
+        st.ptl = NO_CPU;
+        st.irq_off = 0;
+        st.pending = 0;
+        st.qs = 0;
+        st.preempted = 0;
+        st.ipi = IpiKind::Flush;
+        st.flush_sent_ipi = false;
+        st.installed = false;
+        st.allocated = false;
+        st.old_table = TableState::Live;
+        st.pc[..self.prog.entry.len()].copy_from_slice(&self.prog.entry);
+        st.regs.fill(Regs::START);
+        self.rederive();
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+    /// The compiled program this machine runs.
+    pub fn program(&self) -> &Arc<Program> {
+        &self.prog
+    }
+    pub fn cpus(&self) -> u8 {
+        self.cpus
+    }
+    pub fn state(&self) -> &State {
+        &self.st
+    }
+    /// The op `cpu` runs next ([`Op::Done`] for a finished writer or an idle CPU).
+    #[inline]
+    pub fn op(&self, cpu: u8) -> Op {
+        self.st.cur[cpu as usize & 63].op
+    }
+
+    /// Moves `cpu` to `pc`.
+    #[inline(always)]
+    fn goto(&mut self, cpu: u8, pc: u8) {
+        self.st.pc[cpu as usize & 63] = pc;
+        self.st.cur[cpu as usize & 63] = self.code[pc as usize];
+    }
+    /// Replaces the dynamic state (the checker restores states it has stored). Only the
+    /// public fields matter; the derived ones are recomputed.
+    pub fn set_state(&mut self, st: State) {
+        self.st = st;
+        self.rederive();
+    }
+    /// Goes back to a state this machine was in (derived fields and all), as the
+    /// checker does between the choices it expands from one state.
+    pub(crate) fn restore(&mut self, saved: &State) {
+        self.st.copy_from(saved);
+    }
+    /// Edits the public fields of the state in place, then recomputes the derived ones.
+    pub fn edit_state(&mut self, f: impl FnOnce(&mut State)) {
+        f(&mut self.st);
+        self.rederive();
+    }
+    /// The populator's new table.
+    pub fn new_table(&self) -> u64 {
+        self.new_addr
+    }
+    /// Every value the PMD takes in a run, in order; `state().ver` indexes it.
+    pub fn history(&self) -> &[Pmd] {
+        &self.history[..self.history_len as usize]
+    }
+    pub fn reader_mask(&self) -> u64 {
+        self.reader_mask
+    }
+    /// CPUs the native TLB flush sends IPIs to (none under Xen PV).
+    pub fn flush_targets(&self) -> u64 {
+        self.flush_targets
+    }
+    pub fn sync_targets(&self) -> u64 {
+        self.sync_targets
+    }
+    pub fn effective_sync(&self) -> SyncPlacement {
+        self.cfg.effective_sync()
+    }
+
+    pub fn role(&self, cpu: u8) -> Role {
+        match cpu {
+            COLLAPSER => Role::Collapser,
+            POPULATOR => Role::Populator,
+            c if (self.reader_mask >> c) & 1 == 1 => Role::Reader,
+            _ => Role::Idle,
+        }
+    }
+
+    /// Readers inside an iteration of their block.
+    #[inline(always)]
+    pub fn busy(&self) -> u64 {
+        if self.generic {
+            self.busy_as::<true>()
+        } else {
+            self.busy_as::<false>()
+        }
+    }
+
+    /// [`Machine::busy`] for a machine whose `generic` is `G`.
+    #[inline(always)]
+    fn busy_as<const G: bool>(&self) -> u64 {
+        if G {
+            self.st.busy
+        } else {
+            self.st.irq_off & self.reader_mask
+        }
+    }
+
+    /// Whether this machine keeps the `busy` and `at_lock` masks (some reader is not
+    /// bracketed by `local_irq_save()`/`local_irq_restore()`, or takes the PTL). The
+    /// run loop picks [`Machine::step_as`] and [`Machine::enabled_as`] by it once per
+    /// run, so the common bracketed readers pay nothing for the general case.
+    #[inline]
+    pub fn is_generic(&self) -> bool {
+        self.generic
+    }
+
+    /// Whether `addr` is a page table that is allocated right now.
+    #[inline(always)]
+    fn table_live(&self, addr: u64) -> bool {
+        ((addr == self.new_addr) & self.st.allocated)
+            | ((addr == OLD_TABLE) & (self.st.old_table != TableState::Freed))
+    }
+
+    /// Which writers can step, from first principles. Boolean `&`/`|`, not `&&`/`||`:
+    /// this runs after every writer step and short-circuit branches mispredicted.
+    fn writers_now(&self) -> u64 {
+        let st = &self.st;
+        let free = st.ptl == NO_CPU;
+        let (c, p) = (self.op(COLLAPSER), self.op(POPULATOR));
+        // A CPU that sent IPIs waits for them: only the collapser sends.
+        let c_ok = (c != Op::Done) & (st.pending == 0) & ((c != Op::Lock) | free);
+        // The allocator can only hand back the old frame once it is free.
+        let alloc_ok = !self.same_frame | (st.old_table == TableState::Freed);
+        let p_ok = (p != Op::Done) & ((p != Op::Lock) | free) & ((p != Op::Alloc) | alloc_ok);
+        (c_ok as u64) << COLLAPSER | (p_ok as u64) << POPULATOR
+    }
+
+    /// Recomputes the writer mask and the gate. Called by the steps that can change
+    /// them: writer steps, acknowledgements, and the quiescent state that frees the old
+    /// table.
+    #[inline]
+    fn refresh(&mut self) {
+        self.st.writers = self.writers_now();
+        self.st.gate = if self.drain && self.writers_done() {
+            0
+        } else {
+            u64::MAX
+        };
+    }
+
+    /// Recomputes every derived field from the public ones.
+    fn rederive(&mut self) {
+        // CPUs past the machine's count stay idle ([`DONE`]) from construction on.
+        for c in 0..self.cpus as usize {
+            self.st.cur[c] = self.code[self.st.pc[c] as usize];
+        }
+        if self.generic {
+            let (mut busy, mut at_lock) = (0, 0);
+            for c in FIRST_READER..self.cpus {
+                if self.reader_mask >> c & 1 == 1 {
+                    let pc = self.st.pc[c as usize];
+                    busy |= ((pc != self.prog.entry[c as usize]) as u64) << c;
+                    at_lock |= ((self.code[pc as usize].op == Op::Lock) as u64) << c;
+                }
+            }
+            self.st.busy = busy;
+            self.st.at_lock = at_lock;
+        }
+        self.refresh();
+    }
+
+    /// The collapser and the populator have finished.
+    #[inline]
+    pub fn writers_done(&self) -> bool {
+        (self.st.collapser() == DONE) & (self.st.populator() == DONE)
+    }
+
+    /// The run is over: writers done and no reader inside an iteration.
+    #[inline]
+    pub fn finished(&self) -> bool {
+        self.writers_done() && self.busy() == 0
+    }
+
+    /// The choices the scheduler may make now.
+    #[inline(always)]
+    pub fn enabled(&self) -> Enabled {
+        if self.generic {
+            self.enabled_as::<true>()
+        } else {
+            self.enabled_as::<false>()
+        }
+    }
+
+    /// [`Machine::enabled`], for a machine whose [`Machine::is_generic`] is `G`.
+    #[inline(always)]
+    pub fn enabled_as<const G: bool>(&self) -> Enabled {
+        debug_assert_eq!(G, self.generic);
+        let st = &self.st;
+        debug_assert_eq!(
+            st.writers,
+            self.writers_now(),
+            "stale writer mask in {st:?}"
+        );
+        // Readers always may step, except that a draining run starts no new iteration
+        // and a reader spins while another CPU holds the PTL it wants.
+        let mut readers = self.reader_mask & (self.busy_as::<G>() | st.gate);
+        if G {
+            readers &= !(st.at_lock & ((st.ptl != NO_CPU) as u64).wrapping_neg());
+        }
+        let mut en = Enabled {
+            prog: readers | st.writers,
+            ack: st.pending & !st.irq_off,
+        };
+        if self.kvm {
+            // A reader's "ack" choice is the host's: resume it if preempted, else
+            // deliver its IPI if it can take one, else preempt it (not once a draining
+            // run's writers are done, so that runs end).
+            let r = self.reader_mask;
+            let can_ack = st.pending & !st.irq_off;
+            en.prog &= !st.preempted;
+            en.ack = (can_ack & !st.preempted)
+                | (r & st.preempted)
+                | (r & !st.preempted & !can_ack & st.gate);
+        }
+        en
+    }
+
+    /// Why `ch` cannot be taken now, or `None` if it can.
+    pub fn why_disabled(&self, ch: Choice) -> Option<String> {
+        let st = &self.st;
+        if ch.cpu >= self.cpus {
+            return Some(format!(
+                "there is no CPU{} (the machine has {} CPUs)",
+                ch.cpu, self.cpus
+            ));
+        }
+        let bit = 1u64 << ch.cpu;
+        if ch.ack && self.kvm && self.reader_mask & bit != 0 {
+            return if self.enabled().contains(ch) {
+                None
+            } else {
+                Some(format!(
+                    "the host does not preempt CPU{} once the collapse is over",
+                    ch.cpu
+                ))
+            };
+        }
+        if ch.ack {
+            return if st.pending & bit == 0 {
+                Some(format!("CPU{} has no IPI pending", ch.cpu))
+            } else if st.irq_off & bit != 0 {
+                Some(format!("CPU{} has interrupts disabled", ch.cpu))
+            } else {
+                None
+            };
+        }
+        if self.enabled().contains(ch) {
+            return None;
+        }
+        let op = self.op(ch.cpu);
+        if st.preempted & bit != 0 {
+            return Some(format!("CPU{} is preempted by the host", ch.cpu));
+        }
+        Some(match self.role(ch.cpu) {
+            Role::Idle => format!("CPU{} is idle: it only acknowledges IPIs", ch.cpu),
+            Role::Reader if op == Op::Lock && st.ptl != NO_CPU => {
+                format!("CPU{} is spinning on the PTL held by CPU{}", ch.cpu, st.ptl)
+            }
+            Role::Reader => format!(
+                "CPU{} has finished: the collapse is over and it is outside a read",
+                ch.cpu
+            ),
+            Role::Collapser if op == Op::Done => "the collapser has finished".into(),
+            Role::Populator if op == Op::Done => "the populator has finished".into(),
+            Role::Collapser if st.pending != 0 => {
+                "the collapser is waiting for IPI acknowledgements".into()
+            }
+            Role::Populator if op == Op::Alloc => {
+                "the populator waits for the old frame to be freed (alloc=same-frame)".into()
+            }
+            _ => format!("CPU{} is spinning on the PTL held by CPU{}", ch.cpu, st.ptl),
+        })
+    }
+}
+
+/// Whether `cpu`'s block starts with `local_irq_save()`, ends with `local_irq_restore()`
+/// (the only way back to its first line), touches interrupts nowhere else and takes no
+/// lock: then "inside an iteration" is "interrupts off".
+fn bracketed(p: &Program, cpu: u8) -> bool {
+    let b = p.block_of[cpu as usize];
+    let (s, e) = p.blocks[b as usize];
+    let code = &p.code[s as usize..e as usize];
+    let n = code.len();
+    n >= 2
+        && code[0].op == Op::IrqOff
+        && code[n - 1].op == Op::IrqOn
+        && code.iter().enumerate().all(|(i, ins)| {
+            let irq_ok = match ins.op {
+                Op::IrqOff => i == 0,
+                Op::IrqOn => i == n - 1,
+                Op::Lock | Op::Unlock => false,
+                _ => true,
+            };
+            let back = [ins.next, ins.alt, ins.skip].contains(&s);
+            irq_ok && (!back || i == n - 1)
+        })
+}

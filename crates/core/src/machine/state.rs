@@ -1,0 +1,243 @@
+//! What a machine is made of between steps: the PMD as two halves, a reader's registers,
+//! the [`State`] that every step changes (and that the checker packs and restores), the
+//! CPU numbering, and the page-table frames the populator may allocate.
+
+use crate::config::Alloc;
+use crate::program::Instr;
+use serde::{Deserialize, Serialize};
+
+/// "No CPU" in the PTL owner field.
+pub const NO_CPU: u8 = u8::MAX;
+/// The collapser (khugepaged) always runs on CPU 0.
+pub const COLLAPSER: u8 = 0;
+/// The populator (a page fault) always runs on CPU 1.
+pub const POPULATOR: u8 = 1;
+/// Readers run on CPUs 2.., then idle CPUs follow.
+pub const FIRST_READER: u8 = 2;
+
+/// `_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY`: `_PAGE_TABLE` on x86.
+pub const PAGE_TABLE_FLAGS: u32 = 0x067;
+/// The physical address of the page table khugepaged retracts.
+pub const OLD_TABLE: u64 = 0x1_3a5f_e000;
+/// The `same-low` allocation: the old table's low word under another high word.
+pub const SAME_LOW_TABLE: u64 = 0x2_3a5f_e000;
+/// RAM the `random` allocator draws frames from. More than 4 GiB, so low words can collide.
+pub const RAM_BYTES: u64 = 16 << 30;
+const PAGE_SHIFT: u32 = 12;
+
+/// A PMD value, as its two 32-bit halves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Pmd {
+    pub low: u32,
+    pub high: u32,
+}
+
+impl Pmd {
+    /// The entry `pmd_populate()` writes for a page table at `addr`.
+    pub fn table(addr: u64) -> Pmd {
+        Pmd {
+            low: (addr as u32 & !0xfff) | PAGE_TABLE_FLAGS,
+            high: (addr >> 32) as u32,
+        }
+    }
+    /// Present means `pmd_low` is non-zero (MODEL.md's definition).
+    pub fn present(self) -> bool {
+        self.low != 0
+    }
+    /// The physical address the entry points to.
+    pub fn addr(self) -> u64 {
+        (((self.high as u64) << 32) | self.low as u64) & !0xfff
+    }
+    pub fn value(self) -> u64 {
+        ((self.high as u64) << 32) | self.low as u64
+    }
+}
+
+/// Which IPI broadcast is outstanding.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IpiKind {
+    /// `native_flush_tlb_multi()` from `pmdp_collapse_flush()`.
+    #[default]
+    Flush,
+    /// `tlb_remove_table_sync_one()`, i.e. `pmdp_get_lockless_sync()`.
+    Sync,
+}
+
+/// What each CPU runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    Collapser,
+    Populator,
+    Reader,
+    Idle,
+}
+
+/// The life of the old page table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TableState {
+    Live,
+    /// `pte_free_defer()` queued it; freed once the CPUs in `qs` enable interrupts.
+    FreeQueued,
+    Freed,
+}
+
+/// "No first load yet" in [`Regs::first_ver`].
+pub const NO_VER: u8 = u8::MAX;
+
+/// A reader's registers. Fields that are dead at the reader's pc are kept zero, so that
+/// equal machine states compare equal (the checker relies on it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Regs {
+    pub low: u32,
+    pub high: u32,
+    /// The PMD version at this read's first load, for the torn-read check.
+    pub first_ver: u8,
+}
+
+impl Regs {
+    pub const START: Regs = Regs {
+        low: 0,
+        high: 0,
+        first_ver: NO_VER,
+    };
+
+    /// The value the registers hold, as a PMD.
+    #[inline(always)]
+    pub fn pmd(self) -> Pmd {
+        Pmd {
+            low: self.low,
+            high: self.high,
+        }
+    }
+}
+
+/// Everything that changes during a run.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct State {
+    pub pmd: Pmd,
+    /// How many writes the PMD has had: an index into [`Machine::history`].
+    pub ver: u8,
+    pub ptl: u8,
+    pub irq_off: u64,
+    pub pending: u64,
+    /// CPUs that must enable interrupts before a queued deferred free completes.
+    pub qs: u64,
+    /// vCPUs the host has descheduled (`kvm-pv-flush` only): they take no step and
+    /// acknowledge no IPI until resumed.
+    pub preempted: u64,
+    pub ipi: IpiKind,
+    /// The flush sent at least one IPI (what `pmdp_collapse_flush_sync()` records).
+    pub flush_sent_ipi: bool,
+    pub installed: bool,
+    /// The populator has allocated its new table.
+    pub allocated: bool,
+    pub old_table: TableState,
+    /// Each CPU's pc, an index into the program's code ([`DONE`] once a writer has
+    /// finished, and for idle CPUs): CPU 0 the collapser, 1 the populator, then readers.
+    /// A fixed array, so that indexing it by a CPU number needs no bounds check.
+    pub pc: [u8; 64],
+    /// Each reader's registers; reader `i` runs on CPU `2 + i`.
+    pub regs: Vec<Regs>,
+    /// Which writers (bits 0 and 1) can step: derived from the fields above, and kept
+    /// current by the steps that can change it rather than recomputed every step.
+    pub(super) writers: u64,
+    /// All ones while readers may start reads; zero once a draining run's writers are done.
+    pub(super) gate: u64,
+    /// Readers inside an iteration of their block (away from its first line). Derived
+    /// from the pcs; kept only for programs whose readers are not bracketed by
+    /// `local_irq_save()`/`local_irq_restore()` (else `irq_off` says the same).
+    pub(super) busy: u64,
+    /// Readers whose next step is `pmd_lock()` (kept only where a reader takes the PTL).
+    pub(super) at_lock: u64,
+    /// Each CPU's instruction at its pc, derived from `pc`: the step dispatches on it
+    /// with one load, where going through the code would put a second dependent load
+    /// before every (often mispredicted) dispatch.
+    pub(super) cur: [Instr; 64],
+}
+
+impl State {
+    /// Becomes a copy of `o`, derived fields included, reusing the registers' buffer:
+    /// what the checker does between the choices it expands from one state, where
+    /// unpacking the stored state again cost more than the step.
+    pub(crate) fn copy_from(&mut self, o: &State) {
+        // Every field by name, so that a new one cannot be forgotten here.
+        let State {
+            pmd,
+            ver,
+            ptl,
+            irq_off,
+            pending,
+            qs,
+            preempted,
+            ipi,
+            flush_sent_ipi,
+            installed,
+            allocated,
+            old_table,
+            pc,
+            regs,
+            writers,
+            gate,
+            busy,
+            at_lock,
+            cur,
+        } = o;
+        (self.pmd, self.ver, self.ptl) = (*pmd, *ver, *ptl);
+        (self.irq_off, self.pending, self.qs, self.preempted) =
+            (*irq_off, *pending, *qs, *preempted);
+        (self.ipi, self.flush_sent_ipi, self.installed) = (*ipi, *flush_sent_ipi, *installed);
+        (self.allocated, self.old_table, self.pc) = (*allocated, *old_table, *pc);
+        self.regs.clone_from(regs);
+        (self.writers, self.gate, self.busy, self.at_lock) = (*writers, *gate, *busy, *at_lock);
+        self.cur = *cur;
+    }
+
+    pub fn collapser(&self) -> u8 {
+        self.pc[COLLAPSER as usize]
+    }
+    pub fn populator(&self) -> u8 {
+        self.pc[POPULATOR as usize]
+    }
+}
+
+/// Index of the `n`-th set bit of `m` (which has more than `n` bits set).
+#[inline]
+pub fn nth_bit(mut m: u64, n: u32) -> u8 {
+    for _ in 0..n {
+        m &= m - 1;
+    }
+    m.trailing_zeros() as u8
+}
+
+/// The set bits of a mask, lowest first.
+pub fn bits(mut m: u64) -> impl Iterator<Item = u8> {
+    std::iter::from_fn(move || {
+        if m == 0 {
+            return None;
+        }
+        let b = m.trailing_zeros() as u8;
+        m &= m - 1;
+        Some(b)
+    })
+}
+
+/// Draws the `random` allocator's frame: any 4 KiB frame of [`RAM_BYTES`] but the old table.
+pub fn draw_table(next_u64: &mut impl FnMut() -> u64) -> u64 {
+    let frames = RAM_BYTES >> PAGE_SHIFT;
+    let old = OLD_TABLE >> PAGE_SHIFT;
+    let f = ((next_u64() as u128 * (frames - 1) as u128) >> 64) as u64;
+    (if f >= old { f + 1 } else { f }) << PAGE_SHIFT
+}
+
+/// The populator's table for `same-low` and `same-frame`; for `random`, a placeholder
+/// that each run replaces with a drawn frame.
+pub fn default_table(alloc: Alloc) -> u64 {
+    match alloc {
+        Alloc::SameLow => SAME_LOW_TABLE,
+        Alloc::SameFrame => OLD_TABLE,
+        Alloc::Random => 0x0_0fed_c000,
+    }
+}

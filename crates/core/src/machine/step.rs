@@ -1,0 +1,409 @@
+//! The step semantics: one arm per op at the CPU's pc, each an atomic step of MODEL.md
+//! (a 32-bit load or store, a 64-bit exchange, a lock or unlock, an IPI send or
+//! acknowledgement, a hypercall), with the helpers that finish a read and classify it.
+
+use super::action::*;
+use super::state::*;
+use super::Machine;
+use crate::prim::Op;
+use crate::program::Instr;
+
+impl Machine {
+    /// Takes one step. `ch` must be enabled; the caller checks (see [`Machine::try_step`]).
+    ///
+    /// Every program step is one arm of one `match` on the op at the CPU's pc: under a
+    /// random schedule the kind of the next step is unpredictable, and each extra branch
+    /// on it (reader or not, which role, which op) cost a mispredict; one dispatch halved
+    /// them. The program only says where each outcome goes next.
+    #[inline(always)]
+    pub fn step(&mut self, ch: Choice) -> Effect {
+        if self.generic {
+            self.step_as::<true>(ch)
+        } else {
+            self.step_as::<false>(ch)
+        }
+    }
+
+    /// [`Machine::step`], for a machine whose [`Machine::is_generic`] is `G`.
+    #[inline(always)]
+    pub fn step_as<const G: bool>(&mut self, ch: Choice) -> Effect {
+        debug_assert_eq!(G, self.generic);
+        debug_assert!(self.enabled().contains(ch), "{ch:?} is not enabled");
+        let cpu = ch.cpu;
+        let bit = 1u64 << cpu;
+        let mut e = Effect {
+            kind: ActionKind::Ack,
+            flags: 0,
+            ipis: 0,
+            v1: 0,
+            v2: 0,
+            wide: 0,
+        };
+        if ch.ack && self.kvm && self.reader_mask & bit != 0 {
+            if self.st.preempted & bit != 0 {
+                self.st.preempted &= !bit;
+                e.kind = ActionKind::Resume;
+                // A yield, so PCT does not toggle one vCPU forever.
+                e.flags = flag::YIELD;
+                return e;
+            }
+            if self.st.pending & !self.st.irq_off & bit == 0 {
+                self.st.preempted |= bit;
+                e.kind = ActionKind::Preempt;
+                e.flags = flag::YIELD;
+                return e;
+            }
+        }
+        if ch.ack {
+            self.st.pending &= !bit;
+            e.flags = (self.st.ipi == IpiKind::Sync) as u8 * flag::SYNC;
+            self.refresh();
+            return e;
+        }
+        let pmd = self.st.pmd;
+        // The reader arms below load their registers themselves (`slot`): a writer's step
+        // should not pay for a reader's load.
+        let ins = self.st.cur[cpu as usize & 63];
+        let mut next = ins.next;
+        match ins.op {
+            Op::Lock => {
+                self.st.ptl = cpu;
+                e.kind = ActionKind::PtlLock;
+                self.goto(cpu, next);
+                self.refresh();
+                self.reader_tail::<G>(cpu, next, bit);
+                return e;
+            }
+            Op::Unlock => {
+                // Inside `do { … } while (!installed)`, the unlock loops back.
+                let retry = !self.st.installed & (ins.alt != ins.next);
+                next = if retry { ins.alt } else { ins.next };
+                self.st.ptl = NO_CPU;
+                e.kind = ActionKind::PtlUnlock;
+                e.flags = retry as u8 * (flag::RETRY | flag::YIELD);
+                self.goto(cpu, next);
+                self.refresh();
+                self.reader_tail::<G>(cpu, next, bit);
+                return e;
+            }
+            Op::Clear => {
+                self.write_pmd(Pmd::default());
+                e.kind = ActionKind::Clear;
+            }
+            Op::ClearLow => {
+                self.write_pmd(Pmd {
+                    low: 0,
+                    high: pmd.high,
+                });
+                e.kind = ActionKind::ClearLow;
+            }
+            Op::ClearHigh => {
+                self.write_pmd(Pmd::default());
+                e.kind = ActionKind::ClearHigh;
+            }
+            Op::Flush => {
+                // kvm_flush_tlb_multi() skips preempted vCPUs, marking them to flush
+                // on resume, instead of waiting for them.
+                let targets = self.flush_targets & !self.st.preempted;
+                let sent = targets != 0;
+                // pmdp_collapse_flush_sync() skips the sync when the flush sent IPIs.
+                next = if sent { ins.next } else { ins.alt };
+                if sent {
+                    // Native: IPI the CPUs in mm_cpumask and wait for them.
+                    self.send_ipi(targets, IpiKind::Flush, &mut e);
+                    self.st.flush_sent_ipi = true;
+                    e.kind = ActionKind::FlushIpi;
+                } else {
+                    // Xen PV: a hypercall that no guest IRQ handler sees.
+                    e.kind = ActionKind::FlushHypercall;
+                }
+                self.goto(cpu, next);
+                self.refresh();
+                self.reader_tail::<G>(cpu, next, bit);
+                return e;
+            }
+            Op::Sync => {
+                self.send_ipi(self.sync_targets, IpiKind::Sync, &mut e);
+                e.kind = ActionKind::SyncIpi;
+                self.goto(cpu, next);
+                self.refresh();
+                self.reader_tail::<G>(cpu, next, bit);
+                return e;
+            }
+            op @ (Op::FreeDefer | Op::FreeNow) => {
+                // pte_free_defer() waits for every CPU inside an IRQ-off read to leave it.
+                let waiting = if op == Op::FreeDefer {
+                    self.st.irq_off & self.reader_mask
+                } else {
+                    0
+                };
+                self.st.qs = waiting;
+                self.st.old_table = if waiting == 0 {
+                    TableState::Freed
+                } else {
+                    TableState::FreeQueued
+                };
+                e.kind = ActionKind::Free;
+                e.wide = waiting;
+                self.goto(cpu, next);
+                self.refresh();
+                self.reader_tail::<G>(cpu, next, bit);
+                return e;
+            }
+            Op::Alloc => {
+                self.st.allocated = true;
+                e.kind = ActionKind::Alloc;
+                e.wide = self.new_addr;
+                self.goto(cpu, next);
+                self.refresh();
+                self.reader_tail::<G>(cpu, next, bit);
+                return e;
+            }
+            Op::CheckNone => {
+                // Under the PTL no one else writes the PMD, so reading both halves is one step.
+                let none = pmd == Pmd::default();
+                next = if none { ins.next } else { ins.alt };
+                e.kind = ActionKind::CheckNone;
+                e.flags = none as u8 * flag::NONE;
+            }
+            Op::Set => {
+                self.write_pmd(self.new);
+                self.st.installed = true;
+                e.kind = ActionKind::Set;
+            }
+            Op::SetHigh => {
+                self.write_pmd(Pmd {
+                    low: 0,
+                    high: self.new.high,
+                });
+                e.kind = ActionKind::SetHigh;
+            }
+            Op::SetLow => {
+                self.write_pmd(self.new);
+                self.st.installed = true;
+                e.kind = ActionKind::SetLow;
+            }
+
+            // Readers. Registers dead at the next pc are zeroed, so equal states compare
+            // equal.
+            Op::IrqOff => {
+                self.st.irq_off |= bit;
+                e.kind = ActionKind::IrqOff;
+            }
+            Op::LoadLow => {
+                let (slot, r) = self.regs(cpu);
+                // The first load of a read notes the PMD version, for the torn check.
+                let rg = &mut self.st.regs[slot];
+                rg.first_ver = first_ver(r, self.st.ver);
+                rg.low = pmd.low;
+                e.kind = ActionKind::LoadLow;
+                e.v1 = pmd.low;
+            }
+            Op::LoadHigh => {
+                let (slot, r) = self.regs(cpu);
+                let rg = &mut self.st.regs[slot];
+                rg.first_ver = first_ver(r, self.st.ver);
+                rg.high = pmd.high;
+                e.kind = ActionKind::LoadHigh;
+                e.v1 = pmd.high;
+            }
+            Op::RecheckLow => {
+                let (slot, r) = self.regs(cpu);
+                e.kind = ActionKind::ReloadLow;
+                (e.v1, e.v2) = (pmd.low, r.high);
+                next = if pmd.low != r.low {
+                    self.retry(slot, r, ins, &mut e)
+                } else {
+                    self.end_read(cpu, ins, r.pmd(), r.first_ver, &mut e)
+                };
+            }
+            Op::RecheckHigh => {
+                let (slot, r) = self.regs(cpu);
+                e.kind = ActionKind::ReloadHigh;
+                (e.v1, e.v2) = (r.low, pmd.high);
+                next = if pmd.high != r.high {
+                    self.retry(slot, r, ins, &mut e)
+                } else {
+                    self.end_read(cpu, ins, r.pmd(), r.first_ver, &mut e)
+                };
+            }
+            Op::LoadLowEnd => {
+                let (_, r) = self.regs(cpu);
+                e.kind = ActionKind::LastLoadLow;
+                let got = Pmd {
+                    low: pmd.low,
+                    high: r.high,
+                };
+                (e.v1, e.v2) = (got.low, got.high);
+                next = self.end_read(cpu, ins, got, first_ver(r, self.st.ver), &mut e);
+            }
+            Op::LoadHighEnd => {
+                let (_, r) = self.regs(cpu);
+                e.kind = ActionKind::LastLoadHigh;
+                let got = Pmd {
+                    low: r.low,
+                    high: pmd.high,
+                };
+                (e.v1, e.v2) = (got.low, got.high);
+                next = self.end_read(cpu, ins, got, first_ver(r, self.st.ver), &mut e);
+            }
+            Op::Load64 => {
+                e.kind = ActionKind::Load64;
+                (e.v1, e.v2) = (pmd.low, pmd.high);
+                e.flags = flag::READ;
+                next = self.after_read(cpu, ins, pmd);
+            }
+            Op::Deref => {
+                let (slot, r) = self.regs(cpu);
+                let addr = r.pmd().addr();
+                let stale =
+                    ((addr == OLD_TABLE) | (addr == self.new_addr)) & !self.table_live(addr);
+                self.st.regs[slot] = Regs::START;
+                e.kind = ActionKind::Deref;
+                e.wide = addr;
+                e.flags = stale as u8 * flag::STALE;
+            }
+            Op::IrqOn => {
+                self.st.irq_off &= !bit;
+                e.kind = ActionKind::IrqOn;
+                e.flags = flag::YIELD;
+                // Enabling interrupts is a quiescent state; the last one a deferred free
+                // waits for frees the old table.
+                if self.st.qs & bit != 0 {
+                    self.st.qs &= !bit;
+                    if self.st.qs == 0 {
+                        self.st.old_table = TableState::Freed;
+                        e.flags |= flag::FREED;
+                        self.goto(cpu, next);
+                        self.refresh();
+                    }
+                }
+            }
+            // A finished CPU is never enabled (`enabled` says so, and debug builds check
+            // it above); no panic path in the dispatch.
+            Op::Done => {}
+        }
+        self.goto(cpu, next);
+        self.reader_tail::<G>(cpu, next, bit);
+        e
+    }
+
+    /// A reader's index into the readers' registers. Only readers' steps call it; the
+    /// clamp lets the indexing that follows go without a panic path.
+    #[inline(always)]
+    fn slot(&self, cpu: u8) -> usize {
+        (cpu.wrapping_sub(FIRST_READER) as usize).min(self.st.regs.len() - 1)
+    }
+
+    /// A reader's slot and the registers in it: what every reader arm that uses its
+    /// registers loads first (writers' steps load none).
+    #[inline(always)]
+    fn regs(&self, cpu: u8) -> (usize, Regs) {
+        let slot = self.slot(cpu);
+        (slot, self.st.regs[slot])
+    }
+
+    /// After a step of a generic machine's reader: its `busy` and `at_lock` bits, and the
+    /// writers it may have let go (its unlock) or stopped (its lock). Nothing otherwise.
+    /// The steps that already moved and refreshed return through here too, so that no
+    /// step writes its pc twice.
+    #[inline(always)]
+    fn reader_tail<const G: bool>(&mut self, cpu: u8, next: u8, bit: u64) {
+        if G && self.reader_mask & bit != 0 {
+            // Away from the block's first line is inside an iteration.
+            let away = (next != self.prog.entry[cpu as usize]) as u64;
+            let lock = (self.code[next as usize].op == Op::Lock) as u64;
+            self.st.busy = self.st.busy & !bit | away << cpu;
+            self.st.at_lock = self.st.at_lock & !bit | lock << cpu;
+            self.refresh();
+        }
+    }
+
+    /// Takes one step if `ch` is enabled, else says why not.
+    pub fn try_step(&mut self, ch: Choice) -> Result<Action, String> {
+        match self.why_disabled(ch) {
+            None => Ok(self.step(ch).action()),
+            Some(why) => Err(why),
+        }
+    }
+
+    #[inline]
+    fn write_pmd(&mut self, pmd: Pmd) {
+        self.st.pmd = pmd;
+        self.st.ver += 1;
+        debug_assert_eq!(self.history[self.st.ver as usize], pmd);
+    }
+
+    fn send_ipi(&mut self, targets: u64, kind: IpiKind, e: &mut Effect) {
+        self.st.pending |= targets;
+        self.st.ipi = kind;
+        e.wide = targets;
+        e.ipis = targets.count_ones() as u8;
+    }
+
+    /// Whether the PMD held the present value `v` at some version in `first..=last`.
+    ///
+    /// The only present values in a run's history are the old table (version 0) and the
+    /// new one (the last version): every other write leaves `pmd_low` zero. So two
+    /// comparisons decide it.
+    #[inline(always)]
+    fn held_present(&self, first: u8, last: u8, v: Pmd) -> bool {
+        let last_ver = self.history_len - 1;
+        ((v.value() == self.history[0].value()) & (first == 0))
+            | ((v.value() == self.new.value()) & (last == last_ver))
+    }
+
+    /// A re-check saw the word change: back to the read's first load, keeping the
+    /// version of its first load.
+    #[inline(always)]
+    fn retry(&mut self, slot: usize, r: Regs, ins: Instr, e: &mut Effect) -> u8 {
+        e.flags = flag::RETRY;
+        self.st.regs[slot] = Regs {
+            low: 0,
+            high: 0,
+            first_ver: r.first_ver,
+        };
+        ins.alt
+    }
+
+    /// A split read returned `got`: the torn check, then as [`Machine::after_read`].
+    #[inline(always)]
+    fn end_read(&mut self, cpu: u8, ins: Instr, got: Pmd, first_ver: u8, e: &mut Effect) -> u8 {
+        // Torn: present, and never the PMD's value from this read's first load to now.
+        let torn = got.present() & !self.held_present(first_ver, self.st.ver, got);
+        e.flags = flag::READ | (torn as u8 * flag::TORN);
+        self.after_read(cpu, ins, got)
+    }
+
+    /// A read returned `v`: a present value goes on to the `pte_offset_map()` that
+    /// follows (keeping it in the registers), a none one skips it.
+    #[inline(always)]
+    fn after_read(&mut self, cpu: u8, ins: Instr, v: Pmd) -> u8 {
+        let slot = self.slot(cpu);
+        let keep = v.present() & (ins.skip != ins.next);
+        self.st.regs[slot] = if keep {
+            Regs {
+                low: v.low,
+                high: v.high,
+                first_ver: NO_VER,
+            }
+        } else {
+            Regs::START
+        };
+        if v.present() {
+            ins.next
+        } else {
+            ins.skip
+        }
+    }
+}
+
+/// The PMD version a read's first load noted, or `ver` if this is its first load.
+#[inline(always)]
+fn first_ver(r: Regs, ver: u8) -> u8 {
+    if r.first_ver == NO_VER {
+        ver
+    } else {
+        r.first_ver
+    }
+}

@@ -1,0 +1,363 @@
+//! The scenario parser: tokens to a [`Scenario`], with the header, the description, the
+//! settings block (each setting checked against the knob it names), the CPU blocks and
+//! the `exists` clause. Errors carry the span of what was wrong and what was expected;
+//! whether a block's program is one the model can run is the compiler's question.
+
+use super::lexer::{lex, Tok, Token};
+use super::syntax::{Actor, Block, Exists, Scenario, ScenarioError, Span, Stmt};
+use crate::hazard::Hazard;
+use crate::knob::{ReaderKind, Setting};
+
+struct Parser {
+    toks: Vec<Token>,
+    pos: usize,
+    /// Open braces, for "unbalanced" messages that point at the opener.
+    open: Vec<Span>,
+}
+
+/// `P0`, `P12`: the head of a CPU block.
+fn is_block_head(w: &str) -> bool {
+    w.len() > 1 && w.starts_with('P') && w[1..].bytes().all(|c| c.is_ascii_digit())
+}
+
+fn describe(t: &Tok) -> String {
+    match t {
+        Tok::Ident(s) => format!("'{s}'"),
+        Tok::Str(_) => "a string".into(),
+        Tok::Punct(p) => format!("'{p}'"),
+        Tok::Eof => "the end of the file".into(),
+    }
+}
+
+impl Parser {
+    fn peek(&self) -> &Token {
+        &self.toks[self.pos]
+    }
+    fn next(&mut self) -> Token {
+        let t = self.toks[self.pos].clone();
+        if self.pos + 1 < self.toks.len() {
+            self.pos += 1;
+        }
+        t
+    }
+    fn is(&self, p: &str) -> bool {
+        matches!(&self.peek().tok, Tok::Punct(q) if *q == p)
+    }
+    fn is_word(&self, w: &str) -> bool {
+        matches!(&self.peek().tok, Tok::Ident(s) if s == w)
+    }
+    fn err<T>(&self, what: &str) -> Result<T, ScenarioError> {
+        let t = self.peek();
+        if t.tok == Tok::Eof {
+            if let Some(open) = self.open.last() {
+                return Err(ScenarioError::at(
+                    *open,
+                    format!("unbalanced braces: this '{{' is never closed (expected {what} before the end of the file)"),
+                ));
+            }
+        }
+        if t.tok == Tok::Punct("}") && self.open.is_empty() {
+            return Err(ScenarioError::at(
+                t.span,
+                "unbalanced braces: this '}' closes nothing",
+            ));
+        }
+        Err(ScenarioError::at(
+            t.span,
+            format!("expected {what}, found {}", describe(&t.tok)),
+        ))
+    }
+    fn expect(&mut self, p: &'static str) -> Result<Span, ScenarioError> {
+        if self.is(p) {
+            let s = self.next().span;
+            if p == "{" {
+                self.open.push(s);
+            } else if p == "}" {
+                self.open.pop();
+            }
+            Ok(s)
+        } else {
+            self.err(&format!("'{p}'"))
+        }
+    }
+    fn ident(&mut self, what: &str) -> Result<(String, Span), ScenarioError> {
+        match &self.peek().tok {
+            Tok::Ident(s) => {
+                let s = s.clone();
+                Ok((s, self.next().span))
+            }
+            _ => self.err(what),
+        }
+    }
+
+    fn file(&mut self, source: &str) -> Result<Scenario, ScenarioError> {
+        if !self.is_word("tornsim") {
+            return self.err("'tornsim NAME' on the first line");
+        }
+        self.next();
+        let (name, _) = self.ident("the scenario's name after 'tornsim'")?;
+        let description = match &self.peek().tok {
+            Tok::Str(s) => {
+                let s = s.clone();
+                self.next();
+                s
+            }
+            _ => String::new(),
+        };
+        let mut settings = Vec::new();
+        if self.is("{") {
+            self.expect("{")?;
+            while !self.is("}") {
+                let (k, ks) = self.ident("a setting name (or '}')")?;
+                if self.is("(") && is_block_head(&k) {
+                    let open = *self.open.last().expect("inside the settings' braces");
+                    return Err(ScenarioError::at(
+                        open,
+                        format!(
+                            "unbalanced braces: the settings' '{{' is not closed before {k} begins"
+                        ),
+                    ));
+                }
+                self.expect("=")?;
+                let (v, vs) = match &self.peek().tok {
+                    Tok::Ident(s) | Tok::Str(s) => {
+                        let s = s.clone();
+                        (s, self.next().span)
+                    }
+                    _ => return self.err(&format!("a value for '{k}'")),
+                };
+                settings.push((k, v, Span { end: vs.end, ..ks }));
+                if !self.is("}") {
+                    self.expect(";")?;
+                }
+            }
+            self.expect("}")?;
+        }
+        let mut blocks = Vec::new();
+        while let Tok::Ident(w) = &self.peek().tok {
+            if w == "exists" {
+                break;
+            }
+            blocks.push(self.block()?);
+        }
+        if blocks.is_empty() {
+            return self.err("a CPU block such as 'P0(khugepaged) {'");
+        }
+        let exists = self.exists()?;
+        if self.peek().tok != Tok::Eof {
+            return self.err("the end of the file after the exists clause");
+        }
+        Ok(Scenario {
+            name,
+            description,
+            settings,
+            blocks,
+            exists,
+            source: source.to_string(),
+        })
+    }
+
+    fn block(&mut self) -> Result<Block, ScenarioError> {
+        let (head, span) = self.ident("a CPU block such as 'P0(khugepaged)'")?;
+        let cpu = head
+            .strip_prefix('P')
+            .and_then(|n| n.parse::<u32>().ok())
+            .filter(|_| head.len() > 1 && head[1..].bytes().all(|c| c.is_ascii_digit()))
+            .ok_or_else(|| {
+                ScenarioError::at(
+                    span,
+                    format!("expected a CPU block such as 'P0(khugepaged)', found '{head}'"),
+                )
+            })?;
+        self.expect("(")?;
+        let (role, rs) = self.ident("the actor: khugepaged, fault, gup_fast, walker or reader")?;
+        let actor = match role.as_str() {
+            "khugepaged" => Actor::Khugepaged,
+            "fault" => Actor::Fault,
+            "gup_fast" => Actor::Reader(Some(ReaderKind::GupFast)),
+            "walker" => Actor::Reader(Some(ReaderKind::Walker)),
+            "reader" => Actor::Reader(None),
+            _ => {
+                return Err(ScenarioError::at(
+                    rs,
+                    format!(
+                    "unknown actor '{role}' (known: khugepaged, fault, gup_fast, walker, reader)"
+                ),
+                ))
+            }
+        };
+        self.expect(")")?;
+        let body = self.body()?;
+        Ok(Block {
+            cpu,
+            actor,
+            span,
+            body,
+        })
+    }
+
+    /// `{ stmt* }`
+    fn body(&mut self) -> Result<Vec<Stmt>, ScenarioError> {
+        self.expect("{")?;
+        let mut v = Vec::new();
+        while !self.is("}") {
+            v.push(self.stmt()?);
+        }
+        self.expect("}")?;
+        Ok(v)
+    }
+
+    /// A block or a single statement (after `if (…)` or `else`).
+    fn arm(&mut self) -> Result<Vec<Stmt>, ScenarioError> {
+        if self.is("{") {
+            self.body()
+        } else {
+            Ok(vec![self.stmt()?])
+        }
+    }
+
+    fn stmt(&mut self) -> Result<Stmt, ScenarioError> {
+        if self.peek().tok == Tok::Eof {
+            return self.err("'}'");
+        }
+        let (w, span) = self.ident("a primitive call such as 'pmd_lock();' or '}'")?;
+        if self.is("(") && is_block_head(&w) {
+            if let Some(open) = self.open.last() {
+                return Err(ScenarioError::at(
+                    *open,
+                    format!("unbalanced braces: this '{{' is not closed before {w} begins"),
+                ));
+            }
+        }
+        match w.as_str() {
+            "if" => {
+                self.expect("(")?;
+                let negated = self.is("!");
+                if negated {
+                    self.next();
+                }
+                let (cond, cs) = self.ident("a condition such as 'pmd_none()'")?;
+                self.expect("(")?;
+                self.expect(")")?;
+                self.expect(")")?;
+                let then = self.arm()?;
+                let other = if self.is_word("else") {
+                    self.next();
+                    self.arm()?
+                } else {
+                    Vec::new()
+                };
+                Ok(Stmt::If {
+                    cond,
+                    negated,
+                    span: cs,
+                    then,
+                    other,
+                })
+            }
+            "do" => {
+                let body = self.body()?;
+                if !self.is_word("while") {
+                    return self.err("'while (!installed);' after the do block");
+                }
+                self.next();
+                self.expect("(")?;
+                let neg = self.is("!");
+                let at = self.peek().span;
+                if neg {
+                    self.next();
+                }
+                let (cond, _) = self.ident("'!installed'")?;
+                if !neg || cond != "installed" {
+                    return Err(ScenarioError::at(
+                        at,
+                        "the only loop condition is '!installed' (retry until the populator has installed its table)",
+                    ));
+                }
+                self.expect(")")?;
+                self.expect(";")?;
+                Ok(Stmt::DoWhile { body, span })
+            }
+            "while" | "for" | "goto" | "return" | "else" => Err(ScenarioError::at(
+                span,
+                format!("'{w}' is not part of the scenario language (statements are calls, 'if (pmd_none())' and 'do {{ … }} while (!installed);')"),
+            )),
+            _ => {
+                self.expect("(")?;
+                self.expect(")")?;
+                self.expect(";")?;
+                Ok(Stmt::Call { name: w, span })
+            }
+        }
+    }
+
+    fn exists(&mut self) -> Result<Exists, ScenarioError> {
+        let start = self.peek().span;
+        let negated = self.is("~");
+        if negated {
+            self.next();
+        }
+        if !self.is_word("exists") {
+            return self.err("'exists (torn)' (or '~exists (…)') at the end");
+        }
+        self.next();
+        self.expect("(")?;
+        let mut hazards = Vec::new();
+        loop {
+            if self.is("~") {
+                return Err(ScenarioError::at(
+                    self.peek().span,
+                    "negate the whole clause instead: '~exists (torn)' claims no torn read is reachable",
+                ));
+            }
+            let (h, hs) = self.ident("torn, stale or deadlock")?;
+            hazards.push(match h.as_str() {
+                "torn" => Hazard::Torn,
+                "stale" => Hazard::Stale,
+                "deadlock" => Hazard::Deadlock,
+                _ => {
+                    return Err(ScenarioError::at(
+                        hs,
+                        format!("unknown hazard '{h}' (known: torn, stale, deadlock)"),
+                    ))
+                }
+            });
+            if self.is("\\/") || self.is("||") {
+                self.next();
+            } else {
+                break;
+            }
+        }
+        let end = self.expect(")")?;
+        Ok(Exists {
+            negated,
+            hazards,
+            span: Span {
+                end: end.end,
+                ..start
+            },
+        })
+    }
+}
+
+/// Parses a scenario file. Settings are checked here; programs when compiled.
+pub fn parse(src: &str) -> Result<Scenario, ScenarioError> {
+    let toks = lex(src)?;
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        open: Vec::new(),
+    };
+    let s = p.file(src)?;
+    // Every setting must name a knob and a value that knob takes.
+    for (k, v, span) in &s.settings {
+        if k == "sync" {
+            return Err(ScenarioError::at(
+                *span,
+                "'sync' is not a setting in a scenario: the order of the lines is the placement",
+            ));
+        }
+        Setting::parse(k, v).map_err(|e| ScenarioError::at(*span, e.to_string()))?;
+    }
+    Ok(s)
+}

@@ -1,0 +1,213 @@
+//! A scenario file's syntax tree: CPU blocks of statements, settings as written, the
+//! `exists` clause, and the spans that errors point at. Plain data that the parser
+//! builds and the printer, the compiler and the configuration read; it names hazards and
+//! verdicts ([`crate::hazard`]) and reader kinds ([`crate::knob`]), nothing above them.
+
+use crate::hazard::{Hazard, Verdict};
+use crate::knob::ReaderKind;
+use crate::prim;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Where something is in the source: 1-based line and column (in characters), and the
+/// byte range.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Span {
+    pub line: u32,
+    pub col: u32,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// A problem with a scenario, at a place in its text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScenarioError {
+    pub span: Span,
+    pub message: String,
+}
+
+impl ScenarioError {
+    pub(crate) fn at(span: Span, message: impl Into<String>) -> ScenarioError {
+        ScenarioError {
+            span,
+            message: message.into(),
+        }
+    }
+
+    /// The message with the offending line and a caret under the place, as compilers
+    /// print them: `name:line:col: message`, then the line, then `^^^`.
+    pub fn render(&self, src: &str, name: &str) -> String {
+        let Span { line, col, .. } = self.span;
+        let mut out = format!("{name}:{line}:{col}: {}\n", self.message);
+        if let Some(text) = src.lines().nth(line.saturating_sub(1) as usize) {
+            let width = line.to_string().len();
+            let len = src
+                .get(self.span.start..self.span.end)
+                .map_or(1, |s| s.chars().take_while(|&c| c != '\n').count().max(1));
+            let pad: String = text
+                .chars()
+                .take(col.saturating_sub(1) as usize)
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            out.push_str(&format!("{:width$} |\n", ""));
+            out.push_str(&format!("{line} | {text}\n"));
+            out.push_str(&format!("{:width$} | {pad}{}\n", "", "^".repeat(len)));
+        }
+        out
+    }
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.span.line, self.span.col, self.message)
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+// ---------------------------------------------------------------------------------------
+// Syntax
+
+/// Which actor a block is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Actor {
+    Khugepaged,
+    Fault,
+    /// A reader; `None`: the kind the `reader` setting names.
+    Reader(Option<ReaderKind>),
+}
+
+impl Actor {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Actor::Khugepaged => "khugepaged",
+            Actor::Fault => "fault",
+            Actor::Reader(None) => "reader",
+            Actor::Reader(Some(ReaderKind::GupFast)) => "gup_fast",
+            Actor::Reader(Some(ReaderKind::Walker)) => "walker",
+        }
+    }
+    pub(crate) fn role_bit(self) -> u8 {
+        match self {
+            Actor::Khugepaged => prim::role::COLLAPSER,
+            Actor::Fault => prim::role::POPULATOR,
+            Actor::Reader(_) => prim::role::READER,
+        }
+    }
+}
+
+/// One statement of a block.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Stmt {
+    /// `name();`
+    Call { name: String, span: Span },
+    /// `if ([!]cond()) { … } [else { … }]`
+    If {
+        cond: String,
+        negated: bool,
+        span: Span,
+        then: Vec<Stmt>,
+        other: Vec<Stmt>,
+    },
+    /// `do { … } while (!installed);`
+    DoWhile { body: Vec<Stmt>, span: Span },
+}
+
+/// One CPU's block.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Block {
+    pub cpu: u32,
+    pub actor: Actor,
+    pub span: Span,
+    pub body: Vec<Stmt>,
+}
+
+/// The `exists` clause.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Exists {
+    /// `~exists`: the claim is that none of the hazards happens.
+    pub negated: bool,
+    pub hazards: Vec<Hazard>,
+    pub span: Span,
+}
+
+impl Exists {
+    /// What the built-in presets ask: any torn read or stale use.
+    pub fn default_clause() -> Exists {
+        Exists {
+            negated: false,
+            hazards: vec![Hazard::Torn, Hazard::Stale],
+            span: Span::default(),
+        }
+    }
+    /// Whether the file's claim holds given the checker's verdict: `exists` claims one
+    /// of its hazards is reachable, `~exists` that none is. `None`: undecided (the
+    /// search was incomplete, or stopped at a deadlock the clause does not name).
+    pub fn holds(&self, v: Verdict) -> Option<bool> {
+        use Verdict as V;
+        let named = |h| self.hazards.contains(&h);
+        let found = match v {
+            V::Safe => false,
+            V::Torn => named(Hazard::Torn),
+            V::Stale => named(Hazard::Stale),
+            V::Deadlock if named(Hazard::Deadlock) => true,
+            V::Deadlock | V::Incomplete => return None,
+        };
+        Some(found != self.negated)
+    }
+
+    /// The clause as written.
+    pub fn text(&self) -> String {
+        print_exists(self).trim_end().to_string()
+    }
+
+    /// Whether the checker stops at `h` (a deadlock always stops it).
+    pub fn asks(&self, h: Hazard) -> bool {
+        h == Hazard::Deadlock || self.hazards.contains(&h)
+    }
+    pub(crate) fn same_question(&self, o: &Exists) -> bool {
+        let norm = |e: &Exists| {
+            let mut v: Vec<Hazard> = e.hazards.clone();
+            v.push(Hazard::Deadlock);
+            v.sort();
+            v.dedup();
+            v
+        };
+        norm(self) == norm(o)
+    }
+}
+
+/// A parsed scenario file.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    /// The settings as written: (key, value, where).
+    pub settings: Vec<(String, String, Span)>,
+    pub blocks: Vec<Block>,
+    pub exists: Exists,
+    /// The text it was parsed from.
+    pub source: String,
+}
+
+impl PartialEq for Scenario {
+    fn eq(&self, o: &Scenario) -> bool {
+        self.source == o.source
+    }
+}
+impl Eq for Scenario {}
+impl std::hash::Hash for Scenario {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.source.hash(h)
+    }
+}
+
+pub(crate) fn print_exists(e: &Exists) -> String {
+    let hs: Vec<&str> = e.hazards.iter().map(|h| h.name()).collect();
+    format!(
+        "{}exists ({})\n",
+        if e.negated { "~" } else { "" },
+        hs.join(" \\/ ")
+    )
+}

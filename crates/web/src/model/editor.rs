@@ -1,0 +1,90 @@
+//! The scenario panel's part of the reducer: the editor's text as typed, sent to the
+//! worker to parse, and the settings it stands for once it parses; and the text shown for
+//! settings chosen elsewhere (a preset's own file, or the canonical print).
+
+use super::state::{EditorState, Model};
+use crate::runner::{Parsed, Request};
+use tornsim_core::config::{Config, ConfigError};
+use tornsim_core::{program, scenario, ScenarioError};
+
+impl Model {
+    /// The settings changed from outside the editor: show them as a file.
+    pub(super) fn refresh_editor(&mut self) {
+        // Text that does not parse is the user's work in progress: keep it.
+        if !matches!(self.editor.state, EditorState::Error(_)) {
+            self.editor.text = scenario_text(&self.share.config);
+            self.editor.description = describe(&self.editor.text);
+            self.editor.seq += 1;
+            self.editor.state = EditorState::Ok;
+        }
+    }
+
+    pub(super) fn edit_scenario(&mut self, text: String) {
+        self.editor.text = text.clone();
+        self.editor.seq = self.post(|seq| Request::Parse { seq, text });
+        self.editor.state = EditorState::Parsing;
+    }
+
+    /// The editor's text changed.
+    pub(super) fn scenario_typed(&mut self, text: String) {
+        if text != self.editor.text {
+            self.edit_scenario(text);
+        }
+    }
+
+    /// The worker's answer to a parse: the settings the text stands for, or its error.
+    pub(super) fn scenario_parsed(&mut self, seq: u64, result: Result<Parsed, ScenarioError>) {
+        self.outbox.retain(|(id, _)| *id != seq);
+        if seq != self.editor.seq {
+            return;
+        }
+        match result {
+            Ok(Parsed {
+                config: cfg,
+                description,
+            }) => {
+                self.editor.state = EditorState::Ok;
+                self.editor.description = description;
+                if cfg != self.share.config {
+                    self.share.config = cfg;
+                    self.settings_changed();
+                }
+                self.invalid = self.share.config.validate().err();
+            }
+            Err(e) => {
+                self.invalid = Some(ConfigError::new(
+                    "scenario",
+                    format!("the editor's text has an error at {e}"),
+                ));
+                self.editor.state = EditorState::Error(e);
+            }
+        }
+    }
+}
+
+/// The file a configuration runs, as the editor shows it: a preset's file, a scenario's
+/// own text while nothing overrides its settings, else the canonical print of program
+/// and settings.
+pub fn scenario_text(cfg: &Config) -> String {
+    // A preset as its own file, comments and all.
+    if let Some(src) = tornsim_core::presets()
+        .iter()
+        .find(|p| &p.config == cfg)
+        .and_then(|p| program::builtin_source(p.name))
+    {
+        return src.to_string();
+    }
+    if let Some(sc) = &cfg.scenario {
+        if program::to_config(sc).is_ok_and(|c| &c == cfg) {
+            return sc.source.clone();
+        }
+    }
+    program::print(program::of_config(cfg), cfg)
+}
+
+/// The description line of a file the page wrote itself (from a preset or settings).
+pub(super) fn describe(text: &str) -> String {
+    scenario::parse(text)
+        .map(|s| s.description)
+        .unwrap_or_default()
+}

@@ -1,0 +1,244 @@
+use super::*;
+use crate::runner::Request;
+use crate::runner::{serve, Reply};
+use tornsim_core::scenario;
+
+/// The worker's answer to `req`, as the message the page makes of it (chunks run
+/// here directly: the worker's timing needs a browser clock).
+fn answer(req: Request) -> Msg {
+    answer_at(req, 0.0)
+}
+
+/// [`answer`], arriving at `now_ms`.
+fn answer_at(req: Request, now_ms: f64) -> Msg {
+    let reply = match req {
+        Request::Chunk(chunk) => Reply::Chunk(crate::runner::Answer {
+            result: chunk.run().map_err(|e| e.to_string()),
+            chunk,
+            ms: 1.0,
+        }),
+        other => serve(other),
+    };
+    Msg::from_reply(reply, now_ms)
+}
+
+/// Serves every queued request as the worker would, until none is left.
+fn pump(m: &mut Model) {
+    while let Some((_, req)) = m.outbox.first().cloned() {
+        m.outbox.remove(0);
+        m.apply(answer(req));
+    }
+}
+
+fn unlock_first(src: &str) -> String {
+    scenario::move_line(src, "spin_unlock();", "pmdp_get_lockless_sync();").unwrap()
+}
+
+#[test]
+fn editing_merged_in_the_editor_reaches_the_torn_read() {
+    let mut m = Model::from_fragment("preset=merged", false);
+    m.apply(Msg::CheckStart);
+    pump(&mut m);
+    assert_eq!(
+        m.check.as_ref().unwrap().as_ref().unwrap().verdict.name(),
+        "safe"
+    );
+    let edited = unlock_first(&m.editor.text);
+    m.apply(Msg::ScenarioText(edited.clone()));
+    assert_eq!(m.editor.state, EditorState::Parsing);
+    pump(&mut m);
+    assert_eq!(m.editor.state, EditorState::Ok);
+    assert_eq!(m.editor.text, edited, "the user's text is kept as typed");
+    m.apply(Msg::CheckStart);
+    pump(&mut m);
+    assert_eq!(
+        m.check.as_ref().unwrap().as_ref().unwrap().verdict.name(),
+        "torn"
+    );
+    // The link now opens the same thing.
+    let again = Model::from_fragment(&m.fragment(), false);
+    assert_eq!(again.share.config, m.share.config);
+}
+
+/// A pool of workers keeps two chunks per worker in flight; answers served in any
+/// order give the totals of one worker (and of one batch); a worker's failure hands
+/// its chunks to the page.
+#[test]
+fn a_pool_answering_out_of_order_gives_one_workers_totals() {
+    let frag = "preset=seed-thread-v1&runs=40000&seed=7&workers=3";
+    let mut m = Model::from_fragment(frag, true);
+    assert_eq!(m.workers_wanted, Some(3));
+    assert!(m.notice.is_none(), "{:?}", m.notice);
+    m.apply(Msg::EngineReady {
+        workers: 3,
+        sink: None,
+    });
+    m.apply(Msg::Start { now_ms: 0.0 });
+    assert_eq!(m.outbox.len(), 6, "two chunks for each of three workers");
+    let mut served = 0;
+    // The newest request first: answers come back out of order.
+    while let Some((_, req)) = m.outbox.pop() {
+        m.apply(answer(req));
+        served += 1;
+        if served == 3 {
+            m.apply(Msg::WorkerFailed("gone".into()));
+            assert_eq!(m.workers, 1);
+        }
+    }
+    assert_eq!(m.status, Status::Done);
+    let cfg = m.share.config.clone();
+    let whole = tornsim_core::Batch::new(&cfg, tornsim_core::SchedulerSpec::Random, 7)
+        .unwrap()
+        .run(40_000);
+    assert_eq!(m.campaign.as_ref().unwrap().lanes[0].stats, whole);
+    assert!(Model::from_fragment("workers=99", true).notice.is_some());
+}
+
+/// Requests reach the engine as they are queued, not after a render; an answer that
+/// only adds to the campaign between two refreshes of what is shown leaves the model
+/// equal (for the page: no render), and the next chunk goes out all the same.
+#[test]
+fn answers_between_refreshes_post_chunks_without_a_render() {
+    let sent = Rc::new(std::cell::RefCell::new(Vec::new()));
+    let log = sent.clone();
+    let sink = Sink(Rc::new(move |r, _| log.borrow_mut().push(r)));
+    let mut m = Model::from_fragment("preset=seed-thread-v1&runs=400000&seed=7", true);
+    m.apply(Msg::CheckStart);
+    assert!(sent.borrow().is_empty());
+    m.apply(Msg::EngineReady {
+        workers: 2,
+        sink: Some(sink),
+    });
+    assert_eq!(
+        sent.borrow().len(),
+        1,
+        "what was queued goes out with the engine"
+    );
+    m.apply(Msg::Start { now_ms: 0.0 });
+    assert_eq!(sent.borrow().len(), 1 + 4, "two chunks per worker");
+    let chunk = |m: &Model, i: usize| {
+        m.outbox
+            .iter()
+            .filter(|(_, r)| matches!(r, Request::Chunk(_)))
+            .nth(i)
+            .unwrap()
+            .1
+            .clone()
+    };
+    // The first answer shows; the next one, 90 ms later, does not; one past SHOW_MS
+    // does.
+    let before = m.clone();
+    m.apply(answer_at(chunk(&m, 0), 10.0));
+    assert!(m != before);
+    let before = m.clone();
+    m.apply(answer_at(chunk(&m, 0), 100.0));
+    assert!(m == before, "an unshown answer re-rendered");
+    assert_eq!(sent.borrow().len(), 1 + 4 + 2, "each answer sent a chunk");
+    m.apply(answer_at(chunk(&m, 0), 10.0 + SHOW_MS));
+    assert!(m != before);
+    let runs = m.shown.as_ref().unwrap().runs();
+    assert_eq!(runs, m.campaign.as_ref().unwrap().runs());
+    // Anything else shows at once.
+    let before = m.clone();
+    m.apply(Msg::Pause);
+    assert!(m != before);
+}
+
+#[test]
+fn a_new_fragment_applies_and_drops_what_was_in_flight() {
+    let mut m = Model::from_fragment("preset=seed-thread-v1&runs=1000", false);
+    m.apply(Msg::Start { now_ms: 0.0 });
+    m.apply(Msg::CheckStart);
+    let before = m.outbox_seq;
+    let in_flight = m.outbox.clone();
+    m.apply(Msg::Fragment("#preset=merged&seed=9".into()));
+    assert_eq!(m.share.seed, 9);
+    assert_eq!(
+        m.share.config,
+        tornsim_core::preset("merged").unwrap().config
+    );
+    assert!(m.campaign.is_none() && m.check.is_none() && m.checking.is_none());
+    assert!(
+        m.editor.text.contains("tornsim merged"),
+        "{}",
+        m.editor.text
+    );
+    // Answers to what the old page asked are ignored.
+    for (_, r) in in_flight {
+        m.apply(answer(r));
+    }
+    assert!(m.campaign.is_none() && m.check.is_none());
+    assert!(m.outbox_seq >= before);
+    // The same fragment again changes nothing; a broken one shows a notice.
+    let d = m.deliberate;
+    m.apply(Msg::Fragment(m.fragment()));
+    assert_eq!(m.deliberate, d);
+    m.apply(Msg::Fragment("mode=nonsense".into()));
+    assert!(m.notice.is_some());
+}
+
+#[test]
+fn deliberate_changes_are_counted_and_typing_is_not() {
+    let mut m = Model::from_fragment("", false);
+    m.apply(Msg::Preset("merged".into()));
+    m.apply(Msg::Edit(Box::new(|s| s.config.set("readers", "3"))));
+    assert_eq!(m.deliberate, 2);
+    let t = m.editor.text.replace("readers = 3", "readers = 2");
+    m.apply(Msg::ScenarioText(t));
+    pump(&mut m);
+    assert_eq!(m.share.config.readers, 2);
+    assert_eq!(m.deliberate, 2);
+}
+
+#[test]
+fn a_check_beyond_its_budget_answers_incomplete() {
+    let config = tornsim_core::preset("merged").unwrap().config;
+    let Reply::Checked { result, .. } = serve(Request::Check {
+        seq: 1,
+        config,
+        max_states: 100,
+    }) else {
+        panic!("a check is answered by a verdict")
+    };
+    let r = result.unwrap();
+    assert_eq!(r.verdict, tornsim_core::Verdict::Incomplete);
+    assert_eq!(r.stopped_by, Some(tornsim_core::check::Budget::States));
+}
+
+#[test]
+fn a_verdict_asked_before_an_edit_is_not_shown_after_it() {
+    let mut m = Model::from_fragment("preset=merged", false);
+    m.apply(Msg::CheckStart);
+    let edited = unlock_first(&m.editor.text);
+    m.apply(Msg::ScenarioText(edited));
+    // Served in order: the check of the old text, then the parse of the new one.
+    pump(&mut m);
+    assert_eq!(m.check, None);
+    assert_eq!(m.checking, None);
+}
+
+#[test]
+fn a_stale_parse_answer_is_ignored_and_errors_block_runs() {
+    let mut m = Model::from_fragment("", false);
+    let good = m.editor.text.clone();
+    m.apply(Msg::ScenarioText(good.replace("pmd_lock();", "pmd_lok();")));
+    m.apply(Msg::ScenarioText(good.replace("pmd_lock();", "pmd_lck();")));
+    pump(&mut m);
+    let EditorState::Error(e) = &m.editor.state else {
+        panic!("{:?}", m.editor.state)
+    };
+    assert!(
+        e.message.contains("pmd_lck"),
+        "the latest text's error: {e}"
+    );
+    assert!(m.invalid.is_some());
+    m.apply(Msg::Start { now_ms: 0.0 });
+    assert!(m.campaign.is_none(), "no run on a text with an error");
+    // A control change keeps the broken text (the user's work) in the editor.
+    m.apply(Msg::Edit(Box::new(|s| s.config.set("readers", "3"))));
+    assert!(m.editor.text.contains("pmd_lck"));
+    // A preset replaces it.
+    m.apply(Msg::Preset("merged".into()));
+    assert_eq!(m.editor.state, EditorState::Ok);
+    assert!(!m.editor.text.contains("pmd_lck"));
+}
