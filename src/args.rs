@@ -85,7 +85,8 @@ pub struct ConfigArgs {
     /// CONFIG_PARAVIRT on native-pae: on or off.
     #[arg(long, value_name = "on|off")]
     pub paravirt: Option<String>,
-    /// Reader count, 1..=62.
+    /// Reader count, 1..=62 (`check` also takes `any`: every count, by the cutoff
+    /// argument of docs/cutoff.md).
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub readers: Option<String>,
     /// Reader kind: gup-fast or walker.
@@ -244,6 +245,9 @@ pub struct CheckArgs {
     pub config: ConfigArgs,
     #[command(flatten)]
     pub search: SearchArgs,
+    /// With `--readers any` where the cutoff argument does not apply: check 1..=N readers.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub bound: u32,
     /// Same as --format json.
     #[arg(long)]
     pub json: bool,
@@ -253,7 +257,7 @@ pub struct CheckArgs {
 
 #[derive(Args, Debug)]
 pub struct MatrixArgs {
-    /// Readers per cell.
+    /// Readers per cell, or `any`: every count, by the cutoff argument.
     #[arg(
         long,
         default_value = "2",

@@ -7,6 +7,7 @@ use crate::progress::{par_map, Progress};
 use serde_json::json;
 use std::time::Instant;
 use tornsim_core::check::{expected_verdict, matrix_configs, Budget};
+use tornsim_core::cutoff::{check_any, AnyResult};
 use tornsim_core::{replay, CheckOptions, CheckResult, Checker, Config, Knob, Verdict};
 
 fn exit_for(v: Verdict) -> u8 {
@@ -50,12 +51,18 @@ pub fn cmd_check(a: CheckArgs) -> Result<u8, InputError> {
     match a.files.len() {
         0 => {
             let cfg = a.config.build()?;
-            check_one(&cfg, None, &a)
+            match cfg.any_readers {
+                true => check_any_one(&cfg, None, &a),
+                false => check_one(&cfg, None, &a),
+            }
         }
         1 => {
             let f = ScenarioFile::load(&a.files[0])?;
             let cfg = a.config.build_for(&f)?;
-            check_one(&cfg, Some(&f), &a)
+            match cfg.any_readers {
+                true => check_any_one(&cfg, Some(&f), &a),
+                false => check_one(&cfg, Some(&f), &a),
+            }
         }
         _ => check_many(&a),
     }
@@ -69,6 +76,12 @@ fn check_many(a: &CheckArgs) -> Result<u8, InputError> {
     for path in &a.files {
         let f = ScenarioFile::load(path)?;
         let cfg = a.config.build_for(&f)?;
+        if cfg.any_readers {
+            return Err(InputError(format!(
+                "readers = any ('{}'): check one scenario file at a time",
+                path.display()
+            )));
+        }
         let start = Instant::now();
         let r = run_check(&cfg, opts, false)?;
         let secs = start.elapsed().as_secs_f64();
@@ -225,6 +238,121 @@ fn check_one(cfg: &Config, file: Option<&ScenarioFile>, a: &CheckArgs) -> Result
     Ok(exit_for(r.verdict))
 }
 
+/// `--readers any` (or `readers = any` in the file): the cutoff argument, then checks at
+/// 1..=cutoff readers (or 1..=--bound where the argument does not apply).
+fn check_any_one(
+    cfg: &Config,
+    file: Option<&ScenarioFile>,
+    a: &CheckArgs,
+) -> Result<u8, InputError> {
+    let opts = a.search.options()?;
+    let start = Instant::now();
+    let r = check_any(cfg, opts, a.bound).map_err(|e| InputError(e.to_string()))?;
+    let secs = start.elapsed().as_secs_f64();
+    let trace = match &r.result.witness {
+        Some(w) => Some(replay(w).map_err(|e| {
+            InputError(format!("internal error: the witness does not replay: {e}"))
+        })?),
+        None => None,
+    };
+    let schedule = r.result.witness.as_ref().map(|w| w.encode());
+    let sentence = r.sentence();
+    let json = a.json || a.format == Some(CheckFormat::Json);
+    if json {
+        print_json(&with_claim(
+            file,
+            r.verdict,
+            json!({
+                "config": cfg,
+                "readers": "any",
+                "verdict": r.verdict,
+                "proved": r.proved,
+                "sentence": sentence,
+                "cutoff": r.argument.cutoff,
+                "argument_applies": r.argument.applies(),
+                "conditions": r.argument.conditions,
+                "checked": r.checked.iter().map(|(n, v)| json!({"readers": n, "verdict": v})).collect::<Vec<_>>(),
+                "witness_readers": r.result.witness.as_ref().map(|_| r.readers),
+                "states": r.result.states,
+                "seconds": secs,
+                "schedule": schedule,
+                "steps": trace.as_ref().map(|t| t.steps.len()),
+                "trace": trace,
+            }),
+        ));
+    } else if let (Some(CheckFormat::Kernel), Some(t), Some(s)) = (a.format, &trace, &schedule) {
+        // The kernel-style diagram of the witness, on the fewest CPUs that reach it.
+        print!("{}", t.to_kernel());
+        println!("\n/* {sentence}; shortest of all interleavings at that count */");
+        println!("/* tornsim replay {s} */");
+    } else {
+        let shown = Config {
+            readers: r.readers,
+            any_readers: false,
+            ..cfg.clone()
+        };
+        println!("tornsim check --readers any: {}", shown.summary());
+        println!("verdict: {sentence}");
+        if let Some(f) = &file {
+            let e = &f.scenario.exists;
+            println!(
+                "{}: the file's claim {}",
+                e.text(),
+                claim_word(e.holds(r.verdict))
+            );
+        }
+        let k = r.argument.cutoff;
+        if r.argument.applies() {
+            println!(
+                "cutoff argument (docs/cutoff.md): it applies, so {} every count of readers and idle CPUs:",
+                if k == 1 {
+                    "the check at 1 reader decides".to_string()
+                } else {
+                    format!("the checks at 1..={k} readers decide")
+                }
+            );
+        } else {
+            println!("cutoff argument (docs/cutoff.md): it does not apply, so only the counts checked are decided:");
+        }
+        for c in &r.argument.conditions {
+            match &c.broken_at {
+                None => println!("  {} holds: {}", c.id, c.statement),
+                Some(b) => println!(
+                    "  {} fails: {}; line {}: `{}` ({}): {}",
+                    c.id, c.statement, b.line, b.text, b.op, b.why
+                ),
+            }
+        }
+        let checked: Vec<String> = r
+            .checked
+            .iter()
+            .map(|(n, v)| format!("{n} reader{}: {v}", if *n == 1 { "" } else { "s" }))
+            .collect();
+        println!("checked: {}", checked.join(", "));
+        println!(
+            "{} states at {} reader{}, {secs:.2} s in all",
+            r.result.states,
+            r.readers,
+            if r.readers == 1 { "" } else { "s" }
+        );
+        if let (Some(t), Some(s)) = (&trace, &schedule) {
+            println!();
+            println!(
+                "shortest witness, with the fewest readers ({}), {} steps:",
+                r.readers,
+                t.steps.len()
+            );
+            print!("{}", t.to_table());
+            println!();
+            println!("tornsim replay {s}");
+        }
+    }
+    Ok(match r.verdict {
+        Verdict::Safe if !r.proved => INCOMPLETE,
+        v => exit_for(v),
+    })
+}
+
 fn verdict_sentence(r: &CheckResult) -> &'static str {
     match r.verdict {
         Verdict::Safe => "every interleaving was explored and none has a hazard",
@@ -240,6 +368,37 @@ fn verdict_sentence(r: &CheckResult) -> &'static str {
     }
 }
 
+/// The matrix table's first columns: a cell's knobs (or their heads).
+fn columns([mode, reader, sync, clear, set]: [&str; 5]) -> String {
+    format!("{mode:<11} {reader:<9} {sync:<16} {clear:<16} {set:<17}")
+}
+
+/// A cell's knobs as the matrix table's first columns.
+fn cell_columns(cfg: &Config) -> String {
+    columns([
+        cfg.mode.name(),
+        cfg.reader.name(),
+        cfg.sync.name(),
+        cfg.clear.name(),
+        cfg.set.name(),
+    ])
+}
+
+/// A cell's JSON row: its knobs, then `rest`'s fields.
+fn cell_row(cfg: &Config, rest: serde_json::Value) -> serde_json::Value {
+    let mut row = json!({
+        "mode": cfg.mode.name(),
+        "reader": cfg.reader.name(),
+        "sync": cfg.sync.name(),
+        "clear": cfg.clear.name(),
+        "set": cfg.set.name(),
+    });
+    if let (Some(o), serde_json::Value::Object(r)) = (row.as_object_mut(), rest) {
+        o.extend(r);
+    }
+    row
+}
+
 struct Cell {
     cfg: Config,
     result: CheckResult,
@@ -247,6 +406,9 @@ struct Cell {
 }
 
 pub fn cmd_matrix(a: MatrixArgs) -> Result<u8, InputError> {
+    if a.readers.trim() == "any" {
+        return cmd_matrix_any(a);
+    }
     let readers: u32 = a
         .readers
         .trim()
@@ -278,22 +440,20 @@ pub fn cmd_matrix(a: MatrixArgs) -> Result<u8, InputError> {
         incomplete += (v == Verdict::Incomplete) as u32;
         let agrees = v == expected;
         disagree += (!agrees && v != Verdict::Incomplete) as u32;
-        rows.push(json!({
-            "mode": c.cfg.mode.name(),
-            "reader": c.cfg.reader.name(),
-            "sync": c.cfg.sync.name(),
-            "clear": c.cfg.clear.name(),
-            "set": c.cfg.set.name(),
-            "verdict": v,
-            "model_md": expected,
-            "agrees": agrees,
-            "states": c.result.states,
-            "transitions": c.result.transitions,
-            "seconds": c.seconds,
-            "peak_bytes": c.result.peak_bytes,
-            "witness_steps": c.result.witness.as_ref().map(|w| w.choices.len()),
-            "schedule": c.result.witness.as_ref().map(|w| w.encode()),
-        }));
+        rows.push(cell_row(
+            &c.cfg,
+            json!({
+                "verdict": v,
+                "model_md": expected,
+                "agrees": agrees,
+                "states": c.result.states,
+                "transitions": c.result.transitions,
+                "seconds": c.seconds,
+                "peak_bytes": c.result.peak_bytes,
+                "witness_steps": c.result.witness.as_ref().map(|w| w.choices.len()),
+                "schedule": c.result.witness.as_ref().map(|w| w.encode()),
+            }),
+        ));
     }
     let largest = cells.iter().map(|c| c.result.states).max().unwrap_or(0);
     if a.json {
@@ -308,18 +468,18 @@ pub fn cmd_matrix(a: MatrixArgs) -> Result<u8, InputError> {
         }));
     } else {
         println!(
-            "{:<11} {:<9} {:<16} {:<16} {:<17} {:<10} {:<9} {:>10} {:>8}",
-            "mode", "reader", "sync", "clear", "set", "verdict", "MODEL.md", "states", "seconds"
+            "{} {:<10} {:<9} {:>10} {:>8}",
+            columns(["mode", "reader", "sync", "clear", "set"]),
+            "verdict",
+            "MODEL.md",
+            "states",
+            "seconds"
         );
         for (c, r) in cells.iter().zip(&rows) {
             let v = c.result.verdict;
             println!(
-                "{:<11} {:<9} {:<16} {:<16} {:<17} {:<10} {:<9} {:>10} {:>8.2}",
-                c.cfg.mode.name(),
-                c.cfg.reader.name(),
-                c.cfg.sync.name(),
-                c.cfg.clear.name(),
-                c.cfg.set.name(),
+                "{} {:<10} {:<9} {:>10} {:>8.2}",
+                cell_columns(&c.cfg),
                 if r["agrees"] == true || v == Verdict::Incomplete {
                     v.name().to_string()
                 } else {
@@ -346,6 +506,97 @@ pub fn cmd_matrix(a: MatrixArgs) -> Result<u8, InputError> {
     Ok(if disagree > 0 {
         HAZARD
     } else if incomplete > 0 {
+        INCOMPLETE
+    } else {
+        OK
+    })
+}
+
+/// `matrix --readers any`: every cell for every reader count.
+fn cmd_matrix_any(a: MatrixArgs) -> Result<u8, InputError> {
+    let configs = matrix_configs(1, a.all_splits);
+    let opts = a.search.options()?;
+    let start = Instant::now();
+    let cells: Vec<(Config, AnyResult, f64)> = par_map("cells", &configs, |cfg| {
+        let t = Instant::now();
+        check_any(cfg, opts, 3)
+            .map(|r| (cfg.clone(), r, t.elapsed().as_secs_f64()))
+            .map_err(|e| InputError(e.to_string()))
+    })
+    .into_iter()
+    .collect::<Result<_, _>>()?;
+    let secs = start.elapsed().as_secs_f64();
+    let (mut disagree, mut unproved) = (0, 0);
+    let mut rows = Vec::new();
+    for (cfg, r, seconds) in &cells {
+        let expected = expected_verdict(cfg);
+        let agrees = r.verdict == expected;
+        disagree += (!agrees && r.verdict != Verdict::Incomplete) as u32;
+        unproved += !r.proved as u32;
+        rows.push(cell_row(
+            cfg,
+            json!({
+                "verdict": r.verdict,
+                "proved": r.proved,
+                "cutoff": r.argument.cutoff,
+                "fewest_readers": r.result.witness.as_ref().map(|_| r.readers),
+                "model_md": expected,
+                "agrees": agrees,
+                "states": r.result.states,
+                "seconds": seconds,
+                "schedule": r.result.witness.as_ref().map(|w| w.encode()),
+            }),
+        ));
+    }
+    if a.json {
+        print_json(&json!({
+            "readers": "any",
+            "all_splits": a.all_splits,
+            "cells": rows,
+            "seconds": secs,
+            "disagreements": disagree,
+            "unproved": unproved,
+        }));
+    } else {
+        println!(
+            "{} {:<10} {:<7} {:<9} {:>8}",
+            columns(["mode", "reader", "sync", "clear", "set"]),
+            "verdict",
+            "readers",
+            "MODEL.md",
+            "seconds"
+        );
+        for ((cfg, r, seconds), row) in cells.iter().zip(&rows) {
+            println!(
+                "{} {:<10} {:<7} {:<9} {:>8.2}",
+                cell_columns(cfg),
+                if row["agrees"] == true || r.verdict == Verdict::Incomplete {
+                    r.verdict.name().to_string()
+                } else {
+                    format!("{} (!)", r.verdict)
+                },
+                match (&r.result.witness, r.proved) {
+                    (Some(_), _) => format!(">= {}", r.readers),
+                    (None, true) => "any".to_string(),
+                    (None, false) => format!("1..={}", r.readers),
+                },
+                expected_verdict(cfg).name(),
+                seconds
+            );
+        }
+        println!();
+        println!(
+            "{} cells, any number of readers: {} agree with MODEL.md, {} disagree, {} not proved; {:.2} s in all",
+            cells.len(),
+            cells.len() as u32 - disagree,
+            disagree,
+            unproved,
+            secs
+        );
+    }
+    Ok(if disagree > 0 {
+        HAZARD
+    } else if unproved > 0 {
         INCOMPLETE
     } else {
         OK

@@ -917,3 +917,116 @@ fn a_search_beyond_its_memory_budget_exits_3_and_says_which_budget() {
         "--max-memory",
     );
 }
+
+#[test]
+fn readers_any_proves_the_merged_code_for_every_count_and_finds_v1_with_one_reader() {
+    let merged = tornsim(&["check", "--preset", "merged", "--readers", "any"]);
+    assert_eq!(merged.status.code(), Some(0), "{}", stderr(&merged));
+    let out = stdout(&merged);
+    assert!(
+        out.contains("verdict: safe for any number of CPUs (readers and idle CPUs alike)"),
+        "{out}"
+    );
+    for c in [
+        "C1 holds",
+        "C2 holds",
+        "C3 holds",
+        "checked: 1 reader: safe",
+    ] {
+        assert!(out.contains(c), "{c}: {out}");
+    }
+    let j = json(&tornsim(&[
+        "check",
+        "--preset",
+        "merged",
+        "--readers",
+        "any",
+        "--json",
+    ]));
+    assert_eq!(
+        (j["cutoff"].as_u64(), j["proved"].as_bool()),
+        (Some(1), Some(true))
+    );
+    assert_eq!(j["conditions"].as_array().unwrap().len(), 3);
+
+    let v1 = tornsim(&[
+        "check",
+        "--preset",
+        "seed-thread-v1",
+        "--readers",
+        "any",
+        "--json",
+    ]);
+    assert_eq!(v1.status.code(), Some(1), "{}", stderr(&v1));
+    let j = json(&v1);
+    assert_eq!(
+        (j["verdict"].as_str(), j["witness_readers"].as_u64()),
+        (Some("torn"), Some(1))
+    );
+    assert_eq!(j["config"]["readers"], 2, "the configuration as given");
+    let schedule = j["schedule"].as_str().unwrap();
+    let replayed = tornsim(&["replay", schedule]);
+    assert!(
+        stdout(&replayed).contains("1x gup-fast"),
+        "{}",
+        stdout(&replayed)
+    );
+}
+
+#[test]
+fn readers_any_says_why_the_ptl_reader_is_only_bounded() {
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/ptl-reader.litmus");
+    let o = tornsim(&["check", file, "--readers", "any", "--bound", "2"]);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "a proof was asked for: {}",
+        stderr(&o)
+    );
+    let out = stdout(&o);
+    assert!(
+        out.contains("bounded: safe for 1..=2 readers, not proved for more"),
+        "{out}"
+    );
+    assert!(
+        out.contains("C1 fails")
+            && out.contains("`pmd_lock();` (lock): a reader's step writes ptl"),
+        "{out}"
+    );
+    let j = json(&tornsim(&[
+        "check",
+        file,
+        "--readers",
+        "any",
+        "--bound",
+        "2",
+        "--json",
+    ]));
+    assert_eq!(j["proved"], false);
+    assert_eq!(j["conditions"][0]["broken_at"]["text"], "pmd_lock();");
+    let m = tornsim(&["matrix", "--readers", "any"]);
+    assert_eq!(m.status.code(), Some(0), "{}", stderr(&m));
+    assert!(
+        stdout(&m).contains("40 cells, any number of readers: 40 agree with MODEL.md"),
+        "{}",
+        stdout(&m)
+    );
+    assert_bad(
+        &["check", file, file, "--readers", "any"],
+        "check one scenario file at a time",
+    );
+    // The same from the file's own settings.
+    let text = std::fs::read_to_string(file)
+        .unwrap()
+        .replace("readers = 2;", "readers = any;");
+    let path = std::env::temp_dir().join(format!("ptl-any-{}.litmus", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    let o = tornsim(&["check", path.to_str().unwrap(), "--bound", "2"]);
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("bounded: safe for 1..=2 readers"),
+        "{}",
+        stdout(&o)
+    );
+}

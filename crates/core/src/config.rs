@@ -26,6 +26,10 @@ pub struct Config {
     /// the sync a real IPI broadcast). Only meaningful for `native-pae`.
     pub paravirt: bool,
     pub readers: u32,
+    /// `readers = any`: checks answer for every reader count (`readers` is then the
+    /// count a run uses). Not part of a schedule: a run has a count.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub any_readers: bool,
     pub reader: ReaderKind,
     pub alloc: Alloc,
     pub clear: ClearKind,
@@ -73,6 +77,7 @@ impl Default for Config {
             sync: SyncPlacement::UnderPtl,
             paravirt: native.paravirt,
             readers: 2,
+            any_readers: false,
             reader: ReaderKind::GupFast,
             alloc: Alloc::SameLow,
             clear: native.clear,
@@ -156,7 +161,11 @@ impl Config {
     pub fn set(&mut self, field: &str, value: &str) -> Result<(), ConfigError> {
         match Setting::parse(field, value)? {
             Setting::Cpus(c) => self.cpus = c,
-            Setting::Readers(n) => self.readers = n,
+            Setting::Readers(n) => {
+                self.readers = n;
+                self.any_readers = false;
+            }
+            Setting::AnyReaders => self.any_readers = true,
             Setting::Mode(m) => self.mode = m,
             // A placement picked by name replaces any scenario's own order.
             Setting::Sync(p) => {
@@ -179,6 +188,7 @@ impl Config {
             "cpus" => self
                 .cpus
                 .map_or_else(|| "auto".to_string(), |c| c.to_string()),
+            "readers" if self.any_readers => "any".into(),
             "readers" => self.readers.to_string(),
             "mode" => self.mode.name().into(),
             "sync" => self.sync.name().into(),
@@ -217,6 +227,9 @@ impl Config {
             self.reader,
             self.cpu_count()
         );
+        if self.any_readers {
+            s.push_str(" / checked for any reader count");
+        }
         if self.mode == Mode::NativePae && !self.paravirt {
             s.push_str(" / paravirt off");
         }

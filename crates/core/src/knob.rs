@@ -203,6 +203,9 @@ pub enum Setting {
     /// `None`: `auto`, one CPU per actor.
     Cpus(Option<u32>),
     Readers(u32),
+    /// `readers = any`: the exhaustive check answers for every reader count (the
+    /// cutoff argument, `crate::cutoff`); a run keeps the reader count it had.
+    AnyReaders,
     Mode(Mode),
     Sync(SyncPlacement),
     Paravirt(bool),
@@ -223,6 +226,7 @@ impl Setting {
             } else {
                 Some(parse_count("cpus", v, CPUS_RANGE)?)
             }),
+            "readers" if v == "any" => Setting::AnyReaders,
             "readers" => Setting::Readers(parse_count("readers", v, READERS_RANGE)?),
             "mode" => Setting::Mode(v.parse()?),
             "sync" => Setting::Sync(v.parse()?),

@@ -43,15 +43,17 @@
 //! 13. `trace`: replays, step by step.
 //! 14. `diagram`: a trace drawn as CPU columns.
 //! 15. `check`: the exhaustive checker.
-//! 16. `timed`: the timed cost model.
-//! 17. `rare`: rare-event rates.
-//! 18. `sweep`: grids of timed batches.
-//! 19. `campaign`: a batch cut into chunks, and share links.
-//! 20. `settings_file`: settings from TOML or JSON files.
+//! 16. `cutoff`: verdicts for every reader count, by a cutoff argument.
+//! 17. `timed`: the timed cost model.
+//! 18. `rare`: rare-event rates.
+//! 19. `sweep`: grids of timed batches.
+//! 20. `campaign`: a batch cut into chunks, and share links.
+//! 21. `settings_file`: settings from TOML or JSON files.
 pub mod campaign;
 pub mod check;
 pub mod codec;
 pub mod config;
+pub mod cutoff;
 pub mod diagram;
 pub mod hazard;
 pub mod knob;

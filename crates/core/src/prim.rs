@@ -120,6 +120,10 @@ pub struct Footprint {
     pub quiescent: bool,
     /// Can raise a torn read or a stale use: such a step is never reordered away.
     pub visible: bool,
+    /// Waits on other CPUs only as a set, every one alike: until every target of its IPI
+    /// has acknowledged it, or every CPU inside a read has passed a quiescent state. The
+    /// cutoff argument (`cutoff.rs`) needs every writer's wait on readers to be so.
+    pub waits_all: bool,
 }
 
 /// When the checker may explore a reader's step alone (an ample set of one CPU).
@@ -215,6 +219,7 @@ impl Op {
             writes,
             quiescent,
             visible,
+            waits_all: matches!(self, Flush | Sync | FreeDefer),
         }
     }
 

@@ -255,6 +255,7 @@ impl Schedule {
             free: knob_at::<FreeKind>(bytes[1] >> 2 & 1)?,
             cpus: explicit_cpus.then_some(bytes[2] as u32),
             readers: bytes[3] as u32,
+            any_readers: false,
             scenario,
         };
         if !explicit_cpus && config.cpu_count() != bytes[2] as u32 {

@@ -30,6 +30,7 @@ fn config() -> impl Strategy<Value = Config> {
                 set,
                 free,
                 readers,
+                any_readers: false,
                 cpus: Some(2 + readers + idle),
                 paravirt: paravirt || mode != Mode::NativePae,
                 scenario: None,

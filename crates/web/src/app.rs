@@ -8,6 +8,7 @@ use crate::model::{Edit, EditorState, Model, Msg, Sink, Status};
 use crate::runner::{default_workers, Engine, Reply, Request};
 use crate::scenario_panel::ScenarioPanel;
 use crate::trace_view::TracePanel;
+use crate::verdict::CheckLine;
 use std::cell::RefCell;
 use std::rc::Rc;
 use tornsim_core::campaign::Share;
@@ -225,6 +226,7 @@ pub fn app(props: &AppProps) -> Html {
         })
     };
     let on_check = on(&d, |_| Msg::CheckStart);
+    let on_check_any = on(&d, |_| Msg::CheckAnyStart);
     let on_cost = on(&d, |_| Msg::StartCost { now_ms: now_ms() });
     let on_manual = on(&d, |_| Msg::ManualStart);
 
@@ -350,6 +352,7 @@ pub fn app(props: &AppProps) -> Html {
                 }
                 <button id="reset" onclick={on_reset} disabled={m.campaign.is_none()}>{ "Reset" }</button>
                 <button id="check" onclick={on_check} disabled={m.invalid.is_some() || m.checking.is_some()} title="Explore every interleaving (breadth-first, readers looping forever) and prove safe or print the shortest torn read">{ "Prove (exhaustive)" }</button>
+                <button id="check-any" onclick={on_check_any} disabled={m.invalid.is_some() || m.checking.is_some()} title="Prove for every number of readers and idle CPUs at once: three conditions checked on the program's steps let the search at one reader per reader block decide every count">{ "Prove for any number of CPUs" }</button>
                 <button id="cost" onclick={on_cost} disabled={running || m.invalid.is_some()} title="Timed runs of every sync placement (the cost model): PTL hold time against torn reads per million collapses">{ "Cost trade-off" }</button>
                 <button id="manual" onclick={on_manual} disabled={m.invalid.is_some()} title="Step the CPUs yourself and try to produce a torn read">{ "Be the scheduler" }</button>
                 <button id="copy" onclick={on_copy} title={link.clone()}>{ "Copy link" }</button>
@@ -372,6 +375,7 @@ pub fn app(props: &AppProps) -> Html {
             }
             if let Some(r) = &m.check {
                 <CheckLine result={r.clone().map_err(AttrValue::from)}
+                    any={m.any.clone()}
                     claim={m.share.config.scenario.as_ref().map(|s| AttrValue::from(s.exists.text()))}
                     holds={r.as_ref().ok().and_then(|r| program::of_config(&m.share.config).exists.holds(r.verdict))}
                     on_open={on(&d, Msg::OpenTrace)} />
@@ -456,57 +460,6 @@ pub fn app(props: &AppProps) -> Html {
                 <footer><p>{ "Model: MODEL.md in the tornsim repository. Everything runs in this page; nothing is sent anywhere." }</p></footer>
             }
         </main>
-    }
-}
-
-#[derive(Properties, PartialEq)]
-struct CheckLineProps {
-    result: Result<tornsim_core::CheckResult, AttrValue>,
-    /// A scenario's `exists` clause, and whether the verdict bears it out.
-    claim: Option<AttrValue>,
-    holds: Option<bool>,
-    on_open: Callback<String>,
-}
-
-#[function_component(CheckLine)]
-fn check_line(p: &CheckLineProps) -> Html {
-    match &p.result {
-        Err(e) => {
-            html! { <p class="check error" id="verdict">{ format!("Cannot check: {e}") }</p> }
-        }
-        Ok(r) => {
-            let mut text = format!(
-                "Exhaustive search: {} ({} states, {} transitions).",
-                r.verdict, r.states, r.transitions
-            );
-            if let Some(b) = r.stopped_by {
-                text.push_str(match b {
-                    tornsim_core::check::Budget::States => {
-                        " The page's state budget ran out first: nothing is proven (the tornsim command takes --max-states)."
-                    }
-                    tornsim_core::check::Budget::Memory => {
-                        " The page's memory budget ran out first: nothing is proven (the tornsim command takes --max-memory)."
-                    }
-                });
-            }
-            let witness = r.witness.as_ref().map(|w| w.encode());
-            html! {
-                <p class={classes!("check", r.verdict.name())} id="verdict">
-                    { text }
-                    if let Some(w) = witness {
-                        { format!(" Shortest witness: {} steps. ", r.witness.as_ref().map_or(0, |w| w.choices.len())) }
-                        <button class="open-trace" onclick={{ let cb = p.on_open.clone(); Callback::from(move |_| cb.emit(w.clone())) }}>{ "open it" }</button>
-                    }
-                    if let Some(c) = &p.claim {
-                        <span class="claim" id="claim">{ format!(" The file's claim {c}: {}.", match p.holds {
-                            Some(true) => "holds",
-                            Some(false) => "does not hold",
-                            None => "undecided",
-                        }) }</span>
-                    }
-                </p>
-            }
-        }
     }
 }
 

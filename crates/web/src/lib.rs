@@ -9,6 +9,7 @@ pub mod model;
 pub mod runner;
 pub mod scenario_panel;
 pub mod trace_view;
+pub mod verdict;
 
 pub use app::{App, AppProps};
 

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::rc::Rc;
 use tornsim_core::campaign::{Chunk, ChunkResult};
+use tornsim_core::cutoff::{check_any, AnyResult};
 use tornsim_core::rare::{EstimateSpec, RateEstimate};
 use tornsim_core::timed::Latencies;
 use tornsim_core::{CheckOptions, CheckResult, Config, ScenarioError};
@@ -37,6 +38,12 @@ pub enum Request {
         config: Config,
         max_states: u64,
     },
+    /// The exhaustive search for every CPU count ([`tornsim_core::cutoff`]).
+    CheckAny {
+        seq: u64,
+        config: Config,
+        max_states: u64,
+    },
     /// A lane's rare-event rate ([`tornsim_core::rare`]).
     Estimate {
         seq: u64,
@@ -48,6 +55,20 @@ pub enum Request {
         seed: u64,
     },
 }
+
+/// The page's search options: its state budget, and a memory budget well inside a tab's.
+fn page_check_options(max_states: u64) -> CheckOptions {
+    CheckOptions {
+        max_states,
+        // A worker's memory is the tab's: stop with "incomplete" well before it would
+        // fail.
+        max_bytes: PAGE_MAX_BYTES,
+        ..CheckOptions::default()
+    }
+}
+
+/// Where the cutoff argument does not apply, the page checks this many readers.
+pub const ANY_BOUND: u32 = 3;
 
 /// A scenario text that parsed: what it runs, and its description line.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -69,6 +90,10 @@ pub enum Reply {
     Checked {
         seq: u64,
         result: Result<CheckResult, String>,
+    },
+    CheckedAny {
+        seq: u64,
+        result: Result<AnyResult, String>,
     },
     Estimated {
         seq: u64,
@@ -94,18 +119,21 @@ pub fn serve(req: Request) -> Reply {
             config,
             max_states,
         } => {
-            let opts = CheckOptions {
-                max_states,
-                // A worker's memory is the tab's: stop with "incomplete" well before it
-                // would fail.
-                max_bytes: PAGE_MAX_BYTES,
-                ..CheckOptions::default()
-            };
+            let opts = page_check_options(max_states);
             Reply::Checked {
                 seq,
                 result: tornsim_core::check(&config, opts).map_err(|e| e.to_string()),
             }
         }
+        Request::CheckAny {
+            seq,
+            config,
+            max_states,
+        } => Reply::CheckedAny {
+            seq,
+            result: check_any(&config, page_check_options(max_states), ANY_BOUND)
+                .map_err(|e| e.to_string()),
+        },
         Request::Estimate {
             seq,
             lane,

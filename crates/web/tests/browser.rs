@@ -480,3 +480,43 @@ async fn a_fragment_change_applies_a_new_preset_and_controls_push_history() {
     root.remove();
     w.location().set_hash("").unwrap();
 }
+
+#[wasm_bindgen_test]
+async fn prove_for_any_number_of_cpus_shows_the_argument_and_the_fewest_readers() {
+    let root = mount("preset=merged").await;
+    click(&root, "#check-any");
+    wait_until("the proof", 60, || {
+        text(&root, "#verdict").contains("every CPU count")
+    })
+    .await;
+    let v = text(&root, "#verdict");
+    assert!(v.contains("safe for any number of CPUs"), "{v}");
+    let arg = text(&root, "#argument");
+    for c in [
+        "C1 holds",
+        "C2 holds",
+        "C3 holds",
+        "Checked: 1 reader: safe",
+    ] {
+        assert!(arg.contains(c), "{c}: {arg}");
+    }
+    // The withdrawn patch: torn with one reader, and its witness opens on 3 CPUs.
+    let root = mount("preset=seed-thread-v1").await;
+    click(&root, "#check-any");
+    wait_until("the torn read", 60, || {
+        text(&root, "#verdict").contains("every CPU count")
+    })
+    .await;
+    let v = text(&root, "#verdict");
+    assert!(
+        v.contains("torn with 1 reader, the fewest that reach it"),
+        "{v}"
+    );
+    click(&root, "#verdict .open-trace");
+    wait_until("the trace", 30, || {
+        root.query_selector("section.trace").unwrap().is_some()
+    })
+    .await;
+    let summary = text(&root, "section.trace .summary");
+    assert!(summary.contains("1x gup-fast / 3 CPUs"), "{summary}");
+}

@@ -57,7 +57,8 @@ impl Model {
             Msg::Preset(name) => self.pick_preset(name),
             Msg::ScenarioText(text) => self.scenario_typed(text),
             Msg::ScenarioParsed { seq, result } => self.scenario_parsed(seq, result),
-            Msg::CheckStart => self.check_start(),
+            Msg::CheckStart => self.check_start(false),
+            Msg::CheckAnyStart => self.check_start(true),
             Msg::Start { now_ms } => self.start_batch(now_ms, false),
             Msg::StartCost { now_ms } => self.start_batch(now_ms, true),
             Msg::Pause => self.pause(),
@@ -84,6 +85,7 @@ impl Model {
             Msg::ManualStart => self.manual_start(),
             Msg::ManualStep(ch) => self.manual_step(ch),
             Msg::CheckDone { seq, result } => self.check_done(seq, result),
+            Msg::CheckAnyDone { seq, result } => self.check_any_done(seq, result),
         }
     }
 }

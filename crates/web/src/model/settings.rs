@@ -99,6 +99,7 @@ impl Model {
             trace,
             manual: None,
             check: None,
+            any: None,
             checking: None,
             editor: Editor {
                 text,

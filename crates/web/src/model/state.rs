@@ -6,6 +6,7 @@ use crate::runner::{Parsed, Request};
 use std::rc::Rc;
 use tornsim_core::campaign::{Campaign, Chunk, ChunkResult, Share};
 use tornsim_core::config::ConfigError;
+use tornsim_core::cutoff::AnyResult;
 use tornsim_core::rare::{EstimateSpec, RateEstimate};
 use tornsim_core::{CheckResult, Choice, ScenarioError, Stepper, Trace};
 
@@ -93,6 +94,9 @@ pub struct Model {
     pub trace: Option<TraceView>,
     pub manual: Option<Rc<Stepper>>,
     pub check: Option<Result<CheckResult, String>>,
+    /// When the verdict shown was asked for every CPU count: the argument, and the counts
+    /// checked (`check` holds the search that gave the verdict).
+    pub any: Option<Rc<AnyResult>>,
     /// The id of the check request in flight.
     pub checking: Option<u64>,
     pub editor: Editor,
@@ -149,6 +153,12 @@ pub enum Msg {
     ManualStart,
     ManualStep(Choice),
     CheckStart,
+    /// Prove for every CPU count (the cutoff argument).
+    CheckAnyStart,
+    CheckAnyDone {
+        seq: u64,
+        result: Result<AnyResult, String>,
+    },
     CheckDone {
         seq: u64,
         result: Result<CheckResult, String>,
@@ -222,6 +232,7 @@ impl Model {
     /// A verdict, shown or on its way, is about the settings it was asked for.
     pub(super) fn settings_changed(&mut self) {
         self.check = None;
+        self.any = None;
         self.checking = None;
     }
 }
@@ -239,6 +250,7 @@ impl Msg {
             },
             Reply::Parsed { seq, result } => Msg::ScenarioParsed { seq, result },
             Reply::Checked { seq, result } => Msg::CheckDone { seq, result },
+            Reply::CheckedAny { seq, result } => Msg::CheckAnyDone { seq, result },
             Reply::Estimated {
                 seq,
                 lane,

@@ -242,3 +242,38 @@ fn a_stale_parse_answer_is_ignored_and_errors_block_runs() {
     assert_eq!(m.editor.state, EditorState::Ok);
     assert!(!m.editor.text.contains("pmd_lck"));
 }
+
+#[test]
+fn a_proof_for_every_cpu_count_shows_its_argument_until_the_settings_change() {
+    let mut m = Model::from_fragment("preset=seed-thread-v1", false);
+    m.apply(Msg::CheckAnyStart);
+    assert!(matches!(m.outbox[0].1, Request::CheckAny { .. }));
+    pump(&mut m);
+    let any = m
+        .any
+        .clone()
+        .expect("the argument is kept beside the verdict");
+    assert!(any.proved && any.argument.applies());
+    assert_eq!((any.verdict, any.readers), (tornsim_core::Verdict::Torn, 1));
+    let shown = m.check.clone().unwrap().unwrap();
+    assert_eq!(
+        shown.witness.unwrap().config.readers,
+        1,
+        "the witness has the fewest readers"
+    );
+    // A plain check afterwards shows no argument; a setting changed drops both.
+    m.apply(Msg::CheckStart);
+    assert!(m.any.is_none());
+    pump(&mut m);
+    assert!(m.any.is_none() && m.check.is_some());
+    m.apply(Msg::CheckAnyStart);
+    let Some((seq, req)) = m.outbox.first().cloned() else {
+        panic!("a request was posted")
+    };
+    m.apply(Msg::Preset("merged".into()));
+    m.apply(answer(req));
+    assert!(
+        m.any.is_none() && m.check.is_none(),
+        "answer {seq} was for the old settings"
+    );
+}

@@ -1,0 +1,223 @@
+//! Verdicts for every reader count: a cutoff argument, checked on the scenario itself,
+//! that lets a check at a few readers decide every count of readers and idle CPUs.
+//!
+//! The theorem, its proof and where it does not apply are `docs/cutoff.md`, below.
+#![doc = include_str!("../../../docs/cutoff.md")]
+
+use crate::check::{check, CheckError, CheckOptions, CheckResult};
+use crate::config::Config;
+use crate::hazard::Verdict;
+use crate::machine::{COLLAPSER, FIRST_READER, POPULATOR};
+use crate::prim::{var, Op};
+use crate::program::{of_config, program_for, Program};
+use crate::scenario::Actor;
+use serde::{Deserialize, Serialize};
+
+/// Where a condition fails: the first line whose step breaks it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Breach {
+    /// The scenario line (1-based), and its text.
+    pub line: u32,
+    pub text: String,
+    /// The step of that line that breaks it, and what it touches.
+    pub op: String,
+    pub why: String,
+}
+
+/// One condition of the argument, and whether the program meets it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Condition {
+    /// `C1`, `C2`, `C3`.
+    pub id: String,
+    pub statement: String,
+    pub holds: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broken_at: Option<Breach>,
+}
+
+/// The argument as it applies to one configuration's program.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Argument {
+    /// Reader blocks: the cutoff, the most readers a check needs.
+    pub cutoff: u32,
+    pub conditions: Vec<Condition>,
+}
+
+impl Argument {
+    /// Whether every condition holds, so that checks at `1..=cutoff` decide every count.
+    pub fn applies(&self) -> bool {
+        self.conditions.iter().all(|c| c.holds)
+    }
+}
+
+/// State only readers own: another CPU's interrupt flag, IPIs, preemption, and the PTL.
+const NOT_WRITER_STATE: u16 = var::IRQ | var::ALL_IRQ | var::IPI | var::PREEMPTED | var::PTL;
+
+/// The reader blocks a configuration's program has.
+fn reader_blocks(cfg: &Config) -> u32 {
+    let n = of_config(cfg)
+        .blocks
+        .iter()
+        .filter(|b| matches!(b.actor, Actor::Reader(_)))
+        .count();
+    n.max(1) as u32
+}
+
+/// The argument for `cfg`'s program (its reader count and CPU count do not matter).
+pub fn argument(cfg: &Config) -> Result<Argument, CheckError> {
+    let cutoff = reader_blocks(cfg);
+    let at_cutoff = Config {
+        readers: cutoff,
+        any_readers: false,
+        cpus: None,
+        ..cfg.clone()
+    };
+    let program = program_for(&at_cutoff).map_err(CheckError::Config)?;
+    let source = &of_config(cfg).source;
+    let steps = |cpus: &mut dyn Iterator<Item = u8>| -> Vec<(Op, u32)> {
+        let mut out: Vec<(Op, u32)> = Vec::new();
+        for cpu in cpus {
+            for (op, line) in block_steps(&program, cpu) {
+                if !out.contains(&(op, line)) {
+                    out.push((op, line));
+                }
+            }
+        }
+        out
+    };
+    let readers = steps(&mut (FIRST_READER..FIRST_READER + cutoff as u8));
+    let writers = steps(&mut [COLLAPSER, POPULATOR].into_iter());
+    let breach = |steps: &[(Op, u32)], bad: &dyn Fn(Op) -> Option<String>| {
+        steps.iter().find_map(|&(op, line)| {
+            bad(op).map(|why| Breach {
+                line,
+                text: source
+                    .lines()
+                    .nth(line.saturating_sub(1) as usize)
+                    .unwrap_or("")
+                    .trim()
+                    .to_string(),
+                op: op.name().to_string(),
+                why,
+            })
+        })
+    };
+    let c1 = breach(&readers, &|op| {
+        let w = op.footprint().writes & !var::IRQ;
+        (w != 0).then(|| format!("a reader's step writes {}", var::names(w)))
+    });
+    let c2 = breach(&readers, &|op| {
+        let r = op.footprint().reads & NOT_WRITER_STATE;
+        (r != 0).then(|| format!("a reader's step reads {}", var::names(r)))
+    });
+    let c3 = breach(&writers, &|op| {
+        let f = op.footprint();
+        let on_others = f.reads & (var::ALL_IRQ | var::PREEMPTED) != 0 || f.writes & var::IPI != 0;
+        (on_others && !f.waits_all)
+            .then(|| "a writer's step waits on one particular CPU".to_string())
+    });
+    let cond = |id: &str, statement: &str, b: Option<Breach>| Condition {
+        id: id.into(),
+        statement: statement.into(),
+        holds: b.is_none(),
+        broken_at: b,
+    };
+    Ok(Argument {
+        cutoff,
+        conditions: vec![
+            cond("C1", "readers write no shared state but their own interrupt flag", c1),
+            cond("C2", "readers read only what the writers write (the PMD, the tables, installed)", c2),
+            cond("C3", "writers wait on other CPUs only as a set: every IPI target, every CPU inside a read", c3),
+        ],
+    })
+}
+
+/// The ops of `cpu`'s block with their source lines.
+fn block_steps(p: &Program, cpu: u8) -> Vec<(Op, u32)> {
+    match p.block_of.get(cpu as usize) {
+        Some(&b) if b != u8::MAX => {
+            let (s, e) = p.blocks[b as usize];
+            (s..e)
+                .map(|pc| (p.code[pc as usize].op, p.lines[pc as usize]))
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The answer for every reader count.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AnyResult {
+    pub argument: Argument,
+    /// Whether the verdict holds for every count of readers and idle CPUs (the argument
+    /// applies and every check finished); otherwise it holds for `checked` only.
+    pub proved: bool,
+    /// The verdict: a hazard at the fewest readers that reach it, else safe (or
+    /// incomplete).
+    pub verdict: Verdict,
+    /// The reader counts checked, in order, with each one's verdict.
+    pub checked: Vec<(u32, Verdict)>,
+    /// The check that gave the verdict (at the fewest readers for a hazard, the last
+    /// count otherwise), with its witness.
+    pub result: CheckResult,
+    /// Its reader count.
+    pub readers: u32,
+}
+
+/// Checks `cfg` for every reader count: at `1..=cutoff` readers when the argument applies,
+/// else at `1..=bound` ("bounded"). Stops at the first count that is not safe.
+pub fn check_any(cfg: &Config, opts: CheckOptions, bound: u32) -> Result<AnyResult, CheckError> {
+    let argument = argument(cfg)?;
+    let last = if argument.applies() {
+        argument.cutoff
+    } else {
+        bound.max(1)
+    };
+    let mut checked = Vec::new();
+    let mut found = None;
+    for readers in 1..=last {
+        let at = Config {
+            readers,
+            any_readers: false,
+            cpus: None,
+            ..cfg.clone()
+        };
+        let r = check(&at, opts)?;
+        checked.push((readers, r.verdict));
+        let stop = r.verdict != Verdict::Safe;
+        found = Some((readers, r));
+        if stop {
+            break;
+        }
+    }
+    let (readers, result) = found.expect("at least one count is checked");
+    Ok(AnyResult {
+        proved: argument.applies() && result.verdict != Verdict::Incomplete,
+        verdict: result.verdict,
+        argument,
+        checked,
+        result,
+        readers,
+    })
+}
+
+impl AnyResult {
+    /// The verdict in one sentence, as the command and the page say it.
+    pub fn sentence(&self) -> String {
+        let n = self.readers;
+        let readers = format!("{n} reader{}", if n == 1 { "" } else { "s" });
+        match self.verdict {
+            Verdict::Safe if self.proved => {
+                "safe for any number of CPUs (readers and idle CPUs alike)".into()
+            }
+            Verdict::Safe => format!(
+                "bounded: safe for 1..={n} readers, not proved for more (the cutoff argument does not apply)"
+            ),
+            Verdict::Incomplete => format!("incomplete at {readers}: nothing is proven"),
+            v if self.proved => format!(
+                "{v} with {readers}, the fewest that reach it (and so with any more readers or idle CPUs)"
+            ),
+            v => format!("{v} with {readers}, the fewest that reach it"),
+        }
+    }
+}
