@@ -7,8 +7,10 @@ use crate::progress::{par_map, Progress};
 use serde_json::json;
 use std::time::Instant;
 use tornsim_core::check::{expected_verdict, matrix_configs, Budget};
-use tornsim_core::cutoff::{check_any, AnyResult};
-use tornsim_core::{replay, CheckOptions, CheckResult, Checker, Config, Knob, Verdict};
+use tornsim_core::cutoff::{check_any, readers, AnyResult};
+use tornsim_core::{
+    replay, CheckOptions, CheckResult, Checker, Config, Knob, Schedule, Trace, Verdict,
+};
 
 fn exit_for(v: Verdict) -> u8 {
     match v {
@@ -41,6 +43,15 @@ fn run_check(cfg: &Config, opts: CheckOptions, bar: bool) -> Result<CheckResult,
             );
         }
     }
+}
+
+/// The witness replayed as a trace (a witness that does not replay is a bug).
+fn witness_trace(w: Option<&Schedule>) -> Result<Option<Trace>, InputError> {
+    w.map(|w| {
+        replay(w)
+            .map_err(|e| InputError(format!("internal error: the witness does not replay: {e}")))
+    })
+    .transpose()
 }
 
 fn mib(bytes: u64) -> f64 {
@@ -163,12 +174,7 @@ fn check_one(cfg: &Config, file: Option<&ScenarioFile>, a: &CheckArgs) -> Result
     let start = Instant::now();
     let r = run_check(&cfg, opts, true)?;
     let secs = start.elapsed().as_secs_f64();
-    let trace = match &r.witness {
-        Some(w) => Some(replay(w).map_err(|e| {
-            InputError(format!("internal error: the witness does not replay: {e}"))
-        })?),
-        None => None,
-    };
+    let trace = witness_trace(r.witness.as_ref())?;
     let schedule = r.witness.as_ref().map(|w| w.encode());
     let stats = format!(
         "{} states, {} transitions, depth {}, {:.2} s, {:.0} MiB",
@@ -249,12 +255,7 @@ fn check_any_one(
     let start = Instant::now();
     let r = check_any(cfg, opts, a.bound).map_err(|e| InputError(e.to_string()))?;
     let secs = start.elapsed().as_secs_f64();
-    let trace = match &r.result.witness {
-        Some(w) => Some(replay(w).map_err(|e| {
-            InputError(format!("internal error: the witness does not replay: {e}"))
-        })?),
-        None => None,
-    };
+    let trace = witness_trace(r.result.witness.as_ref())?;
     let schedule = r.result.witness.as_ref().map(|w| w.encode());
     let sentence = r.sentence();
     let json = a.json || a.format == Some(CheckFormat::Json);
@@ -323,17 +324,11 @@ fn check_any_one(
                 ),
             }
         }
-        let checked: Vec<String> = r
-            .checked
-            .iter()
-            .map(|(n, v)| format!("{n} reader{}: {v}", if *n == 1 { "" } else { "s" }))
-            .collect();
-        println!("checked: {}", checked.join(", "));
+        println!("checked: {}", r.checked_text());
         println!(
-            "{} states at {} reader{}, {secs:.2} s in all",
+            "{} states at {}, {secs:.2} s in all",
             r.result.states,
-            r.readers,
-            if r.readers == 1 { "" } else { "s" }
+            readers(r.readers)
         );
         if let (Some(t), Some(s)) = (&trace, &schedule) {
             println!();

@@ -74,19 +74,8 @@ pub fn argument(cfg: &Config) -> Result<Argument, CheckError> {
     };
     let program = program_for(&at_cutoff).map_err(CheckError::Config)?;
     let source = &of_config(cfg).source;
-    let steps = |cpus: &mut dyn Iterator<Item = u8>| -> Vec<(Op, u32)> {
-        let mut out: Vec<(Op, u32)> = Vec::new();
-        for cpu in cpus {
-            for (op, line) in block_steps(&program, cpu) {
-                if !out.contains(&(op, line)) {
-                    out.push((op, line));
-                }
-            }
-        }
-        out
-    };
-    let readers = steps(&mut (FIRST_READER..FIRST_READER + cutoff as u8));
-    let writers = steps(&mut [COLLAPSER, POPULATOR].into_iter());
+    let readers = steps(&program, FIRST_READER..FIRST_READER + cutoff as u8);
+    let writers = steps(&program, [COLLAPSER, POPULATOR]);
     let breach = |steps: &[(Op, u32)], bad: &dyn Fn(Op) -> Option<String>| {
         steps.iter().find_map(|&(op, line)| {
             bad(op).map(|why| Breach {
@@ -132,17 +121,23 @@ pub fn argument(cfg: &Config) -> Result<Argument, CheckError> {
     })
 }
 
-/// The ops of `cpu`'s block with their source lines.
-fn block_steps(p: &Program, cpu: u8) -> Vec<(Op, u32)> {
-    match p.block_of.get(cpu as usize) {
-        Some(&b) if b != u8::MAX => {
-            let (s, e) = p.blocks[b as usize];
-            (s..e)
-                .map(|pc| (p.code[pc as usize].op, p.lines[pc as usize]))
-                .collect()
+/// The ops of the CPUs' blocks with their source lines, each once, in order.
+fn steps(p: &Program, cpus: impl IntoIterator<Item = u8>) -> Vec<(Op, u32)> {
+    let mut out: Vec<(Op, u32)> = Vec::new();
+    for cpu in cpus {
+        for pc in p.block_pcs(cpu) {
+            let step = (p.code[pc as usize].op, p.lines[pc as usize]);
+            if !out.contains(&step) {
+                out.push(step);
+            }
         }
-        _ => Vec::new(),
     }
+    out
+}
+
+/// "1 reader", "3 readers".
+pub fn readers(n: u32) -> String {
+    format!("{n} reader{}", if n == 1 { "" } else { "s" })
 }
 
 /// The answer for every reader count.
@@ -205,7 +200,7 @@ impl AnyResult {
     /// The verdict in one sentence, as the command and the page say it.
     pub fn sentence(&self) -> String {
         let n = self.readers;
-        let readers = format!("{n} reader{}", if n == 1 { "" } else { "s" });
+        let readers = readers(n);
         match self.verdict {
             Verdict::Safe if self.proved => {
                 "safe for any number of CPUs (readers and idle CPUs alike)".into()
@@ -219,5 +214,15 @@ impl AnyResult {
             ),
             v => format!("{v} with {readers}, the fewest that reach it"),
         }
+    }
+
+    /// The counts checked with their verdicts: "1 reader: safe, 2 readers: torn".
+    pub fn checked_text(&self) -> String {
+        let counts: Vec<String> = self
+            .checked
+            .iter()
+            .map(|&(n, v)| format!("{}: {v}", readers(n)))
+            .collect();
+        counts.join(", ")
     }
 }

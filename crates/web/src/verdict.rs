@@ -2,7 +2,7 @@
 //! open, a scenario's claim, and (for every CPU count) the cutoff argument behind it.
 
 use std::rc::Rc;
-use tornsim_core::cutoff::AnyResult;
+use tornsim_core::cutoff::{readers, AnyResult};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -25,11 +25,10 @@ pub fn check_line(p: &CheckLineProps) -> Html {
         Ok(r) => {
             let mut text = match &p.any {
                 Some(a) => format!(
-                    "Exhaustive search, every CPU count: {} ({} states at {} reader{}).",
+                    "Exhaustive search, every CPU count: {} ({} states at {}).",
                     a.sentence(),
                     r.states,
-                    a.readers,
-                    if a.readers == 1 { "" } else { "s" }
+                    readers(a.readers)
                 ),
                 None => format!(
                     "Exhaustive search: {} ({} states, {} transitions).",
@@ -82,12 +81,6 @@ struct ArgumentProps {
 #[function_component(ArgumentDetails)]
 fn argument_details(p: &ArgumentProps) -> Html {
     let a = &p.any.argument;
-    let checked: Vec<String> = p
-        .any
-        .checked
-        .iter()
-        .map(|(n, v)| format!("{n} reader{}: {v}", if *n == 1 { "" } else { "s" }))
-        .collect();
     html! {
         <details class="argument" id="argument">
             <summary>{ if a.applies() {
@@ -105,7 +98,7 @@ fn argument_details(p: &ArgumentProps) -> Html {
                     }</li>
                 }) }
             </ul>
-            <p>{ format!("Checked: {}. The theorem and its proof: docs/cutoff.md in tornsim's repository.", checked.join(", ")) }</p>
+            <p>{ format!("Checked: {}. The theorem and its proof: docs/cutoff.md in tornsim's repository.", p.any.checked_text()) }</p>
         </details>
     }
 }

@@ -69,15 +69,19 @@ impl Program {
             _ => pc,
         }
     }
-    /// Whether any op in `cpu`'s block is `op`.
-    pub fn cpu_has(&self, cpu: u8, f: impl Fn(Op) -> bool) -> bool {
+    /// The pcs of `cpu`'s block (none for an idle CPU).
+    pub fn block_pcs(&self, cpu: u8) -> std::ops::Range<u8> {
         match self.block_of.get(cpu as usize) {
             Some(&b) if b != u8::MAX => {
                 let (s, e) = self.blocks[b as usize];
-                (s..e).any(|pc| f(self.code[pc as usize].op))
+                s..e
             }
-            _ => false,
+            _ => 0..0,
         }
+    }
+    /// Whether any op in `cpu`'s block is `op`.
+    pub fn cpu_has(&self, cpu: u8, f: impl Fn(Op) -> bool) -> bool {
+        self.block_pcs(cpu).any(|pc| f(self.code[pc as usize].op))
     }
 }
 
