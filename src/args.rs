@@ -104,6 +104,12 @@ pub struct ConfigArgs {
     /// Old table free: rcu-deferred or immediate.
     #[arg(long, value_name = "KIND")]
     pub free: Option<String>,
+    /// Memory model: sc (default) or tso (x86-TSO store buffers).
+    #[arg(long, value_name = "MODEL")]
+    pub memory: Option<String>,
+    /// IPI ordering under tso: xapic (default), x2apic or x2apic-amd.
+    #[arg(long, value_name = "APIC")]
+    pub apic: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -511,6 +517,8 @@ impl ConfigArgs {
             ("clear", &self.clear),
             ("set", &self.set),
             ("free", &self.free),
+            ("memory", &self.memory),
+            ("apic", &self.apic),
         ];
         for (k, v) in flags {
             if let Some(v) = v {

@@ -35,6 +35,13 @@ pub struct Config {
     pub clear: ClearKind,
     pub set: SetKind,
     pub free: FreeKind,
+    /// The memory model; `sc` is left out of the serialised form, so configurations
+    /// and files written before it existed read and write the same.
+    #[serde(skip_serializing_if = "is_default")]
+    pub memory: Memory,
+    /// How an IPI send is ordered after earlier stores (matters under `memory = tso`).
+    #[serde(skip_serializing_if = "is_default")]
+    pub apic: Apic,
     /// The actors' programs, when they are not a built-in placement's (then `sync` is
     /// ignored). Serialised as the scenario file's text.
     #[serde(
@@ -43,6 +50,10 @@ pub struct Config {
         with = "scenario_text"
     )]
     pub scenario: Option<Arc<Scenario>>,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 /// A scenario travels as its file's text and is parsed again on arrival.
@@ -83,6 +94,8 @@ impl Default for Config {
             clear: native.clear,
             set: native.set,
             free: native.free,
+            memory: native.memory,
+            apic: native.apic,
             scenario: None,
         }
     }
@@ -107,6 +120,8 @@ impl Config {
             clear: self.clear,
             set: self.set,
             free: self.free,
+            memory: self.memory,
+            apic: self.apic,
         }
     }
 
@@ -148,6 +163,15 @@ impl Config {
                 ));
             }
         }
+        if self.memory == Memory::Tso && self.cpu_count() > 62 {
+            return Err(ConfigError::new(
+                "cpus",
+                format!(
+                    "{} CPUs: memory = tso supports up to 62 (a schedule string names each CPU's store-buffer drain in two characters)",
+                    self.cpu_count()
+                ),
+            ));
+        }
         if !self.paravirt && self.mode != Mode::NativePae {
             return Err(ConfigError::new(
                 "paravirt",
@@ -178,6 +202,8 @@ impl Config {
             Setting::Clear(k) => self.clear = k,
             Setting::Set(k) => self.set = k,
             Setting::Free(k) => self.free = k,
+            Setting::Memory(k) => self.memory = k,
+            Setting::Apic(k) => self.apic = k,
         }
         Ok(())
     }
@@ -198,6 +224,8 @@ impl Config {
             "clear" => self.clear.name().into(),
             "set" => self.set.name().into(),
             "free" => self.free.name().into(),
+            "memory" => self.memory.name().into(),
+            "apic" => self.apic.name().into(),
             _ => return None,
         })
     }
@@ -232,6 +260,9 @@ impl Config {
         }
         if self.mode == Mode::NativePae && !self.paravirt {
             s.push_str(" / paravirt off");
+        }
+        if self.memory == Memory::Tso {
+            s.push_str(&format!(" / tso, {}", self.apic));
         }
         s
     }

@@ -134,6 +134,40 @@ knob!(
     }
 );
 
+knob!(
+    /// The memory model: when a store becomes visible to other CPUs.
+    Memory, "memory", {
+        /// Sequential consistency.
+        Sc = "sc": "sequential consistency: a store is seen by every CPU the moment it executes (the default: MODEL.md's verdicts assume it, and every schedule, statistic and golden file of earlier releases stays valid)",
+        /// x86-TSO.
+        Tso = "tso": "x86-TSO (herd7's x86tso.cat): each CPU's stores wait in a FIFO store buffer, its loads read its own newest buffered store, locked instructions and MFENCE wait for an empty buffer",
+    }
+);
+
+knob!(
+    /// How an IPI send is ordered against the sender's earlier stores (`memory = tso`).
+    Apic, "apic", {
+        /// xAPIC: the ICR write is an MMIO store.
+        Xapic = "xapic": "xAPIC: the IPI is an MMIO write to the ICR, ordered after every earlier store",
+        /// x2APIC: the ICR write is a WRMSR.
+        X2apic = "x2apic": "x2APIC: the IPI is a WRMSR, not ordered with the store buffer; the kernel's flush and sync paths call weak_wrmsr_fence() (MFENCE; LFENCE) first (Linux 25a068b8e9a4e)",
+        /// x2APIC on AMD.
+        X2apicAmd = "x2apic-amd": "x2APIC on AMD, where the WRMSR is serializing and the kernel skips the fence (Linux 04c3024560d3)",
+    }
+);
+
+impl Default for Memory {
+    fn default() -> Self {
+        Memory::Sc
+    }
+}
+
+impl Default for Apic {
+    fn default() -> Self {
+        Apic::Xapic
+    }
+}
+
 /// Smallest and largest CPU counts.
 pub const CPUS_RANGE: (u32, u32) = (2, 64);
 /// Smallest and largest reader counts.
@@ -166,6 +200,7 @@ impl std::error::Error for ConfigError {}
 /// The names of every field `Config::set` accepts, in display order.
 pub const FIELDS: &[&str] = &[
     "cpus", "mode", "sync", "paravirt", "readers", "reader", "alloc", "clear", "set", "free",
+    "memory", "apic",
 ];
 
 fn parse_bool(field: &str, v: &str) -> Result<bool, ConfigError> {
@@ -214,6 +249,8 @@ pub enum Setting {
     Clear(ClearKind),
     Set(SetKind),
     Free(FreeKind),
+    Memory(Memory),
+    Apic(Apic),
 }
 
 impl Setting {
@@ -236,6 +273,8 @@ impl Setting {
             "clear" => Setting::Clear(v.parse()?),
             "set" => Setting::Set(v.parse()?),
             "free" => Setting::Free(v.parse()?),
+            "memory" => Setting::Memory(v.parse()?),
+            "apic" => Setting::Apic(v.parse()?),
             _ => {
                 return Err(ConfigError::new(
                     field,

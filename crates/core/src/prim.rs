@@ -8,7 +8,7 @@
 //! Each op declares the shared state it reads and writes ([`Op::footprint`]); the checker
 //! derives which steps commute from those footprints alone ([`Footprint::reduction`]).
 
-use crate::knob::{ClearKind, FreeKind, Mode, SetKind};
+use crate::knob::{Apic, ClearKind, FreeKind, Memory, Mode, SetKind};
 use serde::{Deserialize, Serialize};
 
 /// One atomic step of a CPU's program. The machine dispatches on it.
@@ -62,6 +62,12 @@ pub enum Op {
     Load64,
     /// Dereferences the page table the read returned (skipped if it is not present).
     Deref,
+    /// `weak_wrmsr_fence()`, `MFENCE; LFENCE`: waits for an empty store buffer. Only
+    /// compiled under `memory = tso` (under SC it would be a step that does nothing).
+    Fence,
+    /// A plain store of 0 to `pmd_low` (`native_pmd_clear()`), where `ClearLow` is an
+    /// `xchg`: the same under SC, but under TSO this one waits in the store buffer.
+    ClearLowStore,
     /// A writer past its last line. Never executed: a CPU there is never enabled.
     Done,
 }
@@ -162,7 +168,7 @@ impl Footprint {
 }
 
 impl Op {
-    pub const ALL: [Op; 24] = {
+    pub const ALL: [Op; 26] = {
         use Op::*;
         [
             Lock,
@@ -189,6 +195,8 @@ impl Op {
             RecheckHigh,
             Load64,
             Deref,
+            Fence,
+            ClearLowStore,
         ]
     };
 
@@ -199,7 +207,7 @@ impl Op {
         let (reads, writes, quiescent, visible) = match self {
             Lock => (PTL, PTL, false, false),
             Unlock => (INSTALLED, PTL, false, false),
-            Clear | ClearLow | ClearHigh => (PMD, PMD, false, false),
+            Clear | ClearLow | ClearHigh | ClearLowStore => (PMD, PMD, false, false),
             Flush => (PREEMPTED, IPI, false, false),
             Sync => (0, IPI, false, false),
             FreeDefer => (ALL_IRQ, TABLE, false, false),
@@ -212,7 +220,8 @@ impl Op {
             LoadLow | LoadHigh => (PMD, 0, false, false),
             LoadLowEnd | LoadHighEnd | RecheckLow | RecheckHigh | Load64 => (PMD, 0, false, true),
             Deref => (TABLE | INSTALLED, 0, false, true),
-            Done => (0, 0, false, false),
+            // Touches only this CPU's store buffer.
+            Fence | Done => (0, 0, false, false),
         };
         Footprint {
             reads,
@@ -251,6 +260,8 @@ impl Op {
             RecheckHigh => "recheck-high",
             Load64 => "load64",
             Deref => "deref",
+            Fence => "mfence",
+            ClearLowStore => "store-low",
             Done => "done",
         }
     }
@@ -275,6 +286,71 @@ impl Op {
 
     pub fn writes_pmd(self) -> bool {
         self.footprint().writes & var::PMD != 0
+    }
+
+    /// What the step is under `memory = tso` (how the machine orders it against the
+    /// CPU's store buffer).
+    pub fn tso(self, c: &Lowering) -> Tso {
+        use Op::*;
+        match self {
+            ClearHigh | ClearLowStore | SetHigh | SetLow | Unlock => Tso::Buffered,
+            Lock | Clear | ClearLow | Set => Tso::Locked,
+            Alloc | FreeNow | FreeDefer => Tso::Locked,
+            Fence => Tso::Fence,
+            Flush if c.flush_is_hypercall() => Tso::Serializing,
+            Flush | Sync if c.ipi_ordered() => Tso::OrderedIpi,
+            Flush | Sync => Tso::UnorderedIpi,
+            CheckNone | LoadLow | LoadHigh | LoadLowEnd | LoadHighEnd | RecheckLow
+            | RecheckHigh | Load64 => Tso::Load,
+            IrqOff | IrqOn | Deref | Done => Tso::Local,
+        }
+    }
+}
+
+/// How a step is ordered against its CPU's store buffer under `memory = tso`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tso {
+    /// A plain store: it waits in the FIFO store buffer until a drain step.
+    Buffered,
+    /// A locked instruction (`xchg`, `cmpxchg8b`, `lock`-prefixed, a spinlock's or the
+    /// page allocator's): waits for an empty buffer, then acts on memory at once.
+    Locked,
+    /// `MFENCE`: waits for an empty buffer.
+    Fence,
+    /// A hypercall: serializing, so it waits for an empty buffer.
+    Serializing,
+    /// An IPI ordered after earlier stores (xAPIC MMIO, or a serializing x2APIC
+    /// `WRMSR` on AMD): waits for an empty buffer.
+    OrderedIpi,
+    /// An x2APIC `WRMSR` on Intel: sent with stores still in the buffer.
+    UnorderedIpi,
+    /// A load: the CPU's own newest buffered store to the location, else memory.
+    Load,
+    /// No memory access (the interrupt flag, a use of the table already read).
+    Local,
+}
+
+impl Tso {
+    /// The step cannot run until its CPU's store buffer is empty.
+    pub fn waits_for_buffer(self) -> bool {
+        matches!(
+            self,
+            Tso::Locked | Tso::Fence | Tso::Serializing | Tso::OrderedIpi
+        )
+    }
+
+    /// What the step is, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Tso::Buffered => "buffered store",
+            Tso::Locked => "locked: waits for an empty buffer",
+            Tso::Fence => "fence: waits for an empty buffer",
+            Tso::Serializing => "hypercall, serializing: waits for an empty buffer",
+            Tso::OrderedIpi => "IPI ordered after earlier stores: waits for an empty buffer",
+            Tso::UnorderedIpi => "IPI not ordered: sent with stores still buffered",
+            Tso::Load => "load (own buffer first)",
+            Tso::Local => "no memory access",
+        }
     }
 }
 
@@ -324,6 +400,8 @@ pub struct Prim {
     /// Where the kernel does it: function, and file in a v6.x tree.
     pub kernel: &'static str,
     pub file: &'static str,
+    /// Its steps under `memory = tso`, with the kernel code that makes them so.
+    pub tso: &'static str,
 }
 
 /// The knobs that decide what a primitive compiles to: a configuration less its CPU
@@ -335,6 +413,8 @@ pub struct Lowering {
     pub clear: ClearKind,
     pub set: SetKind,
     pub free: FreeKind,
+    pub memory: Memory,
+    pub apic: Apic,
 }
 
 /// The kernel's native behaviour, which `Config::default()` takes too.
@@ -346,11 +426,31 @@ impl Default for Lowering {
             clear: ClearKind::Xchg64,
             set: SetKind::Xchg64,
             free: FreeKind::RcuDeferred,
+            memory: Memory::Sc,
+            apic: Apic::Xapic,
         }
     }
 }
 
 impl Lowering {
+    /// The TLB flush is a hypercall (Xen PV, Hyper-V), which waits for nobody.
+    pub fn flush_is_hypercall(&self) -> bool {
+        matches!(self.mode, Mode::XenPv | Mode::HyperV)
+    }
+
+    /// An IPI send is ordered after the sender's earlier stores: always under SC; under
+    /// TSO with xAPIC (an MMIO write), x2APIC on AMD (a serializing `WRMSR`), or where
+    /// IPIs are hypercalls (Xen PV, Hyper-V).
+    pub fn ipi_ordered(&self) -> bool {
+        self.memory == Memory::Sc || self.apic != Apic::X2apic || self.flush_is_hypercall()
+    }
+
+    /// The kernel's IPI paths call `weak_wrmsr_fence()` before the `WRMSR`: compiled
+    /// where it is a step that matters (TSO, x2APIC on Intel).
+    pub fn ipi_fence(&self) -> bool {
+        !self.ipi_ordered()
+    }
+
     /// Whether `pmdp_get_lockless_sync()` is a real IPI broadcast: it is one wherever
     /// `CONFIG_MMU_GATHER_RCU_TABLE_FREE` is set and the PMD is read in halves.
     pub fn sync_is_ipi(&self) -> bool {
@@ -376,6 +476,17 @@ fn set_ops(c: &Lowering) -> Vec<Op> {
     }
 }
 
+/// An IPI send as the kernel's x2APIC code makes it: `weak_wrmsr_fence()` first where
+/// that matters (`Lowering::ipi_fence`).
+fn ipi_ops(c: &Lowering, op: Op) -> Vec<Op> {
+    let fence = c.ipi_fence() && !(op == Op::Flush && c.flush_is_hypercall());
+    if fence {
+        vec![Op::Fence, op]
+    } else {
+        vec![op]
+    }
+}
+
 fn read_ops(c: &Lowering, recheck: bool) -> Vec<Op> {
     if c.mode == Mode::NonPae {
         vec![Op::Load64]
@@ -397,6 +508,7 @@ pub static PRIMS: &[Prim] = &[
         modes: "the same in every mode",
         kernel: "pmd_lock() / spin_lock(ptl)",
         file: "include/linux/mm.h",
+        tso: "locked: arch_spin_lock() is a `lock`-prefixed xadd, so it waits for an empty store buffer",
     },
     Prim {
         name: "spin_unlock",
@@ -407,6 +519,7 @@ pub static PRIMS: &[Prim] = &[
         modes: "the same in every mode",
         kernel: "spin_unlock(ptl)",
         file: "include/linux/spinlock.h",
+        tso: "a plain store: arch_spin_unlock() on x86 is a release store with no lock prefix, so it waits in the store buffer",
     },
     Prim {
         name: "pmdp_collapse_flush",
@@ -414,13 +527,14 @@ pub static PRIMS: &[Prim] = &[
         roles: role::COLLAPSER,
         ops: |c| {
             let mut v = clear_ops(c);
-            v.push(Op::Flush);
+            v.extend(ipi_ops(c, Op::Flush));
             v
         },
         help: "clear the PMD (pmdp_huge_get_and_clear()) and flush the TLB (flush_tlb_range())",
         modes: "the clear is one 64-bit xchg or two 32-bit stores (`clear`); the flush is an IPI to mm_cpumask that waits (native-pae, non-pae, kvm-pv-flush: skipping preempted vCPUs) or a hypercall that waits for nobody (xen-pv, hyperv)",
         kernel: "pmdp_collapse_flush()",
         file: "mm/pgtable-generic.c",
+        tso: "the clear as `clear` says (an xchg is locked; pmd_high = 0 is a plain buffered store); the flush IPI as `apic` says, after weak_wrmsr_fence() on x2APIC as native_send_call_func_ipi() -> x2apic_send_IPI_mask() does; a hypercall flush is serializing",
     },
     Prim {
         name: "pmdp_huge_get_and_clear",
@@ -431,16 +545,18 @@ pub static PRIMS: &[Prim] = &[
         modes: "one 64-bit xchg (`clear = xchg64`) or pmd_low then pmd_high (`clear = split-low-first`)",
         kernel: "pmdp_huge_get_and_clear() / native_pmdp_get_and_clear()",
         file: "arch/x86/include/asm/pgtable-3level.h",
+        tso: "xchg64 (pxx_xchg64, cmpxchg8b) is locked; split-low-first is xchg(&pmd_low, 0), locked, then pmd_high = 0, a plain buffered store (native_pmdp_get_and_clear() before v6.2)",
     },
     Prim {
         name: "flush_tlb_range",
         usage: Use::Call,
         roles: role::COLLAPSER,
-        ops: |_| vec![Op::Flush],
+        ops: |c| ipi_ops(c, Op::Flush),
         help: "the TLB flush only",
         modes: "native-pae, non-pae: native_flush_tlb_multi() IPIs mm_cpumask and waits; kvm-pv-flush: kvm_flush_tlb_multi() skips preempted vCPUs; xen-pv, hyperv: a hypercall that waits for nobody",
         kernel: "flush_tlb_range() / flush_tlb_multi()",
         file: "arch/x86/mm/tlb.c",
+        tso: "weak_wrmsr_fence() then the IPI on x2APIC (x2apic_send_IPI_mask()); an MMIO write ordered after earlier stores on xAPIC; a serializing WRMSR on x2APIC AMD; a serializing hypercall under xen-pv and hyperv",
     },
     Prim {
         name: "pmdp_get_lockless_sync",
@@ -448,7 +564,7 @@ pub static PRIMS: &[Prim] = &[
         roles: role::COLLAPSER,
         ops: |c| {
             if c.sync_is_ipi() {
-                vec![Op::Sync]
+                ipi_ops(c, Op::Sync)
             } else {
                 vec![]
             }
@@ -457,16 +573,18 @@ pub static PRIMS: &[Prim] = &[
         modes: "an IPI to every other CPU that waits for all (native-pae with paravirt on, xen-pv, kvm-pv-flush, hyperv); nothing at all on non-pae or with paravirt off (no CONFIG_MMU_GATHER_RCU_TABLE_FREE)",
         kernel: "pmdp_get_lockless_sync() -> tlb_remove_table_sync_one()",
         file: "include/linux/pgtable.h, mm/mmu_gather.c",
+        tso: "as tlb_remove_table_sync_one(): smp_call_function() sends the IPI through the same APIC paths as the flush, fence and all",
     },
     Prim {
         name: "tlb_remove_table_sync_one",
         usage: Use::Call,
         roles: role::COLLAPSER,
-        ops: |_| vec![Op::Sync],
+        ops: |c| ipi_ops(c, Op::Sync),
         help: "an IPI broadcast to every other CPU, waiting for each to answer, in every mode (the v1 patch's first version called it directly)",
         modes: "the same in every mode, non-pae included",
         kernel: "tlb_remove_table_sync_one()",
         file: "mm/mmu_gather.c",
+        tso: "weak_wrmsr_fence() then the IPI on x2APIC; ordered after earlier stores on xAPIC and x2APIC AMD; a hypercall (serializing) under xen-pv",
     },
     Prim {
         name: "pmdp_collapse_flush_sync",
@@ -474,9 +592,9 @@ pub static PRIMS: &[Prim] = &[
         roles: role::COLLAPSER,
         ops: |c| {
             let mut v = clear_ops(c);
-            v.push(Op::Flush);
+            v.extend(ipi_ops(c, Op::Flush));
             if c.sync_is_ipi() {
-                v.push(Op::Sync);
+                v.extend(ipi_ops(c, Op::Sync));
             }
             v
         },
@@ -484,6 +602,7 @@ pub static PRIMS: &[Prim] = &[
         modes: "native-pae: the flush IPIs mm_cpumask, so the sync is skipped; xen-pv, hyperv: the hypercall sends none, so the sync runs; non-pae or paravirt off: no sync",
         kernel: "pmdp_collapse_flush_sync() (proposed, v3, Jan 2026)",
         file: "mm/khugepaged.c (proposed)",
+        tso: "as pmdp_collapse_flush() and, when it runs, tlb_remove_table_sync_one()",
     },
     Prim {
         name: "pte_free_defer",
@@ -500,6 +619,7 @@ pub static PRIMS: &[Prim] = &[
         modes: "the same in every mode; `free = immediate` turns it into pte_free() to show what the deferral protects",
         kernel: "pte_free_defer()",
         file: "mm/pgtable-generic.c",
+        tso: "locked: the free ends in the page allocator, which takes zone->lock (and RCU's grace period implies full barriers)",
     },
     Prim {
         name: "pte_free",
@@ -510,6 +630,7 @@ pub static PRIMS: &[Prim] = &[
         modes: "the same in every mode",
         kernel: "pte_free()",
         file: "include/asm-generic/pgalloc.h",
+        tso: "locked: free_pages() takes zone->lock",
     },
     Prim {
         name: "pte_alloc_one",
@@ -520,6 +641,7 @@ pub static PRIMS: &[Prim] = &[
         modes: "the same in every mode; with `alloc = same-frame` it waits until the old table is freed",
         kernel: "pte_alloc_one()",
         file: "mm/memory.c (__pte_alloc)",
+        tso: "locked: alloc_pages() takes zone->lock",
     },
     Prim {
         name: "pmd_none",
@@ -530,6 +652,7 @@ pub static PRIMS: &[Prim] = &[
         modes: "the same in every mode",
         kernel: "pmd_install(): pmd_none(*pmd)",
         file: "mm/memory.c",
+        tso: "a load: the fault's own buffered PMD stores first, then memory",
     },
     Prim {
         name: "pmd_populate",
@@ -540,6 +663,7 @@ pub static PRIMS: &[Prim] = &[
         modes: "one 64-bit store (`set = xchg64`) or pmd_high then pmd_low (`set = split-high-first`)",
         kernel: "pmd_populate() / set_pmd()",
         file: "arch/x86/include/asm/pgalloc.h",
+        tso: "xchg64 (set_pmd() via pxx_xchg64/cmpxchg8b) is locked; split-high-first is two WRITE_ONCE() stores, both buffered, drained in program order",
     },
     Prim {
         name: "local_irq_save",
@@ -550,6 +674,7 @@ pub static PRIMS: &[Prim] = &[
         modes: "the same in every mode (a hypervisor may still preempt the vCPU: kvm-pv-flush)",
         kernel: "local_irq_save() (gup_fast(), pmdp_get_lockless_start())",
         file: "mm/gup.c, include/linux/pgtable.h",
+        tso: "cli: no memory access, not serializing",
     },
     Prim {
         name: "local_irq_restore",
@@ -560,6 +685,7 @@ pub static PRIMS: &[Prim] = &[
         modes: "the same in every mode",
         kernel: "local_irq_restore() (gup_fast(), pmdp_get_lockless_end())",
         file: "mm/gup.c, include/linux/pgtable.h",
+        tso: "sti/popf: no memory access, not serializing",
     },
     Prim {
         name: "pmdp_get_lockless",
@@ -570,6 +696,7 @@ pub static PRIMS: &[Prim] = &[
         modes: "three 32-bit loads (PAE modes); one atomic 64-bit load on non-pae",
         kernel: "pmdp_get_lockless()",
         file: "include/linux/pgtable.h",
+        tso: "loads from memory (readers buffer no PMD stores); x86-TSO keeps them in program order",
     },
     Prim {
         name: "pmdp_get",
@@ -580,6 +707,7 @@ pub static PRIMS: &[Prim] = &[
         modes: "two 32-bit loads, pmd_low then pmd_high (PAE modes); one atomic 64-bit load on non-pae",
         kernel: "pmdp_get() (READ_ONCE(*pmdp))",
         file: "include/linux/pgtable.h",
+        tso: "loads from memory",
     },
     Prim {
         name: "read_pmd_low",
@@ -590,6 +718,7 @@ pub static PRIMS: &[Prim] = &[
         modes: "a 32-bit load in every mode (write your own read protocol)",
         kernel: "pmdp_get_lockless(): pmd.pmd_low = pmdp->pmd_low",
         file: "include/linux/pgtable.h",
+        tso: "a load from memory",
     },
     Prim {
         name: "read_pmd_high",
@@ -600,6 +729,7 @@ pub static PRIMS: &[Prim] = &[
         modes: "a 32-bit load in every mode",
         kernel: "pmdp_get_lockless(): pmd.pmd_high = pmdp->pmd_high",
         file: "include/linux/pgtable.h",
+        tso: "a load from memory",
     },
     Prim {
         name: "recheck_pmd_low",
@@ -610,6 +740,7 @@ pub static PRIMS: &[Prim] = &[
         modes: "a 32-bit load in every mode",
         kernel: "pmdp_get_lockless(): while (pmd.pmd_low != pmdp->pmd_low)",
         file: "include/linux/pgtable.h",
+        tso: "a load from memory",
     },
     Prim {
         name: "recheck_pmd_high",
@@ -620,6 +751,7 @@ pub static PRIMS: &[Prim] = &[
         modes: "a 32-bit load in every mode",
         kernel: "(a variant protocol: no kernel reads high first)",
         file: "-",
+        tso: "a load from memory",
     },
     Prim {
         name: "read_pmd_atomic",
@@ -630,6 +762,7 @@ pub static PRIMS: &[Prim] = &[
         modes: "a 64-bit load in every mode",
         kernel: "pmdp_get_lockless() without CONFIG_GUP_GET_PXX_LOW_HIGH",
         file: "include/linux/pgtable.h",
+        tso: "cmpxchg8b with a lock prefix: a locked load of both halves",
     },
     Prim {
         name: "pte_offset_map",
@@ -640,6 +773,46 @@ pub static PRIMS: &[Prim] = &[
         modes: "the same in every mode",
         kernel: "pte_offset_map() / __pte_offset_map()",
         file: "mm/pgtable-generic.c, mm/gup.c",
+        tso: "no PMD access: it uses the table the read returned",
+    },
+    Prim {
+        name: "pmd_clear",
+        usage: Use::Call,
+        roles: role::COLLAPSER,
+        ops: |_| vec![Op::ClearLowStore, Op::ClearHigh],
+        help: "clear the PMD with two plain stores, pmd_low then pmd_high (what the PMD clear was before page tables were freed by RCU: no locked instruction)",
+        modes: "two 32-bit stores in every mode",
+        kernel: "pmd_clear() / native_pmd_clear(): pmd_low = 0; smp_wmb(); pmd_high = 0",
+        file: "arch/x86/include/asm/pgtable-3level.h",
+        tso: "two plain stores, both buffered: other CPUs can read the old PMD until they drain",
+    },
+    Prim {
+        name: "flush_tlb_others_ipi",
+        usage: Use::Call,
+        roles: role::COLLAPSER,
+        ops: |_| vec![Op::Flush],
+        help: "the TLB flush IPI to mm_cpumask, and the wait, with no fence before the x2APIC WRMSR: the flush path before ce4e240c279a (\"x86: add x2apic_wrmsr_fence() to x2apic flush tlb paths\")",
+        modes: "as flush_tlb_range(): an IPI where the flush sends one, a hypercall under xen-pv and hyperv",
+        kernel: "flush_tlb_others_ipi() -> send_IPI_mask() before ce4e240c279a",
+        file: "arch/x86/kernel/tlb_32.c (v2.6.28)",
+        tso: "x2apic: the IPI leaves with the sender's stores still buffered; xapic and x2apic-amd: ordered after them",
+    },
+    Prim {
+        name: "weak_wrmsr_fence",
+        usage: Use::Call,
+        roles: role::ANY,
+        ops: |c| {
+            if c.memory == Memory::Tso {
+                vec![Op::Fence]
+            } else {
+                vec![]
+            }
+        },
+        help: "MFENCE; LFENCE: make earlier stores visible before a non-serializing WRMSR",
+        modes: "no step under memory = sc; under tso one step that waits for an empty store buffer",
+        kernel: "weak_wrmsr_fence() (x2apic_wrmsr_fence() before 25a068b8e9a4e)",
+        file: "arch/x86/include/asm/barrier.h",
+        tso: "a fence: waits until this CPU's store buffer is empty",
     },
 ];
 
@@ -686,7 +859,7 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 /// The table as Markdown: what `tornsim primitives --markdown` prints and the docs hold.
 pub fn markdown() -> String {
     let mut s = String::from(
-        "| primitive | who | steps (reads / writes) | per mode | kernel |\n|---|---|---|---|---|\n",
+        "| primitive | who | steps (reads / writes) | per mode | under `memory = tso` | kernel |\n|---|---|---|---|---|---|\n",
     );
     let cfgs = [
         Lowering {
@@ -727,11 +900,12 @@ pub fn markdown() -> String {
             Use::Condition => format!("`if ({}())`", p.name),
         };
         s.push_str(&format!(
-            "| {call} {} | {} | {} | {} | `{}` in {} |\n",
+            "| {call} {} | {} | {} | {} | {} | `{}` in {} |\n",
             p.help,
             role::names(p.roles),
             steps.join("; non-pae: "),
             p.modes,
+            p.tso,
             p.kernel,
             p.file
         ));

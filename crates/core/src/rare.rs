@@ -237,6 +237,7 @@ pub fn estimate(
 ) -> Result<RateEstimate, EstimateError> {
     spec.validate()?;
     lat.validate()?;
+    crate::timed::timed_memory(cfg)?;
     let mut m = Machine::new(cfg, true)?;
     if let Some(reason) = exact_zero(cfg) {
         return Ok(RateEstimate {

@@ -125,7 +125,7 @@ impl Scheduler for RandomScheduler {
     #[inline]
     fn pick(&mut self, m: &Machine, en: Enabled, _step: u64) -> Choice {
         let n = m.cpus() as u32;
-        if n > 32 {
+        if n > 32 || en.drain != 0 {
             return en.nth(self.rng.below(en.count()));
         }
         let all = en.prog | en.ack << n;
@@ -138,6 +138,7 @@ impl Scheduler for RandomScheduler {
                 return Choice {
                     cpu: (b - n * ack as u32) as u8,
                     ack,
+                    drain: false,
                 };
             }
         }
@@ -158,7 +159,8 @@ impl Scheduler for RandomScheduler {
 pub struct PctScheduler {
     depth: u32,
     rng: Rng,
-    prio: [u64; 128],
+    /// Indexed by [`Choice::code`]: program steps and handlers, then drains from 128.
+    prio: [u64; 192],
     change_points: Vec<u64>,
     next_cp: usize,
     yield_prio: u64,
@@ -176,7 +178,7 @@ impl PctScheduler {
         PctScheduler {
             depth: depth.max(1),
             rng: Rng::new(0),
-            prio: [0; 128],
+            prio: [0; 192],
             change_points: Vec::with_capacity(depth as usize),
             next_cp: 0,
             yield_prio: PCT_BASE / 2,
@@ -227,6 +229,18 @@ impl Scheduler for PctScheduler {
         for i in (1..threads).rev() {
             let j = self.rng.below(i as u32 + 1) as usize;
             prio.swap(i, j);
+        }
+        if m.is_tso() {
+            // Under TSO each store buffer is a thread too: one permutation over the
+            // program, handler and buffer threads together (SC runs draw as before).
+            let n = m.cpus() as usize;
+            let mut vals: Vec<u64> = (0..3 * n).map(|k| PCT_BASE + (3 * n + k) as u64).collect();
+            for i in (1..3 * n).rev() {
+                let j = self.rng.below(i as u32 + 1) as usize;
+                vals.swap(i, j);
+            }
+            self.prio[..2 * n].copy_from_slice(&vals[..2 * n]);
+            self.prio[128..128 + n].copy_from_slice(&vals[2 * n..]);
         }
         let horizon = Self::horizon(m);
         self.change_points.clear();

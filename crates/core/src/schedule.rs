@@ -11,7 +11,8 @@
 
 use crate::codec::{b64_value, decode_b64, encode_b64, B64};
 use crate::config::{
-    Alloc, ClearKind, Config, FreeKind, Knob, Mode, ReaderKind, SetKind, SyncPlacement,
+    Alloc, Apic, ClearKind, Config, FreeKind, Knob, Memory, Mode, ReaderKind, SetKind,
+    SyncPlacement,
 };
 use crate::machine::Choice;
 use serde::{Deserialize, Serialize};
@@ -98,7 +99,9 @@ impl Schedule {
             index_of(c.alloc)
                 | index_of(c.free) << 2
                 | (c.cpus.is_some() as u8) << 3
-                | (index_of(c.mode) >> 2) << 4,
+                | (index_of(c.mode) >> 2) << 4
+                | index_of(c.memory) << 5
+                | index_of(c.apic) << 6,
             c.cpu_count() as u8,
             c.readers as u8,
         ];
@@ -253,6 +256,8 @@ impl Schedule {
             set: knob_at::<SetKind>(bytes[0] >> 7 & 1)?,
             alloc: knob_at::<Alloc>(bytes[1] & 3)?,
             free: knob_at::<FreeKind>(bytes[1] >> 2 & 1)?,
+            memory: knob_at::<Memory>(bytes[1] >> 5 & 1)?,
+            apic: knob_at::<Apic>(bytes[1] >> 6 & 3)?,
             cpus: explicit_cpus.then_some(bytes[2] as u32),
             readers: bytes[3] as u32,
             any_readers: false,
@@ -280,7 +285,9 @@ impl Schedule {
                 }
                 v => v as u32,
             };
-            if code > 127 {
+            // Under TSO, codes from 128 are store-buffer drains (`Choice::code`).
+            let top = if config.memory == Memory::Tso { 189 } else { 127 };
+            if code > top {
                 return err(format!("step {} names a CPU above 63", choices.len()));
             }
             choices.push(Choice::from_code(code as u8));

@@ -4,20 +4,25 @@
 
 use crate::config::{Config, ConfigError, ReaderKind, SyncPlacement};
 use crate::machine::{
-    bits, Action, Choice, Half, Hazard, IpiKind, Machine, Pmd, Role, TableState, NO_CPU,
+    bits, Action, Choice, Half, Hazard, IpiKind, Machine, Pmd, Role, Store, TableState, NO_CPU,
 };
 use crate::schedule::{Schedule, ScheduleError};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The machine state shown after each step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
+    /// The PMD in memory (under TSO, buffered stores are not in it yet).
     pub pmd: Pmd,
     pub irq_off: u64,
     pub ptl: Option<u8>,
     pub pending: u64,
     pub old_table: TableState,
+    /// Under `memory = tso`, each CPU's buffered stores, oldest first, in kernel terms
+    /// (`pmd_high = 0`); empty under `sc`, and then left out of the serialised form.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buffers: Vec<Vec<String>>,
 }
 
 impl Snapshot {
@@ -29,6 +34,11 @@ impl Snapshot {
             ptl: (st.ptl != NO_CPU).then_some(st.ptl),
             pending: st.pending,
             old_table: st.old_table,
+            buffers: if m.is_tso() {
+                (0..m.cpus()).map(|c| m.buffer_text(c)).collect()
+            } else {
+                Vec::new()
+            },
         }
     }
 }
@@ -48,6 +58,9 @@ pub struct TraceStep {
     pub index: u64,
     pub cpu: u8,
     pub ack: bool,
+    /// A store-buffer drain (`memory = tso`); left out of the serialised form when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub drain: bool,
     pub action: Action,
     /// The step in kernel terms, e.g. `low = pmdp->pmd_low (0x3a5fe067)`.
     pub text: String,
@@ -224,10 +237,40 @@ fn describe_short(cfg: &Config, a: &Action) -> String {
         Action::Ack { ipi: IpiKind::Sync } => "IRQ: table_smp_sync()".into(),
         Action::Preempt => "host preempts vCPU".into(),
         Action::Resume => "host resumes vCPU".into(),
+        Action::ClearLowStore => "pmdp->pmd_low = 0".into(),
+        Action::Fence => "weak_wrmsr_fence()".into(),
+        Action::Drain { store } => format!("drain: {}", store_short(store)),
+    }
+}
+
+fn store_short(s: Store) -> &'static str {
+    match s {
+        Store::LowZero => "pmd_low = 0",
+        Store::HighZero => "pmd_high = 0",
+        Store::HighNew => "pmd_high = new",
+        Store::LowNew => "pmd_low = new",
+        Store::PtlFree => "ptl unlocked",
     }
 }
 
 fn describe_long(cfg: &Config, a: &Action) -> String {
+    let text = describe_long_sc(cfg, a);
+    let buffered = matches!(
+        a,
+        Action::ClearHigh
+            | Action::ClearLowStore
+            | Action::SetHigh
+            | Action::SetLow
+            | Action::PtlUnlock { .. }
+    );
+    if cfg.memory == crate::config::Memory::Tso && buffered {
+        format!("{text} (into the store buffer)")
+    } else {
+        text
+    }
+}
+
+fn describe_long_sc(cfg: &Config, a: &Action) -> String {
     let walker = cfg.reader == ReaderKind::Walker;
     match *a {
         Action::PtlLock => "pmd_lock(): spin_lock(ptl)".into(),
@@ -235,7 +278,7 @@ fn describe_long(cfg: &Config, a: &Action) -> String {
         Action::PtlUnlock { retry: true } => "spin_unlock(ptl): PMD still populated, retry".into(),
         Action::Clear => "pmdp_collapse_flush(): pmdp_get_and_clear(), one 64-bit xchg".into(),
         Action::ClearLow => "pmdp_get_and_clear(): xchg(&pmdp->pmd_low, 0)".into(),
-        Action::ClearHigh => "pmdp_get_and_clear(): pmdp->pmd_high = 0".into(),
+        Action::ClearHigh => "the clear's second store: pmdp->pmd_high = 0".into(),
         Action::FlushIpi { targets } if cfg.mode == crate::config::Mode::KvmPvFlush => format!(
             "flush_tlb_range(): kvm_flush_tlb_multi() IPIs running vCPUs {} of mm_cpumask and waits; preempted ones flush on resume",
             cpu_list(targets)
@@ -364,6 +407,18 @@ fn describe_long(cfg: &Config, a: &Action) -> String {
             "the host deschedules this vCPU (steal_time.preempted set): a PV flush skips it".into()
         }
         Action::Resume => "the host runs this vCPU again (a skipped flush is done now)".into(),
+        Action::ClearLowStore => "pmd_clear(): pmdp->pmd_low = 0, a plain store".into(),
+        Action::Fence => "weak_wrmsr_fence(): mfence; lfence (the store buffer is empty)".into(),
+        Action::Drain { store } => format!(
+            "the oldest store in the store buffer reaches memory: {}",
+            match store {
+                Store::LowZero => "pmd_low = 0",
+                Store::HighZero => "pmd_high = 0",
+                Store::HighNew => "pmd_high = the new table's high word",
+                Store::LowNew => "pmd_low = the new table's low word",
+                Store::PtlFree => "the PTL is unlocked for the other CPUs",
+            }
+        ),
     }
 }
 
@@ -410,6 +465,8 @@ impl fmt::Display for ReplayError {
                 choice.cpu,
                 if choice.ack {
                     "'s IPI acknowledgement"
+                } else if choice.drain {
+                    "'s store-buffer drain"
                 } else {
                     ""
                 }
@@ -500,6 +557,7 @@ impl Stepper {
             index: self.trace.steps.len() as u64,
             cpu: ch.cpu,
             ack: ch.ack,
+            drain: ch.drain,
             action: a,
             text: describe(cfg, &a, false),
             after: Snapshot::of(&self.machine),

@@ -19,9 +19,11 @@ fn config() -> impl Strategy<Value = Config> {
         1u32..=4,
         0u32..=2,
         any::<bool>(),
+        prop::sample::select(Memory::ALL),
+        prop::sample::select(Apic::ALL),
     )
         .prop_map(
-            |(mode, sync, reader, alloc, clear, set, free, readers, idle, paravirt)| Config {
+            |(mode, sync, reader, alloc, clear, set, free, readers, idle, paravirt, memory, apic)| Config {
                 mode,
                 sync,
                 reader,
@@ -33,6 +35,8 @@ fn config() -> impl Strategy<Value = Config> {
                 any_readers: false,
                 cpus: Some(2 + readers + idle),
                 paravirt: paravirt || mode != Mode::NativePae,
+                memory,
+                apic,
                 scenario: None,
             },
         )

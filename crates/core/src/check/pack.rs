@@ -37,6 +37,11 @@ pub(super) struct Layout {
     pub(super) groups: Vec<Vec<usize>>,
     /// Per pc: when a reader's step there may be explored alone.
     pub(super) reduction: Vec<Reduction>,
+    /// Under TSO, the writers' store-buffer capacities: each entry packs in 3 bits.
+    pub(super) w_sb: [u32; 2],
+    /// Under TSO, bits per reader for its buffer's length (a reader buffers only its
+    /// `spin_unlock()`, so the length says it all).
+    pub(super) r_sb_bits: u32,
 }
 
 const READER_LOW_BITS: u32 = 10;
@@ -74,7 +79,19 @@ impl Layout {
         let reader_locks = reader_cpus
             .clone()
             .any(|c| p.cpu_has(c, |o| o == crate::prim::Op::Lock));
-        let reader_bits = READER_LOW_BITS + r_pc_bits + kvm as u32 + reader_locks as u32;
+        let tso = m.is_tso();
+        let w_sb = [COLLAPSER, POPULATOR].map(|c| if tso { m.sb_capacity(c) } else { 0 });
+        let r_sb_bits = if tso {
+            reader_cpus
+                .clone()
+                .map(|c| bits_for(m.sb_capacity(c) + 1))
+                .max()
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        let reader_bits =
+            READER_LOW_BITS + r_pc_bits + kvm as u32 + reader_locks as u32 + r_sb_bits;
         let mut groups: Vec<Vec<usize>> = Vec::new();
         for (i, c) in reader_cpus.clone().enumerate() {
             let b = p.block_of[c as usize];
@@ -109,6 +126,7 @@ impl Layout {
             + 2
             + writers[0].2
             + writers[1].2
+            + 3 * (w_sb[0] + w_sb[1])
             + 1
             + idle_bits
             + reader_bits * readers as u32;
@@ -130,6 +148,8 @@ impl Layout {
             r_base,
             groups,
             reduction,
+            w_sb,
+            r_sb_bits,
         })
     }
 
@@ -176,6 +196,15 @@ impl Layout {
             let pc = st.pc[w];
             push(if pc == DONE { len } else { pc - base } as u128, bits);
         }
+        for (w, &cap) in self.w_sb.iter().enumerate() {
+            // 4-bit store codes, 1..=5, repacked in 3 bits each; 0 is an empty slot.
+            let b = st.sb.get(w).map_or(0, |b| b.0);
+            let mut v = 0u128;
+            for i in 0..cap {
+                v |= (((b >> (4 * i)) & 7) as u128) << (3 * i);
+            }
+            push(v, 3 * cap);
+        }
         push((st.pending >> POPULATOR) as u128 & 1, 1);
         let idle_first = FIRST_READER as u64 + self.readers as u64;
         let idle_mask = if self.idle == 0 {
@@ -201,8 +230,11 @@ impl Layout {
                 r.first_ver as u32
             };
             let mut top = 0;
+            if self.r_sb_bits > 0 {
+                top = st.sb.get(cpu).map_or(0, |b| b.len());
+            }
             if self.kvm {
-                top = b(st.preempted);
+                top = top << 1 | b(st.preempted);
             }
             if self.reader_locks {
                 top = top << 1 | (st.ptl as usize == cpu) as u32;
@@ -249,6 +281,14 @@ impl Layout {
         }
         let idle_pending = pop(self.idle_bits) as u64;
         let pop_pending = pop(1) as u64;
+        let mut wsb = [0u32; 2];
+        for w in (0..2).rev() {
+            let cap = self.w_sb[w];
+            let v = pop(3 * cap);
+            for i in 0..cap {
+                wsb[w] |= (((v >> (3 * i)) & 7) as u32) << (4 * i);
+            }
+        }
         let mut wpc = [0u8; 2];
         for w in (0..2).rev() {
             let (base, len, bits) = self.writers[w];
@@ -292,6 +332,10 @@ impl Layout {
             st.old_table = old_table;
             st.pc[COLLAPSER as usize] = wpc[0];
             st.pc[POPULATOR as usize] = wpc[1];
+            if !st.sb.is_empty() {
+                st.sb[COLLAPSER as usize] = crate::machine::StoreBuffer(wsb[0]);
+                st.sb[POPULATOR as usize] = crate::machine::StoreBuffer(wsb[1]);
+            }
             let idle = if idle_pending == 0 {
                 0
             } else {
@@ -308,7 +352,18 @@ impl Layout {
                     }
                     top >>= 1;
                 }
-                pre |= (top as u64 & 1) << cpu;
+                if self.kvm {
+                    pre |= (top as u64 & 1) << cpu;
+                    top >>= 1;
+                }
+                if self.r_sb_bits > 0 {
+                    // `top` is now the buffer's length: that many unlocks.
+                    let mut b = crate::machine::StoreBuffer::default();
+                    for _ in 0..top {
+                        b.push(crate::machine::Store::PtlFree);
+                    }
+                    st.sb[cpu] = b;
+                }
                 st.pc[cpu] = self.r_base[i] + ((r >> READER_LOW_BITS) & ((1 << pcb) - 1)) as u8;
                 let fv = ((r >> 3) & 7) as u8;
                 st.regs[i] = Regs {

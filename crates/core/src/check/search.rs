@@ -113,6 +113,7 @@ impl Search {
             && acks == 0
             && st.preempted == 0
             && en.prog & self.m.busy() == 0
+            && en.drain == 0
     }
 
     /// Expands up to `budget` states.
@@ -144,11 +145,12 @@ impl Search {
                     self.depth,
                 ));
             }
-            let (prog, ack) = self.ample();
+            let (prog, ack, drain) = self.ample();
             let choices = bits(prog)
                 .map(Choice::prog)
-                .chain(bits(ack).map(Choice::ack));
-            let several = prog.count_ones() + ack.count_ones() > 1;
+                .chain(bits(ack).map(Choice::ack))
+                .chain(bits(drain).map(Choice::drain));
+            let several = prog.count_ones() + ack.count_ones() + drain.count_ones() > 1;
             if several {
                 self.saved.copy_from(self.m.state());
             }

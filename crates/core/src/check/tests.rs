@@ -410,10 +410,15 @@ fn ample_sets_are_enabled_and_never_empty() {
         for i in 0..s.states.len() {
             s.layout.unpack(s.states[i], &mut s.m);
             let en = s.m.enabled();
-            let (prog, ack) = s.ample();
+            let (prog, ack, drain) = s.ample();
             let at = || format!("{name} in {}: {:?}", cfg.mode, s.m.state());
-            assert_eq!((prog & !en.prog, ack & !en.ack), (0, 0), "{}", at());
-            assert_eq!(prog | ack == 0, en.prog | en.ack == 0, "{}", at());
+            assert_eq!(
+                (prog & !en.prog, ack & !en.ack, drain & !en.drain),
+                (0, 0, 0),
+                "{}",
+                at()
+            );
+            assert_eq!(prog | ack | drain == 0, en.is_empty(), "{}", at());
         }
     }
 }

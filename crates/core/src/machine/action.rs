@@ -86,6 +86,14 @@ pub enum Action {
     Preempt,
     /// The host runs it again; a flush it missed is done now.
     Resume,
+    /// `pmd_low = 0` as a plain store (`native_pmd_clear()`).
+    ClearLowStore,
+    /// `weak_wrmsr_fence()`: the store buffer was empty.
+    Fence,
+    /// The oldest store in this CPU's store buffer reached memory (`memory = tso`).
+    Drain {
+        store: Store,
+    },
 }
 
 /// Which 32-bit half of the PMD.
@@ -150,6 +158,9 @@ pub enum ActionKind {
     LastLoadLow,
     LastLoadHigh,
     ReloadHigh,
+    ClearLowStore,
+    Fence,
+    Drain,
 }
 
 /// Bits of [`Effect::flags`].
@@ -272,6 +283,11 @@ impl Effect {
             },
             ActionKind::Preempt => Action::Preempt,
             ActionKind::Resume => Action::Resume,
+            ActionKind::ClearLowStore => Action::ClearLowStore,
+            ActionKind::Fence => Action::Fence,
+            ActionKind::Drain => Action::Drain {
+                store: Store::from_code(self.wide as u32),
+            },
         }
     }
 }
@@ -303,6 +319,12 @@ impl From<Action> for Effect {
             }
             Action::Clear => ActionKind::Clear,
             Action::ClearLow => ActionKind::ClearLow,
+            Action::ClearLowStore => ActionKind::ClearLowStore,
+            Action::Fence => ActionKind::Fence,
+            Action::Drain { store } => {
+                e.wide = store as u64;
+                ActionKind::Drain
+            }
             Action::ClearHigh => ActionKind::ClearHigh,
             Action::FlushIpi { targets } => {
                 (e.wide, e.ipis) = (targets, targets.count_ones() as u8);
@@ -394,66 +416,107 @@ impl From<Action> for Effect {
 }
 
 /// A scheduling decision: which CPU steps, and whether the step is that CPU's IPI
-/// acknowledgement rather than its next instruction.
+/// acknowledgement or (under `memory = tso`) the drain of the oldest store in its store
+/// buffer, rather than its next instruction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Choice {
     pub cpu: u8,
     pub ack: bool,
+    /// Left out of the serialised form when false, so SC choices read as before.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub drain: bool,
 }
 
 impl Choice {
     pub fn prog(cpu: u8) -> Choice {
-        Choice { cpu, ack: false }
+        Choice {
+            cpu,
+            ack: false,
+            drain: false,
+        }
     }
     pub fn ack(cpu: u8) -> Choice {
-        Choice { cpu, ack: true }
+        Choice {
+            cpu,
+            ack: true,
+            drain: false,
+        }
     }
-    /// A dense code, `cpu * 2 + ack`, below 128.
+    pub fn drain(cpu: u8) -> Choice {
+        Choice {
+            cpu,
+            ack: false,
+            drain: true,
+        }
+    }
+    /// A dense code: `cpu * 2 + ack` below 128, a drain `128 + cpu`.
     pub fn code(self) -> u8 {
-        (self.cpu << 1) | self.ack as u8
+        if self.drain {
+            128 | self.cpu
+        } else {
+            (self.cpu << 1) | self.ack as u8
+        }
     }
     pub fn from_code(code: u8) -> Choice {
-        Choice {
-            cpu: code >> 1,
-            ack: code & 1 == 1,
+        if code >= 128 {
+            Choice::drain(code & 63)
+        } else {
+            Choice {
+                cpu: code >> 1,
+                ack: code & 1 == 1,
+                drain: false,
+            }
         }
     }
 }
 
-/// The choices open at a state, as two CPU bit masks.
+/// The choices open at a state, as CPU bit masks: program steps, IPI
+/// acknowledgements, and store-buffer drains (always empty under `memory = sc`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Enabled {
     pub prog: u64,
     pub ack: u64,
+    pub drain: u64,
 }
 
 impl Enabled {
     #[inline]
     pub fn count(self) -> u32 {
-        self.prog.count_ones() + self.ack.count_ones()
+        self.prog.count_ones() + self.ack.count_ones() + self.drain.count_ones()
     }
     #[inline]
     pub fn is_empty(self) -> bool {
-        self.prog | self.ack == 0
+        self.prog | self.ack | self.drain == 0
     }
     #[inline]
     pub fn contains(self, ch: Choice) -> bool {
-        let m = if ch.ack { self.ack } else { self.prog };
+        let m = if ch.drain {
+            self.drain
+        } else if ch.ack {
+            self.ack
+        } else {
+            self.prog
+        };
         ch.cpu < 64 && m >> ch.cpu & 1 == 1
     }
-    /// The `i`-th choice, program steps first, in CPU order. `i < count()`.
+    /// The `i`-th choice: program steps, then acknowledgements, then drains, each in
+    /// CPU order. `i < count()`.
     #[inline]
     pub fn nth(self, i: u32) -> Choice {
         let p = self.prog.count_ones();
+        let a = self.ack.count_ones();
         if i < p {
             Choice::prog(nth_bit(self.prog, i))
-        } else {
+        } else if i < p + a {
             Choice::ack(nth_bit(self.ack, i - p))
+        } else {
+            Choice::drain(nth_bit(self.drain, i - p - a))
         }
     }
     pub fn iter(self) -> impl Iterator<Item = Choice> {
         bits(self.prog)
             .map(Choice::prog)
             .chain(bits(self.ack).map(Choice::ack))
+            .chain(bits(self.drain).map(Choice::drain))
     }
 }

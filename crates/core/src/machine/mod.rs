@@ -28,9 +28,7 @@ mod step;
 #[cfg(test)]
 mod tests;
 
-use crate::config::{
-    Alloc, ClearKind, Config, ConfigError, Mode, ReaderKind, SetKind, SyncPlacement,
-};
+use crate::config::{Alloc, Config, ConfigError, Memory, Mode, ReaderKind, SyncPlacement};
 pub use crate::hazard::Hazard;
 pub use crate::prim::Op;
 pub use crate::program::DONE;
@@ -61,6 +59,16 @@ pub struct Machine {
     /// branches on it are always predicted.
     generic: bool,
     drain: bool,
+    /// `memory = tso`: CPUs have store buffers, and drains are choices.
+    tso: bool,
+    /// Per pc, under TSO: bit 0, the step waits for an empty store buffer; bit 1, it
+    /// is a buffered store (so it waits while the buffer is full).
+    sb_rule: [u8; 256],
+    /// Each CPU's store-buffer capacity: as many stores as its block has store lines, at
+    /// most [`SB_DEPTH`]. Every loop the compiler admits passes a locked step
+    /// (`pmd_lock()`), which empties the buffer, so no run needs more; the checker packs
+    /// a buffer in this many entries.
+    sb_cap: Vec<u8>,
     new_addr: u64,
     new: Pmd,
     history: [Pmd; 5],
@@ -103,6 +111,27 @@ impl Machine {
             .filter(|&c| reader_mask >> c & 1 == 1)
             .any(|c| !bracketed(&prog, c));
         let new_addr = default_table(cfg.alloc);
+        let tso = cfg.memory == Memory::Tso;
+        let lowering = cfg.lowering();
+        let mut sb_rule = [0u8; 256];
+        for (r, ins) in sb_rule.iter_mut().zip(prog.code.iter()) {
+            let t = ins.op.tso(&lowering);
+            *r = t.waits_for_buffer() as u8 | ((t == crate::prim::Tso::Buffered) as u8) << 1;
+        }
+        // The PMD's history follows the writes the program makes, whatever the knobs say
+        // (`pmd_clear()` is split under any `clear`).
+        let has = |f: fn(Op) -> bool| prog.code.iter().any(|i| f(i.op));
+        let split_clear = has(|o| matches!(o, Op::ClearLow | Op::ClearLowStore));
+        let split_set = has(|o| o == Op::SetHigh);
+        let sb_cap = (0..cpus)
+            .map(|c| {
+                let stores = prog
+                    .block_pcs(c)
+                    .filter(|&pc| sb_rule[pc as usize] & 2 != 0)
+                    .count();
+                stores.min(SB_DEPTH as usize) as u8
+            })
+            .collect();
         let mut m = Machine {
             code: *prog.code,
             cfg: cfg.clone(),
@@ -114,12 +143,15 @@ impl Machine {
                 mm_cpumask_others
             },
             sync_targets: all & !(1 << COLLAPSER),
-            split_clear: cfg.clear == ClearKind::SplitLowFirst,
-            split_set: cfg.set == SetKind::SplitHighFirst,
+            split_clear,
+            split_set,
             same_frame: cfg.alloc == Alloc::SameFrame,
             kvm: cfg.mode == Mode::KvmPvFlush,
             generic,
             drain,
+            tso,
+            sb_rule,
+            sb_cap,
             new_addr,
             new: Pmd::default(),
             history: [Pmd::default(); 5],
@@ -139,6 +171,8 @@ impl Machine {
                 old_table: TableState::Live,
                 pc: [DONE; 64],
                 regs: vec![Regs::START; cfg.readers as usize],
+                sb: vec![StoreBuffer::default(); if tso { cpus as usize } else { 0 }],
+                sb_mask: 0,
                 writers: 0,
                 gate: u64::MAX,
                 busy: 0,
@@ -199,6 +233,7 @@ impl Machine {
         st.old_table = TableState::Live;
         st.pc[..self.prog.entry.len()].copy_from_slice(&self.prog.entry);
         st.regs.fill(Regs::START);
+        st.sb.fill(StoreBuffer::default());
         self.rederive();
     }
 
@@ -355,6 +390,12 @@ impl Machine {
             self.st.busy = busy;
             self.st.at_lock = at_lock;
         }
+        self.st.sb_mask = self
+            .st
+            .sb
+            .iter()
+            .enumerate()
+            .fold(0, |m, (c, b)| m | ((!b.is_empty() as u64) << c));
         self.refresh();
     }
 
@@ -364,10 +405,48 @@ impl Machine {
         (self.st.collapser() == DONE) & (self.st.populator() == DONE)
     }
 
-    /// The run is over: writers done and no reader inside an iteration.
+    /// The run is over: writers done, no reader inside an iteration, and every store
+    /// buffer drained.
     #[inline]
     pub fn finished(&self) -> bool {
-        self.writers_done() && self.busy() == 0
+        self.writers_done() && self.busy() == 0 && self.st.sb_mask == 0
+    }
+
+    /// Whether CPUs have store buffers (`memory = tso`).
+    #[inline]
+    pub fn is_tso(&self) -> bool {
+        self.tso
+    }
+
+    /// CPUs whose store buffer holds a store.
+    #[inline]
+    pub fn buffered(&self) -> u64 {
+        self.st.sb_mask
+    }
+
+    /// `cpu`'s buffered stores, oldest first, in kernel terms.
+    pub fn buffer_text(&self, cpu: u8) -> Vec<String> {
+        self.st
+            .sb
+            .get(cpu as usize)
+            .map(|b| b.iter().map(|s| s.describe(self.new)).collect())
+            .unwrap_or_default()
+    }
+
+    /// The TSO rule at `cpu`'s pc blocks it: the step waits for an empty store buffer
+    /// (or, a store, for room in a full one).
+    #[inline]
+    fn buffer_blocks(&self, cpu: u8) -> bool {
+        let c = cpu as usize & 63;
+        let rule = self.sb_rule[self.st.pc[c] as usize];
+        let b = self.st.sb.get(c).copied().unwrap_or_default();
+        (rule & 1 != 0 && !b.is_empty()) || (rule & 2 != 0 && b.len() >= self.sb_capacity(cpu))
+    }
+
+    /// How many stores `cpu`'s buffer holds before a further store waits.
+    #[inline]
+    pub fn sb_capacity(&self, cpu: u8) -> u32 {
+        self.sb_cap.get(cpu as usize).map_or(0, |&c| c as u32)
     }
 
     /// The choices the scheduler may make now.
@@ -399,6 +478,7 @@ impl Machine {
         let mut en = Enabled {
             prog: readers | st.writers,
             ack: st.pending & !st.irq_off,
+            drain: 0,
         };
         if self.kvm {
             // A reader's "ack" choice is the host's: resume it if preempted, else
@@ -411,7 +491,25 @@ impl Machine {
                 | (r & st.preempted)
                 | (r & !st.preempted & !can_ack & st.gate);
         }
+        if self.tso && st.sb_mask != 0 {
+            // Only a CPU with buffered stores can be held by its buffer. Taking an
+            // interrupt is serializing, so a CPU acknowledges with an empty buffer.
+            let blocked = bits(st.sb_mask)
+                .filter(|&c| self.buffer_blocks(c))
+                .fold(0, |m, c| m | 1u64 << c);
+            en.prog &= !blocked;
+            en.ack &= !st.sb_mask;
+            en.drain = st.sb_mask;
+        }
         en
+    }
+
+    /// The choices open if store buffers held nothing back: what `why_disabled` tells
+    /// apart from a buffer's wait.
+    fn enabled_ignoring_buffers(&self) -> Enabled {
+        let mut m = self.clone();
+        m.tso = false;
+        m.enabled()
     }
 
     /// Why `ch` cannot be taken now, or `None` if it can.
@@ -424,6 +522,21 @@ impl Machine {
             ));
         }
         let bit = 1u64 << ch.cpu;
+        if ch.drain {
+            return if !self.tso {
+                Some("there are no store buffers under memory = sc".into())
+            } else if st.sb_mask & bit == 0 {
+                Some(format!("CPU{}'s store buffer is empty", ch.cpu))
+            } else {
+                None
+            };
+        }
+        if self.tso && st.sb_mask & bit != 0 && ch.ack && st.pending & bit != 0 {
+            return Some(format!(
+                "CPU{} takes an interrupt only with an empty store buffer (interrupts are serializing)",
+                ch.cpu
+            ));
+        }
         if ch.ack && self.kvm && self.reader_mask & bit != 0 {
             return if self.enabled().contains(ch) {
                 None
@@ -449,6 +562,13 @@ impl Machine {
         let op = self.op(ch.cpu);
         if st.preempted & bit != 0 {
             return Some(format!("CPU{} is preempted by the host", ch.cpu));
+        }
+        if self.tso && self.buffer_blocks(ch.cpu) && self.enabled_ignoring_buffers().contains(ch) {
+            return Some(format!(
+                "CPU{}'s next step ({}) waits until its store buffer has drained",
+                ch.cpu,
+                op.name()
+            ));
         }
         Some(match self.role(ch.cpu) {
             Role::Idle => format!("CPU{} is idle: it only acknowledges IPIs", ch.cpu),

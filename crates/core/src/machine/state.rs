@@ -53,6 +53,89 @@ impl Pmd {
     }
 }
 
+/// A store waiting in a store buffer (`memory = tso`). The machine knows every value a
+/// store can write in advance (see [`Machine::history`]), so a store is one of five.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[repr(u8)]
+pub enum Store {
+    /// `pmd_low = 0`.
+    LowZero = 1,
+    /// `pmd_high = 0`.
+    HighZero = 2,
+    /// `pmd_high` = the new table's high word.
+    HighNew = 3,
+    /// `pmd_low` = the new table's low word.
+    LowNew = 4,
+    /// `spin_unlock(ptl)`: the lock word back to unlocked.
+    PtlFree = 5,
+}
+
+impl Store {
+    pub(super) fn from_code(c: u32) -> Store {
+        match c {
+            1 => Store::LowZero,
+            2 => Store::HighZero,
+            3 => Store::HighNew,
+            4 => Store::LowNew,
+            _ => Store::PtlFree,
+        }
+    }
+
+    /// The store in kernel terms, with the value it writes (`new`: the populator's entry).
+    pub fn describe(self, new: Pmd) -> String {
+        match self {
+            Store::LowZero => "pmd_low = 0".into(),
+            Store::HighZero => "pmd_high = 0".into(),
+            Store::HighNew => format!("pmd_high = {:x}", new.high),
+            Store::LowNew => format!("pmd_low = {:08x}", new.low),
+            Store::PtlFree => "ptl = unlocked".into(),
+        }
+    }
+}
+
+/// Stores a buffer holds before a further store waits for a drain. Real store buffers
+/// hold dozens; no program the compiler admits buffers more than five between two steps
+/// that wait for an empty buffer, so the bound never restricts a run.
+pub const SB_DEPTH: u32 = 7;
+
+/// One CPU's FIFO store buffer: up to [`SB_DEPTH`] [`Store`] codes of 4 bits each, the
+/// oldest in the lowest bits. Copy-sized, so a state with buffers clones as cheaply as
+/// one without.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct StoreBuffer(pub u32);
+
+impl StoreBuffer {
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    pub fn len(self) -> u32 {
+        (32 - self.0.leading_zeros()).div_ceil(4)
+    }
+    pub fn is_full(self) -> bool {
+        self.len() >= SB_DEPTH
+    }
+    /// Appends the newest store.
+    pub fn push(&mut self, s: Store) {
+        debug_assert!(!self.is_full());
+        self.0 |= (s as u32) << (4 * self.len());
+    }
+    /// Takes the oldest store.
+    pub fn pop(&mut self) -> Option<Store> {
+        if self.0 == 0 {
+            return None;
+        }
+        let s = Store::from_code(self.0 & 15);
+        self.0 >>= 4;
+        Some(s)
+    }
+    /// The stores, oldest first.
+    pub fn iter(self) -> impl Iterator<Item = Store> {
+        let mut b = self;
+        std::iter::from_fn(move || b.pop())
+    }
+}
+
 /// Which IPI broadcast is outstanding.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -141,6 +224,11 @@ pub struct State {
     pub pc: [u8; 64],
     /// Each reader's registers; reader `i` runs on CPU `2 + i`.
     pub regs: Vec<Regs>,
+    /// Each CPU's store buffer under `memory = tso` (empty under `sc`): `st.pmd` and
+    /// `st.ptl` are memory, and a buffered store reaches them at its drain step.
+    pub sb: Vec<StoreBuffer>,
+    /// CPUs whose store buffer is not empty: derived from `sb`.
+    pub(super) sb_mask: u64,
     /// Which writers (bits 0 and 1) can step: derived from the fields above, and kept
     /// current by the steps that can change it rather than recomputed every step.
     pub(super) writers: u64,
@@ -179,6 +267,8 @@ impl State {
             old_table,
             pc,
             regs,
+            sb,
+            sb_mask,
             writers,
             gate,
             busy,
@@ -191,6 +281,8 @@ impl State {
         (self.ipi, self.flush_sent_ipi, self.installed) = (*ipi, *flush_sent_ipi, *installed);
         (self.allocated, self.old_table, self.pc) = (*allocated, *old_table, *pc);
         self.regs.clone_from(regs);
+        self.sb.clone_from(sb);
+        self.sb_mask = *sb_mask;
         (self.writers, self.gate, self.busy, self.at_lock) = (*writers, *gate, *busy, *at_lock);
         self.cur = *cur;
     }

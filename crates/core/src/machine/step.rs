@@ -39,6 +39,9 @@ impl Machine {
             v2: 0,
             wide: 0,
         };
+        if ch.drain {
+            return self.drain_one(cpu);
+        }
         if ch.ack && self.kvm && self.reader_mask & bit != 0 {
             if self.st.preempted & bit != 0 {
                 self.st.preempted &= !bit;
@@ -78,7 +81,11 @@ impl Machine {
                 // Inside `do { … } while (!installed)`, the unlock loops back.
                 let retry = !self.st.installed & (ins.alt != ins.next);
                 next = if retry { ins.alt } else { ins.next };
-                self.st.ptl = NO_CPU;
+                if self.tso {
+                    self.buffer(cpu, Store::PtlFree);
+                } else {
+                    self.st.ptl = NO_CPU;
+                }
                 e.kind = ActionKind::PtlUnlock;
                 e.flags = retry as u8 * (flag::RETRY | flag::YIELD);
                 self.goto(cpu, next);
@@ -98,9 +105,26 @@ impl Machine {
                 e.kind = ActionKind::ClearLow;
             }
             Op::ClearHigh => {
-                self.write_pmd(Pmd::default());
+                if self.tso {
+                    self.buffer(cpu, Store::HighZero);
+                } else {
+                    self.write_pmd(Pmd::default());
+                }
                 e.kind = ActionKind::ClearHigh;
             }
+            Op::ClearLowStore => {
+                if self.tso {
+                    self.buffer(cpu, Store::LowZero);
+                } else {
+                    self.write_pmd(Pmd {
+                        low: 0,
+                        high: pmd.high,
+                    });
+                }
+                e.kind = ActionKind::ClearLowStore;
+            }
+            // The buffer is empty: `enabled` held the fence until it was.
+            Op::Fence => e.kind = ActionKind::Fence,
             Op::Flush => {
                 // kvm_flush_tlb_multi() skips preempted vCPUs, marking them to flush
                 // on resume, instead of waiting for them.
@@ -161,7 +185,8 @@ impl Machine {
             }
             Op::CheckNone => {
                 // Under the PTL no one else writes the PMD, so reading both halves is one step.
-                let none = pmd == Pmd::default();
+                let seen = if self.tso { self.pmd_seen(cpu) } else { pmd };
+                let none = seen == Pmd::default();
                 next = if none { ins.next } else { ins.alt };
                 e.kind = ActionKind::CheckNone;
                 e.flags = none as u8 * flag::NONE;
@@ -172,14 +197,22 @@ impl Machine {
                 e.kind = ActionKind::Set;
             }
             Op::SetHigh => {
-                self.write_pmd(Pmd {
-                    low: 0,
-                    high: self.new.high,
-                });
+                if self.tso {
+                    self.buffer(cpu, Store::HighNew);
+                } else {
+                    self.write_pmd(Pmd {
+                        low: 0,
+                        high: self.new.high,
+                    });
+                }
                 e.kind = ActionKind::SetHigh;
             }
             Op::SetLow => {
-                self.write_pmd(self.new);
+                if self.tso {
+                    self.buffer(cpu, Store::LowNew);
+                } else {
+                    self.write_pmd(self.new);
+                }
                 self.st.installed = true;
                 e.kind = ActionKind::SetLow;
             }
@@ -325,6 +358,65 @@ impl Machine {
             None => Ok(self.step(ch).action()),
             Some(why) => Err(why),
         }
+    }
+
+    /// Puts a store in `cpu`'s store buffer (`memory = tso`).
+    fn buffer(&mut self, cpu: u8, s: Store) {
+        if let Some(b) = self.st.sb.get_mut(cpu as usize) {
+            b.push(s);
+            self.st.sb_mask |= 1 << cpu;
+        }
+    }
+
+    /// The PMD as `cpu` loads it: memory, overlaid by its own buffered PMD stores.
+    fn pmd_seen(&self, cpu: u8) -> Pmd {
+        let mut p = self.st.pmd;
+        for s in self.st.sb.get(cpu as usize).copied().unwrap_or_default().iter() {
+            match s {
+                Store::LowZero => p.low = 0,
+                Store::HighZero => p.high = 0,
+                Store::HighNew => p.high = self.new.high,
+                Store::LowNew => p.low = self.new.low,
+                Store::PtlFree => {}
+            }
+        }
+        p
+    }
+
+    /// The oldest store in `cpu`'s buffer reaches memory.
+    fn drain_one(&mut self, cpu: u8) -> Effect {
+        let mut e = Effect {
+            kind: ActionKind::Drain,
+            flags: 0,
+            ipis: 0,
+            v1: 0,
+            v2: 0,
+            wide: 0,
+        };
+        let c = cpu as usize;
+        let Some(s) = self.st.sb.get_mut(c).and_then(|b| b.pop()) else {
+            return e;
+        };
+        if self.st.sb[c].is_empty() {
+            self.st.sb_mask &= !(1u64 << cpu);
+        }
+        let pmd = self.st.pmd;
+        match s {
+            Store::LowZero => self.write_pmd(Pmd { low: 0, ..pmd }),
+            Store::HighZero => self.write_pmd(Pmd { high: 0, ..pmd }),
+            Store::HighNew => self.write_pmd(Pmd {
+                high: self.new.high,
+                ..pmd
+            }),
+            Store::LowNew => self.write_pmd(Pmd {
+                low: self.new.low,
+                ..pmd
+            }),
+            Store::PtlFree => self.st.ptl = NO_CPU,
+        }
+        e.wide = s as u64;
+        self.refresh();
+        e
     }
 
     #[inline]

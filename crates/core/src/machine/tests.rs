@@ -67,7 +67,10 @@ fn machine(f: impl FnOnce(&mut Config)) -> Machine {
 fn run(m: &mut Machine, choices: &[(u8, bool)]) -> Vec<Action> {
     choices
         .iter()
-        .map(|&(cpu, ack)| m.try_step(Choice { cpu, ack }).unwrap())
+        .map(|&(cpu, ack)| {
+            let drain = false;
+            m.try_step(Choice { cpu, ack, drain }).unwrap()
+        })
         .collect()
 }
 
@@ -223,7 +226,7 @@ fn a_ptl_taking_reader_spins_only_while_another_cpu_holds_the_ptl() {
     let src = crate::program::builtin_source("ptl-reader").unwrap();
     let (_, cfg) = crate::program::load(src).unwrap();
     let mut m = Machine::new(&cfg, true).unwrap();
-    let step = |cpu| Choice { cpu, ack: false };
+    let step = Choice::prog;
     let (c, r, other) = (step(COLLAPSER), step(FIRST_READER), step(FIRST_READER + 1));
     assert!(m.enabled().contains(r), "a free PTL");
     m.try_step(c).unwrap();
@@ -368,6 +371,7 @@ fn flush_reaches_mm_cpumask_only_and_sync_reaches_everyone() {
     let all = Enabled {
         prog: u64::MAX,
         ack: u64::MAX,
+        drain: u64::MAX,
     };
     assert!(all.contains(Choice::ack(63)));
     assert!(!all.contains(Choice::prog(64)) && !all.contains(Choice::ack(200)));
@@ -637,13 +641,19 @@ fn draw_table_never_returns_the_old_frame_and_stays_in_ram() {
 fn choices_code_round_trip() {
     for cpu in 0..64 {
         for ack in [false, true] {
-            let c = Choice { cpu, ack };
+            let c = Choice {
+                cpu,
+                ack,
+                drain: false,
+            };
             assert_eq!(Choice::from_code(c.code()), c);
+            assert_eq!(Choice::from_code(Choice::drain(cpu).code()), Choice::drain(cpu));
         }
     }
     let e = Enabled {
         prog: 0b1010,
         ack: 0b100,
+        drain: 0b11,
     };
     assert_eq!(
         e.iter().collect::<Vec<_>>(),

@@ -75,6 +75,14 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "irq-off-ptl-deadlock",
         include_str!("../../../../scenarios/irq-off-ptl-deadlock.litmus"),
     ),
+    (
+        "x2apic-no-fence",
+        include_str!("../../../../scenarios/x2apic-no-fence.litmus"),
+    ),
+    (
+        "x2apic-fence",
+        include_str!("../../../../scenarios/x2apic-fence.litmus"),
+    ),
 ];
 
 /// The built-in placement programs, parsed once.

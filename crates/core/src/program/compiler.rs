@@ -296,7 +296,7 @@ impl Emitter<'_> {
                     ))
                 }
                 Op::IrqOn => self.irq_off = false,
-                Op::Clear | Op::ClearLow => self.clears += 1,
+                Op::Clear | Op::ClearLow | Op::ClearLowStore => self.clears += 1,
                 Op::Set | Op::SetHigh => {
                     if !self.in_if_none {
                         return Err(ScenarioError::at(
@@ -339,12 +339,13 @@ impl Emitter<'_> {
                 let r = i - 1;
                 self.code[r].skip = (i + 1) as u8;
             }
-            // pmdp_collapse_flush_sync(): a flush that sent IPIs skips the sync after it.
-            if op == Op::Flush
-                && p.name == "pmdp_collapse_flush_sync"
-                && ops.get(k + 1) == Some(&Op::Sync)
-            {
-                self.code[i].next = (i + 2) as u8;
+            // pmdp_collapse_flush_sync(): a flush that sent IPIs skips the sync after it
+            // (and the x2APIC fence before that sync).
+            if op == Op::Flush && p.name == "pmdp_collapse_flush_sync" {
+                let sync = ops[k + 1..].iter().position(|&o| o == Op::Sync);
+                if let Some(d) = sync {
+                    self.code[i].next = (i + d + 2) as u8;
+                }
             }
         }
         Ok(())

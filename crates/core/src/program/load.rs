@@ -96,9 +96,16 @@ pub fn print(s: &Scenario, cfg: &Config) -> String {
     let keys = [
         "mode", "paravirt", "readers", "cpus", "alloc", "clear", "set", "free",
     ];
+    // The memory model and the APIC only where they are not the defaults, so that a file
+    // written before they existed prints as it did.
+    let tso = cfg.memory != crate::config::Memory::default();
+    let apic = tso || cfg.apic != crate::config::Apic::default();
+    let extra = [("memory", tso), ("apic", apic)];
     let kv: Vec<String> = keys
         .iter()
         .filter(|k| !(**k == "paravirt" && cfg.mode != crate::config::Mode::NativePae))
+        .copied()
+        .chain(extra.iter().filter(|(_, on)| *on).map(|(k, _)| *k))
         .map(|k| format!("{k} = {};", cfg.get(k).unwrap_or_default()))
         .collect();
     out.push_str(&format!("{{ {} }}\n\n", kv.join(" ")));
