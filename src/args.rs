@@ -274,6 +274,13 @@ pub struct MatrixArgs {
     /// Every clear x set split too (four times the cells).
     #[arg(long)]
     pub all_splits: bool,
+    /// Memory models, comma separated: sc (the default), tso, or sc,tso for both
+    /// (a memory column then heads each row).
+    #[arg(long, value_name = "MODELS")]
+    pub memory: Option<String>,
+    /// IPI ordering for the tso cells: xapic (default), x2apic or x2apic-amd.
+    #[arg(long, value_name = "APIC")]
+    pub apic: Option<String>,
     #[command(flatten)]
     pub search: SearchArgs,
     #[arg(long)]

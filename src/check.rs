@@ -59,6 +59,9 @@ fn mib(bytes: u64) -> f64 {
 }
 
 pub fn cmd_check(a: CheckArgs) -> Result<u8, InputError> {
+    if a.files.first().is_some_and(|f| crate::litmus::is_litmus(f)) {
+        return crate::litmus::check_litmus(&a);
+    }
     match a.files.len() {
         0 => {
             let cfg = a.config.build()?;
@@ -379,8 +382,35 @@ fn cell_columns(cfg: &Config) -> String {
     ])
 }
 
+/// The matrix's cells once per memory model `--memory` names (`sc` alone by default),
+/// with `--apic` for the TSO ones.
+fn with_memory(configs: Vec<Config>, a: &MatrixArgs) -> Result<Vec<Config>, InputError> {
+    let list = a.memory.as_deref().unwrap_or("sc");
+    let mut out = Vec::new();
+    for m in list.split(',') {
+        for c in &configs {
+            let mut c = c.clone();
+            c.set("memory", m.trim())?;
+            if let Some(apic) = &a.apic {
+                c.set("apic", apic)?;
+            }
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+/// The memory column's text, when the matrix shows one.
+fn memory_column(cfg: &Config, show: bool) -> String {
+    if show {
+        format!("{:<6} ", cfg.memory.name())
+    } else {
+        String::new()
+    }
+}
+
 /// A cell's JSON row: its knobs, then `rest`'s fields.
-fn cell_row(cfg: &Config, rest: serde_json::Value) -> serde_json::Value {
+fn cell_row(cfg: &Config, show_memory: bool, rest: serde_json::Value) -> serde_json::Value {
     let mut row = json!({
         "mode": cfg.mode.name(),
         "reader": cfg.reader.name(),
@@ -388,6 +418,10 @@ fn cell_row(cfg: &Config, rest: serde_json::Value) -> serde_json::Value {
         "clear": cfg.clear.name(),
         "set": cfg.set.name(),
     });
+    if show_memory {
+        row["memory"] = json!(cfg.memory.name());
+        row["apic"] = json!(cfg.apic.name());
+    }
     if let (Some(o), serde_json::Value::Object(r)) = (row.as_object_mut(), rest) {
         o.extend(r);
     }
@@ -409,7 +443,8 @@ pub fn cmd_matrix(a: MatrixArgs) -> Result<u8, InputError> {
         .trim()
         .parse()
         .map_err(|_| InputError(format!("--readers: '{}' is not a number", a.readers)))?;
-    let configs = matrix_configs(readers, a.all_splits);
+    let configs = with_memory(matrix_configs(readers, a.all_splits), &a)?;
+    let show_memory = a.memory.is_some();
     for c in &configs {
         c.validate()?;
     }
@@ -437,6 +472,7 @@ pub fn cmd_matrix(a: MatrixArgs) -> Result<u8, InputError> {
         disagree += (!agrees && v != Verdict::Incomplete) as u32;
         rows.push(cell_row(
             &c.cfg,
+            show_memory,
             json!({
                 "verdict": v,
                 "model_md": expected,
@@ -463,7 +499,8 @@ pub fn cmd_matrix(a: MatrixArgs) -> Result<u8, InputError> {
         }));
     } else {
         println!(
-            "{} {:<10} {:<9} {:>10} {:>8}",
+            "{}{} {:<10} {:<9} {:>10} {:>8}",
+            if show_memory { "memory " } else { "" },
             columns(["mode", "reader", "sync", "clear", "set"]),
             "verdict",
             "MODEL.md",
@@ -473,7 +510,8 @@ pub fn cmd_matrix(a: MatrixArgs) -> Result<u8, InputError> {
         for (c, r) in cells.iter().zip(&rows) {
             let v = c.result.verdict;
             println!(
-                "{} {:<10} {:<9} {:>10} {:>8.2}",
+                "{}{} {:<10} {:<9} {:>10} {:>8.2}",
+                memory_column(&c.cfg, show_memory),
                 cell_columns(&c.cfg),
                 if r["agrees"] == true || v == Verdict::Incomplete {
                     v.name().to_string()
@@ -509,7 +547,8 @@ pub fn cmd_matrix(a: MatrixArgs) -> Result<u8, InputError> {
 
 /// `matrix --readers any`: every cell for every reader count.
 fn cmd_matrix_any(a: MatrixArgs) -> Result<u8, InputError> {
-    let configs = matrix_configs(1, a.all_splits);
+    let configs = with_memory(matrix_configs(1, a.all_splits), &a)?;
+    let show_memory = a.memory.is_some();
     let opts = a.search.options()?;
     let start = Instant::now();
     let cells: Vec<(Config, AnyResult, f64)> = par_map("cells", &configs, |cfg| {
@@ -530,6 +569,7 @@ fn cmd_matrix_any(a: MatrixArgs) -> Result<u8, InputError> {
         unproved += !r.proved as u32;
         rows.push(cell_row(
             cfg,
+            show_memory,
             json!({
                 "verdict": r.verdict,
                 "proved": r.proved,
@@ -554,7 +594,8 @@ fn cmd_matrix_any(a: MatrixArgs) -> Result<u8, InputError> {
         }));
     } else {
         println!(
-            "{} {:<10} {:<7} {:<9} {:>8}",
+            "{}{} {:<10} {:<7} {:<9} {:>8}",
+            if show_memory { "memory " } else { "" },
             columns(["mode", "reader", "sync", "clear", "set"]),
             "verdict",
             "readers",
@@ -563,7 +604,8 @@ fn cmd_matrix_any(a: MatrixArgs) -> Result<u8, InputError> {
         );
         for ((cfg, r, seconds), row) in cells.iter().zip(&rows) {
             println!(
-                "{} {:<10} {:<7} {:<9} {:>8.2}",
+                "{}{} {:<10} {:<7} {:<9} {:>8.2}",
+                memory_column(cfg, show_memory),
                 cell_columns(cfg),
                 if row["agrees"] == true || r.verdict == Verdict::Incomplete {
                     r.verdict.name().to_string()

@@ -3,6 +3,7 @@
 mod args;
 mod check;
 mod input;
+mod litmus;
 mod output;
 mod progress;
 mod scenario_cmd;

@@ -33,22 +33,23 @@
 //! 3. `hazard`: the hazards and the checker's verdicts.
 //! 4. `prim`: the table of primitives, their steps and footprints.
 //! 5. `scenario`: the scenario language: syntax, lexer, parser, printer.
-//! 6. `config`: a configuration, which may hold a parsed scenario.
-//! 7. `program`: a file made a configuration, the built-in files, the compiler.
-//! 8. `presets`: the named configurations, loaded from the built-in files.
-//! 9. `machine`: the state, and the step semantics over a compiled program.
-//! 10. `sched`: the random and PCT schedulers.
-//! 11. `schedule`: schedule strings.
-//! 12. `run`: batches and their statistics.
-//! 13. `trace`: replays, step by step.
-//! 14. `diagram`: a trace drawn as CPU columns.
-//! 15. `check`: the exhaustive checker.
-//! 16. `cutoff`: verdicts for every reader count, by a cutoff argument.
-//! 17. `timed`: the timed cost model.
-//! 18. `rare`: rare-event rates.
-//! 19. `sweep`: grids of timed batches.
-//! 20. `campaign`: a batch cut into chunks, and share links.
-//! 21. `settings_file`: settings from TOML or JSON files.
+//! 6. `x86`: herd7's X86 litmus tests, checked under x86-TSO or SC.
+//! 7. `config`: a configuration, which may hold a parsed scenario.
+//! 8. `program`: a file made a configuration, the built-in files, the compiler.
+//! 9. `presets`: the named configurations, loaded from the built-in files.
+//! 10. `machine`: the state, and the step semantics over a compiled program.
+//! 11. `sched`: the random and PCT schedulers.
+//! 12. `schedule`: schedule strings.
+//! 13. `run`: batches and their statistics.
+//! 14. `trace`: replays, step by step.
+//! 15. `diagram`: a trace drawn as CPU columns.
+//! 16. `check`: the exhaustive checker.
+//! 17. `cutoff`: verdicts for every reader count, by a cutoff argument.
+//! 18. `timed`: the timed cost model.
+//! 19. `rare`: rare-event rates.
+//! 20. `sweep`: grids of timed batches.
+//! 21. `campaign`: a batch cut into chunks, and share links.
+//! 22. `settings_file`: settings from TOML or JSON files.
 pub mod campaign;
 pub mod check;
 pub mod codec;
@@ -71,6 +72,7 @@ pub mod settings_file;
 pub mod sweep;
 pub mod timed;
 pub mod trace;
+pub mod x86;
 
 pub use campaign::{Campaign, Chunk, ChunkResult, Share};
 pub use check::{check, CheckError, CheckOptions, CheckProgress, CheckResult, Checker};

@@ -1,0 +1,696 @@
+//! herd7's X86 litmus format, read into a [`Test`]: the `X86 NAME` header, an optional
+//! quoted comment and `key=value` metadata, the `{ }` initial state, the program in
+//! columns (`P0 | P1 ;`), an optional `locations [...]`, and the final condition.
+//! Every error names its line and column, as scenario files' errors do.
+
+use super::{Atom, Ins, Operand, Prop, Quant, Test, REGS};
+use crate::scenario::{ScenarioError, Span};
+
+/// Whether `src` is an X86 litmus test: its first word is `X86`.
+pub fn is_x86(src: &str) -> bool {
+    src.split_whitespace()
+        .next()
+        .is_some_and(|w| w.eq_ignore_ascii_case("X86"))
+}
+
+/// The span of `len` bytes at byte offset `start` of `src`.
+fn span_at(src: &str, start: usize, len: usize) -> Span {
+    let start = start.min(src.len());
+    let before = &src[..start];
+    let line = before.matches('\n').count() as u32 + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = src[line_start..start].chars().count() as u32 + 1;
+    Span {
+        line,
+        col,
+        start,
+        end: (start + len.max(1)).min(src.len().max(start)),
+    }
+}
+
+fn err<T>(src: &str, at: usize, len: usize, msg: impl Into<String>) -> Result<T, ScenarioError> {
+    Err(ScenarioError {
+        span: span_at(src, at, len),
+        message: msg.into(),
+    })
+}
+
+/// A word of `src` with its byte offset.
+#[derive(Clone, Copy)]
+struct Piece<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Piece<'a> {
+    fn trim(self) -> Piece<'a> {
+        let lead = self.text.len() - self.text.trim_start().len();
+        Piece {
+            text: self.text.trim(),
+            at: self.at + lead,
+        }
+    }
+    fn split(self, c: char) -> Vec<Piece<'a>> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        for (i, ch) in self.text.char_indices() {
+            if ch == c {
+                out.push(Piece {
+                    text: &self.text[start..i],
+                    at: self.at + start,
+                });
+                start = i + ch.len_utf8();
+            }
+        }
+        out.push(Piece {
+            text: &self.text[start..],
+            at: self.at + start,
+        });
+        out
+    }
+}
+
+fn is_ident(s: &str) -> bool {
+    let mut c = s.chars();
+    c.next().is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
+        && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+}
+
+fn reg_index(s: &str) -> Option<u8> {
+    REGS.iter()
+        .position(|r| r.eq_ignore_ascii_case(s))
+        .map(|i| i as u8)
+}
+
+fn parse_int(p: Piece, src: &str, what: &str) -> Result<i64, ScenarioError> {
+    let t = p.text;
+    let v = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        i64::from_str_radix(h, 16).ok()
+    } else {
+        t.parse::<i64>().ok()
+    };
+    v.map_or_else(
+        || err(src, p.at, t.len(), format!("expected {what}, found '{t}'")),
+        Ok,
+    )
+}
+
+/// Parses an X86 litmus test.
+pub fn parse(src: &str) -> Result<Test, ScenarioError> {
+    let mut p = Parser {
+        src,
+        pos: 0,
+        vars: Vec::new(),
+        writes: Vec::new(),
+    };
+    p.test()
+}
+
+struct Parser<'a> {
+    src: &'a str,
+    pos: usize,
+    vars: Vec<String>,
+    /// Per variable: whether some instruction writes it.
+    writes: Vec<bool>,
+}
+
+impl<'a> Parser<'a> {
+    fn rest(&self) -> &'a str {
+        &self.src[self.pos..]
+    }
+
+    /// Skips blanks and `(* ... *)` / `//` comments.
+    fn skip_space(&mut self) {
+        loop {
+            let r = self.rest();
+            let t = r.trim_start();
+            self.pos += r.len() - t.len();
+            if t.starts_with("(*") {
+                let end = t.find("*)").map_or(t.len(), |i| i + 2);
+                self.pos += end;
+            } else if t.starts_with("//") {
+                let end = t.find('\n').unwrap_or(t.len());
+                self.pos += end;
+            } else {
+                return;
+            }
+        }
+    }
+
+    /// The rest of the current line, consumed.
+    fn line(&mut self) -> Piece<'a> {
+        let r = self.rest();
+        let end = r.find('\n').unwrap_or(r.len());
+        let piece = Piece {
+            text: &r[..end],
+            at: self.pos,
+        };
+        self.pos += end;
+        piece
+    }
+
+    fn var(&mut self, name: &str) -> u8 {
+        match self.vars.iter().position(|v| v == name) {
+            Some(i) => i as u8,
+            None => {
+                self.vars.push(name.to_string());
+                self.writes.push(false);
+                (self.vars.len() - 1) as u8
+            }
+        }
+    }
+
+    fn test(&mut self) -> Result<Test, ScenarioError> {
+        let src = self.src;
+        self.skip_space();
+        let head = self.line().trim();
+        let mut words = head.text.split_whitespace();
+        if !words.next().is_some_and(|w| w.eq_ignore_ascii_case("X86")) {
+            return err(
+                src,
+                head.at,
+                head.text.len(),
+                "an X86 litmus test starts with 'X86 NAME'",
+            );
+        }
+        let name = words.collect::<Vec<_>>().join(" ");
+        if name.is_empty() {
+            return err(src, head.at, head.text.len(), "the test has no name: 'X86 NAME'");
+        }
+        // A quoted comment and `key=value` lines, up to the initial state.
+        let mut doc = String::new();
+        loop {
+            self.skip_space();
+            let r = self.rest();
+            if r.starts_with('{') {
+                break;
+            }
+            if r.is_empty() {
+                return err(src, self.pos, 0, "expected the initial state '{ ... }'");
+            }
+            let l = self.line().trim();
+            if l.text.starts_with('"') && doc.is_empty() {
+                doc = l.text.trim_matches('"').to_string();
+            } else if !l.text.contains('=') && !l.text.starts_with('"') {
+                return err(
+                    src,
+                    l.at,
+                    l.text.len(),
+                    "expected the initial state '{ ... }' (or a quoted comment, or key=value)",
+                );
+            }
+        }
+        let (init_vars, init_regs) = self.init()?;
+        let (threads, lines) = self.program()?;
+        let nthreads = threads.len();
+        // Registers read before this thread writes them (or the init block sets them).
+        for (t, code) in threads.iter().enumerate() {
+            let mut set = [false; 8];
+            for &(_, r, _) in init_regs.iter().filter(|(p, _, _)| *p as usize == t) {
+                set[r as usize] = true;
+            }
+            for (i, ins) in code.iter().enumerate() {
+                for r in ins.reads() {
+                    if !set[r as usize] {
+                        let (line_at, len) = lines[t][i];
+                        return err(
+                            src,
+                            line_at,
+                            len,
+                            format!(
+                                "P{t} reads {} before it sets it: give it a value first (MOV {},$0) or in the initial state ({t}:{}=0;)",
+                                REGS[r as usize], REGS[r as usize], REGS[r as usize]
+                            ),
+                        );
+                    }
+                }
+                for r in ins.sets() {
+                    set[r as usize] = true;
+                }
+            }
+        }
+        for ins in threads.iter().flatten() {
+            if let Some(x) = ins.writes_mem() {
+                self.writes[x as usize] = true;
+            }
+        }
+        self.skip_space();
+        let mut locations = Vec::new();
+        if self.rest().starts_with("locations") {
+            self.pos += "locations".len();
+            self.skip_space();
+            let at = self.pos;
+            let r = self.rest();
+            let (Some(body_start), Some(end)) = (r.find('['), r.find(']')) else {
+                return err(src, at, 1, "expected 'locations [a; 0:EAX; ...]'");
+            };
+            let body = Piece {
+                text: &r[body_start + 1..end],
+                at: at + body_start + 1,
+            };
+            self.pos = at + end + 1;
+            for item in body.split(';') {
+                let item = item.trim();
+                if item.text.is_empty() {
+                    continue;
+                }
+                locations.push(self.location(item, nthreads, &threads, false)?);
+            }
+            self.skip_space();
+        }
+        let qat = self.pos;
+        let r = self.rest();
+        let (quant, kw) = if r.starts_with("~exists") {
+            (Quant::NotExists, "~exists")
+        } else if r.starts_with("exists") {
+            (Quant::Exists, "exists")
+        } else if r.starts_with("forall") {
+            (Quant::Forall, "forall")
+        } else {
+            let word = r.split_whitespace().next().unwrap_or("");
+            return err(
+                src,
+                qat,
+                word.len(),
+                if word.is_empty() {
+                    "expected the final condition: exists (...), ~exists (...) or forall (...)".to_string()
+                } else {
+                    format!("expected exists, ~exists or forall, found '{word}'")
+                },
+            );
+        };
+        self.pos += kw.len();
+        let cond_start = self.pos;
+        let prop = self.prop(nthreads, &threads)?;
+        self.skip_space();
+        let cond_text = src[cond_start..self.pos].split_whitespace().collect::<Vec<_>>().join(" ");
+        if !self.rest().trim().is_empty() {
+            let r = self.rest();
+            return err(
+                src,
+                self.pos,
+                r.split_whitespace().next().map_or(1, str::len),
+                "unexpected text after the condition",
+            );
+        }
+        let mut init = vec![0i64; self.vars.len()];
+        for (x, v) in init_vars {
+            init[x as usize] = v;
+        }
+        Ok(Test {
+            name,
+            doc,
+            vars: self.vars.clone(),
+            init,
+            init_regs,
+            threads,
+            locations,
+            quant,
+            prop,
+            cond_text: format!("{kw} {cond_text}"),
+        })
+    }
+
+    /// `{ x=0; 0:EAX=1; }`.
+    #[allow(clippy::type_complexity)]
+    fn init(&mut self) -> Result<(Vec<(u8, i64)>, Vec<(u8, u8, i64)>), ScenarioError> {
+        let src = self.src;
+        let open = self.pos;
+        let r = self.rest();
+        let Some(close) = r.find('}') else {
+            return err(src, open, 1, "the initial state '{' is never closed with '}'");
+        };
+        let body = Piece {
+            text: &r[1..close],
+            at: open + 1,
+        };
+        self.pos = open + close + 1;
+        let (mut vars, mut regs) = (Vec::new(), Vec::new());
+        for item in body.split(';') {
+            let item = item.trim();
+            if item.text.is_empty() {
+                continue;
+            }
+            let Some(eq) = item.text.find('=') else {
+                return err(src, item.at, item.text.len(), "expected 'x=0' or '0:EAX=0'");
+            };
+            let lhs = Piece {
+                text: &item.text[..eq],
+                at: item.at,
+            }
+            .trim();
+            let rhs = Piece {
+                text: &item.text[eq + 1..],
+                at: item.at + eq + 1,
+            }
+            .trim();
+            let v = parse_int(rhs, src, "a whole number")?;
+            // An optional C type before the name: `int x=0`, `uint32_t y=1`.
+            let name = lhs.text.split_whitespace().last().unwrap_or("");
+            let name_at = lhs.at + lhs.text.len() - name.len();
+            if let Some((p, reg)) = name.split_once(':') {
+                let t = parse_int(Piece { text: p, at: name_at }, src, "a thread number")?;
+                let Some(r) = reg_index(reg) else {
+                    return err(src, name_at + p.len() + 1, reg.len(), format!("unknown register '{reg}' (known: {})", REGS.join(", ")));
+                };
+                regs.push((t as u8, r, v));
+            } else {
+                let name = name.trim_start_matches('[').trim_end_matches(']');
+                if !is_ident(name) {
+                    return err(src, name_at, name.len(), format!("'{name}' is not a location name"));
+                }
+                let x = self.var(name);
+                vars.push((x, v));
+            }
+        }
+        Ok((vars, regs))
+    }
+
+    /// The columns: a header `P0 | P1 ;`, then one row of instructions per line.
+    #[allow(clippy::type_complexity)]
+    fn program(&mut self) -> Result<(Vec<Vec<Ins>>, Vec<Vec<(usize, usize)>>), ScenarioError> {
+        let src = self.src;
+        self.skip_space();
+        let head = self.line().trim();
+        let cols: Vec<Piece> = Piece {
+            text: head.text.trim_end().trim_end_matches(';'),
+            at: head.at,
+        }
+        .split('|')
+        .into_iter()
+        .map(Piece::trim)
+        .collect();
+        for (i, c) in cols.iter().enumerate() {
+            if !c.text.eq_ignore_ascii_case(&format!("P{i}")) {
+                return err(
+                    src,
+                    c.at,
+                    c.text.len(),
+                    format!("expected the column header P{i} (the header is 'P0 | P1 | ... ;')"),
+                );
+            }
+        }
+        let n = cols.len();
+        let mut threads = vec![Vec::new(); n];
+        let mut lines = vec![Vec::new(); n];
+        loop {
+            self.skip_space();
+            let r = self.rest();
+            if r.is_empty()
+                || r.starts_with("exists")
+                || r.starts_with("~exists")
+                || r.starts_with("forall")
+                || r.starts_with("locations")
+                || r.starts_with("filter")
+            {
+                break;
+            }
+            let row = self.line().trim();
+            let Some(body) = row.text.strip_suffix(';') else {
+                return err(src, row.at + row.text.len(), 1, "a row of the program ends with ';'");
+            };
+            let cells = Piece {
+                text: body,
+                at: row.at,
+            }
+            .split('|');
+            if cells.len() != n {
+                return err(
+                    src,
+                    row.at,
+                    row.text.len(),
+                    format!("{} columns in this row, but the header has {n}", cells.len()),
+                );
+            }
+            for (t, cell) in cells.into_iter().enumerate() {
+                let cell = cell.trim();
+                if cell.text.is_empty() {
+                    continue;
+                }
+                threads[t].push(self.ins(cell)?);
+                lines[t].push((cell.at, cell.text.len()));
+            }
+        }
+        Ok((threads, lines))
+    }
+
+    fn operand(&mut self, p: Piece) -> Result<Operand, ScenarioError> {
+        let src = self.src;
+        let t = p.text;
+        if let Some(v) = t.strip_prefix('$') {
+            let v = parse_int(Piece { text: v, at: p.at + 1 }, src, "a number after '$'")?;
+            return Ok(Operand::Imm(v));
+        }
+        if let Some(inner) = t.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+            let inner = inner.trim();
+            if !is_ident(inner) || reg_index(inner).is_some() {
+                return err(
+                    src,
+                    p.at,
+                    t.len(),
+                    format!("'{t}': this model takes named locations only, as [x]"),
+                );
+            }
+            return Ok(Operand::Mem(self.var(inner)));
+        }
+        match reg_index(t) {
+            Some(r) => Ok(Operand::Reg(r)),
+            None => err(
+                src,
+                p.at,
+                t.len(),
+                format!(
+                    "'{t}' is not an operand: a register ({}), an immediate $n, or a location [x]",
+                    REGS.join(", ")
+                ),
+            ),
+        }
+    }
+
+    fn ins(&mut self, cell: Piece) -> Result<Ins, ScenarioError> {
+        let src = self.src;
+        let text = cell.text;
+        let mnem_end = text.find(char::is_whitespace).unwrap_or(text.len());
+        let mut m = text[..mnem_end].to_ascii_uppercase();
+        let mut m_at = cell.at;
+        let mut rest = Piece {
+            text: &text[mnem_end..],
+            at: cell.at + mnem_end,
+        }
+        .trim();
+        let locked = m == "LOCK";
+        if locked {
+            let e = rest.text.find(char::is_whitespace).unwrap_or(rest.text.len());
+            m = rest.text[..e].to_ascii_uppercase();
+            m_at = rest.at;
+            rest = Piece {
+                text: &rest.text[e..],
+                at: rest.at + e,
+            }
+            .trim();
+        }
+        let ops: Vec<Operand> = if rest.text.is_empty() {
+            Vec::new()
+        } else {
+            rest.split(',')
+                .into_iter()
+                .map(|p| self.operand(p.trim()))
+                .collect::<Result<_, _>>()?
+        };
+        let bad = |what: &str| err(src, cell.at, text.len(), format!("{m}: {what}"));
+        let mem_of = |o: &Operand| match o {
+            Operand::Mem(x) => Some(*x),
+            _ => None,
+        };
+        let reg_of = |o: &Operand| match o {
+            Operand::Reg(r) => Some(*r),
+            _ => None,
+        };
+        let ins = match (m.as_str(), locked, ops.as_slice()) {
+            ("MOV", false, [d, s]) => match (d, s) {
+                (Operand::Mem(_), Operand::Mem(_)) => {
+                    return bad("x86 has no memory-to-memory MOV");
+                }
+                (Operand::Imm(_), _) => return bad("the destination cannot be an immediate"),
+                _ => Ins::Mov(*d, *s),
+            },
+            ("MFENCE", false, []) => Ins::Mfence,
+            // Under x86-TSO on write-back memory they order nothing MOV does not.
+            ("LFENCE" | "SFENCE", false, []) => Ins::Nop,
+            ("XCHG", _, [a, b]) => match (mem_of(a), reg_of(b), mem_of(b), reg_of(a)) {
+                (Some(x), Some(r), _, _) | (_, _, Some(x), Some(r)) => Ins::Xchg(x, r),
+                _ => return bad("expected XCHG [x],REG or XCHG REG,[x]"),
+            },
+            ("ADD", true, [a, b]) => match (mem_of(a), b) {
+                (Some(x), Operand::Imm(_) | Operand::Reg(_)) => Ins::LockAdd(x, *b),
+                _ => return bad("expected LOCK ADD [x],$n or LOCK ADD [x],REG"),
+            },
+            ("INC", true, [a]) => match mem_of(a) {
+                Some(x) => Ins::LockAdd(x, Operand::Imm(1)),
+                None => return bad("expected LOCK INC [x]"),
+            },
+            ("DEC", true, [a]) => match mem_of(a) {
+                Some(x) => Ins::LockAdd(x, Operand::Imm(-1)),
+                None => return bad("expected LOCK DEC [x]"),
+            },
+            ("XADD", true, [a, b]) => match (mem_of(a), reg_of(b)) {
+                (Some(x), Some(r)) => Ins::LockXadd(x, r),
+                _ => return bad("expected LOCK XADD [x],REG"),
+            },
+            ("CMPXCHG", true, [a, b]) => match (mem_of(a), reg_of(b)) {
+                (Some(x), Some(r)) => Ins::LockCmpxchg(x, r),
+                _ => return bad("expected LOCK CMPXCHG [x],REG (compares with EAX)"),
+            },
+            ("ADD" | "INC" | "DEC" | "XADD" | "CMPXCHG", false, _) => {
+                return err(
+                    src,
+                    m_at,
+                    m.len(),
+                    format!("{m} without LOCK is not atomic and this model does not take it: write LOCK {m}"),
+                )
+            }
+            ("MOV" | "MFENCE" | "LFENCE" | "SFENCE" | "ADD" | "INC" | "DEC" | "XADD"
+            | "CMPXCHG", _, _) => {
+                return bad("wrong operands (or a LOCK prefix where it does not belong)")
+            }
+            (other, _, _) => {
+                let fence = other.ends_with("FENCE")
+                    || ["DMB", "DSB", "ISB", "SYNC", "LWSYNC", "ISYNC", "FENCE"].contains(&other);
+                return err(
+                    src,
+                    m_at,
+                    other.len(),
+                    if fence {
+                        format!("unknown fence '{other}': this model knows MFENCE (and LFENCE, SFENCE, which order nothing more under x86-TSO)")
+                    } else {
+                        format!("unknown instruction '{other}': this model knows MOV, MFENCE, LFENCE, SFENCE, XCHG, and LOCK ADD, INC, DEC, XADD, CMPXCHG")
+                    },
+                );
+            }
+        };
+        Ok(ins)
+    }
+
+    /// `0:EAX` or `x` (or `[x]`), as in a condition or a `locations` list.
+    /// `strict` (a condition's atom): the location must be written by the program.
+    fn location(
+        &mut self,
+        p: Piece,
+        nthreads: usize,
+        threads: &[Vec<Ins>],
+        strict: bool,
+    ) -> Result<(Option<u8>, u8), ScenarioError> {
+        let src = self.src;
+        let t = p.text;
+        if let Some((proc_, reg)) = t.split_once(':') {
+            let n = parse_int(Piece { text: proc_.trim(), at: p.at }, src, "a thread number")?;
+            if n < 0 || n as usize >= nthreads {
+                return err(src, p.at, t.len(), format!("there is no P{n} (the test has {nthreads} threads)"));
+            }
+            let Some(r) = reg_index(reg.trim()) else {
+                return err(src, p.at, t.len(), format!("unknown register '{}'", reg.trim()));
+            };
+            let written = threads[n as usize].iter().any(|i| i.sets().contains(&r));
+            if strict && !written {
+                return err(
+                    src,
+                    p.at,
+                    t.len(),
+                    format!("P{n} never writes {}: the condition would only see its initial value", REGS[r as usize]),
+                );
+            }
+            return Ok((Some(n as u8), r));
+        }
+        let name = t.trim_start_matches('[').trim_end_matches(']').trim();
+        let known = self.vars.iter().position(|v| v == name);
+        match known {
+            Some(x) if self.writes[x] || !strict => Ok((None, x as u8)),
+            Some(_) => err(src, p.at, t.len(), format!("no CPU writes '{name}': the condition would only see its initial value")),
+            None => err(src, p.at, t.len(), format!("'{name}' is no location of this test")),
+        }
+    }
+
+    /// A proposition: `~`, `/\`, `\/`, parentheses, `true`, `false`, atoms `0:EAX=1`, `x=2`.
+    fn prop(&mut self, n: usize, threads: &[Vec<Ins>]) -> Result<Prop, ScenarioError> {
+        let mut left = self.conj(n, threads)?;
+        loop {
+            self.skip_space();
+            if self.rest().starts_with("\\/") {
+                self.pos += 2;
+                let right = self.conj(n, threads)?;
+                left = Prop::Or(Box::new(left), Box::new(right));
+            } else {
+                return Ok(left);
+            }
+        }
+    }
+
+    fn conj(&mut self, n: usize, threads: &[Vec<Ins>]) -> Result<Prop, ScenarioError> {
+        let mut left = self.unary(n, threads)?;
+        loop {
+            self.skip_space();
+            if self.rest().starts_with("/\\") {
+                self.pos += 2;
+                let right = self.unary(n, threads)?;
+                left = Prop::And(Box::new(left), Box::new(right));
+            } else {
+                return Ok(left);
+            }
+        }
+    }
+
+    fn unary(&mut self, n: usize, threads: &[Vec<Ins>]) -> Result<Prop, ScenarioError> {
+        let src = self.src;
+        self.skip_space();
+        let r = self.rest();
+        if let Some(stripped) = r.strip_prefix('~') {
+            self.pos += r.len() - stripped.len();
+            return Ok(Prop::Not(Box::new(self.unary(n, threads)?)));
+        }
+        if r.starts_with('(') {
+            let open = self.pos;
+            self.pos += 1;
+            let p = self.prop(n, threads)?;
+            self.skip_space();
+            if !self.rest().starts_with(')') {
+                return err(src, open, 1, "this '(' is never closed");
+            }
+            self.pos += 1;
+            return Ok(p);
+        }
+        let end = r
+            .find(|c: char| c.is_whitespace() || c == ')' || c == '/' || c == '\\')
+            .unwrap_or(r.len());
+        let word = Piece {
+            text: &r[..end],
+            at: self.pos,
+        };
+        self.pos += end;
+        match word.text {
+            "true" => return Ok(Prop::True),
+            "false" => return Ok(Prop::False),
+            "" => return err(src, word.at, 1, "expected a condition such as 0:EAX=1 or x=2"),
+            _ => {}
+        }
+        let Some(eq) = word.text.find('=') else {
+            return err(src, word.at, word.text.len(), format!("expected LOC=VALUE, found '{}'", word.text));
+        };
+        let loc = Piece {
+            text: &word.text[..eq],
+            at: word.at,
+        };
+        let val = parse_int(
+            Piece {
+                text: &word.text[eq + 1..],
+                at: word.at + eq + 1,
+            },
+            src,
+            "a whole number",
+        )?;
+        let (proc_, idx) = self.location(loc, n, threads, true)?;
+        Ok(Prop::Atom(match proc_ {
+            Some(p) => Atom::Reg(p, idx, val),
+            None => Atom::Mem(idx, val),
+        }))
+    }
+}

@@ -1,0 +1,96 @@
+//! `tornsim check FILE.litmus` for herd7's X86 litmus tests: each file checked
+//! exhaustively under x86-TSO (or `--memory sc`), reported as herd7 reports it.
+
+use crate::args::{CheckArgs, CheckFormat, ConfigArgs};
+use crate::output::{print_json, InputError, OK};
+use serde_json::json;
+use std::path::Path;
+use std::time::Instant;
+use tornsim_core::config::{Knob, Memory};
+use tornsim_core::x86;
+
+/// Whether the file at `path` is an X86 litmus test (its first word is `X86`).
+pub fn is_litmus(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|t| x86::is_x86(&t))
+}
+
+/// The flags a litmus test takes: `--memory` only.
+fn memory_of(c: &ConfigArgs) -> Result<Memory, InputError> {
+    let others = [
+        ("--preset", c.preset.is_some()),
+        ("--config", c.config.is_some()),
+        ("--cpus", c.cpus.is_some()),
+        ("--mode", c.mode.is_some()),
+        ("--sync", c.sync.is_some()),
+        ("--paravirt", c.paravirt.is_some()),
+        ("--readers", c.readers.is_some()),
+        ("--reader", c.reader.is_some()),
+        ("--alloc", c.alloc.is_some()),
+        ("--clear", c.clear.is_some()),
+        ("--set", c.set.is_some()),
+        ("--free", c.free.is_some()),
+        ("--apic", c.apic.is_some()),
+    ];
+    if let Some((flag, _)) = others.iter().find(|(_, on)| *on) {
+        return Err(InputError(format!(
+            "{flag} does not apply to an X86 litmus test: its program is the whole machine (--memory sc|tso does)"
+        )));
+    }
+    match &c.memory {
+        Some(m) => Memory::parse(m).map_err(|e| InputError(e.to_string())),
+        None => Ok(Memory::Tso),
+    }
+}
+
+/// Checks every file (all X86 litmus tests) and prints herd7's report for each.
+pub fn check_litmus(a: &CheckArgs) -> Result<u8, InputError> {
+    let memory = memory_of(&a.config)?;
+    let mut out = Vec::new();
+    for path in &a.files {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| InputError(format!("cannot read '{shown}': {e}")))?;
+        if !x86::is_x86(&text) {
+            return Err(InputError(format!(
+                "'{shown}' is a scenario file, not an X86 litmus test: check the two kinds in separate commands"
+            )));
+        }
+        let test = x86::parse(&text).map_err(|e| InputError(e.render(&text, &shown)))?;
+        let start = Instant::now();
+        let o = test
+            .check(memory)
+            .map_err(|e| InputError(format!("{shown}: {e}")))?;
+        out.push((shown, o, start.elapsed().as_secs_f64()));
+    }
+    if a.json || a.format == Some(CheckFormat::Json) {
+        let v: Vec<_> = out
+            .iter()
+            .map(|(file, o, secs)| {
+                json!({
+                    "file": file,
+                    "test": o.name,
+                    "memory": o.memory,
+                    "condition": o.condition,
+                    "states": o.states,
+                    "ok": o.ok,
+                    "positive": o.positive,
+                    "negative": o.negative,
+                    "observation": o.observation,
+                    "explored": o.explored,
+                    "transitions": o.transitions,
+                    "seconds": secs,
+                })
+            })
+            .collect();
+        print_json(&if v.len() == 1 { v[0].clone() } else { json!(v) });
+    } else {
+        for (i, (_, o, secs)) in out.iter().enumerate() {
+            if i > 0 {
+                println!();
+            }
+            print!("{}", o.herd_text());
+            println!("Time {} {secs:.2}", o.name);
+        }
+    }
+    Ok(OK)
+}
