@@ -70,19 +70,28 @@ fn pack_round_trips_every_reachable_state() {
     }
 }
 
-/// Every built-in scenario in every mode it can run in.
+/// Every built-in scenario in every mode it can run in, under SC and under TSO with
+/// the IPI ordered (xAPIC) and not (x2APIC).
 fn every_scenario_in_every_mode() -> Vec<(&'static str, Config)> {
-    use crate::config::Knob;
+    use crate::config::{Apic, Knob, Memory};
     let mut out = Vec::new();
     for (name, src) in crate::program::BUILTIN {
         let (_, base) = crate::program::load(src).unwrap();
         for &mode in crate::config::Mode::ALL {
-            let cfg = Config {
-                mode,
-                ..base.clone()
-            };
-            if cfg.validate().is_ok() {
-                out.push((*name, cfg));
+            for (memory, apic) in [
+                (Memory::Sc, Apic::Xapic),
+                (Memory::Tso, Apic::Xapic),
+                (Memory::Tso, Apic::X2apic),
+            ] {
+                let cfg = Config {
+                    mode,
+                    memory,
+                    apic,
+                    ..base.clone()
+                };
+                if cfg.validate().is_ok() {
+                    out.push((*name, cfg));
+                }
             }
         }
     }

@@ -27,6 +27,8 @@ mod state;
 mod step;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tso_tests;
 
 use crate::config::{Alloc, Config, ConfigError, Memory, Mode, ReaderKind, SyncPlacement};
 pub use crate::hazard::Hazard;

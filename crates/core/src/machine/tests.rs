@@ -90,12 +90,13 @@ fn maintained_fields_equal_a_recomputation_after_every_step() {
     let mut machines = 0;
     for (name, src) in crate::program::BUILTIN {
         let (_, base) = crate::program::load(src).unwrap();
-        for &mode in Mode::ALL {
+        for (&mode, memory) in Mode::ALL.iter().flat_map(|m| [(m, Memory::Sc), (m, Memory::Tso)]) {
             for readers in 1..=3 {
                 let cfg = Config {
                     mode,
                     readers,
                     cpus: None,
+                    memory,
                     ..base.clone()
                 };
                 let Ok(mut m) = Machine::new(&cfg, true) else {
@@ -122,7 +123,7 @@ fn maintained_fields_equal_a_recomputation_after_every_step() {
             }
         }
     }
-    assert!(machines > 3 * crate::program::BUILTIN.len(), "{machines}");
+    assert!(machines > 6 * crate::program::BUILTIN.len(), "{machines}");
 }
 
 /// Readers bracketed by local_irq_save()/local_irq_restore() run the fast path; a
