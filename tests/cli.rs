@@ -1030,3 +1030,111 @@ fn readers_any_says_why_the_ptl_reader_is_only_bounded() {
         stdout(&o)
     );
 }
+
+/// `--memory tso` on run, check and matrix; the x2APIC pair; a TSO schedule replays with
+/// its drains; the timed model refuses TSO with the reason.
+#[test]
+fn tso_runs_checks_and_replays() {
+    let nofence = "scenarios/x2apic-no-fence.litmus";
+    let c = tornsim(&["check", nofence, "--json"]);
+    assert_eq!(c.status.code(), Some(1), "{}", stderr(&c));
+    let j = json(&c);
+    assert_eq!(j["verdict"], "stale");
+    assert_eq!(j["steps"], 16);
+    let schedule = j["schedule"].as_str().unwrap().to_string();
+    let r = tornsim(&["replay", nofence, &schedule]);
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    let out = stdout(&r);
+    assert!(out.contains("store buffers"), "{out}");
+    assert!(
+        out.contains("store buffer drains: pmd_low = 0 reaches memory"),
+        "{out}"
+    );
+    assert!(out.contains("CPU0: pmd_low = 0, pmd_high = 0"), "{out}");
+    let k = tornsim(&["check", nofence, "--format", "kernel"]);
+    assert!(stdout(&k).contains("CPU0 store buffer"), "{}", stdout(&k));
+    let safe = tornsim(&["check", "scenarios/x2apic-fence.litmus"]);
+    assert_eq!(safe.status.code(), Some(0), "{}", stdout(&safe));
+    // The same file under SC: the store buffer is gone, and with it the bug.
+    let sc = tornsim(&["check", nofence, "--memory", "sc"]);
+    assert_eq!(sc.status.code(), Some(0), "{}", stdout(&sc));
+    let run = tornsim(&["run", nofence, "--runs", "20000", "--seed", "3", "--json"]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    assert!(json(&run)["stale_uses"].as_u64().unwrap() > 0);
+    let m = tornsim(&[
+        "check", "--preset", "merged", "--memory", "tso", "--apic", "x2apic", "--json",
+    ]);
+    assert_eq!(json(&m)["verdict"], "safe");
+    let mx = tornsim(&["matrix", "--readers", "1", "--memory", "sc,tso", "--json"]);
+    assert_eq!(mx.status.code(), Some(0), "{}", stderr(&mx));
+    let mj = json(&mx);
+    let cells = mj["cells"].as_array().unwrap();
+    assert_eq!(
+        cells.iter().filter(|c| c["memory"] == "tso").count() * 2,
+        cells.len()
+    );
+    assert_eq!(mj["disagreements"], 0);
+    assert_bad(
+        &["sweep", "scenarios/x2apic-fence.litmus", "--runs", "100"],
+        "memory: the timed cost model",
+    );
+    assert_bad(
+        &["check", "--memory", "pso"],
+        "memory: unknown value 'pso' (allowed: sc, tso)",
+    );
+}
+
+/// herd7's X86 format: the report, `--json`'s observation, and errors with a caret.
+#[test]
+fn x86_litmus_tests_report_as_herd7_does() {
+    let sb = tornsim(&["check", "tests/litmus/x86/SB.litmus"]);
+    assert_eq!(sb.status.code(), Some(0), "{}", stderr(&sb));
+    let out = stdout(&sb);
+    assert!(out.starts_with("Test SB Allowed\nStates 4\n"), "{out}");
+    assert!(out.contains("Observation SB Sometimes 1 3\n"), "{out}");
+    let sc = tornsim(&[
+        "check",
+        "tests/litmus/x86/SB.litmus",
+        "--memory",
+        "sc",
+        "--json",
+    ]);
+    let j = json(&sc);
+    assert_eq!(j["observation"], "never");
+    assert_eq!(j["ok"], false);
+    let two = tornsim(&[
+        "check",
+        "tests/litmus/x86/MP.litmus",
+        "tests/litmus/x86/R.litmus",
+        "--json",
+    ]);
+    let arr = json(&two);
+    assert_eq!(arr[0]["observation"], "never");
+    assert_eq!(arr[1]["observation"], "sometimes");
+    let bad = scratch("x86").join("bad.litmus");
+    std::fs::write(
+        &bad,
+        "X86 bad\n{ x=0; }\n P0 ;\n MOV [x],$1 ;\n PAUSE ;\nexists (x=1)\n",
+    )
+    .unwrap();
+    let e = tornsim(&["check", bad.to_str().unwrap()]);
+    assert_eq!(e.status.code(), Some(2));
+    let err = stderr(&e);
+    assert!(
+        err.contains("bad.litmus:5:2: unknown instruction 'PAUSE'"),
+        "{err}"
+    );
+    assert!(err.contains("^^^^^"), "{err}");
+    assert_bad(
+        &["check", "tests/litmus/x86/SB.litmus", "--readers", "3"],
+        "--readers does not apply to an X86 litmus test",
+    );
+    assert_bad(
+        &[
+            "check",
+            "tests/litmus/x86/SB.litmus",
+            "scenarios/merged.litmus",
+        ],
+        "is a scenario file, not an X86 litmus test",
+    );
+}

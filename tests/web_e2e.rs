@@ -454,14 +454,15 @@ fn a_host_page_with_two_embeds() {
 
 #[test]
 #[ignore = "needs trunk and chromedriver; .ci/test runs it"]
-fn the_explainer_shows_six_live_scenes_and_the_page_works_from_a_sub_path() {
+fn the_explainer_shows_seven_live_scenes_and_the_page_works_from_a_sub_path() {
     let (server, b) = page();
     b.goto(&format!("{}explainer.html", server.base));
+    // Seven scenes, the seventh with two embeds (without and with the fence).
     b.wait_for(
-        "six scenes",
+        "seven scenes",
         30,
         "return document.querySelectorAll('iframe').length",
-        |v| v == 6,
+        |v| v == 8,
     );
     b.wait_for(
         "every scene to size itself",

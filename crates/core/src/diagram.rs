@@ -39,24 +39,38 @@ fn cell(cfg: &Config, a: &Action) -> String {
 impl Trace {
     /// The trace as CPU columns. CPUs that never step are left out, so an idle CPU
     /// costs a column only when it acknowledges an IPI.
+    ///
+    /// Under `memory = tso` a CPU whose store buffer drains gets a second column, its
+    /// store buffer, right of its own: a drain is drawn there, on the row where the
+    /// store reaches memory.
     pub fn to_kernel(&self) -> String {
-        let used: Vec<u8> = self
+        // (cpu, its store buffer's column?) in CPU order.
+        let used: Vec<(u8, bool)> = self
             .cpus
             .iter()
-            .map(|c| c.cpu)
-            .filter(|&c| self.steps.iter().any(|s| s.cpu == c))
+            .flat_map(|c| [(c.cpu, false), (c.cpu, true)])
+            .filter(|&(c, drain)| self.steps.iter().any(|s| s.cpu == c && s.drain == drain))
             .collect();
         let cells: Vec<(usize, String)> = self
             .steps
             .iter()
             .map(|s| {
-                let col = used.iter().position(|&c| c == s.cpu).unwrap_or(0);
+                let col = used
+                    .iter()
+                    .position(|&k| k == (s.cpu, s.drain))
+                    .unwrap_or(0);
                 (col, cell(&self.config, &s.action))
             })
             .collect();
-        let names: Vec<&str> = used
+        let names: Vec<String> = used
             .iter()
-            .map(|&c| self.cpus[c as usize].name.as_str())
+            .map(|&(c, drain)| {
+                if drain {
+                    format!("CPU{c} store buffer")
+                } else {
+                    self.cpus[c as usize].name.clone()
+                }
+            })
             .collect();
         // Columns as wide as the readers' cells need (each row has one cell, so the
         // collapser's and populator's longer names may run into the empty columns to

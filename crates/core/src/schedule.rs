@@ -286,7 +286,11 @@ impl Schedule {
                 v => v as u32,
             };
             // Under TSO, codes from 128 are store-buffer drains (`Choice::code`).
-            let top = if config.memory == Memory::Tso { 189 } else { 127 };
+            let top = if config.memory == Memory::Tso {
+                189
+            } else {
+                127
+            };
             if code > top {
                 return err(format!("step {} names a CPU above 63", choices.len()));
             }

@@ -391,10 +391,7 @@ pub fn timed_run_with(
             | ActionKind::LastLoadHigh
             | ActionKind::Load64 => lat.load,
             ActionKind::IrqOff | ActionKind::IrqOn => 1.0,
-            ActionKind::Deref
-            | ActionKind::Preempt
-            | ActionKind::Resume
-            | ActionKind::Drain => 0.0,
+            ActionKind::Deref | ActionKind::Preempt | ActionKind::Resume | ActionKind::Drain => 0.0,
         };
         let mut d = jitter(&mut rng, d);
         match e.kind {

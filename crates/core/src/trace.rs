@@ -137,6 +137,26 @@ impl Trace {
 
 impl Trace {
     /// The steps that exhibited a hazard, in order.
+    /// CPUs whose store buffer holds a store at some step (`memory = tso`), in order:
+    /// the viewers give each a store-buffer row.
+    pub fn buffering_cpus(&self) -> Vec<u8> {
+        let mut cpus: Vec<u8> = self
+            .steps
+            .iter()
+            .flat_map(|s| {
+                s.after
+                    .buffers
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| !b.is_empty())
+                    .map(|(c, _)| c as u8)
+            })
+            .collect();
+        cpus.sort_unstable();
+        cpus.dedup();
+        cpus
+    }
+
     pub fn hazards(&self) -> impl Iterator<Item = &TraceStep> {
         self.steps.iter().filter(|s| s.hazard.is_some())
     }
@@ -410,15 +430,31 @@ fn describe_long_sc(cfg: &Config, a: &Action) -> String {
         Action::ClearLowStore => "pmd_clear(): pmdp->pmd_low = 0, a plain store".into(),
         Action::Fence => "weak_wrmsr_fence(): mfence; lfence (the store buffer is empty)".into(),
         Action::Drain { store } => format!(
-            "the oldest store in the store buffer reaches memory: {}",
+            "store buffer drains: {} reaches memory",
             match store {
                 Store::LowZero => "pmd_low = 0",
                 Store::HighZero => "pmd_high = 0",
-                Store::HighNew => "pmd_high = the new table's high word",
-                Store::LowNew => "pmd_low = the new table's low word",
-                Store::PtlFree => "the PTL is unlocked for the other CPUs",
+                Store::HighNew => "pmd_high = new",
+                Store::LowNew => "pmd_low = new",
+                Store::PtlFree => "the unlock",
             }
         ),
+    }
+}
+
+/// Each CPU's buffered stores after a step, `CPU0: pmd_low = 0, pmd_high = 0`, or `-`.
+pub fn buffers_text(s: &Snapshot) -> String {
+    let v: Vec<String> = s
+        .buffers
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| !b.is_empty())
+        .map(|(c, b)| format!("CPU{c}: {}", b.join(", ")))
+        .collect();
+    if v.is_empty() {
+        "-".into()
+    } else {
+        v.join("; ")
     }
 }
 
@@ -615,24 +651,36 @@ impl Trace {
         let mut out = String::new();
         let _ = writeln!(out, "# {}", self.config.summary());
         let _ = writeln!(out, "# schedule {}", self.schedule);
+        let tso = self.config.memory == crate::config::Memory::Tso;
         let _ = writeln!(
             out,
-            "{:>4}  {:<18} {:<58} {:<21} {:<8} {:<4} ipi pending",
-            "step", "cpu", "action", "pmd (high_low)", "irqs off", "ptl"
+            "{:>4}  {:<18} {:<58} {:<21} {:<8} {:<4} ipi pending{}",
+            "step",
+            "cpu",
+            "action",
+            "pmd (high_low)",
+            "irqs off",
+            "ptl",
+            if tso { "  store buffers" } else { "" }
         );
         let dash = |m: u64| if m == 0 { "-".to_string() } else { cpu_list(m) };
         for s in &self.steps {
             let name = &self.cpus[s.cpu as usize].name;
+            let buffers = if tso {
+                format!("  {:<11} {}", dash(s.after.pending), buffers_text(&s.after))
+            } else {
+                format!(" {}", dash(s.after.pending))
+            };
             let _ = writeln!(
                 out,
-                "{:>4}  {:<18} {:<58} {:<21} {:<8} {:<4} {}",
+                "{:>4}  {:<18} {:<58} {:<21} {:<8} {:<4}{}",
                 s.index,
                 name,
                 s.text,
                 pmd_hex(s.after.pmd),
                 dash(s.after.irq_off),
                 s.after.ptl.map_or("-".to_string(), |c| c.to_string()),
-                dash(s.after.pending),
+                buffers.trim_end(),
             );
         }
         let end = if self.deadlocked {

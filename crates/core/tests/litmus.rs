@@ -46,7 +46,12 @@ fn every_classic_test_gives_herd7s_observation() {
         assert_eq!(t.name, name);
         for (memory, want) in [(Memory::Tso, tso), (Memory::Sc, sc)] {
             let o = t.check(memory).unwrap();
-            assert_eq!(o.observation, want, "{name} under {memory}:\n{}", o.herd_text());
+            assert_eq!(
+                o.observation,
+                want,
+                "{name} under {memory}:\n{}",
+                o.herd_text()
+            );
             assert!(o.herd_text().contains(&format!(
                 "Observation {name} {} {} {}\n",
                 want.name(),

@@ -23,7 +23,20 @@ fn config() -> impl Strategy<Value = Config> {
         prop::sample::select(Apic::ALL),
     )
         .prop_map(
-            |(mode, sync, reader, alloc, clear, set, free, readers, idle, paravirt, memory, apic)| Config {
+            |(
+                mode,
+                sync,
+                reader,
+                alloc,
+                clear,
+                set,
+                free,
+                readers,
+                idle,
+                paravirt,
+                memory,
+                apic,
+            )| Config {
                 mode,
                 sync,
                 reader,

@@ -94,8 +94,14 @@ fn x2apic_without_the_fence_uses_a_freed_table() {
     let free = at(&|a| matches!(a, Action::Free { .. }));
     assert!(ipi < reader_ack && reader_ack < read && read < drain && drain < free);
     // When the IPI left, both halves of the clear were still buffered.
-    assert_eq!(t.steps[ipi].after.buffers[0], ["pmd_low = 0", "pmd_high = 0"]);
-    assert_eq!(t.steps.last().unwrap().hazard, Some(tornsim_core::Hazard::Stale));
+    assert_eq!(
+        t.steps[ipi].after.buffers[0],
+        ["pmd_low = 0", "pmd_high = 0"]
+    );
+    assert_eq!(
+        t.steps.last().unwrap().hazard,
+        Some(tornsim_core::Hazard::Stale)
+    );
     // Random runs find it too, and their schedules replay.
     let mut b = Batch::new(&cfg, SchedulerSpec::Random, 5).unwrap();
     let stats = b.run(20_000);

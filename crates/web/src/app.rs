@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use tornsim_core::campaign::Share;
 use tornsim_core::config::{
-    Alloc, ClearKind, FreeKind, Knob, Mode, ReaderKind, SetKind, SyncPlacement,
+    Alloc, Apic, ClearKind, FreeKind, Knob, Memory, Mode, ReaderKind, SetKind, SyncPlacement,
 };
 use tornsim_core::run::FEW_EVENTS;
 use tornsim_core::{presets, program, wilson, SchedulerSpec};
@@ -612,6 +612,8 @@ pub fn controls(p: &ControlsProps) -> Html {
             { select::<ClearKind>("clear", c.clear, p, &help) }
             { select::<SetKind>("set", c.set, p, &help) }
             { select::<FreeKind>("free", c.free, p, &help) }
+            { select::<Memory>("memory model", c.memory, p, &help) }
+            { select::<Apic>("IPI ordering (apic)", c.apic, p, &help) }
             <label title={sched_tip}>
                 <span>{ "scheduler" }</span>
                 <select name="scheduler" onchange={on_sched} onfocus={focus_sched} disabled={p.disabled}>
@@ -666,7 +668,7 @@ fn intro(p: &IntroProps) -> Html {
                 <figcaption>{ "The walker loaded pmd_low before the clear and pmd_high after the refill. The new table here has the same low word as the old, so the re-check of pmd_low cannot tell." }</figcaption>
             </figure>
             <p class="ways">
-                <a href="explainer.html">{ "How it happens, in six scenes" }</a>
+                <a href="explainer.html">{ "How it happens, in seven scenes" }</a>
                 { " · " }
                 <button class="linkish" onclick={p.on_prove.clone()}>{ "Prove the current setting safe or find the shortest torn read" }</button>
             </p>

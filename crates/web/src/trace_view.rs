@@ -4,7 +4,7 @@
 use crate::model::TraceView;
 use std::rc::Rc;
 use tornsim_core::machine::{Hazard, Pmd};
-use tornsim_core::trace::{addr_hex, pmd_hex};
+use tornsim_core::trace::{addr_hex, buffers_text, pmd_hex};
 use tornsim_core::{Choice, Stepper, Trace};
 use yew::prelude::*;
 
@@ -37,11 +37,17 @@ pub struct SwimlaneProps {
 pub fn swimlanes(p: &SwimlaneProps) -> Html {
     let t: &Trace = &p.view.trace;
     let n = t.steps.len();
-    let rows = t.cpus.len();
+    // Under TSO, a store-buffer row below the CPUs for each CPU that buffers a store.
+    let buffering = t.buffering_cpus();
+    let rows = t.cpus.len() + buffering.len();
     let width = LABEL + COL * (n.max(1) as f64 + 1.0);
     let height = TOP + ROW * (rows as f64 + 1.0) + 8.0;
     let x = |i: usize| LABEL + COL * i as f64 + COL / 2.0;
     let y = |cpu: u8| TOP + ROW * cpu as f64 + ROW / 2.0;
+    let sb_y = |cpu: u8| {
+        let k = buffering.iter().position(|&c| c == cpu).unwrap_or(0);
+        TOP + ROW * (t.cpus.len() + k) as f64 + ROW / 2.0
+    };
     let pmd_y = TOP + ROW * rows as f64;
     let highlight: Vec<usize> = t
         .steps
@@ -69,7 +75,13 @@ pub fn swimlanes(p: &SwimlaneProps) -> Html {
                     <text x="4" y={(y(c.cpu) + 4.0).to_string()}>{ c.name.clone() }</text>
                 </g>
             }) }
-            <text x="4" y={(pmd_y + ROW / 2.0 + 4.0).to_string()}>{ "PMD" }</text>
+            { for buffering.iter().map(|&c| html! {
+                <g class="lane store-buffer">
+                    <line x1={LABEL.to_string()} x2={width.to_string()} y1={sb_y(c).to_string()} y2={sb_y(c).to_string()} />
+                    <text x="4" y={(sb_y(c) + 4.0).to_string()}>{ format!("CPU{c} store buffer") }</text>
+                </g>
+            }) }
+            <text x="4" y={(pmd_y + ROW / 2.0 + 4.0).to_string()}>{ "PMD (memory)" }</text>
             // Spans are drawn from the state after each step, which holds until the next.
             { for t.steps.iter().enumerate().flat_map(|(i, s)| {
                 let x0 = LABEL + COL * (i as f64 + 1.0);
@@ -83,13 +95,23 @@ pub fn swimlanes(p: &SwimlaneProps) -> Html {
                         <title>{ format!("CPU{owner} holds the PTL") }</title>
                     </rect>
                 });
+                let sb = buffering.iter().filter_map(|&c| {
+                    let stores = s.after.buffers.get(c as usize).filter(|b| !b.is_empty())?;
+                    Some(html! {
+                        <g class="buffered">
+                            <rect x={x0.to_string()} y={(sb_y(c) - ROW / 2.0 + 5.0).to_string()} width={(COL - 1.0).to_string()} height={(ROW - 10.0).to_string()} />
+                            <text x={(x0 + COL / 2.0).to_string()} y={(sb_y(c) + 4.0).to_string()} text-anchor="middle">{ stores.len() }</text>
+                            <title>{ format!("after step {i}, CPU{c}'s store buffer, oldest first: {}", stores.join(", ")) }</title>
+                        </g>
+                    })
+                }).collect::<Vec<_>>();
                 let cls = pmd_class(t, s.after.pmd);
                 let pmd = html! {
                     <rect class={classes!("pmd", cls)} x={x0.to_string()} y={(pmd_y + 6.0).to_string()} width={(COL - 1.0).to_string()} height={(ROW - 12.0).to_string()}>
                         <title>{ format!("after step {i}: {}", pmd_hex(s.after.pmd)) }</title>
                     </rect>
                 };
-                irq.chain(ptl).chain(std::iter::once(pmd)).collect::<Vec<_>>()
+                irq.chain(ptl).chain(sb).chain(std::iter::once(pmd)).collect::<Vec<_>>()
             }) }
             { for t.ipi_arrows().into_iter().map(|(from, to, src, dst)| {
                 let x2 = to.map_or(width - 4.0, |j| x(j + 1));
@@ -102,13 +124,14 @@ pub fn swimlanes(p: &SwimlaneProps) -> Html {
                 let class = classes!(
                     "step",
                     s.ack.then_some("ack"),
+                    s.drain.then_some("drain"),
                     highlight.contains(&i).then_some("torn-load"),
                     s.hazard.map(|h| match h { Hazard::Torn => "torn", Hazard::Stale => "stale", Hazard::Deadlock => "deadlock" }),
                     (i < pos).then_some("done"),
                 );
                 html! {
                     <g class={class} onclick={seek(i)} data-step={i.to_string()}>
-                        <circle cx={x(i + 1).to_string()} cy={y(s.cpu).to_string()} r="7" />
+                        <circle cx={x(i + 1).to_string()} cy={if s.drain { sb_y(s.cpu) } else { y(s.cpu) }.to_string()} r="7" />
                         <title>{ format!("step {i}, {}: {}", t.cpus[s.cpu as usize].name, s.text) }</title>
                     </g>
                 }
@@ -182,6 +205,9 @@ pub fn trace_panel(p: &TracePanelProps) -> Html {
                         s.after.ptl.map_or("free".into(), |c| format!("CPU{c}")),
                         if pend.is_empty() { "none".into() } else { pend.join(", ") }) }
                 </p>
+                if t.config.memory == tornsim_core::config::Memory::Tso {
+                    <p class="state">{ format!("Store buffers: {}", buffers_text(&s.after)) }</p>
+                }
                 if let Some(h) = s.hazard {
                     <p class="hazard-note" role="alert">{ match h {
                         Hazard::Torn => "Torn read: this reader returned a (low, high) pair the PMD never held.",
@@ -207,7 +233,7 @@ pub fn trace_panel(p: &TracePanelProps) -> Html {
                 }
                 <div class="choices">
                     { for choices.into_iter().map(|ch| {
-                        let label = format!("CPU{}{}: {}", ch.cpu, if ch.ack { " IRQ" } else { "" }, m.preview(ch).unwrap_or_default());
+                        let label = format!("CPU{}{}: {}", ch.cpu, if ch.ack { " IRQ" } else if ch.drain { " store buffer" } else { "" }, m.preview(ch).unwrap_or_default());
                         let cb = p.on_manual.clone();
                         html! { <button class="choice" onclick={Callback::from(move |_| cb.emit(ch))}>{ label }</button> }
                     }) }

@@ -213,6 +213,72 @@ async fn the_trace_viewer_steps() {
     );
 }
 
+/// Under `memory = tso` the trace has a store-buffer row for khugepaged, its drains sit
+/// on that row, and the step text lists what each buffer holds; the memory model
+/// toggles in the controls, and from the link.
+#[wasm_bindgen_test]
+async fn a_tso_trace_shows_store_buffers_and_the_memory_model_toggles() {
+    let src = tornsim_core::program::builtin_source("x2apic-no-fence").unwrap();
+    let (_, cfg) = tornsim_core::program::load(src).unwrap();
+    let r = tornsim_core::check(&cfg, Default::default()).unwrap();
+    let schedule = r.witness.as_ref().unwrap().encode();
+    let packed = tornsim_core::scenario::pack(src);
+    let root = mount(&format!("scenario={packed}&trace={schedule}")).await;
+    wait_until("the trace", 5, || {
+        root.query_selector("section.trace").unwrap().is_some()
+    })
+    .await;
+    assert_eq!(text(&root, ".store-buffer text"), "CPU0 store buffer");
+    assert_eq!(root.query_selector_all(".step.drain").unwrap().length(), 3);
+    let n = r.witness_len();
+    for _ in 0..3 {
+        click(&root, "button[aria-label='next step']");
+    }
+    wait_until("three steps", 5, || {
+        text(&root, ".pos") == format!("3 / {n}")
+    })
+    .await;
+    assert!(
+        root.text_content()
+            .unwrap_or_default()
+            .contains("Store buffers: CPU0: pmd_low = 0, pmd_high = 0"),
+        "{}",
+        text(&root, ".step-text")
+    );
+    for _ in 3..n {
+        click(&root, "button[aria-label='next step']");
+    }
+    wait_until("the end", 5, || text(&root, ".pos") == format!("{n} / {n}")).await;
+    assert!(text(&root, ".hazard-note").contains("Stale use"));
+    let memory = |root: &web_sys::Element| {
+        root.query_selector("select[name=memory]")
+            .unwrap()
+            .unwrap()
+            .dyn_into::<web_sys::HtmlSelectElement>()
+            .unwrap()
+    };
+    assert_eq!(memory(&root).value(), "tso");
+    let root = mount("preset=merged").await;
+    assert_eq!(memory(&root).value(), "sc");
+    memory(&root).set_value("tso");
+    memory(&root)
+        .dispatch_event(
+            &web_sys::Event::new_with_event_init_dict("change", &{
+                let i = web_sys::EventInit::new();
+                i.set_bubbles(true);
+                i
+            })
+            .unwrap(),
+        )
+        .unwrap();
+    wait_until("the summary to say tso", 5, || {
+        root.text_content()
+            .unwrap_or_default()
+            .contains("tso, xapic")
+    })
+    .await;
+}
+
 #[wasm_bindgen_test]
 async fn be_the_scheduler_produces_a_torn_read() {
     let cfg = tornsim_core::preset("seed-thread-v1").unwrap().config;
@@ -228,7 +294,17 @@ async fn be_the_scheduler_produces_a_torn_read() {
     .await;
     // Play the checker's witness by clicking the matching CPU each time.
     for ch in &w.choices {
-        let want = format!("CPU{}{}:", ch.cpu, if ch.ack { " IRQ" } else { "" });
+        let want = format!(
+            "CPU{}{}:",
+            ch.cpu,
+            if ch.ack {
+                " IRQ"
+            } else if ch.drain {
+                " store buffer"
+            } else {
+                ""
+            }
+        );
         let buttons = root.query_selector_all("button.choice").unwrap();
         let b = (0..buttons.length())
             .map(|i| {

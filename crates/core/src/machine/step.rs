@@ -371,7 +371,14 @@ impl Machine {
     /// The PMD as `cpu` loads it: memory, overlaid by its own buffered PMD stores.
     fn pmd_seen(&self, cpu: u8) -> Pmd {
         let mut p = self.st.pmd;
-        for s in self.st.sb.get(cpu as usize).copied().unwrap_or_default().iter() {
+        for s in self
+            .st
+            .sb
+            .get(cpu as usize)
+            .copied()
+            .unwrap_or_default()
+            .iter()
+        {
             match s {
                 Store::LowZero => p.low = 0,
                 Store::HighZero => p.high = 0,

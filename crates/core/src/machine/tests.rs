@@ -90,7 +90,10 @@ fn maintained_fields_equal_a_recomputation_after_every_step() {
     let mut machines = 0;
     for (name, src) in crate::program::BUILTIN {
         let (_, base) = crate::program::load(src).unwrap();
-        for (&mode, memory) in Mode::ALL.iter().flat_map(|m| [(m, Memory::Sc), (m, Memory::Tso)]) {
+        for (&mode, memory) in Mode::ALL
+            .iter()
+            .flat_map(|m| [(m, Memory::Sc), (m, Memory::Tso)])
+        {
             for readers in 1..=3 {
                 let cfg = Config {
                     mode,
@@ -648,7 +651,10 @@ fn choices_code_round_trip() {
                 drain: false,
             };
             assert_eq!(Choice::from_code(c.code()), c);
-            assert_eq!(Choice::from_code(Choice::drain(cpu).code()), Choice::drain(cpu));
+            assert_eq!(
+                Choice::from_code(Choice::drain(cpu).code()),
+                Choice::drain(cpu)
+            );
         }
     }
     let e = Enabled {

@@ -6,7 +6,11 @@ use crate::config::*;
 
 /// The x2apic-no-fence scenario's machine (khugepaged clears with two plain stores).
 fn x2apic(fence: bool) -> Machine {
-    let name = if fence { "x2apic-fence" } else { "x2apic-no-fence" };
+    let name = if fence {
+        "x2apic-fence"
+    } else {
+        "x2apic-no-fence"
+    };
     let (_, cfg) = crate::program::load(crate::program::builtin_source(name).unwrap()).unwrap();
     Machine::new(&cfg, true).unwrap()
 }
@@ -88,7 +92,10 @@ fn fences_locked_steps_and_interrupts_wait_for_the_buffer() {
     assert_eq!(m.op(COLLAPSER), Op::Fence);
     assert!(!m.enabled().contains(Choice::prog(COLLAPSER)));
     let why = m.why_disabled(Choice::prog(COLLAPSER)).unwrap();
-    assert!(why.contains("(mfence) waits until its store buffer has drained"), "{why}");
+    assert!(
+        why.contains("(mfence) waits until its store buffer has drained"),
+        "{why}"
+    );
     step(&mut m, Choice::drain(COLLAPSER));
     assert!(!m.enabled().contains(Choice::prog(COLLAPSER)));
     step(&mut m, Choice::drain(COLLAPSER));
@@ -228,7 +235,10 @@ fn the_builtin_ipi_paths_fence_only_on_intel_x2apic_under_tso() {
     );
     assert_eq!(ops("flush_tlb_range", Sc, X2apic, NativePae), [Op::Flush]);
     assert_eq!(ops("flush_tlb_range", Tso, Xapic, NativePae), [Op::Flush]);
-    assert_eq!(ops("flush_tlb_range", Tso, X2apicAmd, NativePae), [Op::Flush]);
+    assert_eq!(
+        ops("flush_tlb_range", Tso, X2apicAmd, NativePae),
+        [Op::Flush]
+    );
     assert_eq!(ops("flush_tlb_range", Tso, X2apic, XenPv), [Op::Flush]);
     assert_eq!(
         ops("pmdp_get_lockless_sync", Tso, X2apic, NativePae),
@@ -238,10 +248,16 @@ fn the_builtin_ipi_paths_fence_only_on_intel_x2apic_under_tso() {
         ops("pmdp_collapse_flush_sync", Tso, X2apic, NativePae),
         [Op::Clear, Op::Fence, Op::Flush, Op::Fence, Op::Sync]
     );
-    assert_eq!(ops("flush_tlb_others_ipi", Tso, X2apic, NativePae), [Op::Flush]);
+    assert_eq!(
+        ops("flush_tlb_others_ipi", Tso, X2apic, NativePae),
+        [Op::Flush]
+    );
     assert_eq!(ops("weak_wrmsr_fence", Tso, X2apic, NativePae), [Op::Fence]);
     assert!(ops("weak_wrmsr_fence", Sc, X2apic, NativePae).is_empty());
-    assert_eq!(ops("pmd_clear", Sc, Xapic, NativePae), [Op::ClearLowStore, Op::ClearHigh]);
+    assert_eq!(
+        ops("pmd_clear", Sc, Xapic, NativePae),
+        [Op::ClearLowStore, Op::ClearHigh]
+    );
 }
 
 /// A flush that sent IPIs skips the sync in `pmdp_collapse_flush_sync()`, and the
@@ -258,6 +274,10 @@ fn the_skipped_sync_takes_its_fence_along() {
     let p = m.program();
     let flush = (0..=255u8).find(|&pc| p.instr(pc).op == Op::Flush).unwrap();
     let after = p.instr(p.instr(flush).next).op;
-    assert_eq!(after, Op::Unlock, "a flush that sent IPIs goes past the fence and the sync");
+    assert_eq!(
+        after,
+        Op::Unlock,
+        "a flush that sent IPIs goes past the fence and the sync"
+    );
     assert_eq!(p.instr(p.instr(flush).alt).op, Op::Fence);
 }

@@ -431,7 +431,10 @@ impl Test {
             let text: String = shown
                 .iter()
                 .map(|&(p, i)| match p {
-                    Some(p) => format!("{p}:{}={}; ", REGS[i as usize], s.regs[p as usize][i as usize]),
+                    Some(p) => format!(
+                        "{p}:{}={}; ",
+                        REGS[i as usize], s.regs[p as usize][i as usize]
+                    ),
                     None => format!("{}={}; ", self.vars[i as usize], s.mem[i as usize]),
                 })
                 .collect::<String>()

@@ -72,7 +72,8 @@ impl<'a> Piece<'a> {
 
 fn is_ident(s: &str) -> bool {
     let mut c = s.chars();
-    c.next().is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
+    c.next()
+        .is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
         && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
 }
 
@@ -175,7 +176,12 @@ impl<'a> Parser<'a> {
         }
         let name = words.collect::<Vec<_>>().join(" ");
         if name.is_empty() {
-            return err(src, head.at, head.text.len(), "the test has no name: 'X86 NAME'");
+            return err(
+                src,
+                head.at,
+                head.text.len(),
+                "the test has no name: 'X86 NAME'",
+            );
         }
         // A quoted comment and `key=value` lines, up to the initial state.
         let mut doc = String::new();
@@ -273,7 +279,8 @@ impl<'a> Parser<'a> {
                 qat,
                 word.len(),
                 if word.is_empty() {
-                    "expected the final condition: exists (...), ~exists (...) or forall (...)".to_string()
+                    "expected the final condition: exists (...), ~exists (...) or forall (...)"
+                        .to_string()
                 } else {
                     format!("expected exists, ~exists or forall, found '{word}'")
                 },
@@ -283,7 +290,10 @@ impl<'a> Parser<'a> {
         let cond_start = self.pos;
         let prop = self.prop(nthreads, &threads)?;
         self.skip_space();
-        let cond_text = src[cond_start..self.pos].split_whitespace().collect::<Vec<_>>().join(" ");
+        let cond_text = src[cond_start..self.pos]
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         if !self.rest().trim().is_empty() {
             let r = self.rest();
             return err(
@@ -318,7 +328,12 @@ impl<'a> Parser<'a> {
         let open = self.pos;
         let r = self.rest();
         let Some(close) = r.find('}') else {
-            return err(src, open, 1, "the initial state '{' is never closed with '}'");
+            return err(
+                src,
+                open,
+                1,
+                "the initial state '{' is never closed with '}'",
+            );
         };
         let body = Piece {
             text: &r[1..close],
@@ -349,15 +364,32 @@ impl<'a> Parser<'a> {
             let name = lhs.text.split_whitespace().last().unwrap_or("");
             let name_at = lhs.at + lhs.text.len() - name.len();
             if let Some((p, reg)) = name.split_once(':') {
-                let t = parse_int(Piece { text: p, at: name_at }, src, "a thread number")?;
+                let t = parse_int(
+                    Piece {
+                        text: p,
+                        at: name_at,
+                    },
+                    src,
+                    "a thread number",
+                )?;
                 let Some(r) = reg_index(reg) else {
-                    return err(src, name_at + p.len() + 1, reg.len(), format!("unknown register '{reg}' (known: {})", REGS.join(", ")));
+                    return err(
+                        src,
+                        name_at + p.len() + 1,
+                        reg.len(),
+                        format!("unknown register '{reg}' (known: {})", REGS.join(", ")),
+                    );
                 };
                 regs.push((t as u8, r, v));
             } else {
                 let name = name.trim_start_matches('[').trim_end_matches(']');
                 if !is_ident(name) {
-                    return err(src, name_at, name.len(), format!("'{name}' is not a location name"));
+                    return err(
+                        src,
+                        name_at,
+                        name.len(),
+                        format!("'{name}' is not a location name"),
+                    );
                 }
                 let x = self.var(name);
                 vars.push((x, v));
@@ -407,7 +439,12 @@ impl<'a> Parser<'a> {
             }
             let row = self.line().trim();
             let Some(body) = row.text.strip_suffix(';') else {
-                return err(src, row.at + row.text.len(), 1, "a row of the program ends with ';'");
+                return err(
+                    src,
+                    row.at + row.text.len(),
+                    1,
+                    "a row of the program ends with ';'",
+                );
             };
             let cells = Piece {
                 text: body,
@@ -419,7 +456,10 @@ impl<'a> Parser<'a> {
                     src,
                     row.at,
                     row.text.len(),
-                    format!("{} columns in this row, but the header has {n}", cells.len()),
+                    format!(
+                        "{} columns in this row, but the header has {n}",
+                        cells.len()
+                    ),
                 );
             }
             for (t, cell) in cells.into_iter().enumerate() {
@@ -438,7 +478,14 @@ impl<'a> Parser<'a> {
         let src = self.src;
         let t = p.text;
         if let Some(v) = t.strip_prefix('$') {
-            let v = parse_int(Piece { text: v, at: p.at + 1 }, src, "a number after '$'")?;
+            let v = parse_int(
+                Piece {
+                    text: v,
+                    at: p.at + 1,
+                },
+                src,
+                "a number after '$'",
+            )?;
             return Ok(Operand::Imm(v));
         }
         if let Some(inner) = t.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
@@ -480,7 +527,10 @@ impl<'a> Parser<'a> {
         .trim();
         let locked = m == "LOCK";
         if locked {
-            let e = rest.text.find(char::is_whitespace).unwrap_or(rest.text.len());
+            let e = rest
+                .text
+                .find(char::is_whitespace)
+                .unwrap_or(rest.text.len());
             m = rest.text[..e].to_ascii_uppercase();
             m_at = rest.at;
             rest = Piece {
@@ -583,12 +633,29 @@ impl<'a> Parser<'a> {
         let src = self.src;
         let t = p.text;
         if let Some((proc_, reg)) = t.split_once(':') {
-            let n = parse_int(Piece { text: proc_.trim(), at: p.at }, src, "a thread number")?;
+            let n = parse_int(
+                Piece {
+                    text: proc_.trim(),
+                    at: p.at,
+                },
+                src,
+                "a thread number",
+            )?;
             if n < 0 || n as usize >= nthreads {
-                return err(src, p.at, t.len(), format!("there is no P{n} (the test has {nthreads} threads)"));
+                return err(
+                    src,
+                    p.at,
+                    t.len(),
+                    format!("there is no P{n} (the test has {nthreads} threads)"),
+                );
             }
             let Some(r) = reg_index(reg.trim()) else {
-                return err(src, p.at, t.len(), format!("unknown register '{}'", reg.trim()));
+                return err(
+                    src,
+                    p.at,
+                    t.len(),
+                    format!("unknown register '{}'", reg.trim()),
+                );
             };
             let written = threads[n as usize].iter().any(|i| i.sets().contains(&r));
             if strict && !written {
@@ -596,7 +663,10 @@ impl<'a> Parser<'a> {
                     src,
                     p.at,
                     t.len(),
-                    format!("P{n} never writes {}: the condition would only see its initial value", REGS[r as usize]),
+                    format!(
+                        "P{n} never writes {}: the condition would only see its initial value",
+                        REGS[r as usize]
+                    ),
                 );
             }
             return Ok((Some(n as u8), r));
@@ -605,8 +675,18 @@ impl<'a> Parser<'a> {
         let known = self.vars.iter().position(|v| v == name);
         match known {
             Some(x) if self.writes[x] || !strict => Ok((None, x as u8)),
-            Some(_) => err(src, p.at, t.len(), format!("no CPU writes '{name}': the condition would only see its initial value")),
-            None => err(src, p.at, t.len(), format!("'{name}' is no location of this test")),
+            Some(_) => err(
+                src,
+                p.at,
+                t.len(),
+                format!("no CPU writes '{name}': the condition would only see its initial value"),
+            ),
+            None => err(
+                src,
+                p.at,
+                t.len(),
+                format!("'{name}' is no location of this test"),
+            ),
         }
     }
 
@@ -669,11 +749,23 @@ impl<'a> Parser<'a> {
         match word.text {
             "true" => return Ok(Prop::True),
             "false" => return Ok(Prop::False),
-            "" => return err(src, word.at, 1, "expected a condition such as 0:EAX=1 or x=2"),
+            "" => {
+                return err(
+                    src,
+                    word.at,
+                    1,
+                    "expected a condition such as 0:EAX=1 or x=2",
+                )
+            }
             _ => {}
         }
         let Some(eq) = word.text.find('=') else {
-            return err(src, word.at, word.text.len(), format!("expected LOC=VALUE, found '{}'", word.text));
+            return err(
+                src,
+                word.at,
+                word.text.len(),
+                format!("expected LOC=VALUE, found '{}'", word.text),
+            );
         };
         let loc = Piece {
             text: &word.text[..eq],

@@ -40,14 +40,22 @@ fn a_load_reads_its_own_buffered_store_first() {
     assert_eq!(o.observation, Observation::Never, "{}", o.herd_text());
     let seen: Vec<&str> = o.states.iter().map(|f| f.state.as_str()).collect();
     assert!(seen.contains(&"0:EAX=1; x=1;"), "{seen:?}");
-    assert!(seen.contains(&"0:EAX=1; x=2;"), "forwarding while P1's store lands later or earlier: {seen:?}");
+    assert!(
+        seen.contains(&"0:EAX=1; x=2;"),
+        "forwarding while P1's store lands later or earlier: {seen:?}"
+    );
 }
 
 #[test]
 fn locked_instructions_act_on_memory_at_once() {
     let src = "X86 xadd\n{ x=5; 0:EBX=2; 1:EBX=3; }\n P0 | P1 ;\n LOCK XADD [x],EBX | LOCK XADD [x],EBX ;\nforall (x=10 /\\ (0:EBX=5 \\/ 0:EBX=8) /\\ ~(0:EBX=1))\n";
     let o = parse(src).unwrap().check(Memory::Tso).unwrap();
-    assert_eq!((o.observation, o.ok), (Observation::Always, true), "{}", o.herd_text());
+    assert_eq!(
+        (o.observation, o.ok),
+        (Observation::Always, true),
+        "{}",
+        o.herd_text()
+    );
     let src = "X86 xchg\n{ x=1; 0:EAX=7; }\n P0 ;\n XCHG EAX,[x] ;\nforall (0:EAX=1 /\\ x=7)\n";
     let o = parse(src).unwrap().check(Memory::Tso).unwrap();
     assert_eq!(o.observation, Observation::Always);
@@ -67,35 +75,77 @@ fn comments_metadata_locations_and_hex_are_read() {
 fn bad_input_gets_a_line_and_a_caret() {
     let unknown = SB.replace("MOV EAX,[y] |", "CLFLUSH [y] |");
     let e = error(&unknown);
-    assert!(e.starts_with("t.litmus:5:2: unknown instruction 'CLFLUSH'"), "{e}");
-    assert!(e.contains("5 |  CLFLUSH [y]") && e.contains("^^^^^^^"), "{e}");
+    assert!(
+        e.starts_with("t.litmus:5:2: unknown instruction 'CLFLUSH'"),
+        "{e}"
+    );
+    assert!(
+        e.contains("5 |  CLFLUSH [y]") && e.contains("^^^^^^^"),
+        "{e}"
+    );
     let fence = SB.replace("MOV EAX,[y] |", "DMB         |");
-    assert!(error(&fence).contains("unknown fence 'DMB'"), "{}", error(&fence));
+    assert!(
+        error(&fence).contains("unknown fence 'DMB'"),
+        "{}",
+        error(&fence)
+    );
     let unset = SB.replace("MOV EAX,[y] |", "MOV [x],EBX |");
     let e = error(&unset);
     assert!(e.contains("5:2: P0 reads EBX before it sets it"), "{e}");
     let unwritten = SB.replace("exists (0:EAX=0", "exists (z=1 /\\ 0:EAX=0");
     assert!(error(&unwritten).contains("'z' is no location of this test"));
     let read_only = "X86 ro\n{ x=0; }\n P0 ;\n MOV EAX,[x] ;\nexists (x=1)\n";
-    assert!(error(read_only).contains("no CPU writes 'x'"), "{}", error(read_only));
+    assert!(
+        error(read_only).contains("no CPU writes 'x'"),
+        "{}",
+        error(read_only)
+    );
     let reg_unwritten = SB.replace("exists (0:EAX=0", "exists (0:ECX=0");
     assert!(error(&reg_unwritten).contains("P0 never writes ECX"));
     let unlocked = SB.replace("MOV EAX,[y] |", "INC [y]     |");
-    assert!(error(&unlocked).contains("INC without LOCK"), "{}", error(&unlocked));
+    assert!(
+        error(&unlocked).contains("INC without LOCK"),
+        "{}",
+        error(&unlocked)
+    );
     let cols = SB.replace("MOV EAX,[y] | MOV EAX,[x] ;", "MOV EAX,[y] ;");
     assert!(error(&cols).contains("1 columns in this row, but the header has 2"));
     for (bad, want) in [
         ("X86\n", "no name"),
         ("ARM SB\n", "starts with 'X86 NAME'"),
         ("X86 SB\n{ x=0;\n", "never closed"),
-        ("X86 SB\n{ x=0; }\n P0 ;\n MOV [x],$1 ;\n", "expected the final condition"),
-        ("X86 SB\n{ x=0; }\n P0 ;\n MOV [x],$1 ;\nexists (x=1\n", "never closed"),
-        ("X86 SB\n{ x=0; }\n P1 ;\n MOV [x],$1 ;\nexists (x=1)\n", "header P0"),
-        ("X86 SB\n{ x=0; }\n P0 ;\n MOV [x],[x] ;\nexists (x=1)\n", "memory-to-memory"),
-        ("X86 SB\n{ x=0; }\n P0 ;\n MOV [x],$q ;\nexists (x=1)\n", "a number after '$'"),
-        ("X86 SB\n{ x=0; }\n P0 ;\n MOV [x],$1\nexists (x=1)\n", "ends with ';'"),
-        ("X86 SB\n{ x=0; }\n P0 ;\n MOV [x],$1 ;\nexists (x=1) junk\n", "after the condition"),
-        ("X86 SB\n{ x=0; }\n P0 ;\n MOV [x],$1 ;\nexists (5:EAX=1)\n", "there is no P5"),
+        (
+            "X86 SB\n{ x=0; }\n P0 ;\n MOV [x],$1 ;\n",
+            "expected the final condition",
+        ),
+        (
+            "X86 SB\n{ x=0; }\n P0 ;\n MOV [x],$1 ;\nexists (x=1\n",
+            "never closed",
+        ),
+        (
+            "X86 SB\n{ x=0; }\n P1 ;\n MOV [x],$1 ;\nexists (x=1)\n",
+            "header P0",
+        ),
+        (
+            "X86 SB\n{ x=0; }\n P0 ;\n MOV [x],[x] ;\nexists (x=1)\n",
+            "memory-to-memory",
+        ),
+        (
+            "X86 SB\n{ x=0; }\n P0 ;\n MOV [x],$q ;\nexists (x=1)\n",
+            "a number after '$'",
+        ),
+        (
+            "X86 SB\n{ x=0; }\n P0 ;\n MOV [x],$1\nexists (x=1)\n",
+            "ends with ';'",
+        ),
+        (
+            "X86 SB\n{ x=0; }\n P0 ;\n MOV [x],$1 ;\nexists (x=1) junk\n",
+            "after the condition",
+        ),
+        (
+            "X86 SB\n{ x=0; }\n P0 ;\n MOV [x],$1 ;\nexists (5:EAX=1)\n",
+            "there is no P5",
+        ),
     ] {
         let e = error(bad);
         assert!(e.contains(want), "{bad:?}: {e}");
