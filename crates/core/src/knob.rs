@@ -156,12 +156,15 @@ knob!(
     }
 );
 
+// The knob! macro derives no Default (most knobs' defaults live in Config::default()).
+#[allow(clippy::derivable_impls)]
 impl Default for Memory {
     fn default() -> Self {
         Memory::Sc
     }
 }
 
+#[allow(clippy::derivable_impls)]
 impl Default for Apic {
     fn default() -> Self {
         Apic::Xapic

@@ -22,7 +22,8 @@ fn step(m: &mut Machine, ch: Choice) -> Action {
 #[test]
 fn a_store_buffer_is_a_fifo_of_at_most_seven() {
     let mut b = StoreBuffer::default();
-    assert!(b.is_empty() && b.len() == 0 && b.pop().is_none());
+    assert!(b.is_empty() && b.pop().is_none());
+    assert_eq!(b.len(), 0);
     for s in [Store::LowZero, Store::HighZero, Store::PtlFree] {
         b.push(s);
     }

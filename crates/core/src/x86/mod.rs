@@ -333,11 +333,7 @@ impl Test {
                 }
                 // The parser admits no other MOV.
                 Ins::Mov(Operand::Imm(_), _) | Ins::Mfence | Ins::Nop => {}
-                Ins::Xchg(x, r) => {
-                    let old = n.mem[x as usize];
-                    n.mem[x as usize] = regs[r as usize];
-                    regs[r as usize] = old;
-                }
+                Ins::Xchg(x, r) => std::mem::swap(&mut n.mem[x as usize], &mut regs[r as usize]),
                 Ins::LockAdd(x, src) => {
                     n.mem[x as usize] = n.mem[x as usize].wrapping_add(value(src, regs));
                 }
