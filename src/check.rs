@@ -652,10 +652,28 @@ pub fn bench_checker() -> Result<Vec<serde_json::Value>, InputError> {
         states += r.states;
         peak = peak.max(r.peak_bytes);
     }
+    let sc_secs = start.elapsed().as_secs_f64();
     out.push(json!({
         "case": format!("matrix --all-splits --readers 2 ({} cells, one thread)", cells.len()),
         "states": states,
-        "seconds": start.elapsed().as_secs_f64(),
+        "seconds": sc_secs,
+        "peak_bytes": peak,
+    }));
+    // The same matrix under x86-TSO: its time against SC's is a floor (at most 10x).
+    let start = Instant::now();
+    let (mut states, mut peak) = (0, 0);
+    for cfg in &cells {
+        let mut cfg = cfg.clone();
+        cfg.memory = tornsim_core::config::Memory::Tso;
+        let r = run_check(&cfg, CheckOptions::default(), false)?;
+        states += r.states;
+        peak = peak.max(r.peak_bytes);
+    }
+    let tso_secs = start.elapsed().as_secs_f64();
+    out.push(json!({
+        "case": format!("the same under --memory tso ({:.1}x the sc time)", tso_secs / sc_secs),
+        "states": states,
+        "seconds": tso_secs,
         "peak_bytes": peak,
     }));
     for readers in [3, 4, 5, 6] {

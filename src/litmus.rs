@@ -94,3 +94,83 @@ pub fn check_litmus(a: &CheckArgs) -> Result<u8, InputError> {
     }
     Ok(OK)
 }
+
+/// The classic tests of `tests/litmus/x86/`, built in for `tornsim bench`.
+pub const CLASSIC: &[(&str, &str)] = &[
+    ("SB", include_str!("../tests/litmus/x86/SB.litmus")),
+    (
+        "SB+mfences",
+        include_str!("../tests/litmus/x86/SB+mfences.litmus"),
+    ),
+    (
+        "SB+xchgs",
+        include_str!("../tests/litmus/x86/SB+xchgs.litmus"),
+    ),
+    ("R", include_str!("../tests/litmus/x86/R.litmus")),
+    (
+        "R+mfences",
+        include_str!("../tests/litmus/x86/R+mfences.litmus"),
+    ),
+    ("n6", include_str!("../tests/litmus/x86/n6.litmus")),
+    (
+        "n6+mfences",
+        include_str!("../tests/litmus/x86/n6+mfences.litmus"),
+    ),
+    ("MP", include_str!("../tests/litmus/x86/MP.litmus")),
+    (
+        "MP+mfences",
+        include_str!("../tests/litmus/x86/MP+mfences.litmus"),
+    ),
+    ("LB", include_str!("../tests/litmus/x86/LB.litmus")),
+    (
+        "LB+mfences",
+        include_str!("../tests/litmus/x86/LB+mfences.litmus"),
+    ),
+    ("S", include_str!("../tests/litmus/x86/S.litmus")),
+    (
+        "S+mfences",
+        include_str!("../tests/litmus/x86/S+mfences.litmus"),
+    ),
+    ("2+2W", include_str!("../tests/litmus/x86/2+2W.litmus")),
+    (
+        "2+2W+mfences",
+        include_str!("../tests/litmus/x86/2+2W+mfences.litmus"),
+    ),
+    ("IRIW", include_str!("../tests/litmus/x86/IRIW.litmus")),
+    (
+        "IRIW+mfences",
+        include_str!("../tests/litmus/x86/IRIW+mfences.litmus"),
+    ),
+    ("WRC", include_str!("../tests/litmus/x86/WRC.litmus")),
+    (
+        "WRC+mfences",
+        include_str!("../tests/litmus/x86/WRC+mfences.litmus"),
+    ),
+    (
+        "INC+locks",
+        include_str!("../tests/litmus/x86/INC+locks.litmus"),
+    ),
+    ("CAS", include_str!("../tests/litmus/x86/CAS.litmus")),
+];
+
+/// `tornsim bench`'s litmus figures: each classic test checked under TSO, the slowest
+/// and the total time.
+pub fn bench_litmus() -> Result<serde_json::Value, InputError> {
+    let (mut slowest, mut total, mut name) = (0f64, 0f64, "");
+    for &(n, src) in CLASSIC {
+        let t = x86::parse(src).map_err(|e| InputError(e.render(src, n)))?;
+        let start = Instant::now();
+        t.check(Memory::Tso)
+            .map_err(|e| InputError(format!("{n}: {e}")))?;
+        let secs = start.elapsed().as_secs_f64();
+        total += secs;
+        if secs > slowest {
+            (slowest, name) = (secs, n);
+        }
+    }
+    Ok(json!({
+        "case": format!("{} classic x86 litmus tests under tso (slowest: {name})", CLASSIC.len()),
+        "slowest_seconds": slowest,
+        "seconds": total,
+    }))
+}

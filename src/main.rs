@@ -336,8 +336,9 @@ fn cmd_bench(a: BenchArgs) -> Result<u8, InputError> {
         "runs_per_sec": timed_runs as f64 / secs,
     }));
     let checker = check::bench_checker()?;
+    let litmus = litmus::bench_litmus()?;
     if a.json {
-        print_json(&json!({ "cases": cases, "checker": checker }));
+        print_json(&json!({ "cases": cases, "checker": checker, "litmus": litmus }));
     } else {
         println!("{:<58} {:>14} {:>12}", "case", "steps/s", "runs/s");
         for c in &cases {
@@ -362,6 +363,17 @@ fn cmd_bench(a: BenchArgs) -> Result<u8, InputError> {
                 c["peak_bytes"].as_f64().unwrap_or(0.0) / 1048576.0
             );
         }
+        println!();
+        println!(
+            "{:<58} {:>14} {:>12}",
+            "herd7 litmus", "slowest s", "total s"
+        );
+        println!(
+            "{:<58} {:>14.4} {:>12.4}",
+            litmus["case"].as_str().unwrap_or(""),
+            litmus["slowest_seconds"].as_f64().unwrap_or(0.0),
+            litmus["seconds"].as_f64().unwrap_or(0.0)
+        );
     }
     Ok(OK)
 }

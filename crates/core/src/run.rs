@@ -89,15 +89,16 @@ pub fn run_once<S: Scheduler, R: Recorder>(
     new_table: u64,
     rec: &mut R,
 ) -> RunSummary {
-    if m.is_generic() {
-        run_once_as::<true, S, R>(m, sched, seed, new_table, rec)
-    } else {
-        run_once_as::<false, S, R>(m, sched, seed, new_table, rec)
+    match (m.is_generic(), m.is_tso()) {
+        (false, false) => run_once_as::<false, false, S, R>(m, sched, seed, new_table, rec),
+        (true, false) => run_once_as::<true, false, S, R>(m, sched, seed, new_table, rec),
+        (false, true) => run_once_as::<false, true, S, R>(m, sched, seed, new_table, rec),
+        (true, true) => run_once_as::<true, true, S, R>(m, sched, seed, new_table, rec),
     }
 }
 
 #[inline]
-fn run_once_as<const G: bool, S: Scheduler, R: Recorder>(
+fn run_once_as<const G: bool, const T: bool, S: Scheduler, R: Recorder>(
     m: &mut Machine,
     sched: &mut S,
     seed: u64,
@@ -109,7 +110,7 @@ fn run_once_as<const G: bool, S: Scheduler, R: Recorder>(
     let mut s = RunSummary::default();
     let mut step = 0u64;
     loop {
-        let en = m.enabled_as::<G>();
+        let en = m.enabled_as::<G, T>();
         // A finished run has nothing enabled, so one test per step covers both endings.
         if en.is_empty() {
             s.end = Some(if m.finished() {
@@ -124,7 +125,7 @@ fn run_once_as<const G: bool, S: Scheduler, R: Recorder>(
             break;
         }
         let ch = sched.pick(m, en, step);
-        let e = m.step_as::<G>(ch);
+        let e = m.step_as::<G, T>(ch);
         sched.done(ch, &e);
         rec.record(m, step, ch, &e);
         // Only the reader's pmd_low re-check counts; the populator retries too.

@@ -294,6 +294,23 @@ pub fn timed_run_with(
     new_table: u64,
     stalls: &mut Stalls,
 ) -> TimedRun {
+    // One loop per kind of machine. The commands refuse TSO here (`timed_memory`); a
+    // TSO machine passed in directly drains its buffers at no cost.
+    match (m.is_generic(), m.is_tso()) {
+        (false, false) => timed_run_as::<false, false>(m, lat, seed, new_table, stalls),
+        (true, false) => timed_run_as::<true, false>(m, lat, seed, new_table, stalls),
+        (false, true) => timed_run_as::<false, true>(m, lat, seed, new_table, stalls),
+        (true, true) => timed_run_as::<true, true>(m, lat, seed, new_table, stalls),
+    }
+}
+
+fn timed_run_as<const G: bool, const T: bool>(
+    m: &mut Machine,
+    lat: &Latencies,
+    seed: u64,
+    new_table: u64,
+    stalls: &mut Stalls,
+) -> TimedRun {
     stalls.reset();
     m.reset(new_table);
     let mut rng = Rng::new(seed);
@@ -317,7 +334,7 @@ pub fn timed_run_with(
     // Each CPU's last step, which classes a stall drawn before its next one.
     let mut last = vec![ActionKind::Resume; n];
     loop {
-        let en = m.enabled();
+        let en = m.enabled_as::<G, T>();
         if en.is_empty() || steps >= crate::run::STEP_LIMIT {
             break;
         }
@@ -355,15 +372,15 @@ pub fn timed_run_with(
         if kvm && !ch.ack && readers >> c & 1 == 1 && stalls.draw(&mut rng, m, c, last[c]) {
             // The host deschedules this vCPU before its step.
             let pre = Choice::ack(ch.cpu);
-            if m.enabled().contains(pre) {
-                m.step(pre);
+            if en.contains(pre) {
+                m.step_as::<G, T>(pre);
                 steps += 1;
                 last[c] = ActionKind::Preempt;
                 resume_at[c] = start + triangular(&mut rng, lat.preempt);
                 continue;
             }
         }
-        let e = m.step(ch);
+        let e = m.step_as::<G, T>(ch);
         steps += 1;
         let d = match e.kind {
             ActionKind::Ack => lat.ipi_handling,

@@ -42,6 +42,8 @@ pub(super) struct Layout {
     /// Under TSO, bits per reader for its buffer's length (a reader buffers only its
     /// `spin_unlock()`, so the length says it all).
     pub(super) r_sb_bits: u32,
+    /// The machine has store buffers (`memory = tso`).
+    pub(super) tso: bool,
 }
 
 const READER_LOW_BITS: u32 = 10;
@@ -150,6 +152,7 @@ impl Layout {
             reduction,
             w_sb,
             r_sb_bits,
+            tso,
         })
     }
 
@@ -172,6 +175,17 @@ impl Layout {
     }
 
     pub(super) fn pack(&self, m: &Machine, symmetry: bool) -> u128 {
+        // Decided once per state, not once per field: under SC no store-buffer branch
+        // is taken at all.
+        if self.tso {
+            self.pack_as::<true>(m, symmetry)
+        } else {
+            self.pack_as::<false>(m, symmetry)
+        }
+    }
+
+    #[inline(always)]
+    fn pack_as<const T: bool>(&self, m: &Machine, symmetry: bool) -> u128 {
         let st = m.state();
         let mut x: u128 = 0;
         let mut push = |v: u128, n: u32| {
@@ -196,14 +210,16 @@ impl Layout {
             let pc = st.pc[w];
             push(if pc == DONE { len } else { pc - base } as u128, bits);
         }
-        for (w, &cap) in self.w_sb.iter().enumerate() {
-            // 4-bit store codes, 1..=5, repacked in 3 bits each; 0 is an empty slot.
-            let b = st.sb.get(w).map_or(0, |b| b.0);
-            let mut v = 0u128;
-            for i in 0..cap {
-                v |= (((b >> (4 * i)) & 7) as u128) << (3 * i);
+        if T {
+            for (w, &cap) in self.w_sb.iter().enumerate() {
+                // 4-bit store codes, 1..=5, repacked in 3 bits each; 0 is an empty slot.
+                let b = st.sb.get(w).map_or(0, |b| b.0);
+                let mut v = 0u128;
+                for i in 0..cap {
+                    v |= (((b >> (4 * i)) & 7) as u128) << (3 * i);
+                }
+                push(v, 3 * cap);
             }
-            push(v, 3 * cap);
         }
         push((st.pending >> POPULATOR) as u128 & 1, 1);
         let idle_first = FIRST_READER as u64 + self.readers as u64;
@@ -230,7 +246,7 @@ impl Layout {
                 r.first_ver as u32
             };
             let mut top = 0;
-            if self.r_sb_bits > 0 {
+            if T && self.r_sb_bits > 0 {
                 top = st.sb.get(cpu).map_or(0, |b| b.len());
             }
             if self.kvm {
@@ -269,6 +285,15 @@ impl Layout {
     }
 
     pub(super) fn unpack(&self, x: u128, m: &mut Machine) {
+        if self.tso {
+            self.unpack_as::<true>(x, m)
+        } else {
+            self.unpack_as::<false>(x, m)
+        }
+    }
+
+    #[inline(always)]
+    fn unpack_as<const T: bool>(&self, x: u128, m: &mut Machine) {
         let mut x = x;
         let mut pop = |n: u32| {
             let v = x & ((1u128 << n) - 1);
@@ -282,11 +307,13 @@ impl Layout {
         let idle_pending = pop(self.idle_bits) as u64;
         let pop_pending = pop(1) as u64;
         let mut wsb = [0u32; 2];
-        for w in (0..2).rev() {
-            let cap = self.w_sb[w];
-            let v = pop(3 * cap);
-            for i in 0..cap {
-                wsb[w] |= (((v >> (3 * i)) & 7) as u32) << (4 * i);
+        if T {
+            for w in (0..2).rev() {
+                let cap = self.w_sb[w];
+                let v = pop(3 * cap);
+                for i in 0..cap {
+                    wsb[w] |= (((v >> (3 * i)) & 7) as u32) << (4 * i);
+                }
             }
         }
         let mut wpc = [0u8; 2];
@@ -332,7 +359,7 @@ impl Layout {
             st.old_table = old_table;
             st.pc[COLLAPSER as usize] = wpc[0];
             st.pc[POPULATOR as usize] = wpc[1];
-            if !st.sb.is_empty() {
+            if T {
                 st.sb[COLLAPSER as usize] = crate::machine::StoreBuffer(wsb[0]);
                 st.sb[POPULATOR as usize] = crate::machine::StoreBuffer(wsb[1]);
             }
@@ -352,11 +379,13 @@ impl Layout {
                     }
                     top >>= 1;
                 }
-                if self.kvm {
-                    pre |= (top as u64 & 1) << cpu;
+                // Without store buffers `top` is the preempted bit alone (zero
+                // unless kvm); with them, the buffer's length sits above it.
+                pre |= (top as u64 & 1) << cpu;
+                if T && self.kvm {
                     top >>= 1;
                 }
-                if self.r_sb_bits > 0 {
+                if T && self.r_sb_bits > 0 {
                     // `top` is now the buffer's length: that many unlocks.
                     let mut b = crate::machine::StoreBuffer::default();
                     for _ in 0..top {

@@ -41,8 +41,14 @@ use crate::prim::Reduction;
 
 impl Search {
     /// The transitions to explore from the state loaded in the machine.
+    #[cfg(test)]
     pub(super) fn ample(&self) -> (u64, u64, u64) {
-        let en = self.m.enabled();
+        self.ample_en(self.m.enabled())
+    }
+
+    /// [`Search::ample`], given the enabled set.
+    #[inline(always)]
+    pub(super) fn ample_en(&self, en: crate::machine::Enabled) -> (u64, u64, u64) {
         if !self.opts.reduce {
             return (en.prog, en.ack, en.drain);
         }

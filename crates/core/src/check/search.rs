@@ -101,8 +101,9 @@ impl Search {
             + self.index.capacity() * 5) as u64
     }
 
-    pub(super) fn deadlocked(&self) -> bool {
-        let en = self.m.enabled();
+    /// [`Search::deadlocked`], given the enabled set.
+    #[inline(always)]
+    fn deadlocked_en(&self, en: crate::machine::Enabled) -> bool {
         let st = self.m.state();
         // Real acknowledgements only: a kvm reader's preempt choice helps no writer.
         let acks = st.pending & !st.irq_off & !st.preempted;
@@ -118,6 +119,18 @@ impl Search {
 
     /// Expands up to `budget` states.
     pub(super) fn run(&mut self, budget: u64) -> Option<End> {
+        // One loop per kind of machine, as the run loop does: the steps and enabled
+        // sets inside pay for neither the generic readers nor store buffers unless the
+        // machine has them.
+        match (self.m.is_generic(), self.m.is_tso()) {
+            (false, false) => self.run_as::<false, false>(budget),
+            (true, false) => self.run_as::<true, false>(budget),
+            (false, true) => self.run_as::<false, true>(budget),
+            (true, true) => self.run_as::<true, true>(budget),
+        }
+    }
+
+    fn run_as<const G: bool, const T: bool>(&mut self, budget: u64) -> Option<End> {
         let mut left = budget;
         while self.cursor < self.states.len() {
             if left == 0 {
@@ -135,7 +148,8 @@ impl Search {
             let x = self.states[self.cursor];
             self.cursor += 1;
             self.layout.unpack(x, &mut self.m);
-            if self.deadlocked() && !self.keep_going {
+            let en = self.m.enabled_as::<G, T>();
+            if self.deadlocked_en(en) && !self.keep_going {
                 return Some(End::Hazard(
                     Found {
                         from,
@@ -145,7 +159,7 @@ impl Search {
                     self.depth,
                 ));
             }
-            let (prog, ack, drain) = self.ample();
+            let (prog, ack, drain) = self.ample_en(en);
             let choices = bits(prog)
                 .map(Choice::prog)
                 .chain(bits(ack).map(Choice::ack))
@@ -160,7 +174,7 @@ impl Search {
                     self.m.restore(&self.saved);
                 }
                 first = false;
-                let e = self.m.step(ch);
+                let e = self.m.step_as::<G, T>(ch);
                 self.transitions += 1;
                 if e.flags & self.stop_flags != 0 && !self.keep_going {
                     let hazard = if e.flags & self.stop_flags & flag::TORN != 0 {

@@ -333,8 +333,9 @@ impl Machine {
 
     /// Whether this machine keeps the `busy` and `at_lock` masks (some reader is not
     /// bracketed by `local_irq_save()`/`local_irq_restore()`, or takes the PTL). The
-    /// run loop picks [`Machine::step_as`] and [`Machine::enabled_as`] by it once per
-    /// run, so the common bracketed readers pay nothing for the general case.
+    /// run loop picks [`Machine::step_as`] and [`Machine::enabled_as`] by it (and by
+    /// [`Machine::is_tso`]) once per run, so the common bracketed readers pay nothing
+    /// for the general case.
     #[inline]
     pub fn is_generic(&self) -> bool {
         self.generic
@@ -454,17 +455,20 @@ impl Machine {
     /// The choices the scheduler may make now.
     #[inline(always)]
     pub fn enabled(&self) -> Enabled {
-        if self.generic {
-            self.enabled_as::<true>()
-        } else {
-            self.enabled_as::<false>()
+        match (self.generic, self.tso) {
+            (false, false) => self.enabled_as::<false, false>(),
+            (true, false) => self.enabled_as::<true, false>(),
+            (false, true) => self.enabled_as::<false, true>(),
+            (true, true) => self.enabled_as::<true, true>(),
         }
     }
 
-    /// [`Machine::enabled`], for a machine whose [`Machine::is_generic`] is `G`.
+    /// [`Machine::enabled`], for a machine whose [`Machine::is_generic`] is `G` and
+    /// whose [`Machine::is_tso`] is `T` (an SC run pays nothing for store buffers).
     #[inline(always)]
-    pub fn enabled_as<const G: bool>(&self) -> Enabled {
+    pub fn enabled_as<const G: bool, const T: bool>(&self) -> Enabled {
         debug_assert_eq!(G, self.generic);
+        debug_assert_eq!(T, self.tso);
         let st = &self.st;
         debug_assert_eq!(
             st.writers,
@@ -493,7 +497,7 @@ impl Machine {
                 | (r & st.preempted)
                 | (r & !st.preempted & !can_ack & st.gate);
         }
-        if self.tso && st.sb_mask != 0 {
+        if T && st.sb_mask != 0 {
             // Only a CPU with buffered stores can be held by its buffer. Taking an
             // interrupt is serializing, so a CPU acknowledges with an empty buffer.
             let blocked = bits(st.sb_mask)
@@ -509,9 +513,11 @@ impl Machine {
     /// The choices open if store buffers held nothing back: what `why_disabled` tells
     /// apart from a buffer's wait.
     fn enabled_ignoring_buffers(&self) -> Enabled {
-        let mut m = self.clone();
-        m.tso = false;
-        m.enabled()
+        if self.generic {
+            self.enabled_as::<true, false>()
+        } else {
+            self.enabled_as::<false, false>()
+        }
     }
 
     /// Why `ch` cannot be taken now, or `None` if it can.

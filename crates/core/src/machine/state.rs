@@ -281,7 +281,10 @@ impl State {
         (self.ipi, self.flush_sent_ipi, self.installed) = (*ipi, *flush_sent_ipi, *installed);
         (self.allocated, self.old_table, self.pc) = (*allocated, *old_table, *pc);
         self.regs.clone_from(regs);
-        self.sb.clone_from(sb);
+        // Under SC both are empty: skip the call.
+        if !sb.is_empty() {
+            self.sb.clone_from(sb);
+        }
         self.sb_mask = *sb_mask;
         (self.writers, self.gate, self.busy, self.at_lock) = (*writers, *gate, *busy, *at_lock);
         self.cur = *cur;

@@ -17,17 +17,20 @@ impl Machine {
     /// them. The program only says where each outcome goes next.
     #[inline(always)]
     pub fn step(&mut self, ch: Choice) -> Effect {
-        if self.generic {
-            self.step_as::<true>(ch)
-        } else {
-            self.step_as::<false>(ch)
+        match (self.generic, self.tso) {
+            (false, false) => self.step_as::<false, false>(ch),
+            (true, false) => self.step_as::<true, false>(ch),
+            (false, true) => self.step_as::<false, true>(ch),
+            (true, true) => self.step_as::<true, true>(ch),
         }
     }
 
-    /// [`Machine::step`], for a machine whose [`Machine::is_generic`] is `G`.
+    /// [`Machine::step`], for a machine whose [`Machine::is_generic`] is `G` and whose
+    /// [`Machine::is_tso`] is `T`.
     #[inline(always)]
-    pub fn step_as<const G: bool>(&mut self, ch: Choice) -> Effect {
+    pub fn step_as<const G: bool, const T: bool>(&mut self, ch: Choice) -> Effect {
         debug_assert_eq!(G, self.generic);
+        debug_assert_eq!(T, self.tso);
         debug_assert!(self.enabled().contains(ch), "{ch:?} is not enabled");
         let cpu = ch.cpu;
         let bit = 1u64 << cpu;
@@ -39,7 +42,7 @@ impl Machine {
             v2: 0,
             wide: 0,
         };
-        if ch.drain {
+        if T && ch.drain {
             return self.drain_one(cpu);
         }
         if ch.ack && self.kvm && self.reader_mask & bit != 0 {
@@ -81,7 +84,7 @@ impl Machine {
                 // Inside `do { … } while (!installed)`, the unlock loops back.
                 let retry = !self.st.installed & (ins.alt != ins.next);
                 next = if retry { ins.alt } else { ins.next };
-                if self.tso {
+                if T {
                     self.buffer(cpu, Store::PtlFree);
                 } else {
                     self.st.ptl = NO_CPU;
@@ -105,7 +108,7 @@ impl Machine {
                 e.kind = ActionKind::ClearLow;
             }
             Op::ClearHigh => {
-                if self.tso {
+                if T {
                     self.buffer(cpu, Store::HighZero);
                 } else {
                     self.write_pmd(Pmd::default());
@@ -113,7 +116,7 @@ impl Machine {
                 e.kind = ActionKind::ClearHigh;
             }
             Op::ClearLowStore => {
-                if self.tso {
+                if T {
                     self.buffer(cpu, Store::LowZero);
                 } else {
                     self.write_pmd(Pmd {
@@ -185,7 +188,7 @@ impl Machine {
             }
             Op::CheckNone => {
                 // Under the PTL no one else writes the PMD, so reading both halves is one step.
-                let seen = if self.tso { self.pmd_seen(cpu) } else { pmd };
+                let seen = if T { self.pmd_seen(cpu) } else { pmd };
                 let none = seen == Pmd::default();
                 next = if none { ins.next } else { ins.alt };
                 e.kind = ActionKind::CheckNone;
@@ -197,7 +200,7 @@ impl Machine {
                 e.kind = ActionKind::Set;
             }
             Op::SetHigh => {
-                if self.tso {
+                if T {
                     self.buffer(cpu, Store::HighNew);
                 } else {
                     self.write_pmd(Pmd {
@@ -208,7 +211,7 @@ impl Machine {
                 e.kind = ActionKind::SetHigh;
             }
             Op::SetLow => {
-                if self.tso {
+                if T {
                     self.buffer(cpu, Store::LowNew);
                 } else {
                     self.write_pmd(self.new);
