@@ -28,6 +28,22 @@ fn as_the_targets_do(src: &str) {
     }
 }
 
+/// What `x86_litmus` does with one input.
+fn as_the_x86_target_does(src: &str) {
+    use tornsim_core::{config::Memory, x86};
+    match x86::parse(src) {
+        Ok(t) => {
+            if t.threads.iter().map(Vec::len).sum::<usize>() <= 12 {
+                let _ = (t.check(Memory::Tso), t.check(Memory::Sc));
+            }
+        }
+        Err(e) => {
+            assert!(e.span.start <= src.len());
+            let _ = e.render(src, "input");
+        }
+    }
+}
+
 #[test]
 fn every_input_a_fuzzer_crashed_on_is_handled() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fuzz-crashes");
@@ -36,7 +52,11 @@ fn every_input_a_fuzzer_crashed_on_is_handled() {
         let path = entry.unwrap().path();
         let bytes = std::fs::read(&path).unwrap();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.starts_with("link-") {
+        if name.starts_with("x86_litmus-") {
+            if let Ok(s) = std::str::from_utf8(&bytes) {
+                as_the_x86_target_does(s);
+            }
+        } else if name.starts_with("link-") {
             if let Ok(s) = std::str::from_utf8(&bytes) {
                 if let Ok((share, _)) = tornsim_core::Share::from_query(s, &["embed", "controls"]) {
                     let q = share.to_query();

@@ -101,6 +101,7 @@ pub fn parse(src: &str) -> Result<Test, ScenarioError> {
     let mut p = Parser {
         src,
         pos: 0,
+        depth: 0,
         vars: Vec::new(),
         writes: Vec::new(),
     };
@@ -110,6 +111,9 @@ pub fn parse(src: &str) -> Result<Test, ScenarioError> {
 struct Parser<'a> {
     src: &'a str,
     pos: usize,
+    /// Nesting of `~` and parentheses in the condition, bounded so that a hostile file
+    /// cannot overflow the stack.
+    depth: u32,
     vars: Vec<String>,
     /// Per variable: whether some instruction writes it.
     writes: Vec<bool>,
@@ -247,7 +251,9 @@ impl<'a> Parser<'a> {
             self.skip_space();
             let at = self.pos;
             let r = self.rest();
-            let (Some(body_start), Some(end)) = (r.find('['), r.find(']')) else {
+            let open = r.find('[').filter(|&i| r[..i].trim().is_empty());
+            let Some((body_start, end)) = open.and_then(|i| r[i..].find(']').map(|j| (i, i + j)))
+            else {
                 return err(src, at, 1, "expected 'locations [a; 0:EAX; ...]'");
             };
             let body = Piece {
@@ -720,8 +726,23 @@ impl<'a> Parser<'a> {
     }
 
     fn unary(&mut self, n: usize, threads: &[Vec<Ins>]) -> Result<Prop, ScenarioError> {
+        self.depth += 1;
+        let r = self.unary_inner(n, threads);
+        self.depth -= 1;
+        r
+    }
+
+    fn unary_inner(&mut self, n: usize, threads: &[Vec<Ins>]) -> Result<Prop, ScenarioError> {
         let src = self.src;
         self.skip_space();
+        if self.depth > 64 {
+            return err(
+                src,
+                self.pos,
+                1,
+                "the condition nests deeper than 64 levels",
+            );
+        }
         let r = self.rest();
         if let Some(stripped) = r.strip_prefix('~') {
             self.pos += r.len() - stripped.len();

@@ -110,6 +110,12 @@ fn bad_input_gets_a_line_and_a_caret() {
     );
     let cols = SB.replace("MOV EAX,[y] | MOV EAX,[x] ;", "MOV EAX,[y] ;");
     assert!(error(&cols).contains("1 columns in this row, but the header has 2"));
+    let deep = format!(
+        "X86 SB\n{{ x=0; }}\n P0 ;\n MOV [x],$1 ;\nexists {}x=1{}\n",
+        "(~".repeat(500),
+        ")".repeat(500)
+    );
+    assert!(error(&deep).contains("deeper than 64 levels"));
     for (bad, want) in [
         ("X86\n", "no name"),
         ("ARM SB\n", "starts with 'X86 NAME'"),
