@@ -3,7 +3,7 @@
 //! columns (`P0 | P1 ;`), an optional `locations [...]`, and the final condition.
 //! Every error names its line and column, as scenario files' errors do.
 
-use super::{Atom, Ins, Operand, Prop, Quant, Test, REGS};
+use super::syntax::{Ins, Operand, Quant, Test, REGS};
 use crate::scenario::{ScenarioError, Span};
 
 /// Whether `src` is an X86 litmus test: its first word is `X86`.
@@ -28,7 +28,12 @@ fn span_at(src: &str, start: usize, len: usize) -> Span {
     }
 }
 
-fn err<T>(src: &str, at: usize, len: usize, msg: impl Into<String>) -> Result<T, ScenarioError> {
+pub(super) fn err<T>(
+    src: &str,
+    at: usize,
+    len: usize,
+    msg: impl Into<String>,
+) -> Result<T, ScenarioError> {
     Err(ScenarioError {
         span: span_at(src, at, len),
         message: msg.into(),
@@ -37,13 +42,13 @@ fn err<T>(src: &str, at: usize, len: usize, msg: impl Into<String>) -> Result<T,
 
 /// A word of `src` with its byte offset.
 #[derive(Clone, Copy)]
-struct Piece<'a> {
-    text: &'a str,
-    at: usize,
+pub(super) struct Piece<'a> {
+    pub(super) text: &'a str,
+    pub(super) at: usize,
 }
 
 impl<'a> Piece<'a> {
-    fn trim(self) -> Piece<'a> {
+    pub(super) fn trim(self) -> Piece<'a> {
         let lead = self.text.len() - self.text.trim_start().len();
         Piece {
             text: self.text.trim(),
@@ -77,13 +82,13 @@ fn is_ident(s: &str) -> bool {
         && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
 }
 
-fn reg_index(s: &str) -> Option<u8> {
+pub(super) fn reg_index(s: &str) -> Option<u8> {
     REGS.iter()
         .position(|r| r.eq_ignore_ascii_case(s))
         .map(|i| i as u8)
 }
 
-fn parse_int(p: Piece, src: &str, what: &str) -> Result<i64, ScenarioError> {
+pub(super) fn parse_int(p: Piece, src: &str, what: &str) -> Result<i64, ScenarioError> {
     let t = p.text;
     let v = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
         i64::from_str_radix(h, 16).ok()
@@ -108,24 +113,24 @@ pub fn parse(src: &str) -> Result<Test, ScenarioError> {
     p.test()
 }
 
-struct Parser<'a> {
-    src: &'a str,
-    pos: usize,
+pub(super) struct Parser<'a> {
+    pub(super) src: &'a str,
+    pub(super) pos: usize,
     /// Nesting of `~` and parentheses in the condition, bounded so that a hostile file
     /// cannot overflow the stack.
-    depth: u32,
-    vars: Vec<String>,
+    pub(super) depth: u32,
+    pub(super) vars: Vec<String>,
     /// Per variable: whether some instruction writes it.
-    writes: Vec<bool>,
+    pub(super) writes: Vec<bool>,
 }
 
 impl<'a> Parser<'a> {
-    fn rest(&self) -> &'a str {
+    pub(super) fn rest(&self) -> &'a str {
         &self.src[self.pos..]
     }
 
     /// Skips blanks and `(* ... *)` / `//` comments.
-    fn skip_space(&mut self) {
+    pub(super) fn skip_space(&mut self) {
         loop {
             let r = self.rest();
             let t = r.trim_start();
@@ -625,185 +630,5 @@ impl<'a> Parser<'a> {
             }
         };
         Ok(ins)
-    }
-
-    /// `0:EAX` or `x` (or `[x]`), as in a condition or a `locations` list.
-    /// `strict` (a condition's atom): the location must be written by the program.
-    fn location(
-        &mut self,
-        p: Piece,
-        nthreads: usize,
-        threads: &[Vec<Ins>],
-        strict: bool,
-    ) -> Result<(Option<u8>, u8), ScenarioError> {
-        let src = self.src;
-        let t = p.text;
-        if let Some((proc_, reg)) = t.split_once(':') {
-            let n = parse_int(
-                Piece {
-                    text: proc_.trim(),
-                    at: p.at,
-                },
-                src,
-                "a thread number",
-            )?;
-            if n < 0 || n as usize >= nthreads {
-                return err(
-                    src,
-                    p.at,
-                    t.len(),
-                    format!("there is no P{n} (the test has {nthreads} threads)"),
-                );
-            }
-            let Some(r) = reg_index(reg.trim()) else {
-                return err(
-                    src,
-                    p.at,
-                    t.len(),
-                    format!("unknown register '{}'", reg.trim()),
-                );
-            };
-            let written = threads[n as usize].iter().any(|i| i.sets().contains(&r));
-            if strict && !written {
-                return err(
-                    src,
-                    p.at,
-                    t.len(),
-                    format!(
-                        "P{n} never writes {}: the condition would only see its initial value",
-                        REGS[r as usize]
-                    ),
-                );
-            }
-            return Ok((Some(n as u8), r));
-        }
-        let name = t.trim_start_matches('[').trim_end_matches(']').trim();
-        let known = self.vars.iter().position(|v| v == name);
-        match known {
-            Some(x) if self.writes[x] || !strict => Ok((None, x as u8)),
-            Some(_) => err(
-                src,
-                p.at,
-                t.len(),
-                format!("no CPU writes '{name}': the condition would only see its initial value"),
-            ),
-            None => err(
-                src,
-                p.at,
-                t.len(),
-                format!("'{name}' is no location of this test"),
-            ),
-        }
-    }
-
-    /// A proposition: `~`, `/\`, `\/`, parentheses, `true`, `false`, atoms `0:EAX=1`, `x=2`.
-    fn prop(&mut self, n: usize, threads: &[Vec<Ins>]) -> Result<Prop, ScenarioError> {
-        let mut left = self.conj(n, threads)?;
-        loop {
-            self.skip_space();
-            if self.rest().starts_with("\\/") {
-                self.pos += 2;
-                let right = self.conj(n, threads)?;
-                left = Prop::Or(Box::new(left), Box::new(right));
-            } else {
-                return Ok(left);
-            }
-        }
-    }
-
-    fn conj(&mut self, n: usize, threads: &[Vec<Ins>]) -> Result<Prop, ScenarioError> {
-        let mut left = self.unary(n, threads)?;
-        loop {
-            self.skip_space();
-            if self.rest().starts_with("/\\") {
-                self.pos += 2;
-                let right = self.unary(n, threads)?;
-                left = Prop::And(Box::new(left), Box::new(right));
-            } else {
-                return Ok(left);
-            }
-        }
-    }
-
-    fn unary(&mut self, n: usize, threads: &[Vec<Ins>]) -> Result<Prop, ScenarioError> {
-        self.depth += 1;
-        let r = self.unary_inner(n, threads);
-        self.depth -= 1;
-        r
-    }
-
-    fn unary_inner(&mut self, n: usize, threads: &[Vec<Ins>]) -> Result<Prop, ScenarioError> {
-        let src = self.src;
-        self.skip_space();
-        if self.depth > 64 {
-            return err(
-                src,
-                self.pos,
-                1,
-                "the condition nests deeper than 64 levels",
-            );
-        }
-        let r = self.rest();
-        if let Some(stripped) = r.strip_prefix('~') {
-            self.pos += r.len() - stripped.len();
-            return Ok(Prop::Not(Box::new(self.unary(n, threads)?)));
-        }
-        if r.starts_with('(') {
-            let open = self.pos;
-            self.pos += 1;
-            let p = self.prop(n, threads)?;
-            self.skip_space();
-            if !self.rest().starts_with(')') {
-                return err(src, open, 1, "this '(' is never closed");
-            }
-            self.pos += 1;
-            return Ok(p);
-        }
-        let end = r
-            .find(|c: char| c.is_whitespace() || c == ')' || c == '/' || c == '\\')
-            .unwrap_or(r.len());
-        let word = Piece {
-            text: &r[..end],
-            at: self.pos,
-        };
-        self.pos += end;
-        match word.text {
-            "true" => return Ok(Prop::True),
-            "false" => return Ok(Prop::False),
-            "" => {
-                return err(
-                    src,
-                    word.at,
-                    1,
-                    "expected a condition such as 0:EAX=1 or x=2",
-                )
-            }
-            _ => {}
-        }
-        let Some(eq) = word.text.find('=') else {
-            return err(
-                src,
-                word.at,
-                word.text.len(),
-                format!("expected LOC=VALUE, found '{}'", word.text),
-            );
-        };
-        let loc = Piece {
-            text: &word.text[..eq],
-            at: word.at,
-        };
-        let val = parse_int(
-            Piece {
-                text: &word.text[eq + 1..],
-                at: word.at + eq + 1,
-            },
-            src,
-            "a whole number",
-        )?;
-        let (proc_, idx) = self.location(loc, n, threads, true)?;
-        Ok(Prop::Atom(match proc_ {
-            Some(p) => Atom::Reg(p, idx, val),
-            None => Atom::Mem(idx, val),
-        }))
     }
 }

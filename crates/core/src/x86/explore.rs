@@ -1,0 +1,301 @@
+//! The exhaustive search over a test's interleavings under x86-TSO or SC, and herd7's
+//! report of its final states.
+
+use super::syntax::{Ins, Operand, Quant, Test, REGS};
+use crate::knob::Memory;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// herd7's verdict on how often the condition's proposition holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Observation {
+    Sometimes,
+    Never,
+    Always,
+}
+
+impl Observation {
+    pub fn name(self) -> &'static str {
+        match self {
+            Observation::Sometimes => "Sometimes",
+            Observation::Never => "Never",
+            Observation::Always => "Always",
+        }
+    }
+}
+
+/// One final state, as the report shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinalState {
+    /// `0:EAX=0; 1:EAX=0;`.
+    pub state: String,
+    /// Interleavings that end in it (saturating).
+    pub count: u64,
+    /// The condition's proposition holds in it.
+    pub holds: bool,
+}
+
+/// The result of checking a test.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub name: String,
+    pub memory: Memory,
+    pub quant: Quant,
+    /// `exists (0:EAX=0 /\ 1:EAX=0)`.
+    pub condition: String,
+    pub states: Vec<FinalState>,
+    /// Final states where the proposition holds, and where it does not.
+    pub positive: u64,
+    pub negative: u64,
+    pub observation: Observation,
+    /// The test's condition is validated (herd7's `Ok`).
+    pub ok: bool,
+    /// States and transitions the exhaustive search visited.
+    pub explored: u64,
+    pub transitions: u64,
+}
+
+impl Outcome {
+    /// The report in herd7's form.
+    pub fn herd_text(&self) -> String {
+        let kind = match self.quant {
+            Quant::Exists => "Allowed",
+            Quant::NotExists => "Forbidden",
+            Quant::Forall => "Required",
+        };
+        let mut s = format!("Test {} {kind}\n", self.name);
+        s.push_str(&format!("States {}\n", self.states.len()));
+        for f in &self.states {
+            let mark = if f.holds { "*>" } else { ":>" };
+            s.push_str(&format!("{:<6}{mark}{}\n", f.count, f.state));
+        }
+        s.push_str(if self.ok { "Ok\n" } else { "No\n" });
+        s.push_str("Witnesses\n");
+        s.push_str(&format!(
+            "Positive: {} Negative: {}\n",
+            self.positive, self.negative
+        ));
+        s.push_str(&format!(
+            "Condition {} is {}validated\n",
+            self.condition,
+            if self.ok { "" } else { "NOT " }
+        ));
+        s.push_str(&format!(
+            "Observation {} {} {} {}\n",
+            self.name,
+            self.observation.name(),
+            self.positive,
+            self.negative
+        ));
+        s
+    }
+}
+
+/// A machine state of the explorer.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct St {
+    pc: Vec<u8>,
+    regs: Vec<[i64; 8]>,
+    mem: Vec<i64>,
+    /// Per thread, its buffered stores (location, value), oldest first.
+    sb: Vec<Vec<(u8, i64)>>,
+}
+
+fn value(o: Operand, regs: &[i64; 8]) -> i64 {
+    match o {
+        Operand::Reg(r) => regs[r as usize],
+        Operand::Imm(v) => v,
+        Operand::Mem(_) => 0,
+    }
+}
+
+/// The most states a check visits before it gives up (a litmus test has a few thousand).
+pub const MAX_STATES: usize = 2_000_000;
+
+/// Why a check could not finish.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TooLarge {
+    pub states: u64,
+}
+
+impl std::fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the test has more than {} states: too large to check exhaustively",
+            self.states
+        )
+    }
+}
+
+impl Test {
+    fn successors(&self, s: &St, tso: bool, out: &mut Vec<St>) {
+        for (t, code) in self.threads.iter().enumerate() {
+            if tso && !s.sb[t].is_empty() {
+                let mut n = s.clone();
+                let (x, v) = n.sb[t].remove(0);
+                n.mem[x as usize] = v;
+                out.push(n);
+            }
+            let Some(&ins) = code.get(s.pc[t] as usize) else {
+                continue;
+            };
+            if tso && ins.drains() && !s.sb[t].is_empty() {
+                continue;
+            }
+            let mut n = s.clone();
+            n.pc[t] += 1;
+            let regs = &mut n.regs[t];
+            match ins {
+                Ins::Mov(Operand::Reg(r), Operand::Mem(x)) => {
+                    let own = n.sb[t].iter().rev().find(|(y, _)| *y == x).map(|&(_, v)| v);
+                    regs[r as usize] = own.unwrap_or(n.mem[x as usize]);
+                }
+                Ins::Mov(Operand::Reg(r), src) => regs[r as usize] = value(src, regs),
+                Ins::Mov(Operand::Mem(x), src) => {
+                    let v = value(src, regs);
+                    if tso {
+                        n.sb[t].push((x, v));
+                    } else {
+                        n.mem[x as usize] = v;
+                    }
+                }
+                // The parser admits no other MOV.
+                Ins::Mov(Operand::Imm(_), _) | Ins::Mfence | Ins::Nop => {}
+                Ins::Xchg(x, r) => std::mem::swap(&mut n.mem[x as usize], &mut regs[r as usize]),
+                Ins::LockAdd(x, src) => {
+                    n.mem[x as usize] = n.mem[x as usize].wrapping_add(value(src, regs));
+                }
+                Ins::LockXadd(x, r) => {
+                    let old = n.mem[x as usize];
+                    n.mem[x as usize] = old.wrapping_add(regs[r as usize]);
+                    regs[r as usize] = old;
+                }
+                Ins::LockCmpxchg(x, r) => {
+                    let cur = n.mem[x as usize];
+                    if cur == regs[0] {
+                        n.mem[x as usize] = regs[r as usize];
+                    } else {
+                        regs[0] = cur;
+                    }
+                }
+            }
+            out.push(n);
+        }
+    }
+
+    /// The locations the report shows: the condition's, then `locations`, registers
+    /// first (by thread and register), then memory (by name).
+    fn shown(&self) -> Vec<(Option<u8>, u8)> {
+        let mut v = Vec::new();
+        self.prop.locations(&mut v);
+        v.extend(self.locations.iter().copied());
+        v.sort_by(|a, b| match (a.0, b.0) {
+            (Some(p), Some(q)) => (p, a.1).cmp(&(q, b.1)),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => self.vars[a.1 as usize].cmp(&self.vars[b.1 as usize]),
+        });
+        v.dedup();
+        v
+    }
+
+    /// Checks the test under `memory`: every interleaving, every final state.
+    pub fn check(&self, memory: Memory) -> Result<Outcome, TooLarge> {
+        let tso = memory == Memory::Tso;
+        let n = self.threads.len();
+        let mut regs = vec![[0i64; 8]; n];
+        for &(t, r, v) in &self.init_regs {
+            if let Some(rs) = regs.get_mut(t as usize) {
+                rs[r as usize] = v;
+            }
+        }
+        let root = St {
+            pc: vec![0; n],
+            regs,
+            mem: self.init.clone(),
+            sb: vec![Vec::new(); n],
+        };
+        // Layer by layer: every transition adds one to a state's depth, so a state's
+        // interleaving count is complete once the layer before it is done.
+        let mut layer: HashMap<St, u64> = HashMap::from([(root, 1)]);
+        let mut finals: Vec<(St, u64)> = Vec::new();
+        let (mut explored, mut transitions) = (0u64, 0u64);
+        let mut succ = Vec::new();
+        while !layer.is_empty() {
+            let mut next: HashMap<St, u64> = HashMap::new();
+            for (s, count) in layer {
+                explored += 1;
+                if explored as usize > MAX_STATES {
+                    return Err(TooLarge {
+                        states: MAX_STATES as u64,
+                    });
+                }
+                succ.clear();
+                self.successors(&s, tso, &mut succ);
+                if succ.is_empty() {
+                    finals.push((s, count));
+                    continue;
+                }
+                for t in succ.drain(..) {
+                    transitions += 1;
+                    let c = next.entry(t).or_insert(0);
+                    *c = c.saturating_add(count);
+                }
+            }
+            layer = next;
+        }
+        let shown = self.shown();
+        let mut by_text: Vec<FinalState> = Vec::new();
+        for (s, count) in &finals {
+            let holds = self.prop.eval(&s.regs, &s.mem);
+            let text: String = shown
+                .iter()
+                .map(|&(p, i)| match p {
+                    Some(p) => format!(
+                        "{p}:{}={}; ",
+                        REGS[i as usize], s.regs[p as usize][i as usize]
+                    ),
+                    None => format!("{}={}; ", self.vars[i as usize], s.mem[i as usize]),
+                })
+                .collect::<String>()
+                .trim_end()
+                .to_string();
+            match by_text.iter_mut().find(|f| f.state == text) {
+                Some(f) => f.count = f.count.saturating_add(*count),
+                None => by_text.push(FinalState {
+                    state: text,
+                    count: *count,
+                    holds,
+                }),
+            }
+        }
+        by_text.sort_by(|a, b| a.state.cmp(&b.state));
+        let positive = by_text.iter().filter(|f| f.holds).count() as u64;
+        let negative = by_text.len() as u64 - positive;
+        let observation = match (positive, negative) {
+            (0, _) => Observation::Never,
+            (_, 0) => Observation::Always,
+            _ => Observation::Sometimes,
+        };
+        let ok = match self.quant {
+            Quant::Exists => positive > 0,
+            Quant::NotExists => positive == 0,
+            Quant::Forall => negative == 0,
+        };
+        Ok(Outcome {
+            name: self.name.clone(),
+            memory,
+            quant: self.quant,
+            condition: self.cond_text.clone(),
+            states: by_text,
+            positive,
+            negative,
+            observation,
+            ok,
+            explored,
+            transitions,
+        })
+    }
+}

@@ -1,0 +1,151 @@
+//! An X86 litmus test as tornsim holds it: the threads' instructions, the initial
+//! state, and the final condition over registers and memory.
+
+use serde::{Deserialize, Serialize};
+
+/// The registers, as herd7's X86 names them.
+pub const REGS: [&str; 8] = ["EAX", "EBX", "ECX", "EDX", "ESI", "EDI", "EBP", "ESP"];
+
+/// An instruction operand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operand {
+    Reg(u8),
+    Imm(i64),
+    /// A location, by index into [`Test::vars`].
+    Mem(u8),
+}
+
+/// One instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ins {
+    /// `MOV dst,src`: a load, a store, or a register move.
+    Mov(Operand, Operand),
+    Mfence,
+    /// `LFENCE`, `SFENCE`: nothing to order under x86-TSO.
+    Nop,
+    /// `XCHG [x],REG`: locked.
+    Xchg(u8, u8),
+    /// `LOCK ADD [x],src` (`INC`, `DEC` too).
+    LockAdd(u8, Operand),
+    /// `LOCK XADD [x],REG`.
+    LockXadd(u8, u8),
+    /// `LOCK CMPXCHG [x],REG`: if `[x]` equals EAX, `[x]` = REG, else EAX = `[x]`.
+    LockCmpxchg(u8, u8),
+}
+
+impl Ins {
+    /// Registers the instruction reads.
+    pub fn reads(self) -> Vec<u8> {
+        match self {
+            Ins::Mov(_, Operand::Reg(r)) => vec![r],
+            Ins::Xchg(_, r) | Ins::LockXadd(_, r) => vec![r],
+            Ins::LockAdd(_, Operand::Reg(r)) => vec![r],
+            Ins::LockCmpxchg(_, r) => vec![0, r],
+            _ => Vec::new(),
+        }
+    }
+    /// Registers the instruction writes.
+    pub fn sets(self) -> Vec<u8> {
+        match self {
+            Ins::Mov(Operand::Reg(r), _) => vec![r],
+            Ins::Xchg(_, r) | Ins::LockXadd(_, r) => vec![r],
+            Ins::LockCmpxchg(..) => vec![0],
+            _ => Vec::new(),
+        }
+    }
+    /// The location it writes, if any.
+    pub fn writes_mem(self) -> Option<u8> {
+        match self {
+            Ins::Mov(Operand::Mem(x), _)
+            | Ins::Xchg(x, _)
+            | Ins::LockAdd(x, _)
+            | Ins::LockXadd(x, _)
+            | Ins::LockCmpxchg(x, _) => Some(x),
+            _ => None,
+        }
+    }
+    /// Waits for an empty store buffer under TSO.
+    pub fn drains(self) -> bool {
+        !matches!(self, Ins::Mov(..) | Ins::Nop)
+    }
+}
+
+/// `exists`, `~exists` or `forall`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Quant {
+    Exists,
+    NotExists,
+    Forall,
+}
+
+/// One comparison of a condition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Atom {
+    /// `P:REG=v`.
+    Reg(u8, u8, i64),
+    /// `x=v`.
+    Mem(u8, i64),
+}
+
+/// A condition over the final registers and memory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Prop {
+    True,
+    False,
+    Atom(Atom),
+    Not(Box<Prop>),
+    And(Box<Prop>, Box<Prop>),
+    Or(Box<Prop>, Box<Prop>),
+}
+
+impl Prop {
+    /// Whether the proposition holds of final registers `regs` (per thread) and
+    /// memory `mem` (per location).
+    pub fn eval(&self, regs: &[[i64; 8]], mem: &[i64]) -> bool {
+        match self {
+            Prop::True => true,
+            Prop::False => false,
+            Prop::Atom(Atom::Reg(p, r, v)) => regs[*p as usize][*r as usize] == *v,
+            Prop::Atom(Atom::Mem(x, v)) => mem[*x as usize] == *v,
+            Prop::Not(p) => !p.eval(regs, mem),
+            Prop::And(a, b) => a.eval(regs, mem) && b.eval(regs, mem),
+            Prop::Or(a, b) => a.eval(regs, mem) || b.eval(regs, mem),
+        }
+    }
+
+    /// The locations it compares, registers as (thread, register), memory as (None, x).
+    pub fn locations(&self, out: &mut Vec<(Option<u8>, u8)>) {
+        match self {
+            Prop::Atom(Atom::Reg(p, r, _)) => out.push((Some(*p), *r)),
+            Prop::Atom(Atom::Mem(x, _)) => out.push((None, *x)),
+            Prop::Not(p) => p.locations(out),
+            Prop::And(a, b) | Prop::Or(a, b) => {
+                a.locations(out);
+                b.locations(out);
+            }
+            Prop::True | Prop::False => {}
+        }
+    }
+}
+
+/// A parsed test.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Test {
+    pub name: String,
+    /// The quoted comment under the name, if any.
+    pub doc: String,
+    /// The locations, by index.
+    pub vars: Vec<String>,
+    /// Each location's initial value.
+    pub init: Vec<i64>,
+    /// Initial register values: (thread, register, value).
+    pub init_regs: Vec<(u8, u8, i64)>,
+    pub threads: Vec<Vec<Ins>>,
+    /// Extra locations to show in the final states (`locations [...]`).
+    pub locations: Vec<(Option<u8>, u8)>,
+    pub quant: Quant,
+    pub prop: Prop,
+    /// The condition as written, normalised to single spaces.
+    pub cond_text: String,
+}
