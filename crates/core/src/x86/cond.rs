@@ -6,7 +6,10 @@ use super::parse::{err, parse_int, reg_index, Parser, Piece};
 use super::syntax::{Atom, Ins, Prop, REGS};
 use crate::scenario::ScenarioError;
 
-impl Parser<'_> {
+/// A parser of one level of the condition's grammar.
+type Level<'a> = fn(&mut Parser<'a>, usize, &[Vec<Ins>]) -> Result<Prop, ScenarioError>;
+
+impl<'a> Parser<'a> {
     /// `0:EAX` or `x` (or `[x]`), as in a condition or a `locations` list.
     /// `strict` (a condition's atom): the location must be written by the program.
     pub(super) fn location(
@@ -92,7 +95,7 @@ impl Parser<'_> {
         n: usize,
         threads: &[Vec<Ins>],
         op: &str,
-        operand: fn(&mut Self, usize, &[Vec<Ins>]) -> Result<Prop, ScenarioError>,
+        operand: Level<'a>,
         join: fn(Box<Prop>, Box<Prop>) -> Prop,
     ) -> Result<Prop, ScenarioError> {
         let mut left = operand(self, n, threads)?;
