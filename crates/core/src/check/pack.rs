@@ -381,8 +381,10 @@ impl Layout {
                 }
                 // Without store buffers `top` is the preempted bit alone (zero
                 // unless kvm); with them, the buffer's length sits above it.
-                pre |= (top as u64 & 1) << cpu;
-                if T && self.kvm {
+                if !T {
+                    pre |= (top as u64 & 1) << cpu;
+                } else if self.kvm {
+                    pre |= (top as u64 & 1) << cpu;
                     top >>= 1;
                 }
                 if T && self.r_sb_bits > 0 {

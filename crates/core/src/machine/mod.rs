@@ -467,8 +467,26 @@ impl Machine {
     /// whose [`Machine::is_tso`] is `T` (an SC run pays nothing for store buffers).
     #[inline(always)]
     pub fn enabled_as<const G: bool, const T: bool>(&self) -> Enabled {
-        debug_assert_eq!(G, self.generic);
         debug_assert_eq!(T, self.tso);
+        let mut en = self.enabled_base::<G>();
+        let st = &self.st;
+        if T && st.sb_mask != 0 {
+            // Only a CPU with buffered stores can be held by its buffer. Taking an
+            // interrupt is serializing, so a CPU acknowledges with an empty buffer.
+            let blocked = bits(st.sb_mask)
+                .filter(|&c| self.buffer_blocks(c))
+                .fold(0, |m, c| m | 1u64 << c);
+            en.prog &= !blocked;
+            en.ack &= !st.sb_mask;
+            en.drain = st.sb_mask;
+        }
+        en
+    }
+
+    /// The choices open if no store buffer held anything back.
+    #[inline(always)]
+    fn enabled_base<const G: bool>(&self) -> Enabled {
+        debug_assert_eq!(G, self.generic);
         let st = &self.st;
         debug_assert_eq!(
             st.writers,
@@ -497,16 +515,6 @@ impl Machine {
                 | (r & st.preempted)
                 | (r & !st.preempted & !can_ack & st.gate);
         }
-        if T && st.sb_mask != 0 {
-            // Only a CPU with buffered stores can be held by its buffer. Taking an
-            // interrupt is serializing, so a CPU acknowledges with an empty buffer.
-            let blocked = bits(st.sb_mask)
-                .filter(|&c| self.buffer_blocks(c))
-                .fold(0, |m, c| m | 1u64 << c);
-            en.prog &= !blocked;
-            en.ack &= !st.sb_mask;
-            en.drain = st.sb_mask;
-        }
         en
     }
 
@@ -514,9 +522,9 @@ impl Machine {
     /// apart from a buffer's wait.
     fn enabled_ignoring_buffers(&self) -> Enabled {
         if self.generic {
-            self.enabled_as::<true, false>()
+            self.enabled_base::<true>()
         } else {
-            self.enabled_as::<false, false>()
+            self.enabled_base::<false>()
         }
     }
 
