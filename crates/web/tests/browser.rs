@@ -262,21 +262,14 @@ async fn a_tso_trace_shows_store_buffers_and_the_memory_model_toggles() {
     assert_eq!(memory(&root).value(), "sc");
     memory(&root).set_value("tso");
     memory(&root)
-        .dispatch_event(
-            &web_sys::Event::new_with_event_init_dict("change", &{
-                let i = web_sys::EventInit::new();
-                i.set_bubbles(true);
-                i
-            })
-            .unwrap(),
-        )
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
         .unwrap();
-    wait_until("the summary to say tso", 5, || {
-        root.text_content()
-            .unwrap_or_default()
-            .contains("tso, xapic")
+    // The scenario panel's file takes the setting.
+    wait_until("the file to say memory = tso", 5, || {
+        editor(&root).value().contains("memory = tso; apic = xapic;")
     })
     .await;
+    root.remove();
 }
 
 #[wasm_bindgen_test]
