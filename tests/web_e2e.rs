@@ -464,10 +464,12 @@ fn the_explainer_shows_seven_live_scenes_and_the_page_works_from_a_sub_path() {
         "return document.querySelectorAll('iframe').length",
         |v| v == 8,
     );
+    // The frames load lazily, as a reader scrolls to them: bring each unsized one into
+    // view in turn.
     b.wait_for(
         "every scene to size itself",
         90,
-        "return [...document.querySelectorAll('iframe')].every(f => f.getAttribute('data-tornsim-height'))",
+        "const f = [...document.querySelectorAll('iframe')].find(f => !f.getAttribute('data-tornsim-height')); if (f) f.scrollIntoView(); return !f",
         |v| v == true,
     );
     // Every scene is a fixed scene: its controls are read-only, while its buttons (Prove,
