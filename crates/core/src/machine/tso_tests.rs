@@ -282,3 +282,38 @@ fn the_skipped_sync_takes_its_fence_along() {
     );
     assert_eq!(p.instr(p.instr(flush).alt).op, Op::Fence);
 }
+
+/// A buffer holds as many stores as its CPU's block has store lines: khugepaged's
+/// `pmd_clear()` (two) and `spin_unlock()`; the fault's unlock (its `set_pmd()` is a
+/// locked `cmpxchg8b`); none for a reader that takes no lock. A store waits while its
+/// buffer is full; nothing else does.
+#[test]
+fn a_buffer_holds_its_blocks_store_lines() {
+    let mut m = x2apic(false);
+    assert_eq!(
+        (0..3).map(|c| m.sb_capacity(c)).collect::<Vec<_>>(),
+        [3, 1, 0]
+    );
+    let merged = Machine::new(
+        &Config {
+            memory: Memory::Tso,
+            ..Config::default()
+        },
+        true,
+    )
+    .unwrap();
+    assert_eq!(merged.sb_capacity(COLLAPSER), 1);
+    // The fault's unlock is buffered, so a second store would wait for its drain; its
+    // lock waits for the buffer to empty whatever its capacity.
+    let unlock = (0..=255u8)
+        .find(|&pc| m.program().instr(pc).op == Op::Unlock && m.program().block_pcs(POPULATOR).contains(&pc))
+        .unwrap();
+    m.edit_state(|st| {
+        st.pc[POPULATOR as usize] = unlock;
+        st.ptl = POPULATOR;
+        st.sb[POPULATOR as usize].push(Store::PtlFree);
+    });
+    assert!(!m.enabled().contains(Choice::prog(POPULATOR)), "a full buffer holds the store");
+    m.edit_state(|st| st.sb[POPULATOR as usize] = StoreBuffer::default());
+    assert!(m.enabled().contains(Choice::prog(POPULATOR)));
+}
