@@ -266,7 +266,9 @@ async fn a_tso_trace_shows_store_buffers_and_the_memory_model_toggles() {
         .unwrap();
     // The scenario panel's file takes the setting.
     wait_until("the file to say memory = tso", 5, || {
-        editor(&root).value().contains("memory = tso; apic = xapic;")
+        editor(&root)
+            .value()
+            .contains("memory = tso; apic = xapic;")
     })
     .await;
     root.remove();

@@ -667,3 +667,27 @@ fn choices_code_round_trip() {
         (0..e.count()).map(|i| e.nth(i)).collect::<Vec<_>>()
     );
 }
+
+/// A clear outside the PTL, then `pmd_lock()` while the fault holds it: after the clear
+/// (a step that ends at a lock) the collapser must wait, not take the PTL from the
+/// fault. Found by the edited-scenario property test (`hostile_input.rs`).
+#[test]
+fn a_writer_reaching_a_taken_lock_after_any_step_waits() {
+    let src = "tornsim clear-then-lock\n{ mode = xen-pv; readers = 1; }\n\
+        P0(khugepaged) {\n    pmdp_huge_get_and_clear();\n    pmd_lock();\n    flush_tlb_range();\n    spin_unlock();\n    pte_free_defer();\n}\n\
+        P1(fault) {\n    pte_alloc_one();\n    do {\n        pmd_lock();\n        if (pmd_none())\n            pmd_populate();\n        spin_unlock();\n    } while (!installed);\n}\n\
+        P2(gup_fast) {\n    local_irq_save();\n    pmdp_get_lockless();\n    pte_offset_map();\n    local_irq_restore();\n}\n\
+        exists (torn \\/ stale)\n";
+    let (_, cfg) = crate::program::load(src).unwrap();
+    let mut m = Machine::new(&cfg, true).unwrap();
+    run(&mut m, &[P, P, C]);
+    assert_eq!(m.state().ptl, POPULATOR);
+    assert_eq!(m.op(COLLAPSER), Op::Lock);
+    assert!(!m.enabled().contains(Choice::prog(COLLAPSER)));
+    let again = {
+        let mut f = m.clone();
+        f.set_state(m.state().clone());
+        f
+    };
+    assert_eq!(again.state(), m.state());
+}

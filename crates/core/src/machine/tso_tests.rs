@@ -306,14 +306,19 @@ fn a_buffer_holds_its_blocks_store_lines() {
     // The fault's unlock is buffered, so a second store would wait for its drain; its
     // lock waits for the buffer to empty whatever its capacity.
     let unlock = (0..=255u8)
-        .find(|&pc| m.program().instr(pc).op == Op::Unlock && m.program().block_pcs(POPULATOR).contains(&pc))
+        .find(|&pc| {
+            m.program().instr(pc).op == Op::Unlock && m.program().block_pcs(POPULATOR).contains(&pc)
+        })
         .unwrap();
     m.edit_state(|st| {
         st.pc[POPULATOR as usize] = unlock;
         st.ptl = POPULATOR;
         st.sb[POPULATOR as usize].push(Store::PtlFree);
     });
-    assert!(!m.enabled().contains(Choice::prog(POPULATOR)), "a full buffer holds the store");
+    assert!(
+        !m.enabled().contains(Choice::prog(POPULATOR)),
+        "a full buffer holds the store"
+    );
     m.edit_state(|st| st.sb[POPULATOR as usize] = StoreBuffer::default());
     assert!(m.enabled().contains(Choice::prog(POPULATOR)));
 }
