@@ -322,3 +322,22 @@ fn a_buffer_holds_its_blocks_store_lines() {
     m.edit_state(|st| st.sb[POPULATOR as usize] = StoreBuffer::default());
     assert!(m.enabled().contains(Choice::prog(POPULATOR)));
 }
+
+/// Only a store waits for room in a full buffer: an x2APIC IPI with khugepaged's buffer
+/// full (its three stores) still leaves.
+#[test]
+fn a_full_buffer_holds_stores_only() {
+    let mut m = x2apic(false);
+    let flush = (0..=255u8)
+        .find(|&pc| m.program().instr(pc).op == Op::Flush)
+        .unwrap();
+    m.edit_state(|st| {
+        st.pc[COLLAPSER as usize] = flush;
+        st.ptl = COLLAPSER;
+        for s in [Store::LowZero, Store::HighZero, Store::PtlFree] {
+            st.sb[COLLAPSER as usize].push(s);
+        }
+    });
+    assert_eq!(m.sb_capacity(COLLAPSER), 3);
+    assert!(m.enabled().contains(Choice::prog(COLLAPSER)));
+}
