@@ -432,11 +432,8 @@ fn describe_long_sc(cfg: &Config, a: &Action) -> String {
         Action::Drain { store } => format!(
             "store buffer drains: {} reaches memory",
             match store {
-                Store::LowZero => "pmd_low = 0",
-                Store::HighZero => "pmd_high = 0",
-                Store::HighNew => "pmd_high = new",
-                Store::LowNew => "pmd_low = new",
                 Store::PtlFree => "the unlock",
+                s => store_short(s),
             }
         ),
     }
