@@ -357,6 +357,9 @@ fn verdict_sentence(r: &CheckResult) -> &'static str {
         Verdict::Torn => "some interleaving returns a torn PMD",
         Verdict::Stale => "some interleaving uses a freed page table",
         Verdict::Deadlock => "some interleaving leaves the collapse stuck",
+        Verdict::Observed => {
+            "some interleaving ends in a state the exists clause's condition on registers and shared words holds in"
+        }
         Verdict::Incomplete if r.stopped_by == Some(Budget::Memory) => {
             "the memory budget ran out before the search ended: nothing is proven (raise --max-memory)"
         }

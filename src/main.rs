@@ -181,10 +181,20 @@ fn run_one(cfg: &Config, a: &RunArgs) -> Result<u8, InputError> {
     }
     let st = run_batch(&cfg, spec, a.seed, a.runs, threads)?;
     let (rate, lo, hi) = st.torn_per_million();
+    // A clause with a condition on final registers and words: its own rate.
+    let observes = tornsim_core::program::of_config(&cfg).exists.cond.is_some();
+    let (orate, olo, ohi) = {
+        let (lo, hi) = tornsim_core::run::wilson(st.runs_observed, st.runs);
+        (
+            st.runs_observed as f64 / st.runs as f64 * 1e6,
+            lo * 1e6,
+            hi * 1e6,
+        )
+    };
     if a.json {
         let rec =
             |r: &Option<tornsim_core::HazardRecord>| serde_json::to_value(r).unwrap_or_default();
-        print_json(&json!({
+        let mut v = json!({
             "config": cfg,
             "scheduler": spec,
             "seed": a.seed,
@@ -206,7 +216,14 @@ fn run_one(cfg: &Config, a: &RunArgs) -> Result<u8, InputError> {
             "first_stale_schedule": st.first_stale.as_ref().map(|r| &r.schedule),
             "first_stale": rec(&st.first_stale),
             "first_deadlock": rec(&st.first_deadlock),
-        }));
+        });
+        if observes {
+            v["runs_observed"] = json!(st.runs_observed);
+            v["observed_runs_per_million"] =
+                json!({ "estimate": orate, "low95": olo, "high95": ohi });
+            v["first_observed"] = rec(&st.first_observed);
+        }
+        print_json(&v);
     } else {
         let per_run = |x: u64| x as f64 / st.runs as f64;
         println!("tornsim run: {}", cfg.summary());
@@ -237,6 +254,12 @@ fn run_one(cfg: &Config, a: &RunArgs) -> Result<u8, InputError> {
             per_run(st.ptl_held_steps)
         );
         println!("deadlocks                 {:>12}", st.deadlocks);
+        if observes {
+            println!(
+                "runs ending as exists says{:>11}   {orate:.1} per million (95% CI {olo:.1} .. {ohi:.1})",
+                st.runs_observed
+            );
+        }
         if st.step_limit_runs > 0 {
             println!("runs over the step limit  {:>12}", st.step_limit_runs);
         }
@@ -244,6 +267,7 @@ fn run_one(cfg: &Config, a: &RunArgs) -> Result<u8, InputError> {
             ("torn read", &st.first_torn),
             ("stale use", &st.first_stale),
             ("deadlock", &st.first_deadlock),
+            ("run ending as exists says", &st.first_observed),
         ] {
             if let Some(r) = r {
                 println!();
@@ -273,11 +297,13 @@ fn cmd_replay(a: ReplayArgs) -> Result<u8, InputError> {
         TraceFormat::Table => print!("{}", t.to_table()),
         TraceFormat::Json => print_json(&serde_json::to_value(&t).expect("traces serialise")),
     }
-    Ok(if t.hazards().next().is_some() || t.deadlocked {
-        HAZARD
-    } else {
-        OK
-    })
+    Ok(
+        if t.hazards().next().is_some() || t.deadlocked || t.observed {
+            HAZARD
+        } else {
+            OK
+        },
+    )
 }
 
 fn cmd_presets(a: PresetsArgs) -> Result<u8, InputError> {

@@ -31,10 +31,7 @@ pub fn cmd_primitives(a: PrimitivesArgs) -> Result<u8, InputError> {
         return Ok(OK);
     }
     for p in prim::PRIMS {
-        let call = match p.usage {
-            prim::Use::Call => format!("{}();", p.name),
-            prim::Use::Condition => format!("if ({}())", p.name),
-        };
+        let call = p.usage.call_text(p.name);
         println!("{call}");
         println!("    {}", p.help);
         println!("    who: {}", prim::role::names(p.roles));

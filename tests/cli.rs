@@ -1084,6 +1084,55 @@ fn tso_runs_checks_and_replays() {
     );
 }
 
+/// Shared words: the `observed` verdict with its witness, its replay, the claim of a
+/// `~exists` file, and random runs' count of runs ending as the clause says.
+#[test]
+fn a_scenario_with_shared_words_checks_runs_and_replays() {
+    let file = "scenarios/handshake-no-mb.litmus";
+    let c = tornsim(&["check", file, "--json"]);
+    assert_eq!(c.status.code(), Some(1), "{}", stderr(&c));
+    let j = json(&c);
+    assert_eq!(j["verdict"], "observed");
+    let schedule = j["schedule"].as_str().unwrap().to_string();
+    let r = tornsim(&["replay", file, &schedule]);
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    let out = stdout(&r);
+    assert!(out.contains("|  words"), "{out}");
+    assert!(
+        out.contains("r1 = READ_ONCE(collapsing): 0 (loaded)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("# run finished in a state the exists clause describes; no hazard"),
+        "{out}"
+    );
+    let sc = tornsim(&["check", file, "--memory", "sc"]);
+    assert_eq!(sc.status.code(), Some(0), "{}", stdout(&sc));
+    assert!(
+        stdout(&sc).contains("the file's claim fails"),
+        "{}",
+        stdout(&sc)
+    );
+    let mb = tornsim(&["check", "scenarios/handshake-mb.litmus"]);
+    assert_eq!(mb.status.code(), Some(0), "{}", stdout(&mb));
+    assert!(
+        stdout(&mb).contains("the file's claim holds"),
+        "{}",
+        stdout(&mb)
+    );
+    let run = tornsim(&["run", file, "--runs", "20000", "--seed", "3"]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    assert!(
+        stdout(&run).contains("runs ending as exists says"),
+        "{}",
+        stdout(&run)
+    );
+    let run = tornsim(&["run", file, "--runs", "20000", "--seed", "3", "--json"]);
+    assert!(json(&run)["runs_observed"].as_u64().unwrap() > 0);
+    let plain = tornsim(&["run", "--preset", "merged", "--runs", "10", "--json"]);
+    assert!(json(&plain).get("runs_observed").is_none());
+}
+
 /// herd7's X86 format: the report, `--json`'s observation, and errors with a caret.
 #[test]
 fn x86_litmus_tests_report_as_herd7_does() {

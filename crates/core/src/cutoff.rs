@@ -111,14 +111,44 @@ pub fn argument(cfg: &Config) -> Result<Argument, CheckError> {
         holds: b.is_none(),
         broken_at: b,
     };
-    Ok(Argument {
-        cutoff,
-        conditions: vec![
-            cond("C1", "readers write no shared state but their own interrupt flag", c1),
-            cond("C2", "readers read only what the writers write (the PMD, the tables, installed)", c2),
-            cond("C3", "writers wait on other CPUs only as a set: every IPI target, every CPU inside a read", c3),
-        ],
-    })
+    let mut conditions = vec![
+        cond(
+            "C1",
+            "readers write no shared state but their own interrupt flag",
+            c1,
+        ),
+        cond(
+            "C2",
+            "readers read only what the writers write (the PMD, the tables, installed)",
+            c2,
+        ),
+        cond(
+            "C3",
+            "writers wait on other CPUs only as a set: every IPI target, every CPU inside a read",
+            c3,
+        ),
+    ];
+    // A condition on final registers names CPUs one by one, and says nothing of the
+    // runs the argument maps onto each other.
+    if let Some(c) = program.words.as_ref().and_then(|w| w.cond.as_ref()) {
+        let span = c.atoms().first().map(|a| a.2).unwrap_or_default();
+        conditions.push(cond(
+            "C4",
+            "the exists clause names hazards only (no condition on final registers or words)",
+            Some(Breach {
+                line: span.line,
+                text: source
+                    .lines()
+                    .nth(span.line.saturating_sub(1) as usize)
+                    .unwrap_or("")
+                    .trim()
+                    .to_string(),
+                op: "exists".into(),
+                why: "the clause tests final values, which depend on which CPUs ran".into(),
+            }),
+        ));
+    }
+    Ok(Argument { cutoff, conditions })
 }
 
 /// The ops of the CPUs' blocks with their source lines, each once, in order.

@@ -14,6 +14,10 @@ pub enum Hazard {
     Torn,
     Stale,
     Deadlock,
+    /// A final state the `exists` clause describes over registers and shared words
+    /// (`P1:r0=1 /\ x=2`): every writer done, every store buffer drained, no reader
+    /// inside an iteration.
+    Observed,
 }
 
 impl Hazard {
@@ -22,6 +26,7 @@ impl Hazard {
             Hazard::Torn => "torn",
             Hazard::Stale => "stale",
             Hazard::Deadlock => "deadlock",
+            Hazard::Observed => "observed",
         }
     }
 }
@@ -34,6 +39,9 @@ pub enum Verdict {
     Torn,
     Stale,
     Deadlock,
+    /// A final state the clause's condition over registers and memory holds in is
+    /// reachable.
+    Observed,
     Incomplete,
 }
 
@@ -44,6 +52,7 @@ impl Verdict {
             Verdict::Torn => "torn",
             Verdict::Stale => "stale",
             Verdict::Deadlock => "deadlock",
+            Verdict::Observed => "observed",
             Verdict::Incomplete => "incomplete",
         }
     }
@@ -52,6 +61,7 @@ impl Verdict {
             Hazard::Torn => Verdict::Torn,
             Hazard::Stale => Verdict::Stale,
             Hazard::Deadlock => Verdict::Deadlock,
+            Hazard::Observed => Verdict::Observed,
         }
     }
 }

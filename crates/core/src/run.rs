@@ -67,6 +67,10 @@ pub struct RunSummary {
     pub end: Option<RunEnd>,
     pub first_torn: Option<HazardAt>,
     pub first_stale: Option<HazardAt>,
+    /// The run finished in a state the `exists` clause's condition over registers and
+    /// shared words holds in.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub observed: bool,
 }
 
 /// The populator's new table for a run.
@@ -118,6 +122,7 @@ fn run_once_as<const G: bool, const T: bool, S: Scheduler, R: Recorder>(
             } else {
                 RunEnd::Deadlock
             });
+            s.observed = m.observed();
             break;
         }
         if step >= STEP_LIMIT {
@@ -187,6 +192,16 @@ pub struct Stats {
     pub first_torn: Option<HazardRecord>,
     pub first_stale: Option<HazardRecord>,
     pub first_deadlock: Option<HazardRecord>,
+    /// Runs that finished in a state the `exists` clause's condition over registers and
+    /// shared words holds in (absent where the clause has none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub runs_observed: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_observed: Option<HazardRecord>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn earliest(a: &mut Option<HazardRecord>, b: &Option<HazardRecord>) {
@@ -215,6 +230,8 @@ impl Stats {
         earliest(&mut self.first_torn, &o.first_torn);
         earliest(&mut self.first_stale, &o.first_stale);
         earliest(&mut self.first_deadlock, &o.first_deadlock);
+        self.runs_observed += o.runs_observed;
+        earliest(&mut self.first_observed, &o.first_observed);
     }
 
     /// Runs with a torn read per million runs, with a 95% Wilson interval.
@@ -230,7 +247,7 @@ impl Stats {
 
     /// Whether any run showed a hazard.
     pub fn any_hazard(&self) -> bool {
-        self.runs_with_torn + self.runs_with_stale + self.deadlocks > 0
+        self.runs_with_torn + self.runs_with_stale + self.deadlocks + self.runs_observed > 0
     }
 }
 
@@ -317,6 +334,7 @@ impl Batch {
             torn: self.stats.first_torn.is_some(),
             stale: self.stats.first_stale.is_some(),
             deadlock: self.stats.first_deadlock.is_some(),
+            observed: self.stats.first_observed.is_some(),
         };
         let (cfg, spec, seed, first) = (&self.config, self.spec, self.seed, self.next_run);
         // Dispatch once per chunk so the step loop is monomorphic.
@@ -378,6 +396,7 @@ struct Recorded {
     torn: bool,
     stale: bool,
     deadlock: bool,
+    observed: bool,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -444,6 +463,14 @@ fn run_chunk<S: Scheduler>(
             }
             Some(RunEnd::StepLimit) => st.step_limit_runs += 1,
             _ => {}
+        }
+        if r.observed {
+            st.runs_observed += 1;
+            note(
+                &mut st.first_observed,
+                recorded.observed,
+                Some((r.steps, NO_CPU)),
+            );
         }
     }
 }

@@ -390,6 +390,9 @@ fn timed_run_as<const G: bool, const T: bool>(
             | ActionKind::ClearLow
             | ActionKind::ClearLowStore
             | ActionKind::Fence
+            | ActionKind::WordStore
+            | ActionKind::WordLoad
+            | ActionKind::WordXchg
             | ActionKind::ClearHigh
             | ActionKind::Set
             | ActionKind::SetHigh

@@ -23,6 +23,10 @@ pub struct Snapshot {
     /// (`pmd_high = 0`); empty under `sc`, and then left out of the serialised form.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub buffers: Vec<Vec<String>>,
+    /// The scenario's shared words and registers in memory, named and valued (`x`,
+    /// `P2:r0`; `-` for a register not set yet); empty for a program without them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<(String, String)>,
 }
 
 impl Snapshot {
@@ -39,7 +43,14 @@ impl Snapshot {
             } else {
                 Vec::new()
             },
+            words: m.words_text(),
         }
+    }
+
+    /// The shared words and registers on one line: `x=1 y=0 P2:r0=-`.
+    pub fn words_line(&self) -> String {
+        let v: Vec<String> = self.words.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        v.join(" ")
     }
 }
 
@@ -81,6 +92,10 @@ pub struct Trace {
     pub finished: bool,
     /// No CPU can step although the run has not finished.
     pub deadlocked: bool,
+    /// The run finished in a state the `exists` clause's condition on registers and
+    /// shared words holds in.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub observed: bool,
 }
 
 impl Trace {
@@ -259,17 +274,61 @@ fn describe_short(cfg: &Config, a: &Action) -> String {
         Action::Resume => "host resumes vCPU".into(),
         Action::ClearLowStore => "pmdp->pmd_low = 0".into(),
         Action::Fence => "weak_wrmsr_fence()".into(),
-        Action::Drain { store } => format!("drain: {}", store_short(store)),
+        Action::Drain { store } => format!("drain: {}", store_short(cfg, store)),
+        Action::WordStore { .. } | Action::WordLoad { .. } | Action::WordXchg { .. } => {
+            word_text(cfg, a)
+        }
     }
 }
 
-fn store_short(s: Store) -> &'static str {
+fn store_short(cfg: &Config, s: Store) -> String {
     match s {
-        Store::LowZero => "pmd_low = 0",
-        Store::HighZero => "pmd_high = 0",
-        Store::HighNew => "pmd_high = new",
-        Store::LowNew => "pmd_low = new",
-        Store::PtlFree => "ptl unlocked",
+        Store::LowZero => "pmd_low = 0".into(),
+        Store::HighZero => "pmd_high = 0".into(),
+        Store::HighNew => "pmd_high = new".into(),
+        Store::LowNew => "pmd_low = new".into(),
+        Store::PtlFree => "ptl unlocked".into(),
+        Store::Word(k) => words_of(cfg).map_or("?".into(), |w| w.store_text(k)),
+    }
+}
+
+/// The shared words of `cfg`'s program, for naming them: its program compiled again,
+/// which only traces of scenarios with shared words ask for.
+fn words_of(cfg: &Config) -> Option<Box<crate::program::Words>> {
+    crate::program::program_for(cfg).ok()?.words
+}
+
+/// A step on a shared word in the scenario's own names: `WRITE_ONCE(x, 1)`,
+/// `r0 = READ_ONCE(x): 1`, `r0 = xchg(x, 1): 0` (the value loaded, the old value).
+fn word_text(cfg: &Config, a: &Action) -> String {
+    let Some(w) = words_of(cfg) else {
+        return "?".into();
+    };
+    let var = |v: u8| w.vars.get(v as usize).cloned().unwrap_or_default();
+    let reg = |cpu: u8, r: u8| {
+        w.base
+            .get(cpu as usize)
+            .and_then(|&(_, b)| w.regs.get(b as usize))
+            .and_then(|regs| regs.get(r as usize))
+            .map(|r| format!("{r} = "))
+            .unwrap_or_default()
+    };
+    match *a {
+        Action::WordStore { var: v, value } => format!("WRITE_ONCE({}, {value})", var(v)),
+        Action::WordLoad {
+            var: v,
+            cpu,
+            reg: r,
+            value,
+        } => format!("{}READ_ONCE({}): {value}", reg(cpu, r), var(v)),
+        Action::WordXchg {
+            var: v,
+            cpu,
+            reg: r,
+            old,
+            value,
+        } => format!("{}xchg({}, {value}): {old}", reg(cpu, r), var(v)),
+        _ => String::new(),
     }
 }
 
@@ -282,6 +341,7 @@ fn describe_long(cfg: &Config, a: &Action) -> String {
             | Action::SetHigh
             | Action::SetLow
             | Action::PtlUnlock { .. }
+            | Action::WordStore { .. }
     );
     if cfg.memory == crate::config::Memory::Tso && buffered {
         format!("{text} (into the store buffer)")
@@ -432,10 +492,13 @@ fn describe_long_sc(cfg: &Config, a: &Action) -> String {
         Action::Drain { store } => format!(
             "store buffer drains: {} reaches memory",
             match store {
-                Store::PtlFree => "the unlock",
-                s => store_short(s),
+                Store::PtlFree => "the unlock".into(),
+                s => store_short(cfg, s),
             }
         ),
+        Action::WordStore { .. } => word_text(cfg, a),
+        Action::WordLoad { .. } => format!("{} (loaded)", word_text(cfg, a)),
+        Action::WordXchg { .. } => format!("{} (the old value; locked)", word_text(cfg, a)),
     }
 }
 
@@ -549,6 +612,7 @@ impl Stepper {
             steps: Vec::new(),
             finished: false,
             deadlocked: false,
+            observed: false,
         };
         let mut s = Stepper {
             machine,
@@ -561,6 +625,7 @@ impl Stepper {
 
     fn refresh(&mut self) {
         self.trace.finished = self.machine.finished();
+        self.trace.observed = self.machine.observed();
         self.trace.deadlocked = !self.trace.finished && self.machine.enabled().is_empty();
         self.trace.schedule = self.schedule().encode();
     }
@@ -649,25 +714,30 @@ impl Trace {
         let _ = writeln!(out, "# {}", self.config.summary());
         let _ = writeln!(out, "# schedule {}", self.schedule);
         let tso = self.config.memory == crate::config::Memory::Tso;
+        let words = !self.initial.words.is_empty();
         let _ = writeln!(
             out,
-            "{:>4}  {:<18} {:<58} {:<21} {:<8} {:<4} ipi pending{}",
+            "{:>4}  {:<18} {:<58} {:<21} {:<8} {:<4} ipi pending{}{}",
             "step",
             "cpu",
             "action",
             "pmd (high_low)",
             "irqs off",
             "ptl",
-            if tso { "  store buffers" } else { "" }
+            if tso { "  store buffers" } else { "" },
+            if words { "  |  words" } else { "" }
         );
         let dash = |m: u64| if m == 0 { "-".to_string() } else { cpu_list(m) };
         for s in &self.steps {
             let name = &self.cpus[s.cpu as usize].name;
-            let buffers = if tso {
+            let mut buffers = if tso {
                 format!("  {:<11} {}", dash(s.after.pending), buffers_text(&s.after))
             } else {
                 format!(" {}", dash(s.after.pending))
             };
+            if words {
+                buffers = format!("{buffers}  |  {}", s.after.words_line());
+            }
             let _ = writeln!(
                 out,
                 "{:>4}  {:<18} {:<58} {:<21} {:<8} {:<4}{}",
@@ -682,6 +752,8 @@ impl Trace {
         }
         let end = if self.deadlocked {
             "DEADLOCK: no CPU can step and the run has not finished"
+        } else if self.observed {
+            "run finished in a state the exists clause describes"
         } else if self.finished {
             "run finished"
         } else {

@@ -56,12 +56,27 @@ fn cross_check(name: &str, cfg: &Config) -> bool {
 #[test]
 fn every_builtin_scenario_agrees_with_1_to_4_readers() {
     let mut proved = 0;
+    let mut words = 0;
     for (name, src) in BUILTIN {
         let (_, cfg) = load(src).unwrap();
+        if tornsim_core::program::program_for(&cfg)
+            .unwrap()
+            .words
+            .is_some()
+        {
+            // Searched without symmetry or reduction (a clause over final registers):
+            // four readers are out of reach, and the argument does not apply anyway.
+            let a = argument(&cfg).unwrap();
+            assert!(!a.applies(), "{name}");
+            assert!(a.conditions.iter().any(|c| c.id == "C4" && !c.holds));
+            words += 1;
+            continue;
+        }
         proved += cross_check(name, &cfg) as u32;
     }
+    assert_eq!(words, 2);
     // All but the two whose readers take the PTL.
-    assert_eq!(proved as usize, BUILTIN.len() - 2);
+    assert_eq!(proved as usize, BUILTIN.len() - 2 - words);
 }
 
 #[test]

@@ -30,6 +30,8 @@ const TABLE: &[(&str, Verdict, Verdict, Verdict)] = {
         ("irq-off-ptl-deadlock", Deadlock, Deadlock, Deadlock),
         ("x2apic-no-fence", Safe, Safe, Stale),
         ("x2apic-fence", Safe, Safe, Safe),
+        ("handshake-no-mb", Safe, Observed, Observed),
+        ("handshake-mb", Safe, Safe, Safe),
     ]
 };
 

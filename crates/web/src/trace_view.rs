@@ -126,7 +126,7 @@ pub fn swimlanes(p: &SwimlaneProps) -> Html {
                     s.ack.then_some("ack"),
                     s.drain.then_some("drain"),
                     highlight.contains(&i).then_some("torn-load"),
-                    s.hazard.map(|h| match h { Hazard::Torn => "torn", Hazard::Stale => "stale", Hazard::Deadlock => "deadlock" }),
+                    s.hazard.map(|h| match h { Hazard::Torn => "torn", Hazard::Stale => "stale", Hazard::Deadlock => "deadlock", Hazard::Observed => "observed" }),
                     (i < pos).then_some("done"),
                 );
                 html! {
@@ -208,11 +208,18 @@ pub fn trace_panel(p: &TracePanelProps) -> Html {
                 if t.config.memory == tornsim_core::config::Memory::Tso {
                     <p class="state">{ format!("Store buffers: {}", buffers_text(&s.after)) }</p>
                 }
+                if !s.after.words.is_empty() {
+                    <p class="state">{ format!("Shared words and registers: {}", s.after.words_line()) }</p>
+                }
+                if t.observed && pos == n {
+                    <p class="hazard-note" role="alert">{ "The run ended in the state the exists clause describes." }</p>
+                }
                 if let Some(h) = s.hazard {
                     <p class="hazard-note" role="alert">{ match h {
                         Hazard::Torn => "Torn read: this reader returned a (low, high) pair the PMD never held.",
                         Hazard::Stale => "Stale use: this reader walked a page table that was already freed.",
                         Hazard::Deadlock => "Deadlock.",
+                        Hazard::Observed => "The run ended in the state the exists clause describes.",
                     } }</p>
                 }
             </div>

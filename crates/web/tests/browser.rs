@@ -275,6 +275,41 @@ async fn a_tso_trace_shows_store_buffers_and_the_memory_model_toggles() {
 }
 
 #[wasm_bindgen_test]
+async fn a_trace_of_a_scenario_with_shared_words_shows_them_and_its_final_state() {
+    let src = tornsim_core::program::builtin_source("handshake-no-mb").unwrap();
+    let (_, cfg) = tornsim_core::program::load(src).unwrap();
+    let r = tornsim_core::check(&cfg, Default::default()).unwrap();
+    assert_eq!(r.verdict, tornsim_core::Verdict::Observed);
+    let schedule = r.witness.as_ref().unwrap().encode();
+    let packed = tornsim_core::scenario::pack(src);
+    let root = mount(&format!("scenario={packed}&trace={schedule}")).await;
+    wait_until("the trace", 5, || {
+        root.query_selector("section.trace").unwrap().is_some()
+    })
+    .await;
+    let n = r.witness_len();
+    click(&root, "button[aria-label='next step']");
+    wait_until("one step", 5, || text(&root, ".pos") == format!("1 / {n}")).await;
+    let step = text(&root, ".step-text");
+    assert!(step.contains("WRITE_ONCE(collapsing, 1)"), "{step}");
+    assert!(
+        step.contains("Shared words and registers: collapsing=0 walking=0 P0:r0=- P2:r1=-"),
+        "{step}"
+    );
+    for _ in 1..n {
+        click(&root, "button[aria-label='next step']");
+    }
+    wait_until("the end", 5, || text(&root, ".pos") == format!("{n} / {n}")).await;
+    let step = text(&root, ".step-text");
+    assert!(
+        step.contains("collapsing=1 walking=1 P0:r0=0 P2:r1=0"),
+        "{step}"
+    );
+    assert!(text(&root, ".hazard-note").contains("exists clause describes"));
+    root.remove();
+}
+
+#[wasm_bindgen_test]
 async fn be_the_scheduler_produces_a_torn_read() {
     let cfg = tornsim_core::preset("seed-thread-v1").unwrap().config;
     let w = tornsim_core::check(&cfg, Default::default())

@@ -44,6 +44,20 @@ pub(super) struct Layout {
     pub(super) r_sb_bits: u32,
     /// The machine has store buffers (`memory = tso`).
     pub(super) tso: bool,
+    /// A program with shared words: its slots, then (under TSO) every CPU's whole
+    /// buffer in 4-bit codes, packed after the readers in place of the short forms above.
+    pub(super) words: Option<WordsLayout>,
+}
+
+/// Where a program's shared words go in a packed state.
+pub(super) struct WordsLayout {
+    /// Slots ([`crate::machine::State::words`]), each in `slot_bits` bits; an unset
+    /// register is stored as `unset`.
+    slots: usize,
+    slot_bits: u32,
+    unset: u8,
+    /// Each CPU's buffer capacity (TSO), in 4-bit entries.
+    caps: Vec<u32>,
 }
 
 const READER_LOW_BITS: u32 = 10;
@@ -82,8 +96,18 @@ impl Layout {
             .clone()
             .any(|c| p.cpu_has(c, |o| o == crate::prim::Op::Lock));
         let tso = m.is_tso();
-        let w_sb = [COLLAPSER, POPULATOR].map(|c| if tso { m.sb_capacity(c) } else { 0 });
-        let r_sb_bits = if tso {
+        let words = p.words.as_ref().map(|w| WordsLayout {
+            slots: w.len,
+            slot_bits: bits_for(w.values.len() as u32 + 1),
+            unset: w.values.len() as u8,
+            caps: (0..m.cpus())
+                .map(|c| if tso { m.sb_capacity(c) } else { 0 })
+                .collect(),
+        });
+        // With shared words every buffer is packed whole, after the readers.
+        let short_sb = tso && words.is_none();
+        let w_sb = [COLLAPSER, POPULATOR].map(|c| if short_sb { m.sb_capacity(c) } else { 0 });
+        let r_sb_bits = if short_sb {
             reader_cpus
                 .clone()
                 .map(|c| bits_for(m.sb_capacity(c) + 1))
@@ -131,7 +155,10 @@ impl Layout {
             + 3 * (w_sb[0] + w_sb[1])
             + 1
             + idle_bits
-            + reader_bits * readers as u32;
+            + reader_bits * readers as u32
+            + words.as_ref().map_or(0, |w| {
+                w.slots as u32 * w.slot_bits + 4 * w.caps.iter().sum::<u32>()
+            });
         if bits > 128 {
             return Err(CheckError::TooLarge { bits });
         }
@@ -153,6 +180,7 @@ impl Layout {
             w_sb,
             r_sb_bits,
             tso,
+            words,
         })
     }
 
@@ -281,6 +309,17 @@ impl Layout {
         for &r in rs.iter() {
             push(r as u128, self.reader_bits);
         }
+        if let Some(w) = &self.words {
+            for &v in &st.words[..w.slots] {
+                push(v.min(w.unset) as u128, w.slot_bits);
+            }
+            if T {
+                for (c, &cap) in w.caps.iter().enumerate() {
+                    let b = st.sb.get(c).map_or(0, |b| b.0) as u128;
+                    push(b & ((1u128 << (4 * cap)) - 1), 4 * cap);
+                }
+            }
+        }
         x
     }
 
@@ -300,6 +339,23 @@ impl Layout {
             x >>= n;
             v
         };
+        let mut sb_all = [0u32; 64];
+        let mut slots = [0u8; 64];
+        if let Some(w) = &self.words {
+            if T {
+                for c in (0..w.caps.len()).rev() {
+                    sb_all[c] = pop(4 * w.caps[c]) as u32;
+                }
+            }
+            for i in (0..w.slots).rev() {
+                let v = pop(w.slot_bits) as u8;
+                slots[i] = if v == w.unset {
+                    crate::program::UNSET
+                } else {
+                    v
+                };
+            }
+        }
         let mut rs = [0u32; 9];
         for i in (0..self.readers).rev() {
             rs[i] = pop(self.reader_bits) as u32;
@@ -359,7 +415,14 @@ impl Layout {
             st.old_table = old_table;
             st.pc[COLLAPSER as usize] = wpc[0];
             st.pc[POPULATOR as usize] = wpc[1];
-            if T {
+            if let Some(w) = &self.words {
+                st.words.copy_from_slice(&slots[..w.slots]);
+                if T {
+                    for (c, b) in st.sb.iter_mut().enumerate() {
+                        *b = crate::machine::StoreBuffer(sb_all[c]);
+                    }
+                }
+            } else if T {
                 st.sb[COLLAPSER as usize] = crate::machine::StoreBuffer(wsb[0]);
                 st.sb[POPULATOR as usize] = crate::machine::StoreBuffer(wsb[1]);
             }

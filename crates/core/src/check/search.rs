@@ -14,6 +14,21 @@ use crate::machine::{bits, flag, Choice, Hazard, Machine, State};
 use crate::schedule::Schedule;
 use hashbrown::HashTable;
 
+/// The options a search of `m`'s program runs with. Reader symmetry permutes readers'
+/// PMD registers but not their registers for shared words, which a condition may name
+/// by CPU: off for a program with shared words. The partial-order reduction is argued
+/// for hazards a step raises and for deadlocks (`reduce.rs`), not for final states: off
+/// for a clause with a condition over registers and words.
+pub(super) fn effective_options(m: &Machine, mut opts: CheckOptions) -> CheckOptions {
+    if m.program().words.is_some() {
+        opts.symmetry = false;
+    }
+    if m.has_final_condition() {
+        opts.reduce = false;
+    }
+    opts
+}
+
 /// A hazard found: the state it was found from, and the step that raised it (none for
 /// a deadlock, which is a state).
 #[derive(Clone, Copy, Debug)]
@@ -51,6 +66,9 @@ pub(super) struct Search {
     pub(super) stop_flags: u8,
     /// The state being expanded, restored before each of its choices after the first.
     pub(super) saved: State,
+    /// The `exists` clause has a condition on final registers and words: every
+    /// expanded state is tested for it.
+    pub(super) observe: bool,
 }
 
 impl Search {
@@ -62,6 +80,7 @@ impl Search {
     ) -> Result<Search, CheckError> {
         let mut m = Machine::new(cfg, false).map_err(CheckError::Config)?;
         m.reset(table);
+        let opts = effective_options(&m, opts);
         let layout = Layout::new(&m)?;
         let root = layout.pack(&m, opts.symmetry);
         let saved = m.state().clone();
@@ -81,7 +100,9 @@ impl Search {
             keep_going: false,
             stop_flags: 0,
             saved,
+            observe: false,
         };
+        s.observe = s.m.has_final_condition();
         let ex = &s.m.program().exists;
         s.stop_flags = if ex.asks(Hazard::Torn) { flag::TORN } else { 0 }
             | if ex.asks(Hazard::Stale) {
@@ -155,6 +176,16 @@ impl Search {
                         from,
                         step: None,
                         hazard: Hazard::Deadlock,
+                    },
+                    self.depth,
+                ));
+            }
+            if self.observe && !self.keep_going && self.m.observed() {
+                return Some(End::Hazard(
+                    Found {
+                        from,
+                        step: None,
+                        hazard: Hazard::Observed,
                     },
                     self.depth,
                 ));

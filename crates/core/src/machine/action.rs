@@ -94,6 +94,27 @@ pub enum Action {
     Drain {
         store: Store,
     },
+    /// `WRITE_ONCE(x, value)` (`var`: the word's index in the program).
+    WordStore {
+        var: u8,
+        value: u32,
+    },
+    /// `r = READ_ONCE(x)` loaded `value` into register `reg` (an index among the
+    /// registers of `cpu`'s block).
+    WordLoad {
+        var: u8,
+        cpu: u8,
+        reg: u8,
+        value: u32,
+    },
+    /// `[r =] xchg(x, value)`: the word held `old` (`reg`: `NO_REG` if dropped).
+    WordXchg {
+        var: u8,
+        cpu: u8,
+        reg: u8,
+        old: u32,
+        value: u32,
+    },
 }
 
 /// Which 32-bit half of the PMD.
@@ -161,6 +182,9 @@ pub enum ActionKind {
     ClearLowStore,
     Fence,
     Drain,
+    WordStore,
+    WordLoad,
+    WordXchg,
 }
 
 /// Bits of [`Effect::flags`].
@@ -288,6 +312,23 @@ impl Effect {
             ActionKind::Drain => Action::Drain {
                 store: Store::from_code(self.wide as u32),
             },
+            ActionKind::WordStore => Action::WordStore {
+                var: self.wide as u8,
+                value: self.v1,
+            },
+            ActionKind::WordLoad => Action::WordLoad {
+                var: self.wide as u8,
+                reg: (self.wide >> 8) as u8,
+                cpu: (self.wide >> 16) as u8,
+                value: self.v1,
+            },
+            ActionKind::WordXchg => Action::WordXchg {
+                var: self.wide as u8,
+                reg: (self.wide >> 8) as u8,
+                cpu: (self.wide >> 16) as u8,
+                old: self.v2,
+                value: self.v1,
+            },
         }
     }
 }
@@ -322,8 +363,32 @@ impl From<Action> for Effect {
             Action::ClearLowStore => ActionKind::ClearLowStore,
             Action::Fence => ActionKind::Fence,
             Action::Drain { store } => {
-                e.wide = store as u64;
+                e.wide = store.code() as u64;
                 ActionKind::Drain
+            }
+            Action::WordStore { var, value } => {
+                (e.wide, e.v1) = (var as u64, value);
+                ActionKind::WordStore
+            }
+            Action::WordLoad {
+                var,
+                cpu,
+                reg,
+                value,
+            } => {
+                (e.wide, e.v1) = (var as u64 | (reg as u64) << 8 | (cpu as u64) << 16, value);
+                ActionKind::WordLoad
+            }
+            Action::WordXchg {
+                var,
+                cpu,
+                reg,
+                old,
+                value,
+            } => {
+                let wide = var as u64 | (reg as u64) << 8 | (cpu as u64) << 16;
+                (e.wide, e.v1, e.v2) = (wide, value, old);
+                ActionKind::WordXchg
             }
             Action::ClearHigh => ActionKind::ClearHigh,
             Action::FlushIpi { targets } => {

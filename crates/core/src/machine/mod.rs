@@ -57,8 +57,9 @@ pub struct Machine {
     /// `kvm-pv-flush`: readers' vCPUs may be preempted, and the flush skips them.
     kvm: bool,
     /// Some reader is not bracketed by `local_irq_save()`/`local_irq_restore()`, or takes
-    /// the PTL: the `busy` and `at_lock` masks are kept. Constant per machine, so the
-    /// branches on it are always predicted.
+    /// the PTL, or the program has shared words: the `busy` and `at_lock` masks are kept,
+    /// and word steps run. Constant per machine, so the branches on it are always
+    /// predicted.
     generic: bool,
     drain: bool,
     /// `memory = tso`: CPUs have store buffers, and drains are choices.
@@ -109,9 +110,11 @@ impl Machine {
             } else {
                 0
             };
-        let generic = (FIRST_READER..cpus)
-            .filter(|&c| reader_mask >> c & 1 == 1)
-            .any(|c| !bracketed(&prog, c));
+        // Shared words' steps are on the generic path only (see `step_as`).
+        let generic = prog.words.is_some()
+            || (FIRST_READER..cpus)
+                .filter(|&c| reader_mask >> c & 1 == 1)
+                .any(|c| !bracketed(&prog, c));
         let new_addr = default_table(cfg.alloc);
         let tso = cfg.memory == Memory::Tso;
         let lowering = cfg.lowering();
@@ -174,6 +177,7 @@ impl Machine {
                 pc: [DONE; 64],
                 regs: vec![Regs::START; cfg.readers as usize],
                 sb: vec![StoreBuffer::default(); if tso { cpus as usize } else { 0 }],
+                words: prog.words.as_ref().map(|w| w.initial()).unwrap_or_default(),
                 sb_mask: 0,
                 writers: 0,
                 gate: u64::MAX,
@@ -236,6 +240,9 @@ impl Machine {
         st.pc[..self.prog.entry.len()].copy_from_slice(&self.prog.entry);
         st.regs.fill(Regs::START);
         st.sb.fill(StoreBuffer::default());
+        if let Some(w) = &self.prog.words {
+            st.words.copy_from_slice(&w.initial());
+        }
         self.rederive();
     }
 
@@ -432,8 +439,40 @@ impl Machine {
         self.st
             .sb
             .get(cpu as usize)
-            .map(|b| b.iter().map(|s| s.describe(self.new)).collect())
+            .map(|b| b.iter().map(|s| self.store_text(s)).collect())
             .unwrap_or_default()
+    }
+
+    /// A store in kernel terms, with the value it writes.
+    pub fn store_text(&self, s: Store) -> String {
+        match (s, &self.prog.words) {
+            (Store::Word(k), Some(w)) => w.store_text(k),
+            _ => s.describe(self.new),
+        }
+    }
+
+    /// The shared words and registers, each named and valued (`-`: a register not set
+    /// yet); empty for a program without them.
+    pub fn words_text(&self) -> Vec<(String, String)> {
+        self.prog
+            .words
+            .as_ref()
+            .map(|w| w.text(&self.st.words))
+            .unwrap_or_default()
+    }
+
+    /// Whether this is a final state the `exists` clause's condition over registers and
+    /// shared words holds in: the run is [`Machine::finished`] and the condition holds.
+    pub fn observed(&self) -> bool {
+        self.prog
+            .words
+            .as_ref()
+            .is_some_and(|w| w.cond.is_some() && self.finished() && w.holds(&self.st.words))
+    }
+
+    /// Whether the `exists` clause has a condition over final registers and words.
+    pub fn has_final_condition(&self) -> bool {
+        self.prog.words.as_ref().is_some_and(|w| w.cond.is_some())
     }
 
     /// The TSO rule at `cpu`'s pc blocks it: the step waits for an empty store buffer

@@ -54,22 +54,27 @@ impl Pmd {
 }
 
 /// A store waiting in a store buffer (`memory = tso`). The machine knows every value a
-/// store can write in advance (see [`Machine::history`]), so a store is one of five.
+/// store can write in advance (see [`Machine::history`]), so a store is one of five, or
+/// one of the program's stores to shared words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-#[repr(u8)]
 pub enum Store {
     /// `pmd_low = 0`.
-    LowZero = 1,
+    LowZero,
     /// `pmd_high = 0`.
-    HighZero = 2,
+    HighZero,
     /// `pmd_high` = the new table's high word.
-    HighNew = 3,
+    HighNew,
     /// `pmd_low` = the new table's low word.
-    LowNew = 4,
+    LowNew,
     /// `spin_unlock(ptl)`: the lock word back to unlocked.
-    PtlFree = 5,
+    PtlFree,
+    /// The program's `k`-th store to a shared word ([`crate::program::Words::stores`]).
+    Word(u8),
 }
+
+/// The first store-buffer code of a shared word's store.
+const WORD_CODE: u32 = 6;
 
 impl Store {
     pub(super) fn from_code(c: u32) -> Store {
@@ -78,7 +83,20 @@ impl Store {
             2 => Store::HighZero,
             3 => Store::HighNew,
             4 => Store::LowNew,
-            _ => Store::PtlFree,
+            5 => Store::PtlFree,
+            c => Store::Word((c - WORD_CODE) as u8),
+        }
+    }
+
+    /// Its 4-bit code in a [`StoreBuffer`].
+    pub fn code(self) -> u32 {
+        match self {
+            Store::LowZero => 1,
+            Store::HighZero => 2,
+            Store::HighNew => 3,
+            Store::LowNew => 4,
+            Store::PtlFree => 5,
+            Store::Word(k) => WORD_CODE + k as u32,
         }
     }
 
@@ -90,6 +108,7 @@ impl Store {
             Store::HighNew => format!("pmd_high = {:x}", new.high),
             Store::LowNew => format!("pmd_low = {:08x}", new.low),
             Store::PtlFree => "ptl = unlocked".into(),
+            Store::Word(k) => format!("shared store {k}"),
         }
     }
 }
@@ -118,7 +137,7 @@ impl StoreBuffer {
     /// Appends the newest store.
     pub fn push(&mut self, s: Store) {
         debug_assert!(!self.is_full());
-        self.0 |= (s as u32) << (4 * self.len());
+        self.0 |= s.code() << (4 * self.len());
     }
     /// Takes the oldest store.
     pub fn pop(&mut self) -> Option<Store> {
@@ -227,6 +246,9 @@ pub struct State {
     /// Each CPU's store buffer under `memory = tso` (empty under `sc`): `st.pmd` and
     /// `st.ptl` are memory, and a buffered store reaches them at its drain step.
     pub sb: Vec<StoreBuffer>,
+    /// The program's shared words, then each CPU's registers
+    /// ([`crate::program::Words`]): empty for a program without them.
+    pub words: Vec<u8>,
     /// CPUs whose store buffer is not empty: derived from `sb`.
     pub(super) sb_mask: u64,
     /// Which writers (bits 0 and 1) can step: derived from the fields above, and kept
@@ -268,6 +290,7 @@ impl State {
             pc,
             regs,
             sb,
+            words,
             sb_mask,
             writers,
             gate,
@@ -284,6 +307,9 @@ impl State {
         // Under SC both are empty: skip the call.
         if !sb.is_empty() {
             self.sb.clone_from(sb);
+        }
+        if !words.is_empty() {
+            self.words.clone_from(words);
         }
         self.sb_mask = *sb_mask;
         (self.writers, self.gate, self.busy, self.at_lock) = (*writers, *gate, *busy, *at_lock);

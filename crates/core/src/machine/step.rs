@@ -315,9 +315,20 @@ impl Machine {
                     }
                 }
             }
+            // Only a generic machine runs these (a program with shared words is one), so
+            // the fast path has no call in its loop.
+            Op::WordStore | Op::WordLoad | Op::WordXchg if G => {
+                let (values, wide) = self.word_step::<T>(cpu, ins.op);
+                e.kind = match ins.op {
+                    Op::WordStore => ActionKind::WordStore,
+                    Op::WordLoad => ActionKind::WordLoad,
+                    _ => ActionKind::WordXchg,
+                };
+                (e.v1, e.v2, e.wide) = (values as u32, (values >> 32) as u32, wide);
+            }
             // A finished CPU is never enabled (`enabled` says so, and debug builds check
             // it above); no panic path in the dispatch.
-            Op::Done => {}
+            Op::Done | Op::WordStore | Op::WordLoad | Op::WordXchg => {}
         }
         self.goto(cpu, next);
         // A writer's next op may be one it waits at (`pmd_lock()` with the PTL taken,
@@ -393,10 +404,62 @@ impl Machine {
                 Store::HighZero => p.high = 0,
                 Store::HighNew => p.high = self.new.high,
                 Store::LowNew => p.low = self.new.low,
-                Store::PtlFree => {}
+                Store::PtlFree | Store::Word(_) => {}
             }
         }
         p
+    }
+
+    /// A step on a shared word: `WRITE_ONCE()` (buffered under TSO), `READ_ONCE()`
+    /// (from this CPU's newest buffered store to the word, else memory), `xchg()` (its
+    /// buffer is empty: `enabled` held it until it was). Returns the effect's `v1` and
+    /// `v2` (the value stored or loaded, the old value) in one word, and its `wide`.
+    #[inline(never)]
+    fn word_step<const T: bool>(&mut self, cpu: u8, op: Op) -> (u64, u64) {
+        let Some(w) = self.prog.words.as_deref() else {
+            return (0, 0);
+        };
+        let a = w.access[self.st.pc[cpu as usize & 63] as usize];
+        let (base, _) = w.base[cpu as usize];
+        let value = |i: u8| w.value(i).unwrap_or(0) as u64;
+        // As `Action` has them: the word, and for a load or exchange its register's CPU
+        // and index.
+        let wide = a.var as u64 | (a.reg as u64) << 8 | (cpu as u64) << 16;
+        match op {
+            Op::WordStore => {
+                if T {
+                    let b = &mut self.st.sb[cpu as usize];
+                    b.push(Store::Word(a.store));
+                    self.st.sb_mask |= 1 << cpu;
+                } else {
+                    self.st.words[a.var as usize] = a.value;
+                }
+                (value(a.value), a.var as u64)
+            }
+            Op::WordLoad => {
+                let mut got = self.st.words[a.var as usize];
+                if T {
+                    for s in self.st.sb[cpu as usize].iter() {
+                        if let Store::Word(k) = s {
+                            let (var, v) = w.stores[k as usize];
+                            if var == a.var {
+                                got = v;
+                            }
+                        }
+                    }
+                }
+                self.st.words[base as usize + a.reg as usize] = got;
+                (value(got), wide)
+            }
+            _ => {
+                let old = self.st.words[a.var as usize];
+                self.st.words[a.var as usize] = a.value;
+                if a.reg != crate::program::NO_REG {
+                    self.st.words[base as usize + a.reg as usize] = old;
+                }
+                (value(a.value) | value(old) << 32, wide)
+            }
+        }
     }
 
     /// The oldest store in `cpu`'s buffer reaches memory.
@@ -429,8 +492,14 @@ impl Machine {
                 ..pmd
             }),
             Store::PtlFree => self.st.ptl = NO_CPU,
+            Store::Word(k) => {
+                if let Some(w) = self.prog.words.as_deref() {
+                    let (var, v) = w.stores[k as usize];
+                    self.st.words[var as usize] = v;
+                }
+            }
         }
-        e.wide = s as u64;
+        e.wide = s.code() as u64;
         self.refresh();
         e
     }

@@ -98,10 +98,7 @@ pub fn markdown() -> String {
                 steps.push(text);
             }
         }
-        let call = match p.usage {
-            Use::Call => format!("`{}();`", p.name),
-            Use::Condition => format!("`if ({}())`", p.name),
-        };
+        let call = format!("`{}`", p.usage.call_text(p.name));
         s.push_str(&format!(
             "| {call} {} | {} | {} | {} | {} | `{}` in {} |\n",
             p.help,

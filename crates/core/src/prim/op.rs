@@ -62,6 +62,14 @@ pub enum Op {
     /// A plain store of 0 to `pmd_low` (`native_pmd_clear()`), where `ClearLow` is an
     /// `xchg`: the same under SC, but under TSO this one waits in the store buffer.
     ClearLowStore,
+    /// `WRITE_ONCE(x, v)`: a plain store to a shared word (buffered under TSO). Its
+    /// word and value are the program's ([`crate::program::Words`], by pc).
+    WordStore,
+    /// `r = READ_ONCE(x)`: a load of a shared word into a register (own buffer first
+    /// under TSO).
+    WordLoad,
+    /// `r = xchg(x, v)`: a locked exchange of a shared word.
+    WordXchg,
     /// A writer past its last line. Never executed: a CPU there is never enabled.
     Done,
 }
@@ -84,8 +92,10 @@ pub mod var {
     pub const ALL_IRQ: u16 = 64;
     /// The host's preemption of vCPUs (the KVM PV flush skips preempted ones).
     pub const PREEMPTED: u16 = 128;
+    /// The scenario's shared words and this CPU's registers (`WRITE_ONCE()`, …).
+    pub const WORDS: u16 = 256;
 
-    pub const NAMES: [(u16, &str); 8] = [
+    pub const NAMES: [(u16, &str); 9] = [
         (PMD, "pmd"),
         (PTL, "ptl"),
         (IRQ, "irq"),
@@ -94,6 +104,7 @@ pub mod var {
         (INSTALLED, "installed"),
         (ALL_IRQ, "all-irq"),
         (PREEMPTED, "preempted"),
+        (WORDS, "words"),
     ];
 
     /// `pmd,ptl`.
@@ -162,7 +173,7 @@ impl Footprint {
 }
 
 impl Op {
-    pub const ALL: [Op; 26] = {
+    pub const ALL: [Op; 29] = {
         use Op::*;
         [
             Lock,
@@ -191,6 +202,9 @@ impl Op {
             Deref,
             Fence,
             ClearLowStore,
+            WordStore,
+            WordLoad,
+            WordXchg,
         ]
     };
 
@@ -214,6 +228,9 @@ impl Op {
             LoadLow | LoadHigh => (PMD, 0, false, false),
             LoadLowEnd | LoadHighEnd | RecheckLow | RecheckHigh | Load64 => (PMD, 0, false, true),
             Deref => (TABLE | INSTALLED, 0, false, true),
+            WordStore => (0, WORDS, false, false),
+            WordLoad => (WORDS, 0, false, false),
+            WordXchg => (WORDS, WORDS, false, false),
             // Touches only this CPU's store buffer.
             Fence | Done => (0, 0, false, false),
         };
@@ -256,6 +273,9 @@ impl Op {
             Deref => "deref",
             Fence => "mfence",
             ClearLowStore => "store-low",
+            WordStore => "write-once",
+            WordLoad => "read-once",
+            WordXchg => "xchg",
             Done => "done",
         }
     }
@@ -287,15 +307,15 @@ impl Op {
     pub fn tso(self, c: &Lowering) -> Tso {
         use Op::*;
         match self {
-            ClearHigh | ClearLowStore | SetHigh | SetLow | Unlock => Tso::Buffered,
-            Lock | Clear | ClearLow | Set => Tso::Locked,
+            ClearHigh | ClearLowStore | SetHigh | SetLow | Unlock | WordStore => Tso::Buffered,
+            Lock | Clear | ClearLow | Set | WordXchg => Tso::Locked,
             Alloc | FreeNow | FreeDefer => Tso::Locked,
             Fence => Tso::Fence,
             Flush if c.flush_is_hypercall() => Tso::Serializing,
             Flush | Sync if c.ipi_ordered() => Tso::OrderedIpi,
             Flush | Sync => Tso::UnorderedIpi,
             CheckNone | LoadLow | LoadHigh | LoadLowEnd | LoadHighEnd | RecheckLow
-            | RecheckHigh | Load64 => Tso::Load,
+            | RecheckHigh | Load64 | WordLoad => Tso::Load,
             IrqOff | IrqOn | Deref | Done => Tso::Local,
         }
     }
@@ -377,6 +397,25 @@ pub enum Use {
     Call,
     /// The condition of an `if`: `if (name()) { … }`.
     Condition,
+    /// A store of a value to a shared word: `name(x, 1);`.
+    Write,
+    /// A load of a shared word into a register: `r0 = name(x);`.
+    Read,
+    /// An exchange: `name(x, 1);` or `r0 = name(x, 1);`.
+    Exchange,
+}
+
+impl Use {
+    /// How a call is written, for help and errors.
+    pub fn call_text(self, name: &str) -> String {
+        match self {
+            Use::Call => format!("{name}();"),
+            Use::Condition => format!("if ({name}())"),
+            Use::Write => format!("{name}(x, 1);"),
+            Use::Read => format!("r0 = {name}(x);"),
+            Use::Exchange => format!("r0 = {name}(x, 1);"),
+        }
+    }
 }
 
 /// One row of the table.

@@ -28,6 +28,16 @@ fn ipi_ops(c: &Lowering, op: Op) -> Vec<Op> {
     }
 }
 
+/// A fence (`MFENCE`, or a locked add to the stack): a step only under TSO, where it
+/// waits for an empty store buffer; under SC it would be a step that does nothing.
+fn fence_ops(c: &Lowering) -> Vec<Op> {
+    if c.memory == Memory::Tso {
+        vec![Op::Fence]
+    } else {
+        vec![]
+    }
+}
+
 fn read_ops(c: &Lowering, recheck: bool) -> Vec<Op> {
     if c.mode == Mode::NonPae {
         vec![Op::Load64]
@@ -342,17 +352,77 @@ pub static PRIMS: &[Prim] = &[
         name: "weak_wrmsr_fence",
         usage: Use::Call,
         roles: role::ANY,
-        ops: |c| {
-            if c.memory == Memory::Tso {
-                vec![Op::Fence]
-            } else {
-                vec![]
-            }
-        },
+        ops: fence_ops,
         help: "MFENCE; LFENCE: make earlier stores visible before a non-serializing WRMSR",
         modes: "no step under memory = sc; under tso one step that waits for an empty store buffer",
         kernel: "weak_wrmsr_fence() (x2apic_wrmsr_fence() before 25a068b8e9a4e)",
         file: "arch/x86/include/asm/barrier.h",
         tso: "a fence: waits until this CPU's store buffer is empty",
+    },
+    Prim {
+        name: "WRITE_ONCE",
+        usage: Use::Write,
+        roles: role::ANY,
+        ops: |_| vec![Op::WordStore],
+        help: "store a value to a shared word the scenario names (`int x = 0;` in the settings gives its first value, else 0)",
+        modes: "one 32-bit store in every mode",
+        kernel: "WRITE_ONCE() / __WRITE_ONCE(): a volatile store, one MOV",
+        file: "include/asm-generic/rwonce.h",
+        tso: "a plain store, buffered: other CPUs see it once it drains",
+    },
+    Prim {
+        name: "READ_ONCE",
+        usage: Use::Read,
+        roles: role::ANY,
+        ops: |_| vec![Op::WordLoad],
+        help: "load a shared word into a register of this CPU, which the exists clause may name (`P2:r0=1`)",
+        modes: "one 32-bit load in every mode",
+        kernel: "READ_ONCE() / __READ_ONCE(): a volatile load, one MOV",
+        file: "include/asm-generic/rwonce.h",
+        tso: "a load: this CPU's newest buffered store to the word if it has one, else memory",
+    },
+    Prim {
+        name: "xchg",
+        usage: Use::Exchange,
+        roles: role::ANY,
+        ops: |_| vec![Op::WordXchg],
+        help: "exchange a shared word with a value in one atomic step, the old value into a register (`xchg(x, 1);` drops it)",
+        modes: "one locked exchange in every mode",
+        kernel: "xchg() / arch_xchg(): XCHG with a memory operand, locked without a prefix",
+        file: "arch/x86/include/asm/cmpxchg.h",
+        tso: "locked: waits for an empty store buffer, then reads and writes memory",
+    },
+    Prim {
+        name: "smp_mb",
+        usage: Use::Call,
+        roles: role::ANY,
+        ops: fence_ops,
+        help: "a full memory barrier: no later load runs before an earlier store is visible",
+        modes: "no step under memory = sc; under tso one step that waits for an empty store buffer",
+        kernel: "smp_mb() / __smp_mb(): lock; addl $0,-4(%esp)",
+        file: "arch/x86/include/asm/barrier.h",
+        tso: "a locked add to the stack: waits until this CPU's store buffer is empty",
+    },
+    Prim {
+        name: "smp_rmb",
+        usage: Use::Call,
+        roles: role::ANY,
+        ops: |_| vec![],
+        help: "orders loads against loads: x86 never reorders them, so it is no step",
+        modes: "no step in any mode",
+        kernel: "smp_rmb() / __smp_rmb(): dma_rmb(), a compiler barrier()",
+        file: "arch/x86/include/asm/barrier.h",
+        tso: "no step: TSO keeps loads in order",
+    },
+    Prim {
+        name: "smp_wmb",
+        usage: Use::Call,
+        roles: role::ANY,
+        ops: |_| vec![],
+        help: "orders stores against stores: x86 never reorders them (the store buffer is FIFO), so it is no step",
+        modes: "no step in any mode",
+        kernel: "smp_wmb() / __smp_wmb(): a compiler barrier()",
+        file: "arch/x86/include/asm/barrier.h",
+        tso: "no step: the FIFO store buffer keeps stores in order",
     },
 ];

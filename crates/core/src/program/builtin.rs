@@ -83,6 +83,14 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "x2apic-fence",
         include_str!("../../../../scenarios/x2apic-fence.litmus"),
     ),
+    (
+        "handshake-no-mb",
+        include_str!("../../../../scenarios/handshake-no-mb.litmus"),
+    ),
+    (
+        "handshake-mb",
+        include_str!("../../../../scenarios/handshake-mb.litmus"),
+    ),
 ];
 
 /// The built-in placement programs, parsed once.

@@ -4,6 +4,7 @@
 //! [`crate::prim`] gives.
 
 use super::builtin::of_config;
+use super::words::{Builder, Words};
 use crate::config::{Config, ConfigError};
 use crate::hazard::Hazard;
 use crate::prim::{self, Op, Use};
@@ -56,6 +57,9 @@ pub struct Program {
     /// The scenario's hash ([`program_hash`]), or `None` for a built-in placement.
     pub hash: Option<u64>,
     pub exists: Exists,
+    /// Shared words and registers (`WRITE_ONCE()`, `READ_ONCE()`, `xchg()`, `int x`),
+    /// and the `exists` condition over them; `None` where the scenario has none.
+    pub words: Option<Box<Words>>,
 }
 
 impl Program {
@@ -87,6 +91,7 @@ impl Program {
 
 struct Emitter<'a> {
     cfg: &'a Config,
+    words: &'a mut Builder,
     code: Vec<Instr>,
     lines: Vec<u32>,
     actor: Actor,
@@ -127,6 +132,13 @@ impl Emitter<'_> {
     fn stmt(&mut self, s: &Stmt) -> Result<(), ScenarioError> {
         match s {
             Stmt::Call { name, span } => self.call(name, *span),
+            Stmt::Access {
+                name,
+                span,
+                var,
+                value,
+                reg,
+            } => self.access(name, *span, var, *value, reg.as_ref()),
             Stmt::If {
                 cond,
                 negated,
@@ -253,12 +265,64 @@ impl Emitter<'_> {
         }
     }
 
+    /// `WRITE_ONCE(x, 1);`, `r0 = READ_ONCE(x);`, `[r0 =] xchg(x, 1);`.
+    fn access(
+        &mut self,
+        name: &str,
+        span: Span,
+        var: &(String, Span),
+        value: Option<(u32, Span)>,
+        reg: Option<&(String, Span)>,
+    ) -> Result<(), ScenarioError> {
+        let p = self.known(name, span)?;
+        let shape = |what: &str| {
+            Err(ScenarioError::at(
+                span,
+                format!("{what}: write '{}'", p.usage.call_text(name)),
+            ))
+        };
+        match (p.usage, value.is_some(), reg.is_some()) {
+            (Use::Call | Use::Condition, _, _) => {
+                return shape(&format!("{name}() takes no arguments"))
+            }
+            (Use::Write, false, _) => return shape(&format!("{name}() needs a value to store")),
+            (Use::Write, true, true) => return shape(&format!("{name}() returns nothing")),
+            (Use::Read, true, _) => {
+                return shape(&format!("{name}() takes one argument, the word"))
+            }
+            (Use::Read, false, false) => {
+                return shape(&format!("{name}() needs a register to load into"))
+            }
+            (Use::Exchange, false, _) => {
+                return shape(&format!("{name}() needs the value to exchange in"))
+            }
+            _ => {}
+        }
+        self.allowed(p, span)?;
+        self.end_run();
+        for op in (p.ops)(&self.cfg.lowering()) {
+            let i = self.push(op, span.line);
+            let buffered = op.tso(&self.cfg.lowering()) == crate::prim::Tso::Buffered;
+            self.words.access(i, var, value, reg, buffered)?;
+        }
+        Ok(())
+    }
+
     fn call(&mut self, name: &str, span: Span) -> Result<(), ScenarioError> {
         let p = self.known(name, span)?;
         if p.usage == Use::Condition {
             return Err(ScenarioError::at(
                 span,
                 format!("{name}() is a condition: write 'if ({name}()) {{ … }}'"),
+            ));
+        }
+        if p.usage != Use::Call {
+            return Err(ScenarioError::at(
+                span,
+                format!(
+                    "{name}() works on a shared word: write '{}'",
+                    p.usage.call_text(name)
+                ),
             ));
         }
         self.allowed(p, span)?;
@@ -438,10 +502,13 @@ pub fn compile(s: &Scenario, cfg: &Config) -> Result<Program, ScenarioError> {
     let mut code: Vec<Instr> = Vec::new();
     let mut lines = Vec::new();
     let mut ranges = Vec::new();
+    let mut words = Builder::new(&s.init)?;
     for b in &blocks {
         let start = code.len();
+        words.block();
         let mut e = Emitter {
             cfg,
+            words: &mut words,
             code: std::mem::take(&mut code),
             lines: std::mem::take(&mut lines),
             actor: b.actor,
@@ -543,11 +610,12 @@ pub fn compile(s: &Scenario, cfg: &Config) -> Result<Program, ScenarioError> {
         )
     });
     let stale_ok = has(&|o| o == Op::Deref);
-    let observable = s.exists.hazards.iter().any(|h| match h {
-        Hazard::Torn => torn_ok,
-        Hazard::Stale => stale_ok,
-        Hazard::Deadlock => true,
-    });
+    let observable = s.exists.cond.is_some()
+        || s.exists.hazards.iter().any(|h| match h {
+            Hazard::Torn => torn_ok,
+            Hazard::Stale => stale_ok,
+            Hazard::Deadlock | Hazard::Observed => true,
+        });
     if !observable {
         let why: Vec<&str> = s
             .exists
@@ -585,6 +653,7 @@ pub fn compile(s: &Scenario, cfg: &Config) -> Result<Program, ScenarioError> {
             entry[w] = DONE;
         }
     }
+    let words = words.finish(&block_of, s.exists.cond.as_ref())?;
     Ok(Program {
         code: full,
         entry,
@@ -593,11 +662,14 @@ pub fn compile(s: &Scenario, cfg: &Config) -> Result<Program, ScenarioError> {
         lines,
         hash: cfg.scenario.as_ref().map(|s| program_hash(s)),
         exists: s.exists.clone(),
+        words,
     })
 }
 
 fn find_control(stmts: &[Stmt]) -> Option<&Stmt> {
-    stmts.iter().find(|s| !matches!(s, Stmt::Call { .. }))
+    stmts
+        .iter()
+        .find(|s| matches!(s, Stmt::If { .. } | Stmt::DoWhile { .. }))
 }
 
 /// The program `cfg` runs: its scenario's, or its placement's.

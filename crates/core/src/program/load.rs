@@ -107,6 +107,7 @@ pub fn print(s: &Scenario, cfg: &Config) -> String {
         .copied()
         .chain(extra.iter().filter(|(_, on)| *on).map(|(k, _)| *k))
         .map(|k| format!("{k} = {};", cfg.get(k).unwrap_or_default()))
+        .chain(s.init.iter().map(|(n, v, _)| format!("int {n} = {v};")))
         .collect();
     out.push_str(&format!("{{ {} }}\n\n", kv.join(" ")));
     out.push_str(&print_blocks(&s.blocks, Some(cfg.reader)));

@@ -17,7 +17,9 @@ pub(super) struct Token {
     pub(super) span: Span,
 }
 
-const PUNCTS: &[&str] = &["\\/", "||", "{", "}", "(", ")", ";", "=", "!", "~", ","];
+const PUNCTS: &[&str] = &[
+    "\\/", "/\\", "||", "&&", "{", "}", "(", ")", ";", "=", "!", "~", ",", ":",
+];
 
 pub(super) fn lex(src: &str) -> Result<Vec<Token>, ScenarioError> {
     let mut out = Vec::new();

@@ -43,6 +43,9 @@
 //!   until the writers are done).
 //! - `exists (torn \/ stale \/ deadlock)` names what the checker looks for and claims it
 //!   happens; `~exists (…)` claims it never does. A deadlock is always reported.
+//! - Shared words: `int x = 1;` among the settings, `WRITE_ONCE(x, 1);`,
+//!   `r0 = READ_ONCE(x);` and `[r0 =] xchg(x, 1);` in any block, and final values in the
+//!   clause beside the hazards (`exists (torn \/ P0:r0=0 /\ x=1)`).
 //!
 //! The built-in presets and the four sync placements are such files (`scenarios/` in the
 //! repository, embedded here); a file whose program is a built-in placement's is that

@@ -4,7 +4,7 @@
 //! whether a block's program is one the model can run is the compiler's question.
 
 use super::lexer::{lex, Tok, Token};
-use super::syntax::{Actor, Block, Exists, Scenario, ScenarioError, Span, Stmt};
+use super::syntax::{Actor, Block, Cond, Exists, Loc, Scenario, ScenarioError, Span, Stmt};
 use crate::hazard::Hazard;
 use crate::knob::{ReaderKind, Setting};
 
@@ -90,6 +90,34 @@ impl Parser {
         }
     }
 
+    /// A non-negative decimal number (a shared word's value).
+    fn number(&mut self, what: &str) -> Result<(u32, Span), ScenarioError> {
+        match &self.peek().tok {
+            Tok::Ident(w) if w.bytes().all(|c| c.is_ascii_digit()) => {
+                let span = self.peek().span;
+                let v = w
+                    .parse::<u32>()
+                    .map_err(|_| ScenarioError::at(span, format!("{w} does not fit in 32 bits")))?;
+                self.next();
+                Ok((v, span))
+            }
+            _ => self.err(what),
+        }
+    }
+
+    /// A shared word's or a register's name: an identifier that is not a number.
+    fn name(&mut self, what: &str) -> Result<(String, Span), ScenarioError> {
+        match &self.peek().tok {
+            Tok::Ident(w)
+                if w.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                    && !w.contains('-') =>
+            {
+                self.ident(what)
+            }
+            _ => self.err(what),
+        }
+    }
+
     fn file(&mut self, source: &str) -> Result<Scenario, ScenarioError> {
         if !self.is_word("tornsim") {
             return self.err("'tornsim NAME' on the first line");
@@ -105,10 +133,25 @@ impl Parser {
             _ => String::new(),
         };
         let mut settings = Vec::new();
+        let mut init: Vec<(String, u32, Span)> = Vec::new();
         if self.is("{") {
             self.expect("{")?;
             while !self.is("}") {
                 let (k, ks) = self.ident("a setting name (or '}')")?;
+                if k == "int" && !self.is("=") {
+                    // `int x = 1;`: a shared word's first value.
+                    let (name, ns) = self.name("a shared word's name after 'int'")?;
+                    if init.iter().any(|(n, _, _)| *n == name) {
+                        return Err(ScenarioError::at(ns, format!("'{name}' is declared twice")));
+                    }
+                    self.expect("=")?;
+                    let (v, vs) = self.number(&format!("a number for '{name}'"))?;
+                    init.push((name, v, Span { end: vs.end, ..ks }));
+                    if !self.is("}") {
+                        self.expect(";")?;
+                    }
+                    continue;
+                }
                 if self.is("(") && is_block_head(&k) {
                     let open = *self.open.last().expect("inside the settings' braces");
                     return Err(ScenarioError::at(
@@ -151,6 +194,7 @@ impl Parser {
             name,
             description,
             settings,
+            init,
             blocks,
             exists,
             source: source.to_string(),
@@ -282,13 +326,54 @@ impl Parser {
                 span,
                 format!("'{w}' is not part of the scenario language (statements are calls, 'if (pmd_none())' and 'do {{ … }} while (!installed);')"),
             )),
+            _ if self.is("=") => {
+                // `r0 = READ_ONCE(x);`
+                self.next();
+                let (name, ns) = self.ident("a call such as 'READ_ONCE(x)' after '='")?;
+                self.expect("(")?;
+                if self.is(")") {
+                    return Err(ScenarioError::at(
+                        ns,
+                        format!("{name}() returns nothing to put in '{w}'"),
+                    ));
+                }
+                self.access(name, ns, Some((w, span)))
+            }
             _ => {
                 self.expect("(")?;
+                if !self.is(")") {
+                    return self.access(w, span, None);
+                }
                 self.expect(")")?;
                 self.expect(";")?;
                 Ok(Stmt::Call { name: w, span })
             }
         }
+    }
+
+    /// The arguments of a call on a shared word, after its '(': `x` or `x, 1`.
+    fn access(
+        &mut self,
+        name: String,
+        span: Span,
+        reg: Option<(String, Span)>,
+    ) -> Result<Stmt, ScenarioError> {
+        let var = self.name("a shared word such as 'x'")?;
+        let value = if self.is(",") {
+            self.next();
+            Some(self.number("a value such as 1 (a non-negative number)")?)
+        } else {
+            None
+        };
+        self.expect(")")?;
+        self.expect(";")?;
+        Ok(Stmt::Access {
+            name,
+            span,
+            var,
+            value,
+            reg,
+        })
     }
 
     fn exists(&mut self) -> Result<Exists, ScenarioError> {
@@ -302,40 +387,163 @@ impl Parser {
         }
         self.next();
         self.expect("(")?;
+        let whole = self.disjunction(0)?;
+        let end = self.expect(")")?;
+        // Hazards are alternatives of the whole clause; the rest is one condition on
+        // the final state.
+        let mut alts = Vec::new();
+        flatten_or(whole, &mut alts);
         let mut hazards = Vec::new();
-        loop {
-            if self.is("~") {
-                return Err(ScenarioError::at(
-                    self.peek().span,
-                    "negate the whole clause instead: '~exists (torn)' claims no torn read is reachable",
-                ));
-            }
-            let (h, hs) = self.ident("torn, stale or deadlock")?;
-            hazards.push(match h.as_str() {
-                "torn" => Hazard::Torn,
-                "stale" => Hazard::Stale,
-                "deadlock" => Hazard::Deadlock,
-                _ => {
-                    return Err(ScenarioError::at(
-                        hs,
-                        format!("unknown hazard '{h}' (known: torn, stale, deadlock)"),
-                    ))
+        let mut cond: Option<Cond> = None;
+        for a in alts {
+            match a {
+                Formula::Hazard(h, _) => {
+                    if !hazards.contains(&h) {
+                        hazards.push(h)
+                    }
                 }
-            });
-            if self.is("\\/") || self.is("||") {
-                self.next();
-            } else {
-                break;
+                f => {
+                    let c = f.into_cond()?;
+                    cond = Some(match cond {
+                        None => c,
+                        Some(p) => Cond::Or(Box::new(p), Box::new(c)),
+                    });
+                }
             }
         }
-        let end = self.expect(")")?;
         Ok(Exists {
             negated,
             hazards,
+            cond,
             span: Span {
                 end: end.end,
                 ..start
             },
+        })
+    }
+
+    fn disjunction(&mut self, depth: u32) -> Result<Formula, ScenarioError> {
+        let mut f = self.conjunction(depth)?;
+        while self.is("\\/") || self.is("||") {
+            self.next();
+            let g = self.conjunction(depth)?;
+            f = Formula::Or(Box::new(f), Box::new(g));
+        }
+        Ok(f)
+    }
+
+    fn conjunction(&mut self, depth: u32) -> Result<Formula, ScenarioError> {
+        let mut f = self.unary(depth)?;
+        while self.is("/\\") || self.is("&&") {
+            self.next();
+            let g = self.unary(depth)?;
+            f = Formula::And(Box::new(f), Box::new(g));
+        }
+        Ok(f)
+    }
+
+    fn unary(&mut self, depth: u32) -> Result<Formula, ScenarioError> {
+        if depth > 64 {
+            return Err(ScenarioError::at(
+                self.peek().span,
+                "the exists clause nests more than 64 deep",
+            ));
+        }
+        if self.is("~") || self.is("!") {
+            let at = self.next().span;
+            let f = self.unary(depth + 1)?;
+            return Ok(Formula::Not(Box::new(f), at));
+        }
+        if self.is("(") {
+            self.next();
+            let f = self.disjunction(depth + 1)?;
+            self.expect(")")?;
+            return Ok(f);
+        }
+        let what = "torn, stale, deadlock, or a final value such as 'P1:r0=1' or 'x=2'";
+        let (w, ws) = self.ident(what)?;
+        if self.is(":") && is_block_head(&w) {
+            self.next();
+            let (reg, _) = self.name("a register such as 'r0' after ':'")?;
+            self.expect("=")?;
+            let (value, vs) = self.number("a value such as 1")?;
+            let cpu = w[1..]
+                .parse::<u32>()
+                .map_err(|_| ScenarioError::at(ws, format!("{w} is not a CPU this model has")))?;
+            return Ok(Formula::Eq(
+                Loc::Reg { cpu, name: reg },
+                value,
+                Span { end: vs.end, ..ws },
+            ));
+        }
+        if self.is("=") {
+            if !w.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') || w.contains('-') {
+                return Err(ScenarioError::at(
+                    ws,
+                    format!("'{w}' is not a shared word's name"),
+                ));
+            }
+            self.next();
+            let (value, vs) = self.number("a value such as 1")?;
+            return Ok(Formula::Eq(Loc::Var(w), value, Span { end: vs.end, ..ws }));
+        }
+        match w.as_str() {
+            "torn" => Ok(Formula::Hazard(Hazard::Torn, ws)),
+            "stale" => Ok(Formula::Hazard(Hazard::Stale, ws)),
+            "deadlock" => Ok(Formula::Hazard(Hazard::Deadlock, ws)),
+            _ => Err(ScenarioError::at(
+                ws,
+                format!("unknown hazard '{w}' (known: torn, stale, deadlock; or a final value such as 'P1:r0=1' or 'x=2')"),
+            )),
+        }
+    }
+}
+
+/// An `exists` clause as written, before hazards and final values are told apart.
+enum Formula {
+    Hazard(Hazard, Span),
+    Eq(Loc, u32, Span),
+    Not(Box<Formula>, Span),
+    And(Box<Formula>, Box<Formula>),
+    Or(Box<Formula>, Box<Formula>),
+}
+
+fn flatten_or(f: Formula, out: &mut Vec<Formula>) {
+    match f {
+        Formula::Or(a, b) => {
+            flatten_or(*a, out);
+            flatten_or(*b, out);
+        }
+        f => out.push(f),
+    }
+}
+
+impl Formula {
+    /// A condition on the final state: no hazard inside it.
+    fn into_cond(self) -> Result<Cond, ScenarioError> {
+        Ok(match self {
+            Formula::Hazard(h, at) => {
+                return Err(ScenarioError::at(
+                    at,
+                    format!(
+                        "{} is a hazard, not a final value: name it as an alternative of the whole clause ('exists ({} \\/ …)'), or negate the whole clause ('~exists')",
+                        h.name(),
+                        h.name()
+                    ),
+                ))
+            }
+            Formula::Eq(loc, value, span) => Cond::Eq { loc, value, span },
+            Formula::Not(f, at) => {
+                if let Formula::Hazard(h, _) = *f {
+                    return Err(ScenarioError::at(
+                        at,
+                        format!("negate the whole clause instead: '~exists ({})' claims no {} is reachable", h.name(), h.name()),
+                    ));
+                }
+                Cond::Not(Box::new(f.into_cond()?))
+            }
+            Formula::And(a, b) => Cond::And(Box::new(a.into_cond()?), Box::new(b.into_cond()?)),
+            Formula::Or(a, b) => Cond::Or(Box::new(a.into_cond()?), Box::new(b.into_cond()?)),
         })
     }
 }

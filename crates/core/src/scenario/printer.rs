@@ -11,6 +11,20 @@ fn print_stmts(out: &mut String, stmts: &[Stmt], depth: usize) {
     for s in stmts {
         match s {
             Stmt::Call { name, .. } => out.push_str(&format!("{ind}{name}();\n")),
+            Stmt::Access {
+                name,
+                var,
+                value,
+                reg,
+                ..
+            } => {
+                let to = reg
+                    .as_ref()
+                    .map(|(r, _)| format!("{r} = "))
+                    .unwrap_or_default();
+                let v = value.map(|(v, _)| format!(", {v}")).unwrap_or_default();
+                out.push_str(&format!("{ind}{to}{name}({}{v});\n", var.0));
+            }
             Stmt::If {
                 cond,
                 negated,
@@ -20,7 +34,7 @@ fn print_stmts(out: &mut String, stmts: &[Stmt], depth: usize) {
             } => {
                 let bang = if *negated { "!" } else { "" };
                 let arm = |out: &mut String, v: &[Stmt], head: String| {
-                    if let [one @ Stmt::Call { .. }] = v {
+                    if let [one @ (Stmt::Call { .. } | Stmt::Access { .. })] = v {
                         out.push_str(&format!("{head}\n"));
                         print_stmts(out, std::slice::from_ref(one), depth + 1);
                         false
@@ -70,7 +84,13 @@ pub(crate) fn program_text(s: &Scenario) -> String {
             b.actor = Actor::Reader(None);
         }
     }
-    print_blocks(&blocks, None)
+    // Shared words' first values are part of the program (none: as before they existed).
+    let init: String = s
+        .init
+        .iter()
+        .map(|(n, v, _)| format!("int {n} = {v};\n"))
+        .collect();
+    init + &print_blocks(&blocks, None)
 }
 
 /// A 64-bit FNV-1a hash of the scenario's program and `exists` clause (not its name,

@@ -112,6 +112,102 @@ pub enum Stmt {
     },
     /// `do { … } while (!installed);`
     DoWhile { body: Vec<Stmt>, span: Span },
+    /// A primitive on a shared word: `WRITE_ONCE(x, 1);`, `r0 = READ_ONCE(x);`,
+    /// `r0 = xchg(x, 1);`. `span` is the primitive's name.
+    Access {
+        name: String,
+        span: Span,
+        var: (String, Span),
+        value: Option<(u32, Span)>,
+        reg: Option<(String, Span)>,
+    },
+}
+
+/// What a condition atom compares: a CPU's register or a shared word.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Loc {
+    /// `P1:r0`
+    Reg { cpu: u32, name: String },
+    /// `x`
+    Var(String),
+}
+
+impl fmt::Display for Loc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Loc::Reg { cpu, name } => write!(f, "P{cpu}:{name}"),
+            Loc::Var(v) => f.write_str(v),
+        }
+    }
+}
+
+/// A condition over a final state's registers and shared words, as herd7 writes them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cond {
+    /// `P1:r0=1`, `x=2`.
+    Eq {
+        loc: Loc,
+        value: u32,
+        span: Span,
+    },
+    Not(Box<Cond>),
+    And(Box<Cond>, Box<Cond>),
+    Or(Box<Cond>, Box<Cond>),
+}
+
+impl Cond {
+    /// Every atom, in order.
+    pub fn atoms(&self) -> Vec<(&Loc, u32, Span)> {
+        match self {
+            Cond::Eq { loc, value, span } => vec![(loc, *value, *span)],
+            Cond::Not(c) => c.atoms(),
+            Cond::And(a, b) | Cond::Or(a, b) => {
+                let mut v = a.atoms();
+                v.extend(b.atoms());
+                v
+            }
+        }
+    }
+
+    /// Whether it holds, given each atom's location's value (`None`: a register never
+    /// set, which equals nothing).
+    pub fn eval(&self, value_of: &impl Fn(&Loc) -> Option<u32>) -> bool {
+        match self {
+            Cond::Eq { loc, value, .. } => value_of(loc) == Some(*value),
+            Cond::Not(c) => !c.eval(value_of),
+            Cond::And(a, b) => a.eval(value_of) && b.eval(value_of),
+            Cond::Or(a, b) => a.eval(value_of) || b.eval(value_of),
+        }
+    }
+
+    /// `prec`: 0 inside an `\/`, 1 inside a `/\`, 2 under `~`.
+    fn print(&self, out: &mut String, prec: u8) {
+        let (mine, paren) = match self {
+            Cond::Eq { .. } | Cond::Not(_) => (2, false),
+            Cond::And(..) => (1, prec > 1),
+            Cond::Or(..) => (0, prec > 0),
+        };
+        if paren {
+            out.push('(');
+        }
+        match self {
+            Cond::Eq { loc, value, .. } => out.push_str(&format!("{loc}={value}")),
+            Cond::Not(c) => {
+                out.push('~');
+                c.print(out, 2);
+            }
+            Cond::And(a, b) | Cond::Or(a, b) => {
+                a.print(out, mine);
+                out.push_str(if mine == 1 { " /\\ " } else { " \\/ " });
+                b.print(out, mine);
+            }
+        }
+        if paren {
+            out.push(')');
+        }
+    }
 }
 
 /// One CPU's block.
@@ -129,6 +225,10 @@ pub struct Exists {
     /// `~exists`: the claim is that none of the hazards happens.
     pub negated: bool,
     pub hazards: Vec<Hazard>,
+    /// The alternatives over final registers and shared words, joined by `\/` (none:
+    /// the clause names hazards only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cond: Option<Cond>,
     pub span: Span,
 }
 
@@ -138,6 +238,7 @@ impl Exists {
         Exists {
             negated: false,
             hazards: vec![Hazard::Torn, Hazard::Stale],
+            cond: None,
             span: Span::default(),
         }
     }
@@ -151,6 +252,7 @@ impl Exists {
             V::Safe => false,
             V::Torn => named(Hazard::Torn),
             V::Stale => named(Hazard::Stale),
+            V::Observed => self.cond.is_some(),
             V::Deadlock if named(Hazard::Deadlock) => true,
             V::Deadlock | V::Incomplete => return None,
         };
@@ -164,7 +266,11 @@ impl Exists {
 
     /// Whether the checker stops at `h` (a deadlock always stops it).
     pub fn asks(&self, h: Hazard) -> bool {
-        h == Hazard::Deadlock || self.hazards.contains(&h)
+        match h {
+            Hazard::Deadlock => true,
+            Hazard::Observed => self.cond.is_some(),
+            _ => self.hazards.contains(&h),
+        }
     }
     pub(crate) fn same_question(&self, o: &Exists) -> bool {
         let norm = |e: &Exists| {
@@ -174,7 +280,7 @@ impl Exists {
             v.dedup();
             v
         };
-        norm(self) == norm(o)
+        norm(self) == norm(o) && self.cond == o.cond
     }
 }
 
@@ -185,6 +291,8 @@ pub struct Scenario {
     pub description: String,
     /// The settings as written: (key, value, where).
     pub settings: Vec<(String, String, Span)>,
+    /// Shared words' first values as declared (`int x = 1;` in the settings block).
+    pub init: Vec<(String, u32, Span)>,
     pub blocks: Vec<Block>,
     pub exists: Exists,
     /// The text it was parsed from.
@@ -204,10 +312,15 @@ impl std::hash::Hash for Scenario {
 }
 
 pub(crate) fn print_exists(e: &Exists) -> String {
-    let hs: Vec<&str> = e.hazards.iter().map(|h| h.name()).collect();
+    let mut alts: Vec<String> = e.hazards.iter().map(|h| h.name().to_string()).collect();
+    if let Some(c) = &e.cond {
+        let mut t = String::new();
+        c.print(&mut t, 0);
+        alts.push(t);
+    }
     format!(
         "{}exists ({})\n",
         if e.negated { "~" } else { "" },
-        hs.join(" \\/ ")
+        alts.join(" \\/ ")
     )
 }
