@@ -362,3 +362,14 @@ fn bad_shared_word_programs_get_clear_errors() {
     ));
     assert!(e.contains("more than 15 distinct values"), "{e}");
 }
+
+#[test]
+fn a_state_too_large_to_pack_is_an_error_that_names_the_words() {
+    let (_, cfg) = load(builtin_source("handshake-no-mb").unwrap()).unwrap();
+    let cfg = Config { readers: 8, ..cfg };
+    let e = check(&cfg, CheckOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("packs a state in 128 bits"), "{e}");
+    assert!(e.contains("shared words and registers"), "{e}");
+}

@@ -233,6 +233,8 @@ pub fn app(props: &AppProps) -> Html {
     let timed = m.shown.as_ref().is_some_and(|c| c.timed.is_some());
     // Borrowed, not cloned: the view's copy is shared with the model.
     let lanes: &[tornsim_core::campaign::Lane] = m.shown.as_ref().map_or(&[], |c| &c.lanes);
+    // A clause over final registers and words: its runs get a column of their own.
+    let observes = program::of_config(&m.share.config).exists.cond.is_some();
     // Each lane's summaries, once per render, for the chart and the table.
     let timed_stats: Vec<tornsim_core::timed::TimedStats> = if timed {
         lanes.iter().map(|l| l.timed.stats()).collect()
@@ -424,11 +426,13 @@ pub fn app(props: &AppProps) -> Html {
                 </section>
                 <div class="scroll-x" tabindex="0" role="region" aria-label="lanes">
                 <table class="lanes">
-                    <thead><tr><th>{ "sync" }</th><th>{ "runs" }</th><th>{ "runs with a torn read" }</th><th>{ "torn reads" }</th><th>{ "retries" }</th><th>{ "stale uses" }</th><th>{ "IPIs" }</th><th>{ "first torn read" }</th></tr></thead>
+                    <thead><tr><th>{ "sync" }</th><th>{ "runs" }</th><th>{ "runs with a torn read" }</th><th>{ "torn reads" }</th><th>{ "retries" }</th><th>{ "stale uses" }</th><th>{ "IPIs" }</th>
+                        if observes { <th>{ "runs ending as exists says" }</th> }
+                        <th>{ if observes { "first run to open" } else { "first torn read" } }</th></tr></thead>
                     <tbody>
                     { for lanes.iter().map(|l| {
                         let s = &l.stats;
-                        let open = s.first_torn.as_ref().map(|h| {
+                        let open = s.first_torn.as_ref().or(s.first_observed.as_ref()).map(|h| {
                             let sched = h.schedule.clone();
                             html! { <button class="open-trace" onclick={on(&d, move |_| Msg::OpenTrace(sched.clone()))}>{ format!("run {}, open trace", h.run) }</button> }
                         });
@@ -441,6 +445,7 @@ pub fn app(props: &AppProps) -> Html {
                                 <td>{ s.retries }</td>
                                 <td>{ s.stale_uses }</td>
                                 <td>{ s.ipis_sent }</td>
+                                if observes { <td class="observed-count">{ s.runs_observed }</td> }
                                 <td>{ open.unwrap_or_else(|| html! { "none" }) }</td>
                             </tr>
                         }

@@ -67,7 +67,8 @@ impl fmt::Display for CheckError {
             CheckError::TooLarge { bits } => write!(
                 f,
                 "the checker packs a state in 128 bits and this configuration needs {bits}: \
-                 use at most 8 readers (7 under kvm-pv-flush) and fewer idle CPUs"
+                 use at most 8 readers (7 under kvm-pv-flush), fewer idle CPUs, and fewer shared \
+                 words and registers"
             ),
         }
     }

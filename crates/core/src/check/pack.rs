@@ -159,8 +159,11 @@ impl Layout {
             + words.as_ref().map_or(0, |w| {
                 w.slots as u32 * w.slot_bits + 4 * w.caps.iter().sum::<u32>()
             });
-        if bits > 128 {
-            return Err(CheckError::TooLarge { bits });
+        // `unpack` stages the words' slots in a 64-entry array.
+        if bits > 128 || words.as_ref().is_some_and(|w| w.slots > 64) {
+            return Err(CheckError::TooLarge {
+                bits: bits.max(129),
+            });
         }
         Ok(Layout {
             readers,
