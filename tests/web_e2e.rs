@@ -630,8 +630,13 @@ fn at_390_px_nothing_scrolls_the_page_sideways() {
     assert_eq!(v["page"], v["view"], "the page scrolls sideways: {v}");
     // Chart text is drawn at its CSS size: one SVG unit per pixel, here and wide.
     let narrow = b.js(CHART_SCALES);
-    b.resize(1400, 900);
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    // No chart title or label is cut off, narrow or wide.
+    for width in [390, 1280, 1400] {
+        b.resize(width, 900);
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let clipped = b.js(CLIPPED_CHART_TEXT);
+        assert_eq!(clipped, serde_json::json!([]), "at {width} px");
+    }
     let wide = b.js(CHART_SCALES);
     eprintln!("e2e chart scales: 390 px {narrow}, 1400 px {wide}");
     for v in [&narrow, &wide] {
@@ -645,6 +650,20 @@ fn at_390_px_nothing_scrolls_the_page_sideways() {
         );
     }
 }
+
+/// Chart text that does not fit: a caption wider than its box, or SVG text reaching past
+/// its drawing's edge.
+const CLIPPED_CHART_TEXT: &str = "const out = []; \
+    for (const f of document.querySelectorAll('figure.chart')) { \
+      const cap = f.querySelector('figcaption'); \
+      if (!cap || cap.scrollWidth > cap.clientWidth + 1) out.push('caption: ' + (cap ? cap.textContent : 'none')); \
+      const sr = f.querySelector('svg').getBoundingClientRect(); \
+      for (const t of f.querySelectorAll('svg text')) { \
+        const r = t.getBoundingClientRect(); \
+        if (r.width > 0 && (r.left < sr.left - 1 || r.right > sr.right + 1)) out.push('text: ' + t.textContent); \
+      } \
+    } \
+    return out;";
 
 /// Each chart's drawing scale (screen pixels per SVG unit).
 const CHART_SCALES: &str = "return [...document.querySelectorAll('figure.chart svg')].map(s => Math.round(s.getScreenCTM().a * 1000) / 1000)";

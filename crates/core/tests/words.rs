@@ -73,6 +73,16 @@ fn the_handshake_misses_on_x86_only_and_its_witness_shows_both_buffers() {
     assert!(t
         .to_table()
         .contains("run finished in a state the exists clause describes"));
+    let store = &t.steps[0];
+    assert!(
+        matches!(store.action, Action::WordStore { var: 0, value: 1 }),
+        "{:?}",
+        store.action
+    );
+    assert_eq!(
+        store.text,
+        "WRITE_ONCE(collapsing, 1) (into the store buffer)"
+    );
 }
 
 #[test]
@@ -372,4 +382,91 @@ fn a_state_too_large_to_pack_is_an_error_that_names_the_words() {
         .to_string();
     assert!(e.contains("packs a state in 128 bits"), "{e}");
     assert!(e.contains("shared words and registers"), "{e}");
+}
+
+#[test]
+fn buffered_stores_drain_in_order_message_passing_holds() {
+    // MP: plain stores wait in one FIFO buffer together; loads stay in order. Three of
+    // them, so that the buffer holds a code past the first three bits of an entry.
+    let src = handshake(
+        "    WRITE_ONCE(other, 1);\n    WRITE_ONCE(data, 1);\n    WRITE_ONCE(flag, 1);\n",
+        "    r1 = READ_ONCE(flag);\n    r2 = READ_ONCE(data);\n",
+        "exists (P2:r1=1 /\\ P2:r2=0)",
+    );
+    for m in [Memory::Sc, Memory::Tso] {
+        assert_eq!(verdict(&src, m), Verdict::Safe, "{m}");
+        let both = src.replace("P2:r2=0", "P2:r2=1");
+        assert_eq!(verdict(&both, m), Verdict::Observed, "{m}");
+    }
+    // All three sit in khugepaged's buffer at once on the way there.
+    let (_, cfg) = load(&src.replace("P2:r2=0", "P2:r2=1")).unwrap();
+    let t = replay(
+        &check(&cfg, CheckOptions::default())
+            .unwrap()
+            .witness
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(t.finished && t.observed);
+    let two = t
+        .steps
+        .iter()
+        .any(|s| s.after.buffers[0] == ["other = 1", "data = 1", "flag = 1"]);
+    assert!(two, "{}", t.to_table());
+}
+
+#[test]
+fn a_trace_names_each_register_by_its_cpu_and_block() {
+    // Registers are numbered in their block by first use: r1 is the reader's second,
+    // r2 its third, set by an exchange on CPU2.
+    let src = handshake(
+        "    WRITE_ONCE(x, 1);\n",
+        "    r0 = READ_ONCE(x);\n    r1 = READ_ONCE(x);\n    r2 = xchg(x, 2);\n",
+        "exists (P2:r1=1 /\\ P2:r2=1)",
+    );
+    let (_, cfg) = load(&src).unwrap();
+    let r = check(&cfg, CheckOptions::default()).unwrap();
+    assert_eq!(r.verdict, Verdict::Observed);
+    let t = replay(&r.witness.unwrap()).unwrap();
+    let xchg = t
+        .steps
+        .iter()
+        .find(|s| matches!(s.action, Action::WordXchg { .. }))
+        .unwrap();
+    assert_eq!(xchg.cpu, 2);
+    assert!(
+        matches!(
+            xchg.action,
+            Action::WordXchg {
+                cpu: 2,
+                reg: 2,
+                old: 1,
+                value: 2,
+                ..
+            }
+        ),
+        "{:?}",
+        xchg.action
+    );
+    assert_eq!(xchg.text, "r2 = xchg(x, 2): 1 (the old value; locked)");
+    let second = t
+        .steps
+        .iter()
+        .filter(|s| matches!(s.action, Action::WordLoad { .. }))
+        .nth(1)
+        .unwrap();
+    assert!(
+        matches!(
+            second.action,
+            Action::WordLoad {
+                cpu: 2,
+                reg: 1,
+                value: 1,
+                ..
+            }
+        ),
+        "{:?}",
+        second.action
+    );
+    assert_eq!(second.text, "r1 = READ_ONCE(x): 1 (loaded)");
 }

@@ -23,7 +23,7 @@ thread_local! {
 const H: f64 = 240.0;
 const LEFT: f64 = 64.0;
 const RIGHT: f64 = 12.0;
-const TOP: f64 = 28.0;
+const TOP: f64 = 14.0;
 const BOTTOM: f64 = 40.0;
 
 /// Up to six tick values from 0 to at least `max`, at round steps.
@@ -95,11 +95,10 @@ fn use_width(node: &NodeRef) -> f64 {
     *width
 }
 
-/// Title, horizontal grid lines with y ticks, x ticks and axis labels of an x/y chart.
-#[allow(clippy::too_many_arguments)]
+/// Horizontal grid lines with y ticks, x ticks and axis labels of an x/y chart (its
+/// title is the figure's caption, in HTML, so that it wraps).
 fn axes(
     w: f64,
-    title: &AttrValue,
     x_label: &AttrValue,
     y_label: &AttrValue,
     xt: &[f64],
@@ -109,7 +108,6 @@ fn axes(
 ) -> Html {
     html! {
         <>
-            <text class="title" x={LEFT.to_string()} y="16">{ title.clone() }</text>
             { for yt.iter().map(|&v| html! {
                 <g class="grid">
                     <line x1={LEFT.to_string()} x2={(w - RIGHT).to_string()} y1={sy(v).to_string()} y2={sy(v).to_string()} />
@@ -163,8 +161,9 @@ pub fn line_chart(p: &LineChartProps) -> Html {
     let sy = |y: f64| H - BOTTOM - y / ym * (H - TOP - BOTTOM);
     html! {
         <figure class="chart" ref={node.clone()}>
+            <figcaption class="title">{ p.title.clone() }</figcaption>
             <svg viewBox={format!("0 0 {w} {H}")} role="img" aria-label={p.title.clone()}>
-                { axes(w, &p.title, &p.x_label, &p.y_label, &xt, &yt, sx, sy) }
+                { axes(w, &p.x_label, &p.y_label, &xt, &yt, sx, sy) }
                 { for p.series.iter().enumerate().map(|(i, s)| {
                     let pts: Vec<String> = s.points.iter().map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y))).collect();
                     html! {
@@ -218,8 +217,8 @@ pub fn interval_chart(p: &IntervalChartProps) -> Html {
     let sx = |x: f64| left + x / xm * (w - left - RIGHT - 60.0);
     html! {
         <figure class="chart" ref={node.clone()}>
+            <figcaption class="title">{ p.title.clone() }</figcaption>
             <svg viewBox={format!("0 0 {w} {h}")} role="img" aria-label={p.title.clone()}>
-                <text class="title" x={left.to_string()} y="16">{ p.title.clone() }</text>
                 { for xt.iter().map(|&v| html! {
                     <g class="grid">
                         <line x1={sx(v).to_string()} x2={sx(v).to_string()} y1={TOP.to_string()} y2={(h - BOTTOM).to_string()} />
@@ -285,8 +284,9 @@ pub fn scatter(p: &ScatterProps) -> Html {
     let sy = |y: f64| H - BOTTOM - y / ym * (H - TOP - BOTTOM);
     html! {
         <figure class="chart" ref={node.clone()}>
+            <figcaption class="title">{ p.title.clone() }</figcaption>
             <svg viewBox={format!("0 0 {w} {H}")} role="img" aria-label={p.title.clone()}>
-                { axes(w, &p.title, &p.x_label, &p.y_label, &xt, &yt, sx, sy) }
+                { axes(w, &p.x_label, &p.y_label, &xt, &yt, sx, sy) }
                 { for p.dots.iter().enumerate().map(|(i, d)| html! {
                     <g class="dot" data-series={d.label.clone()}>
                         if let Some((lo, hi)) = d.y_range {
@@ -342,8 +342,8 @@ pub fn log_rate_chart(p: &LogRateChartProps) -> Html {
     };
     html! {
         <figure class="chart" ref={node.clone()}>
+            <figcaption class="title">{ p.title.clone() }</figcaption>
             <svg viewBox={format!("0 0 {w} {h}")} role="img" aria-label={p.title.clone()}>
-                <text class="title" x={left.to_string()} y="16">{ p.title.clone() }</text>
                 { for (lo_dec..=hi_dec).map(|d| html! {
                     <g class="grid">
                         <line x1={sx(10f64.powi(d)).to_string()} x2={sx(10f64.powi(d)).to_string()} y1={TOP.to_string()} y2={(h - BOTTOM).to_string()} />

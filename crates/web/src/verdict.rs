@@ -31,8 +31,15 @@ pub fn check_line(p: &CheckLineProps) -> Html {
                     readers(a.readers)
                 ),
                 None => format!(
-                    "Exhaustive search: {} ({} states, {} transitions).",
-                    r.verdict, r.states, r.transitions
+                    "Exhaustive search: {}{} ({} states, {} transitions).",
+                    r.verdict,
+                    if r.verdict == tornsim_core::Verdict::Observed {
+                        ", a run can end in the state the exists clause describes"
+                    } else {
+                        ""
+                    },
+                    r.states,
+                    r.transitions
                 ),
             };
             if let Some(b) = r.stopped_by {

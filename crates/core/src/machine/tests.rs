@@ -88,7 +88,16 @@ fn maintained_fields_equal_a_recomputation_after_every_step() {
     use crate::sched::Rng;
     let mut rng = Rng::new(11);
     let mut machines = 0;
-    for (name, src) in crate::program::BUILTIN {
+    // And a reader with several registers, loads and exchanges on shared words (no
+    // built-in file has an xchg() or a second register).
+    let words = crate::program::builtin_source("handshake-no-mb")
+        .unwrap()
+        .replace(
+            "    r1 = READ_ONCE(collapsing);\n",
+            "    r1 = READ_ONCE(collapsing);\n    r2 = xchg(walking, 2);\n    r3 = READ_ONCE(walking);\n",
+        );
+    let extra = [("handshake-xchg", words.as_str())];
+    for &(name, src) in crate::program::BUILTIN.iter().chain(&extra) {
         let (_, base) = crate::program::load(src).unwrap();
         for (&mode, memory) in Mode::ALL
             .iter()
