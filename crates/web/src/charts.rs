@@ -225,7 +225,7 @@ pub fn interval_chart(p: &IntervalChartProps) -> Html {
                         <text x={sx(v).to_string()} y={(h - BOTTOM + 16.0).to_string()} text-anchor="middle">{ fmt_num(v) }</text>
                     </g>
                 }) }
-                <text class="axis" x={((left + w) / 2.0).to_string()} y={(h - 4.0).to_string()} text-anchor="middle">{ p.unit.clone() }</text>
+                <text class="axis" x={(w / 2.0).to_string()} y={(h - 4.0).to_string()} text-anchor="middle">{ p.unit.clone() }</text>
                 { for p.rows.iter().enumerate().map(|(i, r)| {
                     let y = TOP + row_h * i as f64 + 4.0;
                     let c = PALETTE[i % PALETTE.len()];
@@ -350,7 +350,7 @@ pub fn log_rate_chart(p: &LogRateChartProps) -> Html {
                         <text x={sx(10f64.powi(d)).to_string()} y={(h - BOTTOM + 16.0).to_string()} text-anchor="middle">{ format!("1e{d}") }</text>
                     </g>
                 }) }
-                <text class="axis" x={((left + w) / 2.0).to_string()} y={(h - 4.0).to_string()} text-anchor="middle">{ p.unit.clone() }</text>
+                <text class="axis" x={(w / 2.0).to_string()} y={(h - 4.0).to_string()} text-anchor="middle">{ p.unit.clone() }</text>
                 { for p.rows.iter().enumerate().map(|(i, r)| {
                     let y = TOP + row_h * i as f64 + 12.0;
                     let c = PALETTE[i % PALETTE.len()];
