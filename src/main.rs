@@ -271,7 +271,13 @@ fn run_one(cfg: &Config, a: &RunArgs) -> Result<u8, InputError> {
         ] {
             if let Some(r) = r {
                 println!();
-                println!("first {what}: run {}, step {}, CPU{}", r.run, r.step, r.cpu);
+                // A deadlock or a final state is a state, not one CPU's step.
+                let cpu = if r.cpu == u8::MAX {
+                    String::new()
+                } else {
+                    format!(", CPU{}", r.cpu)
+                };
+                println!("first {what}: run {}, step {}{cpu}", r.run, r.step);
                 println!("  tornsim replay {}", r.schedule);
             }
         }
