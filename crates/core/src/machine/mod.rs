@@ -241,7 +241,7 @@ impl Machine {
         st.regs.fill(Regs::START);
         st.sb.fill(StoreBuffer::default());
         if let Some(w) = &self.prog.words {
-            st.words.copy_from_slice(&w.initial());
+            w.reset(&mut st.words);
         }
         self.rederive();
     }

@@ -63,9 +63,17 @@ pub struct Words {
 impl Words {
     /// The slots at the start of a run.
     pub fn initial(&self) -> Vec<u8> {
-        let mut v = self.init.clone();
-        v.resize(self.len, UNSET);
+        let mut v = vec![0; self.len];
+        self.reset(&mut v);
         v
+    }
+
+    /// Puts `slots` (of [`Words::len`]) back to the start of a run, in place: what every
+    /// run's reset does, so it allocates nothing.
+    pub fn reset(&self, slots: &mut [u8]) {
+        let (vars, regs) = slots.split_at_mut(self.init.len());
+        vars.copy_from_slice(&self.init);
+        regs.fill(UNSET);
     }
 
     /// The value a slot holds (`None`: an unset register).
