@@ -213,12 +213,11 @@ async fn the_trace_viewer_steps() {
     );
 }
 
-/// Under `memory = tso` the trace has a store-buffer row for khugepaged, its drains sit
-/// on that row, and the step text lists what each buffer holds; the memory model
-/// toggles in the controls, and from the link.
-#[wasm_bindgen_test]
-async fn a_tso_trace_shows_store_buffers_and_the_memory_model_toggles() {
-    let src = tornsim_core::program::builtin_source("x2apic-no-fence").unwrap();
+/// Checks a built-in scenario file and mounts the page with that file and its shortest
+/// witness open in the trace viewer: the page's root, the check's result, and the file
+/// packed as a link carries it.
+async fn mount_witness(name: &str) -> (web_sys::Element, tornsim_core::CheckResult, String) {
+    let src = tornsim_core::program::builtin_source(name).unwrap();
     let (_, cfg) = tornsim_core::program::load(src).unwrap();
     let r = tornsim_core::check(&cfg, Default::default()).unwrap();
     let schedule = r.witness.as_ref().unwrap().encode();
@@ -228,6 +227,15 @@ async fn a_tso_trace_shows_store_buffers_and_the_memory_model_toggles() {
         root.query_selector("section.trace").unwrap().is_some()
     })
     .await;
+    (root, r, packed)
+}
+
+/// Under `memory = tso` the trace has a store-buffer row for khugepaged, its drains sit
+/// on that row, and the step text lists what each buffer holds; the memory model
+/// toggles in the controls, and from the link.
+#[wasm_bindgen_test]
+async fn a_tso_trace_shows_store_buffers_and_the_memory_model_toggles() {
+    let (root, r, _) = mount_witness("x2apic-no-fence").await;
     assert_eq!(text(&root, ".store-buffer text"), "CPU0 store buffer");
     assert_eq!(root.query_selector_all(".step.drain").unwrap().length(), 3);
     let n = r.witness_len();
@@ -276,17 +284,8 @@ async fn a_tso_trace_shows_store_buffers_and_the_memory_model_toggles() {
 
 #[wasm_bindgen_test]
 async fn a_trace_of_a_scenario_with_shared_words_shows_them_and_its_final_state() {
-    let src = tornsim_core::program::builtin_source("handshake-no-mb").unwrap();
-    let (_, cfg) = tornsim_core::program::load(src).unwrap();
-    let r = tornsim_core::check(&cfg, Default::default()).unwrap();
+    let (root, r, packed) = mount_witness("handshake-no-mb").await;
     assert_eq!(r.verdict, tornsim_core::Verdict::Observed);
-    let schedule = r.witness.as_ref().unwrap().encode();
-    let packed = tornsim_core::scenario::pack(src);
-    let root = mount(&format!("scenario={packed}&trace={schedule}")).await;
-    wait_until("the trace", 5, || {
-        root.query_selector("section.trace").unwrap().is_some()
-    })
-    .await;
     let n = r.witness_len();
     click(&root, "button[aria-label='next step']");
     wait_until("one step", 5, || text(&root, ".pos") == format!("1 / {n}")).await;
@@ -306,6 +305,16 @@ async fn a_trace_of_a_scenario_with_shared_words_shows_them_and_its_final_state(
         "{step}"
     );
     assert!(text(&root, ".hazard-note").contains("exists clause describes"));
+    root.remove();
+    // Random runs in the page count the runs that end as the clause says.
+    let root = mount(&format!("scenario={packed}&runs=20000&seed=3")).await;
+    click(&root, "#start");
+    wait_until("the batch to finish", 120, || {
+        text(&root, "#status").starts_with("done")
+    })
+    .await;
+    let n: u64 = text(&root, "td.observed-count").parse().unwrap();
+    assert!(n > 0, "{n}");
     root.remove();
 }
 
