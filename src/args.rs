@@ -49,6 +49,30 @@ pub enum Command {
     Show(ShowArgs),
     /// List the primitives scenario files may call, with their steps and kernel sources.
     Primitives(PrimitivesArgs),
+    /// Print this command's reference: the book's CLI chapter (Markdown), a man page, or
+    /// shell completions.
+    Reference(ReferenceArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ReferenceArgs {
+    /// What to print.
+    #[arg(value_enum)]
+    pub format: ReferenceFormat,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum ReferenceFormat {
+    /// The book's CLI chapter, docs/src/cli.md.
+    Markdown,
+    /// A man page in roff, docs/src/tornsim.1.
+    Man,
+    /// Completions for bash.
+    Bash,
+    /// Completions for zsh.
+    Zsh,
+    /// Completions for fish.
+    Fish,
 }
 
 #[derive(Args, Debug)]

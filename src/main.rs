@@ -6,6 +6,7 @@ mod input;
 mod litmus;
 mod output;
 mod progress;
+mod reference;
 mod scenario_cmd;
 mod sweep;
 
@@ -77,6 +78,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => cmd_bench(a),
         Command::Show(a) => scenario_cmd::cmd_show(a),
         Command::Primitives(a) => scenario_cmd::cmd_primitives(a),
+        Command::Reference(a) => reference::cmd_reference(a),
     });
     match result {
         Ok(Ok(code)) => ExitCode::from(code),

@@ -1187,3 +1187,33 @@ fn x86_litmus_tests_report_as_herd7_does() {
         "is a scenario file, not an X86 litmus test",
     );
 }
+
+/// The book's CLI chapter and the man page are the command's own clap definition, so
+/// they cannot drift from it; completions come from the same definition.
+#[test]
+fn the_cli_reference_man_page_and_completions_are_generated_from_clap() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (format, file) in [("markdown", "docs/src/cli.md"), ("man", "docs/src/tornsim.1")] {
+        let o = tornsim(&["reference", format]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let committed = std::fs::read_to_string(root.join(file)).unwrap();
+        assert!(
+            committed == stdout(&o),
+            "{file} is stale: run `tornsim reference {format} > {file}`"
+        );
+    }
+    let md = stdout(&tornsim(&["reference", "markdown"]));
+    for sub in ["run", "check", "sweep", "show", "primitives", "reference"] {
+        assert!(md.contains(&format!("\n## tornsim {sub}\n")), "{sub}");
+        assert!(md.contains(&format!("Usage: tornsim {sub} ")), "{sub}");
+    }
+    let man = stdout(&tornsim(&["reference", "man"]));
+    assert!(man.contains(".SH \"TORNSIM CHECK\"") && man.contains("\\-\\-readers"));
+    for (shell, marker) in [("bash", "complete -F"), ("zsh", "#compdef tornsim"), ("fish", "complete -c tornsim")] {
+        let o = tornsim(&["reference", shell]);
+        assert!(o.status.success() && stdout(&o).contains(marker), "{shell}");
+        assert!(stdout(&o).contains("sweep"), "{shell}");
+    }
+    let bad = tornsim(&["reference", "pdf"]);
+    assert_eq!(bad.status.code(), Some(2));
+}

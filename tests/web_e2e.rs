@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::browser::{build_page, serve, Browser, Server};
+use support::browser::{axe, build_page, serve, Browser, Server};
 
 /// The built page, served on 127.0.0.1, and a fresh headless browser.
 fn page() -> (Server, Browser) {
@@ -178,28 +178,12 @@ fn cost_runs_checks_and_trace_stepping_take_no_long_task() {
     eprintln!("e2e long tasks: {}; rates {rows}", report.join("; "));
 }
 
-/// Runs axe-core (installed from npm into `tests/a11y` by `.ci/setup`) on the page in
-/// the browser and returns its WCAG 2.0/2.1 A and AA violations, one line each.
-fn axe(b: &Browser) -> Vec<String> {
-    let src = std::fs::read_to_string(
-        support::browser::root().join("tests/a11y/node_modules/axe-core/axe.min.js"),
-    )
-    .expect("axe-core is installed: npm ci --prefix tests/a11y (.ci/setup does it)");
-    b.js(&format!("{src}\n; return 0"));
-    b.js("window.__axe = null; axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}).then(r => { window.__axe = r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')); }); return 0");
-    let v = b.wait_for("axe-core", 60, "return window.__axe", |v| v.is_array());
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_str().unwrap_or("").to_string())
-        .collect()
-}
-
 /// Accessibility: no WCAG 2.1 A/AA violation that axe-core finds on the main page (with
-/// a batch's results, a verdict and an open trace on it), an embed, and the explainer.
+/// a batch's results, a verdict and an open trace on it) and an embed. The book's pages
+/// are checked in `book_e2e.rs`.
 #[test]
 #[ignore = "needs trunk, chromedriver and axe-core; .ci/test runs it"]
-fn axe_core_finds_no_wcag_violation_on_three_pages() {
+fn axe_core_finds_no_wcag_violation_on_the_page_and_an_embed() {
     let (server, b) = page();
     let mut found = Vec::new();
     open(
@@ -232,15 +216,6 @@ fn axe_core_finds_no_wcag_violation_on_three_pages() {
         v.as_str().unwrap_or("").starts_with("done")
     });
     found.extend(axe(&b).into_iter().map(|v| format!("embed: {v}")));
-    b.goto(&format!("{}explainer.html", server.base));
-    b.wait_for(
-        "the explainer's scenes",
-        60,
-        "return document.querySelectorAll('iframe').length > 0",
-        |v| v == true,
-    );
-    std::thread::sleep(std::time::Duration::from_secs(2));
-    found.extend(axe(&b).into_iter().map(|v| format!("explainer: {v}")));
     assert!(
         found.is_empty(),
         "{} violations:\n{}",
@@ -452,65 +427,6 @@ fn a_host_page_with_two_embeds() {
     eprintln!("e2e embeds: heights {heights}; scene: {status}; {torn} runs with a torn read; hostile notice: {notice}");
 }
 
-#[test]
-#[ignore = "needs trunk and chromedriver; .ci/test runs it"]
-fn the_explainer_shows_seven_live_scenes_and_the_page_works_from_a_sub_path() {
-    let (server, b) = page();
-    b.goto(&format!("{}explainer.html", server.base));
-    // Seven scenes, the seventh with two embeds (without and with the fence).
-    b.wait_for(
-        "seven scenes",
-        30,
-        "return document.querySelectorAll('iframe').length",
-        |v| v == 8,
-    );
-    // The frames load lazily, as a reader scrolls to them: bring each unsized one into
-    // view in turn.
-    b.wait_for(
-        "every scene to size itself",
-        90,
-        "const f = [...document.querySelectorAll('iframe')].find(f => !f.getAttribute('data-tornsim-height')); if (f) f.scrollIntoView(); return !f",
-        |v| v == true,
-    );
-    // Every scene is a fixed scene: its controls are read-only, while its buttons (Prove,
-    // Cost trade-off) still work.
-    assert_eq!(
-        b.js("return [...document.querySelectorAll('[data-tornsim]')].every(d => /controls=locked/.test(d.getAttribute('data-tornsim')))"),
-        true
-    );
-    b.wait_for(
-        "every scene's controls read-only",
-        60,
-        "return [...document.querySelectorAll('iframe')].every(f => { const d = f.contentDocument; return d && [...d.querySelectorAll('.controls select')].length > 0 && [...d.querySelectorAll('.controls select')].every(s => s.disabled) && !d.getElementById('check').disabled; })",
-        |v| v == true,
-    );
-    // The scenes' charts draw their text at the page's size, however wide the frame.
-    let scales = b.wait_for(
-        "the scenes' charts",
-        120,
-        "const s = [...document.querySelectorAll('iframe')].flatMap(f => [...(f.contentDocument?.querySelectorAll('figure.chart svg') || [])].map(v => Math.round(v.getScreenCTM().a * 1000) / 1000)); return s.length >= 3 ? s : null",
-        |v| v.is_array(),
-    );
-    eprintln!("e2e explainer chart scales: {scales}");
-    assert!(
-        scales
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|s| (s.as_f64().unwrap() - 1.0).abs() < 0.02),
-        "{scales}"
-    );
-    // Served under /sub/, the page still finds its scripts, wasm and worker.
-    b.goto(&format!(
-        "{}sub/#preset=merged&runs=2000&autorun=1",
-        server.base
-    ));
-    let s = b.wait_for("the sub-path run", 60, STATUS, |v| {
-        v.as_str().unwrap_or("").starts_with("done")
-    });
-    assert!(s.as_str().unwrap().contains(" worker"), "{s}");
-}
-
 /// Types into the scenario editor as a user would (value, then an `input` event).
 fn type_scenario(b: &Browser, text: &str) {
     let lit = serde_json::to_string(text).unwrap();
@@ -605,6 +521,81 @@ const OVERFLOW: &str = "const W = document.documentElement.clientWidth; \
       .filter(e => !e.closest('.scroll-x')); \
     return { page: document.documentElement.scrollWidth, view: W, first: out.slice(0, 3).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)) };";
 
+/// WebDriver's key codes.
+const ALT: &str = "\u{E00A}";
+const UP: &str = "\u{E013}";
+const DOWN: &str = "\u{E015}";
+const ENTER: &str = "\u{E007}";
+const END: &str = "\u{E010}";
+
+/// The editor by keyboard alone: the core's lexer colours it; Alt+Up moves the line under
+/// the caret and the verdict follows (the withdrawn patch's move makes the merged code
+/// torn, Alt+Down makes it safe again); the primitive under the caret shows its row; a
+/// name completes as it is typed, chosen with the arrows and Enter; and the parser's
+/// error is underlined at its column.
+#[test]
+#[ignore = "needs trunk and chromedriver; .ci/test runs it"]
+fn the_editor_highlights_completes_shows_a_row_and_moves_lines_by_keyboard() {
+    let (server, b) = page();
+    b.goto(&format!("{}#preset=merged", server.base));
+    let src = b.wait_for("the editor", 30, EDITOR, |v| {
+        v.as_str().unwrap_or("").contains("P0(khugepaged)")
+    });
+    let src = src.as_str().unwrap().to_string();
+    // Highlighting: the primitives are the lexer's, the hazard and the CPUs are classed.
+    let classed = b.js("const h = document.querySelector('.scenario .highlight'); return [h.textContent, [...h.querySelectorAll('.tk-prim')].map(e => e.textContent), [...h.querySelectorAll('.tk-hazard')].map(e => e.textContent), h.querySelectorAll('.tk-cpu').length]");
+    assert_eq!(classed[0].as_str().unwrap(), format!("{src}\n"), "the copy is the text");
+    let prims: Vec<&str> = classed[1].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(prims.contains(&"pmd_lock") && prims.contains(&"pmdp_get_lockless_sync"), "{prims:?}");
+    assert_eq!(classed[2][0], "torn");
+    assert!(classed[3].as_u64().unwrap() >= 6, "{classed}");
+    // The caret on khugepaged's spin_unlock(), then Alt+Up: the withdrawn patch.
+    b.js("const t = document.getElementById('scenario-text'); const i = t.value.indexOf('spin_unlock();'); t.focus(); t.setSelectionRange(i + 3, i + 3); return 0");
+    b.chord(ALT, UP);
+    let moved = tornsim_core::scenario::move_line(&src, "spin_unlock();", "pmdp_get_lockless_sync();").unwrap();
+    b.wait_for("the moved line", 10, EDITOR, |v| v.as_str() == Some(moved.as_str()));
+    // The caret moved with its line, and the row shows what spin_unlock() models.
+    let caret = b.js("const t = document.getElementById('scenario-text'); return t.value.slice(t.selectionStart - 3, t.selectionStart + 11)");
+    assert_eq!(caret, "spin_unlock();");
+    let row = b.wait_for("the primitive's row", 10, "return document.getElementById('scenario-row')?.textContent || ''", |v| v.as_str().unwrap_or("").contains("spinlock.h"));
+    assert!(row.as_str().unwrap().contains("spin_unlock"), "{row}");
+    let v = b.wait_for("the verdict after the move", 60, VERDICT, |v| v.as_str().unwrap_or("").contains("torn"));
+    b.chord(ALT, DOWN);
+    b.wait_for("the line moved back", 10, EDITOR, |v| v.as_str() == Some(src.as_str()));
+    let back = b.wait_for("the verdict after moving back", 60, VERDICT, |v| v.as_str().unwrap_or("").contains("safe"));
+    eprintln!("e2e editor: after Alt+Up: {v}; after Alt+Down: {back}");
+    // Completion: a new line after pte_free_defer(); in khugepaged's block.
+    b.js("const t = document.getElementById('scenario-text'); const i = t.value.indexOf('pte_free_defer();') + 'pte_free_defer();'.length; t.setSelectionRange(i, i); return 0");
+    b.press(ENTER);
+    b.type_text("    pmdp_get_l");
+    let offered = b.wait_for("the completion list", 10, "return [...document.querySelectorAll('#scenario-complete [role=option]')].map(o => o.querySelector('code').textContent)", |v| v.as_array().is_some_and(|a| a.len() >= 2));
+    let offered: Vec<String> = offered.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    assert!(offered.iter().all(|n| n.starts_with("pmdp_get_l")), "{offered:?}");
+    let active = "return document.getElementById('scenario-text').getAttribute('aria-activedescendant')";
+    assert_eq!(b.js(active), "scenario-complete-0");
+    b.press(DOWN);
+    assert_eq!(b.js(active), "scenario-complete-1");
+    if let Ok(path) = std::env::var("TORNSIM_COMPLETION_SCREENSHOT") {
+        b.screenshot(std::path::Path::new(&path));
+    }
+    b.press(ENTER);
+    let chosen = &offered[1];
+    let text = b.wait_for("the completed name", 10, EDITOR, |v| v.as_str().unwrap_or("").contains(&format!("    {chosen}();\n")));
+    assert_eq!(b.js("return !!document.getElementById('scenario-complete')"), false);
+    assert!(text.as_str().unwrap().contains("pte_free_defer();\n"));
+    // A reader's primitive in khugepaged's block is an error: underlined at its column.
+    let err = b.wait_for("the error", 30, "return document.getElementById('scenario-error')?.textContent || ''", |v| !v.as_str().unwrap_or("").is_empty());
+    let under = b.js("return [...document.querySelectorAll('.scenario .highlight .err')].map(e => e.textContent).join('')");
+    eprintln!("e2e editor: completed {chosen}; error {err}; underlined {under}");
+    assert!(chosen.starts_with(under.as_str().unwrap().trim_end_matches(['(', ')', ';'])) && !under.as_str().unwrap().is_empty(), "{under} under {err}");
+    // Escape closes a list without leaving the editor; End and typing go on as before.
+    b.press(END);
+    b.type_text(" pmd_l");
+    b.wait_for("a second list", 10, "return !!document.getElementById('scenario-complete')", |v| v == true);
+    b.press("\u{E00C}");
+    assert_eq!(b.js("return !document.getElementById('scenario-complete') && document.activeElement.id"), "scenario-text");
+}
+
 #[test]
 #[ignore = "needs trunk and chromedriver; .ci/test runs it"]
 fn at_390_px_nothing_scrolls_the_page_sideways() {
@@ -670,7 +661,7 @@ const CHART_SCALES: &str = "return [...document.querySelectorAll('figure.chart s
 
 #[test]
 #[ignore = "needs trunk and chromedriver; .ci/test runs it"]
-fn the_first_screen_explains_the_race_and_links_the_explainer_and_the_proof() {
+fn the_first_screen_explains_the_race_and_links_the_book_and_the_proof() {
     let (server, b) = page();
     b.goto(&server.base);
     b.wait_for(
@@ -686,8 +677,8 @@ fn the_first_screen_explains_the_race_and_links_the_explainer_and_the_proof() {
         3
     );
     assert_eq!(
-        b.js("return document.querySelector('.intro a').getAttribute('href')"),
-        "explainer.html"
+        b.js("return [...document.querySelectorAll('.intro a')].map(a => a.getAttribute('href'))"),
+        serde_json::json!(["book/race.html", "book/index.html"])
     );
     b.js("document.querySelector('.intro button.linkish').click(); return 0");
     b.wait_for("the proof", 60, VERDICT, |v| {

@@ -15,25 +15,26 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Builds the page into `dist/`, once per test process (the tests run in parallel and
-/// trunk must not build the same dist twice at once).
+/// Builds the site (the page, and the book at `book/`) into `site/` with `bash .ci/site`,
+/// once per test process (the tests run in parallel and trunk must not build the same
+/// folder twice at once).
 pub fn build_page() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT.get_or_init(build).clone()
 }
 
 fn build() -> PathBuf {
-    let out = Command::new("trunk")
-        .args(["build", "--release"])
+    let out = Command::new("bash")
+        .args([".ci/site", "site"])
         .current_dir(root())
         .output()
-        .expect("trunk is installed (bash .ci/setup installs it)");
+        .expect("bash runs .ci/site");
     assert!(
         out.status.success(),
-        "trunk build failed:\n{}",
+        "bash .ci/site failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    root().join("dist")
+    root().join("site")
 }
 
 fn mime(path: &Path) -> &'static str {
@@ -201,6 +202,32 @@ impl Browser {
         );
     }
 
+    /// Types `text` into the focused element, a key press per character.
+    pub fn type_text(&self, text: &str) {
+        let keys: Vec<Value> = text
+            .chars()
+            .flat_map(|c| {
+                let k = c.to_string();
+                [json!({"type": "keyDown", "value": k}), json!({"type": "keyUp", "value": k})]
+            })
+            .collect();
+        self.cmd(
+            "actions",
+            json!({"actions": [{"type": "key", "id": "keyboard", "actions": keys}]}),
+        );
+    }
+
+    /// Presses `key` with `modifier` held (WebDriver key codes: Alt is "\u{E00A}").
+    pub fn chord(&self, modifier: &str, key: &str) {
+        self.cmd(
+            "actions",
+            json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+                {"type": "keyDown", "value": modifier}, {"type": "keyDown", "value": key},
+                {"type": "keyUp", "value": key}, {"type": "keyUp", "value": modifier}
+            ]}]}),
+        );
+    }
+
     /// Runs a script in the page; `arguments` are passed through.
     pub fn js(&self, script: &str) -> Value {
         self.cmd("execute/sync", json!({ "script": script, "args": [] }))
@@ -296,4 +323,21 @@ fn base64_decode(s: &str) -> Vec<u8> {
         }
     }
     out
+}
+
+/// Runs axe-core (installed from npm into `tests/a11y` by `.ci/setup`) on the page in
+/// the browser and returns its WCAG 2.0/2.1 A and AA violations, one line each.
+pub fn axe(b: &Browser) -> Vec<String> {
+    let src = std::fs::read_to_string(
+        root().join("tests/a11y/node_modules/axe-core/axe.min.js"),
+    )
+    .expect("axe-core is installed: npm ci --prefix tests/a11y (.ci/setup does it)");
+    b.js(&format!("{src}\n; return 0"));
+    b.js("window.__axe = null; axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}).then(r => { window.__axe = r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')); }); return 0");
+    let v = b.wait_for("axe-core", 60, "return window.__axe", |v| v.is_array());
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap_or("").to_string())
+        .collect()
 }

@@ -1,8 +1,8 @@
 //! Verdicts for every reader count: a cutoff argument, checked on the scenario itself,
 //! that lets a check at a few readers decide every count of readers and idle CPUs.
 //!
-//! The theorem, its proof and where it does not apply are `docs/cutoff.md`, below.
-#![doc = include_str!("../../../docs/cutoff.md")]
+//! The theorem, its proof and where it does not apply are `docs/src/cutoff.md`, below.
+#![doc = include_str!("../../../docs/src/cutoff.md")]
 
 use crate::check::{check, CheckError, CheckOptions, CheckResult};
 use crate::config::Config;

@@ -134,7 +134,7 @@ fn the_kernel_diagram_fits_100_columns_for_four_cpus() {
 
 #[test]
 fn the_primitives_doc_is_generated_from_the_table() {
-    let doc = include_str!("../../../docs/primitives.md");
+    let doc = include_str!("../../../docs/src/primitives.md");
     let body = doc
         .split_once("-->\n\n")
         .map(|(_, b)| b)
@@ -142,7 +142,7 @@ fn the_primitives_doc_is_generated_from_the_table() {
     assert_eq!(
         body,
         tornsim_core::prim::markdown(),
-        "docs/primitives.md is stale: run `tornsim primitives --markdown` into it (below the header)"
+        "docs/src/primitives.md is stale: run `tornsim primitives --markdown` into it (below the header)"
     );
 }
 

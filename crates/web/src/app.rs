@@ -341,6 +341,7 @@ pub fn app(props: &AppProps) -> Html {
                     disabled={running || m.locked}
                     can_run={m.invalid.is_none() && !running}
                     on_input={on(&d, Msg::ScenarioText)}
+                    on_move={on(&d, Msg::ScenarioMoved)}
                     on_check={on_check.clone()}
                     on_run={on(&d, |_| Msg::Start { now_ms: now_ms() })} />
             }
@@ -652,7 +653,7 @@ struct IntroProps {
 }
 
 /// The first screen's plain-words account of the race, with a picture of the two halves
-/// (the model's own old and new values) and the way to the explainer and the proof.
+/// (the model's own old and new values) and the way to the book's live scenes, the book and the proof.
 #[function_component(Intro)]
 fn intro(p: &IntroProps) -> Html {
     use tornsim_core::machine::{default_table, OLD_TABLE};
@@ -673,7 +674,9 @@ fn intro(p: &IntroProps) -> Html {
                 <figcaption>{ "The walker loaded pmd_low before the clear and pmd_high after the refill. The new table here has the same low word as the old, so the re-check of pmd_low cannot tell." }</figcaption>
             </figure>
             <p class="ways">
-                <a href="explainer.html">{ "How it happens, in seven scenes" }</a>
+                <a href="book/race.html">{ "How it happens, in seven scenes" }</a>
+                { " · " }
+                <a href="book/index.html">{ "The tornsim book" }</a>
                 { " · " }
                 <button class="linkish" onclick={p.on_prove.clone()}>{ "Prove the current setting safe or find the shortest torn read" }</button>
             </p>

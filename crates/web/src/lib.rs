@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod charts;
+pub mod editor;
 pub mod model;
 pub mod runner;
 pub mod scenario_panel;

@@ -105,7 +105,7 @@ fn argument_details(p: &ArgumentProps) -> Html {
                     }</li>
                 }) }
             </ul>
-            <p>{ format!("Checked: {}. The theorem and its proof: docs/cutoff.md in tornsim's repository.", p.any.checked_text()) }</p>
+            <p>{ format!("Checked: {}. ", p.any.checked_text()) }<a href="book/cutoff.html" target="_blank">{ "The theorem and its proof" }</a>{ "." }</p>
         </details>
     }
 }

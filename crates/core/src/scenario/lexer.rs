@@ -22,6 +22,11 @@ const PUNCTS: &[&str] = &[
 ];
 
 pub(super) fn lex(src: &str) -> Result<Vec<Token>, ScenarioError> {
+    lex_keeping(src, &mut Vec::new())
+}
+
+/// [`lex`], and the spans of the comments it skips (for highlighting).
+pub(super) fn lex_keeping(src: &str, comments: &mut Vec<Span>) -> Result<Vec<Token>, ScenarioError> {
     let mut out = Vec::new();
     let b = src.as_bytes();
     let (mut i, mut line, mut line_start) = (0usize, 1u32, 0usize);
@@ -46,9 +51,11 @@ pub(super) fn lex(src: &str) -> Result<Vec<Token>, ScenarioError> {
         // Comments.
         let close = match (c, b.get(i + 1)) {
             (b'/', Some(b'/')) => {
+                let start = i;
                 while i < b.len() && b[i] != b'\n' {
                     i += 1;
                 }
+                comments.push(span_at(start, i, line, line_start));
                 continue;
             }
             (b'/', Some(b'*')) => Some("*/"),
@@ -68,6 +75,7 @@ pub(super) fn lex(src: &str) -> Result<Vec<Token>, ScenarioError> {
                 }
                 if b[i..].starts_with(close.as_bytes()) {
                     i += 2;
+                    comments.push(span_at(start, i, sl, ss));
                     break;
                 }
                 if b[i] == b'\n' {

@@ -52,11 +52,13 @@
 //! placement, so its schedules and traces are the preset's, byte for byte.
 //!
 //! This module is the language: `syntax` (the tree), `lexer`, `parser` and `printer`,
-//! each importing only the ones before it, and `text` (links and line moves). A
+//! each importing only the ones before it, `text` (links and line moves) and `highlight`
+//! (the lexer's tokens classed for editors). A
 //! configuration ([`crate::config`]) holds a parsed scenario, and [`crate::program`],
 //! above it, turns a file into a configuration and compiles it; the built-in files are
 //! there too. This file only re-exports.
 
+pub mod highlight;
 pub(crate) mod lexer;
 pub(crate) mod parser;
 pub(crate) mod printer;
@@ -66,4 +68,4 @@ pub(crate) mod text;
 pub use parser::parse;
 pub use printer::program_hash;
 pub use syntax::{Actor, Block, Exists, Scenario, ScenarioError, Span, Stmt};
-pub use text::{move_line, pack, unpack, MAX_PACKED_TEXT};
+pub use text::{move_line, move_selected_lines, pack, unpack, MAX_PACKED_TEXT};

@@ -29,6 +29,15 @@ impl Model {
     pub(super) fn scenario_typed(&mut self, text: String) {
         if text != self.editor.text {
             self.edit_scenario(text);
+            self.editor.check_on_parse = false;
+        }
+    }
+
+    /// Lines moved: a reordering, so its verdict is what the user wants next.
+    pub(super) fn scenario_moved(&mut self, text: String) {
+        if text != self.editor.text {
+            self.edit_scenario(text);
+            self.editor.check_on_parse = true;
         }
     }
 
@@ -50,8 +59,12 @@ impl Model {
                     self.settings_changed();
                 }
                 self.invalid = self.share.config.validate().err();
+                if std::mem::take(&mut self.editor.check_on_parse) {
+                    self.check_start(false);
+                }
             }
             Err(e) => {
+                self.editor.check_on_parse = false;
                 self.invalid = Some(ConfigError::new(
                     "scenario",
                     format!("the editor's text has an error at {e}"),

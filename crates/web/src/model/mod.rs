@@ -56,6 +56,7 @@ impl Model {
             Msg::Edit(f) => self.edit(f),
             Msg::Preset(name) => self.pick_preset(name),
             Msg::ScenarioText(text) => self.scenario_typed(text),
+            Msg::ScenarioMoved(text) => self.scenario_moved(text),
             Msg::ScenarioParsed { seq, result } => self.scenario_parsed(seq, result),
             Msg::CheckStart => self.check_start(false),
             Msg::CheckAnyStart => self.check_start(true),

@@ -106,6 +106,7 @@ impl Model {
                 description,
                 seq: 0,
                 state: EditorState::Ok,
+                check_on_parse: false,
             },
             error: None,
             deliberate: 0,

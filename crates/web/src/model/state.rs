@@ -34,6 +34,8 @@ pub struct Editor {
     /// The latest parse asked for; answers to older texts are dropped.
     pub seq: u64,
     pub state: EditorState,
+    /// Check the text once it parses: set by a line move, whose point is the verdict.
+    pub check_on_parse: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -165,6 +167,8 @@ pub enum Msg {
     },
     /// The editor's text changed.
     ScenarioText(String),
+    /// The editor moved lines (Alt+Up/Down): the new text, checked once it parses.
+    ScenarioMoved(String),
     /// The address bar's fragment changed under the page (a pasted link, Back/Forward).
     Fragment(String),
     ScenarioParsed {
