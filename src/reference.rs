@@ -53,7 +53,11 @@ fn man(out: &mut Vec<u8>) -> std::io::Result<()> {
         page.render_options_section(&mut part)?;
         writeln!(out, ".SH \"{}\"", name.to_uppercase())?;
         // Each subcommand's own headings become subsections of its section.
-        out.extend(String::from_utf8_lossy(&part).replace(".SH ", ".SS ").into_bytes());
+        out.extend(
+            String::from_utf8_lossy(&part)
+                .replace(".SH ", ".SS ")
+                .into_bytes(),
+        );
     }
     top.render_extra_section(out)?;
     top.render_version_section(out)?;

@@ -19,7 +19,11 @@ fn the_link_checker_finds_dead_links() {
         r#"<a href="book/a.html#there">ok</a> <a href="book/a.html#nowhere">x</a> <img src="gone.png"> <a href="/abs.html">y</a> <a href="https://example.org/">z</a> <a href="index.html#preset=merged">settings</a>"#,
     )
     .unwrap();
-    std::fs::write(dir.join("book/a.html"), r#"<h1 id="there">t</h1><a href="../index.html">up</a>"#).unwrap();
+    std::fs::write(
+        dir.join("book/a.html"),
+        r#"<h1 id="there">t</h1><a href="../index.html">up</a>"#,
+    )
+    .unwrap();
     let r = links::check(&dir);
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(r.pages, 2);
@@ -62,7 +66,12 @@ fn no_link_in_the_site_is_dead() {
         r.external
     );
     assert!(r.dead.is_empty(), "dead links:\n{}", r.dead.join("\n"));
-    assert!(r.pages >= 14 && r.links > 200, "{} pages, {} links", r.pages, r.links);
+    assert!(
+        r.pages >= 14 && r.links > 200,
+        "{} pages, {} links",
+        r.pages,
+        r.links
+    );
 }
 
 /// Reads from the `i`-th scene's iframe (same origin, so the page may look in).
@@ -99,11 +108,20 @@ fn the_book_s_live_scenes_render_and_run_from_a_sub_path() {
     let mut statuses = Vec::new();
     for i in 0..8 {
         let status = in_scene(i, "d.getElementById('status')?.textContent || ''");
-        b.js(&format!("document.querySelectorAll('iframe')[{i}].scrollIntoView(); return 0"));
+        b.js(&format!(
+            "document.querySelectorAll('iframe')[{i}].scrollIntoView(); return 0"
+        ));
         // A scene without autorun waits for its reader: press its Start.
-        b.wait_for("the scene's page", 60, &in_scene(i, "!!d.getElementById('start')"), |v| v == true);
+        b.wait_for(
+            "the scene's page",
+            60,
+            &in_scene(i, "!!d.getElementById('start')"),
+            |v| v == true,
+        );
         let s = b.js(&status);
-        if !s.as_str().unwrap_or("").starts_with("done") && !s.as_str().unwrap_or("").starts_with("running") {
+        if !s.as_str().unwrap_or("").starts_with("done")
+            && !s.as_str().unwrap_or("").starts_with("running")
+        {
             b.js(&in_scene(i, "d.getElementById('start').click(), 0"));
         }
         let s = b.wait_for("the scene's run", 180, &status, |v| {
@@ -119,7 +137,12 @@ fn the_book_s_live_scenes_render_and_run_from_a_sub_path() {
     }
     eprintln!("e2e book scenes: {statuses:?}");
     // The withdrawn patch's scene (2) finds torn reads; the merged code's (1) none.
-    let torn = |i: usize| b.js(&in_scene(i, "+d.querySelector('td.torn-count').textContent"));
+    let torn = |i: usize| {
+        b.js(&in_scene(
+            i,
+            "+d.querySelector('td.torn-count').textContent",
+        ))
+    };
     assert_eq!(torn(0), 0);
     assert!(torn(1).as_u64().unwrap() > 0, "{}", torn(1));
     // Nothing from elsewhere, and the book's page keeps its CSP.
@@ -130,7 +153,12 @@ fn the_book_s_live_scenes_render_and_run_from_a_sub_path() {
     // The simulator's own links (rendered by the app, so no static checker sees them)
     // resolve under the sub-path: the book, its race chapter, the proof.
     b.goto(&format!("{base}#preset=merged"));
-    b.wait_for("the page", 30, "return !!document.querySelector('.intro a')", |v| v == true);
+    b.wait_for(
+        "the page",
+        30,
+        "return !!document.querySelector('.intro a')",
+        |v| v == true,
+    );
     b.js("document.getElementById('check-any').click(); return 0");
     b.wait_for(
         "the proof for any CPU count, with its link",
@@ -145,7 +173,10 @@ fn the_book_s_live_scenes_render_and_run_from_a_sub_path() {
         .iter()
         .map(|h| h.as_str().unwrap().to_string())
         .collect();
-    assert!(hrefs.iter().any(|h| h.ends_with("/sub/book/race.html")), "{hrefs:?}");
+    assert!(
+        hrefs.iter().any(|h| h.ends_with("/sub/book/race.html")),
+        "{hrefs:?}"
+    );
     for h in &hrefs {
         let ok = b.js(&format!(
             "return fetch({}).then(r => r.status)",
@@ -154,8 +185,16 @@ fn the_book_s_live_scenes_render_and_run_from_a_sub_path() {
         assert_eq!(ok, 200, "{h}");
     }
     if let Ok(path) = std::env::var("TORNSIM_BOOK_SCREENSHOT") {
-        b.goto(&format!("{base}book/race.html#2-the-aba-that-the-re-check-cannot-see"));
-        b.wait_for("the scene", 60, &in_scene(1, "(d.getElementById('status')?.textContent || '').startsWith('done')"), |v| v == true);
+        b.goto(&format!("{base}book/race.html"));
+        b.wait_for(
+            "the scene",
+            60,
+            &in_scene(
+                0,
+                "(d.getElementById('status')?.textContent || '').startsWith('done')",
+            ),
+            |v| v == true,
+        );
         std::thread::sleep(std::time::Duration::from_millis(500));
         b.screenshot(std::path::Path::new(&path));
     }
@@ -178,7 +217,9 @@ fn axe_core_finds_no_wcag_violation_on_the_book_s_pages() {
     let mut found = Vec::new();
     for p in &pages {
         b.goto(&format!("{}book/{p}", server.base));
-        b.wait_for("the chapter", 30, "return document.readyState", |v| v == "complete");
+        b.wait_for("the chapter", 30, "return document.readyState", |v| {
+            v == "complete"
+        });
         if p == "race.html" {
             b.wait_for(
                 "the scenes",
@@ -189,7 +230,16 @@ fn axe_core_finds_no_wcag_violation_on_the_book_s_pages() {
         }
         found.extend(axe(&b).into_iter().map(|v| format!("book/{p}: {v}")));
     }
-    eprintln!("e2e book axe: {} pages, {} violations", pages.len(), found.len());
+    eprintln!(
+        "e2e book axe: {} pages, {} violations",
+        pages.len(),
+        found.len()
+    );
     assert!(pages.len() >= 13, "{pages:?}");
-    assert!(found.is_empty(), "{} violations:\n{}", found.len(), found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "{} violations:\n{}",
+        found.len(),
+        found.join("\n")
+    );
 }

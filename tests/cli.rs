@@ -1193,7 +1193,10 @@ fn x86_litmus_tests_report_as_herd7_does() {
 #[test]
 fn the_cli_reference_man_page_and_completions_are_generated_from_clap() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    for (format, file) in [("markdown", "docs/src/cli.md"), ("man", "docs/src/tornsim.1")] {
+    for (format, file) in [
+        ("markdown", "docs/src/cli.md"),
+        ("man", "docs/src/tornsim.1"),
+    ] {
         let o = tornsim(&["reference", format]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let committed = std::fs::read_to_string(root.join(file)).unwrap();
@@ -1209,7 +1212,11 @@ fn the_cli_reference_man_page_and_completions_are_generated_from_clap() {
     }
     let man = stdout(&tornsim(&["reference", "man"]));
     assert!(man.contains(".SH \"TORNSIM CHECK\"") && man.contains("\\-\\-readers"));
-    for (shell, marker) in [("bash", "complete -F"), ("zsh", "#compdef tornsim"), ("fish", "complete -c tornsim")] {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef tornsim"),
+        ("fish", "complete -c tornsim"),
+    ] {
         let o = tornsim(&["reference", shell]);
         assert!(o.status.success() && stdout(&o).contains(marker), "{shell}");
         assert!(stdout(&o).contains("sweep"), "{shell}");

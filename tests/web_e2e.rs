@@ -292,6 +292,12 @@ fn timed_batch(b: &Browser, base: &str, workers: Option<usize>) -> (u64, f64, St
     );
     // Let every worker load its wasm before the clock starts.
     std::thread::sleep(std::time::Duration::from_secs(2));
+    click_and_time(b)
+}
+
+/// Clicks Start and times the batch from the click to "done": (runs with a torn read,
+/// runs/s, the status line).
+fn click_and_time(b: &Browser) -> (u64, f64, String) {
     b.js("window.__done = 0; const s = document.getElementById('status'); new MutationObserver(() => { if (!window.__done && s.textContent.startsWith('done')) window.__done = performance.now(); }).observe(s, {subtree: true, childList: true, characterData: true}); window.__t0 = performance.now(); document.getElementById('start').click(); return 0");
     b.wait_for("the batch", 240, "return window.__done", |v| {
         v.as_f64().unwrap_or(0.0) > 0.0
@@ -346,6 +352,45 @@ fn a_pool_of_workers_gives_one_workers_results() {
         cores.min(8),
         many_rate / one_rate
     );
+}
+
+/// A cold load, as a first visitor meets it: a fresh browser profile (nothing cached),
+/// Start clicked the moment it appears. The batch must still run at 1.5 times one warm
+/// worker's rate on a machine with two cores or more: the workers start while the page
+/// loads, and no core idles while they warm up.
+#[test]
+#[ignore = "needs trunk and chromedriver; .ci/test runs it"]
+fn a_cold_first_batch_runs_at_one_and_a_half_times_one_worker() {
+    let server = serve(build_page());
+    let cold = Browser::start();
+    open(
+        &cold,
+        &format!("{}#preset=seed-thread-v1&runs=1000000&seed=7", server.base),
+    );
+    let (torn, cold_rate, status) = click_and_time(&cold);
+    let marks = cold.js("return [window.__t0, window.__done, performance.getEntriesByName('tornsim-first-render').map(e => e.startTime), performance.getEntriesByName('tornsim-worker-ready').map(e => e.startTime)].flat().map(Math.round)");
+    eprintln!(
+        "e2e cold marks (ms after navigation): click, done, first render, workers ready: {marks}"
+    );
+    drop(cold);
+    let warm = Browser::start();
+    let (one_torn, one_rate, _) = timed_batch(&warm, &server.base, Some(1));
+    assert_eq!(torn, one_torn, "the same seed, the same torn reads");
+    let cores = warm
+        .js("return navigator.hardwareConcurrency")
+        .as_u64()
+        .unwrap_or(1);
+    eprintln!(
+        "e2e cold first batch: {cold_rate:.0} runs/s ({status}); one warm worker {one_rate:.0} runs/s; ratio {:.2}x on {cores} cores",
+        cold_rate / one_rate
+    );
+    if cores >= 2 {
+        assert!(
+            cold_rate >= 1.5 * one_rate,
+            "a cold first batch ran at {:.2}x one worker",
+            cold_rate / one_rate
+        );
+    }
 }
 
 /// Reads from the embed inside `div#id`'s iframe (same origin, so the host may look in).
@@ -544,34 +589,70 @@ fn the_editor_highlights_completes_shows_a_row_and_moves_lines_by_keyboard() {
     let src = src.as_str().unwrap().to_string();
     // Highlighting: the primitives are the lexer's, the hazard and the CPUs are classed.
     let classed = b.js("const h = document.querySelector('.scenario .highlight'); return [h.textContent, [...h.querySelectorAll('.tk-prim')].map(e => e.textContent), [...h.querySelectorAll('.tk-hazard')].map(e => e.textContent), h.querySelectorAll('.tk-cpu').length]");
-    assert_eq!(classed[0].as_str().unwrap(), format!("{src}\n"), "the copy is the text");
-    let prims: Vec<&str> = classed[1].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-    assert!(prims.contains(&"pmd_lock") && prims.contains(&"pmdp_get_lockless_sync"), "{prims:?}");
+    assert_eq!(
+        classed[0].as_str().unwrap(),
+        format!("{src}\n"),
+        "the copy is the text"
+    );
+    let prims: Vec<&str> = classed[1]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        prims.contains(&"pmd_lock") && prims.contains(&"pmdp_get_lockless_sync"),
+        "{prims:?}"
+    );
     assert_eq!(classed[2][0], "torn");
     assert!(classed[3].as_u64().unwrap() >= 6, "{classed}");
     // The caret on khugepaged's spin_unlock(), then Alt+Up: the withdrawn patch.
     b.js("const t = document.getElementById('scenario-text'); const i = t.value.indexOf('spin_unlock();'); t.focus(); t.setSelectionRange(i + 3, i + 3); return 0");
     b.chord(ALT, UP);
-    let moved = tornsim_core::scenario::move_line(&src, "spin_unlock();", "pmdp_get_lockless_sync();").unwrap();
-    b.wait_for("the moved line", 10, EDITOR, |v| v.as_str() == Some(moved.as_str()));
+    let moved =
+        tornsim_core::scenario::move_line(&src, "spin_unlock();", "pmdp_get_lockless_sync();")
+            .unwrap();
+    b.wait_for("the moved line", 10, EDITOR, |v| {
+        v.as_str() == Some(moved.as_str())
+    });
     // The caret moved with its line, and the row shows what spin_unlock() models.
     let caret = b.js("const t = document.getElementById('scenario-text'); return t.value.slice(t.selectionStart - 3, t.selectionStart + 11)");
     assert_eq!(caret, "spin_unlock();");
-    let row = b.wait_for("the primitive's row", 10, "return document.getElementById('scenario-row')?.textContent || ''", |v| v.as_str().unwrap_or("").contains("spinlock.h"));
+    let row = b.wait_for(
+        "the primitive's row",
+        10,
+        "return document.getElementById('scenario-row')?.textContent || ''",
+        |v| v.as_str().unwrap_or("").contains("spinlock.h"),
+    );
     assert!(row.as_str().unwrap().contains("spin_unlock"), "{row}");
-    let v = b.wait_for("the verdict after the move", 60, VERDICT, |v| v.as_str().unwrap_or("").contains("torn"));
+    let v = b.wait_for("the verdict after the move", 60, VERDICT, |v| {
+        v.as_str().unwrap_or("").contains("torn")
+    });
     b.chord(ALT, DOWN);
-    b.wait_for("the line moved back", 10, EDITOR, |v| v.as_str() == Some(src.as_str()));
-    let back = b.wait_for("the verdict after moving back", 60, VERDICT, |v| v.as_str().unwrap_or("").contains("safe"));
+    b.wait_for("the line moved back", 10, EDITOR, |v| {
+        v.as_str() == Some(src.as_str())
+    });
+    let back = b.wait_for("the verdict after moving back", 60, VERDICT, |v| {
+        v.as_str().unwrap_or("").contains("safe")
+    });
     eprintln!("e2e editor: after Alt+Up: {v}; after Alt+Down: {back}");
     // Completion: a new line after pte_free_defer(); in khugepaged's block.
     b.js("const t = document.getElementById('scenario-text'); const i = t.value.indexOf('pte_free_defer();') + 'pte_free_defer();'.length; t.setSelectionRange(i, i); return 0");
     b.press(ENTER);
     b.type_text("    pmdp_get_l");
     let offered = b.wait_for("the completion list", 10, "return [...document.querySelectorAll('#scenario-complete [role=option]')].map(o => o.querySelector('code').textContent)", |v| v.as_array().is_some_and(|a| a.len() >= 2));
-    let offered: Vec<String> = offered.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
-    assert!(offered.iter().all(|n| n.starts_with("pmdp_get_l")), "{offered:?}");
-    let active = "return document.getElementById('scenario-text').getAttribute('aria-activedescendant')";
+    let offered: Vec<String> = offered
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        offered.iter().all(|n| n.starts_with("pmdp_get_l")),
+        "{offered:?}"
+    );
+    let active =
+        "return document.getElementById('scenario-text').getAttribute('aria-activedescendant')";
     assert_eq!(b.js(active), "scenario-complete-0");
     b.press(DOWN);
     assert_eq!(b.js(active), "scenario-complete-1");
@@ -580,20 +661,44 @@ fn the_editor_highlights_completes_shows_a_row_and_moves_lines_by_keyboard() {
     }
     b.press(ENTER);
     let chosen = &offered[1];
-    let text = b.wait_for("the completed name", 10, EDITOR, |v| v.as_str().unwrap_or("").contains(&format!("    {chosen}();\n")));
-    assert_eq!(b.js("return !!document.getElementById('scenario-complete')"), false);
+    let text = b.wait_for("the completed name", 10, EDITOR, |v| {
+        v.as_str()
+            .unwrap_or("")
+            .contains(&format!("    {chosen}();\n"))
+    });
+    assert_eq!(
+        b.js("return !!document.getElementById('scenario-complete')"),
+        false
+    );
     assert!(text.as_str().unwrap().contains("pte_free_defer();\n"));
     // A reader's primitive in khugepaged's block is an error: underlined at its column.
-    let err = b.wait_for("the error", 30, "return document.getElementById('scenario-error')?.textContent || ''", |v| !v.as_str().unwrap_or("").is_empty());
+    let err = b.wait_for(
+        "the error",
+        30,
+        "return document.getElementById('scenario-error')?.textContent || ''",
+        |v| !v.as_str().unwrap_or("").is_empty(),
+    );
     let under = b.js("return [...document.querySelectorAll('.scenario .highlight .err')].map(e => e.textContent).join('')");
     eprintln!("e2e editor: completed {chosen}; error {err}; underlined {under}");
-    assert!(chosen.starts_with(under.as_str().unwrap().trim_end_matches(['(', ')', ';'])) && !under.as_str().unwrap().is_empty(), "{under} under {err}");
+    assert!(
+        chosen.starts_with(under.as_str().unwrap().trim_end_matches(['(', ')', ';']))
+            && !under.as_str().unwrap().is_empty(),
+        "{under} under {err}"
+    );
     // Escape closes a list without leaving the editor; End and typing go on as before.
     b.press(END);
     b.type_text(" pmd_l");
-    b.wait_for("a second list", 10, "return !!document.getElementById('scenario-complete')", |v| v == true);
+    b.wait_for(
+        "a second list",
+        10,
+        "return !!document.getElementById('scenario-complete')",
+        |v| v == true,
+    );
     b.press("\u{E00C}");
-    assert_eq!(b.js("return !document.getElementById('scenario-complete') && document.activeElement.id"), "scenario-text");
+    assert_eq!(
+        b.js("return !document.getElementById('scenario-complete') && document.activeElement.id"),
+        "scenario-text"
+    );
 }
 
 #[test]

@@ -208,7 +208,10 @@ impl Browser {
             .chars()
             .flat_map(|c| {
                 let k = c.to_string();
-                [json!({"type": "keyDown", "value": k}), json!({"type": "keyUp", "value": k})]
+                [
+                    json!({"type": "keyDown", "value": k}),
+                    json!({"type": "keyUp", "value": k}),
+                ]
             })
             .collect();
         self.cmd(
@@ -328,10 +331,8 @@ fn base64_decode(s: &str) -> Vec<u8> {
 /// Runs axe-core (installed from npm into `tests/a11y` by `.ci/setup`) on the page in
 /// the browser and returns its WCAG 2.0/2.1 A and AA violations, one line each.
 pub fn axe(b: &Browser) -> Vec<String> {
-    let src = std::fs::read_to_string(
-        root().join("tests/a11y/node_modules/axe-core/axe.min.js"),
-    )
-    .expect("axe-core is installed: npm ci --prefix tests/a11y (.ci/setup does it)");
+    let src = std::fs::read_to_string(root().join("tests/a11y/node_modules/axe-core/axe.min.js"))
+        .expect("axe-core is installed: npm ci --prefix tests/a11y (.ci/setup does it)");
     b.js(&format!("{src}\n; return 0"));
     b.js("window.__axe = null; axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}).then(r => { window.__axe = r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')); }); return 0");
     let v = b.wait_for("axe-core", 60, "return window.__axe", |v| v.is_array());

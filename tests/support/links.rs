@@ -83,7 +83,9 @@ pub fn check(root: &Path) -> Report {
             };
             let path = path.split('?').next().unwrap_or("");
             if path.starts_with('/') {
-                dead.push(format!("{name}: {link} (absolute: breaks under a sub-path)"));
+                dead.push(format!(
+                    "{name}: {link} (absolute: breaks under a sub-path)"
+                ));
                 continue;
             }
             let mut target = if path.is_empty() {

@@ -110,6 +110,37 @@ proptest! {
         }
     }
 
+    /// What the page's editor does with every keystroke: highlight the text, look up the
+    /// word under the caret, offer completions, move lines. Never a panic, spans inside
+    /// the text on character boundaries, and a line move keeps every line.
+    #[test]
+    fn the_editor_s_helpers_take_any_text_and_offset(src in builtin(), edits in prop::collection::vec(edit(), 0..4), at in any::<usize>(), to in any::<usize>(), up in any::<bool>()) {
+        let text = apply(src, &edits);
+        let spans = scenario::highlight::highlight(&text);
+        for w in spans.windows(2) {
+            prop_assert!(w[0].0.end <= w[1].0.start);
+        }
+        for (r, _) in &spans {
+            prop_assert!(text.get(r.clone()).is_some(), "{:?}", r);
+        }
+        let at = at % (text.len() + 1);
+        let (a, b) = scenario::highlight::word_at(&text, at);
+        prop_assert!(a <= b && b <= text.len());
+        let _ = scenario::highlight::primitive_at(&text, at);
+        let _ = scenario::highlight::complete(&text[a..b]);
+        let to = to % (text.len() + 1);
+        if text.is_char_boundary(at) && text.is_char_boundary(to) {
+            if let Some((moved, s, f)) = scenario::move_selected_lines(&text, at, to, up) {
+                let mut l1: Vec<&str> = text.split('\n').collect();
+                let mut l2: Vec<&str> = moved.split('\n').collect();
+                l1.sort_unstable();
+                l2.sort_unstable();
+                prop_assert_eq!(l1, l2);
+                prop_assert!(s <= f && f <= moved.len());
+            }
+        }
+    }
+
     #[test]
     fn noise_never_panics_any_parser(s in "\\PC{0,200}") {
         let _ = program::load_checked(&s);

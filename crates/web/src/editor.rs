@@ -71,10 +71,15 @@ pub fn editor(p: &EditorProps) -> Html {
     // the editor's scrolling box so that it is never cut off.
     let wrap = use_node_ref();
     {
-        let (list, measure, wrap, area) = (list.clone(), measure.clone(), wrap.clone(), area.clone());
+        let (list, measure, wrap, area) =
+            (list.clone(), measure.clone(), wrap.clone(), area.clone());
         use_effect_with((*offer).clone(), move |o| {
-            let boxes = (wrap.cast::<web_sys::Element>(), area.cast::<web_sys::Element>());
-            if let (Some(o), Some(el), (Some(w), Some(a))) = (o, list.cast::<HtmlElement>(), boxes) {
+            let boxes = (
+                wrap.cast::<web_sys::Element>(),
+                area.cast::<web_sys::Element>(),
+            );
+            if let (Some(o), Some(el), (Some(w), Some(a))) = (o, list.cast::<HtmlElement>(), boxes)
+            {
                 let (w, a) = (w.get_bounding_client_rect(), a.get_bounding_client_rect());
                 let top = a.top() - w.top() + PAD_TOP + (o.line + 1) as f64 * LINE_PX;
                 let left = a.left() - w.left() + PAD_LEFT + o.col as f64 * char_width(&measure);
@@ -221,7 +226,10 @@ pub fn editor(p: &EditorProps) -> Html {
         Callback::from(move |e: MouseEvent| {
             let t: HtmlTextAreaElement = e.target_unchecked_into();
             let v = t.value();
-            show(&v, byte_of(&v, t.selection_start().ok().flatten().unwrap_or(0)));
+            show(
+                &v,
+                byte_of(&v, t.selection_start().ok().flatten().unwrap_or(0)),
+            );
             offer.set(None);
         })
     };
@@ -230,7 +238,10 @@ pub fn editor(p: &EditorProps) -> Html {
         Callback::from(move |e: FocusEvent| {
             let t: HtmlTextAreaElement = e.target_unchecked_into();
             let v = t.value();
-            show(&v, byte_of(&v, t.selection_start().ok().flatten().unwrap_or(0)));
+            show(
+                &v,
+                byte_of(&v, t.selection_start().ok().flatten().unwrap_or(0)),
+            );
         })
     };
     let onblur = {
@@ -254,7 +265,9 @@ pub fn editor(p: &EditorProps) -> Html {
     };
 
     let o = (*offer).clone();
-    let active_id = o.as_ref().map(|o| format!("scenario-complete-{}", o.active));
+    let active_id = o
+        .as_ref()
+        .map(|o| format!("scenario-complete-{}", o.active));
     html! {
         <div class="editor-wrap" ref={wrap}>
         <div class="editor">
@@ -346,9 +359,14 @@ fn highlighted(text: &str, error: Option<&ScenarioError>) -> Html {
         while k < spans.len() && spans[k].0.end <= a {
             k += 1;
         }
-        let class = spans.get(k).filter(|(r, _)| r.start <= a).map(|(_, c)| c.css());
+        let class = spans
+            .get(k)
+            .filter(|(r, _)| r.start <= a)
+            .map(|(_, c)| c.css());
         let bad = err.is_some_and(|(s, f)| a >= s && a < f);
-        out.push(html! { <span class={classes!(class, bad.then_some("err"))}>{ &text[a..b] }</span> });
+        out.push(
+            html! { <span class={classes!(class, bad.then_some("err"))}>{ &text[a..b] }</span> },
+        );
     }
     if let Some((s, _)) = err.filter(|(s, _)| *s >= text.len()) {
         let _ = s;
@@ -365,7 +383,10 @@ fn offer_at(text: &str, caret: usize) -> Option<Offer> {
     if end != caret || caret - start < 2 {
         return None;
     }
-    let mut items: Vec<_> = highlight::complete(&text[start..end]).iter().map(|p| p.name).collect();
+    let mut items: Vec<_> = highlight::complete(&text[start..end])
+        .iter()
+        .map(|p| p.name)
+        .collect();
     items.truncate(MAX_OFFERED);
     if items.is_empty() {
         return None;
@@ -415,7 +436,11 @@ pub fn units_of(text: &str, byte: usize) -> u32 {
 
 /// The byte at `line`, `col` (0-based, in characters), if the text has one there.
 pub fn byte_at(text: &str, line: usize, col: usize) -> Option<usize> {
-    let start = text.split('\n').take(line).map(|l| l.len() + 1).sum::<usize>();
+    let start = text
+        .split('\n')
+        .take(line)
+        .map(|l| l.len() + 1)
+        .sum::<usize>();
     let l = text.get(start..)?.split('\n').next()?;
     l.char_indices().nth(col).map(|(i, _)| start + i)
 }

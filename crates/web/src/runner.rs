@@ -227,6 +227,20 @@ pub enum Engine {
     },
 }
 
+/// The workers `www/boot.js` started before the page's wasm loaded, to be adopted.
+fn early_workers() -> Vec<web_sys::Worker> {
+    let global = js_sys::global();
+    let key = JsValue::from_str("tornsimEarlyWorkers");
+    let Ok(list) = js_sys::Reflect::get(&global, &key) else {
+        return Vec::new();
+    };
+    // Taken once: a second engine (none today) would start its own.
+    let _ = js_sys::Reflect::set(&global, &key, &js_sys::Array::new());
+    list.dyn_into::<js_sys::Array>()
+        .map(|a| a.iter().filter_map(|w| w.dyn_into().ok()).collect())
+        .unwrap_or_default()
+}
+
 /// The worker script trunk emits next to the page (relative, so sub-paths work).
 pub const WORKER_URL: &str = "./worker_loader.js";
 
@@ -252,26 +266,53 @@ pub fn default_workers(embed: bool) -> usize {
 impl Engine {
     /// A pool of `workers` workers if they start, else the inline engine.
     pub fn new(workers: usize, done: Callback<Reply>, failed: Callback<String>) -> Engine {
+        let mut early = early_workers();
         if workers > 0 {
             match (0..workers)
-                .map(|_| Self::slot(done.clone(), failed.clone()))
+                .map(|i| Self::slot(early.get(i).cloned(), done.clone(), failed.clone()))
                 .collect::<Result<Vec<_>, _>>()
             {
-                Ok(slots) => return Engine::Workers(slots),
+                Ok(slots) => {
+                    early.drain(..workers.min(early.len()));
+                    for w in early {
+                        w.terminate();
+                    }
+                    return Engine::Workers(slots);
+                }
                 Err(e) => web_sys::console::warn_1(&e),
             }
+        }
+        for w in early {
+            w.terminate();
         }
         Engine::Inline { done }
     }
 
-    fn slot(done: Callback<Reply>, failed: Callback<String>) -> Result<Slot, JsValue> {
-        let worker = web_sys::Worker::new(WORKER_URL)?;
-        let waiting: Rc<RefCell<Option<Vec<String>>>> = Rc::new(RefCell::new(Some(Vec::new())));
+    /// A slot for a worker boot.js started (`early`), or for a new one.
+    fn slot(
+        early: Option<web_sys::Worker>,
+        done: Callback<Reply>,
+        failed: Callback<String>,
+    ) -> Result<Slot, JsValue> {
+        let ready = early.as_ref().is_some_and(|w| {
+            js_sys::Reflect::get(w, &JsValue::from_str("tornsimReady")).is_ok_and(|v| v.is_truthy())
+        });
+        let worker = match early {
+            Some(w) => w,
+            None => web_sys::Worker::new(WORKER_URL)?,
+        };
+        // A worker that has said "ready" already takes messages at once.
+        let waiting: Rc<RefCell<Option<Vec<String>>>> =
+            Rc::new(RefCell::new((!ready).then(Vec::new)));
         let outstanding = Rc::new(std::cell::Cell::new(0u32));
         let (w2, wait2, out2) = (worker.clone(), waiting.clone(), outstanding.clone());
         let on_message = Closure::<dyn FnMut(_)>::new(move |e: web_sys::MessageEvent| {
             let text = e.data().as_string().unwrap_or_default();
             if text == READY {
+                // For the cold-start test and for anyone profiling the page.
+                if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+                    let _ = p.mark("tornsim-worker-ready");
+                }
                 for msg in wait2.borrow_mut().take().unwrap_or_default() {
                     let _ = w2.post_message(&JsValue::from_str(&msg));
                 }

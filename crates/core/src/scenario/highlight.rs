@@ -46,7 +46,15 @@ impl Class {
 }
 
 const KEYWORDS: &[&str] = &[
-    "tornsim", "exists", "do", "while", "if", "else", "int", "installed", "pmd_none",
+    "tornsim",
+    "exists",
+    "do",
+    "while",
+    "if",
+    "else",
+    "int",
+    "installed",
+    "pmd_none",
 ];
 const ACTORS: &[&str] = &["khugepaged", "fault", "gup_fast", "walker", "reader"];
 
@@ -87,7 +95,10 @@ fn ident_class(w: &str) -> Class {
         Class::Keyword
     } else if is_cpu || ACTORS.contains(&w) {
         Class::Cpu
-    } else if [Hazard::Torn, Hazard::Stale, Hazard::Deadlock].iter().any(|h| h.name() == w) {
+    } else if [Hazard::Torn, Hazard::Stale, Hazard::Deadlock]
+        .iter()
+        .any(|h| h.name() == w)
+    {
         Class::Hazard
     } else if w.bytes().all(|b| b.is_ascii_digit()) || w.starts_with("0x") {
         Class::Number
@@ -128,10 +139,21 @@ pub fn primitive_at(src: &str, at: usize) -> Option<&'static prim::Prim> {
 /// The byte range of the identifier around byte `at` (empty if there is none).
 pub fn word_at(src: &str, at: usize) -> (usize, usize) {
     let b = src.as_bytes();
-    let at = at.min(b.len());
+    let mut at = at.min(b.len());
+    // An offset inside a character means the character's start.
+    while !src.is_char_boundary(at) {
+        at -= 1;
+    }
     let is_word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
-    let start = (0..at).rev().take_while(|&i| is_word(b[i])).last().unwrap_or(at);
-    let end = (at..b.len()).take_while(|&i| is_word(b[i])).last().map_or(at, |i| i + 1);
+    let start = (0..at)
+        .rev()
+        .take_while(|&i| is_word(b[i]))
+        .last()
+        .unwrap_or(at);
+    let end = (at..b.len())
+        .take_while(|&i| is_word(b[i]))
+        .last()
+        .map_or(at, |i| i + 1);
     (start, end)
 }
 
@@ -140,7 +162,10 @@ mod tests {
     use super::*;
 
     fn classes(src: &str) -> Vec<(&str, Class)> {
-        highlight(src).into_iter().map(|(r, c)| (&src[r], c)).collect()
+        highlight(src)
+            .into_iter()
+            .map(|(r, c)| (&src[r], c))
+            .collect()
     }
 
     #[test]
@@ -170,7 +195,10 @@ mod tests {
         }
         // In order, and not overlapping.
         let spans = highlight(src);
-        assert!(spans.windows(2).all(|w| w[0].0.end <= w[1].0.start), "{spans:?}");
+        assert!(
+            spans.windows(2).all(|w| w[0].0.end <= w[1].0.start),
+            "{spans:?}"
+        );
     }
 
     #[test]
@@ -193,7 +221,8 @@ mod tests {
         assert!(complete("zz").is_empty());
         // A complete name offers only the longer ones.
         assert!(!complete("pmd_lock").iter().any(|p| p.name == "pmd_lock"));
-        let text = |n: &str| completion_text(complete(&n[..3]).into_iter().find(|p| p.name == n).unwrap());
+        let text =
+            |n: &str| completion_text(complete(&n[..3]).into_iter().find(|p| p.name == n).unwrap());
         assert_eq!(text("spin_unlock"), "spin_unlock();");
         assert_eq!(text("pmd_none"), "pmd_none()");
         assert_eq!(text("WRITE_ONCE"), "WRITE_ONCE(");
@@ -203,13 +232,23 @@ mod tests {
     #[test]
     fn the_primitive_under_a_place_is_found_from_any_of_its_bytes() {
         let src = "  pmdp_get_lockless_sync();";
-        assert_eq!(primitive_at(src, 2).map(|p| p.name), Some("pmdp_get_lockless_sync"));
-        assert_eq!(primitive_at(src, 10).map(|p| p.name), Some("pmdp_get_lockless_sync"));
-        assert_eq!(primitive_at(src, 24).map(|p| p.name), Some("pmdp_get_lockless_sync"));
+        assert_eq!(
+            primitive_at(src, 2).map(|p| p.name),
+            Some("pmdp_get_lockless_sync")
+        );
+        assert_eq!(
+            primitive_at(src, 10).map(|p| p.name),
+            Some("pmdp_get_lockless_sync")
+        );
+        assert_eq!(
+            primitive_at(src, 24).map(|p| p.name),
+            Some("pmdp_get_lockless_sync")
+        );
         assert!(primitive_at(src, 0).is_none());
         assert!(primitive_at(src, 26).is_none());
         assert_eq!(word_at("ab cd", 3), (3, 5));
         assert_eq!(word_at("ab cd", 2), (0, 2));
         assert_eq!(word_at("ab  cd", 3), (3, 3));
+        assert_eq!(word_at("a∀b", 2), (0, 1));
     }
 }

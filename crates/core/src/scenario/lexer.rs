@@ -26,7 +26,10 @@ pub(super) fn lex(src: &str) -> Result<Vec<Token>, ScenarioError> {
 }
 
 /// [`lex`], and the spans of the comments it skips (for highlighting).
-pub(super) fn lex_keeping(src: &str, comments: &mut Vec<Span>) -> Result<Vec<Token>, ScenarioError> {
+pub(super) fn lex_keeping(
+    src: &str,
+    comments: &mut Vec<Span>,
+) -> Result<Vec<Token>, ScenarioError> {
     let mut out = Vec::new();
     let b = src.as_bytes();
     let (mut i, mut line, mut line_start) = (0usize, 1u32, 0usize);

@@ -56,7 +56,11 @@ pub fn move_selected_lines(
     let line_start = |at: usize| src[..at].rfind('\n').map_or(0, |i| i + 1);
     let line_end = |at: usize| src[at..].find('\n').map_or(src.len(), |i| at + i);
     let first = line_start(start);
-    let last_at = if end > start && end == line_start(end) { end - 1 } else { end };
+    let last_at = if end > start && end == line_start(end) {
+        end - 1
+    } else {
+        end
+    };
     let last = line_end(last_at.max(first));
     let block = &src[first..last];
     if up {
@@ -76,7 +80,9 @@ pub fn move_selected_lines(
         let other = &src[last + 1..below_end];
         let text = format!("{}{other}\n{block}{}", &src[..first], &src[below_end..]);
         let shift = other.len() + 1;
-        Some((text, start + shift, end + shift))
+        // A selection that ended at the start of the line below ends with the text now.
+        let n = text.len();
+        Some((text, (start + shift).min(n), (end + shift).min(n)))
     }
 }
 
@@ -105,6 +111,7 @@ mod move_tests {
         assert_eq!(mv(src, 2, 5, false), Some(("0\n3\n1\n2\n".into(), 4, 7)));
         // A selection ending at the start of line 3 does not take line 3.
         assert_eq!(mv(src, 2, 6, false), Some(("0\n3\n1\n2\n".into(), 4, 8)));
+        assert_eq!(mv("a\nb", 0, 2, false), Some(("b\na".into(), 2, 3)));
         // Out-of-range offsets are clamped, never a panic.
         assert_eq!(mv(src, 99, 99, true), Some(("0\n1\n2\n\n3".into(), 6, 6)));
     }
