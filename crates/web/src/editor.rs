@@ -102,9 +102,7 @@ pub fn editor(p: &EditorProps) -> Html {
     let oninput = {
         let (cb, offer, show) = (p.on_input.clone(), offer.clone(), show_row_at.clone());
         Callback::from(move |e: InputEvent| {
-            let t: HtmlTextAreaElement = e.target_unchecked_into();
-            let v = t.value();
-            let caret = byte_of(&v, t.selection_start().ok().flatten().unwrap_or(0));
+            let (v, caret) = caret_of(&e.target_unchecked_into());
             offer.set(offer_at(&v, caret));
             show(&v, caret);
             cb.emit(v);
@@ -210,9 +208,7 @@ pub fn editor(p: &EditorProps) -> Html {
     let onkeyup = {
         let (offer, show) = (offer.clone(), show_row_at.clone());
         Callback::from(move |e: KeyboardEvent| {
-            let t: HtmlTextAreaElement = e.target_unchecked_into();
-            let v = t.value();
-            let caret = byte_of(&v, t.selection_start().ok().flatten().unwrap_or(0));
+            let (v, caret) = caret_of(&e.target_unchecked_into());
             show(&v, caret);
             if let Some(o) = &*offer {
                 if caret < o.start || caret > o.end {
@@ -224,24 +220,16 @@ pub fn editor(p: &EditorProps) -> Html {
     let onclick = {
         let (offer, show) = (offer.clone(), show_row_at.clone());
         Callback::from(move |e: MouseEvent| {
-            let t: HtmlTextAreaElement = e.target_unchecked_into();
-            let v = t.value();
-            show(
-                &v,
-                byte_of(&v, t.selection_start().ok().flatten().unwrap_or(0)),
-            );
+            let (v, caret) = caret_of(&e.target_unchecked_into());
+            show(&v, caret);
             offer.set(None);
         })
     };
     let onfocus = {
         let show = show_row_at.clone();
         Callback::from(move |e: FocusEvent| {
-            let t: HtmlTextAreaElement = e.target_unchecked_into();
-            let v = t.value();
-            show(
-                &v,
-                byte_of(&v, t.selection_start().ok().flatten().unwrap_or(0)),
-            );
+            let (v, caret) = caret_of(&e.target_unchecked_into());
+            show(&v, caret);
         })
     };
     let onblur = {
@@ -400,6 +388,13 @@ fn offer_at(text: &str, caret: usize) -> Option<Offer> {
         line: text[..start].matches('\n').count(),
         col: text[line_start..start].chars().count(),
     })
+}
+
+/// The textarea's text and its caret, as a byte offset.
+fn caret_of(t: &HtmlTextAreaElement) -> (String, usize) {
+    let v = t.value();
+    let caret = byte_of(&v, t.selection_start().ok().flatten().unwrap_or(0));
+    (v, caret)
 }
 
 fn selection(t: &HtmlTextAreaElement) -> Option<(u32, u32)> {
