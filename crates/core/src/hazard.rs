@@ -21,6 +21,10 @@ pub enum Hazard {
 }
 
 impl Hazard {
+    /// The hazards an `exists` clause names by word (an observed final state is written
+    /// as its values instead).
+    pub const NAMED: [Hazard; 3] = [Hazard::Torn, Hazard::Stale, Hazard::Deadlock];
+
     pub fn name(self) -> &'static str {
         match self {
             Hazard::Torn => "torn",

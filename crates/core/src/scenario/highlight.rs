@@ -4,6 +4,7 @@
 //! and the parser's error marks the place.
 
 use super::lexer::{lex_keeping, Tok};
+use super::syntax::{cpu_number, Actor};
 use crate::hazard::Hazard;
 use crate::prim;
 
@@ -56,7 +57,6 @@ const KEYWORDS: &[&str] = &[
     "installed",
     "pmd_none",
 ];
-const ACTORS: &[&str] = &["khugepaged", "fault", "gup_fast", "walker", "reader"];
 
 /// The classed stretches of `src`, as byte ranges in order, not overlapping; text
 /// between them (white space, or what the lexer could not read) has no class.
@@ -88,17 +88,13 @@ pub fn highlight(src: &str) -> Vec<(std::ops::Range<usize>, Class)> {
 }
 
 fn ident_class(w: &str) -> Class {
-    let is_cpu = w.len() > 1 && w.starts_with('P') && w[1..].bytes().all(|b| b.is_ascii_digit());
     if prim::PRIMS.iter().any(|p| p.name == w) {
         Class::Primitive
     } else if KEYWORDS.contains(&w) {
         Class::Keyword
-    } else if is_cpu || ACTORS.contains(&w) {
+    } else if cpu_number(w).is_some() || Actor::named(w).is_some() {
         Class::Cpu
-    } else if [Hazard::Torn, Hazard::Stale, Hazard::Deadlock]
-        .iter()
-        .any(|h| h.name() == w)
-    {
+    } else if Hazard::NAMED.iter().any(|h| h.name() == w) {
         Class::Hazard
     } else if w.bytes().all(|b| b.is_ascii_digit()) || w.starts_with("0x") {
         Class::Number

@@ -4,9 +4,11 @@
 //! whether a block's program is one the model can run is the compiler's question.
 
 use super::lexer::{lex, Tok, Token};
-use super::syntax::{Actor, Block, Cond, Exists, Loc, Scenario, ScenarioError, Span, Stmt};
+use super::syntax::{
+    cpu_number, Actor, Block, Cond, Exists, Loc, Scenario, ScenarioError, Span, Stmt,
+};
 use crate::hazard::Hazard;
-use crate::knob::{ReaderKind, Setting};
+use crate::knob::Setting;
 
 struct Parser {
     toks: Vec<Token>,
@@ -203,33 +205,22 @@ impl Parser {
 
     fn block(&mut self) -> Result<Block, ScenarioError> {
         let (head, span) = self.ident("a CPU block such as 'P0(khugepaged)'")?;
-        let cpu = head
-            .strip_prefix('P')
-            .and_then(|n| n.parse::<u32>().ok())
-            .filter(|_| head.len() > 1 && head[1..].bytes().all(|c| c.is_ascii_digit()))
-            .ok_or_else(|| {
-                ScenarioError::at(
-                    span,
-                    format!("expected a CPU block such as 'P0(khugepaged)', found '{head}'"),
-                )
-            })?;
+        let cpu = cpu_number(&head).ok_or_else(|| {
+            ScenarioError::at(
+                span,
+                format!("expected a CPU block such as 'P0(khugepaged)', found '{head}'"),
+            )
+        })?;
         self.expect("(")?;
         let (role, rs) = self.ident("the actor: khugepaged, fault, gup_fast, walker or reader")?;
-        let actor = match role.as_str() {
-            "khugepaged" => Actor::Khugepaged,
-            "fault" => Actor::Fault,
-            "gup_fast" => Actor::Reader(Some(ReaderKind::GupFast)),
-            "walker" => Actor::Reader(Some(ReaderKind::Walker)),
-            "reader" => Actor::Reader(None),
-            _ => {
-                return Err(ScenarioError::at(
-                    rs,
-                    format!(
+        let actor = Actor::named(&role).ok_or_else(|| {
+            ScenarioError::at(
+                rs,
+                format!(
                     "unknown actor '{role}' (known: khugepaged, fault, gup_fast, walker, reader)"
                 ),
-                ))
-            }
-        };
+            )
+        })?;
         self.expect(")")?;
         let body = self.body()?;
         Ok(Block {
@@ -487,11 +478,9 @@ impl Parser {
             let (value, vs) = self.number("a value such as 1")?;
             return Ok(Formula::Eq(Loc::Var(w), value, Span { end: vs.end, ..ws }));
         }
-        match w.as_str() {
-            "torn" => Ok(Formula::Hazard(Hazard::Torn, ws)),
-            "stale" => Ok(Formula::Hazard(Hazard::Stale, ws)),
-            "deadlock" => Ok(Formula::Hazard(Hazard::Deadlock, ws)),
-            _ => Err(ScenarioError::at(
+        match Hazard::NAMED.into_iter().find(|h| h.name() == w) {
+            Some(h) => Ok(Formula::Hazard(h, ws)),
+            None => Err(ScenarioError::at(
                 ws,
                 format!("unknown hazard '{w}' (known: torn, stale, deadlock; or a final value such as 'P1:r0=1' or 'x=2')"),
             )),

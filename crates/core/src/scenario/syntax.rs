@@ -68,6 +68,15 @@ impl std::error::Error for ScenarioError {}
 // ---------------------------------------------------------------------------------------
 // Syntax
 
+/// The CPU a block's head names: `P0` is 0. Digits only after the `P`.
+pub(crate) fn cpu_number(head: &str) -> Option<u32> {
+    let digits = head.strip_prefix('P')?;
+    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
 /// Which actor a block is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -79,6 +88,20 @@ pub enum Actor {
 }
 
 impl Actor {
+    /// Every actor a block may name, as its name reads.
+    pub(crate) const ALL: [Actor; 5] = [
+        Actor::Khugepaged,
+        Actor::Fault,
+        Actor::Reader(Some(ReaderKind::GupFast)),
+        Actor::Reader(Some(ReaderKind::Walker)),
+        Actor::Reader(None),
+    ];
+
+    /// The actor a block's name stands for.
+    pub(crate) fn named(name: &str) -> Option<Actor> {
+        Actor::ALL.into_iter().find(|a| a.name() == name)
+    }
+
     pub(crate) fn name(self) -> &'static str {
         match self {
             Actor::Khugepaged => "khugepaged",
