@@ -41,12 +41,8 @@ fn man(out: &mut Vec<u8>) -> std::io::Result<()> {
     top.render_synopsis_section(out)?;
     top.render_description_section(out)?;
     top.render_options_section(out)?;
-    for sub in cmd.get_subcommands() {
-        if sub.is_hide_set() || sub.get_name() == "help" {
-            continue;
-        }
-        let name = format!("tornsim {}", sub.get_name());
-        let page = clap_mangen::Man::new(sub.clone().bin_name(&name));
+    for (name, sub) in documented(&cmd) {
+        let page = clap_mangen::Man::new(sub);
         let mut part = Vec::new();
         page.render_synopsis_section(&mut part)?;
         page.render_description_section(&mut part)?;
@@ -81,15 +77,23 @@ pub fn markdown() -> String {
          `tornsim reference bash > /etc/bash_completion.d/tornsim` (or `zsh`, `fish`).\n\n",
     );
     s += &block(&cmd.render_long_help().to_string());
-    for sub in cmd.get_subcommands_mut() {
-        if sub.is_hide_set() || sub.get_name() == "help" {
-            continue;
-        }
-        s += &format!("\n## tornsim {}\n\n", sub.get_name());
-        let mut sub = sub.clone().bin_name(format!("tornsim {}", sub.get_name()));
+    for (name, mut sub) in documented(&cmd) {
+        s += &format!("\n## {name}\n\n");
         s += &block(&sub.render_long_help().to_string());
     }
     s
+}
+
+/// The subcommands the reference documents (all but clap's own `help`), each named as
+/// it is typed, `tornsim NAME`, so its usage line reads so too.
+fn documented(cmd: &clap::Command) -> Vec<(String, clap::Command)> {
+    cmd.get_subcommands()
+        .filter(|sub| !sub.is_hide_set() && sub.get_name() != "help")
+        .map(|sub| {
+            let name = format!("tornsim {}", sub.get_name());
+            (name.clone(), sub.clone().bin_name(name))
+        })
+        .collect()
 }
 
 fn block(help: &str) -> String {
