@@ -266,26 +266,22 @@ pub fn default_workers(embed: bool) -> usize {
 impl Engine {
     /// A pool of `workers` workers if they start, else the inline engine.
     pub fn new(workers: usize, done: Callback<Reply>, failed: Callback<String>) -> Engine {
-        let mut early = early_workers();
-        if workers > 0 {
-            match (0..workers)
-                .map(|i| Self::slot(early.get(i).cloned(), done.clone(), failed.clone()))
-                .collect::<Result<Vec<_>, _>>()
-            {
-                Ok(slots) => {
-                    early.drain(..workers.min(early.len()));
-                    for w in early {
-                        w.terminate();
-                    }
-                    return Engine::Workers(slots);
-                }
-                Err(e) => web_sys::console::warn_1(&e),
-            }
-        }
+        let mut early = early_workers().into_iter();
+        let pool = (0..workers)
+            .map(|_| Self::slot(early.next(), done.clone(), failed.clone()))
+            .collect::<Result<Vec<_>, _>>();
+        // Workers boot.js started that the pool does not need.
         for w in early {
             w.terminate();
         }
-        Engine::Inline { done }
+        match pool {
+            Ok(slots) if !slots.is_empty() => Engine::Workers(slots),
+            Ok(_) => Engine::Inline { done },
+            Err(e) => {
+                web_sys::console::warn_1(&e);
+                Engine::Inline { done }
+            }
+        }
     }
 
     /// A slot for a worker boot.js started (`early`), or for a new one.
