@@ -19,25 +19,21 @@ impl Model {
         }
     }
 
+    /// Sends `text` to be parsed. Each parse decides afresh whether a check follows it,
+    /// so a later text (typed, or from a link) never inherits a move's check.
     pub(super) fn edit_scenario(&mut self, text: String) {
         self.editor.text = text.clone();
         self.editor.seq = self.post(|seq| Request::Parse { seq, text });
         self.editor.state = EditorState::Parsing;
+        self.editor.check_on_parse = false;
     }
 
-    /// The editor's text changed.
-    pub(super) fn scenario_typed(&mut self, text: String) {
+    /// The editor's text changed; `moved` by a line move (Alt+Up/Down), a reordering
+    /// whose verdict is what the user wants next, so it is checked once it parses.
+    pub(super) fn scenario_edited(&mut self, text: String, moved: bool) {
         if text != self.editor.text {
             self.edit_scenario(text);
-            self.editor.check_on_parse = false;
-        }
-    }
-
-    /// Lines moved: a reordering, so its verdict is what the user wants next.
-    pub(super) fn scenario_moved(&mut self, text: String) {
-        if text != self.editor.text {
-            self.edit_scenario(text);
-            self.editor.check_on_parse = true;
+            self.editor.check_on_parse = moved;
         }
     }
 

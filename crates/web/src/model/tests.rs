@@ -60,6 +60,25 @@ fn editing_merged_in_the_editor_reaches_the_torn_read() {
     assert_eq!(again.share.config, m.share.config);
 }
 
+/// A line move is checked as soon as it parses; typing is not, not even typing that
+/// lands before a move's parse has come back.
+#[test]
+fn a_line_move_is_checked_once_it_parses_and_typing_is_not() {
+    let mut m = Model::from_fragment("preset=merged", false);
+    let merged = m.editor.text.clone();
+    m.apply(Msg::ScenarioMoved(unlock_first(&merged)));
+    pump(&mut m);
+    assert_eq!(
+        m.check.as_ref().unwrap().as_ref().unwrap().verdict.name(),
+        "torn"
+    );
+    m.apply(Msg::ScenarioMoved(merged.clone()));
+    m.apply(Msg::ScenarioText(format!("{merged}// a note\n")));
+    pump(&mut m);
+    // The settings changed, so the old verdict is gone, and no check replaced it.
+    assert!(m.check.is_none(), "a check followed the typing");
+}
+
 /// A pool of workers keeps two chunks per worker in flight; answers served in any
 /// order give the totals of one worker (and of one batch); a worker's failure hands
 /// its chunks to the page.
