@@ -354,41 +354,63 @@ fn a_pool_of_workers_gives_one_workers_results() {
     );
 }
 
-/// A cold load, as a first visitor meets it: a fresh browser profile (nothing cached),
-/// Start clicked the moment it appears. The batch must still run at 1.5 times one warm
+/// A cold load, as a first visitor meets it: a browser that is running already (its own
+/// start-up is over) opens the page for the first time, with nothing cached, and Start
+/// is clicked the moment it appears. The batch must still run at 1.5 times one warm
 /// worker's rate on a machine with two cores or more: the workers start while the page
 /// loads, and no core idles while they warm up.
+///
+/// Each side is the median of three (three fresh browsers; three one-worker batches), so
+/// that one noisy run on a shared machine decides nothing. A browser measured in its own
+/// first seconds is not: its start-up took 5-20% of two cores here, which is not the page's.
 #[test]
 #[ignore = "needs trunk and chromedriver; .ci/test runs it"]
 fn a_cold_first_batch_runs_at_one_and_a_half_times_one_worker() {
     let server = serve(build_page());
-    let cold = Browser::start();
-    open(
-        &cold,
-        &format!("{}#preset=seed-thread-v1&runs=1000000&seed=7", server.base),
-    );
-    let (torn, cold_rate, status) = click_and_time(&cold);
-    let marks = cold.js("return [window.__t0, window.__done, performance.getEntriesByName('tornsim-first-render').map(e => e.startTime), performance.getEntriesByName('tornsim-worker-ready').map(e => e.startTime)].flat().map(Math.round)");
-    eprintln!(
-        "e2e cold marks (ms after navigation): click, done, first render, workers ready: {marks}"
-    );
-    drop(cold);
+    let url = format!("{}#preset=seed-thread-v1&runs=1000000&seed=7", server.base);
+    let mut cold = Vec::new();
+    for _ in 0..3 {
+        let b = Browser::start();
+        b.goto("about:blank");
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        open(&b, &url);
+        let (torn, rate, status) = click_and_time(&b);
+        let marks = b.js("return [window.__t0, window.__done, performance.getEntriesByName('tornsim-first-render').map(e => e.startTime), performance.getEntriesByName('tornsim-worker-ready').map(e => e.startTime)].flat().map(Math.round)");
+        eprintln!(
+            "e2e cold load: {rate:.0} runs/s ({status}); ms after navigation: click, done, first render, workers ready: {marks}"
+        );
+        cold.push((rate, torn));
+    }
     let warm = Browser::start();
-    let (one_torn, one_rate, _) = timed_batch(&warm, &server.base, Some(1));
-    assert_eq!(torn, one_torn, "the same seed, the same torn reads");
+    let mut one = Vec::new();
+    for _ in 0..3 {
+        let (torn, rate, _) = timed_batch(&warm, &server.base, Some(1));
+        one.push((rate, torn));
+    }
+    let torn: Vec<u64> = cold.iter().chain(&one).map(|x| x.1).collect();
+    assert!(
+        torn.iter().all(|&t| t == torn[0]),
+        "the same seed, the same torn reads: {torn:?}"
+    );
+    let median = |v: &[(f64, u64)]| {
+        let mut r: Vec<f64> = v.iter().map(|x| x.0).collect();
+        r.sort_by(f64::total_cmp);
+        r[r.len() / 2]
+    };
+    let (cold_rate, one_rate) = (median(&cold), median(&one));
     let cores = warm
         .js("return navigator.hardwareConcurrency")
         .as_u64()
         .unwrap_or(1);
     eprintln!(
-        "e2e cold first batch: {cold_rate:.0} runs/s ({status}); one warm worker {one_rate:.0} runs/s; ratio {:.2}x on {cores} cores",
+        "e2e cold first batch: median {cold_rate:.0} runs/s of {:.0?}; one warm worker median {one_rate:.0} runs/s of {:.0?}; ratio {:.2}x on {cores} cores",
+        cold.iter().map(|x| x.0).collect::<Vec<_>>(),
+        one.iter().map(|x| x.0).collect::<Vec<_>>(),
         cold_rate / one_rate
     );
     if cores >= 2 {
         assert!(
-            // The target is 1.5x; measured 1.87x and 1.38x in two runs here, so the
-            // bound held in CI is that both cores work from the first click.
-            cold_rate >= 1.2 * one_rate,
+            cold_rate >= 1.5 * one_rate,
             "a cold first batch ran at {:.2}x one worker",
             cold_rate / one_rate
         );
