@@ -147,6 +147,36 @@ fn an_interrupt_waits_for_the_cpus_own_buffer() {
     assert!(m.enabled().contains(Choice::ack(POPULATOR)));
 }
 
+/// `why_disabled` names the reason that holds: a CPU with stores buffered but no IPI
+/// pending has no IPI to take, and a locked step that waits for its buffer *and* for a
+/// PTL another CPU holds is spinning on the PTL (draining alone would not let it go).
+#[test]
+fn a_full_buffer_is_blamed_only_when_it_is_what_blocks() {
+    let mut m = x2apic(false);
+    m.edit_state(|st| {
+        st.pending = 0;
+        st.sb[POPULATOR as usize].push(Store::HighNew);
+    });
+    let why = m.why_disabled(Choice::ack(POPULATOR)).unwrap();
+    assert_eq!(why, "CPU1 has no IPI pending");
+
+    let mut m = x2apic(false);
+    step(&mut m, Choice::prog(POPULATOR)); // pte_alloc_one()
+    assert_eq!(m.op(POPULATOR), Op::Lock);
+    step(&mut m, Choice::prog(COLLAPSER)); // pmd_lock()
+    assert_eq!(m.state().ptl, COLLAPSER);
+    // Free buffer: the PTL is the reason.
+    let why = m.why_disabled(Choice::prog(POPULATOR)).unwrap();
+    assert_eq!(why, "CPU1 is spinning on the PTL held by CPU0");
+    // A store in the buffer too: still the PTL.
+    m.edit_state(|st| st.sb[POPULATOR as usize].push(Store::HighNew));
+    assert!(!m
+        .enabled_ignoring_buffers()
+        .contains(Choice::prog(POPULATOR)));
+    let why = m.why_disabled(Choice::prog(POPULATOR)).unwrap();
+    assert_eq!(why, "CPU1 is spinning on the PTL held by CPU0");
+}
+
 /// The unlock is a plain store: the PTL stays taken for other CPUs until it drains.
 #[test]
 fn an_unlock_frees_the_ptl_at_its_drain() {
