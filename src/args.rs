@@ -86,6 +86,10 @@ pub struct PrimitivesArgs {
     /// Print the table as Markdown (as in the docs).
     #[arg(long)]
     pub markdown: bool,
+    /// The general machine's primitives and kernel paths (files that declare entries,
+    /// tables and pages, or call primitives with arguments), instead of the classic ones.
+    #[arg(long)]
+    pub general: bool,
 }
 
 /// The configuration flags every simulating command takes.

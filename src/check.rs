@@ -71,6 +71,9 @@ pub fn cmd_check(a: CheckArgs) -> Result<u8, InputError> {
             }
         }
         1 => {
+            if let Some(g) = crate::general_cmd::load(&a.files[0])? {
+                return crate::general_cmd::check(&a, &g);
+            }
             let f = ScenarioFile::load(&a.files[0])?;
             let cfg = a.config.build_for(&f)?;
             match cfg.any_readers {
@@ -82,12 +85,48 @@ pub fn cmd_check(a: CheckArgs) -> Result<u8, InputError> {
     }
 }
 
+/// One file's row of `check FILE…`.
+struct Row {
+    file: String,
+    scenario: String,
+    exists: String,
+    verdict: Verdict,
+    claim: &'static str,
+    states: u64,
+    secs: f64,
+    schedule: Option<String>,
+}
+
 /// Several files: one verdict row each, and whether each file's claim holds.
 fn check_many(a: &CheckArgs) -> Result<u8, InputError> {
     let opts = a.search.options()?;
-    let mut rows = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     let mut worst = OK;
     for path in &a.files {
+        let start = Instant::now();
+        if let Some(g) = crate::general_cmd::load(path)? {
+            let r = tornsim_core::general::check(
+                &g.prog,
+                tornsim_core::general::GCheckOptions {
+                    max_states: opts.max_states,
+                    ..Default::default()
+                },
+            );
+            worst = worst.max(exit_for(r.verdict));
+            rows.push(Row {
+                file: path.display().to_string(),
+                scenario: g.prog.name.clone(),
+                exists: crate::general_cmd::exists_text(&g.prog),
+                verdict: r.verdict,
+                claim: claim_word(r.claim(&g.prog)),
+                states: r.states,
+                secs: start.elapsed().as_secs_f64(),
+                schedule: r
+                    .witness
+                    .map(|w| tornsim_core::general::encode(&g.prog, &w)),
+            });
+            continue;
+        }
         let f = ScenarioFile::load(path)?;
         let cfg = a.config.build_for(&f)?;
         if cfg.any_readers {
@@ -96,43 +135,49 @@ fn check_many(a: &CheckArgs) -> Result<u8, InputError> {
                 path.display()
             )));
         }
-        let start = Instant::now();
         let r = run_check(&cfg, opts, false)?;
-        let secs = start.elapsed().as_secs_f64();
-        let claim = claim_word(f.scenario.exists.holds(r.verdict));
         worst = worst.max(exit_for(r.verdict));
-        rows.push((path.display().to_string(), f, r, secs, claim));
+        rows.push(Row {
+            file: path.display().to_string(),
+            scenario: f.scenario.name.clone(),
+            exists: f.scenario.exists.text(),
+            verdict: r.verdict,
+            claim: claim_word(f.scenario.exists.holds(r.verdict)),
+            states: r.states,
+            secs: start.elapsed().as_secs_f64(),
+            schedule: r.witness.as_ref().map(|w| w.encode()),
+        });
     }
     if a.json || a.format == Some(CheckFormat::Json) {
         let v: Vec<_> = rows
             .iter()
-            .map(|(p, f, r, secs, claim)| {
+            .map(|r| {
                 json!({
-                    "file": p,
-                    "scenario": f.scenario.name,
-                    "exists": f.scenario.exists.text(),
+                    "file": r.file,
+                    "scenario": r.scenario,
+                    "exists": r.exists,
                     "verdict": r.verdict,
-                    "claim": claim,
+                    "claim": r.claim,
                     "states": r.states,
-                    "seconds": secs,
-                    "schedule": r.witness.as_ref().map(|w| w.encode()),
+                    "seconds": r.secs,
+                    "schedule": r.schedule,
                 })
             })
             .collect();
         print_json(&json!(v));
     } else {
-        let w = rows.iter().map(|r| r.0.len()).max().unwrap_or(4).max(4);
+        let w = rows.iter().map(|r| r.file.len()).max().unwrap_or(4).max(4);
         println!(
             "{:<w$}  {:<10}  {:<26}  {:<9}  {:>10}",
             "file", "verdict", "exists", "claim", "states"
         );
-        for (p, f, r, _, claim) in &rows {
+        for r in &rows {
             println!(
                 "{:<w$}  {:<10}  {:<26}  {:<9}  {:>10}",
-                p,
+                r.file,
                 r.verdict.name(),
-                f.scenario.exists.text(),
-                claim,
+                r.exists,
+                r.claim,
                 r.states
             );
         }
@@ -272,7 +317,7 @@ fn check_any_one(
                 "verdict": r.verdict,
                 "proved": r.proved,
                 "sentence": sentence,
-                "cutoff": r.argument.cutoff,
+                "cutoff": r.argument.proven_cutoff(),
                 "argument_applies": r.argument.applies(),
                 "conditions": r.argument.conditions,
                 "checked": r.checked.iter().map(|(n, v)| json!({"readers": n, "verdict": v})).collect::<Vec<_>>(),
@@ -353,19 +398,13 @@ fn check_any_one(
 
 fn verdict_sentence(r: &CheckResult) -> &'static str {
     match r.verdict {
-        Verdict::Safe => "every interleaving was explored and none has a hazard",
-        Verdict::Torn => "some interleaving returns a torn PMD",
-        Verdict::Stale => "some interleaving uses a freed page table",
-        Verdict::Deadlock => "some interleaving leaves the collapse stuck",
-        Verdict::Observed => {
-            "some interleaving ends in a state the exists clause's condition on registers and shared words holds in"
-        }
         Verdict::Incomplete if r.stopped_by == Some(Budget::Memory) => {
             "the memory budget ran out before the search ended: nothing is proven (raise --max-memory)"
         }
         Verdict::Incomplete => {
             "the state budget ran out before the search ended: nothing is proven (raise --max-states)"
         }
+        v => v.sentence(),
     }
 }
 
@@ -576,7 +615,7 @@ fn cmd_matrix_any(a: MatrixArgs) -> Result<u8, InputError> {
             json!({
                 "verdict": r.verdict,
                 "proved": r.proved,
-                "cutoff": r.argument.cutoff,
+                "cutoff": r.argument.proven_cutoff(),
                 "fewest_readers": r.result.witness.as_ref().map(|_| r.readers),
                 "model_md": expected,
                 "agrees": agrees,

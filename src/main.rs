@@ -2,6 +2,7 @@
 
 mod args;
 mod check;
+mod general_cmd;
 mod input;
 mod litmus;
 mod output;
@@ -152,6 +153,16 @@ fn cmd_run(a: RunArgs) -> Result<u8, InputError> {
     }
     let mut worst = OK;
     for (i, path) in a.files.iter().enumerate() {
+        if let Some(g) = general_cmd::load(path)? {
+            if a.files.len() > 1 && !a.json {
+                if i > 0 {
+                    println!();
+                }
+                println!("== {}", path.display());
+            }
+            worst = worst.max(general_cmd::run(&a, &g)?);
+            continue;
+        }
         let f = input::ScenarioFile::load(path)?;
         let cfg = a.config.build_for(&f)?;
         if a.files.len() > 1 && !a.json {
@@ -291,6 +302,9 @@ fn cmd_replay(a: ReplayArgs) -> Result<u8, InputError> {
     let t = match a.args.as_slice() {
         [schedule] => replay_str(schedule).map_err(|e| InputError(e.to_string()))?,
         [file, schedule] => {
+            if let Some(g) = general_cmd::load(std::path::Path::new(file))? {
+                return general_cmd::replay(&g, schedule, a.format);
+            }
             let f = input::ScenarioFile::load(std::path::Path::new(file))?;
             let s = tornsim_core::Schedule::decode_with(schedule, f.config.scenario.as_ref())
                 .map_err(|e| InputError(e.to_string()))?;

@@ -26,6 +26,22 @@ pub fn cmd_show(a: ShowArgs) -> Result<u8, InputError> {
 }
 
 pub fn cmd_primitives(a: PrimitivesArgs) -> Result<u8, InputError> {
+    if a.general {
+        if a.markdown {
+            print!("{}", tornsim_core::general::table::markdown());
+        } else {
+            for p in tornsim_core::general::table::GPRIMS {
+                println!("{}", p.usage());
+                println!("    {}", p.help);
+                println!("    kernel: {} in {}", p.kernel, p.file);
+                println!();
+            }
+            for k in tornsim_core::general::table::ACTORS {
+                println!("P…({}): {}", k.name, k.help);
+            }
+        }
+        return Ok(OK);
+    }
     if a.markdown {
         print!("{}", prim::markdown());
         return Ok(OK);

@@ -1224,3 +1224,100 @@ fn the_cli_reference_man_page_and_completions_are_generated_from_clap() {
     let bad = tornsim(&["reference", "pdf"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// A file that needs the general machine checks, runs and replays through the same
+/// commands, its witness printed as a schedule that `replay` takes with the file.
+#[test]
+fn general_files_check_run_and_replay() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let torn = format!("{root}/scenarios/general/retract-v1-xen.litmus");
+    let out = tornsim(&["check", &torn, "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let j = json(&out);
+    assert_eq!(
+        (
+            j["machine"].as_str(),
+            j["verdict"].as_str(),
+            j["claim"].as_str()
+        ),
+        (Some("general"), Some("torn"), Some("holds"))
+    );
+    assert_eq!(j["steps"], 18, "the shortest witness");
+    let schedule = j["schedule"].as_str().unwrap().to_string();
+    assert!(schedule.starts_with("tg1."), "{schedule}");
+    let replayed = tornsim(&["replay", &torn, &schedule]);
+    assert_eq!(replayed.status.code(), Some(1));
+    assert!(
+        stdout(&replayed).contains("<-- torn"),
+        "{}",
+        stdout(&replayed)
+    );
+    // The schedule belongs to its file.
+    let other = format!("{root}/scenarios/general/retract-merged-xen.litmus");
+    let wrong = tornsim(&["replay", &other, &schedule]);
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(
+        stderr(&wrong).contains("another scenario file"),
+        "{}",
+        stderr(&wrong)
+    );
+
+    let kernel = tornsim(&["check", &torn, "--format", "kernel"]);
+    let k = stdout(&kernel);
+    assert!(
+        k.starts_with("P0(khugepaged)") && k.contains("P2(gup_fast)"),
+        "{k}"
+    );
+
+    let safe = tornsim(&["check", &other]);
+    assert_eq!(safe.status.code(), Some(0), "{}", stderr(&safe));
+    assert!(stdout(&safe).contains("verdict: safe"), "{}", stdout(&safe));
+
+    // Random runs: the same seed, the same counts; the first hazard replays.
+    let run = |seed: &str| {
+        json(&tornsim(&[
+            "run", &torn, "--runs", "20000", "--seed", seed, "--json",
+        ]))
+    };
+    let (a, b) = (run("3"), run("3"));
+    assert_eq!(a["hazards"], b["hazards"]);
+    assert!(a["hazards"]["torn"]["runs"].as_u64().unwrap() > 0, "{a}");
+    let first = a["first"]["schedule"].as_str().unwrap();
+    assert_eq!(tornsim(&["replay", &torn, first]).status.code(), Some(1));
+
+    // Several files, one row each, general and classic side by side.
+    let classic = format!("{root}/scenarios/merged.litmus");
+    let rows = json(&tornsim(&["check", &torn, &other, &classic, "--json"]));
+    let verdicts: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(verdicts, ["torn", "safe", "safe"]);
+
+    // The command line's settings are the classic machine's.
+    let flags = tornsim(&["check", &torn, "--mode", "native-pae"]);
+    assert_eq!(flags.status.code(), Some(2));
+    assert!(
+        stderr(&flags).contains("settings block"),
+        "{}",
+        stderr(&flags)
+    );
+
+    let prims = stdout(&tornsim(&["primitives", "--general"]));
+    assert!(
+        prims.contains("pte_lockptr(val)") && prims.contains("P…(madvise)"),
+        "{prims}"
+    );
+}
+
+/// Where the cutoff argument does not apply, `--json` says so with no number.
+#[test]
+fn check_readers_any_json_has_a_null_cutoff_where_the_argument_fails() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let f = format!("{root}/scenarios/irq-off-ptl-deadlock.litmus");
+    let j = json(&tornsim(&["check", &f, "--readers", "any", "--json"]));
+    assert_eq!(j["argument_applies"], false, "{j}");
+    assert!(j["cutoff"].is_null(), "{j}");
+}

@@ -48,6 +48,12 @@ impl Argument {
     pub fn applies(&self) -> bool {
         self.conditions.iter().all(|c| c.holds)
     }
+
+    /// The cutoff where the argument applies; `None` where a condition fails (the
+    /// number would claim a bound nothing proves).
+    pub fn proven_cutoff(&self) -> Option<u32> {
+        self.applies().then_some(self.cutoff)
+    }
 }
 
 /// State only readers own: another CPU's interrupt flag, IPIs, preemption, and the PTL.

@@ -18,6 +18,19 @@ pub enum Hazard {
     /// (`P1:r0=1 /\ x=2`): every writer done, every store buffer drained, no reader
     /// inside an iteration.
     Observed,
+    /// A walker loads an entry of a page table after the table was freed (2ba99c5e0881).
+    FreedTable,
+    /// A reference taken on a page whose count was zero: `get_page()` on a freed page
+    /// (d73af79742e7), or a `put_page()` below zero.
+    FreedPage,
+    /// A walker returns a page it pinned through an entry that no longer maps it
+    /// (70cbc3cc78a9).
+    StalePin,
+    /// A table installed from a none or non-table entry: a pfn that is not a page table
+    /// (6fa1066fc5d0).
+    BogusTable,
+    /// A page table freed while one of its PTEs is still present ("Bad rss-counter").
+    NonemptyFree,
 }
 
 impl Hazard {
@@ -25,12 +38,47 @@ impl Hazard {
     /// as its values instead).
     pub const NAMED: [Hazard; 3] = [Hazard::Torn, Hazard::Stale, Hazard::Deadlock];
 
+    /// The hazards only the general machine ([`crate::general`]) can raise: tables and
+    /// pages with lifetimes, page counts, entries installed from other entries.
+    pub const GENERAL: [Hazard; 5] = [
+        Hazard::FreedTable,
+        Hazard::FreedPage,
+        Hazard::StalePin,
+        Hazard::BogusTable,
+        Hazard::NonemptyFree,
+    ];
+
+    /// Every hazard an `exists` clause may name by word, in either machine.
+    pub fn named_any() -> impl Iterator<Item = Hazard> {
+        Hazard::NAMED.into_iter().chain(Hazard::GENERAL)
+    }
+
+    /// What it means, in kernel terms (MODEL.md's definitions).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Hazard::Torn => "a walker returned a present value whose halves the entry never held together",
+            Hazard::Stale => "a walker used (pte_offset_map()) a page table that was already freed",
+            Hazard::Deadlock => "no CPU can step while some block has not finished",
+            Hazard::Observed => "a final state the exists clause describes",
+            Hazard::FreedTable => "a walker loaded an entry of a page table after the table was freed",
+            Hazard::FreedPage => "a reference count was raised from zero (get_page() on a freed page) or dropped below zero",
+            Hazard::StalePin => "a walker returned a page it pinned through an entry that no longer maps it",
+            Hazard::BogusTable => "a page table was installed from a none or non-table entry (a pfn that is not a table)",
+            Hazard::NonemptyFree => "a page table was freed while one of its PTEs was still present",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Hazard::Torn => "torn",
             Hazard::Stale => "stale",
             Hazard::Deadlock => "deadlock",
             Hazard::Observed => "observed",
+            Hazard::FreedTable => "freed-table",
+            Hazard::FreedPage => "freed-page",
+            Hazard::StalePin => "stale-pin",
+            Hazard::BogusTable => "bogus-table",
+            Hazard::NonemptyFree => "nonempty-free",
         }
     }
 }
@@ -47,6 +95,11 @@ pub enum Verdict {
     /// reachable.
     Observed,
     Incomplete,
+    FreedTable,
+    FreedPage,
+    StalePin,
+    BogusTable,
+    NonemptyFree,
 }
 
 impl Verdict {
@@ -58,14 +111,43 @@ impl Verdict {
             Verdict::Deadlock => "deadlock",
             Verdict::Observed => "observed",
             Verdict::Incomplete => "incomplete",
+            Verdict::FreedTable => "freed-table",
+            Verdict::FreedPage => "freed-page",
+            Verdict::StalePin => "stale-pin",
+            Verdict::BogusTable => "bogus-table",
+            Verdict::NonemptyFree => "nonempty-free",
         }
     }
+    /// What the verdict says, as a sentence's end ("…: some interleaving …").
+    pub fn sentence(self) -> &'static str {
+        match self {
+            Verdict::Safe => "every interleaving was explored and none has a hazard",
+            Verdict::Torn => "some interleaving returns a torn PMD",
+            Verdict::Stale => "some interleaving uses a freed page table",
+            Verdict::Deadlock => "some interleaving leaves the collapse stuck",
+            Verdict::Observed => {
+                "some interleaving ends in a state the exists clause's condition on registers and shared words holds in"
+            }
+            Verdict::Incomplete => "a budget ran out before the search ended: nothing is proven",
+            Verdict::FreedTable => "some interleaving reads an entry of a freed page table",
+            Verdict::FreedPage => "some interleaving takes a reference on a freed page",
+            Verdict::StalePin => "some interleaving returns a pin through an entry that no longer maps the page",
+            Verdict::BogusTable => "some interleaving installs a page table from an entry that is not one",
+            Verdict::NonemptyFree => "some interleaving frees a page table that still maps a page",
+        }
+    }
+
     pub(crate) fn of(h: Hazard) -> Verdict {
         match h {
             Hazard::Torn => Verdict::Torn,
             Hazard::Stale => Verdict::Stale,
             Hazard::Deadlock => Verdict::Deadlock,
             Hazard::Observed => Verdict::Observed,
+            Hazard::FreedTable => Verdict::FreedTable,
+            Hazard::FreedPage => Verdict::FreedPage,
+            Hazard::StalePin => Verdict::StalePin,
+            Hazard::BogusTable => Verdict::BogusTable,
+            Hazard::NonemptyFree => Verdict::NonemptyFree,
         }
     }
 }

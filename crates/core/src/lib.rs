@@ -50,12 +50,15 @@
 //! 20. `sweep`: grids of timed batches.
 //! 21. `campaign`: a batch cut into chunks, and share links.
 //! 22. `settings_file`: settings from TOML or JSON files.
+//! 23. `general`: the general machine, for the family of walker races beyond one PMD:
+//!     its language, primitives, compiler, machine and exploration.
 pub mod campaign;
 pub mod check;
 pub mod codec;
 pub mod config;
 pub mod cutoff;
 pub mod diagram;
+pub mod general;
 pub mod hazard;
 pub mod knob;
 pub mod machine;

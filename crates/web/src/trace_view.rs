@@ -126,7 +126,7 @@ pub fn swimlanes(p: &SwimlaneProps) -> Html {
                     s.ack.then_some("ack"),
                     s.drain.then_some("drain"),
                     highlight.contains(&i).then_some("torn-load"),
-                    s.hazard.map(|h| match h { Hazard::Torn => "torn", Hazard::Stale => "stale", Hazard::Deadlock => "deadlock", Hazard::Observed => "observed" }),
+                    s.hazard.map(Hazard::name),
                     (i < pos).then_some("done"),
                 );
                 html! {
@@ -220,6 +220,9 @@ pub fn trace_panel(p: &TracePanelProps) -> Html {
                         Hazard::Stale => "Stale use: this reader walked a page table that was already freed.",
                         Hazard::Deadlock => "Deadlock.",
                         Hazard::Observed => "The run ended in the state the exists clause describes.",
+                        // The classic machine, whose traces this view draws, raises none of
+                        // the general machine's hazards; say what one means all the same.
+                        other => other.meaning(),
                     } }</p>
                 }
             </div>

@@ -4,7 +4,7 @@
 use super::syntax::{ScenarioError, Span};
 
 #[derive(Clone, Debug, PartialEq)]
-pub(super) enum Tok {
+pub(crate) enum Tok {
     Ident(String),
     Str(String),
     Punct(&'static str),
@@ -12,16 +12,18 @@ pub(super) enum Tok {
 }
 
 #[derive(Clone, Debug)]
-pub(super) struct Token {
-    pub(super) tok: Tok,
-    pub(super) span: Span,
+pub(crate) struct Token {
+    pub(crate) tok: Tok,
+    pub(crate) span: Span,
 }
 
+// `[`, `]`, `<` and `++` are the general language's (`pte t0[0] = …`, `for (i = 0; i < 4;
+// i++)`); the classic parser meets them only in a file it refuses anyway.
 const PUNCTS: &[&str] = &[
-    "\\/", "/\\", "||", "&&", "{", "}", "(", ")", ";", "=", "!", "~", ",", ":",
+    "\\/", "/\\", "||", "&&", "++", "{", "}", "(", ")", ";", "=", "!", "~", ",", ":", "[", "]", "<",
 ];
 
-pub(super) fn lex(src: &str) -> Result<Vec<Token>, ScenarioError> {
+pub(crate) fn lex(src: &str) -> Result<Vec<Token>, ScenarioError> {
     lex_keeping(src, &mut Vec::new())
 }
 

@@ -276,6 +276,11 @@ impl Exists {
             V::Torn => named(Hazard::Torn),
             V::Stale => named(Hazard::Stale),
             V::Observed => self.cond.is_some(),
+            V::FreedTable => named(Hazard::FreedTable),
+            V::FreedPage => named(Hazard::FreedPage),
+            V::StalePin => named(Hazard::StalePin),
+            V::BogusTable => named(Hazard::BogusTable),
+            V::NonemptyFree => named(Hazard::NonemptyFree),
             V::Deadlock if named(Hazard::Deadlock) => true,
             V::Deadlock | V::Incomplete => return None,
         };

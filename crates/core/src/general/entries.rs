@@ -1,0 +1,185 @@
+//! The machine's accesses to entries, tables and pages: a store as the kernel makes it
+//! (whole or a half, with the bogus-table check), the loads of a read with the torn
+//! check against the writes since its first load, the write log kept as short as the
+//! reads in progress need, and a page's mapcount. One more `impl` of [`GMachine`]: its
+//! step dispatches here.
+
+use super::ir::{EntryRef, Half, LoadStep, PageSrc, Source, Store, TableSrc, PTES};
+use super::machine::{GMachine, Life, Obj, ReadReg, NO_READ};
+use crate::hazard::Hazard;
+
+impl GMachine {
+    /// How many entries of live tables and PMDs map page `p`.
+    pub(super) fn mapcount(&self, p: u8) -> i32 {
+        let np = self.prog.pmds.len();
+        let mut n = 0;
+        for (i, &v) in self.st.entries.iter().enumerate() {
+            let live = i < np || self.st.tables[(i - np) / PTES] != Life::Freed;
+            if live && matches!(self.decode(v), Obj::Page(q) | Obj::Huge(q) if q == p) {
+                n += 1;
+            }
+        }
+        n
+    }
+
+    pub(super) fn write(&mut self, e: usize, v: u64) {
+        self.st.entries[e] = v;
+        if self.st.reads.iter().any(|r| r.first_log != NO_READ) {
+            self.st.log.push((e as u8, v));
+        }
+    }
+
+    pub(super) fn store(
+        &mut self,
+        cpu: u8,
+        entry: EntryRef,
+        how: Store,
+        src: Source,
+        dest: Option<u8>,
+    ) -> Option<Hazard> {
+        let (e, freed) = self.entry_of(cpu, entry)?;
+        let mut hazard = freed.then_some(Hazard::FreedTable);
+        let old = self.st.entries[e];
+        let value = match src {
+            Source::None => 0,
+            Source::Table(t) => match self.table_of(cpu, t) {
+                Some(t) => self.prog.table_value(t as usize),
+                None => {
+                    // The value a non-table source holds, installed as if it were one:
+                    // the bogus pfn.
+                    if matches!(how, Store::Set | Store::SetHigh) {
+                        hazard = Some(Hazard::BogusTable);
+                    }
+                    match t {
+                        TableSrc::OfValue(s) => self.local(cpu, s),
+                        _ => 0,
+                    }
+                }
+            },
+            Source::Huge(p) => self.prog.huge_value(p as usize),
+            Source::Page(p) => match p {
+                PageSrc::Fixed(p) => self.prog.page_value(p as usize),
+                PageSrc::OfValue(s) => self.local(cpu, s),
+            },
+        };
+        let lo = |v: u64| v & 0xffff_ffff;
+        let hi = |v: u64| v & !0xffff_ffff;
+        let new = match how {
+            Store::Clear => 0,
+            Store::ClearLowXchg | Store::ClearLow => hi(old),
+            Store::ClearHigh => lo(old),
+            Store::Set => value,
+            Store::SetHigh => lo(old) | hi(value),
+            Store::SetLow => hi(old) | lo(value),
+        };
+        if matches!(src, Source::Table(_)) && matches!(how, Store::Set | Store::SetLow) {
+            self.st.installed |= 1 << cpu;
+        }
+        if let Some(d) = dest {
+            self.set_local(cpu, d, old);
+        }
+        self.write(e, new);
+        hazard
+    }
+
+    /// A load of a read: returns the hazard and where the CPU goes.
+    pub(super) fn load(
+        &mut self,
+        cpu: u8,
+        entry: EntryRef,
+        step: LoadStep,
+        dest: u8,
+        next: u16,
+        alt: u16,
+    ) -> (Option<Hazard>, u16) {
+        let c = cpu as usize;
+        let (cur, e, freed) = match self.entry_of(cpu, entry) {
+            Some((e, f)) => (self.st.entries[e], e, f),
+            None => (0, usize::MAX, false),
+        };
+        let mut hazard = freed.then_some(Hazard::FreedTable);
+        let half = |h: Half| match h {
+            Half::Low => cur as u32,
+            Half::High => (cur >> 32) as u32,
+        };
+        let mut r = self.st.reads[c];
+        if r.first_log == NO_READ && step != LoadStep::Whole {
+            r.first_log = self.st.log.len() as u16;
+            r.first_val = cur;
+        }
+        let mut go = next;
+        let done = match step {
+            LoadStep::Part(h) => {
+                match h {
+                    Half::Low => r.low = half(h),
+                    Half::High => r.high = half(h),
+                }
+                None
+            }
+            LoadStep::Recheck(h) => {
+                let had = match h {
+                    Half::Low => r.low,
+                    Half::High => r.high,
+                };
+                if had != half(h) {
+                    // Back to the read's first load, keeping where it began.
+                    (r.low, r.high) = (0, 0);
+                    go = alt;
+                    None
+                } else {
+                    Some(r.low as u64 | (r.high as u64) << 32)
+                }
+            }
+            LoadStep::Last(h) => {
+                match h {
+                    Half::Low => r.low = half(h),
+                    Half::High => r.high = half(h),
+                }
+                Some(r.low as u64 | (r.high as u64) << 32)
+            }
+            LoadStep::Whole => {
+                self.set_local(cpu, dest, cur);
+                self.st.reads[c] = ReadReg::START;
+                return (hazard, go);
+            }
+        };
+        match done {
+            None => self.st.reads[c] = r,
+            Some(v) => {
+                // Torn: present, and not a value the entry held at any instant from the
+                // read's first load to now.
+                let held = v == r.first_val
+                    || self.st.log[r.first_log as usize..]
+                        .iter()
+                        .any(|&(x, w)| x as usize == e && w == v);
+                if v as u32 != 0 && !held {
+                    hazard = hazard.or(Some(Hazard::Torn));
+                }
+                self.set_local(cpu, dest, v);
+                self.st.reads[c] = ReadReg::START;
+            }
+        }
+        (hazard, go)
+    }
+
+    /// Drops the writes no read in progress can need, rebasing the reads on the rest.
+    pub(super) fn compact(&mut self) {
+        let oldest = self
+            .st
+            .reads
+            .iter()
+            .map(|r| r.first_log)
+            .min()
+            .unwrap_or(NO_READ);
+        if oldest == NO_READ {
+            self.st.log.clear();
+        } else if oldest > 0 {
+            self.st.log.drain(..oldest as usize);
+            for r in &mut self.st.reads {
+                if r.first_log != NO_READ {
+                    r.first_log -= oldest;
+                }
+            }
+        }
+    }
+}

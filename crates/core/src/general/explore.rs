@@ -1,0 +1,429 @@
+//! Exploring the general machine, apart from its rules: the exhaustive breadth-first
+//! search with its shortest witness, randomized runs (deterministic for a seed),
+//! schedule strings that replay a run exactly, and traces drawn as one column per CPU.
+//!
+//! The search stores every state it reaches (no reduction and no symmetry: their
+//! soundness arguments are the classic checker's and are not re-derived for the general
+//! machine), so `safe` means every interleaving was explored.
+
+use super::ir::GProgram;
+use super::machine::{GChoice, GMachine, GState};
+use crate::codec::{b64_value, decode_b64, encode_b64, B64};
+use crate::hazard::{Hazard, Verdict};
+use crate::sched::{run_seed, Rng};
+use hashbrown::HashTable;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// The limits of a search.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GCheckOptions {
+    pub max_states: u64,
+    pub max_depth: u32,
+}
+
+impl Default for GCheckOptions {
+    fn default() -> Self {
+        GCheckOptions {
+            max_states: 4_000_000,
+            max_depth: 100_000,
+        }
+    }
+}
+
+/// What a search found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GCheckResult {
+    pub verdict: Verdict,
+    pub states: u64,
+    pub transitions: u64,
+    /// Breadth-first levels explored.
+    pub depth: u32,
+    /// The shortest schedule to the hazard (for a deadlock, to the stuck state).
+    pub witness: Option<Vec<GChoice>>,
+    /// Which budget ended an incomplete search.
+    pub stopped_by: Option<String>,
+}
+
+impl GCheckResult {
+    /// Whether the file's `exists` claim holds: `None` where the search cannot say
+    /// (incomplete, or a deadlock the clause does not name).
+    pub fn claim(&self, p: &GProgram) -> Option<bool> {
+        let found = match self.verdict {
+            Verdict::Safe => false,
+            Verdict::Incomplete => return None,
+            Verdict::Deadlock if !p.exists.hazards.contains(&Hazard::Deadlock) => return None,
+            _ => true,
+        };
+        Some(found != p.exists.negated)
+    }
+}
+
+fn hash_state(s: &GState) -> u64 {
+    // A fixed hasher: the search's order, and so its witness, is the same every run.
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish()
+}
+
+/// Checks every interleaving of `p` breadth first, stopping at the first hazard the
+/// `exists` clause asks about (or a deadlock).
+pub fn check(p: &Arc<GProgram>, opts: GCheckOptions) -> GCheckResult {
+    let mut m = GMachine::new(p.clone(), false);
+    let mut states: Vec<GState> = vec![m.st.clone()];
+    let mut parent: Vec<u32> = vec![u32::MAX];
+    let mut via: Vec<GChoice> = vec![GChoice { cpu: 0, ack: false }];
+    let mut depth_of: Vec<u32> = vec![0];
+    let mut index: HashTable<u32> = HashTable::new();
+    index.insert_unique(hash_state(&states[0]), 0, |&i| {
+        hash_state(&states[i as usize])
+    });
+    let mut transitions = 0u64;
+    let mut cursor = 0usize;
+    let path = |to: usize, parent: &[u32], via: &[GChoice]| {
+        let mut v = Vec::new();
+        let mut i = to;
+        while parent[i] != u32::MAX {
+            v.push(via[i]);
+            i = parent[i] as usize;
+        }
+        v.reverse();
+        v
+    };
+    while cursor < states.len() {
+        let depth = depth_of[cursor];
+        m.st = states[cursor].clone();
+        let en = m.enabled();
+        if m.deadlocked(&en) {
+            return GCheckResult {
+                verdict: Verdict::Deadlock,
+                states: states.len() as u64,
+                transitions,
+                depth,
+                witness: Some(path(cursor, &parent, &via)),
+                stopped_by: None,
+            };
+        }
+        if depth >= opts.max_depth {
+            return incomplete(states.len(), transitions, depth, "the depth budget");
+        }
+        for ch in en {
+            m.st.clone_from(&states[cursor]);
+            let h = m.step(ch);
+            transitions += 1;
+            if let Some(h) = h.filter(|&h| p.exists.asks(h)) {
+                let mut w = path(cursor, &parent, &via);
+                w.push(ch);
+                return GCheckResult {
+                    verdict: Verdict::of(h),
+                    states: states.len() as u64,
+                    transitions,
+                    depth: depth + 1,
+                    witness: Some(w),
+                    stopped_by: None,
+                };
+            }
+            let hv = hash_state(&m.st);
+            if index.find(hv, |&i| states[i as usize] == m.st).is_none() {
+                if states.len() as u64 >= opts.max_states {
+                    return incomplete(states.len(), transitions, depth, "the state budget");
+                }
+                let i = states.len() as u32;
+                states.push(m.st.clone());
+                parent.push(cursor as u32);
+                via.push(ch);
+                depth_of.push(depth + 1);
+                index.insert_unique(hv, i, |&j| hash_state(&states[j as usize]));
+            }
+        }
+        cursor += 1;
+    }
+    GCheckResult {
+        verdict: Verdict::Safe,
+        states: states.len() as u64,
+        transitions,
+        depth: depth_of.last().copied().unwrap_or(0),
+        witness: None,
+        stopped_by: None,
+    }
+}
+
+fn incomplete(states: usize, transitions: u64, depth: u32, why: &str) -> GCheckResult {
+    GCheckResult {
+        verdict: Verdict::Incomplete,
+        states: states as u64,
+        transitions,
+        depth,
+        witness: None,
+        stopped_by: Some(why.into()),
+    }
+}
+
+/// Counts of a batch of random runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GStats {
+    pub runs: u64,
+    pub steps: u64,
+    /// Runs that raised each hazard at least once, by [`Hazard`] (deadlocks included).
+    pub hazards: Vec<(Hazard, u64)>,
+    /// Runs cut at the step limit.
+    pub cut: u64,
+    /// The first run (by index) that raised a hazard the clause asks about: its
+    /// hazard and schedule string.
+    pub first: Option<(Hazard, String)>,
+}
+
+impl GStats {
+    pub fn count(&self, h: Hazard) -> u64 {
+        self.hazards
+            .iter()
+            .find(|(x, _)| *x == h)
+            .map_or(0, |x| x.1)
+    }
+}
+
+/// Runs longer than this many steps are cut (a walker spinning on a lock a descheduled
+/// writer will never release is a deadlock, found as one; this is only a backstop).
+pub const MAX_RUN_STEPS: u64 = 100_000;
+
+/// Random runs of one program: each run's choices uniform among the enabled ones, seeded
+/// from the batch seed and the run's index, so a batch is the same in any split.
+pub struct GBatch {
+    m: GMachine,
+    seed: u64,
+    next: u64,
+    stats: GStats,
+}
+
+impl GBatch {
+    pub fn new(p: &Arc<GProgram>, seed: u64) -> GBatch {
+        GBatch {
+            m: GMachine::new(p.clone(), true),
+            seed,
+            next: 0,
+            stats: GStats::default(),
+        }
+    }
+
+    /// Runs `n` more runs; returns the totals so far.
+    pub fn run(&mut self, n: u64) -> &GStats {
+        let mut choices = Vec::new();
+        for _ in 0..n {
+            let index = self.next;
+            self.next += 1;
+            let mut rng = Rng::new(run_seed(self.seed, index));
+            self.m.reset();
+            choices.clear();
+            let mut seen: Vec<Hazard> = Vec::new();
+            let mut steps = 0u64;
+            loop {
+                let en = self.m.enabled();
+                if en.is_empty() {
+                    if !self.m.finished() {
+                        seen.push(Hazard::Deadlock);
+                    }
+                    break;
+                }
+                if steps >= MAX_RUN_STEPS {
+                    self.stats.cut += 1;
+                    break;
+                }
+                let ch = en[rng.below(en.len() as u32) as usize];
+                choices.push(ch);
+                steps += 1;
+                if let Some(h) = self.m.step(ch) {
+                    if !seen.contains(&h) {
+                        seen.push(h);
+                    }
+                }
+            }
+            self.stats.runs += 1;
+            self.stats.steps += steps;
+            for &h in &seen {
+                match self.stats.hazards.iter_mut().find(|(x, _)| *x == h) {
+                    Some(x) => x.1 += 1,
+                    None => self.stats.hazards.push((h, 1)),
+                }
+                if self.stats.first.is_none() && self.m.program().exists.asks(h) {
+                    self.stats.first = Some((h, encode(self.m.program(), &choices)));
+                }
+            }
+        }
+        &self.stats
+    }
+}
+
+/// The schedule strings' format version.
+pub const VERSION: &str = "tg1";
+
+/// A program's identity in a schedule: a hash of its file's text.
+fn program_id(p: &GProgram) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in p.source.as_bytes() {
+        h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+    }
+    encode_b64(&h.to_le_bytes())
+}
+
+fn checksum(parts: &[&str]) -> u16 {
+    let mut h: u32 = 0x811c_9dc5;
+    for p in parts {
+        for &b in p.as_bytes() {
+            h = (h ^ b as u32).wrapping_mul(0x0100_0193);
+        }
+        h = (h ^ b'.' as u32).wrapping_mul(0x0100_0193);
+    }
+    ((h >> 20) ^ (h & 0xfff)) as u16 & 0xfff
+}
+
+/// `tg1.PROGRAM.STEPS.CHECK`: one character a step (the CPU twice over, plus one for an
+/// acknowledgement), a checksum over the rest.
+pub fn encode(p: &GProgram, choices: &[GChoice]) -> String {
+    let steps: String = choices
+        .iter()
+        .map(|c| B64[(c.cpu as usize * 2 + c.ack as usize) & 63] as char)
+        .collect();
+    let id = program_id(p);
+    let sum = checksum(&[VERSION, &id, &steps]);
+    format!(
+        "{VERSION}.{id}.{steps}.{}{}",
+        B64[(sum >> 6) as usize] as char,
+        B64[(sum & 63) as usize] as char
+    )
+}
+
+/// The choices of a schedule string made for `p`, or why it cannot be replayed on it.
+pub fn decode(p: &GProgram, s: &str) -> Result<Vec<GChoice>, String> {
+    let parts: Vec<&str> = s.trim().split('.').collect();
+    let [v, id, steps, sum] = parts[..] else {
+        return Err(
+            "a general schedule has four dot-separated parts (tg1.PROGRAM.STEPS.CHECK)".into(),
+        );
+    };
+    if v != VERSION {
+        return Err(format!(
+            "unknown schedule version '{v}' (this build reads {VERSION})"
+        ));
+    }
+    let want = checksum(&[v, id, steps]);
+    let got = sum
+        .bytes()
+        .map(b64_value)
+        .collect::<Option<Vec<u8>>>()
+        .filter(|b| b.len() == 2)
+        .map(|b| (b[0] as u16) << 6 | b[1] as u16);
+    if got != Some(want) {
+        return Err("the checksum does not match: the schedule was mistyped or cut short".into());
+    }
+    if decode_b64(id).is_none() || id != program_id(p) {
+        return Err(format!(
+            "this schedule was made for another scenario file than '{}'",
+            p.name
+        ));
+    }
+    steps
+        .bytes()
+        .map(|c| {
+            b64_value(c)
+                .map(|v| GChoice {
+                    cpu: v / 2,
+                    ack: v % 2 == 1,
+                })
+                .ok_or_else(|| format!("'{}' is not a step", c as char))
+        })
+        .collect()
+}
+
+/// One step of a trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GTraceStep {
+    pub choice: GChoice,
+    pub text: String,
+    pub hazard: Option<Hazard>,
+}
+
+/// A replayed run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GTrace {
+    pub steps: Vec<GTraceStep>,
+    /// The run ended stuck with work left: a deadlock.
+    pub deadlock: bool,
+}
+
+/// Replays `choices` on `p` from its first state (the checker's machine: walkers loop).
+pub fn replay(p: &Arc<GProgram>, choices: &[GChoice]) -> Result<GTrace, String> {
+    let mut m = GMachine::new(p.clone(), false);
+    let mut steps = Vec::new();
+    for (i, &ch) in choices.iter().enumerate() {
+        if let Some(why) = m.why_disabled(ch) {
+            return Err(format!(
+                "step {i} ({}) cannot run: {why}",
+                p.cpu_name(ch.cpu)
+            ));
+        }
+        let text = m.describe(ch);
+        let hazard = m.step(ch);
+        steps.push(GTraceStep {
+            choice: ch,
+            text,
+            hazard,
+        });
+    }
+    let en = m.enabled();
+    Ok(GTrace {
+        steps,
+        deadlock: m.deadlocked(&en),
+    })
+}
+
+impl GTrace {
+    /// The trace as text: one line a step, the CPU, what it did, and any hazard.
+    pub fn text(&self, p: &GProgram) -> String {
+        let mut out = String::new();
+        for (i, s) in self.steps.iter().enumerate() {
+            out.push_str(&format!(
+                "{:>4}  {:<16} {}{}\n",
+                i + 1,
+                p.cpu_name(s.choice.cpu),
+                s.text,
+                s.hazard
+                    .map(|h| format!("   <-- {}: {}", h.name(), h.meaning()))
+                    .unwrap_or_default()
+            ));
+        }
+        if self.deadlock {
+            out.push_str("      deadlock: no CPU can make progress\n");
+        }
+        out
+    }
+
+    /// The trace as the kernel's race diagrams draw it: one column a CPU, time going
+    /// down, an IPI's answer marked where the answering CPU stands.
+    pub fn columns(&self, p: &GProgram) -> String {
+        let n = p.cpus as usize;
+        let width = 34;
+        let mut out = String::new();
+        let head: Vec<String> = (0..n)
+            .map(|c| format!("{:<width$}", p.cpu_name(c as u8)))
+            .collect();
+        out.push_str(head.join(" ").trim_end());
+        out.push('\n');
+        out.push_str(&vec!["-".repeat(width); n].join(" "));
+        out.push('\n');
+        for s in &self.steps {
+            let mut cells = vec![String::new(); n];
+            let mut text = s.text.clone();
+            if let Some(h) = s.hazard {
+                text.push_str(&format!(" <-- {}", h.name()));
+            }
+            cells[s.choice.cpu as usize] = text;
+            let line: Vec<String> = cells.iter().map(|c| format!("{c:<width$}")).collect();
+            out.push_str(line.join(" ").trim_end());
+            out.push('\n');
+        }
+        if self.deadlock {
+            out.push_str("(deadlock: no CPU can make progress)\n");
+        }
+        out
+    }
+}

@@ -1,0 +1,436 @@
+//! The general machine's compiled form: the knobs (`GConfig`, the platform and flush),
+//! the steps (`GOp`) with what they name (entries, tables, pages, locks), the
+//! instructions, and the program with its world (`GProgram`). Plain data that the
+//! compiler writes and the machine reads.
+
+use super::lang::GExists;
+use super::table::Test;
+use crate::knob::{Alloc, ClearKind, FreeKind, Knob, Mode, ReaderKind, SetKind};
+
+/// PTEs per table the model keeps (`pte t0[0]` … `pte t0[3]`).
+pub const PTES: usize = 4;
+/// "No table" in a table local.
+pub const NO_TABLE: u64 = u64::MAX;
+/// The pc of a finished block.
+pub const DONE: u16 = u16::MAX;
+/// The most CPUs a general scenario may have.
+pub const MAX_CPUS: u32 = 16;
+
+/// `_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY`.
+pub(super) const TABLE_FLAGS: u64 = 0x067;
+/// The same, and `_PAGE_PSE`: a huge page.
+pub(super) const HUGE_FLAGS: u64 = 0x0e7;
+/// The first declared table's frame: the classic old table's.
+pub(super) const FIRST_TABLE: u64 = 0x1_3a5f_e000;
+/// Pages sit 2 MiB apart below 4 GiB, where no table is.
+pub(super) const FIRST_PAGE: u64 = 0x4000_0000;
+
+/// How the TLB is flushed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Flush {
+    /// `native_flush_tlb_multi()`: an IPI to each CPU in mm_cpumask, waiting for each.
+    Ipi,
+    /// AMD's broadcast invalidation (64-bit only): no IPI, waits for no walker.
+    Invlpgb,
+    /// Intel's Remote Action Request (64-bit only): the target acts even with IRQs off.
+    Rar,
+    /// A paravirt hypercall (Xen PV, Hyper-V): waits for no guest IRQ handler.
+    Hypercall,
+}
+
+impl Flush {
+    pub const NAMES: [(&'static str, Option<Flush>); 5] = [
+        ("auto", None),
+        ("ipi", Some(Flush::Ipi)),
+        ("invlpgb", Some(Flush::Invlpgb)),
+        ("rar", Some(Flush::Rar)),
+        ("hypercall", Some(Flush::Hypercall)),
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            Flush::Ipi => "ipi",
+            Flush::Invlpgb => "invlpgb",
+            Flush::Rar => "rar",
+            Flush::Hypercall => "hypercall",
+        }
+    }
+    /// Whether it interrupts its targets and waits for each to answer.
+    pub fn waits(self) -> bool {
+        self == Flush::Ipi
+    }
+}
+
+/// The platform: the classic modes, and 64-bit x86 (`native-64`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Platform {
+    Classic(Mode),
+    Native64,
+}
+
+impl Platform {
+    pub fn name(self) -> &'static str {
+        match self {
+            Platform::Classic(m) => m.name(),
+            Platform::Native64 => "native-64",
+        }
+    }
+    /// Entries are read and written in 32-bit halves.
+    pub fn split(self) -> bool {
+        matches!(
+            self,
+            Platform::Classic(Mode::NativePae | Mode::XenPv | Mode::HyperV | Mode::KvmPvFlush)
+        )
+    }
+    pub fn default_flush(self) -> Flush {
+        match self {
+            Platform::Classic(Mode::XenPv | Mode::HyperV) => Flush::Hypercall,
+            _ => Flush::Ipi,
+        }
+    }
+}
+
+/// The knobs of a general scenario.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct GConfig {
+    pub platform: Platform,
+    pub flush: Flush,
+    /// `CONFIG_PARAVIRT` (and so `CONFIG_MMU_GATHER_RCU_TABLE_FREE`).
+    pub paravirt: bool,
+    pub readers: u32,
+    pub cpus: Option<u32>,
+    pub reader: ReaderKind,
+    pub alloc: Alloc,
+    pub clear: ClearKind,
+    pub set: SetKind,
+    pub free: FreeKind,
+}
+
+impl Default for GConfig {
+    fn default() -> Self {
+        GConfig {
+            platform: Platform::Classic(Mode::NativePae),
+            flush: Flush::Ipi,
+            paravirt: true,
+            readers: 1,
+            cpus: None,
+            reader: ReaderKind::GupFast,
+            alloc: Alloc::SameLow,
+            clear: ClearKind::Xchg64,
+            set: SetKind::Xchg64,
+            free: FreeKind::RcuDeferred,
+        }
+    }
+}
+
+impl GConfig {
+    /// Whether `pmdp_get_lockless_sync()` is an IPI broadcast.
+    pub fn sync_is_ipi(&self) -> bool {
+        match self.platform {
+            Platform::Classic(Mode::NativePae) => self.paravirt,
+            Platform::Classic(Mode::XenPv | Mode::HyperV | Mode::KvmPvFlush) => true,
+            _ => false,
+        }
+    }
+    /// Whether tables freed through the mmu_gather wait for an RCU grace period.
+    pub fn rcu_table_free(&self) -> bool {
+        self.paravirt
+            || !matches!(
+                self.platform,
+                Platform::Classic(Mode::NativePae) | Platform::Native64
+            )
+    }
+}
+
+/// An entry an instruction reads or writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EntryRef {
+    /// A declared PMD.
+    Pmd(u8),
+    /// PTE `index` of the table in a table local.
+    Pte { table: TableSrc, index: u8 },
+}
+
+/// Where a table comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TableSrc {
+    /// A declared table.
+    Fixed(u8),
+    /// A table local.
+    Local(u8),
+    /// The table a value local points to.
+    OfValue(u8),
+}
+
+/// Where a page comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PageSrc {
+    Fixed(u8),
+    /// The page a value local maps.
+    OfValue(u8),
+}
+
+/// Which lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LockSrc {
+    /// A PMD's lock.
+    Pmd(u8),
+    /// The split PTE lock of a table.
+    Pte(TableSrc),
+}
+
+/// Which half of a 64-bit entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Half {
+    Low,
+    High,
+}
+
+/// How one load belongs to a read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LoadStep {
+    /// A 32-bit load that does not finish the read.
+    Part(Half),
+    /// Loads the half again: on a change the read retries, else it returns.
+    Recheck(Half),
+    /// The last 32-bit load: the read returns.
+    Last(Half),
+    /// One 64-bit load: the whole read.
+    Whole,
+}
+
+/// How a store changes an entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Store {
+    /// One 64-bit exchange to zero.
+    Clear,
+    /// `xchg(&pmd_low, 0)`.
+    ClearLowXchg,
+    /// `pmd_low = 0`, a plain store.
+    ClearLow,
+    /// `pmd_high = 0`.
+    ClearHigh,
+    /// One 64-bit store of the source's value.
+    Set,
+    SetHigh,
+    SetLow,
+}
+
+/// The value a store installs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Source {
+    None,
+    /// A table: the entry for it (a bogus table if the source is none or not a table).
+    Table(TableSrc),
+    /// A huge page.
+    Huge(u8),
+    /// A page mapped by a PTE.
+    Page(PageSrc),
+}
+
+/// How a table is freed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FreeHow {
+    Now,
+    /// After an RCU grace period: once every CPU that had interrupts off enabled them.
+    Rcu,
+}
+
+/// One step of the general machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GOp {
+    Lock(LockSrc),
+    /// `retry`: inside `do { … } while (!installed)`, loop back (to `alt`) until this CPU
+    /// has installed its table.
+    Unlock {
+        lock: LockSrc,
+        retry: bool,
+    },
+    /// Branches: `next` if taken, `alt` if not.
+    Trylock(LockSrc),
+    /// mmap_lock (0) or i_mmap_rwsem (1), taken or released, for reading or writing.
+    Rw {
+        lock: u8,
+        write: bool,
+        take: bool,
+    },
+    VmaStartWrite,
+    /// Branches.
+    VmaStartRead,
+    VmaEndRead,
+    IrqOff,
+    IrqOn,
+    /// `sync`: where it sent no IPI, go on to the sync (`alt`); else past it (`next`).
+    Flush {
+        skip_sync: bool,
+    },
+    Sync,
+    Store {
+        entry: EntryRef,
+        how: Store,
+        src: Source,
+        dest: Option<u8>,
+    },
+    Load {
+        entry: EntryRef,
+        step: LoadStep,
+        dest: u8,
+    },
+    /// Both halves of the PMD in one step, as the classic fault tests them under the lock.
+    NoneNow(u8),
+    Test {
+        src: u8,
+        test: Test,
+    },
+    PmdSame {
+        src: u8,
+        pmd: u8,
+    },
+    PteSame {
+        src: u8,
+        table: TableSrc,
+        index: u8,
+    },
+    RangeNone(TableSrc),
+    Map {
+        src: u8,
+        dest: u8,
+    },
+    Alloc {
+        table: u8,
+        dest: u8,
+    },
+    Free {
+        table: TableSrc,
+        how: FreeHow,
+    },
+    GetPage(PageSrc),
+    TryGetPage(PageSrc),
+    PutPage(PageSrc),
+    Pinned(PageSrc),
+    GupReturn {
+        src: u8,
+        pmd: u8,
+        index: u8,
+    },
+    /// `break`, `return`, the skip over an else arm: threaded away after compiling, so
+    /// no CPU ever stands on one (no step).
+    Jump,
+    Done,
+}
+
+impl GOp {
+    /// Whether it branches (`next` when true, `alt` when false).
+    pub fn branches(self) -> bool {
+        matches!(
+            self,
+            GOp::Trylock(_)
+                | GOp::VmaStartRead
+                | GOp::NoneNow(_)
+                | GOp::Test { .. }
+                | GOp::PmdSame { .. }
+                | GOp::PteSame { .. }
+                | GOp::RangeNone(_)
+                | GOp::TryGetPage(_)
+                | GOp::Pinned(_)
+        )
+    }
+}
+
+/// One instruction: the step, where it goes next, its alternative, its source line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GInstr {
+    pub op: GOp,
+    pub next: u16,
+    pub alt: u16,
+    pub line: u32,
+    /// The primitive it came from (an index into [`table::GPRIMS`]).
+    pub prim: u16,
+}
+
+/// A table of the world: declared (live from the start) or allocated at a site.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TableDef {
+    pub name: String,
+    pub addr: u64,
+    pub declared: bool,
+    pub ptes: [u64; PTES],
+    /// `alloc = same-frame`: the declared table whose frame it takes once that is freed.
+    pub reuses: Option<u8>,
+}
+
+/// A compiled general scenario: the code, the CPUs, the world and the question.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct GProgram {
+    pub name: String,
+    pub description: String,
+    pub cfg: GConfig,
+    pub code: Vec<GInstr>,
+    /// Each CPU's first pc (`DONE` for an idle CPU).
+    pub entry: Vec<u16>,
+    /// Each CPU's block (an index into `blocks`), `None` for an idle CPU.
+    pub block_of: Vec<Option<u8>>,
+    /// Each block: its actor, its code range, its locals' names.
+    pub blocks: Vec<(String, u16, u16, Vec<String>)>,
+    /// Each CPU's first local in the state's locals.
+    pub local_base: Vec<u16>,
+    pub walkers: u64,
+    pub in_mm: u64,
+    pub cpus: u8,
+    pub pmds: Vec<(String, u64)>,
+    pub tables: Vec<TableDef>,
+    /// Pages: name, address, first count.
+    pub pages: Vec<(String, u64, u32)>,
+    pub exists: GExists,
+    pub source: String,
+}
+
+impl GProgram {
+    /// The value a PMD holds for table `t`.
+    pub fn table_value(&self, t: usize) -> u64 {
+        let a = self.tables[t].addr;
+        (a & !0xfff) | TABLE_FLAGS
+    }
+    pub fn huge_value(&self, p: usize) -> u64 {
+        self.pages[p].1 | HUGE_FLAGS
+    }
+    pub fn page_value(&self, p: usize) -> u64 {
+        self.pages[p].1 | TABLE_FLAGS
+    }
+    /// Locks: one per PMD, then one per table.
+    pub fn lock_count(&self) -> usize {
+        self.pmds.len() + self.tables.len()
+    }
+    pub fn lock_name(&self, l: usize) -> String {
+        if l < self.pmds.len() {
+            format!("pmd_lock({})", self.pmds[l].0)
+        } else {
+            format!("pte_lockptr({})", self.tables[l - self.pmds.len()].name)
+        }
+    }
+    /// An entry's name: `pmd`, `t0[1]`.
+    pub fn entry_name(&self, e: usize) -> String {
+        if e < self.pmds.len() {
+            self.pmds[e].0.clone()
+        } else {
+            let k = e - self.pmds.len();
+            format!("{}[{}]", self.tables[k / PTES].name, k % PTES)
+        }
+    }
+    pub fn entries(&self) -> usize {
+        self.pmds.len() + self.tables.len() * PTES
+    }
+    /// A CPU's name in traces: `P2(gup_fast)`.
+    pub fn cpu_name(&self, cpu: u8) -> String {
+        match self.block_of.get(cpu as usize).copied().flatten() {
+            Some(b) => format!("P{cpu}({})", self.blocks[b as usize].0),
+            None => format!("P{cpu}(idle)"),
+        }
+    }
+    /// The names of `cpu`'s locals.
+    pub fn local_names(&self, cpu: u8) -> &[String] {
+        match self.block_of.get(cpu as usize).copied().flatten() {
+            Some(b) => &self.blocks[b as usize].3,
+            None => &[],
+        }
+    }
+}

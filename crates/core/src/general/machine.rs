@@ -1,0 +1,676 @@
+//! The general machine: the state of the family's world (entries with the values they
+//! held, tables and pages with their lifetimes and counts, spinlocks, reader-writer
+//! locks, interrupts and IPIs, each CPU's locals and the read it is assembling) and
+//! [`GMachine::step`], the one place its rules live. Runs, the exhaustive search and
+//! traces all step through it.
+
+use super::ir::{
+    EntryRef, FreeHow, GOp, GProgram, Half, LoadStep, LockSrc, PageSrc, Store, TableSrc, DONE,
+    NO_TABLE, PTES,
+};
+use super::table::Test;
+use crate::hazard::Hazard;
+use std::sync::Arc;
+
+/// "No CPU" in a lock's owner.
+pub const NO_CPU: u8 = u8::MAX;
+/// "No read in progress" in [`ReadReg::first_log`].
+pub(super) const NO_READ: u16 = u16::MAX;
+
+/// A table's life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Life {
+    /// Not allocated yet (an allocation site's table before `pte_alloc_one()`).
+    Unallocated,
+    Live,
+    /// Freed once the CPUs in the mask (interrupts off when the free was queued) have
+    /// enabled interrupts: an RCU grace period.
+    Queued(u64),
+    Freed,
+}
+
+/// The read a CPU is assembling from 32-bit loads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ReadReg {
+    pub low: u32,
+    pub high: u32,
+    /// Where the write log stood at the read's first load ([`NO_READ`]: no read).
+    pub first_log: u16,
+    /// The entry's value at the read's first load.
+    pub first_val: u64,
+}
+
+impl ReadReg {
+    pub const START: ReadReg = ReadReg {
+        low: 0,
+        high: 0,
+        first_log: NO_READ,
+        first_val: 0,
+    };
+}
+
+/// Everything that changes in a run.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct GState {
+    pub pc: Vec<u16>,
+    pub irq_off: u64,
+    /// Per sender: the CPUs that have not yet answered its IPI.
+    pub pending: Vec<u64>,
+    /// Every entry's value: the PMDs, then each table's PTEs.
+    pub entries: Vec<u64>,
+    /// The writes since the oldest read in progress began: (entry, value written).
+    /// What a read's torn check compares against; emptied when no read is in progress,
+    /// so that states differing only in old writes are one state.
+    pub log: Vec<(u8, u64)>,
+    pub tables: Vec<Life>,
+    pub counts: Vec<i32>,
+    /// Each spinlock's owner: the PMDs' locks, then the tables' split PTE locks.
+    pub spin: Vec<u8>,
+    /// mmap_lock and i_mmap_rwsem: (writer, readers).
+    pub rw: [(u8, u64); 2],
+    /// The VMA lock: (write-locker, readers).
+    pub vma: (u8, u64),
+    pub locals: Vec<u64>,
+    pub reads: Vec<ReadReg>,
+    /// CPUs that have installed a table (the classic fault's `while (!installed)`).
+    pub installed: u64,
+}
+
+/// One choice: a CPU's next program step, or its answer to a pending IPI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GChoice {
+    pub cpu: u8,
+    pub ack: bool,
+}
+
+/// The machine for one compiled program.
+#[derive(Clone, Debug)]
+pub struct GMachine {
+    pub(super) prog: Arc<GProgram>,
+    /// Walkers start no new iteration once every other block is done (runs end).
+    drain: bool,
+    all: u64,
+    pub st: GState,
+}
+
+/// What a value in an entry is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Obj {
+    None,
+    Table(u8),
+    Huge(u8),
+    Page(u8),
+    /// Present, but no object's value: a torn or bogus entry.
+    Unknown,
+}
+
+impl GMachine {
+    pub fn new(prog: Arc<GProgram>, drain: bool) -> GMachine {
+        let st = initial(&prog);
+        let all = if prog.cpus >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << prog.cpus) - 1
+        };
+        GMachine {
+            prog,
+            drain,
+            all,
+            st,
+        }
+    }
+
+    pub fn program(&self) -> &Arc<GProgram> {
+        &self.prog
+    }
+
+    pub fn reset(&mut self) {
+        self.st = initial(&self.prog);
+    }
+
+    pub(super) fn op(&self, cpu: u8) -> GOp {
+        match self.st.pc[cpu as usize] {
+            DONE => GOp::Done,
+            pc => self.prog.code[pc as usize].op,
+        }
+    }
+
+    pub(super) fn is_walker(&self, cpu: u8) -> bool {
+        self.prog.walkers >> cpu & 1 == 1
+    }
+
+    pub(super) fn at_entry(&self, cpu: u8) -> bool {
+        self.st.pc[cpu as usize] == self.prog.entry[cpu as usize]
+    }
+
+    /// Every block but the walkers has finished.
+    pub fn writers_done(&self) -> bool {
+        (0..self.prog.cpus).all(|c| self.is_walker(c) || self.st.pc[c as usize] == DONE)
+    }
+
+    /// The run is over: writers done, walkers between iterations, no IPI outstanding.
+    pub fn finished(&self) -> bool {
+        self.writers_done()
+            && (0..self.prog.cpus).all(|c| !self.is_walker(c) || self.at_entry(c))
+            && self.st.pending.iter().all(|&p| p == 0)
+    }
+
+    /// What a value is.
+    pub fn decode(&self, v: u64) -> Obj {
+        if v == 0 {
+            return Obj::None;
+        }
+        if v as u32 == 0 {
+            return Obj::Unknown;
+        }
+        let addr = v & !0xfff & 0x000f_ffff_ffff_f000;
+        if v & 0x80 != 0 {
+            return match self.prog.pages.iter().position(|p| p.1 == addr) {
+                Some(p) => Obj::Huge(p as u8),
+                None => Obj::Unknown,
+            };
+        }
+        if let Some(p) = self.prog.pages.iter().position(|p| p.1 == addr) {
+            return Obj::Page(p as u8);
+        }
+        // Two tables share a frame under alloc = same-frame: the allocated one first.
+        let mut found = None;
+        for (t, d) in self.prog.tables.iter().enumerate() {
+            if d.addr == addr {
+                if matches!(self.st.tables[t], Life::Live | Life::Queued(_)) {
+                    return Obj::Table(t as u8);
+                }
+                found.get_or_insert(t as u8);
+            }
+        }
+        found.map_or(Obj::Unknown, Obj::Table)
+    }
+
+    pub(super) fn local(&self, cpu: u8, slot: u8) -> u64 {
+        self.st.locals[(self.prog.local_base[cpu as usize] + slot as u16) as usize]
+    }
+
+    pub(super) fn set_local(&mut self, cpu: u8, slot: u8, v: u64) {
+        let i = (self.prog.local_base[cpu as usize] + slot as u16) as usize;
+        self.st.locals[i] = v;
+    }
+
+    /// The table a source names, or `None`.
+    pub(super) fn table_of(&self, cpu: u8, t: TableSrc) -> Option<u8> {
+        match t {
+            TableSrc::Fixed(t) => Some(t),
+            TableSrc::Local(s) => match self.local(cpu, s) {
+                NO_TABLE => None,
+                t => Some(t as u8),
+            },
+            TableSrc::OfValue(s) => match self.decode(self.local(cpu, s)) {
+                Obj::Table(t) => Some(t),
+                _ => None,
+            },
+        }
+    }
+
+    pub(super) fn page_of(&self, cpu: u8, p: PageSrc) -> Option<u8> {
+        match p {
+            PageSrc::Fixed(p) => Some(p),
+            PageSrc::OfValue(s) => match self.decode(self.local(cpu, s)) {
+                Obj::Page(p) | Obj::Huge(p) => Some(p),
+                _ => None,
+            },
+        }
+    }
+
+    /// An entry's index, and whether its table is freed; `None`: a PTE of no table.
+    pub(super) fn entry_of(&self, cpu: u8, e: EntryRef) -> Option<(usize, bool)> {
+        match e {
+            EntryRef::Pmd(p) => Some((p as usize, false)),
+            EntryRef::Pte { table, index } => self.table_of(cpu, table).map(|t| {
+                (
+                    self.prog.pmds.len() + t as usize * PTES + index as usize,
+                    self.st.tables[t as usize] == Life::Freed,
+                )
+            }),
+        }
+    }
+
+    pub(super) fn lock_of(&self, cpu: u8, l: LockSrc) -> Option<usize> {
+        match l {
+            LockSrc::Pmd(e) => Some(e as usize),
+            LockSrc::Pte(t) => self
+                .table_of(cpu, t)
+                .map(|t| self.prog.pmds.len() + t as usize),
+        }
+    }
+
+    /// Whether `cpu`'s next program step can run now.
+    fn can_step(&self, cpu: u8) -> bool {
+        let op = self.op(cpu);
+        if op == GOp::Done || self.st.pending[cpu as usize] != 0 {
+            return false;
+        }
+        if self.drain && self.is_walker(cpu) && self.at_entry(cpu) && self.writers_done() {
+            return false;
+        }
+        let bit = 1u64 << cpu;
+        match op {
+            GOp::Lock(l) => self
+                .lock_of(cpu, l)
+                .is_none_or(|l| self.st.spin[l] == NO_CPU),
+            GOp::Rw {
+                lock,
+                write,
+                take: true,
+            } => {
+                let (w, r) = self.st.rw[lock as usize];
+                w == NO_CPU && (!write || r == 0)
+            }
+            GOp::VmaStartWrite => self.st.vma.1 & !bit == 0,
+            GOp::Alloc { table, .. } => match self.prog.tables[table as usize].reuses {
+                Some(r) => self.st.tables[r as usize] == Life::Freed,
+                None => true,
+            },
+            _ => true,
+        }
+    }
+
+    fn can_ack(&self, cpu: u8) -> bool {
+        self.st.irq_off >> cpu & 1 == 0 && self.st.pending.iter().any(|p| p >> cpu & 1 == 1)
+    }
+
+    /// The choices open now, program steps first then acknowledgements, each by CPU.
+    pub fn enabled(&self) -> Vec<GChoice> {
+        let mut v = Vec::new();
+        for cpu in 0..self.prog.cpus {
+            if self.can_step(cpu) {
+                v.push(GChoice { cpu, ack: false });
+            }
+        }
+        for cpu in 0..self.prog.cpus {
+            if self.can_ack(cpu) {
+                v.push(GChoice { cpu, ack: true });
+            }
+        }
+        v
+    }
+
+    pub fn is_enabled(&self, ch: GChoice) -> bool {
+        ch.cpu < self.prog.cpus
+            && if ch.ack {
+                self.can_ack(ch.cpu)
+            } else {
+                self.can_step(ch.cpu)
+            }
+    }
+
+    /// A deadlock: something has not finished (a block other than a walker, a walker
+    /// inside an iteration, an IPI), and nothing can move it: every open choice, if
+    /// any, is a walker starting a fresh iteration, which releases nothing anyone waits
+    /// for.
+    pub fn deadlocked(&self, enabled: &[GChoice]) -> bool {
+        let unfinished = !self.writers_done()
+            || (0..self.prog.cpus).any(|c| self.is_walker(c) && !self.at_entry(c))
+            || self.st.pending.iter().any(|&p| p != 0);
+        unfinished
+            && enabled
+                .iter()
+                .all(|ch| !ch.ack && self.is_walker(ch.cpu) && self.at_entry(ch.cpu))
+    }
+
+    /// Why `ch` cannot be taken now, or `None` if it can.
+    pub fn why_disabled(&self, ch: GChoice) -> Option<String> {
+        if ch.cpu >= self.prog.cpus {
+            return Some(format!(
+                "there is no CPU{} (the machine has {} CPUs)",
+                ch.cpu, self.prog.cpus
+            ));
+        }
+        if self.is_enabled(ch) {
+            return None;
+        }
+        let name = self.prog.cpu_name(ch.cpu);
+        if ch.ack {
+            return Some(if self.st.irq_off >> ch.cpu & 1 == 1 {
+                format!("{name} has interrupts disabled")
+            } else {
+                format!("{name} has no IPI pending")
+            });
+        }
+        Some(match self.op(ch.cpu) {
+            GOp::Done => format!("{name} has finished"),
+            _ if self.st.pending[ch.cpu as usize] != 0 => {
+                format!("{name} waits for its IPIs to be answered")
+            }
+            GOp::Lock(_) => format!("{name} spins on a lock another CPU holds"),
+            GOp::Rw { .. } => format!("{name} sleeps on a reader-writer lock"),
+            GOp::VmaStartWrite => format!("{name} waits for the VMA's readers"),
+            GOp::Alloc { .. } => {
+                format!("{name} waits for the old frame to be freed (alloc = same-frame)")
+            }
+            _ => format!("{name} starts no new iteration: the other blocks are done"),
+        })
+    }
+
+    /// Takes one step; `ch` must be enabled. Returns the hazard the step raised.
+    pub fn step(&mut self, ch: GChoice) -> Option<Hazard> {
+        debug_assert!(self.is_enabled(ch), "{ch:?} is not enabled");
+        let cpu = ch.cpu;
+        let bit = 1u64 << cpu;
+        if ch.ack {
+            for p in &mut self.st.pending {
+                *p &= !bit;
+            }
+            return None;
+        }
+        let pc = self.st.pc[cpu as usize];
+        let ins = self.prog.code[pc as usize];
+        let mut next = ins.next;
+        let mut hazard = None;
+        let c = cpu as usize;
+        match ins.op {
+            GOp::Lock(l) => {
+                if let Some(l) = self.lock_of(cpu, l) {
+                    self.st.spin[l] = cpu;
+                }
+            }
+            GOp::Unlock { lock, retry } => {
+                if let Some(l) = self.lock_of(cpu, lock) {
+                    self.st.spin[l] = NO_CPU;
+                }
+                if retry && self.st.installed & bit == 0 {
+                    next = ins.alt;
+                }
+            }
+            GOp::Trylock(l) => match self.lock_of(cpu, l) {
+                Some(l) if self.st.spin[l] == NO_CPU => self.st.spin[l] = cpu,
+                Some(_) => next = ins.alt,
+                None => {}
+            },
+            GOp::Rw { lock, write, take } => {
+                let rw = &mut self.st.rw[lock as usize];
+                match (take, write) {
+                    (true, true) => rw.0 = cpu,
+                    (true, false) => rw.1 |= bit,
+                    (false, true) => {
+                        rw.0 = NO_CPU;
+                        // mmap_write_unlock() ends every VMA write lock it took.
+                        if lock == 0 && self.st.vma.0 == cpu {
+                            self.st.vma.0 = NO_CPU;
+                        }
+                    }
+                    (false, false) => rw.1 &= !bit,
+                }
+            }
+            GOp::VmaStartWrite => self.st.vma.0 = cpu,
+            GOp::VmaStartRead => {
+                if self.st.vma.0 == NO_CPU {
+                    self.st.vma.1 |= bit;
+                } else {
+                    next = ins.alt;
+                }
+            }
+            GOp::VmaEndRead => self.st.vma.1 &= !bit,
+            GOp::IrqOff => self.st.irq_off |= bit,
+            GOp::IrqOn => {
+                self.st.irq_off &= !bit;
+                // A quiescent state: the last one a queued free waits for frees it.
+                for life in &mut self.st.tables {
+                    if let Life::Queued(m) = *life {
+                        let m = m & !bit;
+                        *life = if m == 0 { Life::Freed } else { Life::Queued(m) };
+                    }
+                }
+            }
+            GOp::Flush { skip_sync } => {
+                let targets = if self.prog.cfg.flush.waits() {
+                    self.prog.in_mm & self.all & !bit
+                } else {
+                    0
+                };
+                self.st.pending[c] |= targets;
+                if targets == 0 && skip_sync {
+                    next = ins.alt;
+                }
+            }
+            GOp::Sync => self.st.pending[c] |= self.all & !bit,
+            GOp::Store {
+                entry,
+                how,
+                src,
+                dest,
+            } => hazard = self.store(cpu, entry, how, src, dest),
+            GOp::Load { entry, step, dest } => {
+                let (h, n) = self.load(cpu, entry, step, dest, ins.next, ins.alt);
+                hazard = h;
+                next = n;
+            }
+            GOp::NoneNow(e) => {
+                if self.st.entries[e as usize] != 0 {
+                    next = ins.alt;
+                }
+            }
+            GOp::Test { src, test } => {
+                let v = self.local(cpu, src);
+                let present = v as u32 != 0;
+                let yes = match test {
+                    Test::None => v == 0,
+                    Test::Present => present,
+                    Test::Huge => present && v & 0x80 != 0,
+                    Test::Table => present && v & 0x80 == 0,
+                };
+                if !yes {
+                    next = ins.alt;
+                }
+            }
+            GOp::PmdSame { src, pmd } => {
+                if self.st.entries[pmd as usize] != self.local(cpu, src) {
+                    next = ins.alt;
+                }
+            }
+            GOp::PteSame { src, table, index } => {
+                let e = EntryRef::Pte { table, index };
+                let (cur, freed) = match self.entry_of(cpu, e) {
+                    Some((i, f)) => (self.st.entries[i], f),
+                    None => (0, false),
+                };
+                if freed {
+                    hazard = Some(Hazard::FreedTable);
+                }
+                if cur != self.local(cpu, src) {
+                    next = ins.alt;
+                }
+            }
+            GOp::RangeNone(t) => {
+                if let Some(t) = self.table_of(cpu, t) {
+                    if self.st.tables[t as usize] == Life::Freed {
+                        hazard = Some(Hazard::FreedTable);
+                    }
+                    let base = self.prog.pmds.len() + t as usize * PTES;
+                    if self.st.entries[base..base + PTES].iter().any(|&v| v != 0) {
+                        next = ins.alt;
+                    }
+                }
+            }
+            GOp::Map { src, dest } => {
+                let t = match self.decode(self.local(cpu, src)) {
+                    Obj::Table(t) => {
+                        if self.st.tables[t as usize] == Life::Freed {
+                            hazard = Some(Hazard::Stale);
+                        }
+                        t as u64
+                    }
+                    _ => NO_TABLE,
+                };
+                self.set_local(cpu, dest, t);
+            }
+            GOp::Alloc { table, dest } => {
+                self.st.tables[table as usize] = Life::Live;
+                self.set_local(cpu, dest, table as u64);
+            }
+            GOp::Free { table, how } => {
+                if let Some(t) = self.table_of(cpu, table) {
+                    let base = self.prog.pmds.len() + t as usize * PTES;
+                    if self.st.entries[base..base + PTES]
+                        .iter()
+                        .any(|&v| v as u32 != 0)
+                    {
+                        hazard = Some(Hazard::NonemptyFree);
+                    }
+                    if matches!(self.st.tables[t as usize], Life::Live) {
+                        let waiting = match how {
+                            FreeHow::Now => 0,
+                            FreeHow::Rcu => self.st.irq_off & !bit,
+                        };
+                        self.st.tables[t as usize] = if waiting == 0 {
+                            Life::Freed
+                        } else {
+                            Life::Queued(waiting)
+                        };
+                    }
+                }
+            }
+            GOp::GetPage(p) => {
+                if let Some(p) = self.page_of(cpu, p) {
+                    let n = &mut self.st.counts[p as usize];
+                    if *n <= 0 {
+                        hazard = Some(Hazard::FreedPage);
+                    }
+                    *n += 1;
+                }
+            }
+            GOp::TryGetPage(p) => match self.page_of(cpu, p) {
+                Some(p) if self.st.counts[p as usize] > 0 => self.st.counts[p as usize] += 1,
+                _ => next = ins.alt,
+            },
+            GOp::PutPage(p) => {
+                if let Some(p) = self.page_of(cpu, p) {
+                    let n = &mut self.st.counts[p as usize];
+                    if *n <= 0 {
+                        hazard = Some(Hazard::FreedPage);
+                    } else {
+                        *n -= 1;
+                    }
+                }
+            }
+            GOp::Pinned(p) => {
+                let pinned = self
+                    .page_of(cpu, p)
+                    .is_some_and(|p| self.st.counts[p as usize] > self.mapcount(p));
+                if !pinned {
+                    next = ins.alt;
+                }
+            }
+            GOp::GupReturn { src, pmd, index } => {
+                let v = self.local(cpu, src);
+                if let Obj::Page(_) = self.decode(v) {
+                    let still = match self.decode(self.st.entries[pmd as usize]) {
+                        Obj::Table(t) if self.st.tables[t as usize] != Life::Freed => {
+                            self.st.entries
+                                [self.prog.pmds.len() + t as usize * PTES + index as usize]
+                                == v
+                        }
+                        _ => false,
+                    };
+                    if !still {
+                        hazard = Some(Hazard::StalePin);
+                    }
+                }
+            }
+            GOp::Jump | GOp::Done => {}
+        }
+        self.st.pc[c] = next;
+        // A finished block's locals, and a walker's between iterations, are dead: zero
+        // them, so that equal states compare equal.
+        if next == DONE || (self.is_walker(cpu) && next == self.prog.entry[c]) {
+            let base = self.prog.local_base[c] as usize;
+            let n = self.prog.local_names(cpu).len();
+            self.st.locals[base..base + n].fill(0);
+        }
+        self.compact();
+        hazard
+    }
+
+    /// What `ch` would do, in kernel terms (before it is taken).
+    pub fn describe(&self, ch: GChoice) -> String {
+        if ch.ack {
+            return "answers the IPI".into();
+        }
+        let pc = self.st.pc[ch.cpu as usize];
+        if pc == DONE {
+            return "done".into();
+        }
+        let ins = self.prog.code[pc as usize];
+        let prim = super::table::GPRIMS[ins.prim as usize].name;
+        let what = match ins.op {
+            GOp::Load { step, .. } => match step {
+                LoadStep::Part(h) | LoadStep::Last(h) => format!("load {}", half_name(h)),
+                LoadStep::Recheck(h) => format!("re-check {}", half_name(h)),
+                LoadStep::Whole => "load the whole entry".into(),
+            },
+            GOp::Store { how, .. } => match how {
+                Store::Clear => "clear the entry".into(),
+                Store::ClearLowXchg => "xchg the low word to 0".into(),
+                Store::ClearLow => "store 0 to the low word".into(),
+                Store::ClearHigh => "store 0 to the high word".into(),
+                Store::Set => "store the new value".into(),
+                Store::SetHigh => "store the new high word".into(),
+                Store::SetLow => "store the new low word".into(),
+            },
+            GOp::Flush { .. } => match self.prog.cfg.flush {
+                super::ir::Flush::Ipi => "flush: IPI mm_cpumask and wait".into(),
+                f => format!("flush ({}): waits for no walker", f.name()),
+            },
+            GOp::Sync => "IPI every other CPU and wait".into(),
+            _ => String::new(),
+        };
+        if what.is_empty() {
+            format!("{prim}() (line {})", ins.line)
+        } else {
+            format!("{prim}(): {what} (line {})", ins.line)
+        }
+    }
+}
+
+fn half_name(h: Half) -> &'static str {
+    match h {
+        Half::Low => "the low word",
+        Half::High => "the high word",
+    }
+}
+
+/// The state a program starts in.
+pub fn initial(p: &GProgram) -> GState {
+    let n = p.cpus as usize;
+    let mut entries: Vec<u64> = p.pmds.iter().map(|x| x.1).collect();
+    for t in &p.tables {
+        entries.extend_from_slice(&t.ptes);
+    }
+    let locals = p
+        .local_base
+        .last()
+        .map_or(0, |&b| b as usize + p.local_names(p.cpus - 1).len());
+    GState {
+        pc: p.entry.clone(),
+        irq_off: 0,
+        pending: vec![0; n],
+        entries,
+        log: Vec::new(),
+        tables: p
+            .tables
+            .iter()
+            .map(|t| {
+                if t.declared {
+                    Life::Live
+                } else {
+                    Life::Unallocated
+                }
+            })
+            .collect(),
+        counts: p.pages.iter().map(|x| x.2 as i32).collect(),
+        spin: vec![NO_CPU; p.lock_count()],
+        rw: [(NO_CPU, 0); 2],
+        vma: (NO_CPU, 0),
+        locals: vec![0; locals],
+        reads: vec![ReadReg::START; n],
+        installed: 0,
+    }
+}

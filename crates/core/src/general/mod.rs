@@ -1,0 +1,127 @@
+//! The general machine: one interpreter for the family of races between lockless
+//! page-table walkers and the code that clears, replaces, moves and frees page tables
+//! and pages (MODEL.md, "Beyond one PMD"). A scenario declares its world (PMDs, tables
+//! and their PTEs, pages and their counts) and runs any number of named kernel paths
+//! (`P1(madvise)`, `P2(mremap)`), each a block of calls from one table of primitives
+//! (`table`), with locks (the PMD lock, split PTE locks, mmap_lock, the VMA lock,
+//! i_mmap_rwsem), flushes by IPI, INVLPGB, RAR or hypercall, and tables freed at once or
+//! after an RCU grace period. The hazards are MODEL.md's: torn and stale reads, reads
+//! through freed tables, references on freed pages, stale pins, bogus tables, non-empty
+//! tables freed, deadlocks.
+//!
+//! The classic PMD race is one program of this language: every classic file runs on the
+//! general machine unchanged and gets the classic machine's verdict (a test holds the
+//! two to it on every built-in scenario). The classic machine (`crate::machine`) stays
+//! as the fast path for files within the classic language: its state counts, schedule
+//! strings and statistics are what earlier releases printed.
+//!
+//! Its files, each importing only those before it: `lang` (the syntax tree and parser),
+//! `table` (the primitives and the kernel paths), `ir` (the compiled form), `world`
+//! (settings, declarations, and whether a file needs this machine), `emit` and `lower`
+//! (statements and calls to instructions), `compile` (a whole file), `machine` (the
+//! state and the one step function) with `entries` (its accesses to entries, tables
+//! and pages), and `explore` (the exhaustive search, random runs,
+//! schedule strings and traces, apart from the rules).
+
+pub mod compile;
+mod emit;
+mod entries;
+pub mod explore;
+pub mod ir;
+pub mod lang;
+mod lower;
+pub mod machine;
+pub mod table;
+#[cfg(test)]
+mod tests;
+mod world;
+
+pub use compile::{compile, compile_with};
+pub use explore::{
+    check, decode, encode, replay, GBatch, GCheckOptions, GCheckResult, GStats, GTrace,
+};
+pub use ir::{Flush, GConfig, GProgram, Platform};
+pub use lang::{parse, GScenario};
+pub use machine::{GChoice, GMachine, GState};
+pub use world::needs_general;
+
+use crate::scenario::syntax::ScenarioError;
+use std::sync::Arc;
+
+/// Which machine a file runs on.
+pub enum Route {
+    /// Within the classic language: the classic machine, as before.
+    Classic,
+    /// It needs the general machine: compiled.
+    General(Arc<GProgram>),
+}
+
+/// Reads a scenario file's text and says which machine runs it, compiling it for the
+/// general one. A file both parsers refuse gets the error that stands further into
+/// the file (the one whose language it is more likely written in).
+pub fn route(src: &str) -> Result<Route, ScenarioError> {
+    match parse(src) {
+        Ok(g) if needs_general(&g) => compile(&g).map(|p| Route::General(Arc::new(p))),
+        Ok(_) => Ok(Route::Classic),
+        Err(general) => match crate::scenario::parse(src) {
+            Ok(_) => Ok(Route::Classic),
+            Err(classic) if general.span.start > classic.span.start => Err(general),
+            Err(classic) => Err(classic),
+        },
+    }
+}
+
+/// Parses and compiles a file for the general machine, whichever language it is in (a
+/// classic file too: what the agreement test runs).
+pub fn load(src: &str) -> Result<Arc<GProgram>, ScenarioError> {
+    compile(&parse(src)?).map(Arc::new)
+}
+
+/// The general machine's program for a classic configuration: the same file (its own,
+/// or its placement's) under the same knobs. What the agreement test runs on every
+/// built-in scenario and matrix cell; an error names what the general machine does not
+/// model yet (TSO, vCPU preemption, random frames, shared words).
+pub fn from_classic(cfg: &crate::config::Config) -> Result<Arc<GProgram>, ScenarioError> {
+    use crate::config::{Alloc, Memory, Mode};
+    let src = crate::program::of_config(cfg).source.clone();
+    let unsupported = |what: &str| {
+        Err(ScenarioError::at(
+            Default::default(),
+            format!("{what} runs on the classic machine only"),
+        ))
+    };
+    if cfg.memory != Memory::Sc {
+        return unsupported("memory = tso");
+    }
+    if cfg.mode == Mode::KvmPvFlush {
+        return unsupported("mode = kvm-pv-flush");
+    }
+    if cfg.alloc == Alloc::Random {
+        return unsupported("alloc = random");
+    }
+    let mut g = parse(&src)?;
+    // In a classic configuration the `reader` knob, not the block's name, says which
+    // kind the walkers are (the placement files name gup_fast).
+    for b in &mut g.blocks {
+        if table::actor(&b.actor).is_some_and(|a| a.walker) {
+            b.actor = "reader".into();
+        }
+    }
+    let platform = Platform::Classic(cfg.mode);
+    let gc = GConfig {
+        platform,
+        flush: match cfg.mode {
+            Mode::XenPv | Mode::HyperV => Flush::Hypercall,
+            _ => Flush::Ipi,
+        },
+        paravirt: cfg.paravirt,
+        readers: cfg.readers,
+        cpus: cfg.cpus,
+        reader: cfg.reader,
+        alloc: cfg.alloc,
+        clear: cfg.clear,
+        set: cfg.set,
+        free: cfg.free,
+    };
+    compile_with(&g, &gc).map(Arc::new)
+}

@@ -1,0 +1,298 @@
+//! `check`, `run` and `replay` of a scenario file that needs the general machine (it
+//! declares entries, tables or pages, names other kernel paths, calls primitives with
+//! arguments): the same commands, output shaped as for a classic file.
+
+use crate::args::{CheckArgs, CheckFormat, ConfigArgs, RunArgs, TraceFormat};
+use crate::output::{print_json, InputError, HAZARD, INCOMPLETE, OK};
+use serde_json::json;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+use tornsim_core::general::{self, GCheckOptions, GProgram, Route};
+use tornsim_core::{wilson, Verdict};
+
+/// A file the general machine runs: its text and program. `None`: a classic file.
+pub struct GeneralFile {
+    pub path: String,
+    pub prog: Arc<GProgram>,
+}
+
+/// Reads `path` and routes it: `Ok(None)` for a file of the classic language (which
+/// the classic commands then load as before).
+pub fn load(path: &Path) -> Result<Option<GeneralFile>, InputError> {
+    let shown = path.display().to_string();
+    let Ok(text) = std::fs::read_to_string(path) else {
+        // The classic loader reports an unreadable file.
+        return Ok(None);
+    };
+    match general::route(&text) {
+        Ok(Route::Classic) => Ok(None),
+        Ok(Route::General(prog)) => Ok(Some(GeneralFile { path: shown, prog })),
+        Err(e) => Err(InputError(e.render(&text, &shown))),
+    }
+}
+
+/// The command line's settings are the classic machine's: a general file gives its own.
+fn no_flags(c: &ConfigArgs, f: &GeneralFile) -> Result<(), InputError> {
+    let set = [
+        ("--preset", c.preset.is_some()),
+        ("--config", c.config.is_some()),
+        ("--cpus", c.cpus.is_some()),
+        ("--mode", c.mode.is_some()),
+        ("--sync", c.sync.is_some()),
+        ("--paravirt", c.paravirt.is_some()),
+        ("--readers", c.readers.is_some()),
+        ("--reader", c.reader.is_some()),
+        ("--alloc", c.alloc.is_some()),
+        ("--clear", c.clear.is_some()),
+        ("--set", c.set.is_some()),
+        ("--free", c.free.is_some()),
+        ("--memory", c.memory.is_some()),
+        ("--apic", c.apic.is_some()),
+    ];
+    match set.iter().find(|(_, on)| *on) {
+        Some((flag, _)) => Err(InputError(format!(
+            "{flag}: '{}' runs on the general machine, which takes its settings from the file; edit its settings block instead",
+            f.path
+        ))),
+        None => Ok(()),
+    }
+}
+
+pub fn claim_word(h: Option<bool>) -> &'static str {
+    match h {
+        Some(true) => "holds",
+        Some(false) => "does NOT hold",
+        None => "is undecided",
+    }
+}
+
+fn summary(p: &GProgram) -> String {
+    let c = &p.cfg;
+    format!(
+        "{} (general machine): mode={} flush={} readers={} cpus={} alloc={} paravirt={}",
+        p.name,
+        c.platform.name(),
+        c.flush.name(),
+        c.readers,
+        p.cpus,
+        tornsim_core::Knob::name(c.alloc),
+        if c.paravirt { "on" } else { "off" }
+    )
+}
+
+/// `tornsim check FILE` for a general file.
+pub fn check(a: &CheckArgs, f: &GeneralFile) -> Result<u8, InputError> {
+    no_flags(&a.config, f)?;
+    if a.search.max_memory.is_some() {
+        return Err(InputError(
+            "--max-memory: the general machine's search is bounded by --max-states".into(),
+        ));
+    }
+    let opts = GCheckOptions {
+        max_states: a.search.max_states,
+        ..GCheckOptions::default()
+    };
+    let p = &f.prog;
+    let start = Instant::now();
+    let r = general::check(p, opts);
+    let secs = start.elapsed().as_secs_f64();
+    let trace = match &r.witness {
+        Some(w) => Some(general::replay(p, w).map_err(InputError)?),
+        None => None,
+    };
+    let schedule = r.witness.as_ref().map(|w| general::encode(p, w));
+    let stats = format!(
+        "{} states, {} transitions, depth {}, {:.2} s",
+        r.states, r.transitions, r.depth, secs
+    );
+    let format = if a.json {
+        CheckFormat::Json
+    } else {
+        a.format.unwrap_or(CheckFormat::Table)
+    };
+    let sentence = match (&r.verdict, &r.stopped_by) {
+        (Verdict::Incomplete, Some(why)) => {
+            format!("{why} ran out: nothing is proven (raise --max-states)")
+        }
+        (v, _) => v.sentence().to_string(),
+    };
+    match format {
+        CheckFormat::Json => print_json(&json!({
+            "scenario": p.name,
+            "machine": "general",
+            "exists": exists_text(p),
+            "claim": claim_word(r.claim(p)),
+            "verdict": r.verdict,
+            "states": r.states,
+            "transitions": r.transitions,
+            "depth": r.depth,
+            "seconds": secs,
+            "max_states": opts.max_states,
+            "stopped_by": r.stopped_by,
+            "schedule": schedule,
+            "steps": trace.as_ref().map(|t| t.steps.len()),
+            "trace": trace.as_ref().map(|t| t.steps.iter().map(|s| json!({
+                "cpu": s.choice.cpu,
+                "ack": s.choice.ack,
+                "text": s.text,
+                "hazard": s.hazard,
+            })).collect::<Vec<_>>()),
+        })),
+        CheckFormat::Kernel => match &trace {
+            Some(t) => {
+                print!("{}", t.columns(p));
+                println!("\n/* shortest of all interleavings; {stats} */");
+                println!(
+                    "/* tornsim replay {} {} */",
+                    f.path,
+                    schedule.unwrap_or_default()
+                );
+            }
+            None => {
+                println!("/* {} */", summary(p));
+                println!("{}: {sentence}", r.verdict);
+                println!("/* {stats} */");
+            }
+        },
+        CheckFormat::Table => {
+            println!("tornsim check: {}", summary(p));
+            println!("verdict: {} ({sentence})", r.verdict);
+            println!(
+                "{}: the file's claim {}",
+                exists_text(p),
+                claim_word(r.claim(p))
+            );
+            println!("{stats}");
+            if let (Some(t), Some(s)) = (&trace, &schedule) {
+                println!();
+                println!("shortest witness, {} steps:", t.steps.len());
+                print!("{}", t.text(p));
+                println!();
+                println!("tornsim replay {} {s}", f.path);
+            }
+        }
+    }
+    Ok(match r.verdict {
+        Verdict::Safe => OK,
+        Verdict::Incomplete => INCOMPLETE,
+        _ => HAZARD,
+    })
+}
+
+pub fn exists_text(p: &GProgram) -> String {
+    let names: Vec<&str> = p.exists.hazards.iter().map(|h| h.name()).collect();
+    format!(
+        "{}exists ({})",
+        if p.exists.negated { "~" } else { "" },
+        names.join(" \\/ ")
+    )
+}
+
+/// `tornsim run FILE` for a general file: uniform random runs, one seed a batch.
+pub fn run(a: &RunArgs, f: &GeneralFile) -> Result<u8, InputError> {
+    no_flags(&a.config, f)?;
+    if a.runs == 0 {
+        return Err(InputError("--runs: must be at least 1".into()));
+    }
+    if a.scheduler != crate::args::SchedulerKind::Random {
+        return Err(InputError(
+            "--scheduler pct: the general machine runs uniform random schedules".into(),
+        ));
+    }
+    let p = &f.prog;
+    let start = Instant::now();
+    let mut b = general::GBatch::new(p, a.seed);
+    let s = b.run(a.runs).clone();
+    let secs = start.elapsed().as_secs_f64();
+    let rate = |n: u64| {
+        let (lo, hi) = wilson(n, s.runs);
+        (n as f64 * 1e6 / s.runs as f64, lo * 1e6, hi * 1e6)
+    };
+    if a.json {
+        let hazards: serde_json::Map<String, serde_json::Value> = s
+            .hazards
+            .iter()
+            .map(|&(h, n)| {
+                let (r, lo, hi) = rate(n);
+                (
+                    h.name().to_string(),
+                    json!({"runs": n, "per_million": r, "ci95": [lo, hi]}),
+                )
+            })
+            .collect();
+        print_json(&json!({
+            "scenario": p.name,
+            "machine": "general",
+            "runs": s.runs,
+            "seed": a.seed,
+            "steps": s.steps,
+            "cut": s.cut,
+            "hazards": hazards,
+            "first": s.first.as_ref().map(|(h, sch)| json!({"hazard": h, "schedule": sch})),
+            "seconds": secs,
+        }));
+    } else {
+        println!("tornsim run: {}", summary(p));
+        println!(
+            "{} runs (seed {}), {:.1} steps a run, {:.2} s",
+            s.runs,
+            a.seed,
+            s.steps as f64 / s.runs as f64,
+            secs
+        );
+        if s.hazards.is_empty() {
+            println!("no run raised a hazard");
+        }
+        for &(h, n) in &s.hazards {
+            let (r, lo, hi) = rate(n);
+            println!(
+                "{:<14} {n} runs: {r:.1} per million (95% CI {lo:.1}..{hi:.1})",
+                h.name()
+            );
+        }
+        if s.cut > 0 {
+            println!(
+                "{} runs cut at {} steps",
+                s.cut,
+                general::explore::MAX_RUN_STEPS
+            );
+        }
+        if let Some((h, sch)) = &s.first {
+            println!("first {}: tornsim replay {} {sch}", h.name(), f.path);
+        }
+    }
+    Ok(if s.first.is_some() { HAZARD } else { OK })
+}
+
+/// `tornsim replay FILE SCHEDULE` for a general file's `tg1.` schedule.
+pub fn replay(f: &GeneralFile, schedule: &str, format: TraceFormat) -> Result<u8, InputError> {
+    let p = &f.prog;
+    let choices =
+        general::decode(p, schedule).map_err(|e| InputError(format!("malformed schedule: {e}")))?;
+    let t = general::replay(p, &choices).map_err(InputError)?;
+    match format {
+        TraceFormat::Table => {
+            println!("{}", summary(p));
+            print!("{}", t.text(p));
+        }
+        TraceFormat::Json => print_json(&json!({
+            "scenario": p.name,
+            "machine": "general",
+            "deadlock": t.deadlock,
+            "steps": t.steps.iter().map(|s| json!({
+                "cpu": s.choice.cpu,
+                "ack": s.choice.ack,
+                "text": s.text,
+                "hazard": s.hazard,
+            })).collect::<Vec<_>>(),
+        })),
+    }
+    Ok(
+        if t.deadlock || t.steps.iter().any(|s| s.hazard.is_some()) {
+            HAZARD
+        } else {
+            OK
+        },
+    )
+}
