@@ -296,3 +296,46 @@ pub fn replay(f: &GeneralFile, schedule: &str, format: TraceFormat) -> Result<u8
         },
     )
 }
+
+/// `tornsim bench`: every built-in general file checked, one after another.
+pub fn bench_check() -> serde_json::Value {
+    let start = Instant::now();
+    let mut states = 0;
+    for (name, src) in general::FILES {
+        let p = general::load(src).unwrap_or_else(|e| panic!("{name}: {e}"));
+        states += general::check(&p, GCheckOptions::default()).states;
+    }
+    json!({
+        "case": format!("general machine: scenarios/general ({} files, one thread)", general::FILES.len()),
+        "states": states,
+        "seconds": start.elapsed().as_secs_f64(),
+        "peak_bytes": 0,
+    })
+}
+
+/// `tornsim bench`: random runs of the general machine on retract-v1-xen.
+pub fn bench_runs(seconds: f64) -> serde_json::Value {
+    let src = general::FILES
+        .iter()
+        .find(|(n, _)| *n == "retract-v1-xen")
+        .map(|(_, s)| *s)
+        .unwrap_or_default();
+    let p = general::load(src).expect("a built-in file compiles");
+    let mut b = general::GBatch::new(&p, 1);
+    let start = Instant::now();
+    let mut runs = 0;
+    while start.elapsed().as_secs_f64() < seconds {
+        b.run(1000);
+        runs += 1000;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let steps = b.run(0).steps;
+    json!({
+        "case": "general machine: retract-v1-xen, random runs, one thread",
+        "runs": runs,
+        "seconds": secs,
+        "steps": steps,
+        "steps_per_sec": steps as f64 / secs,
+        "runs_per_sec": runs as f64 / secs,
+    })
+}

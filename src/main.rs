@@ -388,7 +388,9 @@ fn cmd_bench(a: BenchArgs) -> Result<u8, InputError> {
         "steps_per_sec": null,
         "runs_per_sec": timed_runs as f64 / secs,
     }));
-    let checker = check::bench_checker()?;
+    let mut checker = check::bench_checker()?;
+    checker.push(general_cmd::bench_check());
+    cases.push(general_cmd::bench_runs(a.seconds));
     let litmus = litmus::bench_litmus()?;
     if a.json {
         print_json(&json!({ "cases": cases, "checker": checker, "litmus": litmus }));

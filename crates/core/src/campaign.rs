@@ -308,6 +308,10 @@ pub struct Share {
     pub compare: bool,
     pub autorun: bool,
     pub trace: Option<String>,
+    /// A file the general machine runs (`crate::general`): its text, shared as
+    /// `scenario=` in place of the configuration's own file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub general: Option<String>,
 }
 
 impl Default for Share {
@@ -322,6 +326,7 @@ impl Default for Share {
             compare: false,
             autorun: false,
             trace: None,
+            general: None,
         }
     }
 }
@@ -342,6 +347,11 @@ impl Share {
         // A scenario goes first, packed; the settings after it are relative to the file's
         // own, as flags over a file are on the command line.
         let base = match &self.config.scenario {
+            _ if self.general.is_some() => {
+                let g = self.general.as_deref().unwrap_or_default();
+                parts.push(format!("scenario={}", crate::scenario::pack(g)));
+                Config::default()
+            }
             Some(sc) => {
                 parts.push(format!("scenario={}", crate::scenario::pack(&sc.source)));
                 crate::program::to_config(sc).unwrap_or_default()
@@ -403,6 +413,12 @@ impl Share {
                         format!("cannot unpack this link's scenario: {e}"),
                     )
                 })?;
+                // A file the general machine runs keeps the configuration's defaults.
+                if let Ok(crate::general::Route::General(_)) = crate::general::route(&text) {
+                    s.general = Some(text.clone());
+                    scenario = Some(text);
+                    continue;
+                }
                 let (_, c) = crate::program::load_checked(&text).map_err(|e| {
                     ConfigError::new(
                         "scenario",

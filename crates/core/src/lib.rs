@@ -8,9 +8,12 @@
 //! timed cost model (PTL hold, collapse latency, IPI waits) with its sweeps. The actors'
 //! programs are scenario files (`scenario`): litmus-style text compiled from one table
 //! of kernel primitives (`prim`), so a reviewer tries a patch's ordering by moving a
-//! line; the presets and sync placements are such files. It knows
-//! nothing about browsers or terminals: the `tornsim` command and the web page are thin
-//! front ends over this crate, and anything they do can be done from Rust directly.
+//! line; the presets and sync placements are such files. The general machine
+//! (`general`) runs the wider family of walker races, with any number of PMDs, PTEs,
+//! tables and pages with lifetimes and counts, and named locks; the classic PMD race is
+//! one program of its language. It knows nothing about browsers or terminals: the
+//! `tornsim` command and the web page are thin front ends over this crate, and anything
+//! they do can be done from Rust directly.
 //!
 //! ```
 //! use tornsim_core::{preset, Batch, SchedulerSpec};
@@ -40,18 +43,18 @@
 //! 10. `machine`: the state, and the step semantics over a compiled program.
 //! 11. `sched`: the random and PCT schedulers.
 //! 12. `schedule`: schedule strings.
-//! 13. `run`: batches and their statistics.
-//! 14. `trace`: replays, step by step.
-//! 15. `diagram`: a trace drawn as CPU columns.
-//! 16. `check`: the exhaustive checker.
-//! 17. `cutoff`: verdicts for every reader count, by a cutoff argument.
-//! 18. `timed`: the timed cost model.
-//! 19. `rare`: rare-event rates.
-//! 20. `sweep`: grids of timed batches.
-//! 21. `campaign`: a batch cut into chunks, and share links.
-//! 22. `settings_file`: settings from TOML or JSON files.
-//! 23. `general`: the general machine, for the family of walker races beyond one PMD:
-//!     its language, primitives, compiler, machine and exploration.
+//! 13. `general`: the general machine, for the family of walker races beyond one PMD:
+//!     its language, primitives, compiler, machine, exploration and reports.
+//! 14. `run`: batches and their statistics.
+//! 15. `trace`: replays, step by step.
+//! 16. `diagram`: a trace drawn as CPU columns.
+//! 17. `check`: the exhaustive checker.
+//! 18. `cutoff`: verdicts for every reader count, by a cutoff argument.
+//! 19. `timed`: the timed cost model.
+//! 20. `rare`: rare-event rates.
+//! 21. `sweep`: grids of timed batches.
+//! 22. `campaign`: a batch cut into chunks, and share links.
+//! 23. `settings_file`: settings from TOML or JSON files.
 pub mod campaign;
 pub mod check;
 pub mod codec;

@@ -60,7 +60,7 @@ fn knob_at<K: Knob>(i: u8) -> Result<K, ScheduleError> {
     })
 }
 
-fn checksum(parts: &[&str]) -> u16 {
+pub(crate) fn checksum(parts: &[&str]) -> u16 {
     // FNV-1a, folded to 12 bits.
     let mut h: u32 = 0x811c_9dc5;
     for p in parts {
@@ -74,7 +74,7 @@ fn checksum(parts: &[&str]) -> u16 {
 
 /// The parts joined by dots, then the checksum over them as two more characters: a
 /// schedule string as [`Schedule::decode_with`] checks it.
-fn seal(parts: &[&str]) -> String {
+pub(crate) fn seal(parts: &[&str]) -> String {
     let sum = checksum(parts);
     format!(
         "{}.{}{}",

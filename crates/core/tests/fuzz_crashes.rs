@@ -44,6 +44,31 @@ fn as_the_x86_target_does(src: &str) {
     }
 }
 
+/// What `general_check` does with one input.
+fn as_the_general_target_does(src: &str) {
+    use tornsim_core::general::{self, GCheckOptions, Route};
+    match general::route(src) {
+        Ok(Route::General(p)) => {
+            let r = general::check(
+                &p,
+                GCheckOptions {
+                    max_states: 20_000,
+                    max_depth: 2_000,
+                },
+            );
+            if let Some(w) = &r.witness {
+                general::replay(&p, w).expect("a witness replays");
+            }
+            let _ = general::GBatch::new(&p, 1).run(20);
+        }
+        Ok(Route::Classic) => {}
+        Err(e) => {
+            assert!(e.span.start <= src.len());
+            let _ = e.render(src, "input");
+        }
+    }
+}
+
 #[test]
 fn every_input_a_fuzzer_crashed_on_is_handled() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fuzz-crashes");
@@ -52,7 +77,11 @@ fn every_input_a_fuzzer_crashed_on_is_handled() {
         let path = entry.unwrap().path();
         let bytes = std::fs::read(&path).unwrap();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.starts_with("x86_litmus-") {
+        if name.starts_with("general_check-") {
+            if let Ok(s) = std::str::from_utf8(&bytes) {
+                as_the_general_target_does(s);
+            }
+        } else if name.starts_with("x86_litmus-") {
             if let Ok(s) = std::str::from_utf8(&bytes) {
                 as_the_x86_target_does(s);
             }

@@ -106,6 +106,21 @@ fn every_general_scenario_file_holds_its_claim() {
         .collect();
     files.sort();
     assert!(files.len() >= 3, "{files:?}");
+    // The embedded copies (`general::FILES`, which the page and `tornsim bench` read)
+    // are the files.
+    let mut embedded: Vec<String> = general::FILES
+        .iter()
+        .map(|(n, _)| format!("{n}.litmus"))
+        .collect();
+    embedded.sort();
+    let on_disk: Vec<String> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(
+        embedded, on_disk,
+        "general::FILES lists every file in scenarios/general"
+    );
     for f in files {
         let src = std::fs::read_to_string(&f).unwrap();
         let name = f.file_name().unwrap().to_string_lossy().to_string();

@@ -343,7 +343,8 @@ pub fn app(props: &AppProps) -> Html {
                     on_input={on(&d, Msg::ScenarioText)}
                     on_move={on(&d, Msg::ScenarioMoved)}
                     on_check={on_check.clone()}
-                    on_run={on(&d, |_| Msg::Start { now_ms: now_ms() })} />
+                    on_run={on(&d, |_| Msg::Start { now_ms: now_ms() })}
+                    general={m.editor.general.clone()} />
             }
             <section class="runbar" aria-label="run">
                 <button class="primary" id="start" disabled={running || m.invalid.is_some()} onclick={on_start}>{ if m.campaign.is_some() { "Restart" } else { "Start" } }</button>

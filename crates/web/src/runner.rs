@@ -75,6 +75,32 @@ pub const ANY_BOUND: u32 = 3;
 pub struct Parsed {
     pub config: Config,
     pub description: String,
+    /// A file the general machine runs (`tornsim_core::general`): its report. The
+    /// configuration is then not the file's (the classic controls keep theirs).
+    pub general: Option<tornsim_core::general::GReport>,
+}
+
+/// The most states the general machine's search stores for a file in the editor, and
+/// the random runs it answers with: general files are small (the built-in ones need at
+/// most 2,000 states), and a parse must not hold the worker for long.
+pub const GENERAL_MAX_STATES: u64 = 300_000;
+pub const GENERAL_RUNS: u64 = 2_000;
+
+/// What a parse answers: a general file's report, or the classic configuration.
+fn parse(text: &str) -> Result<Parsed, ScenarioError> {
+    use tornsim_core::general::{self, Route};
+    if let Route::General(p) = general::route(text)? {
+        return Ok(Parsed {
+            config: Config::default(),
+            description: p.description.clone(),
+            general: Some(general::report(&p, GENERAL_MAX_STATES, GENERAL_RUNS, 1)),
+        });
+    }
+    tornsim_core::program::load_checked(text).map(|(s, config)| Parsed {
+        config,
+        description: s.description,
+        general: None,
+    })
 }
 
 /// The worker's answer to a [`Request`].
@@ -109,10 +135,7 @@ pub fn serve(req: Request) -> Reply {
         Request::Chunk(c) => Reply::Chunk(answer(c)),
         Request::Parse { seq, text } => Reply::Parsed {
             seq,
-            result: tornsim_core::program::load_checked(&text).map(|(s, config)| Parsed {
-                config,
-                description: s.description,
-            }),
+            result: parse(&text),
         },
         Request::Check {
             seq,

@@ -4,6 +4,7 @@
 //! component only shows text and reports keystrokes.
 
 use crate::editor::Editor;
+use tornsim_core::general::GReport;
 use tornsim_core::ScenarioError;
 use yew::prelude::*;
 
@@ -22,6 +23,50 @@ pub struct ScenarioPanelProps {
     pub on_move: Callback<String>,
     pub on_check: Callback<MouseEvent>,
     pub on_run: Callback<MouseEvent>,
+    /// The text runs on the general machine: its answer, shown instead of Check / Run.
+    pub general: Option<GReport>,
+}
+
+/// The general machine's answer to the editor's file: the exhaustive verdict with the
+/// file's claim, the shortest witness as CPU columns, and the random runs.
+#[derive(Properties, PartialEq)]
+struct GeneralProps {
+    report: GReport,
+}
+
+#[function_component(GeneralReport)]
+fn general_report(p: &GeneralProps) -> Html {
+    let r = &p.report;
+    let runs = if r.hazard_runs.is_empty() {
+        format!("{} random runs (seed {}): no hazard", r.runs, r.seed)
+    } else {
+        let each: Vec<String> = r
+            .hazard_runs
+            .iter()
+            .map(|(h, n)| format!("{h} in {n}"))
+            .collect();
+        format!(
+            "{} random runs (seed {}): {}",
+            r.runs,
+            r.seed,
+            each.join(", ")
+        )
+    };
+    html! {
+        <section class={classes!("general-report", r.is_hazard().then_some("hazard"))} aria-label="general machine" id="general-report">
+            <h3>{ "General machine" }</h3>
+            <p class="hint">{ format!("{}: {}. This file declares page tables or names kernel paths the controls do not have, so the general machine answers it here.", r.name, r.summary) }</p>
+            <p class="general-verdict" id="general-verdict" role="status">{ r.headline() }</p>
+            <p>{ format!("{} states explored{}", r.states, r.witness_steps.map(|n| format!("; the shortest witness takes {n} steps")).unwrap_or_default()) }</p>
+            if let Some(w) = &r.witness {
+                <pre class="general-witness" id="general-witness" tabindex="0" aria-label="shortest witness, one column per CPU">{ w.clone() }</pre>
+            }
+            if let Some(s) = &r.schedule {
+                <p class="hint">{ "Replay it: " }<code>{ format!("tornsim replay FILE {s}") }</code></p>
+            }
+            <p id="general-runs">{ runs }</p>
+        </section>
+    }
 }
 
 #[function_component(ScenarioPanel)]
@@ -50,6 +95,9 @@ pub fn scenario_panel(p: &ScenarioPanelProps) -> Html {
                 described_by={described_by} on_input={p.on_input.clone()} on_move={p.on_move.clone()} />
             <p class="hint" id="scenario-keys">{ "Alt+↑ and Alt+↓ move lines (the verdict follows); a primitive's name completes as you type (↑ ↓ choose, Enter takes); Tab indents: press Esc, then Tab, to move on." }</p>
             { status }
+            if let Some(r) = &p.general {
+                <GeneralReport report={r.clone()} />
+            }
             <div class="scenario-actions">
                 <button id="scenario-check" onclick={p.on_check.clone()} disabled={!p.can_run || p.parsing}
                     title="Explore every interleaving of the edited file">{ "Check" }</button>

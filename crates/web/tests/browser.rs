@@ -635,3 +635,53 @@ async fn prove_for_any_number_of_cpus_shows_the_argument_and_the_fewest_readers(
     let summary = text(&root, "section.trace .summary");
     assert!(summary.contains("1x gup-fast / 3 CPUs"), "{summary}");
 }
+
+/// A file the general machine runs, typed into the editor and opened from a link: the
+/// Scenario panel shows its verdict, its witness as CPU columns and its random runs, and
+/// the classic controls say why they do not run it.
+#[wasm_bindgen_test]
+async fn a_general_file_shows_the_general_machines_verdict_witness_and_runs() {
+    let file = |name: &str| {
+        tornsim_core::general::FILES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap()
+            .1
+    };
+    let root = mount("preset=merged").await;
+    type_into(&root, file("mremap-retract")).await;
+    wait_until("the general machine's answer", 30, || {
+        root.query_selector("#general-verdict").unwrap().is_some()
+    })
+    .await;
+    let verdict = text(&root, "#general-verdict");
+    assert!(
+        verdict.starts_with("bogus-table:") && verdict.contains("claim holds"),
+        "{verdict}"
+    );
+    let witness = text(&root, "#general-witness");
+    assert!(
+        witness.contains("P1(mremap)") && witness.contains("<-- bogus-table"),
+        "{witness}"
+    );
+    assert!(
+        text(&root, "#general-runs").contains("bogus-table in"),
+        "{}",
+        text(&root, "#general-runs")
+    );
+    assert!(disabled(&root, "#start") && disabled(&root, "#scenario-check"));
+    // The same from a link, for a safe file.
+    let share = tornsim_core::Share {
+        general: Some(file("collapse-v1-order").to_string()),
+        ..Default::default()
+    };
+    let root = mount(&share.to_query()).await;
+    wait_until("the linked file's answer", 30, || {
+        root.query_selector("#general-verdict").unwrap().is_some()
+    })
+    .await;
+    assert!(text(&root, "#general-verdict").starts_with("safe:"));
+    assert_eq!(editor(&root).value(), file("collapse-v1-order"));
+    assert!(root.query_selector("#general-witness").unwrap().is_none());
+    assert!(text(&root, "#general-runs").contains("no hazard"));
+}

@@ -11,6 +11,7 @@ use super::machine::{GChoice, GMachine, GState};
 use crate::codec::{b64_value, decode_b64, encode_b64, B64};
 use crate::hazard::{Hazard, Verdict};
 use crate::sched::{run_seed, Rng};
+use crate::schedule::{checksum, seal};
 use hashbrown::HashTable;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -265,31 +266,14 @@ fn program_id(p: &GProgram) -> String {
     encode_b64(&h.to_le_bytes())
 }
 
-fn checksum(parts: &[&str]) -> u16 {
-    let mut h: u32 = 0x811c_9dc5;
-    for p in parts {
-        for &b in p.as_bytes() {
-            h = (h ^ b as u32).wrapping_mul(0x0100_0193);
-        }
-        h = (h ^ b'.' as u32).wrapping_mul(0x0100_0193);
-    }
-    ((h >> 20) ^ (h & 0xfff)) as u16 & 0xfff
-}
-
 /// `tg1.PROGRAM.STEPS.CHECK`: one character a step (the CPU twice over, plus one for an
-/// acknowledgement), a checksum over the rest.
+/// acknowledgement), and the classic schedules' checksum over the rest.
 pub fn encode(p: &GProgram, choices: &[GChoice]) -> String {
     let steps: String = choices
         .iter()
         .map(|c| B64[(c.cpu as usize * 2 + c.ack as usize) & 63] as char)
         .collect();
-    let id = program_id(p);
-    let sum = checksum(&[VERSION, &id, &steps]);
-    format!(
-        "{VERSION}.{id}.{steps}.{}{}",
-        B64[(sum >> 6) as usize] as char,
-        B64[(sum & 63) as usize] as char
-    )
+    seal(&[VERSION, &program_id(p), &steps])
 }
 
 /// The choices of a schedule string made for `p`, or why it cannot be replayed on it.

@@ -9,7 +9,8 @@
 //! `file:line:col` with a caret in the same way.
 
 use crate::hazard::Hazard;
-use crate::scenario::lexer::{lex, Tok, Token};
+use crate::scenario::lexer::Tok;
+use crate::scenario::parser::{blocks, Parser};
 use crate::scenario::syntax::{cpu_number, ScenarioError, Span};
 
 /// An argument of a call: a name (an entry, a table, a page, a local) or a number.
@@ -141,63 +142,33 @@ pub struct GScenario {
     pub source: String,
 }
 
-struct Parser {
-    toks: Vec<Token>,
-    pos: usize,
-    open: Vec<Span>,
+/// The classic parser's cursor ([`Parser`]: tokens, braces, the basic reads and their
+/// errors), with the general language's productions on top.
+struct GParser(Parser);
+
+impl std::ops::Deref for GParser {
+    type Target = Parser;
+    fn deref(&self) -> &Parser {
+        &self.0
+    }
 }
 
-fn describe(t: &Tok) -> String {
-    match t {
-        Tok::Ident(s) => format!("'{s}'"),
-        Tok::Str(_) => "a string".into(),
-        Tok::Punct(p) => format!("'{p}'"),
-        Tok::Eof => "the end of the file".into(),
+impl std::ops::DerefMut for GParser {
+    fn deref_mut(&mut self) -> &mut Parser {
+        &mut self.0
+    }
+}
+
+impl std::borrow::Borrow<Parser> for GParser {
+    fn borrow(&self) -> &Parser {
+        &self.0
     }
 }
 
 /// Statements are nested at most this deep (a hostile file cannot exhaust the stack).
 const MAX_DEPTH: u32 = 32;
 
-impl Parser {
-    fn peek(&self) -> &Token {
-        &self.toks[self.pos]
-    }
-    fn next(&mut self) -> Token {
-        let t = self.toks[self.pos].clone();
-        if self.pos + 1 < self.toks.len() {
-            self.pos += 1;
-        }
-        t
-    }
-    fn is(&self, p: &str) -> bool {
-        matches!(&self.peek().tok, Tok::Punct(q) if *q == p)
-    }
-    fn is_word(&self, w: &str) -> bool {
-        matches!(&self.peek().tok, Tok::Ident(s) if s == w)
-    }
-    fn err<T>(&self, what: &str) -> Result<T, ScenarioError> {
-        let t = self.peek();
-        if t.tok == Tok::Eof {
-            if let Some(open) = self.open.last() {
-                return Err(ScenarioError::at(
-                    *open,
-                    format!("unbalanced braces: this '{{' is never closed (expected {what} before the end of the file)"),
-                ));
-            }
-        }
-        if t.tok == Tok::Punct("}") && self.open.is_empty() {
-            return Err(ScenarioError::at(
-                t.span,
-                "unbalanced braces: this '}' closes nothing",
-            ));
-        }
-        Err(ScenarioError::at(
-            t.span,
-            format!("expected {what}, found {}", describe(&t.tok)),
-        ))
-    }
-
+impl GParser {
     /// A block head (`P1(`) where a statement or setting should be: the brace before it
     /// was never closed. Said at that brace, as the classic parser says it.
     fn unclosed_before(&self, w: &str) -> Result<(), ScenarioError> {
@@ -211,63 +182,9 @@ impl Parser {
         }
         Ok(())
     }
-    fn expect(&mut self, p: &'static str) -> Result<Span, ScenarioError> {
-        if self.is(p) {
-            let s = self.next().span;
-            if p == "{" {
-                self.open.push(s);
-            } else if p == "}" {
-                self.open.pop();
-            }
-            Ok(s)
-        } else {
-            self.err(&format!("'{p}'"))
-        }
-    }
-    fn ident(&mut self, what: &str) -> Result<(String, Span), ScenarioError> {
-        match &self.peek().tok {
-            Tok::Ident(s) => {
-                let s = s.clone();
-                Ok((s, self.next().span))
-            }
-            _ => self.err(what),
-        }
-    }
-    /// A name: an identifier that starts with a letter or `_` and has no `-`.
-    fn name(&mut self, what: &str) -> Result<(String, Span), ScenarioError> {
-        match &self.peek().tok {
-            Tok::Ident(w) if is_name(w) => self.ident(what),
-            _ => self.err(what),
-        }
-    }
-    fn number(&mut self, what: &str) -> Result<(u32, Span), ScenarioError> {
-        match &self.peek().tok {
-            Tok::Ident(w) if w.bytes().all(|c| c.is_ascii_digit()) => {
-                let span = self.peek().span;
-                let v = w
-                    .parse::<u32>()
-                    .map_err(|_| ScenarioError::at(span, format!("{w} does not fit in 32 bits")))?;
-                self.next();
-                Ok((v, span))
-            }
-            _ => self.err(what),
-        }
-    }
 
     fn file(&mut self, source: &str) -> Result<GScenario, ScenarioError> {
-        if !self.is_word("tornsim") {
-            return self.err("'tornsim NAME' on the first line");
-        }
-        self.next();
-        let (name, _) = self.ident("the scenario's name after 'tornsim'")?;
-        let description = match &self.peek().tok {
-            Tok::Str(s) => {
-                let s = s.clone();
-                self.next();
-                s
-            }
-            _ => String::new(),
-        };
+        let (name, description) = self.header()?;
         let mut settings = Vec::new();
         let mut decls = Vec::new();
         if self.is("{") {
@@ -279,17 +196,7 @@ impl Parser {
                     "pmd" | "pte" | "page" | "table" if !self.is("=") => {
                         decls.push(self.decl(&k, ks)?);
                     }
-                    _ => {
-                        self.expect("=")?;
-                        let (v, vs) = match &self.peek().tok {
-                            Tok::Ident(s) | Tok::Str(s) => {
-                                let s = s.clone();
-                                (s, self.next().span)
-                            }
-                            _ => return self.err(&format!("a value for '{k}'")),
-                        };
-                        settings.push((k, v, Span { end: vs.end, ..ks }));
-                    }
+                    _ => settings.push(self.setting_value(k, ks)?),
                 }
                 if !self.is("}") {
                     self.expect(";")?;
@@ -297,20 +204,9 @@ impl Parser {
             }
             self.expect("}")?;
         }
-        let mut blocks = Vec::new();
-        while let Tok::Ident(w) = &self.peek().tok {
-            if w == "exists" {
-                break;
-            }
-            blocks.push(self.block()?);
-        }
-        if blocks.is_empty() {
-            return self.err("a CPU block such as 'P0(khugepaged) {'");
-        }
+        let blocks = blocks(self, GParser::block)?;
         let exists = self.exists()?;
-        if self.peek().tok != Tok::Eof {
-            return self.err("the end of the file after the exists clause");
-        }
+        self.end()?;
         Ok(GScenario {
             name,
             description,
@@ -658,11 +554,5 @@ fn is_name(w: &str) -> bool {
 /// Parses a file of the general language. Settings and declarations are checked when
 /// it is compiled.
 pub fn parse(src: &str) -> Result<GScenario, ScenarioError> {
-    let toks = lex(src)?;
-    let mut p = Parser {
-        toks,
-        pos: 0,
-        open: Vec::new(),
-    };
-    p.file(src)
+    GParser(Parser::new(src)?).file(src)
 }

@@ -115,6 +115,9 @@ impl Emitter<'_> {
                 };
                 match row.kind {
                     Kind::SpinLock => self.take(l, span)?,
+                    Kind::SpinTrylock if self.held.contains(&l) => {
+                        return err(span, "spin_trylock() of a lock this block holds always fails (a spinlock does not nest)")
+                    }
                     Kind::SpinTrylock => {
                         // Held on the taken branch only: the compiler tracks it as held
                         // from here, and the false arm must not unlock (checked at run

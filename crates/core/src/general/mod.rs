@@ -21,7 +21,8 @@
 //! (statements and calls to instructions), `compile` (a whole file), `machine` (the
 //! state and the one step function) with `entries` (its accesses to entries, tables
 //! and pages), and `explore` (the exhaustive search, random runs,
-//! schedule strings and traces, apart from the rules).
+//! schedule strings and traces, apart from the rules), and `report` (a file answered
+//! in one call, as the web page shows it).
 
 pub mod compile;
 mod emit;
@@ -31,6 +32,7 @@ pub mod ir;
 pub mod lang;
 mod lower;
 pub mod machine;
+pub mod report;
 pub mod table;
 #[cfg(test)]
 mod tests;
@@ -43,6 +45,7 @@ pub use explore::{
 pub use ir::{Flush, GConfig, GProgram, Platform};
 pub use lang::{parse, GScenario};
 pub use machine::{GChoice, GMachine, GState};
+pub use report::{report, GReport};
 pub use world::needs_general;
 
 use crate::scenario::syntax::ScenarioError;
@@ -125,3 +128,56 @@ pub fn from_classic(cfg: &crate::config::Config) -> Result<Arc<GProgram>, Scenar
     };
     compile_with(&g, &gc).map(Arc::new)
 }
+
+/// The built-in general scenario files (`scenarios/general/`), by name: the family's
+/// races and their fixes, each stating its expected verdict in its `exists` clause.
+pub const FILES: &[(&str, &str)] = &[
+    (
+        "collapse-v1-order",
+        include_str!("../../../../scenarios/general/collapse-v1-order.litmus"),
+    ),
+    (
+        "invlpgb-free-now",
+        include_str!("../../../../scenarios/general/invlpgb-free-now.litmus"),
+    ),
+    (
+        "invlpgb-rcu-free",
+        include_str!("../../../../scenarios/general/invlpgb-rcu-free.litmus"),
+    ),
+    (
+        "ipi-free-now",
+        include_str!("../../../../scenarios/general/ipi-free-now.litmus"),
+    ),
+    (
+        "mremap-retract",
+        include_str!("../../../../scenarios/general/mremap-retract.litmus"),
+    ),
+    (
+        "mremap-retract-fix",
+        include_str!("../../../../scenarios/general/mremap-retract-fix.litmus"),
+    ),
+    (
+        "munmap-get-page",
+        include_str!("../../../../scenarios/general/munmap-get-page.litmus"),
+    ),
+    (
+        "munmap-try-get-page",
+        include_str!("../../../../scenarios/general/munmap-try-get-page.litmus"),
+    ),
+    (
+        "retract-merged-xen",
+        include_str!("../../../../scenarios/general/retract-merged-xen.litmus"),
+    ),
+    (
+        "retract-v1-xen",
+        include_str!("../../../../scenarios/general/retract-v1-xen.litmus"),
+    ),
+    (
+        "two-collapsers",
+        include_str!("../../../../scenarios/general/two-collapsers.litmus"),
+    ),
+    (
+        "zap-pte-fill",
+        include_str!("../../../../scenarios/general/zap-pte-fill.litmus"),
+    ),
+];

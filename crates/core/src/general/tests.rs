@@ -1,1 +1,679 @@
+//! The general machine's rules one at a time: each test builds a small file, steps it by
+//! hand, and looks at the state the rule leaves.
 
+use super::machine::{Life, Obj, NO_CPU};
+use super::*;
+use crate::hazard::{Hazard, Verdict};
+
+fn prog(src: &str) -> Arc<GProgram> {
+    let full = format!("tornsim t\n{src}\nexists (deadlock)\n");
+    load(&full).unwrap_or_else(|e| panic!("{}", e.render(&full, "t")))
+}
+
+fn machine(src: &str) -> GMachine {
+    GMachine::new(prog(src), false)
+}
+
+fn step(m: &mut GMachine, cpu: u8) -> Option<Hazard> {
+    let ch = GChoice { cpu, ack: false };
+    assert!(m.is_enabled(ch), "CPU{cpu}: {:?}", m.why_disabled(ch));
+    m.step(ch)
+}
+
+fn ack(m: &mut GMachine, cpu: u8) {
+    let ch = GChoice { cpu, ack: true };
+    assert!(m.is_enabled(ch), "ack CPU{cpu}: {:?}", m.why_disabled(ch));
+    m.step(ch);
+}
+
+fn disabled(m: &GMachine, cpu: u8) -> String {
+    m.why_disabled(GChoice { cpu, ack: false })
+        .expect("disabled")
+}
+
+#[test]
+fn an_ipi_waits_for_every_target_and_an_irq_off_cpu_cannot_answer() {
+    let mut m = machine(
+        "{ mode = native-pae; readers = 1; pmd pmd = table(t0); }
+         P0(khugepaged) { tlb_remove_table_sync_one(); pmd_clear(pmd); }
+         P1(fault) { local_irq_save(); local_irq_restore(); }
+         P2(gup_fast) { local_irq_save(); local_irq_restore(); }",
+    );
+    step(&mut m, 1); // CPU1 interrupts off
+    step(&mut m, 0); // the sync: IPIs to 1 and 2
+    assert_eq!(m.st.pending[0], 0b110);
+    assert!(disabled(&m, 0).contains("waits for its IPIs"));
+    assert!(!m.is_enabled(GChoice { cpu: 1, ack: true }));
+    assert!(m
+        .why_disabled(GChoice { cpu: 1, ack: true })
+        .unwrap()
+        .contains("interrupts disabled"));
+    ack(&mut m, 2);
+    assert_eq!(m.st.pending[0], 0b010, "one answer clears one target");
+    step(&mut m, 1); // interrupts on
+    ack(&mut m, 1);
+    assert_eq!(m.st.pending[0], 0);
+    assert!(m
+        .why_disabled(GChoice { cpu: 1, ack: true })
+        .unwrap()
+        .contains("no IPI pending"));
+    step(&mut m, 0);
+    assert_eq!(m.st.entries[0], 1 << 32, "PAE: pmd_low first");
+    step(&mut m, 0);
+    assert_eq!(m.st.entries[0], 0);
+}
+
+#[test]
+fn the_flush_reaches_mm_cpumask_only_and_only_when_it_is_an_ipi() {
+    let src = "{ mode = MODE; readers = 2; pmd pmd = table(t0); }
+         P0(khugepaged) { x = pmdp_collapse_flush(pmd); }
+         P1(fault) { local_irq_save(); local_irq_restore(); }
+         P2(gup_fast) { local_irq_save(); local_irq_restore(); }
+         P3(walker) { local_irq_save(); local_irq_restore(); }";
+    let mut m = machine(&src.replace("MODE", "native-pae"));
+    step(&mut m, 0);
+    step(&mut m, 0);
+    assert_eq!(
+        m.st.pending[0], 0b0110,
+        "the fault and GUP-fast, not the walker"
+    );
+    let mut m = machine(&src.replace("MODE", "xen-pv"));
+    step(&mut m, 0);
+    step(&mut m, 0);
+    assert_eq!(m.st.pending[0], 0, "a hypercall");
+    assert_eq!(m.st.pc[0], ir::DONE);
+}
+
+#[test]
+fn the_v3_flush_skips_the_sync_only_when_it_sent_ipis() {
+    let src = "{ mode = MODE; readers = 1; pmd pmd = table(t0); }
+         P0(khugepaged) { x = pmdp_collapse_flush_sync(pmd); pmd_clear(pmd); }
+         P1(gup_fast) { local_irq_save(); local_irq_restore(); }";
+    // native: the flush IPIs GUP-fast, the sync is skipped.
+    let mut m = machine(&src.replace("MODE", "native-pae"));
+    step(&mut m, 0);
+    step(&mut m, 0);
+    ack(&mut m, 1);
+    step(&mut m, 0); // the clear of pmd_clear(), not a sync
+    assert_eq!(m.st.pending[0], 0);
+    // xen-pv: no IPI from the hypercall, so the sync runs.
+    let mut m = machine(&src.replace("MODE", "xen-pv"));
+    step(&mut m, 0);
+    step(&mut m, 0);
+    assert_eq!(m.st.pending[0], 0);
+    step(&mut m, 0);
+    assert_eq!(m.st.pending[0], 0b10, "the sync broadcast");
+}
+
+#[test]
+fn spinlocks_exclude_and_trylock_branches() {
+    let mut m = machine(
+        "{ pmd pmd = table(t0); }
+         P0(khugepaged) { ptl = pmd_lock(pmd); spin_unlock(ptl); }
+         P1(fault) { ptl = pmd_lock(pmd); spin_unlock(ptl); }",
+    );
+    step(&mut m, 0);
+    assert_eq!(m.st.spin[0], 0);
+    assert!(disabled(&m, 1).contains("spins on a lock"));
+    step(&mut m, 0);
+    assert_eq!(m.st.spin[0], NO_CPU);
+    step(&mut m, 1);
+    assert_eq!(m.st.spin[0], 1);
+    step(&mut m, 1);
+    assert_eq!(m.st.spin[0], NO_CPU);
+}
+
+#[test]
+fn a_trylock_takes_a_free_lock_and_branches_away_from_a_held_one() {
+    let mut m = machine(
+        "{ pmd a = table(t0); pmd b = none; }
+         P0(khugepaged) { pb = pmd_lock(b); pa = pmd_lock(a); spin_unlock(pb);
+             if (spin_trylock(pb)) { spin_unlock(pb); } spin_unlock(pa); }
+         P1(fault) { pb = pmd_lock(b); spin_unlock(pb); }",
+    );
+    for _ in 0..3 {
+        step(&mut m, 0);
+    }
+    step(&mut m, 0);
+    assert_eq!(m.st.spin[1], 0, "taken");
+    step(&mut m, 0);
+    assert_eq!(m.st.spin[1], NO_CPU);
+    // Again, with the fault holding it: the trylock fails and skips the then arm.
+    let mut m = machine(
+        "{ pmd a = table(t0); pmd b = none; }
+         P0(khugepaged) { pb = pmd_lock(b); pa = pmd_lock(a); spin_unlock(pb);
+             if (spin_trylock(pb)) { spin_unlock(pb); } spin_unlock(pa); }
+         P1(fault) { pb = pmd_lock(b); spin_unlock(pb); }",
+    );
+    for _ in 0..3 {
+        step(&mut m, 0);
+    }
+    step(&mut m, 1);
+    let pc = m.st.pc[0];
+    step(&mut m, 0);
+    assert_eq!(
+        (m.st.pc[0], m.st.spin[1]),
+        (pc + 2, 1),
+        "failed: past the then arm"
+    );
+}
+
+#[test]
+fn reader_writer_locks_share_reads_and_exclude_writes() {
+    let mut m = machine(
+        "{ pmd pmd = table(t0); }
+         P0(madvise) { mmap_read_lock(); mmap_read_unlock(); }
+         P1(munmap) { mmap_read_lock(); mmap_read_unlock(); }
+         P2(mremap) { mmap_write_lock(); mmap_write_unlock(); i_mmap_lock_write(); i_mmap_unlock_write(); }",
+    );
+    step(&mut m, 0);
+    step(&mut m, 1);
+    assert_eq!(m.st.rw[0], (NO_CPU, 0b11));
+    assert!(disabled(&m, 2).contains("sleeps"));
+    step(&mut m, 0);
+    step(&mut m, 1);
+    step(&mut m, 2);
+    assert_eq!(m.st.rw[0], (2, 0));
+    step(&mut m, 2);
+    assert_eq!(m.st.rw[0], (NO_CPU, 0));
+    step(&mut m, 2);
+    assert_eq!(m.st.rw[1], (2, 0), "i_mmap_rwsem is its own lock");
+    step(&mut m, 2);
+    assert_eq!(m.st.rw[1], (NO_CPU, 0));
+    let mut m = machine(
+        "{ pmd pmd = table(t0); }
+         P0(madvise) { mmap_write_lock(); mmap_write_unlock(); }
+         P1(munmap) { mmap_read_lock(); mmap_read_unlock(); }",
+    );
+    step(&mut m, 0);
+    assert!(
+        disabled(&m, 1).contains("sleeps"),
+        "no reader beside a writer"
+    );
+}
+
+#[test]
+fn the_vma_lock_fails_readers_while_written_and_the_writer_waits_for_readers() {
+    let mut m = machine(
+        "{ pmd pmd = table(t0); }
+         P0(khugepaged) { mmap_write_lock(); vma_start_write(); mmap_write_unlock(); }
+         P1(fault) { if (vma_start_read()) { vma_end_read(); } pmd_clear(pmd); }",
+    );
+    step(&mut m, 1); // the read lock, taken
+    assert_eq!(m.st.vma, (NO_CPU, 0b10));
+    step(&mut m, 0);
+    assert!(disabled(&m, 0).contains("VMA's readers"));
+    step(&mut m, 1); // vma_end_read()
+    step(&mut m, 0);
+    assert_eq!(m.st.vma, (0, 0));
+    let mut m = machine(
+        "{ pmd pmd = table(t0); }
+         P0(khugepaged) { mmap_write_lock(); vma_start_write(); mmap_write_unlock(); }
+         P1(fault) { if (vma_start_read()) { vma_end_read(); } pmd_clear(pmd); }",
+    );
+    step(&mut m, 0);
+    step(&mut m, 0);
+    let pc = m.st.pc[1];
+    step(&mut m, 1);
+    assert_eq!(m.st.pc[1], pc + 2, "write-locked: the fault falls back");
+    assert_eq!(m.st.vma.1, 0);
+    step(&mut m, 0);
+    assert_eq!(
+        m.st.vma.0, NO_CPU,
+        "mmap_write_unlock() ends the VMA write lock"
+    );
+}
+
+#[test]
+fn an_rcu_free_waits_for_the_cpus_that_had_interrupts_off() {
+    let mut m = machine(
+        "{ readers = 2; pmd pmd = table(t0); }
+         P0(khugepaged) { x = pmdp_huge_get_and_clear(pmd); pte_free_defer(x); }
+         P1(gup_fast) { local_irq_save(); local_irq_restore(); }
+         P2(gup_fast) { local_irq_save(); local_irq_restore(); }",
+    );
+    step(&mut m, 1);
+    step(&mut m, 2);
+    step(&mut m, 0);
+    step(&mut m, 0);
+    assert_eq!(m.st.tables[0], Life::Queued(0b110));
+    step(&mut m, 1);
+    assert_eq!(m.st.tables[0], Life::Queued(0b100));
+    step(&mut m, 2);
+    assert_eq!(m.st.tables[0], Life::Freed);
+    // With nobody inside, it is freed at once; and `free = immediate` makes it pte_free().
+    let mut m = machine(
+        "{ free = immediate; readers = 1; pmd pmd = table(t0); }
+         P0(khugepaged) { x = pmdp_huge_get_and_clear(pmd); pte_free_defer(x); }
+         P1(gup_fast) { local_irq_save(); local_irq_restore(); }",
+    );
+    step(&mut m, 1);
+    step(&mut m, 0);
+    step(&mut m, 0);
+    assert_eq!(m.st.tables[0], Life::Freed);
+}
+
+#[test]
+fn tlb_remove_table_is_rcu_only_with_the_rcu_table_free_config() {
+    for (paravirt, want) in [("on", Life::Queued(0b10)), ("off", Life::Freed)] {
+        let mut m = machine(&format!(
+            "{{ mode = native-64; flush = invlpgb; paravirt = {paravirt}; readers = 1; pmd pmd = table(t0); }}
+             P0(khugepaged) {{ x = pmdp_huge_get_and_clear(pmd); tlb_remove_table(x); }}
+             P1(gup_fast) {{ local_irq_save(); local_irq_restore(); }}"
+        ));
+        step(&mut m, 1);
+        step(&mut m, 0);
+        step(&mut m, 0);
+        assert_eq!(m.st.tables[0], want, "paravirt = {paravirt}");
+    }
+}
+
+#[test]
+fn freeing_a_table_that_maps_a_page_is_a_hazard() {
+    let mut m = machine(
+        "{ pmd pmd = table(t0); pte t0[2] = page(a); page a = 1; }
+         P0(khugepaged) { pte_free(t0); pte_free(t0); }",
+    );
+    assert_eq!(step(&mut m, 0), Some(Hazard::NonemptyFree));
+    assert_eq!(m.st.tables[0], Life::Freed);
+    // A second free of a freed table changes nothing (and says the same).
+    assert_eq!(step(&mut m, 0), Some(Hazard::NonemptyFree));
+    assert_eq!(m.st.tables[0], Life::Freed);
+    let mut m = machine("{ pmd pmd = table(t0); } P0(khugepaged) { pte_free(t0); }");
+    assert_eq!(step(&mut m, 0), None);
+}
+
+#[test]
+fn page_counts_rise_fall_and_refuse_zero() {
+    let mut m = machine(
+        "{ pmd pmd = table(t0); page a = 1; }
+         P0(munmap) { put_page(a); put_page(a); get_page(a); }",
+    );
+    assert_eq!(step(&mut m, 0), None);
+    assert_eq!(m.st.counts[0], 0);
+    assert_eq!(step(&mut m, 0), Some(Hazard::FreedPage), "below zero");
+    assert_eq!(m.st.counts[0], 0);
+    assert_eq!(step(&mut m, 0), Some(Hazard::FreedPage), "from zero");
+    assert_eq!(m.st.counts[0], 1);
+    let mut m = machine(
+        "{ pmd pmd = table(t0); page a = 0; page b = 2; }
+         P0(munmap) { if (try_get_page(a)) { put_page(a); } if (try_get_page(b)) { put_page(b); } }",
+    );
+    let pc = m.st.pc[0];
+    step(&mut m, 0);
+    assert_eq!((m.st.pc[0], m.st.counts[0]), (pc + 2, 0), "fails on zero");
+    step(&mut m, 0);
+    assert_eq!(m.st.counts[1], 3);
+    step(&mut m, 0);
+    assert_eq!(m.st.counts[1], 2);
+}
+
+#[test]
+fn a_page_is_pinned_when_it_has_more_references_than_mappings() {
+    let src = "{ pmd pmd = table(t0); pte t0[0] = page(a); pte t0[1] = page(a); page a = COUNT; }
+         P0(khugepaged) { if (folio_maybe_dma_pinned(a)) { put_page(a); } pmd_clear(pmd); }";
+    for (count, pinned) in [(2, false), (3, true)] {
+        let mut m = machine(&src.replace("COUNT", &count.to_string()));
+        let pc = m.st.pc[0];
+        step(&mut m, 0);
+        assert_eq!(m.st.pc[0] == pc + 1, pinned, "count {count}");
+    }
+}
+
+#[test]
+fn a_freed_tables_ptes_map_nothing_for_the_pinned_check() {
+    // The page has a reference for each of its two mappings; once t0 (the first table,
+    // whose first PTE maps it) is freed, that mapping no longer counts, so the page has
+    // more references than mappings: pinned.
+    let mut m = machine(
+        "{ mode = native-64; pmd pmd = table(t0); pmd q = table(t1); pte t0[0] = page(a);
+           pte t1[0] = page(a); page a = 2; }
+         P0(khugepaged) { x = pmdp_huge_get_and_clear(pmd); pte_free(x);
+             if (folio_maybe_dma_pinned(a)) { pmd_clear(q); } }",
+    );
+    step(&mut m, 0);
+    step(&mut m, 0);
+    let pc = m.st.pc[0];
+    step(&mut m, 0);
+    assert_eq!(m.st.pc[0], pc + 1, "pinned: the then arm");
+}
+
+#[test]
+fn a_pin_is_stale_when_the_pmd_no_longer_maps_the_page_through_the_pte() {
+    let src = "{ mode = native-64; readers = 1; pmd pmd = table(t0); pte t0[0] = page(a); page a = 1; }
+         P0(khugepaged) { x = pmdp_huge_get_and_clear(pmd); }
+         P1(gup_fast) { v = pmdp_get_lockless(pmd); t = pte_offset_map(v); pte = ptep_get_lockless(t, 0);
+             if (try_get_page(pte)) { gup_return(pte); put_page(pte); } }";
+    let walk = |m: &mut GMachine| {
+        let mut last = None;
+        for _ in 0..8 {
+            last = step(m, 1).or(last);
+            if m.st.pc[1] == m.program().entry[1] {
+                break;
+            }
+        }
+        last
+    };
+    let mut m = machine(src);
+    assert_eq!(walk(&mut m), None, "still mapped: no hazard");
+    let mut m = machine(src);
+    // Read everything and pin, then the PMD is cleared before the return.
+    for _ in 0..4 {
+        step(&mut m, 1);
+    }
+    step(&mut m, 0);
+    assert_eq!(step(&mut m, 1), Some(Hazard::StalePin));
+}
+
+#[test]
+fn values_decode_to_the_objects_they_name() {
+    let m = machine(
+        "{ pmd pmd = table(t0); pmd h = huge(b); pte t0[0] = page(a); page a = 1; page b = 1; }
+         P0(khugepaged) { pmd_clear(pmd); }",
+    );
+    let p = m.program().clone();
+    assert_eq!(m.decode(0), Obj::None);
+    assert_eq!(m.decode(p.table_value(0)), Obj::Table(0));
+    assert_eq!(m.decode(p.huge_value(1)), Obj::Huge(1));
+    assert_eq!(m.decode(p.page_value(0)), Obj::Page(0));
+    assert_eq!(
+        m.decode(p.table_value(0) & !0xffff_ffff),
+        Obj::Unknown,
+        "a high word alone"
+    );
+    assert_eq!(m.decode(0x7777_7067), Obj::Unknown);
+    assert_eq!(
+        m.decode(0x7777_70e7),
+        Obj::Unknown,
+        "a huge page nobody declared"
+    );
+    assert_eq!(m.st.entries[..2], [p.table_value(0), p.huge_value(1)]);
+    assert_eq!(p.entry_name(0), "pmd");
+    assert_eq!(p.entry_name(2), "t0[0]");
+    assert_eq!(p.lock_name(1), "pmd_lock(h)");
+    assert_eq!(p.lock_name(2), "pte_lockptr(t0)");
+    assert_eq!(p.entries(), 2 + compile_ptes());
+}
+
+fn compile_ptes() -> usize {
+    ir::PTES
+}
+
+#[test]
+fn same_frame_waits_for_the_old_table_and_decodes_to_the_live_one() {
+    let mut m = machine(
+        "{ alloc = same-frame; pmd pmd = table(t0); }
+         P0(khugepaged) { x = pmdp_huge_get_and_clear(pmd); pte_free(x); }
+         P1(fault) { t = pte_alloc_one(); pmd_populate(pmd, t); }",
+    );
+    assert!(disabled(&m, 1).contains("old frame"));
+    step(&mut m, 0);
+    step(&mut m, 0);
+    step(&mut m, 1);
+    assert_eq!(m.st.tables, [Life::Freed, Life::Live]);
+    let v = m.program().table_value(0);
+    assert_eq!(
+        m.decode(v),
+        Obj::Table(1),
+        "the same frame, now the new table"
+    );
+    step(&mut m, 1);
+    assert_eq!(m.st.entries[0], v);
+    assert_eq!(m.st.installed, 0b10);
+}
+
+#[test]
+fn split_stores_write_one_half_each() {
+    let mut m = machine(
+        "{ clear = split-low-first; set = split-high-first; pmd pmd = table(t0); pmd n = none; }
+         P0(khugepaged) { x = pmdp_huge_get_and_clear(pmd); pmd_populate(n, x); }",
+    );
+    let old = m.st.entries[0];
+    step(&mut m, 0);
+    assert_eq!(m.st.entries[0], old & !0xffff_ffff, "the low word first");
+    step(&mut m, 0);
+    assert_eq!(m.st.entries[0], 0);
+    step(&mut m, 0);
+    assert_eq!(m.st.entries[1], old & !0xffff_ffff, "the high word first");
+    assert_eq!(m.st.installed, 0, "half a table is not installed");
+    step(&mut m, 0);
+    assert_eq!(m.st.entries[1], old);
+    assert_eq!(
+        m.st.installed, 1,
+        "set by the store that completes the table"
+    );
+    // Mapping a page at a PTE installs no table.
+    let mut m = machine(
+        "{ mode = native-64; pmd pmd = table(t0); page a = 1; }
+         P0(fault) { set_pte(t0, 1, a); }",
+    );
+    step(&mut m, 0);
+    assert_eq!(
+        (m.st.entries[2], m.st.installed),
+        (m.program().page_value(0), 0)
+    );
+}
+
+#[test]
+fn a_none_or_huge_source_installs_a_bogus_table() {
+    for init in ["none", "huge(h)"] {
+        let mut m = machine(&format!(
+            "{{ mode = native-64; page h = 1; pmd pmd = {init}; pmd n = none; }}
+             P0(mremap) {{ v = pmdp_get(pmd); pmd_populate(n, v); }}"
+        ));
+        step(&mut m, 0);
+        let v = m.st.locals[0];
+        assert_eq!(step(&mut m, 0), Some(Hazard::BogusTable), "{init}");
+        assert_eq!(
+            m.st.entries[1], v,
+            "{init}: the bogus value itself is installed"
+        );
+        assert_eq!(m.st.installed, 1, "pmd_populate() ran to its end");
+    }
+}
+
+#[test]
+fn a_stale_map_and_a_read_through_a_freed_table_are_told_apart() {
+    let mut m = machine(
+        "{ readers = 1; pmd pmd = table(t0); pte t0[1] = page(a); page a = 1; }
+         P0(khugepaged) { x = pmdp_huge_get_and_clear(pmd); pte_free(t0); }
+         P1(walker) { v = pmdp_get_lockless(pmd); t = pte_offset_map(v); pte = ptep_get_lockless(t, 1); }",
+    );
+    step(&mut m, 1); // the PMD, read whole on... PAE: three loads
+    step(&mut m, 1);
+    step(&mut m, 1);
+    step(&mut m, 1); // mapped while live
+    step(&mut m, 0);
+    assert_eq!(step(&mut m, 0), Some(Hazard::NonemptyFree));
+    assert_eq!(step(&mut m, 1), Some(Hazard::FreedTable), "the PTE load");
+    let mut m = machine(
+        "{ readers = 1; pmd pmd = table(t0); }
+         P0(khugepaged) { x = pmdp_huge_get_and_clear(pmd); pte_free(t0); }
+         P1(walker) { v = pmdp_get_lockless(pmd); t = pte_offset_map(v); }",
+    );
+    for _ in 0..3 {
+        step(&mut m, 1);
+    }
+    step(&mut m, 0);
+    step(&mut m, 0);
+    assert_eq!(step(&mut m, 1), Some(Hazard::Stale));
+}
+
+#[test]
+fn the_write_log_keeps_only_what_reads_in_progress_need() {
+    let mut m = machine(
+        "{ readers = 1; pmd pmd = table(t0); pmd b = none; }
+         P0(khugepaged) { pmd_clear(b); pmd_clear(pmd); pmd_clear(b); }
+         P1(gup_fast) { v = pmdp_get_lockless(pmd); }",
+    );
+    step(&mut m, 0);
+    assert!(m.st.log.is_empty(), "no read in progress: nothing logged");
+    step(&mut m, 1); // the read's first load
+    step(&mut m, 0);
+    step(&mut m, 0);
+    assert_eq!(m.st.log.len(), 2);
+    step(&mut m, 1);
+    step(&mut m, 1); // the re-check: the low word changed, so it retries
+    assert_eq!(m.st.log.len(), 2, "the retried read keeps where it began");
+    step(&mut m, 1);
+    step(&mut m, 1);
+    step(&mut m, 1);
+    assert!(m.st.log.is_empty(), "the read returned: the log is dropped");
+    assert_eq!(m.st.reads[1], machine::ReadReg::START);
+}
+
+#[test]
+fn crossed_locks_deadlock_and_the_search_says_so_with_the_stuck_state() {
+    let p = prog(
+        "{ pmd a = table(t0); pmd b = none; }
+         P0(mremap) { x = pmd_lock(a); y = pmd_lock(b); spin_unlock(y); spin_unlock(x); }
+         P1(munmap) { y = pmd_lock(b); x = pmd_lock(a); spin_unlock(x); spin_unlock(y); }",
+    );
+    let r = check(&p, GCheckOptions::default());
+    assert_eq!(r.verdict, Verdict::Deadlock);
+    let w = r.witness.clone().unwrap();
+    assert_eq!(w.len(), 2);
+    let t = replay(&p, &w).unwrap();
+    assert!(t.deadlock && t.text(&p).contains("deadlock"));
+    assert_eq!(r.claim(&p), Some(true));
+}
+
+#[test]
+fn budgets_end_a_search_as_incomplete() {
+    let p = prog(
+        "{ readers = 2; pmd pmd = table(t0); }
+         P0(khugepaged) { x = pmdp_collapse_flush(pmd); pte_free_defer(x); }
+         P1(gup_fast) { local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore(); }",
+    );
+    let full = check(&p, GCheckOptions::default());
+    assert_eq!(full.verdict, Verdict::Safe);
+    assert!(full.states > 20);
+    let r = check(
+        &p,
+        GCheckOptions {
+            max_states: 10,
+            ..GCheckOptions::default()
+        },
+    );
+    assert_eq!(
+        (r.verdict, r.stopped_by.as_deref()),
+        (Verdict::Incomplete, Some("the state budget"))
+    );
+    assert_eq!(r.claim(&p), None);
+    let r = check(
+        &p,
+        GCheckOptions {
+            max_depth: 2,
+            ..GCheckOptions::default()
+        },
+    );
+    assert_eq!(
+        (r.verdict, r.stopped_by.as_deref()),
+        (Verdict::Incomplete, Some("the depth budget"))
+    );
+    assert_eq!(r.depth, 2);
+}
+
+#[test]
+fn runs_end_when_the_writers_are_done_and_walkers_stop_at_their_first_line() {
+    let p = prog(
+        "{ mode = native-64; readers = 1; pmd pmd = table(t0); }
+         P0(khugepaged) { pmd_clear(pmd); }
+         P1(gup_fast) { local_irq_save(); local_irq_restore(); }",
+    );
+    let mut m = GMachine::new(p.clone(), true);
+    assert!(!m.writers_done() && !m.finished());
+    step(&mut m, 1);
+    step(&mut m, 0);
+    assert!(m.writers_done() && !m.finished(), "the walker is inside");
+    step(&mut m, 1);
+    assert!(m.finished());
+    assert!(disabled(&m, 1).contains("no new iteration"));
+    assert!(disabled(&m, 0).contains("has finished"));
+    let s = GBatch::new(&p, 1).run(50).clone();
+    assert_eq!((s.runs, s.cut, s.first.clone()), (50, 0, None));
+    assert!(s.steps >= 50);
+    assert_eq!(s.count(Hazard::Torn), 0);
+}
+
+#[test]
+fn schedules_refuse_what_they_cannot_replay() {
+    let p = prog("{ pmd pmd = table(t0); } P0(khugepaged) { pmd_clear(pmd); }");
+    let s = encode(&p, &[GChoice { cpu: 0, ack: false }]);
+    assert_eq!(
+        decode(&p, &s).unwrap(),
+        vec![GChoice { cpu: 0, ack: false }]
+    );
+    let bad = |s: &str| decode(&p, s).unwrap_err();
+    assert!(bad("tg1.x").contains("four"));
+    assert!(bad(&s.replacen("tg1", "tg9", 1)).contains("version"));
+    let mut cut = s.clone();
+    cut.pop();
+    assert!(bad(&cut).contains("checksum"));
+    let q = prog("{ pmd pmd = table(t0); } P0(khugepaged) { pmd_clear(pmd); pmd_clear(pmd); }");
+    assert!(decode(&q, &s).unwrap_err().contains("another scenario"));
+    // Replay refuses a step that cannot run, naming it.
+    let e = replay(&p, &[GChoice { cpu: 0, ack: true }]).unwrap_err();
+    assert!(e.contains("step 0") && e.contains("P0(khugepaged)"), "{e}");
+    let e = replay(&p, &[GChoice { cpu: 5, ack: false }]).unwrap_err();
+    assert!(e.contains("no CPU5"), "{e}");
+}
+
+#[test]
+fn traces_describe_each_step_in_kernel_terms() {
+    let p = prog(
+        "{ mode = xen-pv; readers = 1; pmd pmd = table(t0); }
+         P0(khugepaged) { x = pmdp_collapse_flush(pmd); tlb_remove_table_sync_one(); }
+         P1(gup_fast) { v = pmdp_get_lockless(pmd); }",
+    );
+    let steps = [
+        (1, false),
+        (0, false),
+        (0, false),
+        (1, false),
+        (1, false),
+        (0, false),
+        (1, true),
+    ];
+    let w: Vec<GChoice> = steps
+        .iter()
+        .map(|&(cpu, ack)| GChoice { cpu, ack })
+        .collect();
+    let t = replay(&p, &w).unwrap();
+    let text = t.text(&p);
+    for want in [
+        "load the low word",
+        "clear the entry",
+        "flush (hypercall): waits for no walker",
+        "load the high word",
+        "re-check the low word",
+        "IPI every other CPU and wait",
+        "answers the IPI",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    let cols = t.columns(&p);
+    assert!(
+        cols.starts_with("P0(khugepaged)") && cols.contains("P1(gup_fast)"),
+        "{cols}"
+    );
+}
+
+#[test]
+fn the_write_log_is_trimmed_to_the_oldest_read_still_in_progress() {
+    let mut m = machine(
+        "{ readers = 2; pmd pmd = table(t0); pmd b = table(t1); }
+         P0(khugepaged) { pmd_clear(b); pmd_clear(b); }
+         P1(gup_fast) { v = pmdp_get_lockless(pmd); }
+         P2(gup_fast) { v = pmdp_get_lockless(pmd); }",
+    );
+    step(&mut m, 1); // CPU1's read begins: the log at 0
+    step(&mut m, 0); // a write, logged
+    step(&mut m, 2); // CPU2's read begins: the log at 1
+    step(&mut m, 0); // another write
+    assert_eq!(m.st.log.len(), 2);
+    step(&mut m, 1);
+    step(&mut m, 1); // CPU1's read returns
+    assert_eq!(m.st.log.len(), 1, "only what CPU2's read needs");
+    assert_eq!(m.st.reads[2].first_log, 0, "rebased");
+}

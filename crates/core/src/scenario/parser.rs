@@ -10,11 +10,13 @@ use super::syntax::{
 use crate::hazard::Hazard;
 use crate::knob::Setting;
 
-struct Parser {
-    toks: Vec<Token>,
-    pos: usize,
+/// A cursor over the tokens, with the basic reads both scenario parsers share (the
+/// general machine's, `crate::general::lang`, wraps it).
+pub(crate) struct Parser {
+    pub(crate) toks: Vec<Token>,
+    pub(crate) pos: usize,
     /// Open braces, for "unbalanced" messages that point at the opener.
-    open: Vec<Span>,
+    pub(crate) open: Vec<Span>,
 }
 
 /// `P0`, `P12`: the head of a CPU block.
@@ -22,7 +24,7 @@ fn is_block_head(w: &str) -> bool {
     w.len() > 1 && w.starts_with('P') && w[1..].bytes().all(|c| c.is_ascii_digit())
 }
 
-fn describe(t: &Tok) -> String {
+pub(crate) fn describe(t: &Tok) -> String {
     match t {
         Tok::Ident(s) => format!("'{s}'"),
         Tok::Str(_) => "a string".into(),
@@ -32,23 +34,23 @@ fn describe(t: &Tok) -> String {
 }
 
 impl Parser {
-    fn peek(&self) -> &Token {
+    pub(crate) fn peek(&self) -> &Token {
         &self.toks[self.pos]
     }
-    fn next(&mut self) -> Token {
+    pub(crate) fn next(&mut self) -> Token {
         let t = self.toks[self.pos].clone();
         if self.pos + 1 < self.toks.len() {
             self.pos += 1;
         }
         t
     }
-    fn is(&self, p: &str) -> bool {
+    pub(crate) fn is(&self, p: &str) -> bool {
         matches!(&self.peek().tok, Tok::Punct(q) if *q == p)
     }
-    fn is_word(&self, w: &str) -> bool {
+    pub(crate) fn is_word(&self, w: &str) -> bool {
         matches!(&self.peek().tok, Tok::Ident(s) if s == w)
     }
-    fn err<T>(&self, what: &str) -> Result<T, ScenarioError> {
+    pub(crate) fn err<T>(&self, what: &str) -> Result<T, ScenarioError> {
         let t = self.peek();
         if t.tok == Tok::Eof {
             if let Some(open) = self.open.last() {
@@ -69,7 +71,7 @@ impl Parser {
             format!("expected {what}, found {}", describe(&t.tok)),
         ))
     }
-    fn expect(&mut self, p: &'static str) -> Result<Span, ScenarioError> {
+    pub(crate) fn expect(&mut self, p: &'static str) -> Result<Span, ScenarioError> {
         if self.is(p) {
             let s = self.next().span;
             if p == "{" {
@@ -82,7 +84,7 @@ impl Parser {
             self.err(&format!("'{p}'"))
         }
     }
-    fn ident(&mut self, what: &str) -> Result<(String, Span), ScenarioError> {
+    pub(crate) fn ident(&mut self, what: &str) -> Result<(String, Span), ScenarioError> {
         match &self.peek().tok {
             Tok::Ident(s) => {
                 let s = s.clone();
@@ -93,7 +95,7 @@ impl Parser {
     }
 
     /// A non-negative decimal number (a shared word's value).
-    fn number(&mut self, what: &str) -> Result<(u32, Span), ScenarioError> {
+    pub(crate) fn number(&mut self, what: &str) -> Result<(u32, Span), ScenarioError> {
         match &self.peek().tok {
             Tok::Ident(w) if w.bytes().all(|c| c.is_ascii_digit()) => {
                 let span = self.peek().span;
@@ -108,7 +110,7 @@ impl Parser {
     }
 
     /// A shared word's or a register's name: an identifier that is not a number.
-    fn name(&mut self, what: &str) -> Result<(String, Span), ScenarioError> {
+    pub(crate) fn name(&mut self, what: &str) -> Result<(String, Span), ScenarioError> {
         match &self.peek().tok {
             Tok::Ident(w)
                 if w.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
@@ -120,7 +122,8 @@ impl Parser {
         }
     }
 
-    fn file(&mut self, source: &str) -> Result<Scenario, ScenarioError> {
+    /// `tornsim NAME "description"`: the name, and the description (empty if none).
+    pub(crate) fn header(&mut self) -> Result<(String, String), ScenarioError> {
         if !self.is_word("tornsim") {
             return self.err("'tornsim NAME' on the first line");
         }
@@ -134,6 +137,45 @@ impl Parser {
             }
             _ => String::new(),
         };
+        Ok((name, description))
+    }
+
+    /// `= VALUE` after a setting's name `k` (at `ks`): the setting as written.
+    pub(crate) fn setting_value(
+        &mut self,
+        k: String,
+        ks: Span,
+    ) -> Result<(String, String, Span), ScenarioError> {
+        self.expect("=")?;
+        let (v, vs) = match &self.peek().tok {
+            Tok::Ident(s) | Tok::Str(s) => {
+                let s = s.clone();
+                (s, self.next().span)
+            }
+            _ => return self.err(&format!("a value for '{k}'")),
+        };
+        Ok((k, v, Span { end: vs.end, ..ks }))
+    }
+
+    /// Nothing after the exists clause.
+    pub(crate) fn end(&self) -> Result<(), ScenarioError> {
+        if self.peek().tok != Tok::Eof {
+            return self.err("the end of the file after the exists clause");
+        }
+        Ok(())
+    }
+
+    /// A tokenised text, before its first token.
+    pub(crate) fn new(src: &str) -> Result<Parser, ScenarioError> {
+        Ok(Parser {
+            toks: lex(src)?,
+            pos: 0,
+            open: Vec::new(),
+        })
+    }
+
+    fn file(&mut self, source: &str) -> Result<Scenario, ScenarioError> {
+        let (name, description) = self.header()?;
         let mut settings = Vec::new();
         let mut init: Vec<(String, u32, Span)> = Vec::new();
         if self.is("{") {
@@ -163,35 +205,16 @@ impl Parser {
                         ),
                     ));
                 }
-                self.expect("=")?;
-                let (v, vs) = match &self.peek().tok {
-                    Tok::Ident(s) | Tok::Str(s) => {
-                        let s = s.clone();
-                        (s, self.next().span)
-                    }
-                    _ => return self.err(&format!("a value for '{k}'")),
-                };
-                settings.push((k, v, Span { end: vs.end, ..ks }));
+                settings.push(self.setting_value(k, ks)?);
                 if !self.is("}") {
                     self.expect(";")?;
                 }
             }
             self.expect("}")?;
         }
-        let mut blocks = Vec::new();
-        while let Tok::Ident(w) = &self.peek().tok {
-            if w == "exists" {
-                break;
-            }
-            blocks.push(self.block()?);
-        }
-        if blocks.is_empty() {
-            return self.err("a CPU block such as 'P0(khugepaged) {'");
-        }
+        let blocks = blocks(self, Parser::block)?;
         let exists = self.exists()?;
-        if self.peek().tok != Tok::Eof {
-            return self.err("the end of the file after the exists clause");
-        }
+        self.end()?;
         Ok(Scenario {
             name,
             description,
@@ -488,6 +511,24 @@ impl Parser {
     }
 }
 
+/// The CPU blocks, each read by `block`, up to the `exists` clause: at least one.
+pub(crate) fn blocks<P, B>(
+    p: &mut P,
+    block: fn(&mut P) -> Result<B, ScenarioError>,
+) -> Result<Vec<B>, ScenarioError>
+where
+    P: std::borrow::Borrow<Parser>,
+{
+    let mut v = Vec::new();
+    while matches!(&p.borrow().peek().tok, Tok::Ident(w) if w != "exists") {
+        v.push(block(p)?);
+    }
+    if v.is_empty() {
+        return p.borrow().err("a CPU block such as 'P0(khugepaged) {'");
+    }
+    Ok(v)
+}
+
 /// An `exists` clause as written, before hazards and final values are told apart.
 enum Formula {
     Hazard(Hazard, Span),
@@ -539,12 +580,7 @@ impl Formula {
 
 /// Parses a scenario file. Settings are checked here; programs when compiled.
 pub fn parse(src: &str) -> Result<Scenario, ScenarioError> {
-    let toks = lex(src)?;
-    let mut p = Parser {
-        toks,
-        pos: 0,
-        open: Vec::new(),
-    };
+    let mut p = Parser::new(src)?;
     let s = p.file(src)?;
     // Every setting must name a knob and a value that knob takes.
     for (k, v, span) in &s.settings {

@@ -12,6 +12,8 @@ impl Model {
     pub(super) fn refresh_editor(&mut self) {
         // Text that does not parse is the user's work in progress: keep it.
         if !matches!(self.editor.state, EditorState::Error(_)) {
+            self.editor.general = None;
+            self.share.general = None;
             self.editor.text = scenario_text(&self.share.config);
             self.editor.description = describe(&self.editor.text);
             self.editor.seq += 1;
@@ -45,11 +47,31 @@ impl Model {
         }
         match result {
             Ok(Parsed {
+                general: Some(report),
+                description,
+                ..
+            }) => {
+                // The classic controls cannot run this file: say so beside them, and
+                // show the general machine's answer in the Scenario panel.
+                self.editor.state = EditorState::Ok;
+                self.editor.description = description;
+                self.editor.general = Some(report);
+                self.share.general = Some(self.editor.text.clone());
+                self.editor.check_on_parse = false;
+                self.invalid = Some(ConfigError::new(
+                    "scenario",
+                    "the editor's file runs on the general machine: its verdict and runs are in the Scenario panel",
+                ));
+            }
+            Ok(Parsed {
                 config: cfg,
                 description,
+                general: None,
             }) => {
                 self.editor.state = EditorState::Ok;
                 self.editor.description = description;
+                self.editor.general = None;
+                self.share.general = None;
                 if cfg != self.share.config {
                     self.share.config = cfg;
                     self.settings_changed();
@@ -61,6 +83,7 @@ impl Model {
             }
             Err(e) => {
                 self.editor.check_on_parse = false;
+                self.editor.general = None;
                 self.invalid = Some(ConfigError::new(
                     "scenario",
                     format!("the editor's text has an error at {e}"),

@@ -107,6 +107,7 @@ impl Model {
                 seq: 0,
                 state: EditorState::Ok,
                 check_on_parse: false,
+                general: None,
             },
             error: None,
             deliberate: 0,
@@ -118,6 +119,10 @@ impl Model {
             if let Some(text) = linked_scenario(fragment) {
                 m.edit_scenario(text);
             }
+        } else if let Some(text) = m.share.general.clone() {
+            // A file the general machine runs: the editor shows it, and its parse
+            // brings the general machine's answer.
+            m.edit_scenario(text);
         }
         m
     }

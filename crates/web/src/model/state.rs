@@ -36,6 +36,9 @@ pub struct Editor {
     pub state: EditorState,
     /// Check the text once it parses: set by a line move, whose point is the verdict.
     pub check_on_parse: bool,
+    /// The text runs on the general machine: what it answered (the classic controls,
+    /// charts and trace view do not run it).
+    pub general: Option<tornsim_core::general::GReport>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -296,3 +296,67 @@ fn a_proof_for_every_cpu_count_shows_its_argument_until_the_settings_change() {
         "answer {seq} was for the old settings"
     );
 }
+
+/// A file the general machine runs: the editor keeps it, the report answers it, the
+/// classic controls say why they cannot run it, and a preset brings them back.
+#[test]
+fn a_general_file_in_the_editor_gets_the_general_machines_answer() {
+    let mut m = Model::from_fragment("preset=merged", false);
+    let before = m.share.config.clone();
+    let (_, src) = tornsim_core::general::FILES
+        .iter()
+        .find(|(n, _)| *n == "retract-v1-xen")
+        .unwrap();
+    m.apply(Msg::ScenarioText(src.to_string()));
+    pump(&mut m);
+    assert_eq!(m.editor.state, EditorState::Ok);
+    let r = m
+        .editor
+        .general
+        .as_ref()
+        .expect("the general machine's report");
+    assert_eq!((r.verdict.name(), r.claim), ("torn", Some(true)));
+    assert_eq!(r.witness_steps, Some(18));
+    assert!(r.witness.as_ref().unwrap().contains("P2(gup_fast)"));
+    assert!(r.hazard_runs.iter().any(|(h, n)| h == "torn" && *n > 0));
+    assert_eq!(
+        m.share.config, before,
+        "the controls keep their configuration"
+    );
+    assert!(m
+        .invalid
+        .as_ref()
+        .unwrap()
+        .message
+        .contains("general machine"));
+    // The page's link carries the file, and opens to the same answer.
+    let link = m.fragment();
+    assert!(
+        link.starts_with(&format!("scenario={}", tornsim_core::scenario::pack(src))),
+        "{link}"
+    );
+    let mut again = Model::from_fragment(&link, false);
+    assert!(again.notice.is_none(), "{:?}", again.notice);
+    pump(&mut again);
+    assert_eq!(again.editor.general, m.editor.general);
+    assert_eq!(again.editor.text, *src);
+    assert_eq!(again.fragment(), link);
+    // Back to a classic file: the report goes, the controls run again.
+    m.apply(Msg::ScenarioText(
+        tornsim_core::program::builtin_source("merged")
+            .unwrap()
+            .to_string(),
+    ));
+    pump(&mut m);
+    assert!(m.editor.general.is_none() && m.invalid.is_none());
+    // A safe general file, then a preset from the controls.
+    let (_, safe) = tornsim_core::general::FILES
+        .iter()
+        .find(|(n, _)| *n == "collapse-v1-order")
+        .unwrap();
+    m.apply(Msg::ScenarioText(safe.to_string()));
+    pump(&mut m);
+    assert_eq!(m.editor.general.as_ref().unwrap().verdict.name(), "safe");
+    m.apply(Msg::Preset("seed-thread-v1".into()));
+    assert!(m.editor.general.is_none() && m.invalid.is_none());
+}

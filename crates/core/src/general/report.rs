@@ -1,0 +1,103 @@
+//! One general file, answered in one call: its exhaustive verdict with the file's claim,
+//! the shortest witness drawn as CPU columns with its schedule string, and a seeded
+//! batch of random runs. Plain data that crosses a worker boundary: what the web page
+//! shows for a file the general machine runs.
+
+use super::explore::{check, encode, replay, GBatch, GCheckOptions};
+use super::ir::GProgram;
+use crate::hazard::Verdict;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// What a general file comes to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GReport {
+    pub name: String,
+    pub description: String,
+    /// The knobs in one line: mode, flush, readers, CPUs.
+    pub summary: String,
+    /// The `exists` clause as written.
+    pub exists: String,
+    pub verdict: Verdict,
+    /// Whether the clause's claim holds (`None`: the search could not say).
+    pub claim: Option<bool>,
+    pub states: u64,
+    /// The shortest witness as kernel-style CPU columns, and its schedule string.
+    pub witness: Option<String>,
+    pub witness_steps: Option<usize>,
+    pub schedule: Option<String>,
+    /// The random runs: how many, their seed, and per hazard the runs that raised it.
+    pub runs: u64,
+    pub seed: u64,
+    pub hazard_runs: Vec<(String, u64)>,
+    /// The first run (by index) that raised a hazard the clause asks about.
+    pub first_schedule: Option<String>,
+}
+
+/// Checks `p` (up to `max_states`) and runs it `runs` times from `seed`.
+pub fn report(p: &Arc<GProgram>, max_states: u64, runs: u64, seed: u64) -> GReport {
+    let r = check(
+        p,
+        GCheckOptions {
+            max_states,
+            ..GCheckOptions::default()
+        },
+    );
+    let trace = r.witness.as_ref().and_then(|w| replay(p, w).ok());
+    let mut batch = GBatch::new(p, seed);
+    let stats = batch.run(runs).clone();
+    let names: Vec<&str> = p.exists.hazards.iter().map(|h| h.name()).collect();
+    let c = &p.cfg;
+    GReport {
+        name: p.name.clone(),
+        description: p.description.clone(),
+        summary: format!(
+            "mode = {}, flush = {}, readers = {}, {} CPUs",
+            c.platform.name(),
+            c.flush.name(),
+            c.readers,
+            p.cpus
+        ),
+        exists: format!(
+            "{}exists ({})",
+            if p.exists.negated { "~" } else { "" },
+            names.join(" \\/ ")
+        ),
+        verdict: r.verdict,
+        claim: r.claim(p),
+        states: r.states,
+        witness: trace.as_ref().map(|t| t.columns(p)),
+        witness_steps: r.witness.as_ref().map(Vec::len),
+        schedule: r.witness.as_ref().map(|w| encode(p, w)),
+        runs: stats.runs,
+        seed,
+        hazard_runs: stats
+            .hazards
+            .iter()
+            .map(|(h, n)| (h.name().to_string(), *n))
+            .collect(),
+        first_schedule: stats.first.map(|(_, s)| s),
+    }
+}
+
+impl GReport {
+    /// The verdict in a sentence, with the claim.
+    pub fn headline(&self) -> String {
+        let claim = match self.claim {
+            Some(true) => "the file's claim holds",
+            Some(false) => "the file's claim does NOT hold",
+            None => "the file's claim is undecided",
+        };
+        format!(
+            "{}: {} ({}; {claim})",
+            self.verdict,
+            self.verdict.sentence(),
+            self.exists
+        )
+    }
+
+    /// Whether the verdict is a hazard (not safe, not incomplete).
+    pub fn is_hazard(&self) -> bool {
+        !matches!(self.verdict, Verdict::Safe | Verdict::Incomplete)
+    }
+}

@@ -1,0 +1,33 @@
+//! The general language: parse, route, compile, then check under a small state budget;
+//! a witness replays through its schedule string, and no input panics.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use tornsim_core::general::{self, GCheckOptions, Route};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(src) = std::str::from_utf8(data) else {
+        return;
+    };
+    let p = match general::route(src) {
+        Ok(Route::General(p)) => p,
+        Ok(Route::Classic) => return,
+        Err(e) => {
+            assert!(e.span.start <= src.len());
+            let _ = e.render(src, "input");
+            return;
+        }
+    };
+    let r = general::check(
+        &p,
+        GCheckOptions {
+            max_states: 20_000,
+            max_depth: 2_000,
+        },
+    );
+    if let Some(w) = &r.witness {
+        let s = general::encode(&p, w);
+        assert_eq!(&general::decode(&p, &s).expect("round trip"), w);
+        general::replay(&p, w).expect("a witness replays");
+    }
+    let _ = general::GBatch::new(&p, 1).run(20);
+});
