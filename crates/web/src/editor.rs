@@ -12,8 +12,7 @@
 //! tokenizer beside the core's lexer, and a JavaScript bundle and its build step, for
 //! four features a textarea and 300 lines give under the page's CSP.
 
-use tornsim_core::prim::Prim;
-use tornsim_core::scenario::highlight::{self, completion_text};
+use tornsim_core::scenario::highlight::{self, completion_text, Row};
 use tornsim_core::scenario::move_selected_lines;
 use tornsim_core::ScenarioError;
 use web_sys::{HtmlElement, HtmlTextAreaElement};
@@ -52,9 +51,9 @@ struct Offer {
     col: usize,
 }
 
-/// A primitive of the table, by name (the table's rows are not comparable).
-fn prim(name: &str) -> Option<&'static Prim> {
-    tornsim_core::prim::PRIMS.iter().find(|p| p.name == name)
+/// A primitive of the tables, by name (the classic table's first).
+fn prim(name: &str) -> Option<Row> {
+    Row::named(name)
 }
 
 #[function_component(Editor)]
@@ -92,7 +91,7 @@ pub fn editor(p: &EditorProps) -> Html {
     let show_row_at = {
         let row = row.clone();
         move |text: &str, byte: usize| {
-            let prim = highlight::primitive_at(text, byte).map(|p| p.name);
+            let prim = highlight::primitive_at(text, byte).map(|p| p.name());
             if *row != prim {
                 row.set(prim);
             }
@@ -288,7 +287,7 @@ pub fn editor(p: &EditorProps) -> Html {
                             html! {
                                 <li id={format!("scenario-complete-{i}")} role="option"
                                     aria-selected={if i == o.active { "true" } else { "false" }} {onmousedown}>
-                                    <code>{ prim.name }</code><span>{ prim.help }</span>
+                                    <code>{ prim.name() }</code><span>{ prim.help() }</span>
                                 </li>
                             }
                         }) }
@@ -314,11 +313,15 @@ fn prim_row(p: &PrimRowProps) -> Html {
         };
     };
     html! {
-        <dl class="prim-row" id="scenario-row" aria-label={format!("{} in the primitives table", prim.name)}>
-            <dt>{ prim.usage.call_text(prim.name) }</dt><dd>{ prim.help }</dd>
-            <dt>{ "kernel" }</dt><dd><code>{ prim.kernel }</code>{ " in " }<code>{ prim.file }</code></dd>
-            <dt>{ "per mode" }</dt><dd>{ prim.modes }</dd>
-            <dt>{ "under TSO" }</dt><dd>{ prim.tso }</dd>
+        <dl class="prim-row" id="scenario-row" aria-label={format!("{} in the primitives table", prim.name())}>
+            <dt>{ prim.call() }</dt><dd>{ prim.help() }</dd>
+            <dt>{ "kernel" }</dt><dd><code>{ prim.kernel() }</code>{ " in " }<code>{ prim.file() }</code></dd>
+            if let Some(m) = prim.modes() {
+                <dt>{ "per mode" }</dt><dd>{ m }</dd>
+            }
+            if let Some(t) = prim.tso() {
+                <dt>{ "under TSO" }</dt><dd>{ t }</dd>
+            }
         </dl>
     }
 }
@@ -373,7 +376,7 @@ fn offer_at(text: &str, caret: usize) -> Option<Offer> {
     }
     let mut items: Vec<_> = highlight::complete(&text[start..end])
         .iter()
-        .map(|p| p.name)
+        .map(|p| p.name())
         .collect();
     items.truncate(MAX_OFFERED);
     if items.is_empty() {

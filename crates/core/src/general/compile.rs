@@ -7,9 +7,9 @@
 use super::emit::{thread_jumps, Emitter};
 use super::ir::*;
 use super::lang::{GBlock, GScenario};
-use super::table;
 use super::world::{configure, world};
 use crate::knob::ReaderKind;
+use crate::prim::general as table;
 use crate::scenario::syntax::{ScenarioError, Span};
 use std::collections::HashMap;
 

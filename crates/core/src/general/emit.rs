@@ -6,8 +6,8 @@
 
 use super::ir::*;
 use super::lang::{Arg, Call, GStmt};
-use super::table::{self, R};
 use super::world::World;
+use crate::prim::general::{self as table, R};
 use crate::scenario::syntax::{ScenarioError, Span};
 use std::collections::HashMap;
 

@@ -4,8 +4,8 @@
 //! compiler writes and the machine reads.
 
 use super::lang::GExists;
-use super::table::Test;
 use crate::knob::{Alloc, ClearKind, FreeKind, Knob, Mode, ReaderKind, SetKind};
+use crate::prim::general::Test;
 
 /// PTEs per table the model keeps (`pte t0[0]` … `pte t0[3]`).
 pub const PTES: usize = 4;

@@ -5,8 +5,8 @@
 use super::emit::{err, Emitter, Local, Origin};
 use super::ir::*;
 use super::lang::Call;
-use super::table::{self, Kind, R};
 use crate::knob::{Alloc, ClearKind, FreeKind, SetKind};
+use crate::prim::general::{self as table, Kind, R};
 use crate::scenario::syntax::{ScenarioError, Span};
 
 impl Emitter<'_> {

@@ -8,8 +8,8 @@ use super::ir::{
     EntryRef, FreeHow, GOp, GProgram, Half, LoadStep, LockSrc, PageSrc, Store, TableSrc, DONE,
     NO_TABLE, PTES,
 };
-use super::table::Test;
 use crate::hazard::Hazard;
+use crate::prim::general::Test;
 use std::sync::Arc;
 
 /// "No CPU" in a lock's owner.
@@ -599,7 +599,7 @@ impl GMachine {
             return "done".into();
         }
         let ins = self.prog.code[pc as usize];
-        let prim = super::table::GPRIMS[ins.prim as usize].name;
+        let prim = crate::prim::general::GPRIMS[ins.prim as usize].name;
         let what = match ins.op {
             GOp::Load { step, .. } => match step {
                 LoadStep::Part(h) | LoadStep::Last(h) => format!("load {}", half_name(h)),

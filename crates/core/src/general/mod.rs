@@ -3,8 +3,8 @@
 //! and pages (MODEL.md, "Beyond one PMD"). A scenario declares its world (PMDs, tables
 //! and their PTEs, pages and their counts) and runs any number of named kernel paths
 //! (`P1(madvise)`, `P2(mremap)`), each a block of calls from one table of primitives
-//! (`table`), with locks (the PMD lock, split PTE locks, mmap_lock, the VMA lock,
-//! i_mmap_rwsem), flushes by IPI, INVLPGB, RAR or hypercall, and tables freed at once or
+//! (`crate::prim::general`), with locks (the PMD lock, split PTE locks, mmap_lock, the
+//! VMA lock, i_mmap_rwsem), flushes by IPI, INVLPGB, RAR or hypercall, and tables freed at once or
 //! after an RCU grace period. The hazards are MODEL.md's: torn and stale reads, reads
 //! through freed tables, references on freed pages, stale pins, bogus tables, non-empty
 //! tables freed, deadlocks.
@@ -16,7 +16,7 @@
 //! strings and statistics are what earlier releases printed.
 //!
 //! Its files, each importing only those before it: `lang` (the syntax tree and parser),
-//! `table` (the primitives and the kernel paths), `ir` (the compiled form), `world`
+//! `ir` (the compiled form), `world`
 //! (settings, declarations, and whether a file needs this machine), `emit` and `lower`
 //! (statements and calls to instructions), `compile` (a whole file), `machine` (the
 //! state and the one step function) with `entries` (its accesses to entries, tables
@@ -33,11 +33,11 @@ pub mod lang;
 mod lower;
 pub mod machine;
 pub mod report;
-pub mod table;
 #[cfg(test)]
 mod tests;
 mod world;
 
+pub use crate::prim::general as table;
 pub use compile::{compile, compile_with};
 pub use explore::{
     check, decode, encode, replay, GBatch, GCheckOptions, GCheckResult, GStats, GTrace,

@@ -4,8 +4,8 @@
 
 use super::ir::*;
 use super::lang::{Decl, GScenario, GStmt, Init};
-use super::table;
 use crate::knob::{Alloc, Knob, Memory, Mode};
+use crate::prim::general as table;
 use crate::scenario::syntax::{ScenarioError, Span};
 use std::collections::HashMap;
 

@@ -9,8 +9,11 @@
 //! derives which steps commute from those footprints alone ([`Footprint::reduction`]).
 
 //!
-//! The module's files: `op` (the steps and their footprints), `table` (the rows).
+//! The module's files: `op` (the steps and their footprints), `table` (the rows), and
+//! `general` (the general machine's rows and kernel paths: `crate::general` lowers
+//! them, and every classic name has a row there too).
 
+pub mod general;
 mod op;
 mod table;
 

@@ -56,6 +56,15 @@ const KEYWORDS: &[&str] = &[
     "int",
     "installed",
     "pmd_none",
+    // The general language's.
+    "for",
+    "break",
+    "return",
+    "pte",
+    "page",
+    "table",
+    "huge",
+    "none",
 ];
 
 /// The classed stretches of `src`, as byte ranges in order, not overlapping; text
@@ -88,13 +97,18 @@ pub fn highlight(src: &str) -> Vec<(std::ops::Range<usize>, Class)> {
 }
 
 fn ident_class(w: &str) -> Class {
-    if prim::PRIMS.iter().any(|p| p.name == w) {
+    // The general machine's rows and kernel paths too: a file of either language is
+    // highlighted from the tables both read.
+    if prim::PRIMS.iter().any(|p| p.name == w) || prim::general::lookup(w).is_some() {
         Class::Primitive
     } else if KEYWORDS.contains(&w) {
         Class::Keyword
-    } else if cpu_number(w).is_some() || Actor::named(w).is_some() {
+    } else if cpu_number(w).is_some()
+        || Actor::named(w).is_some()
+        || prim::general::actor(w).is_some()
+    {
         Class::Cpu
-    } else if Hazard::NAMED.iter().any(|h| h.name() == w) {
+    } else if Hazard::named_any().any(|h| h.name() == w) {
         Class::Hazard
     } else if w.bytes().all(|b| b.is_ascii_digit()) || w.starts_with("0x") {
         Class::Number
@@ -103,33 +117,120 @@ fn ident_class(w: &str) -> Class {
     }
 }
 
-/// The primitives whose names start with `prefix` (case as written), in the table's
-/// order: what an editor offers to complete a word being typed.
-pub fn complete(prefix: &str) -> Vec<&'static prim::Prim> {
+/// A row of the primitives tables: the classic machine's, or the general machine's for
+/// a name only it has. What an editor offers to complete and explains under the caret.
+#[derive(Clone, Copy)]
+pub enum Row {
+    Classic(&'static prim::Prim),
+    General(&'static prim::general::GPrim),
+}
+
+impl std::fmt::Debug for Row {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Row({})", self.name())
+    }
+}
+
+impl PartialEq for Row {
+    fn eq(&self, o: &Row) -> bool {
+        self.name() == o.name()
+    }
+}
+
+impl Row {
+    /// The row for `name`: the classic table's first, as a classic file means it.
+    pub fn named(name: &str) -> Option<Row> {
+        prim::PRIMS
+            .iter()
+            .find(|p| p.name == name)
+            .map(Row::Classic)
+            .or_else(|| prim::general::lookup(name).map(Row::General))
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Row::Classic(p) => p.name,
+            Row::General(p) => p.name,
+        }
+    }
+    /// How a call is written.
+    pub fn call(self) -> String {
+        match self {
+            Row::Classic(p) => p.usage.call_text(p.name),
+            Row::General(p) => p.usage(),
+        }
+    }
+    pub fn help(self) -> &'static str {
+        match self {
+            Row::Classic(p) => p.help,
+            Row::General(p) => p.help,
+        }
+    }
+    pub fn kernel(self) -> &'static str {
+        match self {
+            Row::Classic(p) => p.kernel,
+            Row::General(p) => p.kernel,
+        }
+    }
+    pub fn file(self) -> &'static str {
+        match self {
+            Row::Classic(p) => p.file,
+            Row::General(p) => p.file,
+        }
+    }
+    /// Its meaning per mode and under TSO (the classic rows say; the general machine's
+    /// are the same in every mode its row allows, and sequentially consistent).
+    pub fn modes(self) -> Option<&'static str> {
+        match self {
+            Row::Classic(p) => Some(p.modes),
+            Row::General(_) => None,
+        }
+    }
+    pub fn tso(self) -> Option<&'static str> {
+        match self {
+            Row::Classic(p) => Some(p.tso),
+            Row::General(_) => None,
+        }
+    }
+}
+
+/// The primitives whose names start with `prefix` (case as written): the classic table's
+/// in its order, then the names only the general machine has, in its table's order.
+pub fn complete(prefix: &str) -> Vec<Row> {
     if prefix.is_empty() {
         return Vec::new();
     }
-    prim::PRIMS
+    let classic = prim::PRIMS.iter().map(Row::Classic);
+    let general = prim::general::GPRIMS
         .iter()
-        .filter(|p| p.name.starts_with(prefix) && p.name != prefix)
+        .filter(|g| prim::lookup(g.name).is_none())
+        .map(Row::General);
+    classic
+        .chain(general)
+        .filter(|r| r.name().starts_with(prefix) && r.name() != prefix)
         .collect()
 }
 
 /// What accepting a completion writes in place of the word: a whole statement where
 /// the primitive takes nothing, else its name and an open parenthesis for the arguments.
-pub fn completion_text(p: &prim::Prim) -> String {
-    match p.usage {
-        prim::Use::Call => format!("{}();", p.name),
-        prim::Use::Condition => format!("{}()", p.name),
-        prim::Use::Write | prim::Use::Read | prim::Use::Exchange => format!("{}(", p.name),
+pub fn completion_text(r: Row) -> String {
+    match r {
+        Row::Classic(p) => match p.usage {
+            prim::Use::Call => format!("{}();", p.name),
+            prim::Use::Condition => format!("{}()", p.name),
+            prim::Use::Write | prim::Use::Read | prim::Use::Exchange => format!("{}(", p.name),
+        },
+        Row::General(p) if p.args.is_empty() && p.ret == prim::general::R::Nothing => {
+            format!("{}();", p.name)
+        }
+        Row::General(p) if p.args.is_empty() => format!("{}()", p.name),
+        Row::General(p) => format!("{}(", p.name),
     }
 }
 
 /// The primitive named by the word at byte `at` of `src` (its start, middle or end).
-pub fn primitive_at(src: &str, at: usize) -> Option<&'static prim::Prim> {
+pub fn primitive_at(src: &str, at: usize) -> Option<Row> {
     let (a, b) = word_at(src, at);
-    let w = &src[a..b];
-    prim::PRIMS.iter().find(|p| p.name == w)
+    Row::named(&src[a..b])
 }
 
 /// The byte range of the identifier around byte `at` (empty if there is none).
@@ -209,39 +310,81 @@ mod tests {
     }
 
     #[test]
+    fn a_general_file_is_highlighted_from_the_general_table() {
+        let src = "tornsim x\n{ pte t0[0] = page(a); }\nP1(madvise) { ptl = pte_lockptr(v);\n  for (i = 0; i < 2; i++) { get_page(a); break; }\n}\nexists (stale-pin \\/ freed-table)\n";
+        let got = classes(src);
+        for want in [
+            ("pte", Class::Keyword),
+            ("page", Class::Keyword),
+            ("madvise", Class::Cpu),
+            ("pte_lockptr", Class::Primitive),
+            ("get_page", Class::Primitive),
+            ("for", Class::Keyword),
+            ("break", Class::Keyword),
+            ("stale-pin", Class::Hazard),
+            ("freed-table", Class::Hazard),
+            ("ptl", Class::Name),
+        ] {
+            assert!(got.contains(&want), "{want:?}: {got:?}");
+        }
+    }
+
+    #[test]
     fn completion_offers_the_table_s_names_for_a_prefix() {
-        let names: Vec<_> = complete("pmdp_get").iter().map(|p| p.name).collect();
+        let names: Vec<_> = complete("pmdp_get").iter().map(|p| p.name()).collect();
         assert!(names.contains(&"pmdp_get_lockless_sync") && names.contains(&"pmdp_get_lockless"));
         assert!(names.iter().all(|n| n.starts_with("pmdp_get")));
         assert!(complete("").is_empty());
         assert!(complete("zz").is_empty());
         // A complete name offers only the longer ones.
-        assert!(!complete("pmd_lock").iter().any(|p| p.name == "pmd_lock"));
-        let text =
-            |n: &str| completion_text(complete(&n[..3]).into_iter().find(|p| p.name == n).unwrap());
+        assert!(!complete("pmd_lock").iter().any(|p| p.name() == "pmd_lock"));
+        let text = |n: &str| {
+            completion_text(
+                complete(&n[..3])
+                    .into_iter()
+                    .find(|p| p.name() == n)
+                    .unwrap(),
+            )
+        };
         assert_eq!(text("spin_unlock"), "spin_unlock();");
         assert_eq!(text("pmd_none"), "pmd_none()");
         assert_eq!(text("WRITE_ONCE"), "WRITE_ONCE(");
         assert_eq!(text("READ_ONCE"), "READ_ONCE(");
+        // The general machine's names follow the classic ones, each once.
+        assert_eq!(text("pte_lockptr"), "pte_lockptr(");
+        assert_eq!(text("mmap_write_lock"), "mmap_write_lock();");
+        assert_eq!(text("vma_start_read"), "vma_start_read()");
+        let pmd: Vec<_> = complete("pmd_").iter().map(|p| p.name()).collect();
+        assert_eq!(pmd.iter().filter(|n| **n == "pmd_populate").count(), 1);
+        assert!(
+            pmd.contains(&"pmd_same") && pmd.contains(&"pmd_present"),
+            "{pmd:?}"
+        );
     }
 
     #[test]
     fn the_primitive_under_a_place_is_found_from_any_of_its_bytes() {
         let src = "  pmdp_get_lockless_sync();";
         assert_eq!(
-            primitive_at(src, 2).map(|p| p.name),
+            primitive_at(src, 2).map(|p| p.name()),
             Some("pmdp_get_lockless_sync")
         );
         assert_eq!(
-            primitive_at(src, 10).map(|p| p.name),
+            primitive_at(src, 10).map(|p| p.name()),
             Some("pmdp_get_lockless_sync")
         );
         assert_eq!(
-            primitive_at(src, 24).map(|p| p.name),
+            primitive_at(src, 24).map(|p| p.name()),
             Some("pmdp_get_lockless_sync")
         );
         assert!(primitive_at(src, 0).is_none());
         assert!(primitive_at(src, 26).is_none());
+        let g = primitive_at("  try_get_page(pte)", 4).unwrap();
+        assert_eq!(
+            (g.name(), g.call().as_str()),
+            ("try_get_page", "if (try_get_page(page))")
+        );
+        assert!(g.modes().is_none() && g.kernel().contains("folio_try_get"));
         assert_eq!(word_at("ab cd", 3), (3, 5));
         assert_eq!(word_at("ab cd", 2), (0, 2));
         assert_eq!(word_at("ab  cd", 3), (3, 3));

@@ -1,9 +1,10 @@
 //! The general machine's primitives, one row each: how a call is written (its arguments
 //! and what it returns), the kernel function it models and where, and what it does. The
-//! compiler lowers a call by its row's [`Kind`]; `tornsim primitives` and the docs print
-//! the rows; the classic rows (`crate::prim::PRIMS`) are the same functions on the
-//! classic machine, and every classic name is a row here too, so a classic file runs on
-//! the general machine unchanged.
+//! general compiler (`crate::general`) lowers a call by its row's [`Kind`]; the editor's
+//! highlighting, `tornsim primitives --general` and the docs read the rows; the classic
+//! rows (`super::PRIMS`) are the same functions on the classic machine, and every
+//! classic name is a row here too, so a classic file runs on the general machine
+//! unchanged.
 
 /// What an argument must be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
