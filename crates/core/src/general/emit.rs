@@ -11,6 +11,9 @@ use crate::prim::general::{self as table, R};
 use crate::scenario::syntax::{ScenarioError, Span};
 use std::collections::HashMap;
 
+/// The most instructions a whole scenario compiles to.
+pub(super) const MAX_CODE: usize = 16_000;
+
 pub(super) fn err<T>(span: Span, msg: impl Into<String>) -> Result<T, ScenarioError> {
     Err(ScenarioError::at(span, msg))
 }
@@ -205,6 +208,15 @@ impl Emitter<'_> {
                 return err(stmt_span(s), "this line is never reached: the one before it leaves with 'break;' or 'return;'");
             }
             self.stmt(s)?;
+            // Unrolled loops multiply: stop as soon as the code is too long, not after.
+            if self.code.len() > MAX_CODE {
+                return err(
+                    stmt_span(s),
+                    format!(
+                        "the scenario compiles to more than {MAX_CODE} steps (loops are unrolled)"
+                    ),
+                );
+            }
         }
         Ok(())
     }
