@@ -43,7 +43,7 @@ fn general_report(p: &GeneralProps) -> Html {
         let each: Vec<String> = r
             .hazard_runs
             .iter()
-            .map(|(h, n)| format!("{h} in {n}"))
+            .map(|(h, n)| format!("{h} in {n} runs"))
             .collect();
         format!(
             "{} random runs (seed {}): {}",
@@ -78,6 +78,9 @@ pub fn scenario_panel(p: &ScenarioPanelProps) -> Html {
             </p>
         },
         (None, true) => html! { <p class="scenario-ok" aria-live="polite">{ "Reading…" }</p> },
+        (None, false) if p.general.is_some() => html! {
+            <p class="scenario-ok" id="scenario-ok" aria-live="polite">{ "The file parses; the general machine answers it below (Check and Run are the classic machine's)." }</p>
+        },
         (None, false) => html! {
             <p class="scenario-ok" id="scenario-ok" aria-live="polite">{ "The file parses; Check and Run use it." }</p>
         },
