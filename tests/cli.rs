@@ -229,10 +229,18 @@ fn presets_and_bench_print() {
     let b = tornsim(&["bench", "--json", "--seconds", "0.2"]);
     assert_eq!(b.status.code(), Some(0));
     let cases = json(&b)["cases"].as_array().unwrap().clone();
-    assert_eq!(cases.len(), 3, "two scheduler cases and the timed one");
-    for c in &cases[..2] {
-        assert!(c["steps_per_sec"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        cases.len(),
+        4,
+        "two scheduler cases, the timed one and the general machine's runs"
+    );
+    for i in [0, 1, 3] {
+        assert!(cases[i]["steps_per_sec"].as_f64().unwrap() > 0.0);
     }
+    assert!(cases[3]["case"]
+        .as_str()
+        .unwrap()
+        .starts_with("general machine: retract-v1-xen"));
     for c in &cases {
         assert!(c["runs_per_sec"].as_f64().unwrap() > 0.0);
     }
@@ -242,6 +250,15 @@ fn presets_and_bench_print() {
         .unwrap()
         .starts_with("matrix --all-splits --readers 2"));
     assert!(checker.iter().all(|c| c["states"].as_u64().unwrap() > 0));
+    assert!(checker
+        .last()
+        .unwrap()
+        .as_object()
+        .unwrap()
+        .get("case")
+        .and_then(|c| c.as_str())
+        .unwrap()
+        .starts_with("general machine: scenarios/general"));
 }
 
 /// Bad input: status 2, exactly one line on stderr naming the problem, nothing on stdout,

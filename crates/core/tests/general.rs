@@ -139,6 +139,14 @@ fn every_general_scenario_file_holds_its_claim() {
             r.witness.as_ref().map(|w| w.len())
         );
         assert_eq!(r.claim(&p), Some(true), "{name}: {r:?}");
+        assert!(r.transitions >= r.states - 1, "{name}: {r:?}");
+        if let Some(w) = &r.witness {
+            assert_eq!(
+                r.depth as usize,
+                w.len(),
+                "{name}: a hazard is found at its witness's depth"
+            );
+        }
         if let Some(w) = &r.witness {
             let t = general::replay(&p, w).unwrap();
             eprintln!("{}", t.columns(&p));
@@ -282,6 +290,7 @@ fn random_runs_find_the_hazard_and_replay_it() {
         let (h, sched) = s.first.clone().unwrap_or_else(|| panic!("{name}: {s:?}"));
         let again = general::GBatch::new(&p, 7).run(20_000).clone();
         assert_eq!(again, s, "{name}: a seed gives the same batch");
+        assert!(s.count(h) >= 1 && s.count(h) <= s.runs, "{name}: {s:?}");
         let choices = general::decode(&p, &sched).unwrap();
         let t = general::replay(&p, &choices).unwrap();
         assert!(t.steps.iter().any(|st| st.hazard == Some(h)), "{name}");

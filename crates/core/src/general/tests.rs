@@ -536,6 +536,13 @@ fn crossed_locks_deadlock_and_the_search_says_so_with_the_stuck_state() {
     let t = replay(&p, &w).unwrap();
     assert!(t.deadlock && t.text(&p).contains("deadlock"));
     assert_eq!(r.claim(&p), Some(true));
+    assert_eq!(r.depth, 2, "the stuck state's depth");
+    // A clause that does not name deadlock cannot say whether its claim holds.
+    let mut q = (*p).clone();
+    q.exists.hazards = vec![Hazard::Torn];
+    assert_eq!(r.claim(&q), None);
+    q.exists.negated = true;
+    assert_eq!(r.claim(&q), None);
 }
 
 #[test]
@@ -548,6 +555,7 @@ fn budgets_end_a_search_as_incomplete() {
     let full = check(&p, GCheckOptions::default());
     assert_eq!(full.verdict, Verdict::Safe);
     assert!(full.states > 20);
+    assert!(full.transitions >= full.states, "{full:?}");
     let r = check(
         &p,
         GCheckOptions {
@@ -592,7 +600,8 @@ fn runs_end_when_the_writers_are_done_and_walkers_stop_at_their_first_line() {
     assert!(disabled(&m, 0).contains("has finished"));
     let s = GBatch::new(&p, 1).run(50).clone();
     assert_eq!((s.runs, s.cut, s.first.clone()), (50, 0, None));
-    assert!(s.steps >= 50);
+    // Each run is the clear and at most a few walker iterations: between 1 and 20 steps.
+    assert!(s.steps >= 50 && s.steps <= 50 * 20, "{}", s.steps);
     assert_eq!(s.count(Hazard::Torn), 0);
 }
 
