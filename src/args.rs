@@ -140,6 +140,29 @@ pub struct ConfigArgs {
     pub apic: Option<String>,
 }
 
+impl ConfigArgs {
+    /// Each flag by name, and whether it was given: what a file that takes its settings
+    /// from elsewhere (a litmus test, a general scenario) checks before refusing one.
+    pub fn given(&self) -> [(&'static str, bool); 14] {
+        [
+            ("--preset", self.preset.is_some()),
+            ("--config", self.config.is_some()),
+            ("--cpus", self.cpus.is_some()),
+            ("--mode", self.mode.is_some()),
+            ("--sync", self.sync.is_some()),
+            ("--paravirt", self.paravirt.is_some()),
+            ("--readers", self.readers.is_some()),
+            ("--reader", self.reader.is_some()),
+            ("--alloc", self.alloc.is_some()),
+            ("--clear", self.clear.is_some()),
+            ("--set", self.set.is_some()),
+            ("--free", self.free.is_some()),
+            ("--memory", self.memory.is_some()),
+            ("--apic", self.apic.is_some()),
+        ]
+    }
+}
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum SchedulerKind {
     Random,

@@ -34,22 +34,7 @@ pub fn load(path: &Path) -> Result<Option<GeneralFile>, InputError> {
 
 /// The command line's settings are the classic machine's: a general file gives its own.
 fn no_flags(c: &ConfigArgs, f: &GeneralFile) -> Result<(), InputError> {
-    let set = [
-        ("--preset", c.preset.is_some()),
-        ("--config", c.config.is_some()),
-        ("--cpus", c.cpus.is_some()),
-        ("--mode", c.mode.is_some()),
-        ("--sync", c.sync.is_some()),
-        ("--paravirt", c.paravirt.is_some()),
-        ("--readers", c.readers.is_some()),
-        ("--reader", c.reader.is_some()),
-        ("--alloc", c.alloc.is_some()),
-        ("--clear", c.clear.is_some()),
-        ("--set", c.set.is_some()),
-        ("--free", c.free.is_some()),
-        ("--memory", c.memory.is_some()),
-        ("--apic", c.apic.is_some()),
-    ];
+    let set = c.given();
     match set.iter().find(|(_, on)| *on) {
         Some((flag, _)) => Err(InputError(format!(
             "{flag}: '{}' runs on the general machine, which takes its settings from the file; edit its settings block instead",

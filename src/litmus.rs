@@ -16,22 +16,7 @@ pub fn is_litmus(path: &Path) -> bool {
 
 /// The flags a litmus test takes: `--memory` only.
 fn memory_of(c: &ConfigArgs) -> Result<Memory, InputError> {
-    let others = [
-        ("--preset", c.preset.is_some()),
-        ("--config", c.config.is_some()),
-        ("--cpus", c.cpus.is_some()),
-        ("--mode", c.mode.is_some()),
-        ("--sync", c.sync.is_some()),
-        ("--paravirt", c.paravirt.is_some()),
-        ("--readers", c.readers.is_some()),
-        ("--reader", c.reader.is_some()),
-        ("--alloc", c.alloc.is_some()),
-        ("--clear", c.clear.is_some()),
-        ("--set", c.set.is_some()),
-        ("--free", c.free.is_some()),
-        ("--apic", c.apic.is_some()),
-    ];
-    if let Some((flag, _)) = others.iter().find(|(_, on)| *on) {
+    if let Some((flag, _)) = c.given().into_iter().find(|&(f, on)| on && f != "--memory") {
         return Err(InputError(format!(
             "{flag} does not apply to an X86 litmus test: its program is the whole machine (--memory sc|tso does)"
         )));

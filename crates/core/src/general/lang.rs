@@ -392,25 +392,9 @@ impl GParser {
             }
             "do" => {
                 let body = self.body(depth + 1)?;
-                if !self.is_word("while") {
-                    return self.err("'while (!installed);' after the do block");
-                }
-                self.next();
-                self.expect("(")?;
-                let at = self.peek().span;
-                let neg = self.is("!");
-                if neg {
-                    self.next();
-                }
-                let (cond, _) = self.ident("'!installed'")?;
-                if !neg || cond != "installed" {
-                    return Err(ScenarioError::at(
-                        at,
-                        "a do-while loop has no bound: the only one is 'do { … } while (!installed);' (the fault's retry); write a bounded loop as 'for (i = 0; i < N; i++)'",
-                    ));
-                }
-                self.expect(")")?;
-                self.expect(";")?;
+                self.while_installed(
+                    "a do-while loop has no bound: the only one is 'do { … } while (!installed);' (the fault's retry); write a bounded loop as 'for (i = 0; i < N; i++)'",
+                )?;
                 Ok(GStmt::DoWhileInstalled { body, span })
             }
             "for" => {

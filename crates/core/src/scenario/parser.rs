@@ -157,6 +157,28 @@ impl Parser {
         Ok((k, v, Span { end: vs.end, ..ks }))
     }
 
+    /// `while (!installed);` after a do block; `other` is the error for any other
+    /// condition.
+    pub(crate) fn while_installed(&mut self, other: &str) -> Result<(), ScenarioError> {
+        if !self.is_word("while") {
+            return self.err("'while (!installed);' after the do block");
+        }
+        self.next();
+        self.expect("(")?;
+        let at = self.peek().span;
+        let neg = self.is("!");
+        if neg {
+            self.next();
+        }
+        let (cond, _) = self.ident("'!installed'")?;
+        if !neg || cond != "installed" {
+            return Err(ScenarioError::at(at, other));
+        }
+        self.expect(")")?;
+        self.expect(";")?;
+        Ok(())
+    }
+
     /// Nothing after the exists clause.
     pub(crate) fn end(&self) -> Result<(), ScenarioError> {
         if self.peek().tok != Tok::Eof {
@@ -315,25 +337,9 @@ impl Parser {
             }
             "do" => {
                 let body = self.body()?;
-                if !self.is_word("while") {
-                    return self.err("'while (!installed);' after the do block");
-                }
-                self.next();
-                self.expect("(")?;
-                let neg = self.is("!");
-                let at = self.peek().span;
-                if neg {
-                    self.next();
-                }
-                let (cond, _) = self.ident("'!installed'")?;
-                if !neg || cond != "installed" {
-                    return Err(ScenarioError::at(
-                        at,
-                        "the only loop condition is '!installed' (retry until the populator has installed its table)",
-                    ));
-                }
-                self.expect(")")?;
-                self.expect(";")?;
+                self.while_installed(
+                    "the only loop condition is '!installed' (retry until the populator has installed its table)",
+                )?;
                 Ok(Stmt::DoWhile { body, span })
             }
             "while" | "for" | "goto" | "return" | "else" => Err(ScenarioError::at(
