@@ -183,8 +183,8 @@ impl GStats {
     }
 }
 
-/// Runs longer than this many steps are cut (a walker spinning on a lock a descheduled
-/// writer will never release is a deadlock, found as one; this is only a backstop).
+/// Runs longer than this many steps are cut: a block that loops without end (a retry
+/// whose condition never comes true). A deadlock is found as one, not cut.
 pub const MAX_RUN_STEPS: u64 = 100_000;
 
 /// Random runs of one program: each run's choices uniform among the enabled ones, seeded
@@ -219,10 +219,13 @@ impl GBatch {
             let mut steps = 0u64;
             loop {
                 let en = self.m.enabled();
+                // Stuck, as the search defines it: walkers may still loop, but nothing
+                // they do frees what the others wait for.
+                if self.m.deadlocked(&en) {
+                    seen.push(Hazard::Deadlock);
+                    break;
+                }
                 if en.is_empty() {
-                    if !self.m.finished() {
-                        seen.push(Hazard::Deadlock);
-                    }
                     break;
                 }
                 if steps >= MAX_RUN_STEPS {

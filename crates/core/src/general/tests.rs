@@ -686,3 +686,38 @@ fn the_write_log_is_trimmed_to_the_oldest_read_still_in_progress() {
     assert_eq!(m.st.log.len(), 1, "only what CPU2's read needs");
     assert_eq!(m.st.reads[2].first_log, 0, "rebased");
 }
+
+#[test]
+fn runs_report_a_deadlock_and_cut_a_livelock() {
+    // Crossed locks, with a walker that could loop forever beside them: a run that
+    // deadlocks says so, promptly, however the walker goes on.
+    let p = prog(
+        "{ mode = native-64; readers = 1; pmd a = table(t0); pmd b = none; }
+         P0(mremap) { x = pmd_lock(a); y = pmd_lock(b); spin_unlock(y); spin_unlock(x); }
+         P1(munmap) { y = pmd_lock(b); x = pmd_lock(a); spin_unlock(x); spin_unlock(y); }
+         P2(gup_fast) { local_irq_save(); local_irq_restore(); }",
+    );
+    let s = GBatch::new(&p, 3).run(200).clone();
+    let dead = s.count(Hazard::Deadlock);
+    assert!(dead > 1 && dead < 200 && s.cut == 0, "{s:?}");
+    assert_eq!(s.first.as_ref().map(|f| f.0), Some(Hazard::Deadlock));
+    // The first hazardous run is the first by index: the same run found one at a time,
+    // and later ones do not replace it.
+    let mut one = GBatch::new(&p, 3);
+    let first = (0..200).find_map(|_| one.run(1).first.clone());
+    assert_eq!(first, s.first);
+    assert!(
+        s.steps < 200 * 50,
+        "deadlocked runs end at once: {}",
+        s.steps
+    );
+    // A fault that retries a table it never installs loops without end: cut.
+    let p = prog(
+        "{ mode = native-64; pmd pmd = table(t0); }
+         P0(fault) { do { ptl = pmd_lock(pmd); spin_unlock(ptl); } while (!installed); }",
+    );
+    let s = GBatch::new(&p, 1).run(2).clone();
+    assert_eq!((s.runs, s.cut), (2, 2));
+    assert_eq!(s.steps, 2 * explore::MAX_RUN_STEPS);
+    assert!(s.hazards.is_empty());
+}
