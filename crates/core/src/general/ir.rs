@@ -318,24 +318,6 @@ pub enum GOp {
     Done,
 }
 
-impl GOp {
-    /// Whether it branches (`next` when true, `alt` when false).
-    pub fn branches(self) -> bool {
-        matches!(
-            self,
-            GOp::Trylock(_)
-                | GOp::VmaStartRead
-                | GOp::NoneNow(_)
-                | GOp::Test { .. }
-                | GOp::PmdSame { .. }
-                | GOp::PteSame { .. }
-                | GOp::RangeNone(_)
-                | GOp::TryGetPage(_)
-                | GOp::Pinned(_)
-        )
-    }
-}
-
 /// One instruction: the step, where it goes next, its alternative, its source line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct GInstr {
