@@ -224,6 +224,10 @@ pub struct ReplayArgs {
     pub args: Vec<String>,
     #[arg(long, value_enum, default_value_t = TraceFormat::Table)]
     pub format: TraceFormat,
+    /// For a general scenario file: the walker count the schedule was made at, where
+    /// it is not the file's own (`check --readers any` prints it with the schedule).
+    #[arg(long, value_name = "N")]
+    pub readers: Option<u32>,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

@@ -32,15 +32,61 @@ pub fn load(path: &Path) -> Result<Option<GeneralFile>, InputError> {
     }
 }
 
-/// The command line's settings are the classic machine's: a general file gives its own.
+/// The command line's settings are the classic machine's: a general file gives its own,
+/// but for `--readers` (a walker count, or `any`).
 fn no_flags(c: &ConfigArgs, f: &GeneralFile) -> Result<(), InputError> {
     let set = c.given();
-    match set.iter().find(|(_, on)| *on) {
+    match set.iter().find(|(flag, on)| *on && *flag != "--readers") {
         Some((flag, _)) => Err(InputError(format!(
             "{flag}: '{}' runs on the general machine, which takes its settings from the file; edit its settings block instead",
             f.path
         ))),
         None => Ok(()),
+    }
+}
+
+/// How many walkers a command runs the file at.
+enum Walkers {
+    /// The program at one count (the file's own, or `--readers N`).
+    At(Arc<GProgram>),
+    /// Every count, by the cutoff argument (`--readers any`, or `readers = any`).
+    Any,
+}
+
+fn walkers(c: &ConfigArgs, f: &GeneralFile) -> Result<Walkers, InputError> {
+    no_flags(c, f)?;
+    let given = c.readers.as_deref().map(str::trim);
+    if given == Some("any") || (given.is_none() && f.prog.cfg.any_readers) {
+        return Ok(Walkers::Any);
+    }
+    match given {
+        None => Ok(Walkers::At(f.prog.clone())),
+        Some(n) => at_count(
+            f,
+            n.parse().map_err(|_| {
+                InputError(format!(
+                    "--readers: '{n}' is not a count of walkers or 'any'"
+                ))
+            })?,
+        )
+        .map(Walkers::At),
+    }
+}
+
+fn at_count(f: &GeneralFile, n: u32) -> Result<Arc<GProgram>, InputError> {
+    if n == 0 {
+        return Err(InputError("--readers: at least 1 walker".into()));
+    }
+    general::argument::at_walkers(&f.prog, n)
+        .map_err(|e| InputError(format!("--readers {n}: {}", e.message)))
+}
+
+/// The command that replays `schedule`, made on `p` (at another walker count than the
+/// file's: with `--readers`).
+fn replay_cmd(f: &GeneralFile, p: &GProgram, schedule: &str) -> String {
+    match p.walkers_at {
+        Some(n) => format!("tornsim replay {} --readers {n} {schedule}", f.path),
+        None => format!("tornsim replay {} {schedule}", f.path),
     }
 }
 
@@ -53,22 +99,13 @@ pub fn claim_word(h: Option<bool>) -> &'static str {
 }
 
 fn summary(p: &GProgram) -> String {
-    let c = &p.cfg;
-    format!(
-        "{} (general machine): mode={} flush={} readers={} cpus={} alloc={} paravirt={}",
-        p.name,
-        c.platform.name(),
-        c.flush.name(),
-        c.readers,
-        p.cpus,
-        tornsim_core::Knob::name(c.alloc),
-        if c.paravirt { "on" } else { "off" }
-    )
+    let knobs: Vec<String> = p.knobs().iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{} (general machine): {}", p.name, knobs.join(" "))
 }
 
 /// `tornsim check FILE` for a general file.
 pub fn check(a: &CheckArgs, f: &GeneralFile) -> Result<u8, InputError> {
-    no_flags(&a.config, f)?;
+    let at = walkers(&a.config, f)?;
     if a.search.max_memory.is_some() {
         return Err(InputError(
             "--max-memory: the general machine's search is bounded by --max-states".into(),
@@ -78,7 +115,10 @@ pub fn check(a: &CheckArgs, f: &GeneralFile) -> Result<u8, InputError> {
         max_states: a.search.max_states,
         ..GCheckOptions::default()
     };
-    let p = &f.prog;
+    let p = &match at {
+        Walkers::At(p) => p,
+        Walkers::Any => return check_any(a, f, opts),
+    };
     let start = Instant::now();
     let r = general::check(p, opts);
     let secs = start.elapsed().as_secs_f64();
@@ -120,6 +160,7 @@ pub fn check(a: &CheckArgs, f: &GeneralFile) -> Result<u8, InputError> {
             "trace": trace.as_ref().map(|t| t.steps.iter().map(|s| json!({
                 "cpu": s.choice.cpu,
                 "ack": s.choice.ack,
+                "drain": s.choice.drain,
                 "text": s.text,
                 "hazard": s.hazard,
             })).collect::<Vec<_>>()),
@@ -128,11 +169,7 @@ pub fn check(a: &CheckArgs, f: &GeneralFile) -> Result<u8, InputError> {
             Some(t) => {
                 print!("{}", t.columns(p));
                 println!("\n/* shortest of all interleavings; {stats} */");
-                println!(
-                    "/* tornsim replay {} {} */",
-                    f.path,
-                    schedule.unwrap_or_default()
-                );
+                println!("/* {} */", replay_cmd(f, p, &schedule.unwrap_or_default()));
             }
             None => {
                 println!("/* {} */", summary(p));
@@ -154,11 +191,99 @@ pub fn check(a: &CheckArgs, f: &GeneralFile) -> Result<u8, InputError> {
                 println!("shortest witness, {} steps:", t.steps.len());
                 print!("{}", t.text(p));
                 println!();
-                println!("tornsim replay {} {s}", f.path);
+                println!("{}", replay_cmd(f, p, s));
             }
         }
     }
     Ok(match r.verdict {
+        Verdict::Safe => OK,
+        Verdict::Incomplete => INCOMPLETE,
+        _ => HAZARD,
+    })
+}
+
+/// `check --readers any` (or `readers = any` in the file): the cutoff argument on the
+/// walkers' steps, then checks at 1..=cutoff walkers (or 1..=--bound).
+fn check_any(a: &CheckArgs, f: &GeneralFile, opts: GCheckOptions) -> Result<u8, InputError> {
+    let start = Instant::now();
+    let r = general::argument::check_any(&f.prog, opts, a.bound)
+        .map_err(|e| InputError(e.render(&f.prog.source, &f.path)))?;
+    let secs = start.elapsed().as_secs_f64();
+    let p = &r.program;
+    let trace = match &r.result.witness {
+        Some(w) => Some(general::replay(p, w).map_err(InputError)?),
+        None => None,
+    };
+    let schedule = r.result.witness.as_ref().map(|w| general::encode(p, w));
+    let replay_cmd = schedule.as_ref().map(|s| replay_cmd(f, p, s));
+    let sentence = r.sentence();
+    let claim = claim_word(r.result.claim(p));
+    if a.json || a.format == Some(CheckFormat::Json) {
+        print_json(&json!({
+            "scenario": p.name,
+            "machine": "general",
+            "readers": "any",
+            "exists": exists_text(p),
+            "claim": claim,
+            "verdict": r.verdict,
+            "proved": r.proved,
+            "sentence": sentence,
+            "cutoff": r.argument.proven_cutoff(),
+            "argument_applies": r.argument.applies(),
+            "conditions": r.argument.conditions,
+            "checked": r.checked.iter().map(|(n, v)| json!({"readers": n, "verdict": v})).collect::<Vec<_>>(),
+            "witness_readers": r.result.witness.as_ref().map(|_| r.readers),
+            "states": r.result.states,
+            "seconds": secs,
+            "schedule": schedule,
+            "replay": replay_cmd,
+            "steps": trace.as_ref().map(|t| t.steps.len()),
+        }));
+    } else {
+        println!("tornsim check --readers any: {}", summary(p));
+        println!("verdict: {sentence}");
+        println!("{}: the file's claim {claim}", exists_text(p));
+        let k = r.argument.cutoff;
+        if r.argument.applies() {
+            println!(
+                "cutoff argument (docs/cutoff.md): it applies, so {} every count of walkers and idle CPUs:",
+                if k == 1 {
+                    "the check at 1 walker decides".to_string()
+                } else {
+                    format!("the checks at 1..={k} walkers decide")
+                }
+            );
+        } else {
+            println!("cutoff argument (docs/cutoff.md): it does not apply, so only the counts checked are decided:");
+        }
+        for c in &r.argument.conditions {
+            match &c.broken_at {
+                None => println!("  {} holds: {}", c.id, c.statement),
+                Some(b) => println!(
+                    "  {} fails: {}; line {}: `{}` ({}): {}",
+                    c.id, c.statement, b.line, b.text, b.op, b.why
+                ),
+            }
+        }
+        println!("checked: {}", general::argument::checked_text(&r.checked));
+        println!(
+            "{} states at the last count, {secs:.2} s in all",
+            r.result.states
+        );
+        if let (Some(t), Some(cmd)) = (&trace, &replay_cmd) {
+            println!();
+            println!(
+                "shortest witness, with the fewest walkers ({}), {} steps:",
+                r.readers,
+                t.steps.len()
+            );
+            print!("{}", t.text(p));
+            println!();
+            println!("{cmd}");
+        }
+    }
+    Ok(match r.verdict {
+        Verdict::Safe if !r.proved => INCOMPLETE,
         Verdict::Safe => OK,
         Verdict::Incomplete => INCOMPLETE,
         _ => HAZARD,
@@ -176,7 +301,14 @@ pub fn exists_text(p: &GProgram) -> String {
 
 /// `tornsim run FILE` for a general file: uniform random runs, one seed a batch.
 pub fn run(a: &RunArgs, f: &GeneralFile) -> Result<u8, InputError> {
-    no_flags(&a.config, f)?;
+    let p = &match walkers(&a.config, f)? {
+        Walkers::At(p) => p,
+        Walkers::Any => {
+            return Err(InputError(
+                "--readers any: runs need a walker count (a check answers for every count)".into(),
+            ))
+        }
+    };
     if a.runs == 0 {
         return Err(InputError("--runs: must be at least 1".into()));
     }
@@ -185,7 +317,6 @@ pub fn run(a: &RunArgs, f: &GeneralFile) -> Result<u8, InputError> {
             "--scheduler pct: the general machine runs uniform random schedules".into(),
         ));
     }
-    let p = &f.prog;
     let start = Instant::now();
     let mut b = general::GBatch::new(p, a.seed);
     let s = b.run(a.runs).clone();
@@ -244,15 +375,23 @@ pub fn run(a: &RunArgs, f: &GeneralFile) -> Result<u8, InputError> {
             );
         }
         if let Some((h, sch)) = &s.first {
-            println!("first {}: tornsim replay {} {sch}", h.name(), f.path);
+            println!("first {}: {}", h.name(), replay_cmd(f, p, sch));
         }
     }
     Ok(if s.first.is_some() { HAZARD } else { OK })
 }
 
 /// `tornsim replay FILE SCHEDULE` for a general file's `tg1.` schedule.
-pub fn replay(f: &GeneralFile, schedule: &str, format: TraceFormat) -> Result<u8, InputError> {
-    let p = &f.prog;
+pub fn replay(
+    f: &GeneralFile,
+    schedule: &str,
+    format: TraceFormat,
+    readers: Option<u32>,
+) -> Result<u8, InputError> {
+    let p = &match readers {
+        Some(n) => at_count(f, n)?,
+        None => f.prog.clone(),
+    };
     let choices =
         general::decode(p, schedule).map_err(|e| InputError(format!("malformed schedule: {e}")))?;
     let t = general::replay(p, &choices).map_err(InputError)?;
@@ -268,6 +407,7 @@ pub fn replay(f: &GeneralFile, schedule: &str, format: TraceFormat) -> Result<u8
             "steps": t.steps.iter().map(|s| json!({
                 "cpu": s.choice.cpu,
                 "ack": s.choice.ack,
+                "drain": s.choice.drain,
                 "text": s.text,
                 "hazard": s.hazard,
             })).collect::<Vec<_>>(),

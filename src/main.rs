@@ -303,7 +303,7 @@ fn cmd_replay(a: ReplayArgs) -> Result<u8, InputError> {
         [schedule] => replay_str(schedule).map_err(|e| InputError(e.to_string()))?,
         [file, schedule] => {
             if let Some(g) = general_cmd::load(std::path::Path::new(file))? {
-                return general_cmd::replay(&g, schedule, a.format);
+                return general_cmd::replay(&g, schedule, a.format, a.readers);
             }
             let f = input::ScenarioFile::load(std::path::Path::new(file))?;
             let s = tornsim_core::Schedule::decode_with(schedule, f.config.scenario.as_ref())

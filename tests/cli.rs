@@ -1338,3 +1338,94 @@ fn check_readers_any_json_has_a_null_cutoff_where_the_argument_fails() {
     assert_eq!(j["argument_applies"], false, "{j}");
     assert!(j["cutoff"].is_null(), "{j}");
 }
+
+/// A general file at any walker count: proved where the argument covers its walkers,
+/// bounded (with the breaking line) where it does not; `--readers N` checks one count,
+/// and a witness found at another count than the file's replays with it.
+#[test]
+fn general_files_answer_for_any_walker_count() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let torn = format!("{root}/scenarios/general/retract-v1-xen.litmus");
+    let j = json(&tornsim(&["check", &torn, "--readers", "any", "--json"]));
+    assert_eq!(
+        (
+            j["machine"].as_str(),
+            j["verdict"].as_str(),
+            j["proved"].as_bool()
+        ),
+        (Some("general"), Some("torn"), Some(true)),
+        "{j}"
+    );
+    assert_eq!(j["cutoff"], 1, "{j}");
+    assert_eq!(j["witness_readers"], 1, "{j}");
+    let replay = j["replay"].as_str().unwrap();
+    assert!(replay.contains("--readers 1 tg1."), "{replay}");
+    let schedule = replay.rsplit(' ').next().unwrap();
+    let again = tornsim(&["replay", &torn, "--readers", "1", schedule]);
+    assert_eq!(again.status.code(), Some(1), "{}", stderr(&again));
+    assert!(stdout(&again).contains("<-- torn"), "{}", stdout(&again));
+    // The check at a count the file did not set marks its schedule with the count.
+    let own = tornsim(&["replay", &torn, schedule]);
+    assert_eq!(own.status.code(), Some(2));
+    assert!(
+        stderr(&own).contains("another scenario file"),
+        "{}",
+        stderr(&own)
+    );
+
+    let pinned = format!("{root}/scenarios/general/munmap-try-get-page.litmus");
+    let out = tornsim(&["check", &pinned, "--readers", "any", "--bound", "2"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("verdict: bounded: safe for 1..=2 readers"),
+        "{text}"
+    );
+    assert!(
+        text.contains("C1 fails") && text.contains("try_get_page()"),
+        "{text}"
+    );
+    let j = json(&tornsim(&["check", &pinned, "--readers", "any", "--json"]));
+    assert!(j["cutoff"].is_null(), "{j}");
+
+    let two = json(&tornsim(&["check", &torn, "--readers", "2", "--json"]));
+    assert_eq!(two["verdict"], "torn");
+    let bad = tornsim(&["check", &torn, "--readers", "lots"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("not a count"), "{}", stderr(&bad));
+    let run_any = tornsim(&["run", &torn, "--readers", "any"]);
+    assert_eq!(run_any.status.code(), Some(2));
+    assert!(stderr(&run_any).contains("runs need a walker count"));
+}
+
+/// `memory = tso` on the general machine: the x2APIC race is found, its witness drains
+/// a store, and the schedule replays.
+#[test]
+fn a_general_tso_file_checks_runs_and_replays() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let f = format!("{root}/scenarios/general/tso-bare-x2apic-flush.litmus");
+    let j = json(&tornsim(&["check", &f, "--json"]));
+    assert_eq!(j["verdict"], "stale", "{j}");
+    let drains = j["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["drain"] == true)
+        .count();
+    assert!(drains > 0, "{j}");
+    let schedule = j["schedule"].as_str().unwrap();
+    let out = tornsim(&["replay", &f, schedule]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("memory=tso apic=x2apic"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("into the store buffer"),
+        "{}",
+        stdout(&out)
+    );
+    let r = json(&tornsim(&["run", &f, "--runs", "3000", "--json"]));
+    assert!(r["hazards"]["stale"]["runs"].as_u64().unwrap() > 0, "{r}");
+}

@@ -13,48 +13,7 @@ use crate::program::{of_config, program_for, Program};
 use crate::scenario::Actor;
 use serde::{Deserialize, Serialize};
 
-/// Where a condition fails: the first line whose step breaks it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Breach {
-    /// The scenario line (1-based), and its text.
-    pub line: u32,
-    pub text: String,
-    /// The step of that line that breaks it, and what it touches.
-    pub op: String,
-    pub why: String,
-}
-
-/// One condition of the argument, and whether the program meets it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Condition {
-    /// `C1`, `C2`, `C3`.
-    pub id: String,
-    pub statement: String,
-    pub holds: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub broken_at: Option<Breach>,
-}
-
-/// The argument as it applies to one configuration's program.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Argument {
-    /// Reader blocks: the cutoff, the most readers a check needs.
-    pub cutoff: u32,
-    pub conditions: Vec<Condition>,
-}
-
-impl Argument {
-    /// Whether every condition holds, so that checks at `1..=cutoff` decide every count.
-    pub fn applies(&self) -> bool {
-        self.conditions.iter().all(|c| c.holds)
-    }
-
-    /// The cutoff where the argument applies; `None` where a condition fails (the
-    /// number would claim a bound nothing proves).
-    pub fn proven_cutoff(&self) -> Option<u32> {
-        self.applies().then_some(self.cutoff)
-    }
-}
+pub use crate::general::argument::{any_sentence, readers, Argument, Breach, Condition};
 
 /// State only readers own: another CPU's interrupt flag, IPIs, preemption, and the PTL.
 const NOT_WRITER_STATE: u16 = var::IRQ | var::ALL_IRQ | var::IPI | var::PREEMPTED | var::PTL;
@@ -171,11 +130,6 @@ fn steps(p: &Program, cpus: impl IntoIterator<Item = u8>) -> Vec<(Op, u32)> {
     out
 }
 
-/// "1 reader", "3 readers".
-pub fn readers(n: u32) -> String {
-    format!("{n} reader{}", if n == 1 { "" } else { "s" })
-}
-
 /// The answer for every reader count.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AnyResult {
@@ -235,30 +189,11 @@ pub fn check_any(cfg: &Config, opts: CheckOptions, bound: u32) -> Result<AnyResu
 impl AnyResult {
     /// The verdict in one sentence, as the command and the page say it.
     pub fn sentence(&self) -> String {
-        let n = self.readers;
-        let readers = readers(n);
-        match self.verdict {
-            Verdict::Safe if self.proved => {
-                "safe for any number of CPUs (readers and idle CPUs alike)".into()
-            }
-            Verdict::Safe => format!(
-                "bounded: safe for 1..={n} readers, not proved for more (the cutoff argument does not apply)"
-            ),
-            Verdict::Incomplete => format!("incomplete at {readers}: nothing is proven"),
-            v if self.proved => format!(
-                "{v} with {readers}, the fewest that reach it (and so with any more readers or idle CPUs)"
-            ),
-            v => format!("{v} with {readers}, the fewest that reach it"),
-        }
+        any_sentence(self.verdict, self.proved, self.readers)
     }
 
     /// The counts checked with their verdicts: "1 reader: safe, 2 readers: torn".
     pub fn checked_text(&self) -> String {
-        let counts: Vec<String> = self
-            .checked
-            .iter()
-            .map(|&(n, v)| format!("{}: {v}", readers(n)))
-            .collect();
-        counts.join(", ")
+        crate::general::argument::checked_text(&self.checked)
     }
 }

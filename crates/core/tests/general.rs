@@ -47,21 +47,43 @@ fn every_builtin_scenario_gets_the_classic_verdict_on_the_general_machine() {
             None => skipped.push(*name),
         }
     }
-    // What the general machine does not model yet: TSO and shared words, vCPU
-    // preemption. Everything else is compared.
+    // What the general machine does not model yet: shared words (WRITE_ONCE() and
+    // READ_ONCE() on variables of the file's own), vCPU preemption. Everything else,
+    // TSO included, is compared.
     skipped.sort();
     assert_eq!(
         skipped,
-        [
-            "handshake-mb",
-            "handshake-no-mb",
-            "x2apic-fence",
-            "x2apic-no-fence"
-        ],
+        ["handshake-mb", "handshake-no-mb"],
         "compared {compared}"
     );
     eprintln!("{compared} built-in scenarios compared");
-    assert!(compared >= 17);
+    assert!(compared >= 19);
+}
+
+/// x86-TSO on both machines: every matrix cell under `memory = tso`, with each APIC.
+#[test]
+fn every_tso_matrix_cell_gets_the_classic_verdict_on_the_general_machine() {
+    use tornsim_core::config::{Apic, Memory};
+    let mut compared = 0;
+    let mut differs = 0;
+    for apic in [Apic::Xapic, Apic::X2apic] {
+        for mut cfg in matrix_configs(1, apic == Apic::Xapic) {
+            cfg.memory = Memory::Tso;
+            cfg.apic = apic;
+            let sc = Config {
+                memory: Memory::Sc,
+                ..cfg.clone()
+            };
+            if let Some((v, _)) = general(&cfg) {
+                let want = classic(&cfg);
+                assert_eq!(v, want, "{}", cfg.summary());
+                differs += (want != classic(&sc)) as usize;
+                compared += 1;
+            }
+        }
+    }
+    eprintln!("{compared} TSO matrix cells compared, {differs} of them unlike SC");
+    assert!(compared >= 60, "compared {compared}");
 }
 
 #[test]
@@ -313,4 +335,62 @@ fn the_general_primitives_doc_is_generated_from_the_table() {
         general::table::markdown(),
         "docs/src/general-primitives.md is stale: run `tornsim primitives --general --markdown` into it (below the header)"
     );
+}
+
+/// The cutoff argument's theorem, tested on the general files it applies to: the
+/// verdict at every count from the cutoff to 3 walkers is the cutoff's, and a hazard at
+/// one count stays at the next.
+#[test]
+fn every_general_file_the_argument_covers_agrees_with_1_to_3_walkers() {
+    use tornsim_core::general::argument::{argument, at_walkers, walker_blocks};
+    let mut covered = 0;
+    for (name, src) in general::FILES {
+        let p = general::load(src).unwrap();
+        let arg = argument(&p);
+        if !arg.applies() {
+            continue;
+        }
+        covered += 1;
+        let verdicts: Vec<Verdict> = (1..=3)
+            .map(|n| {
+                let at = at_walkers(&p, n).unwrap();
+                let want = if walker_blocks(&p) == 0 { 0 } else { n };
+                assert_eq!(at.walkers.count_ones(), want, "{name} at {n}");
+                general::check(&at, GCheckOptions::default()).verdict
+            })
+            .collect();
+        let b = arg.cutoff as usize;
+        for n in b..=3 {
+            assert_eq!(verdicts[n - 1], verdicts[b - 1], "{name}: {verdicts:?}");
+        }
+        for n in 1..3 {
+            if verdicts[n - 1] != Verdict::Safe {
+                assert_ne!(verdicts[n], Verdict::Safe, "{name}: {verdicts:?}");
+            }
+        }
+    }
+    assert!(covered >= 9, "covered {covered}");
+}
+
+#[test]
+fn the_argument_names_the_walker_line_that_breaks_it() {
+    use tornsim_core::general::argument::argument;
+    let src = "tornsim t\n{ mode = native-64; readers = 1; pmd pmd = table(t0); }\n\
+               P0(khugepaged) { x = pmdp_collapse_flush(pmd); }\n\
+               P1(gup_fast) {\n    v = pmdp_get_lockless(pmd);\n    ptl = pte_lockptr(v);\n    if (spin_trylock(ptl)) {\n        spin_unlock(ptl);\n    }\n}\n\
+               exists (deadlock)\n";
+    let p = general::load(src).unwrap_or_else(|e| panic!("{}", e.render(src, "t")));
+    let a = argument(&p);
+    assert!(!a.applies());
+    assert_eq!(a.proven_cutoff(), None);
+    let c1 = a.conditions[0].broken_at.as_ref().expect("C1 fails");
+    assert_eq!((c1.line, c1.op.as_str()), (7, "spin_trylock()"));
+    assert!(c1.why.contains("writes a spinlock"), "{}", c1.why);
+    let c2 = a.conditions[1].broken_at.as_ref().expect("C2 fails");
+    assert!(c2.why.contains("reads a spinlock's owner"), "{}", c2.why);
+    assert!(a.conditions[2].holds);
+    let any = general::argument::check_any(&p, GCheckOptions::default(), 2).unwrap();
+    assert!(!any.proved);
+    assert_eq!(any.checked.len(), 2, "bounded at 2");
+    assert!(any.sentence().starts_with("bounded"));
 }

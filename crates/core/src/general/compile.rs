@@ -202,6 +202,7 @@ pub fn compile_with(s: &GScenario, cfg: &GConfig) -> Result<GProgram, ScenarioEr
         pages: w.pages,
         exists: s.exists.clone(),
         source: s.source.clone(),
+        walkers_at: None,
     })
     .map(|mut p| {
         let mut base = 0u16;

@@ -4,7 +4,7 @@
 //! reads in progress need, and a page's mapcount. One more `impl` of [`GMachine`]: its
 //! step dispatches here.
 
-use super::ir::{EntryRef, Half, LoadStep, PageSrc, Source, Store, TableSrc, PTES};
+use super::ir::{Buffered, EntryRef, GOp, Half, LoadStep, PageSrc, Source, Store, TableSrc, PTES};
 use super::machine::{GMachine, Life, Obj, ReadReg, NO_READ};
 use crate::hazard::Hazard;
 
@@ -39,7 +39,7 @@ impl GMachine {
     ) -> Option<Hazard> {
         let (e, freed) = self.entry_of(cpu, entry)?;
         let mut hazard = freed.then_some(Hazard::FreedTable);
-        let old = self.st.entries[e];
+        let old = self.seen(cpu, e);
         let value = match src {
             Source::None => 0,
             Source::Table(t) => match self.table_of(cpu, t) {
@@ -62,15 +62,14 @@ impl GMachine {
                 PageSrc::OfValue(s) => self.local(cpu, s),
             },
         };
-        let lo = |v: u64| v & 0xffff_ffff;
-        let hi = |v: u64| v & !0xffff_ffff;
-        let new = match how {
-            Store::Clear => 0,
-            Store::ClearLowXchg | Store::ClearLow => hi(old),
-            Store::ClearHigh => lo(old),
-            Store::Set => value,
-            Store::SetHigh => lo(old) | hi(value),
-            Store::SetLow => hi(old) | lo(value),
+        const LOW: u64 = 0xffff_ffff;
+        let (mask, bits) = match how {
+            Store::Clear | Store::ClearPlain => (!0, 0),
+            Store::ClearLowXchg | Store::ClearLow => (LOW, 0),
+            Store::ClearHigh => (!LOW, 0),
+            Store::Set | Store::SetPlain => (!0, value),
+            Store::SetHigh => (!LOW, value),
+            Store::SetLow => (LOW, value),
         };
         if matches!(src, Source::Table(_)) && matches!(how, Store::Set | Store::SetLow) {
             self.st.installed |= 1 << cpu;
@@ -78,7 +77,21 @@ impl GMachine {
         if let Some(d) = dest {
             self.set_local(cpu, d, old);
         }
-        self.write(e, new);
+        let op = GOp::Store {
+            entry,
+            how,
+            src,
+            dest,
+        };
+        if self.buffers(op) {
+            self.st.sb[cpu as usize].push(Buffered::Entry {
+                entry: e as u16,
+                mask,
+                value: bits & mask,
+            });
+        } else {
+            self.write(e, old & !mask | bits & mask);
+        }
         hazard
     }
 
@@ -94,7 +107,7 @@ impl GMachine {
     ) -> (Option<Hazard>, u16) {
         let c = cpu as usize;
         let (cur, e, freed) = match self.entry_of(cpu, entry) {
-            Some((e, f)) => (self.st.entries[e], e, f),
+            Some((e, f)) => (self.seen(cpu, e), e, f),
             None => (0, usize::MAX, false),
         };
         let mut hazard = freed.then_some(Hazard::FreedTable);
@@ -147,8 +160,10 @@ impl GMachine {
             None => self.st.reads[c] = r,
             Some(v) => {
                 // Torn: present, and not a value the entry held at any instant from the
-                // read's first load to now.
+                // read's first load to now (or holds now as this CPU sees it, through
+                // its own buffered stores).
                 let held = v == r.first_val
+                    || v == cur
                     || self.st.log[r.first_log as usize..]
                         .iter()
                         .any(|&(x, w)| x as usize == e && w == v);

@@ -73,7 +73,7 @@ pub fn check(p: &Arc<GProgram>, opts: GCheckOptions) -> GCheckResult {
     let mut m = GMachine::new(p.clone(), false);
     let mut states: Vec<GState> = vec![m.st.clone()];
     let mut parent: Vec<u32> = vec![u32::MAX];
-    let mut via: Vec<GChoice> = vec![GChoice { cpu: 0, ack: false }];
+    let mut via: Vec<GChoice> = vec![GChoice::step(0)];
     let mut depth_of: Vec<u32> = vec![0];
     let mut index: HashTable<u32> = HashTable::new();
     index.insert_unique(hash_state(&states[0]), 0, |&i| {
@@ -263,18 +263,34 @@ pub const VERSION: &str = "tg1";
 /// A program's identity in a schedule: a hash of its file's text.
 fn program_id(p: &GProgram) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in p.source.as_bytes() {
+    let at = p.walkers_at.map(|n| format!("\0readers={n}"));
+    for &b in p
+        .source
+        .as_bytes()
+        .iter()
+        .chain(at.iter().flat_map(|a| a.as_bytes()))
+    {
         h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
     }
     encode_b64(&h.to_le_bytes())
 }
 
-/// `tg1.PROGRAM.STEPS.CHECK`: one character a step (the CPU twice over, plus one for an
-/// acknowledgement), and the classic schedules' checksum over the rest.
+/// How many kinds of choice a CPU has: a step and an answer, and a drain under TSO.
+fn kinds(p: &GProgram) -> usize {
+    2 + (p.cfg.memory == crate::knob::Memory::Tso) as usize
+}
+
+/// `tg1.PROGRAM.STEPS.CHECK`: one character a step (the CPU times the kinds of choice,
+/// plus one for an acknowledgement, two for a drain), and the classic schedules'
+/// checksum over the rest.
 pub fn encode(p: &GProgram, choices: &[GChoice]) -> String {
+    let k = kinds(p);
     let steps: String = choices
         .iter()
-        .map(|c| B64[(c.cpu as usize * 2 + c.ack as usize) & 63] as char)
+        .map(|c| {
+            let kind = c.ack as usize + 2 * c.drain as usize;
+            B64[(c.cpu as usize * k + kind) & 63] as char
+        })
         .collect();
     seal(&[VERSION, &program_id(p), &steps])
 }
@@ -308,13 +324,15 @@ pub fn decode(p: &GProgram, s: &str) -> Result<Vec<GChoice>, String> {
             p.name
         ));
     }
+    let k = kinds(p) as u8;
     steps
         .bytes()
         .map(|c| {
             b64_value(c)
                 .map(|v| GChoice {
-                    cpu: v / 2,
-                    ack: v % 2 == 1,
+                    cpu: v / k,
+                    ack: v % k == 1,
+                    drain: v % k == 2,
                 })
                 .ok_or_else(|| format!("'{}' is not a step", c as char))
         })

@@ -4,8 +4,9 @@
 //! compiler writes and the machine reads.
 
 use super::lang::GExists;
-use crate::knob::{Alloc, ClearKind, FreeKind, Knob, Mode, ReaderKind, SetKind};
+use crate::knob::{Alloc, Apic, ClearKind, FreeKind, Knob, Memory, Mode, ReaderKind, SetKind};
 use crate::prim::general::Test;
+use crate::prim::Tso;
 
 /// PTEs per table the model keeps (`pte t0[0]` … `pte t0[3]`).
 pub const PTES: usize = 4;
@@ -103,6 +104,13 @@ pub struct GConfig {
     pub clear: ClearKind,
     pub set: SetKind,
     pub free: FreeKind,
+    /// `memory = tso`: each CPU has a FIFO store buffer ([`GOp::tso`] says which steps
+    /// use it and which wait for it to drain).
+    pub memory: Memory,
+    /// How an IPI send is ordered against earlier stores under TSO.
+    pub apic: Apic,
+    /// `readers = any`: a check answers for every walker count, by the cutoff argument.
+    pub any_readers: bool,
 }
 
 impl Default for GConfig {
@@ -118,6 +126,9 @@ impl Default for GConfig {
             clear: ClearKind::Xchg64,
             set: SetKind::Xchg64,
             free: FreeKind::RcuDeferred,
+            memory: Memory::Sc,
+            apic: Apic::Xapic,
+            any_readers: false,
         }
     }
 }
@@ -201,16 +212,22 @@ pub enum LoadStep {
 /// How a store changes an entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Store {
-    /// One 64-bit exchange to zero.
+    /// One 64-bit exchange to zero (`pmdp_huge_get_and_clear()`, `ptep_get_and_clear()`).
     Clear,
+    /// One plain 64-bit store of zero (`pmd_clear()` where entries are whole,
+    /// `pte_clear()`).
+    ClearPlain,
     /// `xchg(&pmd_low, 0)`.
     ClearLowXchg,
     /// `pmd_low = 0`, a plain store.
     ClearLow,
     /// `pmd_high = 0`.
     ClearHigh,
-    /// One 64-bit store of the source's value.
+    /// One 64-bit store of the source's value as `set_pmd()` makes it: `cmpxchg8b` on
+    /// the 32-bit platforms (the classic `set = xchg64`), a plain store on 64-bit.
     Set,
+    /// One plain 64-bit store (`set_pte()`).
+    SetPlain,
     SetHigh,
     SetLow,
 }
@@ -260,10 +277,15 @@ pub enum GOp {
     IrqOff,
     IrqOn,
     /// `sync`: where it sent no IPI, go on to the sync (`alt`); else past it (`next`).
+    /// `fenced`: the IPI follows `weak_wrmsr_fence()`, as every flush path has since
+    /// ce4e240c279a (only `flush_tlb_others_ipi()` is without).
     Flush {
         skip_sync: bool,
+        fenced: bool,
     },
     Sync,
+    /// `MFENCE` (only under `memory = tso`).
+    Fence,
     Store {
         entry: EntryRef,
         how: Store,
@@ -318,6 +340,109 @@ pub enum GOp {
     Done,
 }
 
+impl GOp {
+    /// The shared state the step writes, beside its own CPU's interrupt flag (and the
+    /// quiescent state enabling interrupts is, which a grace period waits for): what
+    /// the cutoff argument's C1 forbids a walker.
+    pub fn shared_writes(&self) -> Option<&'static str> {
+        use GOp::*;
+        match self {
+            Lock(_) | Unlock { .. } | Trylock(_) => Some("a spinlock"),
+            Rw { .. } => Some("mmap_lock or i_mmap_rwsem"),
+            VmaStartWrite | VmaStartRead | VmaEndRead => Some("the VMA lock"),
+            Flush { .. } | Sync => Some("other CPUs' pending IPIs"),
+            Store { .. } => Some("a page-table entry"),
+            Alloc { .. } | Free { .. } => Some("a table's lifetime"),
+            GetPage(_) | TryGetPage(_) | PutPage(_) => Some("a page's reference count"),
+            IrqOff
+            | IrqOn
+            | Fence
+            | Load { .. }
+            | NoneNow(_)
+            | Test { .. }
+            | PmdSame { .. }
+            | PteSame { .. }
+            | RangeNone(_)
+            | Map { .. }
+            | Pinned(_)
+            | GupReturn { .. }
+            | Jump
+            | Done => None,
+        }
+    }
+
+    /// The state of other CPUs the step reads (their interrupt flags, a lock's owner,
+    /// the VMA's readers): what the cutoff argument's C2 forbids a walker. Entries,
+    /// tables and counts are the writers' state.
+    pub fn private_reads(&self) -> Option<&'static str> {
+        use GOp::*;
+        match self {
+            Lock(_) | Trylock(_) => Some("a spinlock's owner"),
+            Rw { .. } => Some("an rwsem's holders"),
+            VmaStartWrite | VmaStartRead => Some("the VMA lock's holders"),
+            Flush { .. } | Sync => Some("other CPUs' interrupt flags"),
+            Free {
+                how: FreeHow::Rcu, ..
+            } => Some("other CPUs' interrupt flags (the grace period)"),
+            _ => None,
+        }
+    }
+
+    /// How the step is ordered against its CPU's store buffer under `memory = tso`: the
+    /// general machine's TSO rules, in one place. The classic table's `tso` column says
+    /// the same of the same kernel code.
+    pub fn tso(&self, cfg: &GConfig) -> Tso {
+        use GOp::*;
+        match *self {
+            // arch_spin_lock() and spin_trylock() are locked; arch_spin_unlock() is a
+            // plain release store.
+            Lock(_) | Trylock(_) => Tso::Locked,
+            Unlock { .. } => Tso::Buffered,
+            // rwsems and the VMA lock are atomics on their counts; the page allocator
+            // takes zone->lock; page_ref_inc() and friends are lock-prefixed.
+            Rw { .. } | VmaStartWrite | VmaStartRead | VmaEndRead => Tso::Locked,
+            Alloc { .. } | Free { .. } => Tso::Locked,
+            GetPage(_) | TryGetPage(_) | PutPage(_) => Tso::Locked,
+            Fence => Tso::Fence,
+            Flush { fenced, .. } => match cfg.flush {
+                self::Flush::Hypercall => Tso::Serializing,
+                // "The INVLPGB instruction is weakly ordered" (asm/invlpgb.h).
+                self::Flush::Invlpgb => Tso::Local,
+                // A bare x2APIC WRMSR on Intel does not wait for the store buffer.
+                self::Flush::Ipi if !fenced && cfg.apic == Apic::X2apic => Tso::UnorderedIpi,
+                // weak_wrmsr_fence() precedes the x2APIC WRMSR; an xAPIC IPI is an
+                // MMIO write; AMD's x2APIC WRMSR is serializing; RAR is requested
+                // through the same APIC.
+                self::Flush::Ipi | self::Flush::Rar => Tso::OrderedIpi,
+            },
+            Sync => match cfg.platform {
+                Platform::Classic(Mode::XenPv | Mode::HyperV) => Tso::Serializing,
+                _ => Tso::OrderedIpi,
+            },
+            Store { how, .. } => match how {
+                self::Store::Clear | self::Store::ClearLowXchg => Tso::Locked,
+                self::Store::Set if cfg.platform != Platform::Native64 => Tso::Locked,
+                _ => Tso::Buffered,
+            },
+            Load { .. } | NoneNow(_) | PmdSame { .. } | PteSame { .. } | RangeNone(_) => Tso::Load,
+            Pinned(_) => Tso::Load,
+            IrqOff | IrqOn | Test { .. } | Map { .. } | GupReturn { .. } | Jump | Done => {
+                Tso::Local
+            }
+        }
+    }
+}
+
+/// A store waiting in a CPU's buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Buffered {
+    /// The bits of `mask` of entry `entry` become those of `value`: a half store
+    /// leaves the other half as memory holds it when the store drains.
+    Entry { entry: u16, mask: u64, value: u64 },
+    /// `spin_unlock()`: the lock word back to unlocked.
+    Unlock(u16),
+}
+
 /// One instruction: the step, where it goes next, its alternative, its source line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct GInstr {
@@ -364,6 +489,9 @@ pub struct GProgram {
     pub pages: Vec<(String, u64, u32)>,
     pub exists: GExists,
     pub source: String,
+    /// The walker count a check at another count than the file's compiled it for
+    /// (`--readers N`, the checks of `readers = any`); part of its schedules' identity.
+    pub walkers_at: Option<u32>,
 }
 
 impl GProgram {
@@ -401,6 +529,28 @@ impl GProgram {
     pub fn entries(&self) -> usize {
         self.pmds.len() + self.tables.len() * PTES
     }
+    /// The knobs that decide a verdict, as `name=value` pairs (the memory model and the
+    /// APIC only where they matter: under TSO).
+    pub fn knobs(&self) -> Vec<(&'static str, String)> {
+        let c = &self.cfg;
+        let mut v = vec![
+            ("mode", c.platform.name().to_string()),
+            ("flush", c.flush.name().to_string()),
+            ("readers", c.readers.to_string()),
+            ("cpus", self.cpus.to_string()),
+            ("alloc", c.alloc.name().to_string()),
+            (
+                "paravirt",
+                if c.paravirt { "on" } else { "off" }.to_string(),
+            ),
+        ];
+        if c.memory == Memory::Tso {
+            v.push(("memory", "tso".into()));
+            v.push(("apic", c.apic.name().into()));
+        }
+        v
+    }
+
     /// A CPU's name in traces: `P2(gup_fast)`.
     pub fn cpu_name(&self, cpu: u8) -> String {
         match self.block_of.get(cpu as usize).copied().flatten() {

@@ -182,7 +182,21 @@ impl Emitter<'_> {
                 if !classic && !row.args.is_empty() {
                     pmd_arg(self)?;
                 }
-                self.push(GOp::Flush { skip_sync: false })
+                self.push(GOp::Flush {
+                    skip_sync: false,
+                    fenced: true,
+                })
+            }
+            Kind::BareFlush => self.push(GOp::Flush {
+                skip_sync: false,
+                fenced: false,
+            }),
+            Kind::Fence => {
+                if self.cfg.memory == crate::knob::Memory::Tso {
+                    self.push(GOp::Fence)
+                } else {
+                    return Ok(self.code.len().saturating_sub(1));
+                }
             }
             Kind::LocklessSync => {
                 if self.cfg.sync_is_ipi() {
@@ -199,7 +213,10 @@ impl Emitter<'_> {
                 let mut pc = self.clear(e, d);
                 if row.kind != Kind::GetAndClear {
                     let sync = row.kind == Kind::CollapseFlushSync && self.cfg.sync_is_ipi();
-                    pc = self.push(GOp::Flush { skip_sync: sync });
+                    pc = self.push(GOp::Flush {
+                        skip_sync: sync,
+                        fenced: true,
+                    });
                     if sync {
                         pc = self.push(GOp::Sync);
                         // A flush that sent IPIs skips the sync.
@@ -228,7 +245,7 @@ impl Emitter<'_> {
                 } else {
                     self.push(GOp::Store {
                         entry,
-                        how: Store::Clear,
+                        how: Store::ClearPlain,
                         src: Source::None,
                         dest: None,
                     })
@@ -390,7 +407,7 @@ impl Emitter<'_> {
                 let index = self.index(arg(1))?;
                 self.push(GOp::Store {
                     entry: EntryRef::Pte { table, index },
-                    how: Store::Clear,
+                    how: Store::ClearPlain,
                     src: Source::None,
                     dest: None,
                 })
@@ -403,7 +420,7 @@ impl Emitter<'_> {
                 let p = self.page(m, ms)?;
                 self.push(GOp::Store {
                     entry: EntryRef::Pte { table, index },
-                    how: Store::Set,
+                    how: Store::SetPlain,
                     src: Source::Page(p),
                     dest: None,
                 })
@@ -441,7 +458,16 @@ impl Emitter<'_> {
             }
             Kind::FreeNow | Kind::FreeDefer | Kind::TlbRemoveTable => {
                 let t = if classic {
-                    self.table("_pmd", span).map_err(|_| ScenarioError::at(span, format!("{}() frees the table this block cleared from the PMD: clear it first, or name the table", row.name)))?
+                    // The table the block's clear returned; after pmd_clear(), which
+                    // returns nothing, the table the PMD held at the start (the classic
+                    // old table).
+                    match self.table("_pmd", span) {
+                        Ok(t) => t,
+                        Err(_) if self.world.tables.first().is_some_and(|t| t.declared) => {
+                            TableSrc::Fixed(0)
+                        }
+                        Err(_) => return Err(ScenarioError::at(span, format!("{}() frees the table this block cleared from the PMD: clear it first, or name the table", row.name))),
+                    }
                 } else {
                     let (n, s) = self.name_arg(arg(0), "a table")?;
                     self.table(n, s)?

@@ -5,8 +5,8 @@
 //! traces all step through it.
 
 use super::ir::{
-    EntryRef, FreeHow, GOp, GProgram, Half, LoadStep, LockSrc, PageSrc, Store, TableSrc, DONE,
-    NO_TABLE, PTES,
+    Buffered, EntryRef, FreeHow, GOp, GProgram, Half, LoadStep, LockSrc, PageSrc, Store, TableSrc,
+    DONE, NO_TABLE, PTES,
 };
 use crate::hazard::Hazard;
 use crate::prim::general::Test;
@@ -74,13 +74,41 @@ pub struct GState {
     pub reads: Vec<ReadReg>,
     /// CPUs that have installed a table (the classic fault's `while (!installed)`).
     pub installed: u64,
+    /// Each CPU's store buffer, oldest first (always empty under `memory = sc`).
+    pub sb: Vec<Vec<Buffered>>,
 }
 
-/// One choice: a CPU's next program step, or its answer to a pending IPI.
+/// One choice: a CPU's next program step, its answer to a pending IPI, or (under
+/// `memory = tso`) the drain of its oldest buffered store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct GChoice {
     pub cpu: u8,
     pub ack: bool,
+    pub drain: bool,
+}
+
+impl GChoice {
+    pub fn step(cpu: u8) -> GChoice {
+        GChoice {
+            cpu,
+            ack: false,
+            drain: false,
+        }
+    }
+    pub fn ack(cpu: u8) -> GChoice {
+        GChoice {
+            cpu,
+            ack: true,
+            drain: false,
+        }
+    }
+    pub fn drain(cpu: u8) -> GChoice {
+        GChoice {
+            cpu,
+            ack: false,
+            drain: true,
+        }
+    }
 }
 
 /// The machine for one compiled program.
@@ -90,6 +118,8 @@ pub struct GMachine {
     /// Walkers start no new iteration once every other block is done (runs end).
     drain: bool,
     all: u64,
+    /// Each CPU's store-buffer capacity under TSO: its block's store instructions.
+    pub(super) sb_cap: Vec<u8>,
     pub st: GState,
 }
 
@@ -112,10 +142,24 @@ impl GMachine {
         } else {
             (1u64 << prog.cpus) - 1
         };
+        let sb_cap = (0..prog.cpus as usize)
+            .map(|c| match prog.block_of[c] {
+                Some(b) => {
+                    let (_, from, to, _) = &prog.blocks[b as usize];
+                    let n = prog.code[*from as usize..*to as usize]
+                        .iter()
+                        .filter(|i| i.op.tso(&prog.cfg) == crate::prim::Tso::Buffered)
+                        .count();
+                    n.clamp(1, 255) as u8
+                }
+                None => 1,
+            })
+            .collect();
         GMachine {
             prog,
             drain,
             all,
+            sb_cap,
             st,
         }
     }
@@ -153,6 +197,7 @@ impl GMachine {
         self.writers_done()
             && (0..self.prog.cpus).all(|c| !self.is_walker(c) || self.at_entry(c))
             && self.st.pending.iter().all(|&p| p == 0)
+            && self.st.sb.iter().all(|b| b.is_empty())
     }
 
     /// What a value is.
@@ -251,6 +296,9 @@ impl GMachine {
         if self.drain && self.is_walker(cpu) && self.at_entry(cpu) && self.writers_done() {
             return false;
         }
+        if self.buffer_blocks(cpu, op).is_some() {
+            return false;
+        }
         let bit = 1u64 << cpu;
         match op {
             GOp::Lock(l) => self
@@ -273,21 +321,30 @@ impl GMachine {
         }
     }
 
+    /// Taking an interrupt is serializing: under TSO a CPU answers with an empty buffer.
     fn can_ack(&self, cpu: u8) -> bool {
-        self.st.irq_off >> cpu & 1 == 0 && self.st.pending.iter().any(|p| p >> cpu & 1 == 1)
+        self.st.irq_off >> cpu & 1 == 0
+            && self.st.pending.iter().any(|p| p >> cpu & 1 == 1)
+            && self.st.sb[cpu as usize].is_empty()
     }
 
-    /// The choices open now, program steps first then acknowledgements, each by CPU.
+    /// The choices open now, program steps first, then acknowledgements, then drains,
+    /// each by CPU.
     pub fn enabled(&self) -> Vec<GChoice> {
         let mut v = Vec::new();
         for cpu in 0..self.prog.cpus {
             if self.can_step(cpu) {
-                v.push(GChoice { cpu, ack: false });
+                v.push(GChoice::step(cpu));
             }
         }
         for cpu in 0..self.prog.cpus {
             if self.can_ack(cpu) {
-                v.push(GChoice { cpu, ack: true });
+                v.push(GChoice::ack(cpu));
+            }
+        }
+        for cpu in 0..self.prog.cpus {
+            if !self.st.sb[cpu as usize].is_empty() {
+                v.push(GChoice::drain(cpu));
             }
         }
         v
@@ -295,10 +352,11 @@ impl GMachine {
 
     pub fn is_enabled(&self, ch: GChoice) -> bool {
         ch.cpu < self.prog.cpus
-            && if ch.ack {
-                self.can_ack(ch.cpu)
-            } else {
-                self.can_step(ch.cpu)
+            && match (ch.ack, ch.drain) {
+                (true, false) => self.can_ack(ch.cpu),
+                (false, true) => !self.st.sb[ch.cpu as usize].is_empty(),
+                (false, false) => self.can_step(ch.cpu),
+                (true, true) => false,
             }
     }
 
@@ -313,7 +371,7 @@ impl GMachine {
         unfinished
             && enabled
                 .iter()
-                .all(|ch| !ch.ack && self.is_walker(ch.cpu) && self.at_entry(ch.cpu))
+                .all(|ch| !ch.ack && !ch.drain && self.is_walker(ch.cpu) && self.at_entry(ch.cpu))
     }
 
     /// Why `ch` cannot be taken now, or `None` if it can.
@@ -328,17 +386,31 @@ impl GMachine {
             return None;
         }
         let name = self.prog.cpu_name(ch.cpu);
+        if ch.ack && ch.drain {
+            return Some("a step is an answer or a drain, not both".into());
+        }
+        if ch.drain {
+            return Some(format!("{name}'s store buffer is empty"));
+        }
         if ch.ack {
             return Some(if self.st.irq_off >> ch.cpu & 1 == 1 {
                 format!("{name} has interrupts disabled")
-            } else {
+            } else if self.st.pending.iter().all(|p| p >> ch.cpu & 1 == 0) {
                 format!("{name} has no IPI pending")
+            } else {
+                format!("{name} takes no interrupt before its store buffer drains")
             });
         }
         Some(match self.op(ch.cpu) {
             GOp::Done => format!("{name} has finished"),
             _ if self.st.pending[ch.cpu as usize] != 0 => {
                 format!("{name} waits for its IPIs to be answered")
+            }
+            op if self.buffer_blocks(ch.cpu, op).is_some() => {
+                format!(
+                    "{name} {}",
+                    self.buffer_blocks(ch.cpu, op).unwrap_or_default()
+                )
             }
             GOp::Lock(_) => format!("{name} spins on a lock another CPU holds"),
             GOp::Rw { .. } => format!("{name} sleeps on a reader-writer lock"),
@@ -361,6 +433,10 @@ impl GMachine {
             }
             return None;
         }
+        if ch.drain {
+            self.drain_one(cpu);
+            return None;
+        }
         let pc = self.st.pc[cpu as usize];
         let ins = self.prog.code[pc as usize];
         let mut next = ins.next;
@@ -374,7 +450,11 @@ impl GMachine {
             }
             GOp::Unlock { lock, retry } => {
                 if let Some(l) = self.lock_of(cpu, lock) {
-                    self.st.spin[l] = NO_CPU;
+                    if self.buffers(ins.op) {
+                        self.st.sb[c].push(Buffered::Unlock(l as u16));
+                    } else {
+                        self.st.spin[l] = NO_CPU;
+                    }
                 }
                 if retry && self.st.installed & bit == 0 {
                     next = ins.alt;
@@ -420,7 +500,7 @@ impl GMachine {
                     }
                 }
             }
-            GOp::Flush { skip_sync } => {
+            GOp::Flush { skip_sync, .. } => {
                 let targets = if self.prog.cfg.flush.waits() {
                     self.prog.in_mm & self.all & !bit
                 } else {
@@ -444,7 +524,7 @@ impl GMachine {
                 next = n;
             }
             GOp::NoneNow(e) => {
-                if self.st.entries[e as usize] != 0 {
+                if self.seen(cpu, e as usize) != 0 {
                     next = ins.alt;
                 }
             }
@@ -462,14 +542,14 @@ impl GMachine {
                 }
             }
             GOp::PmdSame { src, pmd } => {
-                if self.st.entries[pmd as usize] != self.local(cpu, src) {
+                if self.seen(cpu, pmd as usize) != self.local(cpu, src) {
                     next = ins.alt;
                 }
             }
             GOp::PteSame { src, table, index } => {
                 let e = EntryRef::Pte { table, index };
                 let (cur, freed) = match self.entry_of(cpu, e) {
-                    Some((i, f)) => (self.st.entries[i], f),
+                    Some((i, f)) => (self.seen(cpu, i), f),
                     None => (0, false),
                 };
                 if freed {
@@ -485,7 +565,7 @@ impl GMachine {
                         hazard = Some(Hazard::FreedTable);
                     }
                     let base = self.prog.pmds.len() + t as usize * PTES;
-                    if self.st.entries[base..base + PTES].iter().any(|&v| v != 0) {
+                    if (base..base + PTES).any(|e| self.seen(cpu, e) != 0) {
                         next = ins.alt;
                     }
                 }
@@ -575,7 +655,7 @@ impl GMachine {
                     }
                 }
             }
-            GOp::Jump | GOp::Done => {}
+            GOp::Fence | GOp::Jump | GOp::Done => {}
         }
         self.st.pc[c] = next;
         // A finished block's locals, and a walker's between iterations, are dead: zero
@@ -594,6 +674,9 @@ impl GMachine {
         if ch.ack {
             return "answers the IPI".into();
         }
+        if ch.drain {
+            return self.describe_drain(ch.cpu);
+        }
         let pc = self.st.pc[ch.cpu as usize];
         if pc == DONE {
             return "done".into();
@@ -607,7 +690,9 @@ impl GMachine {
                 LoadStep::Whole => "load the whole entry".into(),
             },
             GOp::Store { how, .. } => match how {
-                Store::Clear => "clear the entry".into(),
+                Store::Clear => "xchg the entry to 0".into(),
+                Store::ClearPlain => "store 0 to the entry".into(),
+                Store::SetPlain => "store the new value".into(),
                 Store::ClearLowXchg => "xchg the low word to 0".into(),
                 Store::ClearLow => "store 0 to the low word".into(),
                 Store::ClearHigh => "store 0 to the high word".into(),
@@ -621,6 +706,11 @@ impl GMachine {
             },
             GOp::Sync => "IPI every other CPU and wait".into(),
             _ => String::new(),
+        };
+        let what = if self.buffers(ins.op) && !what.is_empty() {
+            format!("{what}, into the store buffer")
+        } else {
+            what
         };
         if what.is_empty() {
             format!("{prim}() (line {})", ins.line)
@@ -672,5 +762,6 @@ pub fn initial(p: &GProgram) -> GState {
         locals: vec![0; locals],
         reads: vec![ReadReg::START; n],
         installed: 0,
+        sb: vec![Vec::new(); n],
     }
 }

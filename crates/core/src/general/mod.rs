@@ -24,6 +24,7 @@
 //! schedule strings and traces, apart from the rules), and `report` (a file answered
 //! in one call, as the web page shows it).
 
+pub mod argument;
 pub mod compile;
 mod emit;
 mod entries;
@@ -35,6 +36,7 @@ pub mod machine;
 pub mod report;
 #[cfg(test)]
 mod tests;
+pub mod tso;
 mod world;
 
 pub use crate::prim::general as table;
@@ -83,9 +85,9 @@ pub fn load(src: &str) -> Result<Arc<GProgram>, ScenarioError> {
 /// The general machine's program for a classic configuration: the same file (its own,
 /// or its placement's) under the same knobs. What the agreement test runs on every
 /// built-in scenario and matrix cell; an error names what the general machine does not
-/// model yet (TSO, vCPU preemption, random frames, shared words).
+/// model yet (vCPU preemption, random frames, shared words).
 pub fn from_classic(cfg: &crate::config::Config) -> Result<Arc<GProgram>, ScenarioError> {
-    use crate::config::{Alloc, Memory, Mode};
+    use crate::config::{Alloc, Mode};
     let src = crate::program::of_config(cfg).source.clone();
     let unsupported = |what: &str| {
         Err(ScenarioError::at(
@@ -93,9 +95,6 @@ pub fn from_classic(cfg: &crate::config::Config) -> Result<Arc<GProgram>, Scenar
             format!("{what} runs on the classic machine only"),
         ))
     };
-    if cfg.memory != Memory::Sc {
-        return unsupported("memory = tso");
-    }
     if cfg.mode == Mode::KvmPvFlush {
         return unsupported("mode = kvm-pv-flush");
     }
@@ -125,6 +124,9 @@ pub fn from_classic(cfg: &crate::config::Config) -> Result<Arc<GProgram>, Scenar
         clear: cfg.clear,
         set: cfg.set,
         free: cfg.free,
+        memory: cfg.memory,
+        apic: cfg.apic,
+        any_readers: false,
     };
     compile_with(&g, &gc).map(Arc::new)
 }
@@ -171,6 +173,10 @@ pub const FILES: &[(&str, &str)] = &[
     (
         "retract-v1-xen",
         include_str!("../../../../scenarios/general/retract-v1-xen.litmus"),
+    ),
+    (
+        "tso-bare-x2apic-flush",
+        include_str!("../../../../scenarios/general/tso-bare-x2apic-flush.litmus"),
     ),
     (
         "two-collapsers",

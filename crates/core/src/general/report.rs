@@ -3,6 +3,7 @@
 //! batch of random runs. Plain data that crosses a worker boundary: what the web page
 //! shows for a file the general machine runs.
 
+use super::argument::check_any;
 use super::explore::{check, encode, replay, GBatch, GCheckOptions};
 use super::ir::GProgram;
 use crate::hazard::Verdict;
@@ -32,32 +33,58 @@ pub struct GReport {
     pub hazard_runs: Vec<(String, u64)>,
     /// The first run (by index) that raised a hazard the clause asks about.
     pub first_schedule: Option<String>,
+    /// `readers = any`: the verdict for every walker count, and the argument's
+    /// conditions in one line (the verdict and witness above are then the check at the
+    /// fewest walkers that reach a hazard, or at the cutoff).
+    #[serde(default)]
+    pub any: Option<String>,
 }
 
 /// Checks `p` (up to `max_states`) and runs it `runs` times from `seed`.
 pub fn report(p: &Arc<GProgram>, max_states: u64, runs: u64, seed: u64) -> GReport {
-    let r = check(
-        p,
-        GCheckOptions {
-            max_states,
-            ..GCheckOptions::default()
-        },
-    );
+    let opts = GCheckOptions {
+        max_states,
+        ..GCheckOptions::default()
+    };
+    // `readers = any` answers at the count that decides; a file whose walkers
+    // recompile at no count (it cannot happen to a file that compiled) keeps its own.
+    let (r, p, any) = match p
+        .cfg
+        .any_readers
+        .then(|| check_any(p, opts, 3).ok())
+        .flatten()
+    {
+        Some(a) => {
+            let conds: Vec<String> = a
+                .argument
+                .conditions
+                .iter()
+                .map(|c| format!("{} {}", c.id, if c.holds { "holds" } else { "fails" }))
+                .collect();
+            let any = format!(
+                "any number of walkers: {} (cutoff argument: {}; checked {})",
+                a.sentence(),
+                conds.join(", "),
+                super::argument::checked_text(&a.checked)
+            );
+            (a.result, a.program, Some(any))
+        }
+        None => (check(p, opts), p.clone(), None),
+    };
+    let p = &p;
     let trace = r.witness.as_ref().and_then(|w| replay(p, w).ok());
     let mut batch = GBatch::new(p, seed);
     let stats = batch.run(runs).clone();
     let names: Vec<&str> = p.exists.hazards.iter().map(|h| h.name()).collect();
-    let c = &p.cfg;
     GReport {
         name: p.name.clone(),
         description: p.description.clone(),
-        summary: format!(
-            "mode = {}, flush = {}, readers = {}, {} CPUs",
-            c.platform.name(),
-            c.flush.name(),
-            c.readers,
-            p.cpus
-        ),
+        summary: p
+            .knobs()
+            .iter()
+            .map(|(k, v)| format!("{k} = {v}"))
+            .collect::<Vec<_>>()
+            .join(", "),
         exists: format!(
             "{}exists ({})",
             if p.exists.negated { "~" } else { "" },
@@ -77,6 +104,7 @@ pub fn report(p: &Arc<GProgram>, max_states: u64, runs: u64, seed: u64) -> GRepo
             .map(|(h, n)| (h.name().to_string(), *n))
             .collect(),
         first_schedule: stats.first.map(|(_, s)| s),
+        any,
     }
 }
 
@@ -88,12 +116,15 @@ impl GReport {
             Some(false) => "the file's claim does NOT hold",
             None => "the file's claim is undecided",
         };
-        format!(
-            "{}: {} ({}; {claim})",
-            self.verdict,
-            self.verdict.sentence(),
-            self.exists
-        )
+        match &self.any {
+            Some(any) => format!("{}: {any} ({}; {claim})", self.verdict, self.exists),
+            None => format!(
+                "{}: {} ({}; {claim})",
+                self.verdict,
+                self.verdict.sentence(),
+                self.exists
+            ),
+        }
     }
 
     /// Whether the verdict is a hazard (not safe, not incomplete).

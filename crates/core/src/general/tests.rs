@@ -15,20 +15,19 @@ fn machine(src: &str) -> GMachine {
 }
 
 fn step(m: &mut GMachine, cpu: u8) -> Option<Hazard> {
-    let ch = GChoice { cpu, ack: false };
+    let ch = GChoice::step(cpu);
     assert!(m.is_enabled(ch), "CPU{cpu}: {:?}", m.why_disabled(ch));
     m.step(ch)
 }
 
 fn ack(m: &mut GMachine, cpu: u8) {
-    let ch = GChoice { cpu, ack: true };
+    let ch = GChoice::ack(cpu);
     assert!(m.is_enabled(ch), "ack CPU{cpu}: {:?}", m.why_disabled(ch));
     m.step(ch);
 }
 
 fn disabled(m: &GMachine, cpu: u8) -> String {
-    m.why_disabled(GChoice { cpu, ack: false })
-        .expect("disabled")
+    m.why_disabled(GChoice::step(cpu)).expect("disabled")
 }
 
 #[test]
@@ -43,9 +42,9 @@ fn an_ipi_waits_for_every_target_and_an_irq_off_cpu_cannot_answer() {
     step(&mut m, 0); // the sync: IPIs to 1 and 2
     assert_eq!(m.st.pending[0], 0b110);
     assert!(disabled(&m, 0).contains("waits for its IPIs"));
-    assert!(!m.is_enabled(GChoice { cpu: 1, ack: true }));
+    assert!(!m.is_enabled(GChoice::ack(1)));
     assert!(m
-        .why_disabled(GChoice { cpu: 1, ack: true })
+        .why_disabled(GChoice::ack(1))
         .unwrap()
         .contains("interrupts disabled"));
     ack(&mut m, 2);
@@ -54,7 +53,7 @@ fn an_ipi_waits_for_every_target_and_an_irq_off_cpu_cannot_answer() {
     ack(&mut m, 1);
     assert_eq!(m.st.pending[0], 0);
     assert!(m
-        .why_disabled(GChoice { cpu: 1, ack: true })
+        .why_disabled(GChoice::ack(1))
         .unwrap()
         .contains("no IPI pending"));
     step(&mut m, 0);
@@ -608,11 +607,8 @@ fn runs_end_when_the_writers_are_done_and_walkers_stop_at_their_first_line() {
 #[test]
 fn schedules_refuse_what_they_cannot_replay() {
     let p = prog("{ pmd pmd = table(t0); } P0(khugepaged) { pmd_clear(pmd); }");
-    let s = encode(&p, &[GChoice { cpu: 0, ack: false }]);
-    assert_eq!(
-        decode(&p, &s).unwrap(),
-        vec![GChoice { cpu: 0, ack: false }]
-    );
+    let s = encode(&p, &[GChoice::step(0)]);
+    assert_eq!(decode(&p, &s).unwrap(), vec![GChoice::step(0)]);
     let bad = |s: &str| decode(&p, s).unwrap_err();
     assert!(bad("tg1.x").contains("four"));
     assert!(bad(&s.replacen("tg1", "tg9", 1)).contains("version"));
@@ -622,9 +618,9 @@ fn schedules_refuse_what_they_cannot_replay() {
     let q = prog("{ pmd pmd = table(t0); } P0(khugepaged) { pmd_clear(pmd); pmd_clear(pmd); }");
     assert!(decode(&q, &s).unwrap_err().contains("another scenario"));
     // Replay refuses a step that cannot run, naming it.
-    let e = replay(&p, &[GChoice { cpu: 0, ack: true }]).unwrap_err();
+    let e = replay(&p, &[GChoice::ack(0)]).unwrap_err();
     assert!(e.contains("step 0") && e.contains("P0(khugepaged)"), "{e}");
-    let e = replay(&p, &[GChoice { cpu: 5, ack: false }]).unwrap_err();
+    let e = replay(&p, &[GChoice::step(5)]).unwrap_err();
     assert!(e.contains("no CPU5"), "{e}");
 }
 
@@ -646,13 +642,17 @@ fn traces_describe_each_step_in_kernel_terms() {
     ];
     let w: Vec<GChoice> = steps
         .iter()
-        .map(|&(cpu, ack)| GChoice { cpu, ack })
+        .map(|&(cpu, ack)| GChoice {
+            cpu,
+            ack,
+            drain: false,
+        })
         .collect();
     let t = replay(&p, &w).unwrap();
     let text = t.text(&p);
     for want in [
         "load the low word",
-        "clear the entry",
+        "xchg the entry to 0",
         "flush (hypercall): waits for no walker",
         "load the high word",
         "re-check the low word",
@@ -720,4 +720,158 @@ fn runs_report_a_deadlock_and_cut_a_livelock() {
     assert_eq!((s.runs, s.cut), (2, 2));
     assert_eq!(s.steps, 2 * explore::MAX_RUN_STEPS);
     assert!(s.hazards.is_empty());
+}
+
+fn drain(m: &mut GMachine, cpu: u8) {
+    let ch = GChoice::drain(cpu);
+    assert!(m.is_enabled(ch), "drain CPU{cpu}: {:?}", m.why_disabled(ch));
+    m.step(ch);
+}
+
+#[test]
+fn under_tso_a_plain_store_waits_in_its_buffer_and_its_own_cpu_sees_it_first() {
+    let mut m = machine(
+        "{ mode = native-64; memory = tso; readers = 1; pmd pmd = table(t0); pte t0[0] = page(a); page a = 1; }
+         P0(munmap) { pte_clear(t0, 0); v = ptep_get(t0, 0); x = ptep_get_and_clear(t0, 0); }
+         P1(fault) { v = ptep_get(t0, 0); w = ptep_get(t0, 1); }",
+    );
+    let mapped = m.st.entries[1];
+    assert_ne!(mapped, 0);
+    step(&mut m, 0); // pte_clear(): buffered
+    assert_eq!(m.st.entries[1], mapped, "memory still maps the page");
+    assert_eq!(m.buffer_text(0), ["t0[0] = 0x0"]);
+    assert!(m.is_enabled(GChoice::drain(0)));
+    assert!(!m.is_enabled(GChoice::drain(1)));
+    assert!(m
+        .why_disabled(GChoice::drain(1))
+        .unwrap()
+        .contains("store buffer is empty"));
+    step(&mut m, 1); // another CPU loads memory: still mapped
+    assert_eq!(m.local(1, 0), mapped);
+    step(&mut m, 0); // its own load forwards from the buffer
+    assert_eq!(m.local(0, 0), 0);
+    // The xchg is locked: it waits for the buffer to drain.
+    assert!(
+        disabled(&m, 0).contains("store buffer to drain"),
+        "{}",
+        disabled(&m, 0)
+    );
+    assert!(!m.finished());
+    drain(&mut m, 0);
+    assert_eq!(m.st.entries[1], 0);
+    assert!(m.st.sb[0].is_empty());
+    step(&mut m, 0);
+    step(&mut m, 1);
+    assert!(m.finished());
+}
+
+#[test]
+fn under_tso_half_stores_drain_in_order_and_keep_the_other_half_as_memory_holds_it() {
+    let mut m = machine(
+        "{ mode = native-pae; memory = tso; readers = 1; pmd pmd = table(t0); }
+         P0(khugepaged) { pmd_clear(pmd); }
+         P1(gup_fast) { v = pmdp_get(pmd); }",
+    );
+    let old = m.st.entries[0];
+    step(&mut m, 0); // pmd_low = 0
+    step(&mut m, 0); // pmd_high = 0
+    assert_eq!(m.st.sb[0].len(), 2);
+    assert_eq!(m.st.entries[0], old);
+    assert!(m.describe(GChoice::drain(0)).contains("low word"));
+    drain(&mut m, 0);
+    assert_eq!(m.st.entries[0], old & !0xffff_ffff, "the low word first");
+    drain(&mut m, 0);
+    assert_eq!(m.st.entries[0], 0);
+}
+
+#[test]
+fn under_tso_a_spin_unlock_is_buffered_and_an_interrupt_waits_for_an_empty_buffer() {
+    let mut m = machine(
+        "{ mode = native-64; memory = tso; readers = 1; pmd pmd = table(t0); }
+         P0(khugepaged) { ptl = pmd_lock(pmd); spin_unlock(ptl); tlb_remove_table_sync_one(); }
+         P1(fault) { ptl = pmd_lock(pmd); pte_clear(t0, 0); spin_unlock(ptl); }",
+    );
+    step(&mut m, 0);
+    step(&mut m, 0); // the unlock waits in the buffer: the lock is still held
+    assert_eq!(m.st.spin[0], 0);
+    assert!(disabled(&m, 1).contains("spins"));
+    // The sync is an ordered IPI: it waits for the buffer.
+    assert!(disabled(&m, 0).contains("store buffer to drain"));
+    drain(&mut m, 0);
+    assert_eq!(m.st.spin[0], NO_CPU);
+    step(&mut m, 1); // CPU1 takes the lock
+    step(&mut m, 1); // and buffers a store
+    step(&mut m, 0); // CPU0's IPI to CPU1
+    assert!(!m.is_enabled(GChoice::ack(1)));
+    assert!(m
+        .why_disabled(GChoice::ack(1))
+        .unwrap()
+        .contains("before its store buffer drains"));
+    drain(&mut m, 1);
+    ack(&mut m, 1);
+}
+
+#[test]
+fn a_bare_x2apic_flush_overtakes_the_clear_only_under_tso() {
+    let file = scenario_text("tso-bare-x2apic-flush");
+    let verdict = |from: &str, to: &str| {
+        let p = load(&file.replace(from, to)).unwrap();
+        check(&p, GCheckOptions::default()).verdict
+    };
+    assert_eq!(verdict("", ""), Verdict::Stale);
+    assert_eq!(verdict("apic = x2apic", "apic = xapic"), Verdict::Safe);
+    assert_eq!(verdict("apic = x2apic", "apic = x2apic-amd"), Verdict::Safe);
+    assert_eq!(verdict("memory = tso", "memory = sc"), Verdict::Safe);
+    assert_eq!(
+        verdict("flush_tlb_others_ipi()", "flush_tlb_range(pmd)"),
+        Verdict::Safe,
+        "every flush path since ce4e240c279a fences first"
+    );
+    assert_eq!(
+        verdict("pmd_clear(pmd)", "old = pmdp_huge_get_and_clear(pmd)"),
+        Verdict::Safe,
+        "a locked clear drains the buffer before the IPI"
+    );
+}
+
+#[test]
+fn a_tso_schedule_string_carries_drains() {
+    let p = load(&scenario_text("tso-bare-x2apic-flush")).unwrap();
+    let r = check(&p, GCheckOptions::default());
+    let w = r.witness.expect("a witness");
+    assert!(w.iter().any(|c| c.drain), "the witness drains a store");
+    let s = encode(&p, &w);
+    assert_eq!(decode(&p, &s).unwrap(), w);
+    let t = replay(&p, &w).unwrap();
+    assert!(t.text(&p).contains("drains"));
+}
+
+fn scenario_text(name: &str) -> String {
+    FILES
+        .iter()
+        .find(|f| f.0 == name)
+        .map(|f| f.1.to_string())
+        .unwrap_or_else(|| panic!("no built-in general file {name}"))
+}
+
+#[test]
+fn a_report_of_a_file_with_readers_any_answers_for_every_walker_count() {
+    let file = scenario_text("retract-v1-xen").replace("readers = 1", "readers = any");
+    assert!(file.contains("readers = any"), "the file sets readers = 1");
+    let p = load(&file).unwrap();
+    assert!(p.cfg.any_readers);
+    let r = report::report(&p, 1_000_000, 200, 1);
+    assert_eq!(r.verdict, Verdict::Torn);
+    let any = r.any.as_deref().expect("an any-count answer");
+    assert!(any.contains("torn with 1 reader"), "{any}");
+    assert!(any.contains("C1 holds, C2 holds, C3 holds"), "{any}");
+    assert!(r.headline().contains("any number of walkers"));
+    let plain = report::report(
+        &load(&scenario_text("retract-v1-xen")).unwrap(),
+        1_000_000,
+        200,
+        1,
+    );
+    assert_eq!(plain.any, None);
+    assert!(!plain.headline().contains("any number"));
 }

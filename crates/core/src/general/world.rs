@@ -61,12 +61,10 @@ pub(super) fn configure(s: &GScenario, walker_blocks: u32) -> Result<GConfig, Sc
                 let m: Memory = v
                     .parse()
                     .map_err(|e: crate::knob::ConfigError| bad(e.to_string()))?;
-                if m != Memory::Sc {
-                    return Err(bad("memory = tso runs on the classic machine only: the general machine is sequentially consistent for now".into()));
-                }
+                c.memory = m;
             }
             "apic" => {
-                crate::knob::Apic::parse(v).map_err(|e| bad(e.to_string()))?;
+                c.apic = crate::knob::Apic::parse(v).map_err(|e| bad(e.to_string()))?;
             }
             "sync" => return Err(bad(
                 "'sync' is not a setting in a scenario: the order of the lines is the placement"
@@ -81,7 +79,10 @@ pub(super) fn configure(s: &GScenario, walker_blocks: u32) -> Result<GConfig, Sc
                         c.readers = n;
                         readers_set = true;
                     }
-                    S::AnyReaders => return Err(bad("readers = any: the cutoff argument is not derived for the general machine yet; give a count".into())),
+                    S::AnyReaders => {
+                        c.any_readers = true;
+                        readers_set = true;
+                    }
                     S::Paravirt(b) => c.paravirt = b,
                     S::Reader(r) => c.reader = r,
                     S::Alloc(a) => {

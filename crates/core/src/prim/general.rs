@@ -111,7 +111,13 @@ pub enum Kind {
     PutPage,
     MaybePinned,
     GupReturn,
-    /// A fence: no step under sequential consistency.
+    /// `MFENCE` (`smp_mb()`, `weak_wrmsr_fence()`): under `memory = tso` a step that
+    /// waits for an empty store buffer; no step under sequential consistency.
+    Fence,
+    /// The flush IPI without `weak_wrmsr_fence()` (`flush_tlb_others_ipi()` before
+    /// ce4e240c279a): under TSO with x2APIC it leaves with stores still buffered.
+    BareFlush,
+    /// No step on x86 (`smp_rmb()`, `smp_wmb()`: TSO already orders loads and stores).
     Nothing,
 }
 
@@ -191,7 +197,7 @@ pub static GPRIMS: &[GPrim] = &[
     row!("local_irq_save", [], true, Nothing, Kind::IrqOff, "disable interrupts: from here this CPU answers no IPI, and an RCU grace period waits for it", "local_irq_save()", "include/linux/irqflags.h"),
     row!("local_irq_restore", [], true, Nothing, Kind::IrqOn, "enable interrupts: a quiescent state for RCU-deferred frees", "local_irq_restore()", "include/linux/irqflags.h"),
     row!("flush_tlb_range", [Entry], true, Nothing, Kind::Flush, "the TLB flush, as `flush` says: ipi waits for every CPU in mm_cpumask (so for IRQ-off walkers); invlpgb, rar and hypercall wait for no walker", "flush_tlb_range() / flush_tlb_multi()", "arch/x86/mm/tlb.c"),
-    row!("flush_tlb_others_ipi", [], true, Nothing, Kind::Flush, "the TLB flush (the classic row without the x2APIC fence; under memory = sc the same as flush_tlb_range())", "flush_tlb_others_ipi()", "arch/x86/kernel/tlb_32.c (v2.6.28)"),
+    row!("flush_tlb_others_ipi", [], true, Nothing, Kind::BareFlush, "the TLB flush without the x2APIC fence: under memory = tso with apic = x2apic the IPI leaves before earlier stores drain; otherwise the same as flush_tlb_range()", "flush_tlb_others_ipi()", "arch/x86/kernel/tlb_32.c (v2.6.28)"),
     row!("pmdp_get_lockless_sync", [], true, Nothing, Kind::LocklessSync, "an IPI broadcast that waits for every other CPU, where the PMD is read in halves (PAE with CONFIG_MMU_GATHER_RCU_TABLE_FREE); nothing elsewhere", "pmdp_get_lockless_sync()", "include/linux/pgtable.h"),
     row!("tlb_remove_table_sync_one", [], true, Nothing, Kind::SyncOne, "an IPI broadcast to every other CPU, waiting for each to answer (so for every IRQ-off walker)", "tlb_remove_table_sync_one()", "mm/mmu_gather.c"),
     row!("pmdp_collapse_flush", [Entry], true, Value, Kind::CollapseFlush, "clear the PMD and flush the TLB; gives the old value", "pmdp_collapse_flush()", "mm/pgtable-generic.c"),
@@ -231,8 +237,8 @@ pub static GPRIMS: &[GPrim] = &[
     row!("put_page", [Page], false, Nothing, Kind::PutPage, "drop a reference; the last one frees the page", "put_page() / folio_put()", "include/linux/mm.h"),
     row!("folio_maybe_dma_pinned", [Page], false, Cond, Kind::MaybePinned, "the page has more references than mappings (someone pinned it)", "folio_maybe_dma_pinned() / the refcount check of __collapse_huge_page_isolate()", "include/linux/mm.h, mm/khugepaged.c"),
     row!("gup_return", [Page], false, Nothing, Kind::GupReturn, "GUP-fast hands the page it pinned to its caller: a stale-pin hazard if the PMD and PTE it was read through no longer map it", "gup_fast() returning a page", "mm/gup.c"),
-    row!("weak_wrmsr_fence", [], true, Nothing, Kind::Nothing, "a fence: no step under memory = sc", "weak_wrmsr_fence()", "arch/x86/include/asm/barrier.h"),
-    row!("smp_mb", [], true, Nothing, Kind::Nothing, "a full barrier: no step under memory = sc", "smp_mb()", "arch/x86/include/asm/barrier.h"),
+    row!("weak_wrmsr_fence", [], true, Nothing, Kind::Fence, "MFENCE; LFENCE: under memory = tso a step that waits for an empty store buffer; no step under memory = sc", "weak_wrmsr_fence()", "arch/x86/include/asm/barrier.h"),
+    row!("smp_mb", [], true, Nothing, Kind::Fence, "a full barrier (a locked add on x86): under memory = tso a step that waits for an empty store buffer; no step under memory = sc", "smp_mb()", "arch/x86/include/asm/barrier.h"),
     row!("smp_rmb", [], true, Nothing, Kind::Nothing, "no step on x86", "smp_rmb()", "arch/x86/include/asm/barrier.h"),
     row!("smp_wmb", [], true, Nothing, Kind::Nothing, "no step on x86", "smp_wmb()", "arch/x86/include/asm/barrier.h"),
 ];
