@@ -312,13 +312,12 @@ pub fn run(a: &RunArgs, f: &GeneralFile) -> Result<u8, InputError> {
     if a.runs == 0 {
         return Err(InputError("--runs: must be at least 1".into()));
     }
-    if a.scheduler != crate::args::SchedulerKind::Random {
-        return Err(InputError(
-            "--scheduler pct: the general machine runs uniform random schedules".into(),
-        ));
-    }
+    let spec = match a.scheduler {
+        crate::args::SchedulerKind::Random => tornsim_core::SchedulerSpec::Random,
+        crate::args::SchedulerKind::Pct => tornsim_core::SchedulerSpec::Pct { depth: a.depth },
+    };
     let start = Instant::now();
-    let mut b = general::GBatch::new(p, a.seed);
+    let mut b = general::GBatch::with_scheduler(p, a.seed, spec)?;
     let s = b.run(a.runs).clone();
     let secs = start.elapsed().as_secs_f64();
     let rate = |n: u64| {
@@ -342,6 +341,7 @@ pub fn run(a: &RunArgs, f: &GeneralFile) -> Result<u8, InputError> {
             "machine": "general",
             "runs": s.runs,
             "seed": a.seed,
+            "scheduler": spec.name(),
             "steps": s.steps,
             "cut": s.cut,
             "hazards": hazards,
@@ -351,8 +351,9 @@ pub fn run(a: &RunArgs, f: &GeneralFile) -> Result<u8, InputError> {
     } else {
         println!("tornsim run: {}", summary(p));
         println!(
-            "{} runs (seed {}), {:.1} steps a run, {:.2} s",
+            "{} runs ({}, seed {}), {:.1} steps a run, {:.2} s",
             s.runs,
+            spec.name(),
             a.seed,
             s.steps as f64 / s.runs as f64,
             secs

@@ -1429,3 +1429,28 @@ fn a_general_tso_file_checks_runs_and_replays() {
     let r = json(&tornsim(&["run", &f, "--runs", "3000", "--json"]));
     assert!(r["hazards"]["stale"]["runs"].as_u64().unwrap() > 0, "{r}");
 }
+
+#[test]
+fn general_files_run_under_pct() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let f = format!("{root}/scenarios/general/retract-v1-xen.litmus");
+    let args = [
+        "run",
+        &f,
+        "--runs",
+        "20000",
+        "--scheduler",
+        "pct",
+        "--depth",
+        "8",
+        "--json",
+    ];
+    let (a, b) = (json(&tornsim(&args)), json(&tornsim(&args)));
+    assert_eq!(a["hazards"], b["hazards"]);
+    assert_eq!(a["scheduler"], "pct(depth 8)");
+    assert!(a["hazards"]["torn"]["runs"].as_u64().unwrap() > 0, "{a}");
+    let first = a["first"]["schedule"].as_str().unwrap();
+    assert_eq!(tornsim(&["replay", &f, first]).status.code(), Some(1));
+    let bad = tornsim(&["run", &f, "--scheduler", "pct", "--depth", "0"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+}

@@ -157,3 +157,35 @@ impl fmt::Display for Verdict {
         f.write_str(self.name())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The words the CLI, the page and the docs print for each hazard: each says what
+    /// it is, and no two say the same.
+    #[test]
+    fn every_hazard_has_its_own_meaning_and_sentence() {
+        let mut meanings = Vec::new();
+        let mut sentences = Vec::new();
+        let mut all: Vec<Hazard> = Hazard::named_any().collect();
+        for h in [Hazard::Deadlock, Hazard::Observed] {
+            if !all.contains(&h) {
+                all.push(h);
+            }
+        }
+        for h in all {
+            let m = h.meaning();
+            let s = Verdict::of(h).sentence();
+            assert!(m.len() > 20, "{h:?}: {m}");
+            assert!(s.starts_with("some interleaving "), "{h:?}: {s}");
+            assert!(!meanings.contains(&m) && !sentences.contains(&s), "{h:?}");
+            meanings.push(m);
+            sentences.push(s);
+        }
+        assert!(Hazard::Torn.meaning().contains("halves"));
+        assert!(Hazard::FreedPage.meaning().contains("zero"));
+        assert!(Verdict::Safe.sentence().contains("none has a hazard"));
+        assert!(Verdict::Incomplete.sentence().contains("nothing is proven"));
+    }
+}

@@ -394,3 +394,43 @@ fn the_argument_names_the_walker_line_that_breaks_it() {
     assert_eq!(any.checked.len(), 2, "bounded at 2");
     assert!(any.sentence().starts_with("bounded"));
 }
+
+/// PCT on the general machine: deterministic for a seed and in any split, its first
+/// hazard replays, deeper runs reach the torn read that shallow ones miss, a safe file
+/// stays safe, and a depth out of range is refused as the classic machine refuses it.
+#[test]
+fn pct_runs_find_the_hazard_deterministically_and_replay_it() {
+    use tornsim_core::SchedulerSpec;
+    let pct = |p: &Arc<general::GProgram>, depth: u32| {
+        general::GBatch::with_scheduler(p, 7, SchedulerSpec::Pct { depth }).unwrap()
+    };
+    let p = general::load(&scenario("retract-v1-xen")).unwrap();
+    let deep = pct(&p, 8).run(20_000).clone();
+    let mut split = pct(&p, 8);
+    split.run(5_000);
+    assert_eq!(split.run(15_000), &deep, "a batch is the same in any split");
+    let (h, sched) = deep.first.clone().expect("depth 8 reaches the torn read");
+    assert_eq!(h, tornsim_core::Hazard::Torn);
+    assert_eq!(
+        deep.cut, 0,
+        "a walker's next iteration yields, so no run loops on"
+    );
+    let t = general::replay(&p, &general::decode(&p, &sched).unwrap()).unwrap();
+    assert!(t.steps.iter().any(|s| s.hazard == Some(h)));
+    let shallow = pct(&p, 1).run(20_000).clone();
+    assert!(
+        shallow.count(h) < deep.count(h),
+        "depth 1 runs each CPU in one priority order: {shallow:?} vs {deep:?}"
+    );
+    assert_ne!(
+        deep,
+        general::GBatch::new(&p, 7).run(20_000).clone(),
+        "PCT is not the uniform scheduler"
+    );
+    let safe = general::load(&scenario("retract-merged-xen")).unwrap();
+    let s = pct(&safe, 4).run(5_000).clone();
+    assert!(s.hazards.is_empty() && s.cut == 0, "{s:?}");
+    for depth in [0, 65] {
+        assert!(general::GBatch::with_scheduler(&p, 7, SchedulerSpec::Pct { depth }).is_err());
+    }
+}

@@ -8,9 +8,10 @@
 
 use super::ir::GProgram;
 use super::machine::{GChoice, GMachine, GState};
+use super::pct::GPct;
 use crate::codec::{b64_value, decode_b64, encode_b64, B64};
 use crate::hazard::{Hazard, Verdict};
-use crate::sched::{run_seed, Rng};
+use crate::sched::{run_seed, Rng, SchedulerSpec};
 use crate::schedule::{checksum, seal};
 use hashbrown::HashTable;
 use std::hash::{Hash, Hasher};
@@ -187,13 +188,15 @@ impl GStats {
 /// whose condition never comes true). A deadlock is found as one, not cut.
 pub const MAX_RUN_STEPS: u64 = 100_000;
 
-/// Random runs of one program: each run's choices uniform among the enabled ones, seeded
-/// from the batch seed and the run's index, so a batch is the same in any split.
+/// Random runs of one program: each run's choices uniform among the enabled ones (or
+/// picked by PCT), seeded from the batch seed and the run's index, so a batch is the
+/// same in any split.
 pub struct GBatch {
     m: GMachine,
     seed: u64,
     next: u64,
     stats: GStats,
+    pct: Option<GPct>,
 }
 
 impl GBatch {
@@ -203,7 +206,23 @@ impl GBatch {
             seed,
             next: 0,
             stats: GStats::default(),
+            pct: None,
         }
+    }
+
+    /// A batch under `spec`: uniform random, or PCT of a depth (checked as the classic
+    /// machine checks it).
+    pub fn with_scheduler(
+        p: &Arc<GProgram>,
+        seed: u64,
+        spec: SchedulerSpec,
+    ) -> Result<GBatch, crate::config::ConfigError> {
+        spec.validate()?;
+        let mut b = GBatch::new(p, seed);
+        if let SchedulerSpec::Pct { depth } = spec {
+            b.pct = Some(GPct::new(depth));
+        }
+        Ok(b)
     }
 
     /// Runs `n` more runs; returns the totals so far.
@@ -213,6 +232,9 @@ impl GBatch {
             let index = self.next;
             self.next += 1;
             let mut rng = Rng::new(run_seed(self.seed, index));
+            if let Some(pct) = &mut self.pct {
+                pct.start(run_seed(self.seed, index), self.m.program());
+            }
             self.m.reset();
             choices.clear();
             let mut seen: Vec<Hazard> = Vec::new();
@@ -232,13 +254,20 @@ impl GBatch {
                     self.stats.cut += 1;
                     break;
                 }
-                let ch = en[rng.below(en.len() as u32) as usize];
+                let ch = match &mut self.pct {
+                    None => en[rng.below(en.len() as u32) as usize],
+                    Some(pct) => pct.pick(&en, steps),
+                };
                 choices.push(ch);
                 steps += 1;
+                let from = self.m.st.pc[ch.cpu as usize];
                 if let Some(h) = self.m.step(ch) {
                     if !seen.contains(&h) {
                         seen.push(h);
                     }
+                }
+                if let Some(pct) = &mut self.pct {
+                    pct.done(ch, from, self.m.st.pc[ch.cpu as usize]);
                 }
             }
             self.stats.runs += 1;

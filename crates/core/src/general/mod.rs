@@ -33,6 +33,7 @@ pub mod ir;
 pub mod lang;
 mod lower;
 pub mod machine;
+pub mod pct;
 pub mod report;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,97 @@
+//! PCT (Probabilistic Concurrency Testing) on the general machine: the classic
+//! scheduler's algorithm (`crate::sched::PctScheduler`) over the general machine's
+//! threads. Each CPU is three threads (its program, its IPI handler, its store buffer
+//! under TSO) with distinct random priorities; the highest enabled one runs; `depth - 1`
+//! change points, drawn over an estimate of a run's length, each demote the thread
+//! running then. Walkers loop forever, so a step that goes back in its block (a walker
+//! starting its next iteration, a retry) yields: it drops below every thread, so the
+//! others get to run.
+
+use super::ir::GProgram;
+use super::machine::GChoice;
+use crate::sched::Rng;
+
+/// Initial priorities sit above it, change points just below, yields below both.
+const BASE: u64 = 1 << 40;
+
+#[derive(Clone, Debug)]
+pub struct GPct {
+    depth: u32,
+    rng: Rng,
+    prio: Vec<u64>,
+    change_points: Vec<u64>,
+    next_cp: usize,
+    yield_prio: u64,
+}
+
+fn thread(ch: GChoice) -> usize {
+    ch.cpu as usize * 3 + ch.ack as usize + 2 * ch.drain as usize
+}
+
+impl GPct {
+    pub fn new(depth: u32) -> GPct {
+        GPct {
+            depth: depth.max(1),
+            rng: Rng::new(0),
+            prio: Vec::new(),
+            change_points: Vec::new(),
+            next_cp: 0,
+            yield_prio: BASE / 2,
+        }
+    }
+
+    /// The steps change points are drawn from: every block's code once, a few loops of
+    /// each walker, and an answer per CPU.
+    pub fn horizon(p: &GProgram) -> u64 {
+        let code: u64 = (0..p.cpus as usize)
+            .filter_map(|c| p.block_of[c])
+            .map(|b| {
+                let (_, from, to, _) = &p.blocks[b as usize];
+                (to - from) as u64
+            })
+            .sum();
+        code + 4 * p.walkers.count_ones() as u64 + 2 * p.cpus as u64 + 1
+    }
+
+    /// Before each run, with the run's seed.
+    pub fn start(&mut self, seed: u64, p: &GProgram) {
+        self.rng = Rng::new(seed);
+        let n = 3 * p.cpus as usize;
+        self.prio = (0..n).map(|k| BASE + (n + k) as u64).collect();
+        for i in (1..n).rev() {
+            let j = self.rng.below(i as u32 + 1) as usize;
+            self.prio.swap(i, j);
+        }
+        let horizon = Self::horizon(p);
+        self.change_points = (1..self.depth)
+            .map(|_| self.rng.next_u64() % horizon + 1)
+            .collect();
+        self.change_points.sort_unstable();
+        self.next_cp = 0;
+        self.yield_prio = BASE / 2;
+    }
+
+    fn best(&self, en: &[GChoice]) -> GChoice {
+        *en.iter()
+            .max_by_key(|&&ch| self.prio[thread(ch)])
+            .expect("a choice")
+    }
+
+    /// One of `en` (never empty) at step `step` of the run.
+    pub fn pick(&mut self, en: &[GChoice], step: u64) -> GChoice {
+        while self.next_cp < self.change_points.len() && self.change_points[self.next_cp] <= step {
+            let b = self.best(en);
+            self.prio[thread(b)] = BASE - 1 - self.next_cp as u64;
+            self.next_cp += 1;
+        }
+        self.best(en)
+    }
+
+    /// Told that `ch` moved its CPU from `from` to `to`: a step back yields.
+    pub fn done(&mut self, ch: GChoice, from: u16, to: u16) {
+        if !ch.ack && !ch.drain && to <= from {
+            self.prio[thread(ch)] = self.yield_prio;
+            self.yield_prio -= 1;
+        }
+    }
+}
