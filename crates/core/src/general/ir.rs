@@ -75,6 +75,11 @@ impl Platform {
             Platform::Native64 => "native-64",
         }
     }
+    /// `kvm-pv-flush`: the host may preempt a walker's vCPU at any moment, and
+    /// `kvm_flush_tlb_multi()` skips preempted vCPUs (they flush on resume).
+    pub fn kvm(self) -> bool {
+        self == Platform::Classic(Mode::KvmPvFlush)
+    }
     /// Entries are read and written in 32-bit halves.
     pub fn split(self) -> bool {
         matches!(

@@ -76,6 +76,8 @@ pub struct GState {
     pub installed: u64,
     /// Each CPU's store buffer, oldest first (always empty under `memory = sc`).
     pub sb: Vec<Vec<Buffered>>,
+    /// `kvm-pv-flush`: walkers whose vCPU the host has preempted.
+    pub preempted: u64,
 }
 
 /// One choice: a CPU's next program step, its answer to a pending IPI, or (under
@@ -198,6 +200,7 @@ impl GMachine {
             && (0..self.prog.cpus).all(|c| !self.is_walker(c) || self.at_entry(c))
             && self.st.pending.iter().all(|&p| p == 0)
             && self.st.sb.iter().all(|b| b.is_empty())
+            && self.st.preempted == 0
     }
 
     /// What a value is.
@@ -290,7 +293,10 @@ impl GMachine {
     /// Whether `cpu`'s next program step can run now.
     fn can_step(&self, cpu: u8) -> bool {
         let op = self.op(cpu);
-        if op == GOp::Done || self.st.pending[cpu as usize] != 0 {
+        if op == GOp::Done
+            || self.st.pending[cpu as usize] != 0
+            || self.st.preempted >> cpu & 1 == 1
+        {
             return false;
         }
         if self.drain && self.is_walker(cpu) && self.at_entry(cpu) && self.writers_done() {
@@ -322,10 +328,23 @@ impl GMachine {
     }
 
     /// Taking an interrupt is serializing: under TSO a CPU answers with an empty buffer.
+    /// Under `kvm-pv-flush` a walker's answer choice is the host's: resume its vCPU if
+    /// preempted, else deliver an IPI it can take, else preempt it (not once the
+    /// writers of a run that drains are done, so that runs end).
     fn can_ack(&self, cpu: u8) -> bool {
-        self.st.irq_off >> cpu & 1 == 0
+        let deliverable = self.st.irq_off >> cpu & 1 == 0
             && self.st.pending.iter().any(|p| p >> cpu & 1 == 1)
-            && self.st.sb[cpu as usize].is_empty()
+            && self.st.sb[cpu as usize].is_empty();
+        if self.host_schedules(cpu) {
+            let preempted = self.st.preempted >> cpu & 1 == 1;
+            return preempted || deliverable || !(self.drain && self.writers_done());
+        }
+        deliverable
+    }
+
+    /// Whether the host preempts and resumes `cpu` (a walker under `kvm-pv-flush`).
+    fn host_schedules(&self, cpu: u8) -> bool {
+        self.prog.cfg.platform.kvm() && self.is_walker(cpu)
     }
 
     /// The choices open now, program steps first, then acknowledgements, then drains,
@@ -393,6 +412,11 @@ impl GMachine {
             return Some(format!("{name}'s store buffer is empty"));
         }
         if ch.ack {
+            if self.host_schedules(ch.cpu) {
+                return Some(format!(
+                    "the host does not preempt {name} once the writers are done"
+                ));
+            }
             return Some(if self.st.irq_off >> ch.cpu & 1 == 1 {
                 format!("{name} has interrupts disabled")
             } else if self.st.pending.iter().all(|p| p >> ch.cpu & 1 == 0) {
@@ -403,6 +427,9 @@ impl GMachine {
         }
         Some(match self.op(ch.cpu) {
             GOp::Done => format!("{name} has finished"),
+            _ if self.st.preempted >> ch.cpu & 1 == 1 => {
+                format!("{name}'s vCPU is preempted by the host")
+            }
             _ if self.st.pending[ch.cpu as usize] != 0 => {
                 format!("{name} waits for its IPIs to be answered")
             }
@@ -428,6 +455,18 @@ impl GMachine {
         let cpu = ch.cpu;
         let bit = 1u64 << cpu;
         if ch.ack {
+            if self.host_schedules(cpu) {
+                if self.st.preempted & bit != 0 {
+                    self.st.preempted &= !bit;
+                    return None;
+                }
+                let deliverable =
+                    self.st.irq_off & bit == 0 && self.st.pending.iter().any(|p| p & bit != 0);
+                if !deliverable {
+                    self.st.preempted |= bit;
+                    return None;
+                }
+            }
             for p in &mut self.st.pending {
                 *p &= !bit;
             }
@@ -501,8 +540,9 @@ impl GMachine {
                 }
             }
             GOp::Flush { skip_sync, .. } => {
+                // kvm_flush_tlb_multi() skips preempted vCPUs instead of waiting.
                 let targets = if self.prog.cfg.flush.waits() {
-                    self.prog.in_mm & self.all & !bit
+                    self.prog.in_mm & self.all & !bit & !self.st.preempted
                 } else {
                     0
                 };
@@ -672,7 +712,16 @@ impl GMachine {
     /// What `ch` would do, in kernel terms (before it is taken).
     pub fn describe(&self, ch: GChoice) -> String {
         if ch.ack {
-            return "answers the IPI".into();
+            let bit = 1u64 << ch.cpu;
+            return if !self.host_schedules(ch.cpu) {
+                "answers the IPI".into()
+            } else if self.st.preempted & bit != 0 {
+                "the host resumes its vCPU (it flushes its TLB)".into()
+            } else if self.st.irq_off & bit == 0 && self.st.pending.iter().any(|p| p & bit != 0) {
+                "answers the IPI".into()
+            } else {
+                "the host preempts its vCPU".into()
+            };
         }
         if ch.drain {
             return self.describe_drain(ch.cpu);
@@ -763,5 +812,6 @@ pub fn initial(p: &GProgram) -> GState {
         reads: vec![ReadReg::START; n],
         installed: 0,
         sb: vec![Vec::new(); n],
+        preempted: 0,
     }
 }

@@ -86,7 +86,7 @@ pub fn load(src: &str) -> Result<Arc<GProgram>, ScenarioError> {
 /// The general machine's program for a classic configuration: the same file (its own,
 /// or its placement's) under the same knobs. What the agreement test runs on every
 /// built-in scenario and matrix cell; an error names what the general machine does not
-/// model yet (vCPU preemption, random frames, shared words).
+/// model yet (random frames, shared words).
 pub fn from_classic(cfg: &crate::config::Config) -> Result<Arc<GProgram>, ScenarioError> {
     use crate::config::{Alloc, Mode};
     let src = crate::program::of_config(cfg).source.clone();
@@ -96,9 +96,6 @@ pub fn from_classic(cfg: &crate::config::Config) -> Result<Arc<GProgram>, Scenar
             format!("{what} runs on the classic machine only"),
         ))
     };
-    if cfg.mode == Mode::KvmPvFlush {
-        return unsupported("mode = kvm-pv-flush");
-    }
     if cfg.alloc == Alloc::Random {
         return unsupported("alloc = random");
     }

@@ -875,3 +875,58 @@ fn a_report_of_a_file_with_readers_any_answers_for_every_walker_count() {
     assert_eq!(plain.any, None);
     assert!(!plain.headline().contains("any number"));
 }
+
+#[test]
+fn under_kvm_pv_flush_the_host_preempts_a_walker_and_the_flush_skips_it() {
+    let mut m = machine(
+        "{ mode = kvm-pv-flush; readers = 1; pmd pmd = table(t0); }
+         P0(khugepaged) { x = pmdp_collapse_flush(pmd); tlb_remove_table_sync_one(); }
+         P1(fault) { local_irq_save(); local_irq_restore(); }
+         P2(gup_fast) { local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore(); }",
+    );
+    step(&mut m, 2); // interrupts off, inside a walk
+    assert_eq!(m.describe(GChoice::ack(2)), "the host preempts its vCPU");
+    ack(&mut m, 2);
+    assert_eq!(m.st.preempted, 0b100);
+    assert!(disabled(&m, 2).contains("preempted by the host"));
+    assert!(
+        !m.is_enabled(GChoice::ack(1)),
+        "the fault is not the host's to preempt"
+    );
+    step(&mut m, 0); // the clear
+    step(&mut m, 0); // the flush: the IPI goes to the fault's CPU only
+    assert_eq!(m.st.pending[0], 0b010);
+    ack(&mut m, 1);
+    step(&mut m, 0); // the sync waits for the preempted vCPU too
+    assert_eq!(m.st.pending[0], 0b110);
+    assert_eq!(
+        m.describe(GChoice::ack(2)),
+        "the host resumes its vCPU (it flushes its TLB)"
+    );
+    ack(&mut m, 2);
+    assert_eq!(m.st.preempted, 0);
+    ack(&mut m, 1);
+    // Interrupts still off: the IPI is not deliverable, so the host may preempt again.
+    assert_eq!(m.st.pending[0], 0b100);
+    assert_eq!(m.describe(GChoice::ack(2)), "the host preempts its vCPU");
+    for _ in 0..3 {
+        step(&mut m, 2); // pmd_low, pmd_high, pmd_low again
+    }
+    step(&mut m, 2); // interrupts on: now the IPI is delivered
+    assert_eq!(m.describe(GChoice::ack(2)), "answers the IPI");
+    ack(&mut m, 2);
+    assert_eq!(m.st.pending[0], 0);
+    // A run that drains: no preemption once the writers are done.
+    let p = prog(
+        "{ mode = kvm-pv-flush; readers = 1; pmd pmd = table(t0); }
+         P0(khugepaged) { x = pmdp_huge_get_and_clear(pmd); }
+         P1(gup_fast) { v = pmdp_get_lockless(pmd); }",
+    );
+    let mut d = GMachine::new(p, true);
+    step(&mut d, 0);
+    assert!(!d.is_enabled(GChoice::ack(1)));
+    assert!(d
+        .why_disabled(GChoice::ack(1))
+        .unwrap()
+        .contains("once the writers are done"));
+}

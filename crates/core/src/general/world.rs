@@ -43,9 +43,6 @@ pub(super) fn configure(s: &GScenario, walker_blocks: u32) -> Result<GConfig, Sc
                             Mode::names()
                         ))
                     })?;
-                    if m == Mode::KvmPvFlush {
-                        return Err(bad("mode = kvm-pv-flush runs on the classic machine only (the general machine does not model vCPU preemption yet)".into()));
-                    }
                     Platform::Classic(m)
                 };
             }
