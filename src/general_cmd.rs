@@ -163,6 +163,7 @@ pub fn check(a: &CheckArgs, f: &GeneralFile) -> Result<u8, InputError> {
                 "drain": s.choice.drain,
                 "text": s.text,
                 "hazard": s.hazard,
+                "changes": s.changes,
             })).collect::<Vec<_>>()),
         })),
         CheckFormat::Kernel => match &trace {
@@ -411,6 +412,7 @@ pub fn replay(
                 "drain": s.choice.drain,
                 "text": s.text,
                 "hazard": s.hazard,
+                "changes": s.changes,
             })).collect::<Vec<_>>(),
         })),
     }

@@ -374,6 +374,8 @@ pub struct GTraceStep {
     pub choice: GChoice,
     pub text: String,
     pub hazard: Option<Hazard>,
+    /// What the step changed: entries, tables, counts, locks, IPIs.
+    pub changes: Vec<String>,
 }
 
 /// A replayed run.
@@ -396,11 +398,13 @@ pub fn replay(p: &Arc<GProgram>, choices: &[GChoice]) -> Result<GTrace, String> 
             ));
         }
         let text = m.describe(ch);
+        let before = m.st.clone();
         let hazard = m.step(ch);
         steps.push(GTraceStep {
             choice: ch,
             text,
             hazard,
+            changes: m.changes(&before),
         });
     }
     let en = m.enabled();
@@ -424,6 +428,13 @@ impl GTrace {
                     .map(|h| format!("   <-- {}: {}", h.name(), h.meaning()))
                     .unwrap_or_default()
             ));
+            for c in &s.changes {
+                out.push_str(&format!(
+                    "{:>4}  {:<16}   [{c}]
+",
+                    "", ""
+                ));
+            }
         }
         if self.deadlock {
             out.push_str("      deadlock: no CPU can make progress\n");
@@ -454,6 +465,14 @@ impl GTrace {
             let line: Vec<String> = cells.iter().map(|c| format!("{c:<width$}")).collect();
             out.push_str(line.join(" ").trim_end());
             out.push('\n');
+            // The state the step changed, in rows under it in its CPU's column.
+            for c in &s.changes {
+                let mut cells = vec![String::new(); n];
+                cells[s.choice.cpu as usize] = format!("  [{c}]");
+                let line: Vec<String> = cells.iter().map(|c| format!("{c:<width$}")).collect();
+                out.push_str(line.join(" ").trim_end());
+                out.push('\n');
+            }
         }
         if self.deadlock {
             out.push_str("(deadlock: no CPU can make progress)\n");

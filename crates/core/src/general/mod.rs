@@ -25,6 +25,7 @@
 //! in one call, as the web page shows it).
 
 pub mod argument;
+mod changes;
 pub mod compile;
 mod emit;
 mod entries;

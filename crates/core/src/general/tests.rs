@@ -739,7 +739,7 @@ fn under_tso_a_plain_store_waits_in_its_buffer_and_its_own_cpu_sees_it_first() {
     assert_ne!(mapped, 0);
     step(&mut m, 0); // pte_clear(): buffered
     assert_eq!(m.st.entries[1], mapped, "memory still maps the page");
-    assert_eq!(m.buffer_text(0), ["t0[0] = 0x0"]);
+    assert_eq!(m.buffer_text(0), ["t0[0] = none"]);
     assert!(m.is_enabled(GChoice::drain(0)));
     assert!(!m.is_enabled(GChoice::drain(1)));
     assert!(m
@@ -929,4 +929,83 @@ fn under_kvm_pv_flush_the_host_preempts_a_walker_and_the_flush_skips_it() {
         .why_disabled(GChoice::ack(1))
         .unwrap()
         .contains("once the writers are done"));
+}
+
+#[test]
+fn a_trace_shows_what_each_step_changed() {
+    let p = load(&scenario_text("munmap-get-page")).unwrap();
+    let r = check(&p, GCheckOptions::default());
+    let t = replay(&p, &r.witness.unwrap()).unwrap();
+    let all: Vec<&String> = t.steps.iter().flat_map(|s| &s.changes).collect();
+    for want in [
+        "mmap_lock: write-held by P0",
+        "t0's PTE lock: held by P0",
+        "t0[0]: page a -> none",
+        "t0's PTE lock: free",
+        "page a: count 1 -> 0",
+        "page a: count 0 -> 1",
+    ] {
+        assert!(all.iter().any(|c| *c == want), "{want}: {all:?}");
+    }
+    let loads = t.steps.iter().filter(|s| s.text.contains("load")).count();
+    assert!(loads > 0);
+    assert!(
+        t.steps
+            .iter()
+            .filter(|s| s.text.contains("load"))
+            .all(|s| s.changes.is_empty()),
+        "a load changes nothing"
+    );
+    assert!(t.text(&p).contains("   [page a: count 1 -> 0]"));
+    assert!(t.columns(&p).contains("  [page a: count 0 -> 1]"));
+    let p = load(&scenario_text("tso-bare-x2apic-flush")).unwrap();
+    let t = replay(&p, &check(&p, GCheckOptions::default()).witness.unwrap()).unwrap();
+    let all: Vec<&String> = t.steps.iter().flat_map(|s| &s.changes).collect();
+    for want in [
+        "pmd: table t0 -> none",
+        "table t0: freed",
+        "P0 waits for IPIs to P1",
+        "pmd's lock: free",
+    ] {
+        assert!(all.iter().any(|c| *c == want), "{want}: {all:?}");
+    }
+    assert!(t.text(&p).contains("drains pmd = none to memory"));
+}
+
+#[test]
+fn changes_name_rwsems_the_vma_lock_grace_periods_and_allocations() {
+    let mut m = machine(
+        "{ mode = native-64; readers = 1; pmd pmd = table(t0); }
+         P0(khugepaged) { mmap_write_lock(); vma_start_write(); i_mmap_lock_read(); t = pte_alloc_one(); pte_free_defer(t0); pte_free(t); i_mmap_unlock_read(); mmap_write_unlock(); }
+         P1(gup_fast) { local_irq_save(); local_irq_restore(); }",
+    );
+    let mut seen = Vec::new();
+    let mut go = |m: &mut GMachine, cpu: u8| {
+        let before = m.st.clone();
+        step(m, cpu);
+        seen.extend(m.changes(&before));
+    };
+    go(&mut m, 1); // interrupts off: the grace period waits for it
+    for _ in 0..8 {
+        go(&mut m, 0);
+    }
+    go(&mut m, 1);
+    for want in [
+        "mmap_lock: write-held by P0",
+        "VMA lock: write-locked by P0, 0 readers",
+        "i_mmap_rwsem: 1 readers",
+        "table t0: freed after a grace period",
+        "table t#3: freed",
+        "i_mmap_rwsem: 0 readers",
+        "mmap_lock: free",
+        "VMA lock: free, 0 readers",
+        "table t0: freed",
+    ] {
+        assert!(seen.iter().any(|c| c == want), "{want}: {seen:?}");
+    }
+    assert!(
+        seen.iter()
+            .any(|c| c.starts_with("table t#") && c.ends_with("allocated")),
+        "{seen:?}"
+    );
 }

@@ -18,7 +18,7 @@ impl GMachine {
                 match mask {
                     0xffff_ffff => format!("{name} low word = {:#x}", value as u32),
                     0xffff_ffff_0000_0000 => format!("{name} high word = {:#x}", value >> 32),
-                    _ => format!("{name} = {value:#x}"),
+                    _ => format!("{name} = {}", self.value_text(value)),
                 }
             }
         }
