@@ -311,23 +311,22 @@ fn check_any_one(
         print_json(&with_claim(
             file,
             r.verdict,
-            json!({
+            crate::output::AnyFields {
+                argument: &r.argument,
+                verdict: r.verdict,
+                proved: r.proved,
+                sentence: &sentence,
+                checked: &r.checked,
+                witness_readers: r.result.witness.as_ref().map(|_| r.readers),
+                states: r.result.states,
+                seconds: secs,
+            }
+            .with(json!({
                 "config": cfg,
-                "readers": "any",
-                "verdict": r.verdict,
-                "proved": r.proved,
-                "sentence": sentence,
-                "cutoff": r.argument.proven_cutoff(),
-                "argument_applies": r.argument.applies(),
-                "conditions": r.argument.conditions,
-                "checked": r.checked.iter().map(|(n, v)| json!({"readers": n, "verdict": v})).collect::<Vec<_>>(),
-                "witness_readers": r.result.witness.as_ref().map(|_| r.readers),
-                "states": r.result.states,
-                "seconds": secs,
                 "schedule": schedule,
                 "steps": trace.as_ref().map(|t| t.steps.len()),
                 "trace": trace,
-            }),
+            })),
         ));
     } else if let (Some(CheckFormat::Kernel), Some(t), Some(s)) = (a.format, &trace, &schedule) {
         // The kernel-style diagram of the witness, on the fewest CPUs that reach it.
@@ -350,28 +349,7 @@ fn check_any_one(
                 claim_word(e.holds(r.verdict))
             );
         }
-        let k = r.argument.cutoff;
-        if r.argument.applies() {
-            println!(
-                "cutoff argument (docs/cutoff.md): it applies, so {} every count of readers and idle CPUs:",
-                if k == 1 {
-                    "the check at 1 reader decides".to_string()
-                } else {
-                    format!("the checks at 1..={k} readers decide")
-                }
-            );
-        } else {
-            println!("cutoff argument (docs/cutoff.md): it does not apply, so only the counts checked are decided:");
-        }
-        for c in &r.argument.conditions {
-            match &c.broken_at {
-                None => println!("  {} holds: {}", c.id, c.statement),
-                Some(b) => println!(
-                    "  {} fails: {}; line {}: `{}` ({}): {}",
-                    c.id, c.statement, b.line, b.text, b.op, b.why
-                ),
-            }
-        }
+        print!("{}", r.argument.explain("reader"));
         println!("checked: {}", r.checked_text());
         println!(
             "{} states at {}, {secs:.2} s in all",

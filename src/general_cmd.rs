@@ -220,52 +220,30 @@ fn check_any(a: &CheckArgs, f: &GeneralFile, opts: GCheckOptions) -> Result<u8, 
     let sentence = r.sentence();
     let claim = claim_word(r.result.claim(p));
     if a.json || a.format == Some(CheckFormat::Json) {
-        print_json(&json!({
+        let fields = crate::output::AnyFields {
+            argument: &r.argument,
+            verdict: r.verdict,
+            proved: r.proved,
+            sentence: &sentence,
+            checked: &r.checked,
+            witness_readers: r.result.witness.as_ref().map(|_| r.readers),
+            states: r.result.states,
+            seconds: secs,
+        };
+        print_json(&fields.with(json!({
             "scenario": p.name,
             "machine": "general",
-            "readers": "any",
             "exists": exists_text(p),
             "claim": claim,
-            "verdict": r.verdict,
-            "proved": r.proved,
-            "sentence": sentence,
-            "cutoff": r.argument.proven_cutoff(),
-            "argument_applies": r.argument.applies(),
-            "conditions": r.argument.conditions,
-            "checked": r.checked.iter().map(|(n, v)| json!({"readers": n, "verdict": v})).collect::<Vec<_>>(),
-            "witness_readers": r.result.witness.as_ref().map(|_| r.readers),
-            "states": r.result.states,
-            "seconds": secs,
             "schedule": schedule,
             "replay": replay_cmd,
             "steps": trace.as_ref().map(|t| t.steps.len()),
-        }));
+        })));
     } else {
         println!("tornsim check --readers any: {}", summary(p));
         println!("verdict: {sentence}");
         println!("{}: the file's claim {claim}", exists_text(p));
-        let k = r.argument.cutoff;
-        if r.argument.applies() {
-            println!(
-                "cutoff argument (docs/cutoff.md): it applies, so {} every count of walkers and idle CPUs:",
-                if k == 1 {
-                    "the check at 1 walker decides".to_string()
-                } else {
-                    format!("the checks at 1..={k} walkers decide")
-                }
-            );
-        } else {
-            println!("cutoff argument (docs/cutoff.md): it does not apply, so only the counts checked are decided:");
-        }
-        for c in &r.argument.conditions {
-            match &c.broken_at {
-                None => println!("  {} holds: {}", c.id, c.statement),
-                Some(b) => println!(
-                    "  {} fails: {}; line {}: `{}` ({}): {}",
-                    c.id, c.statement, b.line, b.text, b.op, b.why
-                ),
-            }
-        }
+        print!("{}", r.argument.explain("walker"));
         println!("checked: {}", general::argument::checked_text(&r.checked));
         println!(
             "{} states at the last count, {secs:.2} s in all",

@@ -33,3 +33,40 @@ pub fn print_json(v: &serde_json::Value) {
         serde_json::to_string_pretty(v).expect("JSON values always serialise")
     );
 }
+
+/// The fields every `check --readers any --json` prints, classic or general: the
+/// verdict with its sentence, the argument (its cutoff only where it applies), each
+/// count checked, and the check that decided.
+pub struct AnyFields<'a> {
+    pub argument: &'a tornsim_core::cutoff::Argument,
+    pub verdict: tornsim_core::Verdict,
+    pub proved: bool,
+    pub sentence: &'a str,
+    pub checked: &'a [(u32, tornsim_core::Verdict)],
+    pub witness_readers: Option<u32>,
+    pub states: u64,
+    pub seconds: f64,
+}
+
+impl AnyFields<'_> {
+    /// These fields, then `more`'s.
+    pub fn with(&self, more: serde_json::Value) -> serde_json::Value {
+        let mut v = serde_json::json!({
+            "readers": "any",
+            "verdict": self.verdict,
+            "proved": self.proved,
+            "sentence": self.sentence,
+            "cutoff": self.argument.proven_cutoff(),
+            "argument_applies": self.argument.applies(),
+            "conditions": self.argument.conditions,
+            "checked": self.checked.iter().map(|(n, v)| serde_json::json!({"readers": n, "verdict": v})).collect::<Vec<_>>(),
+            "witness_readers": self.witness_readers,
+            "states": self.states,
+            "seconds": self.seconds,
+        });
+        if let (Some(o), serde_json::Value::Object(m)) = (v.as_object_mut(), more) {
+            o.extend(m);
+        }
+        v
+    }
+}

@@ -153,14 +153,7 @@ pub struct AnyResult {
 /// else at `1..=bound` ("bounded"). Stops at the first count that is not safe.
 pub fn check_any(cfg: &Config, opts: CheckOptions, bound: u32) -> Result<AnyResult, CheckError> {
     let argument = argument(cfg)?;
-    let last = if argument.applies() {
-        argument.cutoff
-    } else {
-        bound.max(1)
-    };
-    let mut checked = Vec::new();
-    let mut found = None;
-    for readers in 1..=last {
+    let (checked, readers, result) = argument.check_counts(bound, |readers| {
         let at = Config {
             readers,
             any_readers: false,
@@ -168,14 +161,8 @@ pub fn check_any(cfg: &Config, opts: CheckOptions, bound: u32) -> Result<AnyResu
             ..cfg.clone()
         };
         let r = check(&at, opts)?;
-        checked.push((readers, r.verdict));
-        let stop = r.verdict != Verdict::Safe;
-        found = Some((readers, r));
-        if stop {
-            break;
-        }
-    }
-    let (readers, result) = found.expect("at least one count is checked");
+        Ok::<_, CheckError>((r.verdict, r))
+    })?;
     Ok(AnyResult {
         proved: argument.applies() && result.verdict != Verdict::Incomplete,
         verdict: result.verdict,

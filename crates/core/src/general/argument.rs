@@ -48,6 +48,10 @@ impl Condition {
     }
 }
 
+/// What [`Argument::check_counts`] gives: each count checked with its verdict, the last
+/// count, and what its check gave.
+pub type Counts<R> = (Vec<(u32, Verdict)>, u32, R);
+
 /// The argument as it applies to one program.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Argument {
@@ -66,6 +70,59 @@ impl Argument {
     /// number would claim a bound nothing proves).
     pub fn proven_cutoff(&self) -> Option<u32> {
         self.applies().then_some(self.cutoff)
+    }
+
+    /// The argument as the command prints it: whether it applies, then each condition
+    /// held or broken at its line. `unit` names what is counted ("reader", "walker").
+    pub fn explain(&self, unit: &str) -> String {
+        let k = self.cutoff;
+        let mut out = if self.applies() {
+            format!(
+                "cutoff argument (docs/cutoff.md): it applies, so {} every count of {unit}s and idle CPUs:\n",
+                if k == 1 {
+                    format!("the check at 1 {unit} decides")
+                } else {
+                    format!("the checks at 1..={k} {unit}s decide")
+                }
+            )
+        } else {
+            "cutoff argument (docs/cutoff.md): it does not apply, so only the counts checked are decided:\n".to_string()
+        };
+        for c in &self.conditions {
+            out.push_str(&match &c.broken_at {
+                None => format!("  {} holds: {}\n", c.id, c.statement),
+                Some(b) => format!(
+                    "  {} fails: {}; line {}: `{}` ({}): {}\n",
+                    c.id, c.statement, b.line, b.text, b.op, b.why
+                ),
+            });
+        }
+        out
+    }
+
+    /// Runs `check_at` at 1, 2, … readers: up to the cutoff where the argument applies,
+    /// else up to `bound`, stopping at the first count that is not safe. Returns each
+    /// count's verdict, and the last count with what its check gave.
+    pub fn check_counts<R, E>(
+        &self,
+        bound: u32,
+        mut check_at: impl FnMut(u32) -> Result<(Verdict, R), E>,
+    ) -> Result<Counts<R>, E> {
+        let last = if self.applies() {
+            self.cutoff
+        } else {
+            bound.max(1)
+        };
+        let mut checked = Vec::new();
+        let mut n = 1;
+        loop {
+            let (v, r) = check_at(n)?;
+            checked.push((n, v));
+            if v != Verdict::Safe || n >= last {
+                return Ok((checked, n, r));
+            }
+            n += 1;
+        }
     }
 }
 
@@ -223,24 +280,11 @@ pub fn check_any(
     bound: u32,
 ) -> Result<GAnyResult, ScenarioError> {
     let argument = argument(p);
-    let last = if argument.applies() {
-        argument.cutoff
-    } else {
-        bound.max(1)
-    };
-    let mut checked = Vec::new();
-    let mut found = None;
-    for n in 1..=last {
+    let (checked, readers, (result, program)) = argument.check_counts(bound, |n| {
         let at = at_walkers(p, n)?;
         let r = check(&at, opts);
-        checked.push((n, r.verdict));
-        let stop = r.verdict != Verdict::Safe;
-        found = Some((n, r, at));
-        if stop {
-            break;
-        }
-    }
-    let (readers, result, program) = found.expect("at least one count is checked");
+        Ok::<_, ScenarioError>((r.verdict, (r, at)))
+    })?;
     Ok(GAnyResult {
         proved: argument.applies() && result.verdict != Verdict::Incomplete,
         verdict: result.verdict,
