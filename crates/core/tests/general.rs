@@ -348,8 +348,11 @@ fn every_general_file_the_argument_covers_agrees_with_1_to_3_walkers() {
         let p = general::load(src).unwrap();
         let arg = argument(&p);
         if !arg.applies() {
+            assert_eq!(arg.proven_cutoff(), None, "{name}");
             continue;
         }
+        assert_eq!(arg.proven_cutoff(), Some(arg.cutoff), "{name}");
+        assert_eq!(arg.cutoff, walker_blocks(&p).max(1), "{name}");
         covered += 1;
         let verdicts: Vec<Verdict> = (1..=3)
             .map(|n| {

@@ -61,9 +61,50 @@ impl GCheckResult {
     }
 }
 
+/// FxHash's word step (rustc's hasher): states are hashed only to find equal ones,
+/// whose full comparison follows, so a fast unkeyed hash is enough. The search's
+/// order, and so its witness, is the order states are found in, whatever the hash.
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.write_u64(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let mut tail = [0u8; 8];
+        let rest = chunks.remainder();
+        tail[..rest.len()].copy_from_slice(rest);
+        self.write_u64(u64::from_le_bytes(tail) ^ rest.len() as u64);
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(i as u64);
+    }
+    #[inline]
+    fn write_u16(&mut self, i: u16) {
+        self.write_u64(i as u64);
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(i as u64);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 fn hash_state(s: &GState) -> u64 {
-    // A fixed hasher: the search's order, and so its witness, is the same every run.
-    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut h = FxHasher(0);
     s.hash(&mut h);
     h.finish()
 }
@@ -82,6 +123,7 @@ pub fn check(p: &Arc<GProgram>, opts: GCheckOptions) -> GCheckResult {
     });
     let mut transitions = 0u64;
     let mut cursor = 0usize;
+    let mut en = Vec::new();
     let path = |to: usize, parent: &[u32], via: &[GChoice]| {
         let mut v = Vec::new();
         let mut i = to;
@@ -94,8 +136,8 @@ pub fn check(p: &Arc<GProgram>, opts: GCheckOptions) -> GCheckResult {
     };
     while cursor < states.len() {
         let depth = depth_of[cursor];
-        m.st = states[cursor].clone();
-        let en = m.enabled();
+        m.st.clone_from(&states[cursor]);
+        m.enabled_into(&mut en);
         if m.deadlocked(&en) {
             return GCheckResult {
                 verdict: Verdict::Deadlock,
@@ -109,7 +151,7 @@ pub fn check(p: &Arc<GProgram>, opts: GCheckOptions) -> GCheckResult {
         if depth >= opts.max_depth {
             return incomplete(states.len(), transitions, depth, "the depth budget");
         }
-        for ch in en {
+        for &ch in &en {
             m.st.clone_from(&states[cursor]);
             let h = m.step(ch);
             transitions += 1;
@@ -228,6 +270,7 @@ impl GBatch {
     /// Runs `n` more runs; returns the totals so far.
     pub fn run(&mut self, n: u64) -> &GStats {
         let mut choices = Vec::new();
+        let mut enabled = Vec::new();
         for _ in 0..n {
             let index = self.next;
             self.next += 1;
@@ -240,10 +283,11 @@ impl GBatch {
             let mut seen: Vec<Hazard> = Vec::new();
             let mut steps = 0u64;
             loop {
-                let en = self.m.enabled();
+                self.m.enabled_into(&mut enabled);
+                let en = &enabled;
                 // Stuck, as the search defines it: walkers may still loop, but nothing
                 // they do frees what the others wait for.
-                if self.m.deadlocked(&en) {
+                if self.m.deadlocked(en) {
                     seen.push(Hazard::Deadlock);
                     break;
                 }
@@ -256,7 +300,7 @@ impl GBatch {
                 }
                 let ch = match &mut self.pct {
                     None => en[rng.below(en.len() as u32) as usize],
-                    Some(pct) => pct.pick(&en, steps),
+                    Some(pct) => pct.pick(en, steps),
                 };
                 choices.push(ch);
                 steps += 1;

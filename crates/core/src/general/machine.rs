@@ -122,6 +122,10 @@ pub struct GMachine {
     all: u64,
     /// Each CPU's store-buffer capacity under TSO: its block's store instructions.
     pub(super) sb_cap: Vec<u8>,
+    /// `memory = tso` and `kvm-pv-flush`, read on every step: kept here, not behind
+    /// the program's `Arc`.
+    pub(super) tso: bool,
+    kvm: bool,
     pub st: GState,
 }
 
@@ -158,6 +162,8 @@ impl GMachine {
             })
             .collect();
         GMachine {
+            tso: prog.cfg.memory == crate::knob::Memory::Tso,
+            kvm: prog.cfg.platform.kvm(),
             prog,
             drain,
             all,
@@ -293,7 +299,7 @@ impl GMachine {
     /// Whether `cpu`'s next program step can run now.
     fn can_step(&self, cpu: u8) -> bool {
         let op = self.op(cpu);
-        if op == GOp::Done
+        if matches!(op, GOp::Done)
             || self.st.pending[cpu as usize] != 0
             || self.st.preempted >> cpu & 1 == 1
         {
@@ -344,13 +350,20 @@ impl GMachine {
 
     /// Whether the host preempts and resumes `cpu` (a walker under `kvm-pv-flush`).
     fn host_schedules(&self, cpu: u8) -> bool {
-        self.prog.cfg.platform.kvm() && self.is_walker(cpu)
+        self.kvm && self.is_walker(cpu)
     }
 
     /// The choices open now, program steps first, then acknowledgements, then drains,
     /// each by CPU.
     pub fn enabled(&self) -> Vec<GChoice> {
         let mut v = Vec::new();
+        self.enabled_into(&mut v);
+        v
+    }
+
+    /// [`GMachine::enabled`] into `v` (cleared first): runs reuse one buffer.
+    pub fn enabled_into(&self, v: &mut Vec<GChoice>) {
+        v.clear();
         for cpu in 0..self.prog.cpus {
             if self.can_step(cpu) {
                 v.push(GChoice::step(cpu));
@@ -361,12 +374,13 @@ impl GMachine {
                 v.push(GChoice::ack(cpu));
             }
         }
-        for cpu in 0..self.prog.cpus {
-            if !self.st.sb[cpu as usize].is_empty() {
-                v.push(GChoice::drain(cpu));
+        if self.tso {
+            for cpu in 0..self.prog.cpus {
+                if !self.st.sb[cpu as usize].is_empty() {
+                    v.push(GChoice::drain(cpu));
+                }
             }
         }
-        v
     }
 
     pub fn is_enabled(&self, ch: GChoice) -> bool {

@@ -25,7 +25,7 @@ impl GMachine {
     }
 
     pub fn is_tso(&self) -> bool {
-        self.prog.cfg.memory == crate::knob::Memory::Tso
+        self.tso
     }
 
     /// Entry `e` as `cpu` loads it: memory, overlaid by its own buffered stores to it
