@@ -437,3 +437,58 @@ fn pct_runs_find_the_hazard_deterministically_and_replay_it() {
         assert!(general::GBatch::with_scheduler(&p, 7, SchedulerSpec::Pct { depth }).is_err());
     }
 }
+
+/// The any-count answer's words, and the program at a walker count: the first walker
+/// blocks below the file's count, no idle CPU, no `readers = any` left in it.
+#[test]
+fn any_count_sentences_and_programs_at_a_walker_count() {
+    use tornsim_core::general::argument::{any_sentence, at_walkers, check_any, checked_text};
+    assert_eq!(
+        any_sentence(Verdict::Safe, true, 2),
+        "safe for any number of CPUs (readers and idle CPUs alike)"
+    );
+    assert!(any_sentence(Verdict::Safe, false, 3).starts_with("bounded: safe for 1..=3 readers"));
+    assert!(any_sentence(Verdict::Incomplete, true, 2).starts_with("incomplete at 2 readers"));
+    assert!(any_sentence(Verdict::Torn, true, 1)
+        .ends_with("(and so with any more readers or idle CPUs)"));
+    assert_eq!(
+        any_sentence(Verdict::Torn, false, 2),
+        "torn with 2 readers, the fewest that reach it"
+    );
+    assert_eq!(
+        checked_text(&[(1, Verdict::Safe), (2, Verdict::Torn)]),
+        "1 reader: safe, 2 readers: torn"
+    );
+
+    let src = "tornsim t\n{ mode = native-pae; readers = any; cpus = 6; pmd pmd = table(t0); }\n\
+               P0(khugepaged) { x = pmdp_huge_get_and_clear(pmd); }\n\
+               P1(gup_fast) { v = pmdp_get_lockless(pmd); }\n\
+               P2(walker) { local_irq_save(); v = pmdp_get(pmd); local_irq_restore(); }\n\
+               exists (torn)\n";
+    let p = general::load(src).unwrap_or_else(|e| panic!("{}", e.render(src, "t")));
+    assert!(p.cfg.any_readers);
+    assert_eq!((p.cpus, p.walkers.count_ones()), (6, 2));
+    let one = at_walkers(&p, 1).unwrap();
+    assert_eq!(
+        (one.cpus, one.walkers.count_ones()),
+        (2, 1),
+        "the first walker block only"
+    );
+    assert_eq!(one.blocks.len(), 2);
+    assert_eq!(one.blocks[1].0, "gup_fast");
+    assert!(!one.cfg.any_readers);
+    assert_eq!(one.walkers_at, Some(1));
+    let three = at_walkers(&p, 3).unwrap();
+    assert_eq!(
+        (three.cpus, three.walkers.count_ones(), three.blocks.len()),
+        (4, 3, 3)
+    );
+    let any = check_any(&p, GCheckOptions::default(), 3).unwrap();
+    assert_eq!(any.verdict, Verdict::Torn);
+    // The lockless read alone is safe; the second block's plain pmdp_get() tears, and
+    // the checks stop there, below the bound.
+    assert_eq!(any.checked, vec![(1, Verdict::Safe), (2, Verdict::Torn)]);
+    assert_eq!(any.readers, 2);
+    assert!(any.proved);
+    assert_eq!(any.program.walkers_at, Some(2));
+}

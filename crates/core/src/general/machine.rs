@@ -5,8 +5,7 @@
 //! traces all step through it.
 
 use super::ir::{
-    Buffered, EntryRef, FreeHow, GOp, GProgram, Half, LoadStep, LockSrc, PageSrc, Store, TableSrc,
-    DONE, NO_TABLE, PTES,
+    Buffered, EntryRef, FreeHow, GOp, GProgram, LockSrc, PageSrc, TableSrc, DONE, NO_TABLE, PTES,
 };
 use crate::hazard::Hazard;
 use crate::prim::general::Test;
@@ -349,7 +348,7 @@ impl GMachine {
     }
 
     /// Whether the host preempts and resumes `cpu` (a walker under `kvm-pv-flush`).
-    fn host_schedules(&self, cpu: u8) -> bool {
+    pub(super) fn host_schedules(&self, cpu: u8) -> bool {
         self.kvm && self.is_walker(cpu)
     }
 
@@ -405,62 +404,6 @@ impl GMachine {
             && enabled
                 .iter()
                 .all(|ch| !ch.ack && !ch.drain && self.is_walker(ch.cpu) && self.at_entry(ch.cpu))
-    }
-
-    /// Why `ch` cannot be taken now, or `None` if it can.
-    pub fn why_disabled(&self, ch: GChoice) -> Option<String> {
-        if ch.cpu >= self.prog.cpus {
-            return Some(format!(
-                "there is no CPU{} (the machine has {} CPUs)",
-                ch.cpu, self.prog.cpus
-            ));
-        }
-        if self.is_enabled(ch) {
-            return None;
-        }
-        let name = self.prog.cpu_name(ch.cpu);
-        if ch.ack && ch.drain {
-            return Some("a step is an answer or a drain, not both".into());
-        }
-        if ch.drain {
-            return Some(format!("{name}'s store buffer is empty"));
-        }
-        if ch.ack {
-            if self.host_schedules(ch.cpu) {
-                return Some(format!(
-                    "the host does not preempt {name} once the writers are done"
-                ));
-            }
-            return Some(if self.st.irq_off >> ch.cpu & 1 == 1 {
-                format!("{name} has interrupts disabled")
-            } else if self.st.pending.iter().all(|p| p >> ch.cpu & 1 == 0) {
-                format!("{name} has no IPI pending")
-            } else {
-                format!("{name} takes no interrupt before its store buffer drains")
-            });
-        }
-        Some(match self.op(ch.cpu) {
-            GOp::Done => format!("{name} has finished"),
-            _ if self.st.preempted >> ch.cpu & 1 == 1 => {
-                format!("{name}'s vCPU is preempted by the host")
-            }
-            _ if self.st.pending[ch.cpu as usize] != 0 => {
-                format!("{name} waits for its IPIs to be answered")
-            }
-            op if self.buffer_blocks(ch.cpu, op).is_some() => {
-                format!(
-                    "{name} {}",
-                    self.buffer_blocks(ch.cpu, op).unwrap_or_default()
-                )
-            }
-            GOp::Lock(_) => format!("{name} spins on a lock another CPU holds"),
-            GOp::Rw { .. } => format!("{name} sleeps on a reader-writer lock"),
-            GOp::VmaStartWrite => format!("{name} waits for the VMA's readers"),
-            GOp::Alloc { .. } => {
-                format!("{name} waits for the old frame to be freed (alloc = same-frame)")
-            }
-            _ => format!("{name} starts no new iteration: the other blocks are done"),
-        })
     }
 
     /// Takes one step; `ch` must be enabled. Returns the hazard the step raised.
@@ -721,72 +664,6 @@ impl GMachine {
         }
         self.compact();
         hazard
-    }
-
-    /// What `ch` would do, in kernel terms (before it is taken).
-    pub fn describe(&self, ch: GChoice) -> String {
-        if ch.ack {
-            let bit = 1u64 << ch.cpu;
-            return if !self.host_schedules(ch.cpu) {
-                "answers the IPI".into()
-            } else if self.st.preempted & bit != 0 {
-                "the host resumes its vCPU (it flushes its TLB)".into()
-            } else if self.st.irq_off & bit == 0 && self.st.pending.iter().any(|p| p & bit != 0) {
-                "answers the IPI".into()
-            } else {
-                "the host preempts its vCPU".into()
-            };
-        }
-        if ch.drain {
-            return self.describe_drain(ch.cpu);
-        }
-        let pc = self.st.pc[ch.cpu as usize];
-        if pc == DONE {
-            return "done".into();
-        }
-        let ins = self.prog.code[pc as usize];
-        let prim = crate::prim::general::GPRIMS[ins.prim as usize].name;
-        let what = match ins.op {
-            GOp::Load { step, .. } => match step {
-                LoadStep::Part(h) | LoadStep::Last(h) => format!("load {}", half_name(h)),
-                LoadStep::Recheck(h) => format!("re-check {}", half_name(h)),
-                LoadStep::Whole => "load the whole entry".into(),
-            },
-            GOp::Store { how, .. } => match how {
-                Store::Clear => "xchg the entry to 0".into(),
-                Store::ClearPlain => "store 0 to the entry".into(),
-                Store::SetPlain => "store the new value".into(),
-                Store::ClearLowXchg => "xchg the low word to 0".into(),
-                Store::ClearLow => "store 0 to the low word".into(),
-                Store::ClearHigh => "store 0 to the high word".into(),
-                Store::Set => "store the new value".into(),
-                Store::SetHigh => "store the new high word".into(),
-                Store::SetLow => "store the new low word".into(),
-            },
-            GOp::Flush { .. } => match self.prog.cfg.flush {
-                super::ir::Flush::Ipi => "flush: IPI mm_cpumask and wait".into(),
-                f => format!("flush ({}): waits for no walker", f.name()),
-            },
-            GOp::Sync => "IPI every other CPU and wait".into(),
-            _ => String::new(),
-        };
-        let what = if self.buffers(ins.op) && !what.is_empty() {
-            format!("{what}, into the store buffer")
-        } else {
-            what
-        };
-        if what.is_empty() {
-            format!("{prim}() (line {})", ins.line)
-        } else {
-            format!("{prim}(): {what} (line {})", ins.line)
-        }
-    }
-}
-
-fn half_name(h: Half) -> &'static str {
-    match h {
-        Half::Low => "the low word",
-        Half::High => "the high word",
     }
 }
 

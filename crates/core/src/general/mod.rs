@@ -27,6 +27,7 @@
 pub mod argument;
 mod changes;
 pub mod compile;
+mod describe;
 mod emit;
 mod entries;
 pub mod explore;
