@@ -392,6 +392,21 @@ fn the_argument_names_the_walker_line_that_breaks_it() {
     let c2 = a.conditions[1].broken_at.as_ref().expect("C2 fails");
     assert!(c2.why.contains("reads a spinlock's owner"), "{}", c2.why);
     assert!(a.conditions[2].holds);
+    let text = a.explain("walker");
+    assert!(
+        text.starts_with("cutoff argument (docs/cutoff.md): it does not apply"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  C1 fails: ") && text.contains("line 7: `if (spin_trylock(ptl)) {`"),
+        "{text}"
+    );
+    assert!(text.contains("  C3 holds: "), "{text}");
+    let ok = argument(&general::load(&scenario("retract-v1-xen")).unwrap()).explain("walker");
+    assert!(
+        ok.contains("it applies, so the check at 1 walker decides every count of walkers"),
+        "{ok}"
+    );
     let any = general::argument::check_any(&p, GCheckOptions::default(), 2).unwrap();
     assert!(!any.proved);
     assert_eq!(any.checked.len(), 2, "bounded at 2");
