@@ -26,11 +26,12 @@ impl GMachine {
         }
     }
 
-    fn owner(&self, c: u8) -> String {
+    /// A lock's holder: "free", or "`held` by P3".
+    fn owner(c: u8, held: &str) -> String {
         if c == NO_CPU {
             "free".into()
         } else {
-            format!("held by P{c}")
+            format!("{held} by P{c}")
         }
     }
 
@@ -70,17 +71,17 @@ impl GMachine {
         }
         for (l, (&old, &new)) in before.spin.iter().zip(&st.spin).enumerate() {
             if old != new {
-                out.push(format!("{}: {}", self.lock_name(l), self.owner(new)));
+                out.push(format!(
+                    "{}: {}",
+                    self.lock_name(l),
+                    Self::owner(new, "held")
+                ));
             }
         }
         const RW: [&str; 2] = ["mmap_lock", "i_mmap_rwsem"];
         for (i, (old, new)) in before.rw.iter().zip(&st.rw).enumerate() {
             if old.0 != new.0 {
-                out.push(format!(
-                    "{}: {}",
-                    RW[i],
-                    self.owner(new.0).replace("held", "write-held")
-                ));
+                out.push(format!("{}: {}", RW[i], Self::owner(new.0, "write-held")));
             }
             if old.1 != new.1 {
                 out.push(format!("{}: {} readers", RW[i], new.1.count_ones()));
@@ -89,7 +90,7 @@ impl GMachine {
         if before.vma != st.vma {
             out.push(format!(
                 "VMA lock: {}, {} readers",
-                self.owner(st.vma.0).replace("held", "write-locked"),
+                Self::owner(st.vma.0, "write-locked"),
                 st.vma.1.count_ones()
             ));
         }

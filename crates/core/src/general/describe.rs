@@ -65,12 +65,11 @@ impl GMachine {
     /// What `ch` would do, in kernel terms (before it is taken).
     pub fn describe(&self, ch: GChoice) -> String {
         if ch.ack {
-            let bit = 1u64 << ch.cpu;
             return if !self.host_schedules(ch.cpu) {
                 "answers the IPI".into()
-            } else if self.st.preempted & bit != 0 {
+            } else if self.st.preempted >> ch.cpu & 1 == 1 {
                 "the host resumes its vCPU (it flushes its TLB)".into()
-            } else if self.st.irq_off & bit == 0 && self.st.pending.iter().any(|p| p & bit != 0) {
+            } else if self.deliverable(ch.cpu) {
                 "answers the IPI".into()
             } else {
                 "the host preempts its vCPU".into()

@@ -4,7 +4,7 @@
 //! reads in progress need, and a page's mapcount. One more `impl` of [`GMachine`]: its
 //! step dispatches here.
 
-use super::ir::{Buffered, EntryRef, GOp, Half, LoadStep, PageSrc, Source, Store, TableSrc, PTES};
+use super::ir::{Buffered, EntryRef, Half, LoadStep, PageSrc, Source, Store, TableSrc, PTES};
 use super::machine::{GMachine, Life, Obj, ReadReg, NO_READ};
 use crate::hazard::Hazard;
 
@@ -36,6 +36,7 @@ impl GMachine {
         how: Store,
         src: Source,
         dest: Option<u8>,
+        buffered: bool,
     ) -> Option<Hazard> {
         let (e, freed) = self.entry_of(cpu, entry)?;
         let mut hazard = freed.then_some(Hazard::FreedTable);
@@ -77,13 +78,7 @@ impl GMachine {
         if let Some(d) = dest {
             self.set_local(cpu, d, old);
         }
-        let op = GOp::Store {
-            entry,
-            how,
-            src,
-            dest,
-        };
-        if self.buffers(op) {
+        if buffered {
             self.st.sb[cpu as usize].push(Buffered::Entry {
                 entry: e as u16,
                 mask,

@@ -274,9 +274,10 @@ impl GBatch {
         for _ in 0..n {
             let index = self.next;
             self.next += 1;
-            let mut rng = Rng::new(run_seed(self.seed, index));
+            let seed = run_seed(self.seed, index);
+            let mut rng = Rng::new(seed);
             if let Some(pct) = &mut self.pct {
-                pct.start(run_seed(self.seed, index), self.m.program());
+                pct.start(seed, self.m.program());
             }
             self.m.reset();
             choices.clear();

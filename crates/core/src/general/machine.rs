@@ -337,14 +337,20 @@ impl GMachine {
     /// preempted, else deliver an IPI it can take, else preempt it (not once the
     /// writers of a run that drains are done, so that runs end).
     fn can_ack(&self, cpu: u8) -> bool {
-        let deliverable = self.st.irq_off >> cpu & 1 == 0
-            && self.st.pending.iter().any(|p| p >> cpu & 1 == 1)
-            && self.st.sb[cpu as usize].is_empty();
+        let deliverable = self.deliverable(cpu);
         if self.host_schedules(cpu) {
             let preempted = self.st.preempted >> cpu & 1 == 1;
             return preempted || deliverable || !(self.drain && self.writers_done());
         }
         deliverable
+    }
+
+    /// Whether `cpu` can take an IPI now: one is pending for it, its interrupts are on,
+    /// and (taking an interrupt is serializing) its store buffer is empty.
+    pub(super) fn deliverable(&self, cpu: u8) -> bool {
+        self.st.irq_off >> cpu & 1 == 0
+            && self.st.pending.iter().any(|p| p >> cpu & 1 == 1)
+            && self.st.sb[cpu as usize].is_empty()
     }
 
     /// Whether the host preempts and resumes `cpu` (a walker under `kvm-pv-flush`).
@@ -417,9 +423,7 @@ impl GMachine {
                     self.st.preempted &= !bit;
                     return None;
                 }
-                let deliverable =
-                    self.st.irq_off & bit == 0 && self.st.pending.iter().any(|p| p & bit != 0);
-                if !deliverable {
+                if !self.deliverable(cpu) {
                     self.st.preempted |= bit;
                     return None;
                 }
@@ -514,7 +518,10 @@ impl GMachine {
                 how,
                 src,
                 dest,
-            } => hazard = self.store(cpu, entry, how, src, dest),
+            } => {
+                let buffered = self.buffers(ins.op);
+                hazard = self.store(cpu, entry, how, src, dest, buffered)
+            }
             GOp::Load { entry, step, dest } => {
                 let (h, n) = self.load(cpu, entry, step, dest, ins.next, ins.alt);
                 hazard = h;
