@@ -821,3 +821,81 @@ fn the_first_screen_explains_the_race_and_links_the_book_and_the_proof() {
         "no first-render mark: {first}"
     );
 }
+
+const GENERAL_POS: &str = "return document.querySelector('#general-trace .pos')?.textContent || ''";
+
+/// A file the general machine runs: its witness opens as a trace at the hazard, steps by
+/// the arrow keys and by a click on a row, shows the state after each step, travels in
+/// the link, and passes axe-core.
+#[test]
+#[ignore = "needs trunk and chromedriver; .ci/test runs it"]
+fn a_general_files_witness_steps_in_the_trace_view_and_travels_in_a_link() {
+    let (server, b) = page();
+    let src = tornsim_core::general::FILES
+        .iter()
+        .find(|(n, _)| *n == "retract-v1-xen")
+        .unwrap()
+        .1;
+    open(
+        &b,
+        &format!(
+            "{}#scenario={}",
+            server.base,
+            tornsim_core::scenario::pack(src)
+        ),
+    );
+    b.wait_for(
+        "the general machine's report",
+        60,
+        "return !!document.getElementById('general-open-witness')",
+        |v| v == true,
+    );
+    b.js("document.getElementById('general-open-witness').click(); return 0");
+    b.wait_for("the trace at its hazard", 30, GENERAL_POS, |v| {
+        v == "18 / 18"
+    });
+    // The hazard's row, last of 18, is scrolled into the columns' box.
+    b.wait_for(
+        "the current row in view",
+        10,
+        "const d = document.querySelector('#general-trace .scroll-x').getBoundingClientRect(); \
+         const r = document.querySelector('#general-columns tr.current').getBoundingClientRect(); \
+         return r.top >= d.top && r.bottom <= d.bottom + 1",
+        |v| v == true,
+    );
+    let note =
+        b.js("return document.querySelector('#general-trace .hazard-note')?.textContent || ''");
+    assert!(note.as_str().unwrap().starts_with("torn: "), "{note}");
+    let changed = b.js(
+        "return [...document.querySelectorAll('#general-state tr.changed th')].map(e => e.textContent)",
+    );
+    assert_eq!(
+        changed,
+        serde_json::json!(["P2 pmdval"]),
+        "the torn value, and only it"
+    );
+    b.js("document.getElementById('general-trace').focus(); return 0");
+    b.press("\u{E012}"); // left arrow
+    b.wait_for("a step back", 10, GENERAL_POS, |v| v == "17 / 18");
+    b.js("document.querySelector('#general-columns tr[data-step=\"4\"]').click(); return 0");
+    b.wait_for("the clicked row", 10, GENERAL_POS, |v| v == "5 / 18");
+    let lock = b.js(
+        "return [...document.querySelectorAll('#general-state tr')].find(r => r.querySelector('th').textContent === \"t0's PTE lock\")?.querySelector('td').textContent",
+    );
+    assert_eq!(lock, "held by P0");
+    b.js("document.getElementById('general-to-hazard').click(); return 0");
+    b.wait_for("the hazard again", 10, GENERAL_POS, |v| v == "18 / 18");
+    let violations = axe(&b);
+    assert!(violations.is_empty(), "{}", violations.join("\n"));
+    if let Ok(to) = std::env::var("TORNSIM_GENERAL_SCREENSHOT") {
+        b.js("document.getElementById('general-trace').scrollIntoView(); return 0");
+        b.screenshot(std::path::Path::new(&to));
+    }
+    // The address bar carries the run: opened afresh, the same trace at its hazard.
+    let link = b.wait_for("the trace in the link", 10, "return location.href", |v| {
+        v.as_str().unwrap_or("").contains("&trace=tg1.")
+    });
+    b.goto("about:blank");
+    b.goto(link.as_str().unwrap());
+    b.wait_for("the linked trace", 60, GENERAL_POS, |v| v == "18 / 18");
+}

@@ -478,8 +478,14 @@ impl Share {
         s.scheduler.validate()?;
         s.config.validate()?;
         if let Some(t) = trace {
-            crate::schedule::Schedule::decode_with(t, s.config.scenario.as_ref())
-                .map_err(|e| ConfigError::new("trace", e.0))?;
+            match &s.general {
+                Some(src) => crate::general::timeline_of(src, t)
+                    .map(|_| ())
+                    .map_err(|e| ConfigError::new("trace", e))?,
+                None => crate::schedule::Schedule::decode_with(t, s.config.scenario.as_ref())
+                    .map(|_| ())
+                    .map_err(|e| ConfigError::new("trace", e.0))?,
+            }
             s.trace = Some(t.to_string());
         }
         Ok((s, rest))

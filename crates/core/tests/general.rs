@@ -507,3 +507,146 @@ fn any_count_sentences_and_programs_at_a_walker_count() {
     assert!(any.proved);
     assert_eq!(any.program.walkers_at, Some(2));
 }
+
+/// A timeline is the replay, step for step, with the whole state after each step:
+/// the rows the page draws beside the CPU columns.
+#[test]
+fn a_timeline_replays_a_witness_with_the_state_after_each_step() {
+    let src = scenario("retract-v1-xen");
+    let p = general::load(&src).unwrap();
+    let r = general::check(&p, GCheckOptions::default());
+    let w = r.witness.unwrap();
+    let s = general::encode(&p, &w);
+    let t = general::timeline_of(&src, &s).unwrap();
+    let trace = general::replay(&p, &w).unwrap();
+    assert_eq!(t.frames.len(), w.len());
+    assert_eq!(t.schedule, s);
+    assert_eq!(t.cpus, ["P0(khugepaged)", "P1(fault)", "P2(gup_fast)"]);
+    assert_eq!(t.diagram, trace.columns(&p));
+    for (f, st) in t.frames.iter().zip(&trace.steps) {
+        assert_eq!(
+            (f.cpu, &f.text, &f.changes),
+            (st.choice.cpu, &st.text, &st.changes)
+        );
+        assert_eq!(
+            f.hazard.as_ref().map(|h| h.0.as_str()),
+            st.hazard.map(|h| h.name())
+        );
+        // The rows keep their names and order from step to step.
+        let names =
+            |rows: &[(String, String)]| rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&f.after), names(&t.initial));
+    }
+    assert_eq!(t.hazard_step(), Some(w.len() - 1));
+    assert_eq!(t.open_at(), w.len());
+    assert_eq!(t.state_at(0), &t.initial[..]);
+    assert_eq!(t.state_at(1), &t.frames[0].after[..]);
+    assert_eq!(t.state_at(999), &t.frames[w.len() - 1].after[..]);
+    assert!(!t.deadlock);
+    let row = |pos: usize, name: &str| {
+        t.state_at(pos)
+            .iter()
+            .find(|r| r.0 == name)
+            .unwrap_or_else(|| panic!("no row {name}"))
+            .1
+            .clone()
+    };
+    // Before the first step: the world as declared, every lock free, no local set.
+    assert_eq!(row(0, "pmd"), "table t0");
+    assert_eq!(row(0, "table t0"), "allocated");
+    assert_eq!(row(0, "table pgtable#30"), "unallocated");
+    assert_eq!(row(0, "pmd's lock"), "free");
+    assert_eq!(row(0, "i_mmap_rwsem"), "free");
+    assert_eq!(row(0, "P2(gup_fast)"), "running");
+    assert_eq!(row(0, "P1 pgtable"), "not set");
+    // At the torn read: the new table installed under the fault's lock, khugepaged
+    // reading i_mmap_rwsem, the fault inside the VMA read lock, the walker with
+    // interrupts off holding a value no entry ever held.
+    let end = w.len();
+    assert_eq!(row(end, "pmd"), "table pgtable#30");
+    assert_eq!(row(end, "table pgtable#30"), "allocated");
+    assert_eq!(row(end, "pmd's lock"), "held by P1");
+    assert_eq!(row(end, "i_mmap_rwsem"), "read-held by P0");
+    assert_eq!(row(end, "VMA lock"), "read-held by P1");
+    assert_eq!(row(end, "P2(gup_fast)"), "interrupts off");
+    assert_eq!(row(end, "P1 pgtable"), "table pgtable#30");
+    assert_eq!(row(end, "P0 pgt_pmd"), "table t0");
+    assert!(row(end, "P2 pmdval").ends_with("(no object)"));
+    assert_eq!(row(end, "P2 ptep"), "not set");
+    // Errors: a mistyped schedule, a file with an error.
+    let cut = &s[..s.len() - 1];
+    assert!(general::timeline_of(&src, cut)
+        .unwrap_err()
+        .contains("checksum"));
+    let e = general::timeline_of("tornsim x\n{ pmd pmd = nothing; }\n", &s).unwrap_err();
+    assert!(e.starts_with("the file has an error at"), "{e}");
+}
+
+/// The state rows of the rest of the world: grace periods, page counts, IPIs, rwsems
+/// held for writing, a finished CPU; and a `readers = any` witness at its own count.
+#[test]
+fn timeline_rows_name_grace_periods_counts_ipis_and_writers() {
+    let rows_of = |name: &str| {
+        let src = scenario(name);
+        let r = general::report(&general::load(&src).unwrap(), 100_000, 10, 1);
+        let t = general::timeline_of(&src, r.schedule.as_deref().unwrap()).unwrap();
+        let all: Vec<(String, String)> = std::iter::once(t.initial.clone())
+            .chain(t.frames.iter().map(|f| f.after.clone()))
+            .flatten()
+            .collect();
+        (t, all)
+    };
+    let has = |all: &[(String, String)], k: &str, v: &str| all.iter().any(|r| r.0 == k && r.1 == v);
+    let (_, all) = rows_of("munmap-get-page");
+    assert!(has(&all, "page a", "count 1") && has(&all, "page a", "count 0"));
+    assert!(has(&all, "mmap_lock", "write-held by P0"));
+    assert!(has(&all, "t0's PTE lock", "held by P0"));
+    assert!(has(&all, "P0 pte", "page a"));
+    // Under TSO with an IPI flush: buffered stores, drains, IPIs waited for and
+    // answered.
+    let (t, all) = rows_of("tso-bare-x2apic-flush");
+    use general::FrameKind;
+    for kind in [FrameKind::Step, FrameKind::Ack, FrameKind::Drain] {
+        assert!(t.frames.iter().any(|f| f.kind == kind), "{kind:?}");
+    }
+    assert!(
+        all.iter().any(|r| r.1.contains("waits for IPIs to P")),
+        "{all:?}"
+    );
+    assert!(
+        all.iter().any(|r| r.1.contains("store buffer: ")),
+        "{all:?}"
+    );
+    // A safe file has no witness: random schedules of its own, until one queues a
+    // free behind a walker with interrupts off.
+    let src = scenario("invlpgb-rcu-free");
+    let p = general::load(&src).unwrap();
+    let found = (1..500u64).find_map(|seed| {
+        let mut m = general::GMachine::new(p.clone(), true);
+        let (mut x, mut choices) = (seed, Vec::new());
+        while choices.len() < 200 {
+            let en = m.enabled();
+            if en.is_empty() {
+                break;
+            }
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let ch = en[(x >> 33) as usize % en.len()];
+            m.step(ch);
+            choices.push(ch);
+        }
+        let t = general::timeline_of(&src, &general::encode(&p, &choices)).unwrap();
+        let queued = t.frames.iter().flat_map(|f| &f.after).any(|r| {
+            r.0 == "table t0" && r.1.starts_with("freed after a grace period: waits for P")
+        });
+        queued.then_some(t)
+    });
+    let t = found.expect("some run queues the free behind a walker");
+    assert!(t
+        .frames
+        .iter()
+        .flat_map(|f| &f.after)
+        .any(|r| r.1 == "done"));
+    assert!(t.hazard_step().is_none(), "the file is safe");
+}

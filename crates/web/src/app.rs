@@ -4,6 +4,7 @@
 use crate::charts::{
     fmt_num, Dot, Interval, IntervalChart, LineChart, LogRateChart, LogRow, Scatter, Series,
 };
+use crate::general_trace::GeneralTrace;
 use crate::model::{Edit, EditorState, Model, Msg, Sink, Status};
 use crate::runner::{default_workers, Engine, Reply, Request};
 use crate::scenario_panel::ScenarioPanel;
@@ -344,7 +345,8 @@ pub fn app(props: &AppProps) -> Html {
                     on_move={on(&d, Msg::ScenarioMoved)}
                     on_check={on_check.clone()}
                     on_run={on(&d, |_| Msg::Start { now_ms: now_ms() })}
-                    general={m.editor.general.clone()} />
+                    general={m.editor.general.clone()}
+                    on_open={on(&d, Msg::OpenTrace)} />
             }
             <section class="runbar" aria-label="run">
                 <button class="primary" id="start" disabled={running || m.invalid.is_some()} onclick={on_start}>{ if m.campaign.is_some() { "Restart" } else { "Start" } }</button>
@@ -462,6 +464,12 @@ pub fn app(props: &AppProps) -> Html {
                     on_step={on(&d, Msg::StepBy)}
                     on_close={on(&d, |_| Msg::CloseTrace)}
                     on_manual={on(&d, Msg::ManualStep)} />
+            }
+            if let Some(view) = &m.general_trace {
+                <GeneralTrace view={view.clone()} share_link={AttrValue::from(link.clone())}
+                    on_seek={on(&d, Msg::Seek)}
+                    on_step={on(&d, Msg::StepBy)}
+                    on_close={on(&d, |_| Msg::CloseTrace)} />
             }
             if !m.embed {
                 <footer><p>{ "Model: MODEL.md in the tornsim repository. Everything runs in this page; nothing is sent anywhere." }</p></footer>

@@ -25,6 +25,8 @@ pub struct ScenarioPanelProps {
     pub on_run: Callback<MouseEvent>,
     /// The text runs on the general machine: its answer, shown instead of Check / Run.
     pub general: Option<GReport>,
+    /// Opens a schedule of the general file as a trace.
+    pub on_open: Callback<String>,
 }
 
 /// The general machine's answer to the editor's file: the exhaustive verdict with the
@@ -32,11 +34,16 @@ pub struct ScenarioPanelProps {
 #[derive(Properties, PartialEq)]
 struct GeneralProps {
     report: GReport,
+    on_open: Callback<String>,
 }
 
 #[function_component(GeneralReport)]
 fn general_report(p: &GeneralProps) -> Html {
     let r = &p.report;
+    let open = |s: &String| {
+        let (cb, s) = (p.on_open.clone(), s.clone());
+        Callback::from(move |_: MouseEvent| cb.emit(s.clone()))
+    };
     let runs = if r.hazard_runs.is_empty() {
         format!("{} random runs (seed {}): no hazard", r.runs, r.seed)
     } else {
@@ -62,9 +69,16 @@ fn general_report(p: &GeneralProps) -> Html {
                 <pre class="general-witness" id="general-witness" tabindex="0" aria-label="shortest witness, one column per CPU">{ w.clone() }</pre>
             }
             if let Some(s) = &r.schedule {
-                <p class="hint">{ "Replay it: " }<code>{ format!("tornsim replay FILE {s}") }</code></p>
+                <p class="hint">
+                    <button id="general-open-witness" onclick={open(s)}>{ "Step through the witness" }</button>
+                    { " or replay it: " }<code>{ format!("tornsim replay FILE {s}") }</code>
+                </p>
             }
-            <p id="general-runs">{ runs }</p>
+            <p id="general-runs">{ runs }
+                if let Some(s) = &r.first_schedule {
+                    { " " }<button id="general-open-run" class="open-trace" onclick={open(s)}>{ "open the first such run" }</button>
+                }
+            </p>
         </section>
     }
 }
@@ -99,7 +113,7 @@ pub fn scenario_panel(p: &ScenarioPanelProps) -> Html {
             <p class="hint" id="scenario-keys">{ "Alt+↑ and Alt+↓ move lines (the verdict follows); a primitive's name completes as you type (↑ ↓ choose, Enter takes); Tab indents: press Esc, then Tab, to move on." }</p>
             { status }
             if let Some(r) = &p.general {
-                <GeneralReport report={r.clone()} />
+                <GeneralReport report={r.clone()} on_open={p.on_open.clone()} />
             }
             <div class="scenario-actions">
                 <button id="scenario-check" onclick={p.on_check.clone()} disabled={!p.can_run || p.parsing}

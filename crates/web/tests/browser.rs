@@ -670,6 +670,30 @@ async fn a_general_file_shows_the_general_machines_verdict_witness_and_runs() {
         text(&root, "#general-runs")
     );
     assert!(disabled(&root, "#start") && disabled(&root, "#scenario-check"));
+    // The witness opens as a trace at its hazard, with the state after each step.
+    click(&root, "#general-open-witness");
+    wait_until("the general trace", 10, || {
+        root.query_selector("#general-trace").unwrap().is_some()
+    })
+    .await;
+    let rows = root
+        .query_selector_all("#general-columns tbody tr")
+        .unwrap()
+        .length();
+    let pos = text(&root, "#general-trace .pos");
+    assert_eq!(pos, format!("{rows} / {rows}"), "opened at the hazard");
+    assert!(text(&root, "#general-columns tr.current").contains("bogus-table"));
+    assert!(text(&root, "#general-state caption").contains(&format!("after step {rows}")));
+    click(&root, "#general-trace button[aria-label='previous step']");
+    wait_until("a step back", 10, || {
+        text(&root, "#general-trace .pos") == format!("{} / {rows}", rows - 1)
+    })
+    .await;
+    click(&root, "#general-trace .trace-head button");
+    wait_until("the trace closed", 10, || {
+        root.query_selector("#general-trace").unwrap().is_none()
+    })
+    .await;
     // The same from a link, for a safe file.
     let share = tornsim_core::Share {
         general: Some(file("collapse-v1-order").to_string()),

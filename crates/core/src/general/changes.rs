@@ -35,6 +35,113 @@ impl GMachine {
         }
     }
 
+    fn life_text(l: Life) -> &'static str {
+        match l {
+            Life::Unallocated => "unallocated",
+            Life::Live => "allocated",
+            Life::Queued(_) => "freed after a grace period",
+            Life::Freed => "freed",
+        }
+    }
+
+    /// The CPUs in `mask`, as `P1, P3`.
+    fn cpus_text(mask: u64) -> String {
+        (0..64)
+            .filter(|t| mask >> t & 1 == 1)
+            .map(|t| format!("P{t}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The whole state, one named row each, in a fixed order (a viewer lines rows up
+    /// from step to step): entries, tables, page counts, locks, each CPU's interrupt
+    /// flag, IPIs and store buffer, and each CPU's locals (`written`, one flag a local
+    /// in the state's order, says which hold a value this run gave them: the others
+    /// read "not set").
+    pub fn state_rows(&self, written: &[bool]) -> Vec<(String, String)> {
+        let st = &self.st;
+        let p = &self.prog;
+        let mut out: Vec<(String, String)> = (0..st.entries.len())
+            .map(|e| (p.entry_name(e), self.value_text(st.entries[e])))
+            .collect();
+        for (t, &life) in st.tables.iter().enumerate() {
+            let what = match life {
+                Life::Queued(m) if m != 0 => {
+                    format!(
+                        "{}: waits for {}",
+                        Self::life_text(life),
+                        Self::cpus_text(m)
+                    )
+                }
+                _ => Self::life_text(life).to_string(),
+            };
+            out.push((format!("table {}", p.tables[t].name), what));
+        }
+        for (i, &n) in st.counts.iter().enumerate() {
+            out.push((format!("page {}", p.pages[i].0), format!("count {n}")));
+        }
+        for (l, &c) in st.spin.iter().enumerate() {
+            out.push((self.lock_name(l), Self::owner(c, "held")));
+        }
+        let rw = |name: &str, writer: u8, readers: u64, held: &str| {
+            let v = match (writer, readers) {
+                (NO_CPU, 0) => "free".to_string(),
+                (NO_CPU, r) => format!("read-held by {}", Self::cpus_text(r)),
+                (w, _) => Self::owner(w, held),
+            };
+            (name.to_string(), v)
+        };
+        const RW: [&str; 2] = ["mmap_lock", "i_mmap_rwsem"];
+        for (i, &(w, r)) in st.rw.iter().enumerate() {
+            out.push(rw(RW[i], w, r, "write-held"));
+        }
+        out.push(rw("VMA lock", st.vma.0, st.vma.1, "write-locked"));
+        for c in 0..p.cpus {
+            let i = c as usize;
+            let mut what = Vec::new();
+            if st.irq_off >> c & 1 == 1 {
+                what.push("interrupts off".to_string());
+            }
+            if st.preempted >> c & 1 == 1 {
+                what.push("preempted by the host".to_string());
+            }
+            if st.pending[i] != 0 {
+                what.push(format!(
+                    "waits for IPIs to {}",
+                    Self::cpus_text(st.pending[i])
+                ));
+            }
+            let sb = &st.sb[i];
+            if !sb.is_empty() {
+                let stores: Vec<String> = sb.iter().map(|b| self.buffered_text(b)).collect();
+                what.push(format!("store buffer: {}", stores.join("; ")));
+            }
+            if st.pc[i] == super::ir::DONE {
+                what.push("done".to_string());
+            }
+            out.push((
+                p.cpu_name(c),
+                if what.is_empty() {
+                    "running".into()
+                } else {
+                    what.join(", ")
+                },
+            ));
+            let base = p.local_base[i] as usize;
+            for (k, name) in p.local_names(c).iter().enumerate() {
+                let v = st.locals[base + k];
+                let text = match (p.is_table_local(c, k), v) {
+                    _ if !written.get(base + k).copied().unwrap_or(false) => "not set".into(),
+                    (false, _) => self.value_text(v),
+                    (true, super::ir::NO_TABLE) => "no table".into(),
+                    (true, t) => format!("table {}", p.tables[t as usize].name),
+                };
+                out.push((format!("P{c} {name}"), text));
+            }
+        }
+        out
+    }
+
     /// What changed from `before` to the machine's state now, one phrase each.
     pub fn changes(&self, before: &GState) -> Vec<String> {
         let st = &self.st;
@@ -52,13 +159,11 @@ impl GMachine {
         }
         for (t, (old, new)) in before.tables.iter().zip(&st.tables).enumerate() {
             if old != new {
-                let what = match new {
-                    Life::Unallocated => "unallocated",
-                    Life::Live => "allocated",
-                    Life::Queued(_) => "freed after a grace period",
-                    Life::Freed => "freed",
-                };
-                out.push(format!("table {}: {what}", self.prog.tables[t].name));
+                out.push(format!(
+                    "table {}: {}",
+                    self.prog.tables[t].name,
+                    Self::life_text(*new)
+                ));
             }
         }
         for (p, (old, new)) in before.counts.iter().zip(&st.counts).enumerate() {
@@ -97,11 +202,7 @@ impl GMachine {
         for (c, (&old, &new)) in before.pending.iter().zip(&st.pending).enumerate() {
             let sent = new & !old;
             if sent != 0 {
-                let to: Vec<String> = (0..64)
-                    .filter(|t| sent >> t & 1 == 1)
-                    .map(|t| format!("P{t}"))
-                    .collect();
-                out.push(format!("P{c} waits for IPIs to {}", to.join(", ")));
+                out.push(format!("P{c} waits for IPIs to {}", Self::cpus_text(sent)));
             }
         }
         out

@@ -4,7 +4,7 @@
 //! interprets, with the world it starts from: the PMDs, the tables with their PTEs, the
 //! pages with their counts.
 
-use super::emit::{thread_jumps, Emitter};
+use super::emit::{thread_jumps, Emitter, Local};
 use super::ir::*;
 use super::lang::{GBlock, GScenario};
 use super::world::{configure, world};
@@ -92,6 +92,7 @@ pub fn compile_with(s: &GScenario, cfg: &GConfig) -> Result<GProgram, ScenarioEr
     }
     let mut code = Vec::new();
     let mut ranges = Vec::new();
+    let mut table_locals = Vec::new();
     for (bi, b) in blocks.iter().enumerate() {
         let start = code.len();
         let mut e = Emitter {
@@ -155,6 +156,10 @@ pub fn compile_with(s: &GScenario, cfg: &GConfig) -> Result<GProgram, ScenarioEr
                 }
             }
         }
+        table_locals.push(e.locals.values().fold(0u32, |m, l| match *l {
+            Local::Table(s) => m | 1 << s,
+            _ => m,
+        }));
         ranges.push((
             b.actor.clone(),
             start as u16,
@@ -193,6 +198,7 @@ pub fn compile_with(s: &GScenario, cfg: &GConfig) -> Result<GProgram, ScenarioEr
         entry,
         block_of,
         blocks: ranges,
+        table_locals,
         local_base: Vec::new(),
         walkers: walker_mask,
         in_mm,

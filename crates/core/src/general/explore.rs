@@ -433,8 +433,20 @@ pub struct GTrace {
 
 /// Replays `choices` on `p` from its first state (the checker's machine: walkers loop).
 pub fn replay(p: &Arc<GProgram>, choices: &[GChoice]) -> Result<GTrace, String> {
-    let mut m = GMachine::new(p.clone(), false);
     let mut steps = Vec::new();
+    let deadlock = replay_each(p, choices, |_, _, s| steps.push(s))?;
+    Ok(GTrace { steps, deadlock })
+}
+
+/// Replays `choices`, handing each step to `visit` with the machine after it and the
+/// state before it; answers
+/// whether the run ended deadlocked. What [`replay`] and the page's timeline share.
+pub(super) fn replay_each(
+    p: &Arc<GProgram>,
+    choices: &[GChoice],
+    mut visit: impl FnMut(&GMachine, &GState, GTraceStep),
+) -> Result<bool, String> {
+    let mut m = GMachine::new(p.clone(), false);
     for (i, &ch) in choices.iter().enumerate() {
         if let Some(why) = m.why_disabled(ch) {
             return Err(format!(
@@ -445,18 +457,20 @@ pub fn replay(p: &Arc<GProgram>, choices: &[GChoice]) -> Result<GTrace, String> 
         let text = m.describe(ch);
         let before = m.st.clone();
         let hazard = m.step(ch);
-        steps.push(GTraceStep {
-            choice: ch,
-            text,
-            hazard,
-            changes: m.changes(&before),
-        });
+        let changes = m.changes(&before);
+        visit(
+            &m,
+            &before,
+            GTraceStep {
+                choice: ch,
+                text,
+                hazard,
+                changes,
+            },
+        );
     }
     let en = m.enabled();
-    Ok(GTrace {
-        steps,
-        deadlock: m.deadlocked(&en),
-    })
+    Ok(m.deadlocked(&en))
 }
 
 impl GTrace {

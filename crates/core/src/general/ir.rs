@@ -346,6 +346,15 @@ pub enum GOp {
 }
 
 impl GOp {
+    /// The local the step writes, if any.
+    pub fn dest(&self) -> Option<u8> {
+        match *self {
+            GOp::Store { dest, .. } => dest,
+            GOp::Load { dest, .. } | GOp::Map { dest, .. } | GOp::Alloc { dest, .. } => Some(dest),
+            _ => None,
+        }
+    }
+
     /// The shared state the step writes, beside its own CPU's interrupt flag (and the
     /// quiescent state enabling interrupts is, which a grace period waits for): what
     /// the cutoff argument's C1 forbids a walker.
@@ -483,6 +492,8 @@ pub struct GProgram {
     pub block_of: Vec<Option<u8>>,
     /// Each block: its actor, its code range, its locals' names.
     pub blocks: Vec<(String, u16, u16, Vec<String>)>,
+    /// Each block: which of its locals hold a table (the others hold an entry's value).
+    pub table_locals: Vec<u32>,
     /// Each CPU's first local in the state's locals.
     pub local_base: Vec<u16>,
     pub walkers: u64,
@@ -562,6 +573,14 @@ impl GProgram {
             Some(b) => format!("P{cpu}({})", self.blocks[b as usize].0),
             None => format!("P{cpu}(idle)"),
         }
+    }
+    /// Whether `cpu`'s local `slot` holds a table (else an entry's value).
+    pub fn is_table_local(&self, cpu: u8, slot: usize) -> bool {
+        self.block_of
+            .get(cpu as usize)
+            .copied()
+            .flatten()
+            .is_some_and(|b| self.table_locals[b as usize] >> slot & 1 == 1)
     }
     /// The names of `cpu`'s locals.
     pub fn local_names(&self, cpu: u8) -> &[String] {

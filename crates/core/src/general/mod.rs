@@ -39,6 +39,7 @@ pub mod pct;
 pub mod report;
 #[cfg(test)]
 mod tests;
+pub mod timeline;
 pub mod tso;
 mod world;
 
@@ -51,6 +52,7 @@ pub use ir::{Flush, GConfig, GProgram, Platform};
 pub use lang::{parse, GScenario};
 pub use machine::{GChoice, GMachine, GState};
 pub use report::{report, GReport};
+pub use timeline::{FrameKind, GFrame, GTimeline};
 pub use world::needs_general;
 
 use crate::scenario::syntax::ScenarioError;
@@ -77,6 +79,24 @@ pub fn route(src: &str) -> Result<Route, ScenarioError> {
             Err(classic) => Err(classic),
         },
     }
+}
+
+/// A file's text and a schedule made for it, as a timeline to step through: what a
+/// shared link or an opened run gives the page. A schedule made at another walker count
+/// (a `readers = any` witness) names its program by its id, so the counts a page shows
+/// are tried too. Errors name the file's line, or the step that cannot run.
+pub fn timeline_of(src: &str, schedule: &str) -> Result<GTimeline, String> {
+    let p = load(src).map_err(|e| format!("the file has an error at {e}"))?;
+    let own = timeline::timeline(&p, schedule);
+    if own.is_ok() {
+        return own;
+    }
+    // Past the counts any check of the page or the CLI's `--readers any` reaches.
+    const COUNTS: u32 = 8;
+    (1..=COUNTS)
+        .filter_map(|n| argument::at_walkers(&p, n).ok())
+        .find_map(|q| timeline::timeline(&q, schedule).ok())
+        .map_or(own, Ok)
 }
 
 /// Parses and compiles a file for the general machine, whichever language it is in (a

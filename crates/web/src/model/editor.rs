@@ -12,6 +12,7 @@ impl Model {
     pub(super) fn refresh_editor(&mut self) {
         // Text that does not parse is the user's work in progress: keep it.
         if !matches!(self.editor.state, EditorState::Error(_)) {
+            self.close_general_trace();
             self.editor.general = None;
             self.share.general = None;
             self.editor.text = scenario_text(&self.share.config);
@@ -24,10 +25,20 @@ impl Model {
     /// Sends `text` to be parsed. Each parse decides afresh whether a check follows it,
     /// so a later text (typed, or from a link) never inherits a move's check.
     pub(super) fn edit_scenario(&mut self, text: String) {
+        if text != self.editor.text {
+            self.close_general_trace();
+        }
         self.editor.text = text.clone();
         self.editor.seq = self.post(|seq| Request::Parse { seq, text });
         self.editor.state = EditorState::Parsing;
         self.editor.check_on_parse = false;
+    }
+
+    /// A run of the general file in the editor is a run of that text only.
+    fn close_general_trace(&mut self) {
+        if self.general_trace.take().is_some() {
+            self.share.trace = None;
+        }
     }
 
     /// The editor's text changed; `moved` by a line move (Alt+Up/Down), a reordering

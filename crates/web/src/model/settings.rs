@@ -97,6 +97,7 @@ impl Model {
             elapsed_ms: 0.0,
             generation: 0,
             trace,
+            general_trace: None,
             manual: None,
             check: None,
             any: None,
@@ -121,8 +122,12 @@ impl Model {
             }
         } else if let Some(text) = m.share.general.clone() {
             // A file the general machine runs: the editor shows it, and its parse
-            // brings the general machine's answer.
+            // brings the general machine's answer; the link's run opens on it.
+            let linked = m.share.trace.clone();
             m.edit_scenario(text);
+            if let Some(t) = linked {
+                m.open_trace(t);
+            }
         }
         m
     }

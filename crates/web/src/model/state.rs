@@ -25,6 +25,14 @@ pub struct TraceView {
     pub pos: usize,
 }
 
+/// An open run of a file the general machine runs, and the step shown (0 = before the
+/// first step).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GeneralView {
+    pub timeline: Rc<tornsim_core::general::GTimeline>,
+    pub pos: usize,
+}
+
 /// The scenario editor: the text as typed, and what the worker last said of it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Editor {
@@ -97,6 +105,8 @@ pub struct Model {
     pub elapsed_ms: f64,
     pub generation: u64,
     pub trace: Option<TraceView>,
+    /// The open run of the editor's general file (its schedule is `share.trace`).
+    pub general_trace: Option<GeneralView>,
     pub manual: Option<Rc<Stepper>>,
     pub check: Option<Result<CheckResult, String>>,
     /// When the verdict shown was asked for every CPU count: the argument, and the counts

@@ -360,3 +360,105 @@ fn a_general_file_in_the_editor_gets_the_general_machines_answer() {
     m.apply(Msg::Preset("seed-thread-v1".into()));
     assert!(m.editor.general.is_none() && m.invalid.is_none());
 }
+
+fn general_file(name: &str) -> &'static str {
+    tornsim_core::general::FILES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .unwrap()
+        .1
+}
+
+/// A general file's witness and first hazardous run open as traces at their hazard,
+/// step back and forth, travel in the link, and close when the file changes.
+#[test]
+fn a_general_files_runs_open_as_traces_and_travel_in_links() {
+    let mut m = Model::from_fragment("preset=merged", false);
+    let src = general_file("retract-v1-xen");
+    m.apply(Msg::ScenarioText(src.to_string()));
+    pump(&mut m);
+    let r = m.editor.general.clone().unwrap();
+    let witness = r.schedule.clone().unwrap();
+    m.apply(Msg::OpenTrace(witness.clone()));
+    assert!(m.error.is_none(), "{:?}", m.error);
+    assert!(m.trace.is_none(), "not the classic viewer");
+    let g = m.general_trace.clone().expect("the general trace is open");
+    assert_eq!(g.timeline.frames.len(), 18);
+    assert_eq!(g.pos, 18, "opened just after the torn read");
+    assert_eq!(
+        g.timeline.frames[17].hazard.as_ref().unwrap().0,
+        "torn",
+        "the witness ends at its hazard"
+    );
+    assert_eq!(m.share.trace.as_deref(), Some(witness.as_str()));
+    m.apply(Msg::StepBy(-5));
+    assert_eq!(m.general_trace.as_ref().unwrap().pos, 13);
+    m.apply(Msg::StepBy(100));
+    assert_eq!(
+        m.general_trace.as_ref().unwrap().pos,
+        18,
+        "clamped at the end"
+    );
+    m.apply(Msg::Seek(0));
+    assert_eq!(m.general_trace.as_ref().unwrap().pos, 0);
+    m.apply(Msg::StepBy(-1));
+    assert_eq!(
+        m.general_trace.as_ref().unwrap().pos,
+        0,
+        "clamped at the start"
+    );
+    // The link opens the same run, at its hazard.
+    let link = m.fragment();
+    assert!(link.contains(&format!("trace={witness}")), "{link}");
+    let mut again = Model::from_fragment(&link, false);
+    assert!(again.notice.is_none(), "{:?}", again.notice);
+    pump(&mut again);
+    let g2 = again
+        .general_trace
+        .as_ref()
+        .expect("the link's trace opens");
+    assert_eq!((g2.pos, &g2.timeline), (18, &g.timeline));
+    assert_eq!(again.fragment(), link);
+    // The first random run with a hazard opens too.
+    let first = r.first_schedule.clone().unwrap();
+    m.apply(Msg::OpenTrace(first.clone()));
+    let g3 = m.general_trace.as_ref().unwrap();
+    assert_eq!(g3.timeline.schedule, first);
+    assert!(g3.timeline.hazard_step().is_some());
+    // A schedule of another file is refused with the reason, and changes nothing.
+    let other = general_file("collapse-v1-order");
+    let p = tornsim_core::general::load(other).unwrap();
+    let foreign = tornsim_core::general::encode(&p, &[tornsim_core::general::GChoice::step(0)]);
+    m.apply(Msg::OpenTrace(foreign));
+    assert!(m.error.as_ref().unwrap().contains("another scenario file"));
+    assert_eq!(m.general_trace.as_ref().unwrap().timeline.schedule, first);
+    // Editing the file closes its run, and the link loses it.
+    m.apply(Msg::ScenarioText(format!("{src}\n")));
+    assert!(m.general_trace.is_none() && m.share.trace.is_none());
+    pump(&mut m);
+    assert!(!m.fragment().contains("trace="));
+    // A link with a broken trace for a general file says so and shows the defaults.
+    let bad = link.replace(&witness, "tg1.nope");
+    let m = Model::from_fragment(&bad, false);
+    assert!(
+        m.notice.as_ref().unwrap().contains("trace"),
+        "{:?}",
+        m.notice
+    );
+}
+
+/// The closing of a run by a preset: the link must not keep a trace of a file gone.
+#[test]
+fn a_preset_closes_a_general_run() {
+    let mut m = Model::from_fragment("preset=merged", false);
+    m.apply(Msg::ScenarioText(
+        general_file("munmap-get-page").to_string(),
+    ));
+    pump(&mut m);
+    let s = m.editor.general.clone().unwrap().schedule.unwrap();
+    m.apply(Msg::OpenTrace(s));
+    assert!(m.general_trace.is_some());
+    m.apply(Msg::Preset("seed-thread-v1".into()));
+    assert!(m.general_trace.is_none() && m.share.trace.is_none());
+    assert!(!m.fragment().contains("trace="));
+}
