@@ -650,3 +650,17 @@ fn timeline_rows_name_grace_periods_counts_ipis_and_writers() {
         .any(|r| r.1 == "done"));
     assert!(t.hazard_step().is_none(), "the file is safe");
 }
+
+/// The page's report searches within the state budget it is given: a budget too small
+/// for the file says "incomplete", and the claim is then undecided.
+#[test]
+fn a_report_keeps_to_its_state_budget() {
+    let p = general::load(&scenario("collapse-v1-order")).unwrap();
+    let small = general::report(&p, 10, 10, 1);
+    assert_eq!(small.verdict, Verdict::Incomplete);
+    assert_eq!(small.claim, None);
+    assert!(small.states <= 11, "{}", small.states);
+    let full = general::report(&p, 1_000_000, 10, 1);
+    assert_eq!((full.verdict, full.claim), (Verdict::Safe, Some(true)));
+    assert_eq!(full.runs, 10);
+}

@@ -70,6 +70,42 @@ fn pack_round_trips_every_reachable_state() {
     }
 }
 
+/// A reader that takes the PTL buffers its unlock under TSO; under kvm-pv-flush its
+/// vCPU can also be preempted (with an empty buffer: it answers the host only then):
+/// the packed word holds the lock bit, the preempted bit and the buffer's length, in
+/// that order, and each must come back where it was.
+#[test]
+fn a_preempted_ptl_reader_with_a_buffered_unlock_round_trips() {
+    use crate::config::{Apic, Memory, Mode};
+    let (_, base) =
+        crate::program::load(crate::program::builtin_source("ptl-reader").unwrap()).unwrap();
+    for apic in [Apic::Xapic, Apic::X2apic] {
+        let cfg = Config {
+            mode: Mode::KvmPvFlush,
+            memory: Memory::Tso,
+            apic,
+            ..base.clone()
+        };
+        cfg.validate().unwrap();
+        let mut s = full(&cfg, default_table(cfg.alloc));
+        let (mut back, mut preempted, mut buffered) = (s.m.clone(), 0, 0);
+        for i in 0..s.states.len() {
+            s.layout.unpack(s.states[i], &mut s.m);
+            for ch in s.m.enabled().iter() {
+                let mut next = s.m.clone();
+                next.step(ch);
+                let st = next.state();
+                let r = crate::machine::FIRST_READER as usize;
+                preempted += (st.preempted >> r & 1) as u32;
+                buffered += !st.sb[r].is_empty() as u32;
+                s.layout.unpack(s.layout.pack(&next, false), &mut back);
+                assert_eq!(back.state(), st, "{apic:?}");
+            }
+        }
+        assert!(preempted > 0 && buffered > 0, "{preempted} {buffered}");
+    }
+}
+
 /// Every built-in scenario in every mode it can run in, under SC; and under TSO with
 /// the IPI ordered (xAPIC) and not (x2APIC) in the two modes whose IPIs differ (native,
 /// where the x2APIC paths fence, and Xen PV, where IPIs are hypercalls).
