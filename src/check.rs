@@ -311,17 +311,7 @@ fn check_any_one(
         print_json(&with_claim(
             file,
             r.verdict,
-            crate::output::AnyFields {
-                argument: &r.argument,
-                verdict: r.verdict,
-                proved: r.proved,
-                sentence: &sentence,
-                checked: &r.checked,
-                witness_readers: r.result.witness.as_ref().map(|_| r.readers),
-                states: r.result.states,
-                seconds: secs,
-            }
-            .with(json!({
+            crate::output::any_fields!(r, &sentence, secs).with(json!({
                 "config": cfg,
                 "schedule": schedule,
                 "steps": trace.as_ref().map(|t| t.steps.len()),

@@ -220,16 +220,7 @@ fn check_any(a: &CheckArgs, f: &GeneralFile, opts: GCheckOptions) -> Result<u8, 
     let sentence = r.sentence();
     let claim = claim_word(r.result.claim(p));
     if a.json || a.format == Some(CheckFormat::Json) {
-        let fields = crate::output::AnyFields {
-            argument: &r.argument,
-            verdict: r.verdict,
-            proved: r.proved,
-            sentence: &sentence,
-            checked: &r.checked,
-            witness_readers: r.result.witness.as_ref().map(|_| r.readers),
-            states: r.result.states,
-            seconds: secs,
-        };
+        let fields = crate::output::any_fields!(r, &sentence, secs);
         print_json(&fields.with(json!({
             "scenario": p.name,
             "machine": "general",

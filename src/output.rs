@@ -48,6 +48,24 @@ pub struct AnyFields<'a> {
     pub seconds: f64,
 }
 
+/// The [`AnyFields`] of a check for every count, classic (`cutoff::AnyResult`) or
+/// general (`general::argument::GAnyResult`): the two have the same fields by name.
+macro_rules! any_fields {
+    ($r:expr, $sentence:expr, $secs:expr) => {
+        $crate::output::AnyFields {
+            argument: &$r.argument,
+            verdict: $r.verdict,
+            proved: $r.proved,
+            sentence: $sentence,
+            checked: &$r.checked,
+            witness_readers: $r.result.witness.as_ref().map(|_| $r.readers),
+            states: $r.result.states,
+            seconds: $secs,
+        }
+    };
+}
+pub(crate) use any_fields;
+
 impl AnyFields<'_> {
     /// These fields, then `more`'s.
     pub fn with(&self, more: serde_json::Value) -> serde_json::Value {

@@ -885,6 +885,28 @@ fn a_general_files_witness_steps_in_the_trace_view_and_travels_in_a_link() {
     assert_eq!(lock, "held by P0");
     b.js("document.getElementById('general-to-hazard').click(); return 0");
     b.wait_for("the hazard again", 10, GENERAL_POS, |v| v == "18 / 18");
+    // Random runs in the workers: 10,000 under PCT at depth 8, with a chart.
+    b.js("for (const [id, v] of [['general-runs-count', '10000'], ['general-scheduler', '2']]) { \
+          const s = document.getElementById(id); s.value = v; s.dispatchEvent(new Event('change', {bubbles: true})); } \
+          return 0");
+    b.js("document.getElementById('general-run').click(); return 0");
+    let status = b.wait_for(
+        "the general runs",
+        120,
+        "return document.getElementById('general-runs-status')?.textContent || ''",
+        |v| v.as_str().unwrap_or("").starts_with("done"),
+    );
+    assert!(
+        status
+            .as_str()
+            .unwrap()
+            .contains("10000 of 10000 runs (seed 1, PCT, depth 8)"),
+        "{status}"
+    );
+    let torn = b.js("return +(document.querySelector('#general-runs-table tr[data-hazard=torn] .count')?.textContent || 0)");
+    assert!(torn.as_u64().unwrap_or(0) > 0, "{torn}");
+    let lines = b.js("return document.querySelectorAll('.general-runs svg path, .general-runs svg polyline').length");
+    assert!(lines.as_u64().unwrap_or(0) > 0, "a chart line: {lines}");
     let violations = axe(&b);
     assert!(violations.is_empty(), "{}", violations.join("\n"));
     if let Ok(to) = std::env::var("TORNSIM_GENERAL_SCREENSHOT") {

@@ -43,9 +43,9 @@
 //! 10. `machine`: the state, and the step semantics over a compiled program.
 //! 11. `sched`: the random and PCT schedulers.
 //! 12. `schedule`: schedule strings.
-//! 13. `general`: the general machine, for the family of walker races beyond one PMD:
+//! 13. `run`: batches and their statistics.
+//! 14. `general`: the general machine, for the family of walker races beyond one PMD:
 //!     its language, primitives, compiler, machine, exploration and reports.
-//! 14. `run`: batches and their statistics.
 //! 15. `trace`: replays, step by step.
 //! 16. `diagram`: a trace drawn as CPU columns.
 //! 17. `check`: the exhaustive checker.

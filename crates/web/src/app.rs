@@ -346,7 +346,10 @@ pub fn app(props: &AppProps) -> Html {
                     on_check={on_check.clone()}
                     on_run={on(&d, |_| Msg::Start { now_ms: now_ms() })}
                     general={m.editor.general.clone()}
-                    on_open={on(&d, Msg::OpenTrace)} />
+                    on_open={on(&d, Msg::OpenTrace)}
+                    general_runs={m.general_runs.clone()}
+                    on_general_run={on(&d, |(runs, spec)| Msg::GeneralRunStart { runs, spec })}
+                    on_general_stop={on(&d, |_| Msg::GeneralRunStop)} />
             }
             <section class="runbar" aria-label="run">
                 <button class="primary" id="start" disabled={running || m.invalid.is_some()} onclick={on_start}>{ if m.campaign.is_some() { "Restart" } else { "Start" } }</button>

@@ -4,6 +4,7 @@
 //! locals). Every word shown comes from `tornsim_core::general::GTimeline`.
 
 use crate::model::GeneralView;
+use crate::trace_view::{arrow_keys, StepControls};
 use tornsim_core::general::{FrameKind, GTimeline};
 use yew::prelude::*;
 
@@ -103,25 +104,7 @@ pub fn general_trace(p: &GeneralTraceProps) -> Html {
     let t: &GTimeline = &p.view.timeline;
     let n = t.frames.len();
     let pos = p.view.pos.min(n);
-    let on_key = {
-        let step = p.on_step.clone();
-        Callback::from(move |e: KeyboardEvent| {
-            let d = match e.key().as_str() {
-                "ArrowRight" => 1,
-                "ArrowLeft" => -1,
-                _ => return,
-            };
-            e.prevent_default();
-            step.emit(d)
-        })
-    };
-    let on_slider = {
-        let seek = p.on_seek.clone();
-        Callback::from(move |e: InputEvent| {
-            let v: web_sys::HtmlInputElement = e.target_unchecked_into();
-            seek.emit(v.value().parse().unwrap_or(0));
-        })
-    };
+    let on_key = arrow_keys(&p.on_step);
     // The rows the shown step changed stand out.
     let now = t.state_at(pos);
     let before = t.state_at(pos.saturating_sub(1));
@@ -140,7 +123,7 @@ pub fn general_trace(p: &GeneralTraceProps) -> Html {
         },
     };
     let close = p.on_close.clone();
-    let (back, next, hazard) = (p.on_step.clone(), p.on_step.clone(), p.on_seek.clone());
+    let hazard = p.on_seek.clone();
     let hazard_at = t.hazard_step();
     html! {
         <section class="trace general-trace" aria-label="trace viewer" id="general-trace" tabindex="0" onkeydown={on_key}>
@@ -149,15 +132,11 @@ pub fn general_trace(p: &GeneralTraceProps) -> Html {
                 <span class="summary">{ t.name.clone() }</span>
                 <button onclick={Callback::from(move |_| close.emit(()))}>{ "Close" }</button>
             </div>
-            <div class="trace-controls">
-                <button aria-label="previous step" onclick={Callback::from(move |_| back.emit(-1))}>{ "◀ Back" }</button>
-                <input type="range" aria-label="step" min="0" max={n.to_string()} value={pos.to_string()} oninput={on_slider} />
-                <button aria-label="next step" onclick={Callback::from(move |_| next.emit(1))}>{ "Next ▶" }</button>
-                <span class="pos">{ format!("{pos} / {n}") }</span>
+            <StepControls n={n} pos={pos} on_seek={p.on_seek.clone()} on_step={p.on_step.clone()}>
                 if let Some(h) = hazard_at {
                     <button id="general-to-hazard" onclick={Callback::from(move |_| hazard.emit(h + 1))}>{ "Go to the hazard" }</button>
                 }
-            </div>
+            </StepControls>
             { current }
             <div class="general-trace-body">
                 <Columns view={p.view.clone()} on_seek={p.on_seek.clone()} />

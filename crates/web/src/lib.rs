@@ -6,6 +6,7 @@
 pub mod app;
 pub mod charts;
 pub mod editor;
+pub mod general_runs;
 pub mod general_trace;
 pub mod model;
 pub mod runner;

@@ -44,6 +44,11 @@ pub enum Request {
         config: Config,
         max_states: u64,
     },
+    /// A part of the page's random runs of a general file.
+    GeneralRuns {
+        seq: u64,
+        part: tornsim_core::general::RunsPart,
+    },
     /// A lane's rare-event rate ([`tornsim_core::rare`]).
     Estimate {
         seq: u64,
@@ -127,12 +132,20 @@ pub enum Reply {
         generation: u64,
         result: Result<RateEstimate, String>,
     },
+    GeneralRuns {
+        seq: u64,
+        result: Result<tornsim_core::general::GStats, String>,
+    },
 }
 
 /// What the worker does with each message (and the inline engine with each request).
 pub fn serve(req: Request) -> Reply {
     match req {
         Request::Chunk(c) => Reply::Chunk(answer(c)),
+        Request::GeneralRuns { seq, part } => Reply::GeneralRuns {
+            seq,
+            result: part.run(),
+        },
         Request::Parse { seq, text } => Reply::Parsed {
             seq,
             result: parse(&text),

@@ -4,7 +4,10 @@
 //! component only shows text and reports keystrokes.
 
 use crate::editor::Editor;
+use crate::general_runs::GeneralRunsPanel;
+use crate::model::GeneralRuns;
 use tornsim_core::general::GReport;
+use tornsim_core::sched::SchedulerSpec;
 use tornsim_core::ScenarioError;
 use yew::prelude::*;
 
@@ -27,6 +30,10 @@ pub struct ScenarioPanelProps {
     pub general: Option<GReport>,
     /// Opens a schedule of the general file as a trace.
     pub on_open: Callback<String>,
+    /// Random runs of the general file, and their controls.
+    pub general_runs: Option<GeneralRuns>,
+    pub on_general_run: Callback<(u64, SchedulerSpec)>,
+    pub on_general_stop: Callback<()>,
 }
 
 /// The general machine's answer to the editor's file: the exhaustive verdict with the
@@ -35,6 +42,9 @@ pub struct ScenarioPanelProps {
 struct GeneralProps {
     report: GReport,
     on_open: Callback<String>,
+    runs: Option<GeneralRuns>,
+    on_run: Callback<(u64, SchedulerSpec)>,
+    on_stop: Callback<()>,
 }
 
 #[function_component(GeneralReport)]
@@ -79,6 +89,7 @@ fn general_report(p: &GeneralProps) -> Html {
                     { " " }<button id="general-open-run" class="open-trace" onclick={open(s)}>{ "open the first such run" }</button>
                 }
             </p>
+            <GeneralRunsPanel runs={p.runs.clone()} on_start={p.on_run.clone()} on_stop={p.on_stop.clone()} on_open={p.on_open.clone()} />
         </section>
     }
 }
@@ -113,7 +124,8 @@ pub fn scenario_panel(p: &ScenarioPanelProps) -> Html {
             <p class="hint" id="scenario-keys">{ "Alt+↑ and Alt+↓ move lines (the verdict follows); a primitive's name completes as you type (↑ ↓ choose, Enter takes); Tab indents: press Esc, then Tab, to move on." }</p>
             { status }
             if let Some(r) = &p.general {
-                <GeneralReport report={r.clone()} on_open={p.on_open.clone()} />
+                <GeneralReport report={r.clone()} on_open={p.on_open.clone()} runs={p.general_runs.clone()}
+                    on_run={p.on_general_run.clone()} on_stop={p.on_general_stop.clone()} />
             }
             <div class="scenario-actions">
                 <button id="scenario-check" onclick={p.on_check.clone()} disabled={!p.can_run || p.parsing}

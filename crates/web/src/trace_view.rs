@@ -142,6 +142,55 @@ pub fn swimlanes(p: &SwimlaneProps) -> Html {
     }
 }
 
+/// The arrow keys step a trace: what a trace panel does with its key presses.
+pub fn arrow_keys(step: &Callback<i64>) -> Callback<KeyboardEvent> {
+    let step = step.clone();
+    Callback::from(move |e: KeyboardEvent| {
+        let d = match e.key().as_str() {
+            "ArrowRight" => 1,
+            "ArrowLeft" => -1,
+            _ => return,
+        };
+        e.prevent_default();
+        step.emit(d)
+    })
+}
+
+#[derive(Properties, PartialEq)]
+pub struct StepControlsProps {
+    /// Steps in the trace, and the one shown (0: before the first).
+    pub n: usize,
+    pub pos: usize,
+    pub on_seek: Callback<usize>,
+    pub on_step: Callback<i64>,
+    /// Further controls after the position.
+    #[prop_or_default]
+    pub children: Html,
+}
+
+/// Back, the step slider, Next and the position: how every trace view is stepped.
+#[function_component(StepControls)]
+pub fn step_controls(p: &StepControlsProps) -> Html {
+    let on_slider = {
+        let seek = p.on_seek.clone();
+        Callback::from(move |e: InputEvent| {
+            let v: web_sys::HtmlInputElement = e.target_unchecked_into();
+            seek.emit(v.value().parse().unwrap_or(0));
+        })
+    };
+    let (back, next) = (p.on_step.clone(), p.on_step.clone());
+    let (n, pos) = (p.n, p.pos);
+    html! {
+        <div class="trace-controls">
+            <button aria-label="previous step" onclick={Callback::from(move |_| back.emit(-1))}>{ "◀ Back" }</button>
+            <input type="range" aria-label="step" min="0" max={n.to_string()} value={pos.to_string()} oninput={on_slider} />
+            <button aria-label="next step" onclick={Callback::from(move |_| next.emit(1))}>{ "Next ▶" }</button>
+            <span class="pos">{ format!("{pos} / {n}") }</span>
+            { p.children.clone() }
+        </div>
+    }
+}
+
 #[derive(Properties, PartialEq)]
 pub struct TracePanelProps {
     pub view: TraceView,
@@ -158,27 +207,7 @@ pub fn trace_panel(p: &TracePanelProps) -> Html {
     let t: &Trace = &p.view.trace;
     let n = t.steps.len();
     let pos = p.view.pos;
-    let on_key = {
-        let step = p.on_step.clone();
-        Callback::from(move |e: KeyboardEvent| match e.key().as_str() {
-            "ArrowRight" => {
-                e.prevent_default();
-                step.emit(1)
-            }
-            "ArrowLeft" => {
-                e.prevent_default();
-                step.emit(-1)
-            }
-            _ => {}
-        })
-    };
-    let on_slider = {
-        let seek = p.on_seek.clone();
-        Callback::from(move |e: InputEvent| {
-            let v: web_sys::HtmlInputElement = e.target_unchecked_into();
-            seek.emit(v.value().parse().unwrap_or(0));
-        })
-    };
+    let on_key = arrow_keys(&p.on_step);
     let current = if pos == 0 {
         html! { <p class="step-text">{ format!("Before the first step. PMD {} (old table {}).", pmd_hex(t.initial.pmd), addr_hex(t.initial.pmd.addr())) }</p> }
     } else {
@@ -252,8 +281,6 @@ pub fn trace_panel(p: &TracePanelProps) -> Html {
         }
     });
     let close = p.on_close.clone();
-    let step = p.on_step.clone();
-    let step2 = p.on_step.clone();
     html! {
         <section class="trace" aria-label="trace viewer" tabindex="0" onkeydown={on_key}>
             <div class="trace-head">
@@ -261,12 +288,7 @@ pub fn trace_panel(p: &TracePanelProps) -> Html {
                 <span class="summary">{ t.config.summary() }</span>
                 <button onclick={Callback::from(move |_| close.emit(()))}>{ "Close" }</button>
             </div>
-            <div class="trace-controls">
-                <button aria-label="previous step" onclick={Callback::from(move |_| step.emit(-1))}>{ "◀ Back" }</button>
-                <input type="range" aria-label="step" min="0" max={n.to_string()} value={pos.to_string()} oninput={on_slider} />
-                <button aria-label="next step" onclick={Callback::from(move |_| step2.emit(1))}>{ "Next ▶" }</button>
-                <span class="pos">{ format!("{pos} / {n}") }</span>
-            </div>
+            <StepControls n={n} pos={pos} on_seek={p.on_seek.clone()} on_step={p.on_step.clone()} />
             { current }
             <div class="lanes-scroll"><Swimlanes view={p.view.clone()} on_seek={p.on_seek.clone()} /></div>
             <p class="legend-note">

@@ -694,6 +694,32 @@ async fn a_general_file_shows_the_general_machines_verdict_witness_and_runs() {
         root.query_selector("#general-trace").unwrap().is_none()
     })
     .await;
+    // Random runs, on the page when no worker starts: the count chosen, a hazard found.
+    let count: web_sys::HtmlSelectElement = root
+        .query_selector("#general-runs-count")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    count.set_value("10000");
+    count
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    // The Run button reads the count as rendered.
+    gloo_timers::future::sleep(Duration::from_millis(200)).await;
+    click(&root, "#general-run");
+    wait_until("the general runs", 120, || {
+        text(&root, "#general-runs-status").starts_with("done")
+    })
+    .await;
+    let status = text(&root, "#general-runs-status");
+    assert!(status.contains("10000 of 10000 runs"), "{status}");
+    assert!(
+        root.query_selector("#general-runs-table tr[data-hazard='bogus-table']")
+            .unwrap()
+            .is_some(),
+        "{status}"
+    );
     // The same from a link, for a safe file.
     let share = tornsim_core::Share {
         general: Some(file("collapse-v1-order").to_string()),

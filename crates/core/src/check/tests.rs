@@ -471,6 +471,85 @@ fn ample_sets_are_enabled_and_never_empty() {
                 at()
             );
             assert_eq!(prog | ack | drain == 0, en.is_empty(), "{}", at());
+            // A reader explored alone is so by its step's rule, and only while the
+            // rule's condition holds.
+            if prog.count_ones() == 1 && prog != en.prog {
+                let cpu = prog.trailing_zeros() as usize;
+                let st = s.m.state();
+                match s.layout.reduction[st.pc[cpu] as usize] {
+                    crate::prim::Reduction::PmdFinal => {
+                        assert_eq!(st.ver, s.layout.last_ver, "{}", at())
+                    }
+                    crate::prim::Reduction::WritersDone => {
+                        assert!(s.m.writers_done() && st.qs >> cpu & 1 == 0, "{}", at())
+                    }
+                    crate::prim::Reduction::Never => panic!("never reduced: {}", at()),
+                }
+                assert_eq!(s.m.buffered() >> cpu & 1, 0, "{}", at());
+            }
+        }
+    }
+}
+
+/// The ample set is drawn from the enabled set it is given: a reader whose rule would
+/// let it run alone is not picked when it is not enabled (held by a lock, a full
+/// buffer), and the next reader that is, or every enabled step, is explored instead.
+#[test]
+fn a_reader_that_is_not_enabled_is_never_the_ample_set() {
+    let cfg = preset("merged").unwrap().config;
+    let mut s = explored(&cfg, default_table(cfg.alloc), true);
+    let mut tried = 0;
+    for i in 0..s.states.len() {
+        s.layout.unpack(s.states[i], &mut s.m);
+        let en = s.m.enabled();
+        let (prog, _, _) = s.ample();
+        if prog.count_ones() != 1 || prog == en.prog {
+            continue;
+        }
+        // Take the reduced reader out of the enabled set.
+        let held = crate::machine::Enabled {
+            prog: en.prog & !prog,
+            ..en
+        };
+        let (p2, a2, d2) = s.ample_en(held);
+        assert_eq!(p2 & prog, 0, "{:?}", s.m.state());
+        assert_eq!(
+            (p2 & !held.prog, a2 & !held.ack, d2 & !held.drain),
+            (0, 0, 0)
+        );
+        tried += 1;
+    }
+    assert!(tried > 10, "{tried}");
+}
+
+/// A hazard is found at the depth of its witness: the step that raised it is one
+/// level below the state it was taken from (a deadlock or a final state, found at a
+/// state itself, at that state's level).
+#[test]
+fn a_hazard_is_found_at_its_witness_depth() {
+    for name in ["seed-thread-v1", "no-recheck", "irq-off-ptl-deadlock"] {
+        let cfg = preset(name)
+            .map(|p| p.config)
+            .or_else(|_| {
+                crate::program::load(crate::program::builtin_source(name).unwrap()).map(|c| c.1)
+            })
+            .unwrap();
+        for reduce in [false, true] {
+            let mut s = Search::new(
+                &cfg,
+                default_table(cfg.alloc),
+                with_reduction(reduce),
+                u32::MAX,
+            )
+            .unwrap();
+            let Some(End::Hazard(h, depth)) = s.run(u64::MAX) else {
+                panic!("{name}: no hazard")
+            };
+            assert_eq!(
+                depth as usize,
+                s.witness(h).choices.len(),
+                "{name} {reduce}"
+            );
         }
     }
 }

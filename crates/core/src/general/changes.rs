@@ -54,7 +54,8 @@ impl GMachine {
     }
 
     /// The whole state, one named row each, in a fixed order (a viewer lines rows up
-    /// from step to step): entries, tables, page counts, locks, each CPU's interrupt
+    /// from step to step): entries, tables, page counts, locks, shared words and
+    /// registers (`-`: not loaded yet), each CPU's interrupt
     /// flag, IPIs and store buffer, and each CPU's locals (`written`, one flag a local
     /// in the state's order, says which hold a value this run gave them: the others
     /// read "not set").
@@ -96,6 +97,7 @@ impl GMachine {
             out.push(rw(RW[i], w, r, "write-held"));
         }
         out.push(rw("VMA lock", st.vma.0, st.vma.1, "write-locked"));
+        out.extend(self.words_text());
         for c in 0..p.cpus {
             let i = c as usize;
             let mut what = Vec::new();
@@ -198,6 +200,14 @@ impl GMachine {
                 Self::owner(st.vma.0, "write-locked"),
                 st.vma.1.count_ones()
             ));
+        }
+        if let Some(w) = self.prog.words.as_deref() {
+            for ((name, old), (_, new)) in w.text(&before.words).into_iter().zip(w.text(&st.words))
+            {
+                if old != new {
+                    out.push(format!("{name}: {old} -> {new}"));
+                }
+            }
         }
         for (c, (&old, &new)) in before.pending.iter().zip(&st.pending).enumerate() {
             let sent = new & !old;

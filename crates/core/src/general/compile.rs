@@ -93,11 +93,14 @@ pub fn compile_with(s: &GScenario, cfg: &GConfig) -> Result<GProgram, ScenarioEr
     let mut code = Vec::new();
     let mut ranges = Vec::new();
     let mut table_locals = Vec::new();
+    let mut words = crate::program::words::Builder::new(&[])?;
     for (bi, b) in blocks.iter().enumerate() {
         let start = code.len();
+        words.block();
         let mut e = Emitter {
             cfg,
             world: &mut w,
+            words: &mut words,
             code: std::mem::take(&mut code),
             locals: HashMap::new(),
             names: Vec::new(),
@@ -190,6 +193,8 @@ pub fn compile_with(s: &GScenario, cfg: &GConfig) -> Result<GProgram, ScenarioEr
             in_mm |= 1 << cpu;
         }
     }
+    let block_ids: Vec<u8> = block_of.iter().map(|b| b.unwrap_or(u8::MAX)).collect();
+    let words = words.finish(&block_ids, s.exists.cond.as_ref())?;
     Ok(GProgram {
         name: s.name.clone(),
         description: s.description.clone(),
@@ -199,6 +204,7 @@ pub fn compile_with(s: &GScenario, cfg: &GConfig) -> Result<GProgram, ScenarioEr
         block_of,
         blocks: ranges,
         table_locals,
+        words,
         local_base: Vec::new(),
         walkers: walker_mask,
         in_mm,

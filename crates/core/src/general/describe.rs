@@ -106,6 +106,9 @@ impl GMachine {
                 f => format!("flush ({}): waits for no walker", f.name()),
             },
             GOp::Sync => "IPI every other CPU and wait".into(),
+            GOp::WriteOnce(_) | GOp::ReadOnce(_) | GOp::Xchg(_) => {
+                self.describe_word(ch.cpu, ins.op)
+            }
             _ => String::new(),
         };
         let what = if self.buffers(ins.op) && !what.is_empty() {

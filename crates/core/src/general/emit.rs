@@ -36,6 +36,8 @@ pub(super) enum Origin {
 pub(super) struct Emitter<'a> {
     pub(super) cfg: &'a GConfig,
     pub(super) world: &'a mut World,
+    /// The file's shared words and registers, built across its blocks.
+    pub(super) words: &'a mut crate::program::words::Builder,
     pub(super) code: Vec<GInstr>,
     pub(super) locals: HashMap<String, Local>,
     pub(super) names: Vec<String>,
@@ -403,13 +405,10 @@ impl Emitter<'_> {
                 .filter(|&(d, _)| d <= call.name.len() / 2 + 1)
                 .map(|(_, n)| format!(" (did you mean {n}?)"))
                 .unwrap_or_default();
-            match call.name.as_str() {
-                "WRITE_ONCE" | "READ_ONCE" | "xchg" => ScenarioError::at(
-                    call.span,
-                    format!("{}() on shared words runs on the classic machine only: a file with it cannot use the general machine's declarations or paths yet", call.name),
-                ),
-                _ => ScenarioError::at(call.span, format!("unknown primitive {}(){near}", call.name)),
-            }
+            ScenarioError::at(
+                call.span,
+                format!("unknown primitive {}(){near}", call.name),
+            )
         })
     }
 }

@@ -204,7 +204,7 @@ fn incomplete(states: usize, transitions: u64, depth: u32, why: &str) -> GCheckR
 }
 
 /// Counts of a batch of random runs.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GStats {
     pub runs: u64,
     pub steps: u64,
@@ -215,6 +215,9 @@ pub struct GStats {
     /// The first run (by index) that raised a hazard the clause asks about: its
     /// hazard and schedule string.
     pub first: Option<(Hazard, String)>,
+    /// That run's index in the batch: which of two merged parts' first comes first.
+    #[serde(default)]
+    pub first_run: Option<u64>,
 }
 
 impl GStats {
@@ -223,6 +226,38 @@ impl GStats {
             .iter()
             .find(|(x, _)| *x == h)
             .map_or(0, |x| x.1)
+    }
+
+    /// Adds another part of the same batch (runs of other indices): the totals of both,
+    /// and the first hazardous run of the two by index, as one batch run at once has.
+    pub fn merge(&mut self, o: &GStats) {
+        self.runs += o.runs;
+        self.steps += o.steps;
+        self.cut += o.cut;
+        for &(h, n) in &o.hazards {
+            match self.hazards.iter_mut().find(|(x, _)| *x == h) {
+                Some(x) => x.1 += n,
+                None => self.hazards.push((h, n)),
+            }
+        }
+        if o.first_run
+            .is_some_and(|i| self.first_run.is_none_or(|j| i < j))
+        {
+            self.first.clone_from(&o.first);
+            self.first_run = o.first_run;
+        }
+    }
+
+    /// Runs that raised `h`, per million runs, with the 95% Wilson interval.
+    pub fn per_million(&self, h: Hazard) -> (f64, f64, f64) {
+        let k = self.count(h);
+        let (lo, hi) = crate::run::wilson(k, self.runs);
+        let rate = if self.runs == 0 {
+            0.0
+        } else {
+            k as f64 / self.runs as f64
+        };
+        (rate * 1e6, lo * 1e6, hi * 1e6)
     }
 }
 
@@ -265,6 +300,13 @@ impl GBatch {
             b.pct = Some(GPct::new(depth));
         }
         Ok(b)
+    }
+
+    /// Starts the batch at run `index` (each run's seed is the batch seed's and its
+    /// index's): a part of a batch, for runs split across workers.
+    pub fn starting_at(mut self, index: u64) -> GBatch {
+        self.next = index;
+        self
     }
 
     /// Runs `n` more runs; returns the totals so far.
@@ -324,6 +366,7 @@ impl GBatch {
                 }
                 if self.stats.first.is_none() && self.m.program().exists.asks(h) {
                     self.stats.first = Some((h, encode(self.m.program(), &choices)));
+                    self.stats.first_run = Some(index);
                 }
             }
         }

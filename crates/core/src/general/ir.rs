@@ -7,6 +7,7 @@ use super::lang::GExists;
 use crate::knob::{Alloc, Apic, ClearKind, FreeKind, Knob, Memory, Mode, ReaderKind, SetKind};
 use crate::prim::general::Test;
 use crate::prim::Tso;
+pub use crate::program::words::{Access, Words};
 
 /// PTEs per table the model keeps (`pte t0[0]` … `pte t0[3]`).
 pub const PTES: usize = 4;
@@ -339,6 +340,12 @@ pub enum GOp {
         pmd: u8,
         index: u8,
     },
+    /// `WRITE_ONCE(x, 1)`: a plain store to a shared word (buffered under TSO).
+    WriteOnce(Access),
+    /// `r0 = READ_ONCE(x)`: a load into a register.
+    ReadOnce(Access),
+    /// `[r0 =] xchg(x, 1)`: locked, the old value into the register if there is one.
+    Xchg(Access),
     /// `break`, `return`, the skip over an else arm: threaded away after compiling, so
     /// no CPU ever stands on one (no step).
     Jump,
@@ -366,6 +373,7 @@ impl GOp {
             VmaStartWrite | VmaStartRead | VmaEndRead => Some("the VMA lock"),
             Flush { .. } | Sync => Some("other CPUs' pending IPIs"),
             Store { .. } => Some("a page-table entry"),
+            WriteOnce(_) | Xchg(_) => Some("a shared word"),
             Alloc { .. } | Free { .. } => Some("a table's lifetime"),
             GetPage(_) | TryGetPage(_) | PutPage(_) => Some("a page's reference count"),
             IrqOff
@@ -380,6 +388,7 @@ impl GOp {
             | Map { .. }
             | Pinned(_)
             | GupReturn { .. }
+            | ReadOnce(_)
             | Jump
             | Done => None,
         }
@@ -439,7 +448,9 @@ impl GOp {
                 _ => Tso::Buffered,
             },
             Load { .. } | NoneNow(_) | PmdSame { .. } | PteSame { .. } | RangeNone(_) => Tso::Load,
-            Pinned(_) => Tso::Load,
+            Pinned(_) | ReadOnce(_) => Tso::Load,
+            WriteOnce(_) => Tso::Buffered,
+            Xchg(_) => Tso::Locked,
             IrqOff | IrqOn | Test { .. } | Map { .. } | GupReturn { .. } | Jump | Done => {
                 Tso::Local
             }
@@ -455,6 +466,9 @@ pub enum Buffered {
     Entry { entry: u16, mask: u64, value: u64 },
     /// `spin_unlock()`: the lock word back to unlocked.
     Unlock(u16),
+    /// `WRITE_ONCE()`: shared word `var` becomes value `value` (indices into the
+    /// program's [`Words`]).
+    Word { var: u8, value: u8 },
 }
 
 /// One instruction: the step, where it goes next, its alternative, its source line.
@@ -494,6 +508,9 @@ pub struct GProgram {
     pub blocks: Vec<(String, u16, u16, Vec<String>)>,
     /// Each block: which of its locals hold a table (the others hold an entry's value).
     pub table_locals: Vec<u32>,
+    /// Shared words and registers, with the `exists` condition over them (`None`: the
+    /// file has neither).
+    pub words: Option<Box<Words>>,
     /// Each CPU's first local in the state's locals.
     pub local_base: Vec<u16>,
     pub walkers: u64,

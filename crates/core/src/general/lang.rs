@@ -11,7 +11,7 @@
 use crate::hazard::Hazard;
 use crate::scenario::lexer::Tok;
 use crate::scenario::parser::{blocks, Parser};
-use crate::scenario::syntax::{cpu_number, ScenarioError, Span};
+use crate::scenario::syntax::{cpu_number, Cond, ScenarioError, Span};
 
 /// An argument of a call: a name (an entry, a table, a page, a local) or a number.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -115,18 +115,23 @@ pub struct GBlock {
     pub body: Vec<GStmt>,
 }
 
-/// The `exists` clause: hazards only.
+/// The `exists` clause: hazards, and a condition over final shared words and
+/// registers (the classic language's, read by the same parser).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct GExists {
     pub negated: bool,
     pub hazards: Vec<Hazard>,
+    pub cond: Option<Cond>,
     pub span: Span,
 }
 
 impl GExists {
-    /// Whether the search stops at `h` (a deadlock always stops it).
+    /// Whether the search stops at `h` (a deadlock always stops it; a final state the
+    /// condition describes where there is one).
     pub fn asks(&self, h: Hazard) -> bool {
-        h == Hazard::Deadlock || self.hazards.contains(&h)
+        h == Hazard::Deadlock
+            || self.hazards.contains(&h)
+            || (h == Hazard::Observed && self.cond.is_some())
     }
 }
 
@@ -490,43 +495,13 @@ impl GParser {
     }
 
     fn exists(&mut self) -> Result<GExists, ScenarioError> {
-        let start = self.peek().span;
-        let negated = self.is("~");
-        if negated {
-            self.next();
-        }
-        if !self.is_word("exists") {
-            return self.err("'exists (torn)' (or '~exists (…)') at the end");
-        }
-        self.next();
-        self.expect("(")?;
-        let mut hazards = Vec::new();
-        loop {
-            let (w, ws) = self.ident("a hazard such as torn, stale-pin or freed-table")?;
-            let h = Hazard::named_any().find(|h| h.name() == w).ok_or_else(|| {
-                let known: Vec<&str> = Hazard::named_any().map(|h| h.name()).collect();
-                ScenarioError::at(
-                    ws,
-                    format!("unknown hazard '{w}' (known: {})", known.join(", ")),
-                )
-            })?;
-            if !hazards.contains(&h) {
-                hazards.push(h);
-            }
-            if self.is("\\/") || self.is("||") {
-                self.next();
-            } else {
-                break;
-            }
-        }
-        let end = self.expect(")")?;
+        let known: Vec<Hazard> = Hazard::named_any().collect();
+        let e = self.0.exists_among(&known)?;
         Ok(GExists {
-            negated,
-            hazards,
-            span: Span {
-                end: end.end,
-                ..start
-            },
+            negated: e.negated,
+            hazards: e.hazards,
+            cond: e.cond,
+            span: e.span,
         })
     }
 }

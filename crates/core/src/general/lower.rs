@@ -4,7 +4,7 @@
 
 use super::emit::{err, Emitter, Local, Origin};
 use super::ir::*;
-use super::lang::Call;
+use super::lang::{Arg, Call};
 use crate::knob::{Alloc, ClearKind, FreeKind, SetKind};
 use crate::prim::general::{self as table, Kind, R};
 use crate::scenario::syntax::{ScenarioError, Span};
@@ -45,6 +45,9 @@ impl Emitter<'_> {
             };
         if dest.is_some() && matches!(row.ret, R::Nothing) {
             return err(span, format!("{}() returns nothing to assign", row.name));
+        }
+        if matches!(row.kind, Kind::WriteOnce | Kind::ReadOnce | Kind::Xchg) {
+            return self.word(row, call, dest);
         }
         let writes = matches!(
             row.kind,
@@ -508,8 +511,61 @@ impl Emitter<'_> {
                 }
             }
             Kind::Nothing => return Ok(self.code.len().saturating_sub(1)),
+            Kind::WriteOnce | Kind::ReadOnce | Kind::Xchg => unreachable!("lowered by word()"),
         };
         Ok(at)
+    }
+
+    /// `WRITE_ONCE(x, 1);`, `r0 = READ_ONCE(x);`, `[r0 =] xchg(x, 1);`: the classic
+    /// language's shared words and registers, recorded by the same builder
+    /// ([`crate::program::words`]), so that the values, limits and the `exists`
+    /// condition's checks are the classic machine's.
+    fn word(
+        &mut self,
+        row: &'static table::GPrim,
+        call: &Call,
+        dest: Option<&(String, Span)>,
+    ) -> Result<usize, ScenarioError> {
+        let (var, vs) = self.name_arg(&call.args[0], "a shared word")?;
+        if self.world.pmd_names.contains_key(var)
+            || self.world.table_names.contains_key(var)
+            || self.world.page_names.contains_key(var)
+        {
+            return err(
+                vs,
+                format!("'{var}' is declared as an entry, table or page, not a shared word"),
+            );
+        }
+        let value = match call.args.get(1) {
+            None => None,
+            Some(Arg::Num(n, s)) => Some((*n, *s)),
+            Some(a) => return err(a.span(), "expected a number to store, such as 1"),
+        };
+        if row.kind == Kind::ReadOnce && dest.is_none() {
+            return err(
+                call.span,
+                "write 'r0 = READ_ONCE(x);': the value goes into a register",
+            );
+        }
+        if let Some((r, s)) = dest {
+            if self.locals.contains_key(r) {
+                return err(
+                    *s,
+                    format!("'{r}' is a local of this block, not a register"),
+                );
+            }
+        }
+        self.end_run();
+        let pc = self.code.len();
+        let buffered = row.kind == Kind::WriteOnce;
+        let a = self
+            .words
+            .access(pc, &(var.to_string(), vs), value, dest, buffered)?;
+        Ok(self.push(match row.kind {
+            Kind::WriteOnce => GOp::WriteOnce(a),
+            Kind::ReadOnce => GOp::ReadOnce(a),
+            _ => GOp::Xchg(a),
+        }))
     }
 
     pub(super) fn take(&mut self, l: LockSrc, span: Span) -> Result<usize, ScenarioError> {

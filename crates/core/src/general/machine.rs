@@ -77,6 +77,9 @@ pub struct GState {
     pub sb: Vec<Vec<Buffered>>,
     /// `kvm-pv-flush`: walkers whose vCPU the host has preempted.
     pub preempted: u64,
+    /// Shared words, then each CPU's registers: one byte a slot, as the classic
+    /// machine keeps them ([`crate::program::words::Words`]).
+    pub words: Vec<u8>,
 }
 
 /// One choice: a CPU's next program step, its answer to a pending IPI, or (under
@@ -125,6 +128,8 @@ pub struct GMachine {
     /// the program's `Arc`.
     pub(super) tso: bool,
     kvm: bool,
+    /// The `exists` clause has a condition on final words and registers.
+    observes: bool,
     pub st: GState,
 }
 
@@ -142,6 +147,7 @@ pub enum Obj {
 impl GMachine {
     pub fn new(prog: Arc<GProgram>, drain: bool) -> GMachine {
         let st = initial(&prog);
+        let observes = prog.words.as_ref().is_some_and(|w| w.cond.is_some());
         let all = if prog.cpus >= 64 {
             u64::MAX
         } else {
@@ -167,6 +173,7 @@ impl GMachine {
             drain,
             all,
             sb_cap,
+            observes,
             st,
         }
     }
@@ -412,8 +419,18 @@ impl GMachine {
                 .all(|ch| !ch.ack && !ch.drain && self.is_walker(ch.cpu) && self.at_entry(ch.cpu))
     }
 
-    /// Takes one step; `ch` must be enabled. Returns the hazard the step raised.
+    /// Takes one step; `ch` must be enabled. Returns the hazard the step raised, or
+    /// [`Hazard::Observed`] where it ended the run in the state the `exists` clause's
+    /// condition describes (a drain or an answer can be that step too).
     pub fn step(&mut self, ch: GChoice) -> Option<Hazard> {
+        let h = self.step_once(ch);
+        if self.observes && h.is_none() {
+            return self.observe();
+        }
+        h
+    }
+
+    fn step_once(&mut self, ch: GChoice) -> Option<Hazard> {
         debug_assert!(self.is_enabled(ch), "{ch:?} is not enabled");
         let cpu = ch.cpu;
         let bit = 1u64 << cpu;
@@ -659,6 +676,7 @@ impl GMachine {
                     }
                 }
             }
+            GOp::WriteOnce(_) | GOp::ReadOnce(_) | GOp::Xchg(_) => self.word_step(cpu, ins.op),
             GOp::Fence | GOp::Jump | GOp::Done => {}
         }
         self.st.pc[c] = next;
@@ -711,5 +729,6 @@ pub fn initial(p: &GProgram) -> GState {
         installed: 0,
         sb: vec![Vec::new(); n],
         preempted: 0,
+        words: p.words.as_ref().map(|w| w.initial()).unwrap_or_default(),
     }
 }

@@ -10,8 +10,8 @@
 //! tables freed, deadlocks.
 //!
 //! The classic PMD race is one program of this language: every classic file runs on the
-//! general machine unchanged and gets the classic machine's verdict (a test holds the
-//! two to it on every built-in scenario). The classic machine (`crate::machine`) stays
+//! general machine unchanged (`alloc = random` aside) and gets the classic machine's
+//! verdict (a test holds the two to it on every built-in scenario). The classic machine (`crate::machine`) stays
 //! as the fast path for files within the classic language: its state counts, schedule
 //! strings and statistics are what earlier releases printed.
 //!
@@ -20,9 +20,11 @@
 //! (settings, declarations, and whether a file needs this machine), `emit` and `lower`
 //! (statements and calls to instructions), `compile` (a whole file), `machine` (the
 //! state and the one step function) with `entries` (its accesses to entries, tables
-//! and pages), and `explore` (the exhaustive search, random runs,
-//! schedule strings and traces, apart from the rules), and `report` (a file answered
-//! in one call, as the web page shows it).
+//! and pages), `tso` (store buffers), `words` (shared words, registers and the final
+//! condition), `describe` and `changes` (steps and states in kernel terms), and
+//! `explore` (the exhaustive search, random runs, schedule strings and traces, apart
+//! from the rules), `report` (a file answered in one call, as the web page shows it)
+//! and `timeline` (a run with the state after each step, as the page steps through it).
 
 pub mod argument;
 mod changes;
@@ -41,6 +43,7 @@ pub mod report;
 mod tests;
 pub mod timeline;
 pub mod tso;
+mod words;
 mod world;
 
 pub use crate::prim::general as table;
@@ -99,6 +102,26 @@ pub fn timeline_of(src: &str, schedule: &str) -> Result<GTimeline, String> {
         .map_or(own, Ok)
 }
 
+/// Runs `start..start + count` of the batch of `seed` on a file's text, under `spec`:
+/// one part of a batch, which the parts of any split add up to ([`GStats::merge`]).
+/// What the page's workers run for a general file.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RunsPart {
+    pub src: String,
+    pub spec: crate::sched::SchedulerSpec,
+    pub seed: u64,
+    pub start: u64,
+    pub count: u64,
+}
+
+impl RunsPart {
+    pub fn run(&self) -> Result<GStats, String> {
+        let p = load(&self.src).map_err(|e| format!("the file has an error at {e}"))?;
+        let b = GBatch::with_scheduler(&p, self.seed, self.spec).map_err(|e| e.to_string())?;
+        Ok(b.starting_at(self.start).run(self.count).clone())
+    }
+}
+
 /// Parses and compiles a file for the general machine, whichever language it is in (a
 /// classic file too: what the agreement test runs).
 pub fn load(src: &str) -> Result<Arc<GProgram>, ScenarioError> {
@@ -108,7 +131,7 @@ pub fn load(src: &str) -> Result<Arc<GProgram>, ScenarioError> {
 /// The general machine's program for a classic configuration: the same file (its own,
 /// or its placement's) under the same knobs. What the agreement test runs on every
 /// built-in scenario and matrix cell; an error names what the general machine does not
-/// model yet (random frames, shared words).
+/// model yet (random frames).
 pub fn from_classic(cfg: &crate::config::Config) -> Result<Arc<GProgram>, ScenarioError> {
     use crate::config::{Alloc, Mode};
     let src = crate::program::of_config(cfg).source.clone();

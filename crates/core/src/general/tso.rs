@@ -13,6 +13,7 @@ impl GMachine {
     pub fn buffered_text(&self, b: &Buffered) -> String {
         match *b {
             Buffered::Unlock(_) => "spin_unlock(): the lock word".into(),
+            Buffered::Word { var, value } => self.word_store_text(var, value),
             Buffered::Entry { entry, mask, value } => {
                 let name = self.prog.entry_name(entry as usize);
                 match mask {
@@ -78,6 +79,7 @@ impl GMachine {
                 self.write(e, v);
             }
             Buffered::Unlock(l) => self.st.spin[l as usize] = NO_CPU,
+            Buffered::Word { var, value } => self.st.words[var as usize] = value,
         }
         self.compact();
     }

@@ -22,6 +22,10 @@ pub enum A {
     Page,
     /// A PTE index (a number, or a `for` loop's counter).
     Index,
+    /// A shared word, named where it is first used (`x`, as herd7 writes it).
+    Word,
+    /// A number stored in a shared word.
+    Num,
 }
 
 /// What a call gives back.
@@ -36,6 +40,9 @@ pub enum R {
     Lock,
     /// A condition: the call stands in an `if`.
     Cond,
+    /// A shared word's value, into a register (`r0 = READ_ONCE(x)`): registers keep
+    /// their value to the end of the run, where the `exists` clause reads them.
+    Reg,
 }
 
 /// How the compiler lowers a row.
@@ -119,6 +126,12 @@ pub enum Kind {
     BareFlush,
     /// No step on x86 (`smp_rmb()`, `smp_wmb()`: TSO already orders loads and stores).
     Nothing,
+    /// A plain store to a shared word.
+    WriteOnce,
+    /// A plain load of a shared word into a register.
+    ReadOnce,
+    /// A locked exchange on a shared word (the register optional).
+    Xchg,
 }
 
 /// A test of an entry value.
@@ -157,6 +170,8 @@ impl GPrim {
                 A::Lock => "ptl",
                 A::Page => "page",
                 A::Index => "i",
+                A::Word => "x",
+                A::Num => "1",
             })
             .collect();
         let call = format!("{}({})", self.name, args.join(", "));
@@ -166,6 +181,7 @@ impl GPrim {
             R::Table => format!("t = {call};"),
             R::Lock => format!("ptl = {call};"),
             R::Cond => format!("if ({call})"),
+            R::Reg => format!("r0 = {call};"),
         }
     }
 }
@@ -241,6 +257,9 @@ pub static GPRIMS: &[GPrim] = &[
     row!("smp_mb", [], true, Nothing, Kind::Fence, "a full barrier (a locked add on x86): under memory = tso a step that waits for an empty store buffer; no step under memory = sc", "smp_mb()", "arch/x86/include/asm/barrier.h"),
     row!("smp_rmb", [], true, Nothing, Kind::Nothing, "no step on x86", "smp_rmb()", "arch/x86/include/asm/barrier.h"),
     row!("smp_wmb", [], true, Nothing, Kind::Nothing, "no step on x86", "smp_wmb()", "arch/x86/include/asm/barrier.h"),
+    row!("WRITE_ONCE", [Word, Num], false, Nothing, Kind::WriteOnce, "a plain store of a number to a shared word (buffered under memory = tso)", "WRITE_ONCE()", "include/asm-generic/rwonce.h"),
+    row!("READ_ONCE", [Word], false, Reg, Kind::ReadOnce, "a plain load of a shared word into a register (its own buffered store first under memory = tso)", "READ_ONCE()", "include/asm-generic/rwonce.h"),
+    row!("xchg", [Word, Num], false, Reg, Kind::Xchg, "a locked exchange: the word takes the number, the register (if any: 'r0 = xchg(x, 1);') its old value", "xchg()", "arch/x86/include/asm/cmpxchg.h"),
 ];
 
 /// The row for `name`.

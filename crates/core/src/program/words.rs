@@ -37,7 +37,7 @@ pub struct Access {
 }
 
 /// A program's shared words and registers.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Words {
     /// The words' names, declared ones first.
     pub vars: Vec<String>,
@@ -217,7 +217,7 @@ impl Builder {
     }
 
     /// Records the word step at `pc`: its word, the value it writes (a store or an
-    /// exchange), the register it loads.
+    /// exchange), the register it loads; returns what it recorded.
     pub(crate) fn access(
         &mut self,
         pc: usize,
@@ -225,7 +225,7 @@ impl Builder {
         value: Option<(u32, Span)>,
         reg: Option<&(String, Span)>,
         buffered: bool,
-    ) -> Result<(), ScenarioError> {
+    ) -> Result<Access, ScenarioError> {
         self.used = true;
         let v = self.var(&var.0, var.1)?;
         let mut a = Access {
@@ -258,7 +258,7 @@ impl Builder {
             a.reg = self.reg(r, *span)?;
         }
         self.access.push((pc, a));
-        Ok(())
+        Ok(a)
     }
 
     /// The finished table, or `None` for a program without shared words. `block_of` is
@@ -277,7 +277,16 @@ impl Builder {
             base.push((next as u16, b));
             next += self.regs.get(b as usize).map_or(0, |r| r.len());
         }
-        let mut access = vec![Access::default(); 256];
+        // By pc: the classic machine's pcs are bytes; the general machine's steps carry
+        // their access themselves, and its pcs only index this table as far as they go.
+        let len = self
+            .access
+            .iter()
+            .map(|(pc, _)| pc + 1)
+            .max()
+            .unwrap_or(0)
+            .max(256);
+        let mut access = vec![Access::default(); len];
         for (pc, a) in &self.access {
             access[*pc] = *a;
         }

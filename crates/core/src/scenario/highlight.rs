@@ -177,8 +177,9 @@ impl Row {
             Row::General(p) => p.file,
         }
     }
-    /// Its meaning per mode and under TSO (the classic rows say; the general machine's
-    /// are the same in every mode its row allows, and sequentially consistent).
+    /// Its meaning per mode and under TSO (the classic rows say; a general row's help
+    /// says what changes with the knobs, and its steps' TSO classes are
+    /// `general::ir::GOp::tso`'s, one table for every row).
     pub fn modes(self) -> Option<&'static str> {
         match self {
             Row::Classic(p) => Some(p.modes),

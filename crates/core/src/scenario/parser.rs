@@ -235,7 +235,7 @@ impl Parser {
             self.expect("}")?;
         }
         let blocks = blocks(self, Parser::block)?;
-        let exists = self.exists()?;
+        let exists = self.exists_among(&Hazard::NAMED)?;
         self.end()?;
         Ok(Scenario {
             name,
@@ -396,7 +396,9 @@ impl Parser {
         })
     }
 
-    fn exists(&mut self) -> Result<Exists, ScenarioError> {
+    /// The `exists` clause, its hazards among `known` (the classic machine's three, or
+    /// every hazard the general machine raises).
+    pub(crate) fn exists_among(&mut self, known: &[Hazard]) -> Result<Exists, ScenarioError> {
         let start = self.peek().span;
         let negated = self.is("~");
         if negated {
@@ -407,7 +409,7 @@ impl Parser {
         }
         self.next();
         self.expect("(")?;
-        let whole = self.disjunction(0)?;
+        let whole = self.disjunction(0, known)?;
         let end = self.expect(")")?;
         // Hazards are alternatives of the whole clause; the rest is one condition on
         // the final state.
@@ -442,27 +444,27 @@ impl Parser {
         })
     }
 
-    fn disjunction(&mut self, depth: u32) -> Result<Formula, ScenarioError> {
-        let mut f = self.conjunction(depth)?;
+    fn disjunction(&mut self, depth: u32, known: &[Hazard]) -> Result<Formula, ScenarioError> {
+        let mut f = self.conjunction(depth, known)?;
         while self.is("\\/") || self.is("||") {
             self.next();
-            let g = self.conjunction(depth)?;
+            let g = self.conjunction(depth, known)?;
             f = Formula::Or(Box::new(f), Box::new(g));
         }
         Ok(f)
     }
 
-    fn conjunction(&mut self, depth: u32) -> Result<Formula, ScenarioError> {
-        let mut f = self.unary(depth)?;
+    fn conjunction(&mut self, depth: u32, known: &[Hazard]) -> Result<Formula, ScenarioError> {
+        let mut f = self.unary(depth, known)?;
         while self.is("/\\") || self.is("&&") {
             self.next();
-            let g = self.unary(depth)?;
+            let g = self.unary(depth, known)?;
             f = Formula::And(Box::new(f), Box::new(g));
         }
         Ok(f)
     }
 
-    fn unary(&mut self, depth: u32) -> Result<Formula, ScenarioError> {
+    fn unary(&mut self, depth: u32, known: &[Hazard]) -> Result<Formula, ScenarioError> {
         if depth > 64 {
             return Err(ScenarioError::at(
                 self.peek().span,
@@ -471,17 +473,21 @@ impl Parser {
         }
         if self.is("~") || self.is("!") {
             let at = self.next().span;
-            let f = self.unary(depth + 1)?;
+            let f = self.unary(depth + 1, known)?;
             return Ok(Formula::Not(Box::new(f), at));
         }
         if self.is("(") {
             self.next();
-            let f = self.disjunction(depth + 1)?;
+            let f = self.disjunction(depth + 1, known)?;
             self.expect(")")?;
             return Ok(f);
         }
-        let what = "torn, stale, deadlock, or a final value such as 'P1:r0=1' or 'x=2'";
-        let (w, ws) = self.ident(what)?;
+        let names: Vec<&str> = known.iter().map(|h| h.name()).collect();
+        let what = format!(
+            "{}, or a final value such as 'P1:r0=1' or 'x=2'",
+            names.join(", ")
+        );
+        let (w, ws) = self.ident(&what)?;
         if self.is(":") && is_block_head(&w) {
             self.next();
             let (reg, _) = self.name("a register such as 'r0' after ':'")?;
@@ -507,11 +513,14 @@ impl Parser {
             let (value, vs) = self.number("a value such as 1")?;
             return Ok(Formula::Eq(Loc::Var(w), value, Span { end: vs.end, ..ws }));
         }
-        match Hazard::NAMED.into_iter().find(|h| h.name() == w) {
-            Some(h) => Ok(Formula::Hazard(h, ws)),
+        match known.iter().find(|h| h.name() == w) {
+            Some(&h) => Ok(Formula::Hazard(h, ws)),
             None => Err(ScenarioError::at(
                 ws,
-                format!("unknown hazard '{w}' (known: torn, stale, deadlock; or a final value such as 'P1:r0=1' or 'x=2')"),
+                format!(
+                    "unknown hazard '{w}' (known: {}; or a final value such as 'P1:r0=1' or 'x=2')",
+                    names.join(", ")
+                ),
             )),
         }
     }

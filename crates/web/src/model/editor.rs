@@ -34,10 +34,14 @@ impl Model {
         self.editor.check_on_parse = false;
     }
 
-    /// A run of the general file in the editor is a run of that text only.
+    /// A run of the general file in the editor, and its random runs, are of that text
+    /// only: answers still on their way are dropped with them.
     fn close_general_trace(&mut self) {
         if self.general_trace.take().is_some() {
             self.share.trace = None;
+        }
+        if let Some(g) = self.general_runs.take() {
+            self.outbox.retain(|(id, _)| !g.pending.contains(id));
         }
     }
 

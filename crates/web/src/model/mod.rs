@@ -7,10 +7,12 @@
 //! One file per panel, each adding its messages' handlers to [`Model`]: `state` (the
 //! model and the messages), `editor` (the scenario panel), `settings` (controls, presets
 //! and the link), `batch` (runs and cost runs), `trace` (the trace viewer and the
-//! manual stepper) and `prove` (the exhaustive check). This file dispatches.
+//! manual stepper), `prove` (the exhaustive check) and `general` (runs of a file the
+//! general machine runs). This file dispatches.
 
 mod batch;
 mod editor;
+mod general;
 mod prove;
 mod settings;
 mod state;
@@ -87,6 +89,9 @@ impl Model {
             Msg::ManualStep(ch) => self.manual_step(ch),
             Msg::CheckDone { seq, result } => self.check_done(seq, result),
             Msg::CheckAnyDone { seq, result } => self.check_any_done(seq, result),
+            Msg::GeneralRunStart { runs, spec } => self.general_run_start(runs, spec),
+            Msg::GeneralRunStop => self.general_run_stop(),
+            Msg::GeneralRunsDone { seq, result } => self.general_runs_done(seq, result),
         }
     }
 }

@@ -98,6 +98,7 @@ impl Model {
             generation: 0,
             trace,
             general_trace: None,
+            general_runs: None,
             manual: None,
             check: None,
             any: None,

@@ -33,6 +33,34 @@ pub struct GeneralView {
     pub pos: usize,
 }
 
+/// Random runs of the editor's general file, split in parts across the workers
+/// (each part a range of the batch's run indices, so any split adds up to the same
+/// batch).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GeneralRuns {
+    pub text: String,
+    pub spec: tornsim_core::sched::SchedulerSpec,
+    pub seed: u64,
+    pub total: u64,
+    /// The next part's first run.
+    pub next: u64,
+    /// Parts asked for and not answered yet, by request id.
+    pub pending: Vec<u64>,
+    pub stats: tornsim_core::general::GStats,
+    /// After each part answered: the runs so far and each hazard's runs (the chart).
+    pub series: Vec<(u64, Vec<(tornsim_core::Hazard, u64)>)>,
+    pub stopped: bool,
+    pub error: Option<String>,
+}
+
+impl GeneralRuns {
+    /// Every run asked for has been answered, or the runs were stopped and the parts
+    /// in flight have come back.
+    pub fn finished(&self) -> bool {
+        self.pending.is_empty() && (self.stopped || self.next >= self.total)
+    }
+}
+
 /// The scenario editor: the text as typed, and what the worker last said of it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Editor {
@@ -107,6 +135,8 @@ pub struct Model {
     pub trace: Option<TraceView>,
     /// The open run of the editor's general file (its schedule is `share.trace`).
     pub general_trace: Option<GeneralView>,
+    /// Random runs of the editor's general file.
+    pub general_runs: Option<GeneralRuns>,
     pub manual: Option<Rc<Stepper>>,
     pub check: Option<Result<CheckResult, String>>,
     /// When the verdict shown was asked for every CPU count: the argument, and the counts
@@ -194,6 +224,16 @@ pub enum Msg {
         generation: u64,
         result: Result<RateEstimate, String>,
     },
+    /// Random runs of the editor's general file: how many, under which scheduler.
+    GeneralRunStart {
+        runs: u64,
+        spec: tornsim_core::sched::SchedulerSpec,
+    },
+    GeneralRunStop,
+    GeneralRunsDone {
+        seq: u64,
+        result: Result<tornsim_core::general::GStats, String>,
+    },
     /// The engine started with this many workers (0: chunks run on the page), and
     /// takes requests through `sink`.
     EngineReady {
@@ -268,6 +308,7 @@ impl Msg {
             Reply::Parsed { seq, result } => Msg::ScenarioParsed { seq, result },
             Reply::Checked { seq, result } => Msg::CheckDone { seq, result },
             Reply::CheckedAny { seq, result } => Msg::CheckAnyDone { seq, result },
+            Reply::GeneralRuns { seq, result } => Msg::GeneralRunsDone { seq, result },
             Reply::Estimated {
                 seq,
                 lane,

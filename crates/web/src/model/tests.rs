@@ -462,3 +462,74 @@ fn a_preset_closes_a_general_run() {
     assert!(m.general_trace.is_none() && m.share.trace.is_none());
     assert!(!m.fragment().contains("trace="));
 }
+
+/// A general file's random runs: parts across the engine, merged to the batch the core
+/// runs at once; Stop ends them after the parts in flight; an edit drops them.
+#[test]
+fn a_general_files_random_runs_add_up_to_the_cores_batch() {
+    use tornsim_core::sched::SchedulerSpec;
+    let mut m = Model::from_fragment("preset=merged", false);
+    let src = general_file("retract-v1-xen");
+    m.apply(Msg::ScenarioText(src.to_string()));
+    pump(&mut m);
+    let spec = SchedulerSpec::Pct { depth: 8 };
+    m.apply(Msg::GeneralRunStart { runs: 5_000, spec });
+    let g = m.general_runs.as_ref().unwrap();
+    assert_eq!((g.pending.len(), g.next), (2, 4_000), "two parts in flight");
+    pump(&mut m);
+    let g = m.general_runs.clone().unwrap();
+    assert!(g.finished() && !g.stopped && g.error.is_none());
+    let mut want = tornsim_core::general::RunsPart {
+        src: src.to_string(),
+        spec,
+        seed: m.share.seed,
+        start: 0,
+        count: 5_000,
+    }
+    .run()
+    .unwrap();
+    let mut got = g.stats.clone();
+    want.hazards.sort();
+    got.hazards.sort();
+    assert_eq!(got, want);
+    assert!(got.count(tornsim_core::Hazard::Torn) > 0);
+    assert_eq!(
+        g.series.iter().map(|p| p.0).collect::<Vec<_>>(),
+        [0, 2_000, 4_000, 5_000]
+    );
+    // Its first hazardous run opens as a trace.
+    m.apply(Msg::OpenTrace(got.first.clone().unwrap().1));
+    assert!(m
+        .general_trace
+        .as_ref()
+        .unwrap()
+        .timeline
+        .hazard_step()
+        .is_some());
+    // Stop: the parts in flight come back, no more are asked for.
+    m.apply(Msg::GeneralRunStart {
+        runs: 100_000,
+        spec: SchedulerSpec::Random,
+    });
+    m.apply(Msg::GeneralRunStop);
+    pump(&mut m);
+    let g = m.general_runs.as_ref().unwrap();
+    assert!(g.finished() && g.stopped);
+    assert_eq!(g.stats.runs, 4_000);
+    // A bad depth is refused with the reason; an edit drops the runs and their parts.
+    m.apply(Msg::GeneralRunStart {
+        runs: 10,
+        spec: SchedulerSpec::Pct { depth: 0 },
+    });
+    assert!(m.error.is_some() && m.general_runs.is_none());
+    m.apply(Msg::GeneralRunStart {
+        runs: 100_000,
+        spec: SchedulerSpec::Random,
+    });
+    m.apply(Msg::ScenarioText(format!("{src}\n")));
+    assert!(m.general_runs.is_none());
+    assert!(!m
+        .outbox
+        .iter()
+        .any(|(_, r)| matches!(r, Request::GeneralRuns { .. })));
+}
