@@ -7,7 +7,7 @@ use crate::charts::{
 use crate::general_trace::GeneralTrace;
 use crate::model::{Edit, EditorState, Model, Msg, Sink, Status};
 use crate::runner::{default_workers, Engine, Reply, Request};
-use crate::scenario_panel::ScenarioPanel;
+use crate::scenario_panel::{GeneralReport, ScenarioPanel};
 use crate::trace_view::TracePanel;
 use crate::verdict::CheckLine;
 use std::cell::RefCell;
@@ -305,7 +305,10 @@ pub fn app(props: &AppProps) -> Html {
         <main class={classes!("tornsim", m.embed.then_some("embed"))}>
             if m.embed {
                 <div class="embed-head">
-                    <strong>{ format!("tornsim: {}", m.share.config.summary()) }</strong>
+                    <strong>{ match &m.editor.general {
+                        Some(r) => format!("tornsim: {} ({})", r.name, r.summary),
+                        None => format!("tornsim: {}", m.share.config.summary()),
+                    } }</strong>
                     <a href={link.clone()} target="_blank" rel="noopener">{ "open full simulator ↗" }</a>
                 </div>
             } else {
@@ -334,6 +337,12 @@ pub fn app(props: &AppProps) -> Html {
             </section>
             }
             <Controls share={m.share.clone()} invalid={m.invalid.as_ref().map(|e| AttrValue::from(e.to_string()))} disabled={running || m.locked} on_edit={Callback::from(edit)} />
+            // An embed has no editor: a general file's answer stands on its own.
+            if let (true, Some(r)) = (m.embed, &m.editor.general) {
+                <GeneralReport report={r.clone()} on_open={on(&d, Msg::OpenTrace)} runs={m.general_runs.clone()}
+                    on_run={on(&d, |(runs, spec)| Msg::GeneralRunStart { runs, spec })}
+                    on_stop={on(&d, |_| Msg::GeneralRunStop)} />
+            }
             if !m.embed {
                 <ScenarioPanel text={AttrValue::from(m.editor.text.clone())}
                     description={AttrValue::from(m.editor.description.clone())}

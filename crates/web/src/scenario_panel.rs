@@ -39,16 +39,16 @@ pub struct ScenarioPanelProps {
 /// The general machine's answer to the editor's file: the exhaustive verdict with the
 /// file's claim, the shortest witness as CPU columns, and the random runs.
 #[derive(Properties, PartialEq)]
-struct GeneralProps {
-    report: GReport,
-    on_open: Callback<String>,
-    runs: Option<GeneralRuns>,
-    on_run: Callback<(u64, SchedulerSpec)>,
-    on_stop: Callback<()>,
+pub struct GeneralProps {
+    pub report: GReport,
+    pub on_open: Callback<String>,
+    pub runs: Option<GeneralRuns>,
+    pub on_run: Callback<(u64, SchedulerSpec)>,
+    pub on_stop: Callback<()>,
 }
 
 #[function_component(GeneralReport)]
-fn general_report(p: &GeneralProps) -> Html {
+pub fn general_report(p: &GeneralProps) -> Html {
     let r = &p.report;
     let open = |s: &String| {
         let (cb, s) = (p.on_open.clone(), s.clone());

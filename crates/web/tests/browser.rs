@@ -735,3 +735,34 @@ async fn a_general_file_shows_the_general_machines_verdict_witness_and_runs() {
     assert!(root.query_selector("#general-witness").unwrap().is_none());
     assert!(text(&root, "#general-runs").contains("no hazard"));
 }
+
+/// An embed of a general file (no editor on an embed): its name in the head, its
+/// answer, and its witness opening as a trace.
+#[wasm_bindgen_test]
+async fn an_embed_of_a_general_file_shows_its_answer() {
+    let src = tornsim_core::general::FILES
+        .iter()
+        .find(|(n, _)| *n == "munmap-get-page")
+        .unwrap()
+        .1;
+    let share = tornsim_core::Share {
+        general: Some(src.to_string()),
+        ..Default::default()
+    };
+    let root = mount(&format!("embed=1&{}", share.to_query())).await;
+    wait_until("the embed's general answer", 30, || {
+        root.query_selector("#general-verdict").unwrap().is_some()
+    })
+    .await;
+    assert!(
+        root.query_selector("#scenario-text").unwrap().is_none(),
+        "no editor"
+    );
+    assert!(text(&root, ".embed-head strong").starts_with("tornsim: munmap-get-page ("));
+    assert!(text(&root, "#general-verdict").starts_with("freed-page:"));
+    click(&root, "#general-open-witness");
+    wait_until("the trace", 10, || {
+        root.query_selector("#general-trace").unwrap().is_some()
+    })
+    .await;
+}
