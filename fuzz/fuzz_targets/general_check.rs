@@ -1,5 +1,6 @@
-//! The general language: parse, route, compile, then check under a small state budget;
-//! a witness replays through its schedule string, and no input panics.
+//! The general language: parse, route, compile (a classic file too, as the general
+//! machine runs it), then check under a small state budget; a witness replays through
+//! its schedule string and its timeline, and no input panics.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use tornsim_core::general::{self, GCheckOptions, Route};
@@ -10,7 +11,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let p = match general::route(src) {
         Ok(Route::General(p)) => p,
-        Ok(Route::Classic) => return,
+        Ok(Route::Classic) => match general::load(src) {
+            Ok(p) => p,
+            Err(_) => return,
+        },
         Err(e) => {
             assert!(e.span.start <= src.len());
             let _ = e.render(src, "input");
@@ -28,6 +32,8 @@ fuzz_target!(|data: &[u8]| {
         let s = general::encode(&p, w);
         assert_eq!(&general::decode(&p, &s).expect("round trip"), w);
         general::replay(&p, w).expect("a witness replays");
+        let t = general::timeline::timeline(&p, &s).expect("a witness's timeline");
+        assert_eq!(t.frames.len(), w.len());
     }
     let _ = general::GBatch::new(&p, 1).run(20);
 });

@@ -846,3 +846,21 @@ fn a_batch_in_parts_merges_to_the_whole_batch() {
     let e = runs_of(&src, SchedulerSpec::Pct { depth: 0 }, 1, 0, 1).unwrap_err();
     assert!(!e.is_empty());
 }
+
+/// A file both parsers refuse gets the error that stands further into it: here the
+/// classic one (the general parser stops at the classic `int x = 1;`), and for a
+/// general file the general one.
+#[test]
+fn a_file_both_parsers_refuse_gets_the_further_error() {
+    let classic = "tornsim t\n{ mode = xen-pv; int x = 1; }\nP0(khugepaged) {\n    pmd_lock()\n}\nexists (torn)\n";
+    let Err(e) = general::route(classic) else {
+        panic!("refused")
+    };
+    assert_eq!((e.span.line, e.span.col), (5, 1), "{}", e.message);
+    let g = "tornsim t\n{ mode = native-64; pmd pmd = table(t0); }\nP0(madvise) {\n    x = pmdp_get(pmd)\n}\nexists (torn)\n";
+    let Err(e) = general::route(g) else {
+        panic!("refused")
+    };
+    assert_eq!((e.span.line, e.span.col), (5, 1), "{}", e.message);
+    assert!(general::route(&g.replace("pmd = table(t0);", "pmd = table(t0)")).is_err());
+}
