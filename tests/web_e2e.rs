@@ -907,6 +907,10 @@ fn a_general_files_witness_steps_in_the_trace_view_and_travels_in_a_link() {
     assert!(torn.as_u64().unwrap_or(0) > 0, "{torn}");
     let lines = b.js("return document.querySelectorAll('.general-runs svg path, .general-runs svg polyline').length");
     assert!(lines.as_u64().unwrap_or(0) > 0, "a chart line: {lines}");
+    if let Ok(to) = std::env::var("TORNSIM_GENERAL_RUNS_SCREENSHOT") {
+        b.js("document.getElementById('general-runs-status').scrollIntoView(); return 0");
+        b.screenshot(std::path::Path::new(&to));
+    }
     let violations = axe(&b);
     assert!(violations.is_empty(), "{}", violations.join("\n"));
     if let Ok(to) = std::env::var("TORNSIM_GENERAL_SCREENSHOT") {
