@@ -863,4 +863,15 @@ fn a_file_both_parsers_refuse_gets_the_further_error() {
     };
     assert_eq!((e.span.line, e.span.col), (5, 1), "{}", e.message);
     assert!(general::route(&g.replace("pmd = table(t0);", "pmd = table(t0)")).is_err());
+    // Where both stop at the same place, a file in the classic language gets the
+    // classic parser's words (its three hazards, not the general machine's).
+    let tie = "tornsim t\n{ mode = xen-pv; }\nP0(khugepaged) {\n    pmd_lock();\n    spin_unlock();\n}\nexists (nosuch)\n";
+    let Err(e) = general::route(tie) else {
+        panic!("refused")
+    };
+    assert!(
+        e.message.contains("(known: torn, stale, deadlock;"),
+        "{}",
+        e.message
+    );
 }

@@ -66,8 +66,10 @@ impl GMachine {
             .map(|e| (p.entry_name(e), self.value_text(st.entries[e])))
             .collect();
         for (t, &life) in st.tables.iter().enumerate() {
+            // A queued free always waits for someone: with no one to wait for it is
+            // freed at once.
             let what = match life {
-                Life::Queued(m) if m != 0 => {
+                Life::Queued(m) => {
                     format!(
                         "{}: waits for {}",
                         Self::life_text(life),

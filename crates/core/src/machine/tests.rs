@@ -707,3 +707,39 @@ fn a_writer_reaching_a_taken_lock_after_any_step_waits() {
     };
     assert_eq!(again.state(), m.state());
 }
+
+/// An enabled set is empty only when no CPU can do anything: a CPU that may both step
+/// and answer an IPI is two choices, not none.
+#[test]
+fn an_enabled_set_counts_and_is_empty_by_its_choices() {
+    use super::Enabled;
+    let one_cpu_two_ways = Enabled {
+        prog: 4,
+        ack: 4,
+        drain: 0,
+    };
+    assert!(!one_cpu_two_ways.is_empty());
+    assert_eq!(one_cpu_two_ways.count(), 2);
+    let all = Enabled {
+        prog: 4,
+        ack: 4,
+        drain: 4,
+    };
+    assert!(!all.is_empty());
+    assert_eq!(all.count(), 3);
+    assert!(Enabled {
+        prog: 0,
+        ack: 0,
+        drain: 0
+    }
+    .is_empty());
+    assert_eq!(
+        Enabled {
+            prog: 3,
+            ack: 8,
+            drain: 16
+        }
+        .count(),
+        4
+    );
+}
