@@ -615,20 +615,7 @@ fn timeline_rows_name_grace_periods_counts_ipis_and_writers() {
     let src = scenario("invlpgb-rcu-free");
     let p = general::load(&src).unwrap();
     let found = (1..500u64).find_map(|seed| {
-        let mut m = general::GMachine::new(p.clone(), true);
-        let (mut x, mut choices) = (seed, Vec::new());
-        while choices.len() < 200 {
-            let en = m.enabled();
-            if en.is_empty() {
-                break;
-            }
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let ch = en[(x >> 33) as usize % en.len()];
-            m.step(ch);
-            choices.push(ch);
-        }
+        let choices = random_schedule(&p, seed, |_| false);
         let t = general::timeline_of(&src, &general::encode(&p, &choices)).unwrap();
         let queued = t.frames.iter().flat_map(|f| &f.after).any(|r| {
             r.0 == "table t0" && r.1.starts_with("freed after a grace period: waits for P")
@@ -874,4 +861,55 @@ fn a_file_both_parsers_refuse_gets_the_further_error() {
         "{}",
         e.message
     );
+}
+
+/// Under kvm-pv-flush the host may preempt a walker's vCPU: the timeline's CPU row says
+/// so while it lasts, and only for that CPU.
+#[test]
+fn a_timeline_names_a_preempted_vcpu() {
+    let mut cfg = tornsim_core::preset("seed-thread-v1").unwrap().config;
+    cfg.set("mode", "kvm-pv-flush").unwrap();
+    let p = general::from_classic(&cfg).unwrap();
+    let found = (1..2_000u64).find_map(|seed| {
+        let choices = random_schedule(&p, seed, |m| m.st.preempted != 0);
+        let t = general::timeline::timeline(&p, &general::encode(&p, &choices)).ok()?;
+        let last = &t.frames.last()?.after;
+        last.iter()
+            .any(|r| r.1.contains("preempted by the host"))
+            .then_some((last.clone(), choices.last().copied()?))
+    });
+    let (rows, ch) = found.expect("some run preempts a walker");
+    let who = p.cpu_name(ch.cpu);
+    for (k, v) in &rows {
+        if p.cpus > 0 && k.starts_with('P') && !k.contains(' ') {
+            assert_eq!(v.contains("preempted by the host"), *k == who, "{k}: {v}");
+        }
+    }
+}
+
+/// A seeded random schedule of `p` (a run's machine: walkers stop once the rest is
+/// done), up to 200 steps or until `stop` holds after a step.
+fn random_schedule(
+    p: &std::sync::Arc<general::GProgram>,
+    seed: u64,
+    stop: impl Fn(&general::GMachine) -> bool,
+) -> Vec<general::GChoice> {
+    let mut m = general::GMachine::new(p.clone(), true);
+    let (mut x, mut choices) = (seed, Vec::new());
+    while choices.len() < 200 {
+        let en = m.enabled();
+        if en.is_empty() {
+            break;
+        }
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let ch = en[(x >> 33) as usize % en.len()];
+        m.step(ch);
+        choices.push(ch);
+        if stop(&m) {
+            break;
+        }
+    }
+    choices
 }
