@@ -720,6 +720,13 @@ fn an_enabled_set_counts_and_is_empty_by_its_choices() {
     };
     assert!(!one_cpu_two_ways.is_empty());
     assert_eq!(one_cpu_two_ways.count(), 2);
+    // Each kind alone, and two kinds on one CPU without the third.
+    for (prog, ack, drain) in [(4, 0, 0), (0, 4, 0), (0, 0, 4), (0, 4, 4), (4, 0, 4)] {
+        assert!(
+            !Enabled { prog, ack, drain }.is_empty(),
+            "{prog} {ack} {drain}"
+        );
+    }
     let all = Enabled {
         prog: 4,
         ack: 4,
