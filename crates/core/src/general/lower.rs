@@ -46,9 +46,6 @@ impl Emitter<'_> {
         if dest.is_some() && matches!(row.ret, R::Nothing) {
             return err(span, format!("{}() returns nothing to assign", row.name));
         }
-        if matches!(row.kind, Kind::WriteOnce | Kind::ReadOnce | Kind::Xchg) {
-            return self.word(row, call, dest);
-        }
         let writes = matches!(
             row.kind,
             Kind::CollapseFlush
@@ -511,7 +508,7 @@ impl Emitter<'_> {
                 }
             }
             Kind::Nothing => return Ok(self.code.len().saturating_sub(1)),
-            Kind::WriteOnce | Kind::ReadOnce | Kind::Xchg => unreachable!("lowered by word()"),
+            Kind::WriteOnce | Kind::ReadOnce | Kind::Xchg => self.word(row, call, dest)?,
         };
         Ok(at)
     }
@@ -555,7 +552,6 @@ impl Emitter<'_> {
                 );
             }
         }
-        self.end_run();
         let pc = self.code.len();
         let buffered = row.kind == Kind::WriteOnce;
         let a = self

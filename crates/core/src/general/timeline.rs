@@ -81,8 +81,8 @@ pub fn timeline(p: &Arc<GProgram>, schedule: &str) -> Result<GTimeline, String> 
     // iteration), as it zeroes them then.
     let mut written = vec![false; start.st.locals.len()];
     let initial = start.state_rows(&written);
-    let mut frames = Vec::with_capacity(choices.len());
     let mut steps = Vec::with_capacity(choices.len());
+    let mut afters = Vec::with_capacity(choices.len());
     let deadlock = replay_each(p, &choices, |m, before, s| {
         let c = s.choice.cpu as usize;
         let base = p.local_base[c] as usize;
@@ -96,8 +96,17 @@ pub fn timeline(p: &Arc<GProgram>, schedule: &str) -> Result<GTimeline, String> 
             let n = p.local_names(s.choice.cpu).len();
             written[base..base + n].fill(false);
         }
-        steps.push(s.clone());
-        frames.push(GFrame {
+        afters.push(m.state_rows(&written));
+        steps.push(s);
+    })?;
+    // The diagram first, from the steps, which then become the frames.
+    let trace = GTrace { steps, deadlock };
+    let diagram = trace.columns(p);
+    let frames = trace
+        .steps
+        .into_iter()
+        .zip(afters)
+        .map(|(s, after)| GFrame {
             cpu: s.choice.cpu,
             kind: match (s.choice.ack, s.choice.drain) {
                 (true, _) => FrameKind::Ack,
@@ -109,9 +118,9 @@ pub fn timeline(p: &Arc<GProgram>, schedule: &str) -> Result<GTimeline, String> 
                 .hazard
                 .map(|h| (h.name().to_string(), h.meaning().to_string())),
             changes: s.changes,
-            after: m.state_rows(&written),
+            after,
         })
-    })?;
+        .collect();
     Ok(GTimeline {
         name: p.name.clone(),
         cpus: (0..p.cpus).map(|c| p.cpu_name(c)).collect(),
@@ -119,6 +128,6 @@ pub fn timeline(p: &Arc<GProgram>, schedule: &str) -> Result<GTimeline, String> 
         initial,
         frames,
         deadlock,
-        diagram: GTrace { steps, deadlock }.columns(p),
+        diagram,
     })
 }

@@ -64,12 +64,12 @@ impl GMachine {
     }
 
     /// A final state the `exists` clause's condition describes: the run is over and
-    /// the condition holds on the words and registers.
+    /// the condition holds on the words and registers (it never holds without one).
     pub fn observed(&self) -> bool {
         self.prog
             .words
             .as_deref()
-            .is_some_and(|w| w.cond.is_some() && self.finished() && w.holds(&self.st.words))
+            .is_some_and(|w| self.finished() && w.holds(&self.st.words))
     }
 
     /// [`Hazard::Observed`] where the step just taken ended the run in a state the
@@ -109,8 +109,7 @@ impl GMachine {
 
     /// A buffered word store in kernel terms: `x = 1`.
     pub(super) fn word_store_text(&self, var: u8, value: u8) -> String {
-        let w = self.words();
-        format!("{} = {}", w.vars[var as usize], w.values[value as usize])
+        self.words().assign_text(var, value)
     }
 
     /// The shared words and registers, each named and valued (`-`: a register not set

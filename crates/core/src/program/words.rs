@@ -111,12 +111,17 @@ impl Words {
     /// A buffered store in kernel terms: `x = 1`.
     pub fn store_text(&self, k: u8) -> String {
         match self.stores.get(k as usize) {
-            Some(&(var, value)) => format!(
-                "{} = {}",
-                self.vars[var as usize], self.values[value as usize]
-            ),
+            Some(&(var, value)) => self.assign_text(var, value),
             None => "?".into(),
         }
+    }
+
+    /// Word `var` taking value `value` (indices), in kernel terms: `x = 1`.
+    pub fn assign_text(&self, var: u8, value: u8) -> String {
+        format!(
+            "{} = {}",
+            self.vars[var as usize], self.values[value as usize]
+        )
     }
 
     /// Each slot named and valued, for a trace: `x = 1`, `P2:r0 = 0` (`-`: unset).

@@ -40,9 +40,7 @@ impl Model {
         if self.general_trace.take().is_some() {
             self.share.trace = None;
         }
-        if let Some(g) = self.general_runs.take() {
-            self.outbox.retain(|(id, _)| !g.pending.contains(id));
-        }
+        self.drop_general_runs();
     }
 
     /// The editor's text changed; `moved` by a line move (Alt+Up/Down), a reordering

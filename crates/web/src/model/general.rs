@@ -19,9 +19,7 @@ impl Model {
         let Some(text) = self.share.general.clone() else {
             return;
         };
-        if let Some(old) = self.general_runs.take() {
-            self.outbox.retain(|(id, _)| !old.pending.contains(id));
-        }
+        self.drop_general_runs();
         if let Err(e) = spec.validate() {
             self.error = Some(e.to_string());
             return;
@@ -64,6 +62,14 @@ impl Model {
         let id = self.post(|seq| Request::GeneralRuns { seq, part });
         if let Some(g) = self.general_runs.as_mut() {
             g.pending.push(id);
+        }
+    }
+
+    /// Forgets the runs, with their parts still to be answered (answers that come
+    /// anyway are dropped: no runs wait for them).
+    pub(super) fn drop_general_runs(&mut self) {
+        if let Some(g) = self.general_runs.take() {
+            self.outbox.retain(|(id, _)| !g.pending.contains(id));
         }
     }
 
