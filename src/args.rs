@@ -49,6 +49,10 @@ pub enum Command {
     Show(ShowArgs),
     /// List the primitives scenario files may call, with their steps and kernel sources.
     Primitives(PrimitivesArgs),
+    /// The kernel history suite: Linux's fixed page-table races, each checked before and
+    /// after its fix (scenarios/history/). Exit status 1 if a verdict differs from the
+    /// one its commit gives.
+    History(HistoryArgs),
     /// Print this command's reference: the book's CLI chapter (Markdown), a man page, or
     /// shell completions.
     Reference(ReferenceArgs),
@@ -79,6 +83,16 @@ pub enum ReferenceFormat {
 pub struct ShowArgs {
     /// A preset or placement name (see `tornsim show`).
     pub name: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    /// Only this race (the stem of its files: `mremap-retract`).
+    #[arg(long, value_name = "NAME")]
+    pub race: Option<String>,
+    /// Print JSON: each race's commit, story and rows.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

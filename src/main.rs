@@ -3,6 +3,7 @@
 mod args;
 mod check;
 mod general_cmd;
+mod history_cmd;
 mod input;
 mod litmus;
 mod output;
@@ -79,6 +80,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => cmd_bench(a),
         Command::Show(a) => scenario_cmd::cmd_show(a),
         Command::Primitives(a) => scenario_cmd::cmd_primitives(a),
+        Command::History(a) => history_cmd::cmd_history(a),
         Command::Reference(a) => reference::cmd_reference(a),
     });
     match result {

@@ -1373,7 +1373,7 @@ fn general_files_answer_for_any_walker_count() {
         stderr(&own)
     );
 
-    let pinned = format!("{root}/scenarios/general/munmap-try-get-page.litmus");
+    let pinned = format!("{root}/scenarios/history/munmap-get-page-fix.litmus");
     let out = tornsim(&["check", &pinned, "--readers", "any", "--bound", "2"]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let text = stdout(&out);
@@ -1453,4 +1453,43 @@ fn general_files_run_under_pct() {
     assert_eq!(tornsim(&["replay", &f, first]).status.code(), Some(1));
     let bad = tornsim(&["run", &f, "--scheduler", "pct", "--depth", "0"]);
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+}
+
+/// `tornsim history`: every race of the suite with its commit, each row as its commit
+/// says, in a table and in JSON; one race alone; an unknown race is bad input.
+#[test]
+fn history_prints_the_suite_as_its_commits_say() {
+    let out = tornsim(&["history"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    for want in [
+        "khugepaged-gup-fast: 2ba99c5e0881 \"mm/khugepaged: fix GUP-fast interaction by sending IPI\"",
+        "khugepaged-gup-fast-before (mode = native-pae)",
+        "collapse-pt-reclaim-before",
+        "every verdict is the one its commit gives",
+    ] {
+        assert!(text.contains(want), "{want}:\n{text}");
+    }
+    assert!(!text.contains("DIFFERS"), "{text}");
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&tornsim(&["history", "--json"]))).unwrap();
+    assert_eq!(json["holds"], true);
+    let races = json["races"].as_array().unwrap();
+    assert_eq!(races.len(), tornsim_core::general::history::RACES.len());
+    let mremap = races
+        .iter()
+        .find(|r| r["race"] == "mremap-retract")
+        .unwrap();
+    assert_eq!(mremap["commit"], "6fa1066fc5d0");
+    assert_eq!(mremap["rows"][0]["verdict"], "bogus-table");
+    assert_eq!(mremap["rows"][1]["verdict"], "safe");
+    let one = stdout(&tornsim(&["history", "--race", "mremap-retract"]));
+    assert!(
+        one.starts_with("mremap-retract: 6fa1066fc5d0") && one.contains("1 race,"),
+        "{one}"
+    );
+    assert_bad(
+        &["history", "--race", "nope"],
+        "no race 'nope' in the history suite",
+    );
 }

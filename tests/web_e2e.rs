@@ -831,11 +831,7 @@ const GENERAL_POS: &str = "return document.querySelector('#general-trace .pos')?
 #[ignore = "needs trunk and chromedriver; .ci/test runs it"]
 fn a_general_files_witness_steps_in_the_trace_view_and_travels_in_a_link() {
     let (server, b) = page();
-    let src = tornsim_core::general::FILES
-        .iter()
-        .find(|(n, _)| *n == "retract-v1-xen")
-        .unwrap()
-        .1;
+    let src = tornsim_core::general::builtin("retract-v1-xen").unwrap();
     open(
         &b,
         &format!(

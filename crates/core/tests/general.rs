@@ -110,11 +110,17 @@ fn a_general_file_routes_to_the_general_machine_and_a_classic_one_does_not() {
     let _ = Arc::new(());
 }
 
-/// Every file in `scenarios/general/` states its expected verdict in its `exists`
-/// clause; the exhaustive search must bear each out, and each witness must replay.
+/// Every file in `scenarios/general/` and `scenarios/history/` states its expected
+/// verdict in its `exists` clause; the exhaustive search must bear each out, and each
+/// witness must replay.
 #[test]
 fn every_general_scenario_file_holds_its_claim() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scenarios/general");
+    general_files_hold_their_claims("general", general::FILES);
+    general_files_hold_their_claims("history", general::history::FILES);
+}
+
+fn general_files_hold_their_claims(sub: &str, builtin: &[(&str, &str)]) {
+    let dir = format!("{}/../../scenarios/{sub}", env!("CARGO_MANIFEST_DIR"));
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .flatten()
@@ -125,10 +131,7 @@ fn every_general_scenario_file_holds_its_claim() {
     assert!(files.len() >= 3, "{files:?}");
     // The embedded copies (`general::FILES`, which the page and `tornsim bench` read)
     // are the files.
-    let mut embedded: Vec<String> = general::FILES
-        .iter()
-        .map(|(n, _)| format!("{n}.litmus"))
-        .collect();
+    let mut embedded: Vec<String> = builtin.iter().map(|(n, _)| format!("{n}.litmus")).collect();
     embedded.sort();
     let on_disk: Vec<String> = files
         .iter()
@@ -136,7 +139,7 @@ fn every_general_scenario_file_holds_its_claim() {
         .collect();
     assert_eq!(
         embedded, on_disk,
-        "general::FILES lists every file in scenarios/general"
+        "the embedded list is every file in scenarios/{sub}"
     );
     for f in files {
         let src = std::fs::read_to_string(&f).unwrap();
@@ -175,11 +178,9 @@ fn verdict_of(src: &str) -> Verdict {
 }
 
 fn scenario(name: &str) -> String {
-    let f = format!(
-        "{}/../../scenarios/general/{name}.litmus",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(f).unwrap()
+    general::builtin(name)
+        .unwrap_or_else(|| panic!("no built-in general file {name}"))
+        .to_string()
 }
 
 /// The safe files are safe for the reason their comments give: take the reason away
@@ -206,7 +207,7 @@ fn each_safe_file_tears_without_what_its_comment_says_protects_it() {
     assert_eq!(verdict_of(&src), Verdict::BogusTable);
     // With the native IPI flush, the pre-fix munmap order is safe (d73af79742e7 is a
     // paravirt bug).
-    let src = scenario("munmap-get-page").replace("mode = xen-pv;", "mode = native-pae;");
+    let src = scenario("munmap-get-page-before").replace("mode = xen-pv;", "mode = native-pae;");
     assert_eq!(verdict_of(&src), Verdict::Safe);
     // The IPI flush needs no RCU freeing; RAR, like INVLPGB, does (the shortest use of
     // the freed table is pte_offset_map()'s: a stale use).
@@ -219,7 +220,7 @@ fn each_safe_file_tears_without_what_its_comment_says_protects_it() {
 /// Bad input gets an error at its place, never a panic.
 #[test]
 fn general_errors_point_at_the_problem() {
-    let base = scenario("invlpgb-free-now");
+    let base = scenario("invlpgb-table-free-before");
     let cases = [
         (
             base.replace("mode = native-64;", "mode = native-pae;"),
@@ -295,9 +296,9 @@ fn general_errors_point_at_the_problem() {
 fn random_runs_find_the_hazard_and_replay_it() {
     for name in [
         "retract-v1-xen",
-        "munmap-get-page",
-        "mremap-retract",
-        "invlpgb-free-now",
+        "munmap-get-page-before",
+        "mremap-retract-before",
+        "invlpgb-table-free-before",
     ] {
         let p = general::load(&scenario(name)).unwrap();
         let mut b = general::GBatch::new(&p, 7);
@@ -337,7 +338,7 @@ fn the_general_primitives_doc_is_generated_from_the_table() {
 fn every_general_file_the_argument_covers_agrees_with_1_to_3_walkers() {
     use tornsim_core::general::argument::{argument, at_walkers, walker_blocks};
     let mut covered = 0;
-    for (name, src) in general::FILES {
+    for (name, src) in general::builtin_files() {
         let p = general::load(src).unwrap();
         let arg = argument(&p);
         if !arg.applies() {
@@ -590,7 +591,7 @@ fn timeline_rows_name_grace_periods_counts_ipis_and_writers() {
         (t, all)
     };
     let has = |all: &[(String, String)], k: &str, v: &str| all.iter().any(|r| r.0 == k && r.1 == v);
-    let (_, all) = rows_of("munmap-get-page");
+    let (_, all) = rows_of("munmap-get-page-before");
     assert!(has(&all, "page a", "count 1") && has(&all, "page a", "count 0"));
     assert!(has(&all, "mmap_lock", "write-held by P0"));
     assert!(has(&all, "t0's PTE lock", "held by P0"));
@@ -612,7 +613,7 @@ fn timeline_rows_name_grace_periods_counts_ipis_and_writers() {
     );
     // A safe file has no witness: random schedules of its own, until one queues a
     // free behind a walker with interrupts off.
-    let src = scenario("invlpgb-rcu-free");
+    let src = scenario("invlpgb-table-free-fix");
     let p = general::load(&src).unwrap();
     let found = (1..500u64).find_map(|seed| {
         let choices = random_schedule(&p, seed, |_| false);

@@ -341,7 +341,8 @@ pub fn app(props: &AppProps) -> Html {
             if let (true, Some(r)) = (m.embed, &m.editor.general) {
                 <GeneralReport report={r.clone()} on_open={on(&d, Msg::OpenTrace)} runs={m.general_runs.clone()}
                     on_run={on(&d, |(runs, spec)| Msg::GeneralRunStart { runs, spec })}
-                    on_stop={on(&d, |_| Msg::GeneralRunStop)} />
+                    on_stop={on(&d, |_| Msg::GeneralRunStop)}
+                    on_prove_any={on(&d, |_| Msg::GeneralProveAny)} proving_any={m.editor.proving_any} />
             }
             if !m.embed {
                 <ScenarioPanel text={AttrValue::from(m.editor.text.clone())}
@@ -358,7 +359,9 @@ pub fn app(props: &AppProps) -> Html {
                     on_open={on(&d, Msg::OpenTrace)}
                     general_runs={m.general_runs.clone()}
                     on_general_run={on(&d, |(runs, spec)| Msg::GeneralRunStart { runs, spec })}
-                    on_general_stop={on(&d, |_| Msg::GeneralRunStop)} />
+                    on_general_stop={on(&d, |_| Msg::GeneralRunStop)}
+                    on_general_any={on(&d, |_| Msg::GeneralProveAny)}
+                    general_proving_any={m.editor.proving_any} />
             }
             <section class="runbar" aria-label="run">
                 <button class="primary" id="start" disabled={running || m.invalid.is_some()} onclick={on_start}>{ if m.campaign.is_some() { "Restart" } else { "Start" } }</button>

@@ -27,10 +27,13 @@ pub const READY: &str = "ready";
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Request {
     Chunk(Chunk),
-    /// Parse, configure and compile a scenario's text.
+    /// Parse, configure and compile a scenario's text; `any`: a general file's verdict
+    /// for every walker count.
     Parse {
         seq: u64,
         text: String,
+        #[serde(default)]
+        any: bool,
     },
     /// The exhaustive search.
     Check {
@@ -91,14 +94,20 @@ pub struct Parsed {
 pub const GENERAL_MAX_STATES: u64 = 300_000;
 pub const GENERAL_RUNS: u64 = 2_000;
 
-/// What a parse answers: a general file's report, or the classic configuration.
-fn parse(text: &str) -> Result<Parsed, ScenarioError> {
+/// What a parse answers: a general file's report (for every walker count if `any`),
+/// or the classic configuration.
+fn parse(text: &str, any: bool) -> Result<Parsed, ScenarioError> {
     use tornsim_core::general::{self, Route};
     if let Route::General(p) = general::route(text)? {
+        let report = if any {
+            general::report_any
+        } else {
+            general::report
+        };
         return Ok(Parsed {
             config: Config::default(),
             description: p.description.clone(),
-            general: Some(general::report(&p, GENERAL_MAX_STATES, GENERAL_RUNS, 1)),
+            general: Some(report(&p, GENERAL_MAX_STATES, GENERAL_RUNS, 1)),
         });
     }
     tornsim_core::program::load_checked(text).map(|(s, config)| Parsed {
@@ -146,9 +155,9 @@ pub fn serve(req: Request) -> Reply {
             seq,
             result: part.run(),
         },
-        Request::Parse { seq, text } => Reply::Parsed {
+        Request::Parse { seq, text, any } => Reply::Parsed {
             seq,
-            result: parse(&text),
+            result: parse(&text, any),
         },
         Request::Check {
             seq,

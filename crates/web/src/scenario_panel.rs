@@ -34,6 +34,9 @@ pub struct ScenarioPanelProps {
     pub general_runs: Option<GeneralRuns>,
     pub on_general_run: Callback<(u64, SchedulerSpec)>,
     pub on_general_stop: Callback<()>,
+    /// The general file's verdict for every walker count: asked, and on its way.
+    pub on_general_any: Callback<()>,
+    pub general_proving_any: bool,
 }
 
 /// The general machine's answer to the editor's file: the exhaustive verdict with the
@@ -45,6 +48,9 @@ pub struct GeneralProps {
     pub runs: Option<GeneralRuns>,
     pub on_run: Callback<(u64, SchedulerSpec)>,
     pub on_stop: Callback<()>,
+    pub on_prove_any: Callback<()>,
+    /// The verdict for every walker count is on its way.
+    pub proving_any: bool,
 }
 
 #[function_component(GeneralReport)]
@@ -74,6 +80,16 @@ pub fn general_report(p: &GeneralProps) -> Html {
             <h3>{ "General machine" }</h3>
             <p class="hint">{ format!("{}: {}. This file declares page tables or names kernel paths the controls do not have, so the general machine answers it here.", r.name, r.summary) }</p>
             <p class="general-verdict" id="general-verdict" role="status">{ r.headline() }</p>
+            if r.can_prove_any() {
+                <p class="hint">
+                    <button id="general-prove-any" disabled={p.proving_any} onclick={p.on_prove_any.reform(|_| ())}
+                        title="Check the file at every number of walkers: the cutoff argument's conditions, checked on the walkers' steps, let the checks at one walker per walker block decide every count">
+                        { "Prove for any number of CPUs" }</button>
+                    if p.proving_any {
+                        <span aria-live="polite" id="general-proving-any">{ " Checking every walker count in the worker…" }</span>
+                    }
+                </p>
+            }
             <p>{ format!("{} states explored{}", r.states, r.witness_steps.map(|n| format!("; the shortest witness takes {n} steps")).unwrap_or_default()) }</p>
             if let Some(w) = &r.witness {
                 <pre class="general-witness" id="general-witness" tabindex="0" aria-label="shortest witness, one column per CPU">{ w.clone() }</pre>
@@ -125,7 +141,8 @@ pub fn scenario_panel(p: &ScenarioPanelProps) -> Html {
             { status }
             if let Some(r) = &p.general {
                 <GeneralReport report={r.clone()} on_open={p.on_open.clone()} runs={p.general_runs.clone()}
-                    on_run={p.on_general_run.clone()} on_stop={p.on_general_stop.clone()} />
+                    on_run={p.on_general_run.clone()} on_stop={p.on_general_stop.clone()}
+                    on_prove_any={p.on_general_any.clone()} proving_any={p.general_proving_any} />
             }
             <div class="scenario-actions">
                 <button id="scenario-check" onclick={p.on_check.clone()} disabled={!p.can_run || p.parsing}

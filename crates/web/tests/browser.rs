@@ -641,15 +641,9 @@ async fn prove_for_any_number_of_cpus_shows_the_argument_and_the_fewest_readers(
 /// the classic controls say why they do not run it.
 #[wasm_bindgen_test]
 async fn a_general_file_shows_the_general_machines_verdict_witness_and_runs() {
-    let file = |name: &str| {
-        tornsim_core::general::FILES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .unwrap()
-            .1
-    };
+    let file = |name: &str| tornsim_core::general::builtin(name).unwrap();
     let root = mount("preset=merged").await;
-    type_into(&root, file("mremap-retract")).await;
+    type_into(&root, file("mremap-retract-before")).await;
     wait_until("the general machine's answer", 30, || {
         root.query_selector("#general-verdict").unwrap().is_some()
     })
@@ -734,17 +728,25 @@ async fn a_general_file_shows_the_general_machines_verdict_witness_and_runs() {
     assert_eq!(editor(&root).value(), file("collapse-v1-order"));
     assert!(root.query_selector("#general-witness").unwrap().is_none());
     assert!(text(&root, "#general-runs").contains("no hazard"));
+    // Proved for every walker count on request; the button goes once answered.
+    click(&root, "#general-prove-any");
+    wait_until("the proof for any count", 60, || {
+        text(&root, "#general-verdict").contains("any number of walkers")
+    })
+    .await;
+    let v = text(&root, "#general-verdict");
+    assert!(
+        v.starts_with("safe:") && v.contains("C1 holds, C2 holds, C3 holds"),
+        "{v}"
+    );
+    assert!(root.query_selector("#general-prove-any").unwrap().is_none());
 }
 
 /// An embed of a general file (no editor on an embed): its name in the head, its
 /// answer, and its witness opening as a trace.
 #[wasm_bindgen_test]
 async fn an_embed_of_a_general_file_shows_its_answer() {
-    let src = tornsim_core::general::FILES
-        .iter()
-        .find(|(n, _)| *n == "munmap-get-page")
-        .unwrap()
-        .1;
+    let src = tornsim_core::general::builtin("munmap-get-page-before").unwrap();
     let share = tornsim_core::Share {
         general: Some(src.to_string()),
         ..Default::default()
@@ -758,7 +760,7 @@ async fn an_embed_of_a_general_file_shows_its_answer() {
         root.query_selector("#scenario-text").unwrap().is_none(),
         "no editor"
     );
-    assert!(text(&root, ".embed-head strong").starts_with("tornsim: munmap-get-page ("));
+    assert!(text(&root, ".embed-head strong").starts_with("tornsim: munmap-get-page-before ("));
     assert!(text(&root, "#general-verdict").starts_with("freed-page:"));
     click(&root, "#general-open-witness");
     wait_until("the trace", 10, || {

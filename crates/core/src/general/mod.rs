@@ -26,6 +26,16 @@
 //! from the rules), `report` (a file answered in one call, as the web page shows it)
 //! and `timeline` (a run with the state after each step, as the page steps through it).
 
+/// `(name, text)` of each named file in a directory of `scenarios/`, embedded.
+macro_rules! files_in {
+    ($dir:literal: $($name:literal),* $(,)?) => {
+        &[$((
+            $name,
+            include_str!(concat!("../../../../scenarios/", $dir, "/", $name, ".litmus")),
+        )),*]
+    };
+}
+
 pub mod argument;
 mod changes;
 pub mod compile;
@@ -33,6 +43,7 @@ mod describe;
 mod emit;
 mod entries;
 pub mod explore;
+pub mod history;
 pub mod ir;
 pub mod lang;
 mod lower;
@@ -54,7 +65,7 @@ pub use explore::{
 pub use ir::{Flush, GConfig, GProgram, Platform};
 pub use lang::{parse, GScenario};
 pub use machine::{GChoice, GMachine, GState};
-pub use report::{report, GReport};
+pub use report::{report, report_any, GReport};
 pub use timeline::{FrameKind, GFrame, GTimeline};
 pub use world::needs_general;
 
@@ -175,58 +186,24 @@ pub fn from_classic(cfg: &crate::config::Config) -> Result<Arc<GProgram>, Scenar
 }
 
 /// The built-in general scenario files (`scenarios/general/`), by name: the family's
-/// races and their fixes, each stating its expected verdict in its `exists` clause.
-pub const FILES: &[(&str, &str)] = &[
-    (
-        "collapse-v1-order",
-        include_str!("../../../../scenarios/general/collapse-v1-order.litmus"),
-    ),
-    (
-        "invlpgb-free-now",
-        include_str!("../../../../scenarios/general/invlpgb-free-now.litmus"),
-    ),
-    (
-        "invlpgb-rcu-free",
-        include_str!("../../../../scenarios/general/invlpgb-rcu-free.litmus"),
-    ),
-    (
-        "ipi-free-now",
-        include_str!("../../../../scenarios/general/ipi-free-now.litmus"),
-    ),
-    (
-        "mremap-retract",
-        include_str!("../../../../scenarios/general/mremap-retract.litmus"),
-    ),
-    (
-        "mremap-retract-fix",
-        include_str!("../../../../scenarios/general/mremap-retract-fix.litmus"),
-    ),
-    (
-        "munmap-get-page",
-        include_str!("../../../../scenarios/general/munmap-get-page.litmus"),
-    ),
-    (
-        "munmap-try-get-page",
-        include_str!("../../../../scenarios/general/munmap-try-get-page.litmus"),
-    ),
-    (
-        "retract-merged-xen",
-        include_str!("../../../../scenarios/general/retract-merged-xen.litmus"),
-    ),
-    (
-        "retract-v1-xen",
-        include_str!("../../../../scenarios/general/retract-v1-xen.litmus"),
-    ),
-    (
-        "tso-bare-x2apic-flush",
-        include_str!("../../../../scenarios/general/tso-bare-x2apic-flush.litmus"),
-    ),
-    (
-        "two-collapsers",
-        include_str!("../../../../scenarios/general/two-collapsers.litmus"),
-    ),
-    (
-        "zap-pte-fill",
-        include_str!("../../../../scenarios/general/zap-pte-fill.litmus"),
-    ),
-];
+/// races and their fixes, each stating its expected verdict in its `exists` clause. The
+/// kernel's fixed races are in [`history::FILES`] (`scenarios/history/`).
+pub const FILES: &[(&str, &str)] = files_in!("general":
+    "collapse-v1-order",
+    "ipi-free-now",
+    "retract-merged-xen",
+    "retract-v1-xen",
+    "tso-bare-x2apic-flush",
+    "two-collapsers",
+    "zap-pte-fill",
+);
+
+/// Every built-in general file: [`FILES`], then the history suite's.
+pub fn builtin_files() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    FILES.iter().chain(history::FILES)
+}
+
+/// A built-in general file's text by name.
+pub fn builtin(name: &str) -> Option<&'static str> {
+    builtin_files().find(|f| f.0 == name).map(|f| f.1)
+}

@@ -38,23 +38,43 @@ pub struct GReport {
     /// fewest walkers that reach a hazard, or at the cutoff).
     #[serde(default)]
     pub any: Option<String>,
+    /// The file's walker blocks: where there are any, the verdict can be asked for every
+    /// walker count ([`report_any`]).
+    #[serde(default)]
+    pub walkers: u32,
 }
 
-/// Checks `p` (up to `max_states`) and runs it `runs` times from `seed`.
+/// Where the cutoff argument does not apply, the walker counts a report checks.
+pub const ANY_BOUND: u32 = 3;
+
+/// Checks `p` (up to `max_states`) and runs it `runs` times from `seed`; for every
+/// walker count where the file says `readers = any`.
 pub fn report(p: &Arc<GProgram>, max_states: u64, runs: u64, seed: u64) -> GReport {
+    report_as(p, max_states, runs, seed, p.cfg.any_readers)
+}
+
+/// [`report`] for every walker count, whatever the file says: the page's "Prove for any
+/// number of CPUs" on a general file.
+pub fn report_any(p: &Arc<GProgram>, max_states: u64, runs: u64, seed: u64) -> GReport {
+    report_as(p, max_states, runs, seed, true)
+}
+
+fn report_as(p: &Arc<GProgram>, max_states: u64, runs: u64, seed: u64, any: bool) -> GReport {
     let opts = GCheckOptions {
         max_states,
         ..GCheckOptions::default()
     };
-    // `readers = any` answers at the count that decides; a file whose walkers
-    // recompile at no count (it cannot happen to a file that compiled) keeps its own.
-    let (r, p, any) = match p
-        .cfg
-        .any_readers
-        .then(|| check_any(p, opts, 3).ok())
-        .flatten()
-    {
-        Some(a) => {
+    // For every count, the answer is the check at the count that decides. A file whose
+    // walkers recompile at no count (it cannot happen to a file that compiled) keeps
+    // its own check, and says why.
+    let (r, p, any) = match any.then(|| check_any(p, opts, ANY_BOUND)) {
+        Some(Err(e)) => (
+            check(p, opts),
+            p.clone(),
+            Some(format!("any number of walkers: not checked ({e})")),
+        ),
+        None => (check(p, opts), p.clone(), None),
+        Some(Ok(a)) => {
             let conds: Vec<String> = a
                 .argument
                 .conditions
@@ -69,7 +89,6 @@ pub fn report(p: &Arc<GProgram>, max_states: u64, runs: u64, seed: u64) -> GRepo
             );
             (a.result, a.program, Some(any))
         }
-        None => (check(p, opts), p.clone(), None),
     };
     let p = &p;
     let trace = r.witness.as_ref().and_then(|w| replay(p, w).ok());
@@ -105,6 +124,7 @@ pub fn report(p: &Arc<GProgram>, max_states: u64, runs: u64, seed: u64) -> GRepo
             .collect(),
         first_schedule: stats.first.map(|(_, s)| s),
         any,
+        walkers: super::argument::walker_blocks(p),
     }
 }
 
@@ -125,6 +145,12 @@ impl GReport {
                 self.exists
             ),
         }
+    }
+
+    /// Whether the page may offer the verdict for every walker count: the file has
+    /// walkers, and this report is not already that verdict.
+    pub fn can_prove_any(&self) -> bool {
+        self.walkers > 0 && self.any.is_none()
     }
 
     /// Whether the verdict is a hazard (not safe, not incomplete).

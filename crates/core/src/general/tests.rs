@@ -847,11 +847,9 @@ fn a_tso_schedule_string_carries_drains() {
 }
 
 fn scenario_text(name: &str) -> String {
-    FILES
-        .iter()
-        .find(|f| f.0 == name)
-        .map(|f| f.1.to_string())
+    builtin(name)
         .unwrap_or_else(|| panic!("no built-in general file {name}"))
+        .to_string()
 }
 
 #[test]
@@ -874,6 +872,33 @@ fn a_report_of_a_file_with_readers_any_answers_for_every_walker_count() {
     );
     assert_eq!(plain.any, None);
     assert!(!plain.headline().contains("any number"));
+}
+
+/// Asked for every walker count, a file that does not say `readers = any` gets the
+/// answer it would get if it said so; the page offers the question only where there
+/// are walkers and the answer is not already that one.
+#[test]
+fn a_report_for_every_walker_count_can_be_asked_of_any_file_with_walkers() {
+    let own = scenario_text("retract-v1-xen");
+    let plain = report::report(&load(&own).unwrap(), 1_000_000, 200, 1);
+    assert!(plain.can_prove_any());
+    assert_eq!(plain.walkers, 1);
+    let asked = report::report_any(&load(&own).unwrap(), 1_000_000, 200, 1);
+    let said = report::report(
+        &load(&own.replace("readers = 1", "readers = any")).unwrap(),
+        1_000_000,
+        200,
+        1,
+    );
+    assert_eq!(asked.any, said.any);
+    assert_eq!((asked.verdict, asked.states), (said.verdict, said.states));
+    assert!(asked.any.as_deref().unwrap().contains("torn with 1 reader"));
+    assert!(!asked.can_prove_any());
+    let lone = "{ pmd pmd = table(t0); }
+        P0(khugepaged) { x = pmdp_collapse_flush(pmd); }";
+    let r = report::report(&prog(lone), 1_000, 10, 1);
+    assert_eq!(r.walkers, 0);
+    assert!(!r.can_prove_any(), "no walkers, no count to vary");
 }
 
 #[test]
@@ -933,7 +958,7 @@ fn under_kvm_pv_flush_the_host_preempts_a_walker_and_the_flush_skips_it() {
 
 #[test]
 fn a_trace_shows_what_each_step_changed() {
-    let p = load(&scenario_text("munmap-get-page")).unwrap();
+    let p = load(&scenario_text("munmap-get-page-before")).unwrap();
     let r = check(&p, GCheckOptions::default());
     let t = replay(&p, &r.witness.unwrap()).unwrap();
     let all: Vec<&String> = t.steps.iter().flat_map(|s| &s.changes).collect();

@@ -29,9 +29,34 @@ impl Model {
             self.close_general_trace();
         }
         self.editor.text = text.clone();
-        self.editor.seq = self.post(|seq| Request::Parse { seq, text });
+        self.editor.seq = self.post(|seq| Request::Parse {
+            seq,
+            text,
+            any: false,
+        });
         self.editor.state = EditorState::Parsing;
         self.editor.check_on_parse = false;
+        self.editor.proving_any = false;
+    }
+
+    /// Asks the general file's verdict for every walker count: the same text parsed
+    /// again, its report now for any count. The report shown stays until it comes.
+    pub(super) fn general_prove_any(&mut self) {
+        let askable = self
+            .editor
+            .general
+            .as_ref()
+            .is_some_and(|r| r.can_prove_any());
+        if !askable || self.editor.proving_any || self.editor.state != EditorState::Ok {
+            return;
+        }
+        let text = self.editor.text.clone();
+        self.editor.seq = self.post(|seq| Request::Parse {
+            seq,
+            text,
+            any: true,
+        });
+        self.editor.proving_any = true;
     }
 
     /// A run of the general file in the editor, and its random runs, are of that text
@@ -58,6 +83,7 @@ impl Model {
         if seq != self.editor.seq {
             return;
         }
+        self.editor.proving_any = false;
         match result {
             Ok(Parsed {
                 general: Some(report),

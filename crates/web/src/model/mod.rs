@@ -91,6 +91,7 @@ impl Model {
             Msg::CheckAnyDone { seq, result } => self.check_any_done(seq, result),
             Msg::GeneralRunStart { runs, spec } => self.general_run_start(runs, spec),
             Msg::GeneralRunStop => self.general_run_stop(),
+            Msg::GeneralProveAny => self.general_prove_any(),
             Msg::GeneralRunsDone { seq, result } => self.general_runs_done(seq, result),
         }
     }

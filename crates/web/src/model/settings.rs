@@ -110,6 +110,7 @@ impl Model {
                 state: EditorState::Ok,
                 check_on_parse: false,
                 general: None,
+                proving_any: false,
             },
             error: None,
             deliberate: 0,

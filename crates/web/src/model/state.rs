@@ -75,6 +75,8 @@ pub struct Editor {
     /// The text runs on the general machine: what it answered (the classic controls,
     /// charts and trace view do not run it).
     pub general: Option<tornsim_core::general::GReport>,
+    /// The general file's verdict for every walker count is on its way.
+    pub proving_any: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -230,6 +232,8 @@ pub enum Msg {
         spec: tornsim_core::sched::SchedulerSpec,
     },
     GeneralRunStop,
+    /// The editor's general file, checked for every walker count.
+    GeneralProveAny,
     GeneralRunsDone {
         seq: u64,
         result: Result<tornsim_core::general::GStats, String>,

@@ -362,11 +362,50 @@ fn a_general_file_in_the_editor_gets_the_general_machines_answer() {
 }
 
 fn general_file(name: &str) -> &'static str {
-    tornsim_core::general::FILES
-        .iter()
-        .find(|(n, _)| *n == name)
-        .unwrap()
-        .1
+    tornsim_core::general::builtin(name).unwrap()
+}
+
+/// "Prove for any number of CPUs" on a general file: its report comes back for every
+/// walker count, the old one shown until then; asked twice it sends once, and an edit
+/// meanwhile drops the answer.
+#[test]
+fn a_general_file_is_proved_for_any_walker_count_on_request() {
+    let mut m = Model::from_fragment("preset=merged", false);
+    m.apply(Msg::ScenarioText(
+        general_file("retract-v1-xen").to_string(),
+    ));
+    pump(&mut m);
+    let before = m.editor.general.clone().unwrap();
+    assert!(before.can_prove_any() && before.any.is_none());
+    m.apply(Msg::GeneralProveAny);
+    m.apply(Msg::GeneralProveAny);
+    assert_eq!(m.outbox.len(), 1, "one request, however many clicks");
+    assert!(m.editor.proving_any);
+    assert_eq!(
+        m.editor.general.as_ref(),
+        Some(&before),
+        "shown until the answer"
+    );
+    pump(&mut m);
+    assert!(!m.editor.proving_any);
+    let after = m.editor.general.clone().unwrap();
+    let any = after.any.as_deref().expect("the verdict for every count");
+    assert!(any.contains("any number of walkers"), "{any}");
+    assert!(!after.can_prove_any(), "asked and answered");
+    m.apply(Msg::GeneralProveAny);
+    assert!(m.outbox.is_empty(), "nothing more to ask");
+    // An edit while the proof is on its way: the answer is of the old text, dropped.
+    m.apply(Msg::ScenarioText(
+        general_file("retract-v1-xen").to_string() + "\n",
+    ));
+    pump(&mut m);
+    m.apply(Msg::GeneralProveAny);
+    m.apply(Msg::ScenarioText(
+        general_file("retract-v1-xen").to_string(),
+    ));
+    assert!(!m.editor.proving_any);
+    pump(&mut m);
+    assert_eq!(m.editor.general.as_ref().unwrap().any, None);
 }
 
 /// A general file's witness and first hazardous run open as traces at their hazard,
@@ -452,7 +491,7 @@ fn a_general_files_runs_open_as_traces_and_travel_in_links() {
 fn a_preset_closes_a_general_run() {
     let mut m = Model::from_fragment("preset=merged", false);
     m.apply(Msg::ScenarioText(
-        general_file("munmap-get-page").to_string(),
+        general_file("munmap-get-page-before").to_string(),
     ));
     pump(&mut m);
     let s = m.editor.general.clone().unwrap().schedule.unwrap();

@@ -1,0 +1,119 @@
+//! The kernel history suite (`scenarios/history/`): each race's pre-fix order reaches
+//! the hazard its commit describes, in the modes the commit names, and its fix is
+//! proved safe, for every walker count where the cutoff argument applies.
+
+use tornsim_core::general::{self, argument, history, GCheckOptions};
+use tornsim_core::hazard::Verdict;
+
+/// Every race, every row: the verdict the commit gives, and every pre-fix witness
+/// replays to its hazard.
+#[test]
+fn every_race_tears_before_its_fix_and_is_safe_after() {
+    let suite = history::check_suite(GCheckOptions::default()).unwrap();
+    assert_eq!(suite.len(), history::RACES.len());
+    for race in &suite {
+        for row in &race.rows {
+            eprintln!(
+                "{}: {} ({} states, witness {:?} steps on {:?} CPUs)",
+                row.case, row.verdict, row.states, row.witness_steps, row.witness_cpus
+            );
+            assert!(row.holds, "{}: {row:?}", race.race);
+            assert_eq!(row.expect_safe, row.verdict == Verdict::Safe, "{row:?}");
+        }
+        assert!(race.holds());
+        // The pre-fix file first (a hazard), the fix last (safe).
+        assert!(!race.rows[0].expect_safe && race.rows.last().unwrap().expect_safe);
+        let before = history::file(&format!("{}-before", race.race)).unwrap();
+        let p = general::load(before).unwrap();
+        let r = general::check(&p, GCheckOptions::default());
+        let w = r.witness.expect("a pre-fix witness");
+        let t = general::replay(&p, &w).unwrap();
+        assert_eq!(
+            t.steps.last().and_then(|s| s.hazard).map(|h| h.name()),
+            Some(r.verdict.name()),
+            "{}: the witness ends at its hazard",
+            race.race
+        );
+    }
+}
+
+/// Every fix holds for any number of walkers: proved where the cutoff argument applies,
+/// else checked up to 3 walkers with the reason it does not apply.
+#[test]
+fn every_fix_is_safe_for_any_number_of_walkers() {
+    for race in history::RACES {
+        let p = general::load(history::file(&format!("{}-fix", race.name)).unwrap()).unwrap();
+        if argument::walker_blocks(&p) == 0 {
+            continue;
+        }
+        let a = argument::check_any(&p, GCheckOptions::default(), 3).unwrap();
+        assert_eq!(a.verdict, Verdict::Safe, "{}: {}", race.name, a.sentence());
+        assert_eq!(a.proved, a.argument.applies(), "{}", race.name);
+        eprintln!("{}: {}", race.name, a.sentence());
+    }
+}
+
+/// Each pair cites one commit, with every field of the header, and the suite lists
+/// every race of its directory.
+#[test]
+fn every_pair_carries_its_commit() {
+    let mut stems: Vec<String> = history::FILES
+        .iter()
+        .map(|(n, _)| {
+            n.trim_end_matches("-before")
+                .trim_end_matches("-fix")
+                .to_string()
+        })
+        .collect();
+    stems.dedup();
+    let mut races: Vec<&str> = history::RACES.iter().map(|r| r.name).collect();
+    races.sort_unstable();
+    assert_eq!(stems, races, "one race a pair of files");
+    for race in history::RACES {
+        let before =
+            history::header(history::file(&format!("{}-before", race.name)).unwrap()).unwrap();
+        let fix = history::header(history::file(&format!("{}-fix", race.name)).unwrap()).unwrap();
+        assert_eq!(before.commit, fix.commit, "{}", race.name);
+        assert!(
+            before.id().len() == 12 && before.id().bytes().all(|b| b.is_ascii_hexdigit()),
+            "{}: {}",
+            race.name,
+            before.id()
+        );
+        assert!(!before.title().is_empty() && !before.title().contains('"'));
+        assert!(before.story.len() > 80, "{}: one paragraph", race.name);
+        assert_ne!(
+            before.story, fix.story,
+            "{}: the fix says what it changed",
+            race.name
+        );
+    }
+}
+
+#[test]
+fn a_header_without_a_field_and_a_variant_of_a_setting_the_file_lacks_are_errors() {
+    let src = "tornsim t\n\"d\"\n// commit: 0123456789ab \"t\"\n// author: a\n// date: d\n// story: s\n{ }\n";
+    assert_eq!(
+        history::header(src),
+        Err("the history header has no '// kernels:' line".into())
+    );
+    let full = src.replace("// story", "// kernels: k\n// story");
+    let h = history::header(&full).unwrap();
+    assert_eq!(
+        (h.id(), h.title(), h.story.as_str()),
+        ("0123456789ab", "t", "s")
+    );
+    let v = history::Variant {
+        from: "mode = xen-pv",
+        to: "mode = native-pae",
+        safe: true,
+    };
+    assert_eq!(
+        history::variant_text("{ mode = native-64; }", &v),
+        Err("the file does not set 'mode = xen-pv'".into())
+    );
+    assert_eq!(
+        history::variant_text("{ mode = xen-pv; }", &v).unwrap(),
+        "{ mode = native-pae; }"
+    );
+}
