@@ -6,7 +6,7 @@
 //! equally broken. [`check_suite`] answers them all; `tornsim history` prints it.
 
 use super::compile::compile;
-use super::explore::{check, GCheckOptions};
+use super::explore::{check, encode, GCheckOptions};
 use super::lang::parse;
 use crate::hazard::Verdict;
 use crate::scenario::syntax::ScenarioError;
@@ -214,6 +214,8 @@ pub struct Row {
     pub witness_steps: Option<usize>,
     /// The CPUs the witness moves (fewer than the file's when some stay idle).
     pub witness_cpus: Option<usize>,
+    /// The witness's schedule string (`tornsim replay FILE SCHEDULE`).
+    pub schedule: Option<String>,
 }
 
 fn verdict_name<S: serde::Serializer>(v: &Verdict, s: S) -> Result<S::Ok, S::Error> {
@@ -275,6 +277,7 @@ fn check_row(
         states: r.states,
         witness_steps: r.witness.as_ref().map(Vec::len),
         witness_cpus,
+        schedule: r.witness.as_ref().map(|w| encode(&p, w)),
     })
 }
 
