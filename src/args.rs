@@ -91,8 +91,11 @@ pub struct HistoryArgs {
     #[arg(long, value_name = "NAME")]
     pub race: Option<String>,
     /// Print JSON: each race's commit, story and rows.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "markdown")]
     pub json: bool,
+    /// Print the book's chapter on the suite (docs/src/history.md) as Markdown.
+    #[arg(long)]
+    pub markdown: bool,
 }
 
 #[derive(Args, Debug)]

@@ -29,13 +29,16 @@ pub fn cmd_history(a: HistoryArgs) -> Result<u8, InputError> {
         let r = history::check_race(race, opts).map_err(InputError)?;
         let seconds = t.elapsed().as_secs_f64();
         all_hold &= r.holds();
-        if !a.json {
+        if !a.json && !a.markdown {
             print_race(&r, seconds);
         }
         out.push((r, seconds));
     }
     let total = start.elapsed().as_secs_f64();
-    if a.json {
+    if a.markdown {
+        let reports: Vec<history::RaceReport> = out.into_iter().map(|(r, _)| r).collect();
+        print!("{}", history::markdown(&reports));
+    } else if a.json {
         print_json(&json!({
             "races": out.iter().map(|(r, s)| json!({
                 "race": r.race,
@@ -45,6 +48,8 @@ pub fn cmd_history(a: HistoryArgs) -> Result<u8, InputError> {
                 "date": r.header.date,
                 "kernels": r.header.kernels,
                 "story": r.header.story,
+                "interleaving": r.header.interleaving,
+                "events": r.header.events(),
                 "holds": r.holds(),
                 "rows": r.rows,
                 "seconds": s,
@@ -94,6 +99,15 @@ fn print_race(r: &history::RaceReport, seconds: f64) {
             witness,
         );
         println!("{}", line.trim_end());
+    }
+    if let (Some(n), Some(b)) = (
+        h.events(),
+        r.rows.first().and_then(|x| x.breakdown.as_ref()),
+    ) {
+        println!(
+            "  the commit's interleaving: {n} events; the witness: {}",
+            b.text()
+        );
     }
     println!("  {:.3} s", seconds);
 }

@@ -44,6 +44,7 @@ fn no_link_in_the_site_is_dead() {
         "embed.js",
         "book/index.html",
         "book/race.html",
+        "book/history.html",
         "book/scenarios.html",
         "book/primitives.html",
         "book/checking.html",
@@ -198,6 +199,57 @@ fn the_book_s_live_scenes_render_and_run_from_a_sub_path() {
         std::thread::sleep(std::time::Duration::from_millis(500));
         b.screenshot(std::path::Path::new(&path));
     }
+}
+
+/// The history chapter: one scene a race, each naming its pre-fix file (`file=`), each
+/// showing the hazard its commit describes and the witness as CPU columns.
+#[test]
+#[ignore = "needs trunk, mdbook and chromedriver; .ci/test runs it"]
+fn the_history_chapter_shows_each_race_s_witness() {
+    let server = serve(build_page());
+    let b = Browser::start();
+    b.goto(&format!("{}book/history.html", server.base));
+    let races = tornsim_core::general::history::RACES;
+    b.wait_for(
+        "a frame a race",
+        30,
+        "return document.querySelectorAll('iframe').length",
+        |v| v == races.len(),
+    );
+    let suite = tornsim_core::general::history::check_suite(
+        tornsim_core::general::GCheckOptions::default(),
+    )
+    .unwrap();
+    let mut shown = Vec::new();
+    for (i, race) in suite.iter().enumerate() {
+        let want = format!("{}:", race.rows[0].verdict.name());
+        // The snippet's frames load lazily: bring each into view.
+        b.js(&format!(
+            "document.querySelectorAll('iframe')[{i}].scrollIntoView(); return 0"
+        ));
+        let v = b.wait_for(
+            "the scene's verdict",
+            60,
+            &in_scene(i, "d.getElementById('general-verdict')?.textContent || ''"),
+            |v| v.as_str().is_some_and(|t| t.starts_with(&want)),
+        );
+        let columns = b.js(&in_scene(
+            i,
+            "d.getElementById('general-witness')?.textContent || ''",
+        ));
+        let columns = columns.as_str().unwrap_or("");
+        assert!(
+            columns.contains("P0(") && columns.contains("P1("),
+            "{}: one column a CPU: {columns}",
+            race.race
+        );
+        shown.push(format!(
+            "{}: {}",
+            race.race,
+            v.as_str().unwrap_or("").split(':').next().unwrap_or("")
+        ));
+    }
+    eprintln!("e2e history scenes: {shown:?}");
 }
 
 /// axe-core on every page of the book, the race chapter with its scenes loaded.

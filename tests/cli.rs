@@ -1483,6 +1483,16 @@ fn history_prints_the_suite_as_its_commits_say() {
     assert_eq!(mremap["commit"], "6fa1066fc5d0");
     assert_eq!(mremap["rows"][0]["verdict"], "bogus-table");
     assert_eq!(mremap["rows"][1]["verdict"], "safe");
+    assert_eq!(mremap["events"], 8, "the commit's diagram");
+    let gup = races
+        .iter()
+        .find(|r| r["race"] == "gup-thp-collapse")
+        .unwrap();
+    assert_eq!(gup["rows"][0]["verdict"], "stale-pin");
+    assert!(
+        text.contains("the commit's interleaving: 11 events"),
+        "{text}"
+    );
     let one = stdout(&tornsim(&["history", "--race", "mremap-retract"]));
     assert!(
         one.starts_with("mremap-retract: 6fa1066fc5d0") && one.contains("1 race,"),

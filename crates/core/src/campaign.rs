@@ -403,37 +403,53 @@ impl Share {
         // The scenario sets the base the other settings apply over, wherever it stands.
         let mut scenario = None;
         for pair in query.split('&').filter(|p| !p.is_empty()) {
-            if let Some(v) = pair.strip_prefix("scenario=") {
-                if scenario.is_some() {
-                    return Err(ConfigError::new("scenario", "given twice"));
-                }
-                let text = crate::scenario::unpack(v).map_err(|e| {
+            let text = if let Some(v) = pair.strip_prefix("scenario=") {
+                crate::scenario::unpack(v).map_err(|e| {
                     ConfigError::new(
                         "scenario",
                         format!("cannot unpack this link's scenario: {e}"),
                     )
-                })?;
-                // A file the general machine runs keeps the configuration's defaults.
-                if let Ok(crate::general::Route::General(_)) = crate::general::route(&text) {
-                    s.general = Some(text.clone());
-                    scenario = Some(text);
-                    continue;
-                }
-                let (_, c) = crate::program::load_checked(&text).map_err(|e| {
-                    ConfigError::new(
-                        "scenario",
-                        format!("this link's scenario has an error at {e}"),
-                    )
-                })?;
-                s.config = c;
-                scenario = Some(text);
+                })?
+            } else if let Some(v) = pair.strip_prefix("file=") {
+                // A built-in general file by name: a short link that stays true to the
+                // file as it is now (the book's scenes, the page's history gallery).
+                crate::general::builtin(v)
+                    .ok_or_else(|| {
+                        ConfigError::new(
+                            "file",
+                            format!("no built-in file '{v}' (the names are those of scenarios/general and scenarios/history)"),
+                        )
+                    })?
+                    .to_string()
+            } else {
+                continue;
+            };
+            if scenario.is_some() {
+                return Err(ConfigError::new(
+                    pair.split('=').next().unwrap_or_default(),
+                    "a link carries one file: scenario= or file=, once",
+                ));
             }
+            // A file the general machine runs keeps the configuration's defaults.
+            if let Ok(crate::general::Route::General(_)) = crate::general::route(&text) {
+                s.general = Some(text.clone());
+                scenario = Some(text);
+                continue;
+            }
+            let (_, c) = crate::program::load_checked(&text).map_err(|e| {
+                ConfigError::new(
+                    "scenario",
+                    format!("this link's scenario has an error at {e}"),
+                )
+            })?;
+            s.config = c;
+            scenario = Some(text);
         }
         let mut trace = None;
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             match k {
-                "scenario" => {}
+                "scenario" | "file" => {}
                 "sync" | "preset" if scenario.is_some() => {
                     return Err(ConfigError::new(
                         k,
@@ -692,6 +708,18 @@ mod tests {
     }
 
     #[test]
+    fn a_link_names_a_built_in_general_file() {
+        for (name, text) in crate::general::builtin_files() {
+            let (s, _) = Share::from_query(&format!("file={name}&seed=7"), &[]).unwrap();
+            assert_eq!(s.general.as_deref(), Some(*text), "{name}");
+            assert_eq!(s.seed, 7);
+            // Shared on, it carries the text (an edit in the page is no longer the file).
+            let (back, _) = Share::from_query(&s.to_query(), &[]).unwrap();
+            assert_eq!(back, s, "{name}");
+        }
+    }
+
+    #[test]
     fn hostile_scenario_links_are_refused_with_reasons() {
         let bomb = crate::scenario::pack(&"/*".repeat(100_000));
         for (q, why) in [
@@ -710,6 +738,22 @@ mod tests {
                     "scenario={}&sync=none",
                     crate::scenario::pack(&edited_merged())
                 ),
+                "does not apply",
+            ),
+            ("file=nope".to_string(), "no built-in file 'nope'"),
+            (
+                "file=two-collapsers&file=two-collapsers".to_string(),
+                "one file",
+            ),
+            (
+                format!(
+                    "scenario={}&file=two-collapsers",
+                    crate::scenario::pack(&edited_merged())
+                ),
+                "one file",
+            ),
+            (
+                "file=two-collapsers&preset=merged".to_string(),
                 "does not apply",
             ),
         ] {

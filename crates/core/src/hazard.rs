@@ -62,7 +62,7 @@ impl Hazard {
             Hazard::Observed => "a final state the exists clause describes",
             Hazard::FreedTable => "a walker loaded an entry of a page table after the table was freed",
             Hazard::FreedPage => "a reference count was raised from zero (get_page() on a freed page) or dropped below zero",
-            Hazard::StalePin => "a walker returned a page it pinned through an entry that no longer maps it",
+            Hazard::StalePin => "a walker handed out a pin on a page that the entry it was read through no longer maps when the run is over",
             Hazard::BogusTable => "a page table was installed from a none or non-table entry (a pfn that is not a table)",
             Hazard::NonemptyFree => "a page table was freed while one of its PTEs was still present",
         }
@@ -131,7 +131,7 @@ impl Verdict {
             Verdict::Incomplete => "a budget ran out before the search ended: nothing is proven",
             Verdict::FreedTable => "some interleaving reads an entry of a freed page table",
             Verdict::FreedPage => "some interleaving takes a reference on a freed page",
-            Verdict::StalePin => "some interleaving returns a pin through an entry that no longer maps the page",
+            Verdict::StalePin => "some interleaving leaves a caller holding a pin on a page that the entry it was read through no longer maps",
             Verdict::BogusTable => "some interleaving installs a page table from an entry that is not one",
             Verdict::NonemptyFree => "some interleaving frees a page table that still maps a page",
         }

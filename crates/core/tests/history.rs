@@ -28,6 +28,20 @@ fn every_race_tears_before_its_fix_and_is_safe_after() {
         let row = &race.rows[0];
         let w = general::decode(&p, row.schedule.as_ref().expect("a pre-fix witness")).unwrap();
         assert_eq!(Some(w.len()), row.witness_steps);
+        // The witness is the commit's interleaving and the steps the model spells out
+        // beside it (locks, interrupts, the first loads of a split read, tests of a
+        // value already read): its events are the commit's, give or take the PMD
+        // reads a commit's prose leaves implicit.
+        let events = race.header.events().unwrap();
+        let b = row.breakdown.as_ref().unwrap();
+        let spelled: usize = b.spelled_out.iter().map(|k| k.1).sum();
+        assert_eq!(b.events + spelled, w.len());
+        assert!(
+            b.events <= events + 2,
+            "{}: {}, the commit {events}",
+            race.race,
+            b.text()
+        );
         let t = general::replay(&p, &w).unwrap();
         assert_eq!(
             t.steps.last().and_then(|s| s.hazard).map(|h| h.name()),
@@ -36,6 +50,28 @@ fn every_race_tears_before_its_fix_and_is_safe_after() {
             race.race
         );
     }
+}
+
+/// Yang Shi's diagram has eleven events; the witness has the same eleven, and spells
+/// out its locks, interrupts, split-read loads and local steps beside them.
+#[test]
+fn the_gup_collapse_witness_is_the_commits_diagram_and_the_steps_the_model_spells_out() {
+    let race = history::RACES
+        .iter()
+        .find(|r| r.name == "gup-thp-collapse")
+        .unwrap();
+    let r = history::check_race(race, GCheckOptions::default()).unwrap();
+    let b = r.rows[0].breakdown.clone().unwrap();
+    assert_eq!(
+        b.text(),
+        "11 events + 17 spelled out (locks 8, interrupts 2, split-read loads 4, local 3)"
+    );
+    assert_eq!(r.header.events(), Some(11));
+    assert_eq!(
+        r.rows.last().unwrap().breakdown,
+        None,
+        "the fix has no witness"
+    );
 }
 
 /// Every fix holds for any number of walkers: proved where the cutoff argument applies,
@@ -83,11 +119,30 @@ fn every_pair_carries_its_commit() {
         );
         assert!(!before.title().is_empty() && !before.title().contains('"'));
         assert!(before.story.len() > 80, "{}: one paragraph", race.name);
+        // The commit's interleaving, to measure the witness against.
+        assert!(before.events().is_some_and(|n| n >= 4), "{}", race.name);
+        let (_, events) = before.interleaving.split_once(": ").unwrap();
+        assert_eq!(
+            Some(events.split("; ").count()),
+            before.events(),
+            "{}: one item an event",
+            race.name
+        );
         assert_ne!(
             before.story, fix.story,
             "{}: the fix says what it changed",
             race.name
         );
+    }
+    // The gallery's list is the suite, in its order, each with its files.
+    let pairs = history::pairs();
+    let names: Vec<&str> = pairs.iter().map(|p| p.race).collect();
+    let order: Vec<&str> = history::RACES.iter().map(|r| r.name).collect();
+    assert_eq!(names, order);
+    for p in &pairs {
+        assert_eq!(Some(p.before), history::file(&format!("{}-before", p.race)));
+        assert_eq!(Some(p.fix), history::file(&format!("{}-fix", p.race)));
+        assert_eq!(Ok(&p.header), history::header(p.before).as_ref());
     }
 }
 
@@ -117,4 +172,32 @@ fn a_header_without_a_field_and_a_variant_of_a_setting_the_file_lacks_are_errors
         history::variant_text("{ mode = xen-pv; }", &v).unwrap(),
         "{ mode = native-pae; }"
     );
+}
+
+/// The book's chapter on the suite is generated from it: `tornsim history --markdown`.
+#[test]
+fn the_books_history_chapter_is_generated_from_the_suite() {
+    let doc = include_str!("../../../docs/src/history.md");
+    let body = doc
+        .split_once("-->\n\n")
+        .map(|(_, b)| b)
+        .expect("the generated-file header");
+    let suite = history::check_suite(GCheckOptions::default()).unwrap();
+    assert_eq!(
+        body,
+        history::markdown(&suite),
+        "docs/src/history.md is stale: run `tornsim history --markdown` into it (below the header)"
+    );
+    // A scene and both files for every race.
+    for race in history::RACES {
+        for want in [
+            format!("file={}-before&amp;", race.name),
+            format!(
+                "{{{{#include ../../scenarios/history/{}-fix.litmus}}}}",
+                race.name
+            ),
+        ] {
+            assert!(body.contains(&want), "{want}");
+        }
+    }
 }

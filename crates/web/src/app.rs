@@ -5,6 +5,7 @@ use crate::charts::{
     fmt_num, Dot, Interval, IntervalChart, LineChart, LogRateChart, LogRow, Scatter, Series,
 };
 use crate::general_trace::GeneralTrace;
+use crate::history::HistoryGallery;
 use crate::model::{Edit, EditorState, Model, Msg, Sink, Status};
 use crate::runner::{default_workers, Engine, Reply, Request};
 use crate::scenario_panel::{GeneralReport, ScenarioPanel};
@@ -335,6 +336,8 @@ pub fn app(props: &AppProps) -> Html {
                     }
                 }) }
             </section>
+            <HistoryGallery current={AttrValue::from(m.editor.text.clone())} disabled={running || m.locked}
+                on_load={on(&d, Msg::ScenarioText)} />
             }
             <Controls share={m.share.clone()} invalid={m.invalid.as_ref().map(|e| AttrValue::from(e.to_string()))} disabled={running || m.locked} on_edit={Callback::from(edit)} />
             // An embed has no editor: a general file's answer stands on its own.

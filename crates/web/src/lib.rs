@@ -8,6 +8,7 @@ pub mod charts;
 pub mod editor;
 pub mod general_runs;
 pub mod general_trace;
+pub mod history;
 pub mod model;
 pub mod runner;
 pub mod scenario_panel;

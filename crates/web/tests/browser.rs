@@ -768,3 +768,41 @@ async fn an_embed_of_a_general_file_shows_its_answer() {
     })
     .await;
 }
+
+/// The kernel history gallery loads a race's files into the editor: the pre-fix order
+/// reaches its hazard, the fix is safe. A book scene names a file by `file=`.
+#[wasm_bindgen_test]
+async fn the_history_gallery_loads_a_race_before_and_after_its_fix() {
+    let root = mount("").await;
+    let pair = tornsim_core::general::history::pairs()
+        .into_iter()
+        .find(|p| p.race == "gup-thp-collapse")
+        .unwrap();
+    click(&root, "[data-history='gup-thp-collapse-before']");
+    wait_until("the pre-fix file's answer", 30, || {
+        text(&root, "#general-verdict").starts_with("stale-pin:")
+    })
+    .await;
+    assert_eq!(editor(&root).value(), pair.before);
+    let pressed = |which: &str| {
+        root.query_selector(&format!("[data-history='gup-thp-collapse-{which}']"))
+            .unwrap()
+            .unwrap()
+            .get_attribute("aria-pressed")
+    };
+    assert_eq!(pressed("before").as_deref(), Some("true"));
+    click(&root, "[data-history='gup-thp-collapse-fix']");
+    wait_until("the fix's answer", 30, || {
+        text(&root, "#general-verdict").starts_with("safe:")
+    })
+    .await;
+    assert_eq!(editor(&root).value(), pair.fix);
+    assert_eq!(pressed("before").as_deref(), Some("false"));
+    // The book's scenes: an embed that names the file.
+    let root = mount("embed=1&file=collapse-pt-reclaim-before").await;
+    wait_until("the named file's answer", 30, || {
+        text(&root, "#general-verdict").starts_with("bogus-table:")
+    })
+    .await;
+    assert!(text(&root, ".embed-head strong").starts_with("tornsim: collapse-pt-reclaim-before ("));
+}

@@ -376,6 +376,7 @@ impl GOp {
             WriteOnce(_) | Xchg(_) => Some("a shared word"),
             Alloc { .. } | Free { .. } => Some("a table's lifetime"),
             GetPage(_) | TryGetPage(_) | PutPage(_) => Some("a page's reference count"),
+            GupReturn { .. } => Some("the pins its callers hold"),
             IrqOff
             | IrqOn
             | Fence
@@ -387,10 +388,34 @@ impl GOp {
             | RangeNone(_)
             | Map { .. }
             | Pinned(_)
-            | GupReturn { .. }
             | ReadOnce(_)
             | Jump
             | Done => None,
+        }
+    }
+
+    /// What a step is when it is not one of a race's events as a commit message tells
+    /// them (a load, a store, a flush, a free, a count, a check of shared state): the
+    /// steps the model spells out beside them, by kind. `None` for an event.
+    pub fn spelled_out(&self) -> Option<&'static str> {
+        use GOp::*;
+        match self {
+            Lock(_)
+            | Unlock { .. }
+            | Trylock(_)
+            | Rw { .. }
+            | VmaStartWrite
+            | VmaStartRead
+            | VmaEndRead => Some("locks"),
+            IrqOff | IrqOn => Some("interrupts"),
+            // A split read is one event: its last load, or its re-check.
+            Load {
+                step: LoadStep::Part(_),
+                ..
+            } => Some("split-read loads"),
+            // A test of a value already read, pte_offset_map()'s address arithmetic.
+            Test { .. } | Map { .. } => Some("local"),
+            _ => None,
         }
     }
 

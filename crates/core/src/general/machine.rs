@@ -77,6 +77,10 @@ pub struct GState {
     pub sb: Vec<Vec<Buffered>>,
     /// `kvm-pv-flush`: walkers whose vCPU the host has preempted.
     pub preempted: u64,
+    /// The pins GUP-fast has handed to its callers, as (PMD, PTE index, page), sorted:
+    /// a caller keeps its pin (for DMA, say) to the end of the run, where each page
+    /// must still be mapped where it was found (the stale-pin judgement).
+    pub held: Vec<(u8, u8, u8)>,
     /// Shared words, then each CPU's registers: one byte a slot, as the classic
     /// machine keeps them ([`crate::program::words::Words`]).
     pub words: Vec<u8>,
@@ -424,10 +428,32 @@ impl GMachine {
     /// condition describes (a drain or an answer can be that step too).
     pub fn step(&mut self, ch: GChoice) -> Option<Hazard> {
         let h = self.step_once(ch);
+        if h.is_none() && !self.st.held.is_empty() && self.finished() {
+            if let Some(h) = self.stale_pin() {
+                return Some(h);
+            }
+        }
         if self.observes && h.is_none() {
             return self.observe();
         }
         h
+    }
+
+    /// [`Hazard::StalePin`] where a pin a caller holds is on a page no longer mapped
+    /// where GUP-fast found it. Judged when the run is over, not when the pin is
+    /// handed out: a collapse that clears the PMD, finds the page pinned and puts the
+    /// table back leaves the pin good, however the clear fell against the return.
+    fn stale_pin(&self) -> Option<Hazard> {
+        let np = self.prog.pmds.len();
+        let gone =
+            |&(pmd, index, p): &(u8, u8, u8)| match self.decode(self.st.entries[pmd as usize]) {
+                Obj::Table(t) if self.st.tables[t as usize] != Life::Freed => {
+                    self.decode(self.st.entries[np + t as usize * PTES + index as usize])
+                        != Obj::Page(p)
+                }
+                _ => true,
+            };
+        self.st.held.iter().any(gone).then_some(Hazard::StalePin)
     }
 
     fn step_once(&mut self, ch: GChoice) -> Option<Hazard> {
@@ -661,18 +687,14 @@ impl GMachine {
                 }
             }
             GOp::GupReturn { src, pmd, index } => {
-                let v = self.local(cpu, src);
-                if let Obj::Page(_) = self.decode(v) {
-                    let still = match self.decode(self.st.entries[pmd as usize]) {
-                        Obj::Table(t) if self.st.tables[t as usize] != Life::Freed => {
-                            self.st.entries
-                                [self.prog.pmds.len() + t as usize * PTES + index as usize]
-                                == v
-                        }
-                        _ => false,
-                    };
-                    if !still {
-                        hazard = Some(Hazard::StalePin);
+                if let Obj::Page(p) = self.decode(self.local(cpu, src)) {
+                    let pin = (pmd, index, p);
+                    match self.st.held.binary_search(&pin) {
+                        // The caller already holds this page pinned there: one pin
+                        // says as much as many, and drops the walker's extra
+                        // reference so that a walker looping on it stays finite.
+                        Ok(_) => self.st.counts[p as usize] -= 1,
+                        Err(i) => self.st.held.insert(i, pin),
                     }
                 }
             }
@@ -729,6 +751,7 @@ pub fn initial(p: &GProgram) -> GState {
         installed: 0,
         sb: vec![Vec::new(); n],
         preempted: 0,
+        held: Vec::new(),
         words: p.words.as_ref().map(|w| w.initial()).unwrap_or_default(),
     }
 }

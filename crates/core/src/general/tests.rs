@@ -338,30 +338,52 @@ fn a_freed_tables_ptes_map_nothing_for_the_pinned_check() {
 }
 
 #[test]
-fn a_pin_is_stale_when_the_pmd_no_longer_maps_the_page_through_the_pte() {
-    let src = "{ mode = native-64; readers = 1; pmd pmd = table(t0); pte t0[0] = page(a); page a = 1; }
-         P0(khugepaged) { x = pmdp_huge_get_and_clear(pmd); }
-         P1(gup_fast) { v = pmdp_get_lockless(pmd); t = pte_offset_map(v); pte = ptep_get_lockless(t, 0);
-             if (try_get_page(pte)) { gup_return(pte); put_page(pte); } }";
+fn a_pin_is_stale_when_the_run_ends_with_its_page_unmapped_where_it_was_found() {
+    let head =
+        "{ mode = native-64; readers = 1; pmd pmd = table(t0); pte t0[0] = page(a); page a = 1; }";
+    let walker = "P1(gup_fast) { v = pmdp_get_lockless(pmd); t = pte_offset_map(v);
+             pte = ptep_get_lockless(t, 0); if (try_get_page(pte)) { gup_return(pte); } }";
     let walk = |m: &mut GMachine| {
-        let mut last = None;
+        let mut seen = None;
         for _ in 0..8 {
-            last = step(m, 1).or(last);
+            seen = step(m, 1).or(seen);
             if m.st.pc[1] == m.program().entry[1] {
                 break;
             }
         }
-        last
+        seen
     };
-    let mut m = machine(src);
-    assert_eq!(walk(&mut m), None, "still mapped: no hazard");
-    let mut m = machine(src);
-    // Read everything and pin, then the PMD is cleared before the return.
-    for _ in 0..4 {
+    // Pinned and handed out while mapped; the PMD cleared after: the run ends with the
+    // caller's page mapped nowhere it was found.
+    let mut m = machine(&format!(
+        "{head} P0(khugepaged) {{ x = pmdp_huge_get_and_clear(pmd); }} {walker}"
+    ));
+    assert_eq!(walk(&mut m), None, "the run is not over: no judgement yet");
+    assert_eq!(m.st.counts[0], 2, "the caller's pin");
+    assert_eq!(walk(&mut m), None);
+    assert_eq!(
+        m.st.counts[0], 2,
+        "a second pin on the same page and place is the first"
+    );
+    assert_eq!(m.st.held, vec![(0, 0, 0)]);
+    assert_eq!(
+        step(&mut m, 0),
+        Some(Hazard::StalePin),
+        "the clear ends the run"
+    );
+    // Cleared, handed out while cleared, then put back (a collapse that backs off): the
+    // page is mapped where it was found when the run is over.
+    let mut m = machine(&format!(
+        "{head} P0(khugepaged) {{ x = pmdp_huge_get_and_clear(pmd); pmd_populate(pmd, x); }} {walker}"
+    ));
+    for _ in 0..3 {
         step(&mut m, 1);
     }
     step(&mut m, 0);
-    assert_eq!(step(&mut m, 1), Some(Hazard::StalePin));
+    assert_eq!(walk(&mut m), None);
+    assert_eq!(m.st.held, vec![(0, 0, 0)]);
+    assert_eq!(step(&mut m, 0), None, "restored");
+    assert!(m.finished());
 }
 
 #[test]
@@ -1033,4 +1055,34 @@ fn changes_name_rwsems_the_vma_lock_grace_periods_and_allocations() {
             .any(|c| c.starts_with("table t#") && c.ends_with("allocated")),
         "{seen:?}"
     );
+}
+
+/// A split read is judged at its last load: torn where it pairs halves the entry never
+/// held together (the ABA of a clear and a new table with the same low word), not torn
+/// where it returns the value it began with, though the entry's other half has changed
+/// since (a huge PMD set high word first).
+#[test]
+fn a_split_read_is_torn_only_when_its_halves_never_stood_together() {
+    let full = |src: &str, exists: &str| format!("tornsim t\n{src}\n{exists}\n");
+    let aba = full(
+        "{ mode = native-pae; readers = 1; pmd pmd = table(t0); }
+         P0(khugepaged) { pmd_clear(pmd); }
+         P1(fault) { t = pte_alloc_one(); pmd_populate(pmd, t); }
+         P2(walker) { v = pmdp_get_lockless(pmd); }",
+        "exists (torn)",
+    );
+    let r = check(&load(&aba).unwrap(), GCheckOptions::default());
+    assert_eq!(
+        r.verdict,
+        Verdict::Torn,
+        "no pte_offset_map(): the read itself"
+    );
+    let high_first = full(
+        "{ mode = native-pae; readers = 1; set = split-high-first; pmd pmd = table(t0); page h = 1; }
+         P0(khugepaged) { set_pmd_at(pmd, h); }
+         P1(walker) { v = pmdp_get_lockless(pmd); }",
+        "~exists (torn)",
+    );
+    let r = check(&load(&high_first).unwrap(), GCheckOptions::default());
+    assert_eq!(r.verdict, Verdict::Safe, "{:?}", r.witness);
 }

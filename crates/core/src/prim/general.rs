@@ -252,7 +252,7 @@ pub static GPRIMS: &[GPrim] = &[
     row!("try_get_page", [Page], false, Cond, Kind::TryGetPage, "take a reference unless the count is zero: true if taken", "try_get_page() / folio_try_get()", "include/linux/mm.h"),
     row!("put_page", [Page], false, Nothing, Kind::PutPage, "drop a reference; the last one frees the page", "put_page() / folio_put()", "include/linux/mm.h"),
     row!("folio_maybe_dma_pinned", [Page], false, Cond, Kind::MaybePinned, "the page has more references than mappings (someone pinned it)", "folio_maybe_dma_pinned() / the refcount check of __collapse_huge_page_isolate()", "include/linux/mm.h, mm/khugepaged.c"),
-    row!("gup_return", [Page], false, Nothing, Kind::GupReturn, "GUP-fast hands the page it pinned to its caller: a stale-pin hazard if the PMD and PTE it was read through no longer map it", "gup_fast() returning a page", "mm/gup.c"),
+    row!("gup_return", [Page], false, Nothing, Kind::GupReturn, "GUP-fast hands the page it pinned to its caller, who keeps the pin to the end of the run: a stale-pin hazard if the PMD and PTE it was read through no longer map it then", "gup_fast() returning a page", "mm/gup.c"),
     row!("weak_wrmsr_fence", [], true, Nothing, Kind::Fence, "MFENCE; LFENCE: under memory = tso a step that waits for an empty store buffer; no step under memory = sc", "weak_wrmsr_fence()", "arch/x86/include/asm/barrier.h"),
     row!("smp_mb", [], true, Nothing, Kind::Fence, "a full barrier (a locked add on x86): under memory = tso a step that waits for an empty store buffer; no step under memory = sc", "smp_mb()", "arch/x86/include/asm/barrier.h"),
     row!("smp_rmb", [], true, Nothing, Kind::Nothing, "no step on x86", "smp_rmb()", "arch/x86/include/asm/barrier.h"),
