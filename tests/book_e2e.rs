@@ -1,12 +1,12 @@
 //! End-to-end: the site `bash .ci/site` builds (the demo at `/`, the book at `/book/`),
-//! served on 127.0.0.1 under a sub-path, in headless Chromium: the book's live scenes run,
-//! axe-core finds nothing on its pages, and no link in the folder is dead. Needs trunk,
-//! mdbook and chromedriver, which `.ci/setup` installs; `.ci/test` runs these with
-//! `--ignored`.
+//! served on 127.0.0.1 under a sub-path: the book's live scenes run in headless Chromium
+//! and Firefox ([`Engine::all`]), and, once, axe-core finds nothing on its pages and no
+//! link in the folder is dead. Needs trunk, mdbook, chromedriver and geckodriver, which
+//! `.ci/setup` installs; `.ci/test` runs these with `--ignored`.
 
 mod support;
 
-use support::browser::{axe, build_page, serve, Browser};
+use support::browser::{axe, build_page, serve, Browser, Engine};
 use support::links;
 
 /// The checker finds what it is for: a missing file, a missing anchor, an absolute path.
@@ -83,15 +83,11 @@ fn in_scene(i: usize, expr: &str) -> String {
     )
 }
 
-/// The race chapter, served under a sub-path: its eight embeds (seven scenes) load the
-/// simulator beside the book, render, and run to the end; every file the page fetched
-/// is the site's own, under the book's CSP; and the simulator's own links resolve.
-#[test]
-#[ignore = "needs trunk, mdbook and chromedriver; .ci/test runs it"]
-fn the_book_s_live_scenes_render_and_run_from_a_sub_path() {
-    let server = serve(build_page());
-    let b = Browser::start();
-    let base = format!("{}sub/", server.base);
+/// The race chapter's eight embeds (seven scenes) in `b`'s engine: each loads the
+/// simulator beside the book, renders, and runs to the end; the withdrawn patch's scene
+/// finds torn reads and the merged code's none; every file the page fetched is the
+/// site's own, under the book's CSP.
+fn live_scenes(b: &Browser, base: &str) {
     b.goto(&format!("{base}book/race.html"));
     b.wait_for(
         "the scenes' frames",
@@ -133,10 +129,10 @@ fn the_book_s_live_scenes_render_and_run_from_a_sub_path() {
             i,
             "d.querySelectorAll('figure.chart svg').length > 0 && d.querySelectorAll('tr[data-lane]').length > 0",
         ));
-        assert_eq!(drawn, true, "scene {i}: {s}");
+        assert_eq!(drawn, true, "{}: scene {i}: {s}", b.engine.name());
         statuses.push(s.as_str().unwrap_or("").to_string());
     }
-    eprintln!("e2e book scenes: {statuses:?}");
+    eprintln!("e2e book scenes ({}): {statuses:?}", b.engine.name());
     // The withdrawn patch's scene (2) finds torn reads; the merged code's (1) none.
     let torn = |i: usize| {
         b.js(&in_scene(
@@ -151,6 +147,20 @@ fn the_book_s_live_scenes_render_and_run_from_a_sub_path() {
         b.js("return performance.getEntriesByType('resource').every(e => e.name.startsWith(location.origin + '/sub/')) && !!document.querySelector('meta[http-equiv=Content-Security-Policy]') && document.querySelectorAll('script:not([src])').length === 0"),
         true
     );
+}
+
+/// The race chapter, served under a sub-path, in every engine: its scenes run
+/// ([`live_scenes`]); and, in Chromium, the simulator's own links resolve.
+#[test]
+#[ignore = "needs trunk, mdbook and chromedriver; .ci/test runs it"]
+fn the_book_s_live_scenes_render_and_run_from_a_sub_path() {
+    let server = serve(build_page());
+    let base = format!("{}sub/", server.base);
+    // The scenes in every engine; the simulator's own links once, below.
+    for engine in Engine::all() {
+        live_scenes(&Browser::start_in(engine), &base);
+    }
+    let b = Browser::start();
     // The simulator's own links (rendered by the app, so no static checker sees them)
     // resolve under the sub-path: the book, its race chapter, the proof.
     b.goto(&format!("{base}#preset=merged"));
@@ -207,49 +217,54 @@ fn the_book_s_live_scenes_render_and_run_from_a_sub_path() {
 #[ignore = "needs trunk, mdbook and chromedriver; .ci/test runs it"]
 fn the_history_chapter_shows_each_race_s_witness() {
     let server = serve(build_page());
-    let b = Browser::start();
-    b.goto(&format!("{}book/history.html", server.base));
-    let races = tornsim_core::general::history::RACES;
-    b.wait_for(
-        "a frame a race",
-        30,
-        "return document.querySelectorAll('iframe').length",
-        |v| v == races.len(),
-    );
     let suite = tornsim_core::general::history::check_suite(
         tornsim_core::general::GCheckOptions::default(),
     )
     .unwrap();
-    let mut shown = Vec::new();
-    for (i, race) in suite.iter().enumerate() {
-        let want = format!("{}:", race.rows[0].verdict.name());
-        // The snippet's frames load lazily: bring each into view.
-        b.js(&format!(
-            "document.querySelectorAll('iframe')[{i}].scrollIntoView(); return 0"
-        ));
-        let v = b.wait_for(
-            "the scene's verdict",
-            60,
-            &in_scene(i, "d.getElementById('general-verdict')?.textContent || ''"),
-            |v| v.as_str().is_some_and(|t| t.starts_with(&want)),
+    for engine in Engine::all() {
+        let b = Browser::start_in(engine);
+        b.goto(&format!("{}book/history.html", server.base));
+        b.wait_for(
+            "a frame a race",
+            30,
+            "return document.querySelectorAll('iframe').length",
+            |v| v == suite.len(),
         );
-        let columns = b.js(&in_scene(
-            i,
-            "d.getElementById('general-witness')?.textContent || ''",
-        ));
-        let columns = columns.as_str().unwrap_or("");
-        assert!(
-            columns.contains("P0(") && columns.contains("P1("),
-            "{}: one column a CPU: {columns}",
-            race.race
-        );
-        shown.push(format!(
-            "{}: {}",
-            race.race,
-            v.as_str().unwrap_or("").split(':').next().unwrap_or("")
-        ));
+        let mut shown = Vec::new();
+        for (i, race) in suite.iter().enumerate() {
+            let want = format!("{}:", race.rows[0].verdict.name());
+            // The snippet's frames load lazily: bring each into view.
+            b.js(&format!(
+                "document.querySelectorAll('iframe')[{i}].scrollIntoView(); return 0"
+            ));
+            let v = b.wait_for(
+                "the scene's verdict",
+                60,
+                &in_scene(i, "d.getElementById('general-verdict')?.textContent || ''"),
+                |v| v.as_str().is_some_and(|t| t.starts_with(&want)),
+            );
+            let columns = b.js(&in_scene(
+                i,
+                "d.getElementById('general-witness')?.textContent || ''",
+            ));
+            let columns = columns.as_str().unwrap_or("");
+            assert!(
+                columns.contains("P0(") && columns.contains("P1("),
+                "{}, {}: one column a CPU: {columns}",
+                engine.name(),
+                race.race
+            );
+            shown.push(
+                v.as_str()
+                    .unwrap_or("")
+                    .split(':')
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+            );
+        }
+        eprintln!("e2e history scenes ({}): {shown:?}", engine.name());
     }
-    eprintln!("e2e history scenes: {shown:?}");
 }
 
 /// axe-core on every page of the book, the race chapter with its scenes loaded.

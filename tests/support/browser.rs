@@ -1,5 +1,5 @@
 //! Helpers for the browser tests: build the page with trunk, serve a directory on
-//! 127.0.0.1, and drive headless Chromium through chromedriver's W3C WebDriver API
+//! 127.0.0.1, and drive headless Chromium or Firefox through their drivers' W3C WebDriver API
 //! (plain JSON over HTTP, so no async runtime is needed).
 
 #![allow(dead_code)]
@@ -122,22 +122,122 @@ fn handle(mut s: TcpStream, dir: &Path, log: &std::sync::Mutex<Vec<String>>) {
     }
 }
 
-/// A headless Chromium session.
+/// A browser engine the end-to-end tests drive, each through its own WebDriver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// Debian's chromium, through chromedriver (`CHROMEDRIVER`, `CHROME`).
+    Chromium,
+    /// Debian's firefox-esr, through geckodriver from crates.io (`GECKODRIVER`, `FIREFOX`).
+    Firefox,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Chromium => "chromium",
+            Engine::Firefox => "firefox",
+        }
+    }
+
+    /// The engines to test in: `TORNSIM_ENGINES` (a comma list), else every engine
+    /// whose driver is installed (Chromium always: its absence is an error).
+    pub fn all() -> Vec<Engine> {
+        match std::env::var("TORNSIM_ENGINES") {
+            Ok(v) => v
+                .split(',')
+                .filter(|n| !n.is_empty())
+                .map(|n| match n.trim() {
+                    "chromium" => Engine::Chromium,
+                    "firefox" => Engine::Firefox,
+                    other => panic!("TORNSIM_ENGINES: no engine '{other}' (chromium, firefox)"),
+                })
+                .collect(),
+            Err(_) => {
+                let mut v = vec![Engine::Chromium];
+                if which(&Engine::Firefox.driver()) {
+                    v.push(Engine::Firefox);
+                }
+                v
+            }
+        }
+    }
+
+    fn driver(self) -> String {
+        match self {
+            Engine::Chromium => {
+                std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into())
+            }
+            Engine::Firefox => {
+                std::env::var("GECKODRIVER").unwrap_or_else(|_| "geckodriver".into())
+            }
+        }
+    }
+
+    fn capabilities(self, port: u16) -> Value {
+        match self {
+            Engine::Chromium => {
+                let profile = std::env::temp_dir()
+                    .join(format!("tornsim-chrome-{}-{port}", std::process::id()));
+                json!({"capabilities": {"alwaysMatch": {
+                    "browserName": "chrome",
+                    "goog:chromeOptions": {
+                        "binary": std::env::var("CHROME").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+                        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                                 "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                                 "--disable-sync", "--window-size=1280,1500",
+                                 format!("--user-data-dir={}", profile.display())]
+                    }
+                }}})
+            }
+            Engine::Firefox => json!({"capabilities": {"alwaysMatch": {
+                "browserName": "firefox",
+                "moz:firefoxOptions": {
+                    "binary": std::env::var("FIREFOX").unwrap_or_else(|_| "/usr/bin/firefox-esr".into()),
+                    "args": ["-headless", "-width=1280", "-height=1500"],
+                    // No update checks, telemetry or first-run pages: nothing leaves the machine.
+                    "prefs": {
+                        "app.update.disabledForTesting": true,
+                        "datareporting.policy.dataSubmissionEnabled": false,
+                        "toolkit.telemetry.reportingpolicy.firstRun": false,
+                        "browser.shell.checkDefaultBrowser": false
+                    }
+                }
+            }}}),
+        }
+    }
+}
+
+/// Whether `cmd` runs (found on PATH or by its path).
+fn which(cmd: &str) -> bool {
+    Command::new(cmd)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A headless browser session.
 pub struct Browser {
     driver: Child,
     url: String,
     session: String,
+    pub engine: Engine,
 }
 
 impl Browser {
+    /// Headless Chromium.
     pub fn start() -> Browser {
+        Browser::start_in(Engine::Chromium)
+    }
+
+    pub fn start_in(engine: Engine) -> Browser {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let driver_bin =
-            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let driver_bin = engine.driver();
         let driver = Command::new(&driver_bin)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -149,30 +249,19 @@ impl Browser {
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not start");
+            assert!(Instant::now() < deadline, "{driver_bin} did not start");
             std::thread::sleep(Duration::from_millis(100));
         }
-        let profile =
-            std::env::temp_dir().join(format!("tornsim-chrome-{}-{port}", std::process::id()));
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": std::env::var("CHROME").unwrap_or_else(|_| "/usr/bin/chromium".into()),
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         "--disable-background-networking", "--disable-component-update", "--no-first-run",
-                         "--disable-sync", "--window-size=1280,1500",
-                         format!("--user-data-dir={}", profile.display())]
-            }
-        }}});
-        let v = post(&format!("{url}/session"), &caps);
+        let v = post(&format!("{url}/session"), &engine.capabilities(port));
         let session = v["value"]["sessionId"]
             .as_str()
-            .unwrap_or_else(|| panic!("no WebDriver session: {v}"))
+            .unwrap_or_else(|| panic!("no WebDriver session in {}: {v}", engine.name()))
             .to_string();
         Browser {
             driver,
             url,
             session,
+            engine,
         }
     }
 
