@@ -159,6 +159,19 @@ fn a_header_without_a_field_and_a_variant_of_a_setting_the_file_lacks_are_errors
         (h.id(), h.title(), h.story.as_str()),
         ("0123456789ab", "t", "s")
     );
+    // The story runs to the end of the header: a line in it that reads like a field is
+    // the story's; a comment before it that names no field is nobody's.
+    let long = full
+        .replace("// author: a", "// author: a\n// note: not a field")
+        .replace("// story: s", "// story: s\n// date: in the story\n// more");
+    let h = history::header(&long).unwrap();
+    assert_eq!(h.story, "s date: in the story more");
+    assert_eq!((h.date.as_str(), h.author.as_str()), ("d", "a"));
+    let no_story = full.replace("// story: s", "// no story here");
+    assert_eq!(
+        history::header(&no_story),
+        Err("the history header has no '// story:' line".into())
+    );
     let v = history::Variant {
         from: "mode = xen-pv",
         to: "mode = native-pae",
