@@ -1,8 +1,9 @@
 //! End-to-end: the site `bash .ci/site` builds (the demo at `/`, the book at `/book/`),
-//! served on 127.0.0.1 under a sub-path: the book's live scenes run in headless Chromium
-//! and Firefox ([`Engine::all`]), and, once, axe-core finds nothing on its pages and no
-//! link in the folder is dead. Needs trunk, mdbook, chromedriver and geckodriver, which
-//! `.ci/setup` installs; `.ci/test` runs these with `--ignored`.
+//! served on 127.0.0.1 under a sub-path: the book's live scenes run in headless Chromium,
+//! Firefox and WebKitGTK ([`Engine::all`]), and, once, axe-core finds nothing on its pages
+//! and no link in the folder is dead. Needs trunk, mdbook, chromedriver, geckodriver,
+//! WebKitWebDriver and Xvfb, which `.ci/setup` installs; `.ci/test` runs these with
+//! `--ignored`.
 
 mod support;
 

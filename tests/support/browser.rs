@@ -1,5 +1,5 @@
 //! Helpers for the browser tests: build the page with trunk, serve a directory on
-//! 127.0.0.1, and drive headless Chromium or Firefox through their drivers' W3C WebDriver API
+//! 127.0.0.1, and drive Chromium, Firefox or WebKitGTK through their drivers' W3C WebDriver API
 //! (plain JSON over HTTP, so no async runtime is needed).
 
 #![allow(dead_code)]
@@ -129,6 +129,9 @@ pub enum Engine {
     Chromium,
     /// Debian's firefox-esr, through geckodriver from crates.io (`GECKODRIVER`, `FIREFOX`).
     Firefox,
+    /// WebKitGTK's MiniBrowser, through Debian's WebKitWebDriver, on an Xvfb display
+    /// (WebKitGTK has no headless mode).
+    WebKit,
 }
 
 impl Engine {
@@ -136,6 +139,7 @@ impl Engine {
         match self {
             Engine::Chromium => "chromium",
             Engine::Firefox => "firefox",
+            Engine::WebKit => "webkit",
         }
     }
 
@@ -149,13 +153,18 @@ impl Engine {
                 .map(|n| match n.trim() {
                     "chromium" => Engine::Chromium,
                     "firefox" => Engine::Firefox,
-                    other => panic!("TORNSIM_ENGINES: no engine '{other}' (chromium, firefox)"),
+                    "webkit" => Engine::WebKit,
+                    other => {
+                        panic!("TORNSIM_ENGINES: no engine '{other}' (chromium, firefox, webkit)")
+                    }
                 })
                 .collect(),
             Err(_) => {
                 let mut v = vec![Engine::Chromium];
-                if which(&Engine::Firefox.driver()) {
-                    v.push(Engine::Firefox);
+                for e in [Engine::Firefox, Engine::WebKit] {
+                    if on_path(&e.driver()) && (e != Engine::WebKit || on_path("Xvfb")) {
+                        v.push(e);
+                    }
                 }
                 v
             }
@@ -169,6 +178,9 @@ impl Engine {
             }
             Engine::Firefox => {
                 std::env::var("GECKODRIVER").unwrap_or_else(|_| "geckodriver".into())
+            }
+            Engine::WebKit => {
+                std::env::var("WEBKITWEBDRIVER").unwrap_or_else(|_| "WebKitWebDriver".into())
             }
         }
     }
@@ -203,14 +215,22 @@ impl Engine {
                     }
                 }
             }}}),
+            Engine::WebKit => json!({"capabilities": {"alwaysMatch": {
+                "webkitgtk:browserOptions": {
+                    "binary": std::env::var("MINIBROWSER").unwrap_or_else(|_| {
+                        "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser".into()
+                    }),
+                    "args": ["--automation", "--geometry=1280x1500"]
+                }
+            }}}),
         }
     }
 }
 
-/// Whether `cmd` runs (found on PATH or by its path).
-fn which(cmd: &str) -> bool {
-    Command::new(cmd)
-        .arg("--version")
+/// Whether `cmd` is a command (on PATH, or a path).
+fn on_path(cmd: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", "command -v \"$0\"", cmd])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -220,6 +240,8 @@ fn which(cmd: &str) -> bool {
 /// A headless browser session.
 pub struct Browser {
     driver: Child,
+    /// WebKit's X server.
+    display: Option<Child>,
     url: String,
     session: String,
     pub engine: Engine,
@@ -238,7 +260,30 @@ impl Browser {
             .unwrap()
             .port();
         let driver_bin = engine.driver();
-        let driver = Command::new(&driver_bin)
+        // WebKitGTK draws on an X display: a private Xvfb one.
+        let display = (engine == Engine::WebKit).then(|| {
+            let n = 90 + port % 400;
+            let x = Command::new("Xvfb")
+                .args([
+                    &format!(":{n}"),
+                    "-screen",
+                    "0",
+                    "1280x1500x24",
+                    "-nolisten",
+                    "tcp",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start Xvfb: {e} (apt-get install xvfb)"));
+            std::thread::sleep(Duration::from_millis(500));
+            (n, x)
+        });
+        let mut cmd = Command::new(&driver_bin);
+        if let Some((n, _)) = &display {
+            cmd.env("DISPLAY", format!(":{n}"));
+        }
+        let driver = cmd
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -259,6 +304,7 @@ impl Browser {
             .to_string();
         Browser {
             driver,
+            display: display.map(|d| d.1),
             url,
             session,
             engine,
@@ -373,6 +419,10 @@ impl Drop for Browser {
         let _ = ureq::delete(&format!("{}/session/{}", self.url, self.session)).call();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        if let Some(x) = &mut self.display {
+            let _ = x.kill();
+            let _ = x.wait();
+        }
     }
 }
 
