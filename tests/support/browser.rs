@@ -248,9 +248,14 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// Headless Chromium.
+    /// Headless Chromium, or the one engine `TORNSIM_ENGINE` names.
     pub fn start() -> Browser {
-        Browser::start_in(Engine::Chromium)
+        let engine = match std::env::var("TORNSIM_ENGINE").as_deref() {
+            Ok("firefox") => Engine::Firefox,
+            Ok("webkit") => Engine::WebKit,
+            _ => Engine::Chromium,
+        };
+        Browser::start_in(engine)
     }
 
     pub fn start_in(engine: Engine) -> Browser {
