@@ -214,3 +214,26 @@ fn the_books_history_chapter_is_generated_from_the_suite() {
         }
     }
 }
+
+/// A check that runs out of budget decides nothing: no row holds, the variants' neither
+/// (they have no claim of their own to fall back on), and the race does not hold.
+#[test]
+fn a_check_cut_short_holds_no_row() {
+    let race = history::RACES
+        .iter()
+        .find(|r| r.name == "khugepaged-gup-fast")
+        .unwrap();
+    let tiny = GCheckOptions {
+        max_states: 10,
+        ..GCheckOptions::default()
+    };
+    let r = history::check_race(race, tiny).unwrap();
+    assert_eq!(r.rows.len(), 4, "the file, two variants, the fix");
+    for row in &r.rows {
+        assert_eq!(row.verdict, Verdict::Incomplete, "{}", row.case);
+        assert!(!row.holds, "{}", row.case);
+    }
+    assert!(!r.holds());
+    let full = history::check_race(race, GCheckOptions::default()).unwrap();
+    assert!(full.holds());
+}
