@@ -52,6 +52,22 @@ pub struct Variant {
     pub safe: bool,
 }
 
+/// A Xen PV race of a walker against a flush that does not wait for it: Hyper-V's
+/// hypercall waits no more than Xen's, and the native flush's IPI waits for the walker's
+/// interrupts-off section, so the old order is safe there.
+const HYPERCALL_FLUSH: &[Variant] = &[
+    Variant {
+        from: "mode = xen-pv",
+        to: "mode = hyperv",
+        safe: false,
+    },
+    Variant {
+        from: "mode = xen-pv",
+        to: "mode = native-pae",
+        safe: true,
+    },
+];
+
 /// The suite, oldest story first.
 pub const RACES: &[Race] = &[
     Race {
@@ -67,37 +83,12 @@ pub const RACES: &[Race] = &[
     Race {
         name: "gup-thp-collapse",
         // "On architectures that send an IPI broadcast on TLB flush, it works as
-        // expected": the native flush waits for GUP-fast's IRQ-off section, so the
-        // pin is in place before the pinned check. Hyper-V's hypercall waits no more
-        // than Xen's.
-        variants: &[
-            Variant {
-                from: "mode = xen-pv",
-                to: "mode = hyperv",
-                safe: false,
-            },
-            Variant {
-                from: "mode = xen-pv",
-                to: "mode = native-pae",
-                safe: true,
-            },
-        ],
+        // expected": the pin is in place before the pinned check.
+        variants: HYPERCALL_FLUSH,
     },
     Race {
         name: "khugepaged-gup-fast",
-        // Hyper-V flushes by hypercall too; the native flush's IPI already waits.
-        variants: &[
-            Variant {
-                from: "mode = xen-pv",
-                to: "mode = hyperv",
-                safe: false,
-            },
-            Variant {
-                from: "mode = xen-pv",
-                to: "mode = native-pae",
-                safe: true,
-            },
-        ],
+        variants: HYPERCALL_FLUSH,
     },
     Race {
         name: "pae-pte-offset-map",
