@@ -386,6 +386,56 @@ fn a_pin_is_stale_when_the_run_ends_with_its_page_unmapped_where_it_was_found() 
     assert!(m.finished());
 }
 
+/// A pin's place is its PMD, the table that PMD points to (a freed one maps nothing) and
+/// the PTE at its index; a step's own hazard outranks the judgement at the run's end.
+#[test]
+fn a_pin_is_judged_at_its_own_pte_of_a_live_table() {
+    let file = |index: u8, writer: &str| {
+        format!(
+            "{{ mode = native-64; readers = 1; pmd pmd = table(t0); pte t0[{index}] = page(a); page a = 1; }}
+             P0(khugepaged) {{ {writer} }}
+             P1(gup_fast) {{ v = pmdp_get_lockless(pmd); t = pte_offset_map(v);
+                 pte = ptep_get_lockless(t, {index}); if (try_get_page(pte)) {{ gup_return(pte); }} }}"
+        )
+    };
+    let walk = |m: &mut GMachine| {
+        while m.st.held.is_empty() {
+            assert_eq!(step(m, 1), None);
+        }
+        while m.st.pc[1] != m.program().entry[1] {
+            assert_eq!(step(m, 1), None);
+        }
+    };
+    // Still mapped at PTE 1 when the run ends.
+    let mut m = machine(&file(1, "mmap_read_lock(); mmap_read_unlock();"));
+    walk(&mut m);
+    assert_eq!(m.st.held, vec![(0, 1, 0)]);
+    assert_eq!(step(&mut m, 0), None);
+    assert_eq!(step(&mut m, 0), None, "the last step: still mapped");
+    assert!(m.finished());
+    // The table freed under the PMD (its PTE still says page a): mapped nowhere.
+    let free = "v = pmdp_get(pmd); t = pte_offset_map(v); pte_free(t);";
+    let mut m = machine(&file(
+        0,
+        &format!("{free} mmap_read_lock(); mmap_read_unlock();"),
+    ));
+    walk(&mut m);
+    let mut seen = Vec::new();
+    while !m.finished() {
+        seen.push(step(&mut m, 0));
+    }
+    assert_eq!(seen.last(), Some(&Some(Hazard::StalePin)), "{seen:?}");
+    assert!(seen.contains(&Some(Hazard::NonemptyFree)));
+    // The free the last step: its own hazard is the one the step reports.
+    let mut m = machine(&file(0, free));
+    walk(&mut m);
+    let mut last = None;
+    while !m.finished() {
+        last = step(&mut m, 0);
+    }
+    assert_eq!(last, Some(Hazard::NonemptyFree));
+}
+
 #[test]
 fn values_decode_to_the_objects_they_name() {
     let m = machine(
