@@ -390,9 +390,10 @@ fn a_pin_is_stale_when_the_run_ends_with_its_page_unmapped_where_it_was_found() 
 /// the PTE at its index; a step's own hazard outranks the judgement at the run's end.
 #[test]
 fn a_pin_is_judged_at_its_own_pte_of_a_live_table() {
+    // The PMD's table is the second declared (t0 is allocated but mapped nowhere).
     let file = |index: u8, writer: &str| {
         format!(
-            "{{ mode = native-64; readers = 1; pmd pmd = table(t0); pte t0[{index}] = page(a); page a = 1; }}
+            "{{ mode = native-64; readers = 1; table t0; pmd pmd = table(t1); pte t1[{index}] = page(a); page a = 1; }}
              P0(khugepaged) {{ {writer} }}
              P1(gup_fast) {{ v = pmdp_get_lockless(pmd); t = pte_offset_map(v);
                  pte = ptep_get_lockless(t, {index}); if (try_get_page(pte)) {{ gup_return(pte); }} }}"
