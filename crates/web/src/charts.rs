@@ -118,7 +118,7 @@ fn axes(
                 <text class="tick" x={sx(v).to_string()} y={(H - BOTTOM + 16.0).to_string()} text-anchor="middle">{ fmt_num(v) }</text>
             }) }
             <text class="axis" x={((LEFT + w) / 2.0).to_string()} y={(H - 4.0).to_string()} text-anchor="middle">{ x_label.clone() }</text>
-            <text class="axis" transform={format!("translate(12 {}) rotate(-90)", (TOP + H - BOTTOM) / 2.0)} text-anchor="middle">{ y_label.clone() }</text>
+            <text class="axis" transform={format!("translate(15 {}) rotate(-90)", (TOP + H - BOTTOM) / 2.0)} text-anchor="middle">{ y_label.clone() }</text>
         </>
     }
 }
