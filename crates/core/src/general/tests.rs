@@ -1148,3 +1148,19 @@ fn a_split_read_is_torn_only_when_its_halves_never_stood_together() {
     let r = check(&load(&twice).unwrap(), GCheckOptions::default());
     assert_eq!(r.verdict, Verdict::Safe, "{:?}", r.witness);
 }
+
+/// The VMA write lock ends with mmap_write_unlock(), and only with it: releasing
+/// i_mmap_rwsem on the way leaves the VMA write-locked.
+#[test]
+fn the_vma_write_lock_ends_with_the_mmap_lock_alone() {
+    let mut m = machine(
+        "{ pmd pmd = table(t0); }
+         P0(khugepaged) { mmap_write_lock(); vma_start_write(); i_mmap_lock_write(); i_mmap_unlock_write(); mmap_write_unlock(); }",
+    );
+    for _ in 0..4 {
+        step(&mut m, 0);
+    }
+    assert_eq!(m.st.vma.0, 0, "still write-locked by P0");
+    step(&mut m, 0);
+    assert_eq!(m.st.vma.0, NO_CPU);
+}
