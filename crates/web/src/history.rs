@@ -23,6 +23,7 @@ pub fn history_gallery(p: &HistoryProps) -> Html {
         html! {
             <button class={classes!("preset", active.then_some("active"))} disabled={p.disabled}
                 data-history={format!("{race}-{which}")} aria-pressed={active.to_string()}
+                aria-label={format!("{race}, {which}")}
                 onclick={Callback::from(move |_: MouseEvent| cb.emit(text.to_string()))}>
                 { which }
             </button>
