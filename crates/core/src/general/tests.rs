@@ -1164,3 +1164,32 @@ fn the_vma_write_lock_ends_with_the_mmap_lock_alone() {
     step(&mut m, 0);
     assert_eq!(m.st.vma.0, NO_CPU);
 }
+
+/// The tests of a value read: none, present, a huge page, a table, each against a none,
+/// a table and a huge PMD (the then arm is the next instruction, the else the end).
+#[test]
+fn the_tests_of_a_value_tell_none_tables_and_huge_pages_apart() {
+    for (value, test, then) in [
+        ("none", "pmd_none", true),
+        ("table(t0)", "pmd_none", false),
+        ("huge(b)", "pmd_none", false),
+        ("none", "pmd_present", false),
+        ("table(t0)", "pmd_present", true),
+        ("huge(b)", "pmd_present", true),
+        ("none", "pmd_trans_huge", false),
+        ("table(t0)", "pmd_trans_huge", false),
+        ("huge(b)", "pmd_trans_huge", true),
+        ("none", "pmd_is_table", false),
+        ("table(t0)", "pmd_is_table", true),
+        ("huge(b)", "pmd_is_table", false),
+    ] {
+        let mut m = machine(&format!(
+            "{{ mode = native-64; pmd pmd = {value}; page b = 1; }}
+             P0(khugepaged) {{ v = pmdp_get(pmd); if ({test}(v)) {{ pmd_clear(pmd); }} }}"
+        ));
+        step(&mut m, 0);
+        step(&mut m, 0);
+        let taken = m.st.pc[0] != ir::DONE;
+        assert_eq!(taken, then, "{test}({value})");
+    }
+}
