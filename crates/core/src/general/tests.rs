@@ -1193,3 +1193,19 @@ fn the_tests_of_a_value_tell_none_tables_and_huge_pages_apart() {
         assert_eq!(taken, then, "{test}({value})");
     }
 }
+
+/// `pte_range_none()` looks at the PTEs of the table it is given (here the second
+/// declared), every one of them.
+#[test]
+fn a_range_check_reads_its_own_tables_ptes() {
+    for (pte, none) in [("", true), ("pte t1[3] = page(a);", false)] {
+        let mut m = machine(&format!(
+            "{{ mode = native-64; table t0; pmd pmd = table(t1); {pte} page a = 1; }}
+             P0(khugepaged) {{ v = pmdp_get(pmd); t = pte_offset_map(v); if (pte_range_none(t)) {{ pmd_clear(pmd); }} }}"
+        ));
+        for _ in 0..3 {
+            step(&mut m, 0);
+        }
+        assert_eq!(m.st.pc[0] != ir::DONE, none, "{pte}");
+    }
+}
