@@ -1209,3 +1209,29 @@ fn a_range_check_reads_its_own_tables_ptes() {
         assert_eq!(m.st.pc[0] != ir::DONE, none, "{pte}");
     }
 }
+
+/// In a file whose `exists` clause is a condition over registers, a step's own hazard
+/// is still the step's answer: the condition is judged only where no hazard was raised.
+#[test]
+fn a_hazard_is_reported_in_a_file_with_a_condition_too() {
+    let src = "tornsim t
+{ mode = native-64; page a = 0; }
+P0(khugepaged) { WRITE_ONCE(x, 1); get_page(a); r0 = READ_ONCE(x); }
+exists (P0:r0=1)
+";
+    let mut m = GMachine::new(
+        load(src).unwrap_or_else(|e| panic!("{}", e.render(src, "t"))),
+        false,
+    );
+    assert_eq!(step(&mut m, 0), None);
+    assert_eq!(
+        step(&mut m, 0),
+        Some(Hazard::FreedPage),
+        "a reference from zero"
+    );
+    assert_eq!(
+        step(&mut m, 0),
+        Some(Hazard::Observed),
+        "the run ends as the condition says"
+    );
+}
