@@ -1235,3 +1235,31 @@ exists (P0:r0=1)
         "the run ends as the condition says"
     );
 }
+
+/// Under x86-TSO a CPU reads its own buffered store to an entry before memory has it,
+/// and a buffered half store says which half it is.
+#[test]
+fn a_cpu_reads_its_own_buffered_entry_store() {
+    let mut m = machine(
+        "{ mode = native-64; memory = tso; pmd pmd = none; }
+         P0(fault) { t = pte_alloc_one(); pmd_populate(pmd, t); v = pmdp_get(pmd); if (pmd_none(v)) { pmd_clear(pmd); } }",
+    );
+    step(&mut m, 0);
+    step(&mut m, 0);
+    assert_eq!(m.st.entries[0], 0, "the store waits in the buffer");
+    step(&mut m, 0);
+    step(&mut m, 0);
+    assert_eq!(
+        m.st.pc[0],
+        ir::DONE,
+        "the table, seen through the buffer: not none"
+    );
+    let mut m = machine(
+        "{ mode = native-pae; memory = tso; set = split-high-first; pmd pmd = none; }
+         P0(fault) { t = pte_alloc_one(); pmd_populate(pmd, t); }",
+    );
+    step(&mut m, 0);
+    step(&mut m, 0);
+    let text = m.buffered_text(&m.st.sb[0][0]);
+    assert!(text.starts_with("pmd high word = "), "{text}");
+}
