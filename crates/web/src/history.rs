@@ -16,7 +16,9 @@ pub struct HistoryProps {
 
 #[function_component(HistoryGallery)]
 pub fn history_gallery(p: &HistoryProps) -> Html {
-    let races = pairs();
+    // The list is the suite's, fixed at build time: read its headers once, not at every
+    // render of the page (a batch re-renders it with each chunk).
+    let races = use_memo((), |_| pairs());
     let button = |race: &str, which: &'static str, text: &'static str| {
         let cb = p.on_load.clone();
         let active = p.current.as_str() == text;
