@@ -87,7 +87,7 @@ fn the_page_runs_batches_in_a_worker_and_finds_torn_reads() {
 
 const STATUS_DONE: &str =
     "return (document.getElementById('status')?.textContent || '').startsWith('done')";
-const COST_DONE: &str = "return (document.getElementById('status')?.textContent || '').startsWith('done') && document.querySelectorAll('g.rate-row').length == 4 && !document.body.textContent.includes('estimating…')";
+const COST_DONE: &str = "return (document.getElementById('status')?.textContent || '').startsWith('done') && document.querySelectorAll('g.rate-row').length == 4 && !/estimating…|after the timed runs/.test(document.body.textContent)";
 
 /// Runs `start` and waits for `done` (both scripts), unmeasured; then Reset, so that
 /// the next run's end is not mistaken for this one's.
@@ -107,13 +107,14 @@ fn warm_up(b: &Browser, start: &str, done: &str) {
 const ARM_LONGTASKS: &str = "window.__longest = 0; window.__long = 0; window.__lt = []; const t0 = performance.now(); \
     const seen = (start, d, limit) => { if (start >= t0) { window.__longest = Math.max(window.__longest, d); if (d > limit) { window.__long++; window.__lt.push([Math.round(start - t0), Math.round(d)]); } } }; \
     if (window.__beat) clearInterval(window.__beat); \
+    for (const o of window.__observers || []) o.disconnect(); window.__observers = []; \
     if ((PerformanceObserver.supportedEntryTypes || []).includes('longtask')) { \
-      new PerformanceObserver(l => { for (const e of l.getEntries()) seen(e.startTime, e.duration, 50); }).observe({type: 'longtask'}); \
+      const o = new PerformanceObserver(l => { for (const e of l.getEntries()) seen(e.startTime, e.duration, 50); }); o.observe({type: 'longtask'}); window.__observers.push(o); \
     } else { \
       let last = performance.now(); \
       window.__beat = setInterval(() => { const now = performance.now(); seen(last, now - last, 75); last = now; }, 10); \
     } \
-    window.__marks = []; const st = document.getElementById('status'); if (st) new MutationObserver(() => window.__marks.push([Math.round(performance.now() - t0), st.textContent.slice(0, 40)])).observe(st, {subtree: true, childList: true, characterData: true}); return 0";
+    window.__marks = []; const st = document.getElementById('status'); if (st) { const m = new MutationObserver(() => window.__marks.push([Math.round(performance.now() - t0), st.textContent.slice(0, 40)])); m.observe(st, {subtree: true, childList: true, characterData: true}); window.__observers.push(m); } return 0";
 
 /// The main thread stays free while the workers do the work: no task over 50 ms during
 /// a cost run (timed runs of four placements, then their rare-event rates), a checker

@@ -257,7 +257,7 @@ pub fn app(props: &AppProps) -> Html {
     let rate_log_rows: Vec<LogRow> = lanes
         .iter()
         .zip(m.rates.iter().map(Some).chain(std::iter::repeat(None)))
-        .map(|(l, r)| log_row(&l.label, r.and_then(Option::as_ref)))
+        .map(|(l, r)| log_row(&l.label, r.map(Option::as_ref)))
         .collect();
     let torn_series: Vec<Series> = lanes
         .iter()
@@ -405,14 +405,12 @@ pub fn app(props: &AppProps) -> Html {
                     on_open={on(&d, Msg::OpenTrace)} />
             }
             // Shown from the first answer on: the click's own task stays short.
-            if timed && lanes.iter().any(|l| l.runs() > 0) {
+            if timed && m.cost_charts {
                 <section class="charts cost">
                     <Scatter title="Cost trade-off: PTL hold p99 against torn reads (timed runs)" x_label="khugepaged's PTL hold, 99th percentile (µs)"
                         y_label="torn reads per million collapses" dots={dots} />
-                    if !m.rates.is_empty() {
-                        <LogRateChart title="How likely: collapses with a torn read (importance sampling, 95% interval)"
-                            unit="probability per collapse, log scale" rows={rate_log_rows} />
-                    }
+                    <LogRateChart title="How likely: collapses with a torn read (importance sampling, 95% interval)"
+                        unit="probability per collapse, log scale" rows={rate_log_rows} />
                     <div class="scroll-x" tabindex="0" role="region" aria-label="timed lanes">
                     <table class="lanes timed">
                         <thead><tr><th>{ "sync" }</th><th>{ "collapses" }</th><th>{ "torn / M" }</th><th>{ "95% CI / M" }</th><th>{ "hold p50 µs" }</th><th>{ "hold p99 µs" }</th><th>{ "hold max µs" }</th><th>{ "collapse p99 µs" }</th><th>{ "fault spin p99 µs" }</th><th>{ "IPI wait p99 µs" }</th></tr></thead>
@@ -711,14 +709,19 @@ fn intro(p: &IntroProps) -> Html {
     }
 }
 
-/// A lane's rare-event rate as a chart row: the estimate, or where it is.
-fn log_row(label: &str, r: Option<&Result<tornsim_core::rare::RateEstimate, String>>) -> LogRow {
+/// A lane's rare-event rate as a chart row: the estimate, or where it is (`None`: not
+/// asked for until the timed runs are done; `Some(None)`: asked for).
+fn log_row(
+    label: &str,
+    r: Option<Option<&Result<tornsim_core::rare::RateEstimate, String>>>,
+) -> LogRow {
     use tornsim_core::rare::Stop;
     let (rate, note) = match r {
-        None => (None, "estimating…".to_string()),
-        Some(Err(e)) => (None, format!("error: {e}")),
-        Some(Ok(e)) if e.stop == Stop::Proof => (None, "0: proved safe".to_string()),
-        Some(Ok(e)) => (
+        None => (None, "after the timed runs".to_string()),
+        Some(None) => (None, "estimating…".to_string()),
+        Some(Some(Err(e))) => (None, format!("error: {e}")),
+        Some(Some(Ok(e))) if e.stop == Stop::Proof => (None, "0: proved safe".to_string()),
+        Some(Some(Ok(e))) => (
             Some((e.rate, e.lo, e.hi)),
             match e.rel_error {
                 Some(rel) => format!("{:.2e} ±{:.0}%", e.rate, rel * 100.0),

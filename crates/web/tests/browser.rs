@@ -411,11 +411,10 @@ async fn the_cost_trade_off_plots_one_point_per_placement() {
         )
     };
     wait_until("the rare-event rates", 240, || {
+        let text = root.text_content().unwrap_or_default();
         root.query_selector_all("g.rate-row").unwrap().length() == 4
-            && !root
-                .text_content()
-                .unwrap_or_default()
-                .contains("estimating…")
+            && !text.contains("estimating…")
+            && !text.contains("after the timed runs")
     })
     .await;
     assert_eq!(note("under-ptl"), "0: proved safe");

@@ -42,6 +42,12 @@ impl Model {
             self.shown = self.campaign.clone().map(Rc::new);
             self.shown_elapsed_ms = self.elapsed_ms;
             self.shown_at = chunk_at.or(self.shown_at);
+            self.cost_charts = match self.shown.as_deref() {
+                Some(c) if c.timed.is_some() => {
+                    self.cost_charts || c.lanes.iter().any(|l| l.runs() > 0)
+                }
+                _ => false,
+            };
             self.view_seq += 1;
         }
     }

@@ -84,6 +84,7 @@ impl Model {
             campaign: None,
             shown: None,
             shown_elapsed_ms: 0.0,
+            cost_charts: false,
             shown_at: None,
             outbox: Vec::new(),
             outbox_seq: 0,

@@ -111,6 +111,13 @@ pub struct Model {
     pub shown: Option<Rc<Campaign>>,
     /// `elapsed_ms` as of `shown`.
     pub shown_elapsed_ms: f64,
+    /// The cost run's charts and table are on the page: from a cost run's first answer
+    /// until something other than a cost run is shown. A new cost run keeps them (its
+    /// lanes empty until they fill) rather than taking them down and building them again:
+    /// the page does not jump, and the browser keeps the fonts their text is drawn in
+    /// (a chart built anew made Chromium ask its browser process for them again, a
+    /// synchronous call that took 50 to 120 ms on two cores busy with the workers).
+    pub cost_charts: bool,
     /// When a chunk's answer last refreshed `shown`.
     pub shown_at: Option<f64>,
     /// Requests posted, kept until answered (a failed worker's are posted again), and

@@ -572,3 +572,44 @@ fn a_general_files_random_runs_add_up_to_the_cores_batch() {
         .iter()
         .any(|(_, r)| matches!(r, Request::GeneralRuns { .. })));
 }
+
+/// The cost run's charts come with its first answer and stay through the next cost
+/// run (their lanes emptied, not taken down), until a plain batch is shown.
+#[test]
+fn a_second_cost_run_keeps_the_cost_charts_on_the_page() {
+    let mut m = Model::from_fragment("preset=merged&runs=2000&seed=2", true);
+    m.apply(Msg::EngineReady {
+        workers: 1,
+        sink: None,
+    });
+    // Chunks only: the rate estimates that follow are not this test's business.
+    let run_chunks = |m: &mut Model| {
+        while let Some(i) = m
+            .outbox
+            .iter()
+            .position(|(_, r)| matches!(r, Request::Chunk(_)))
+        {
+            let (_, req) = m.outbox.remove(i);
+            m.apply(answer(req));
+        }
+    };
+    m.apply(Msg::StartCost { now_ms: 0.0 });
+    assert!(
+        !m.cost_charts,
+        "not before the first answer: the click's task stays short"
+    );
+    let (_, first) = m.outbox.remove(0);
+    m.apply(answer(first));
+    assert!(m.cost_charts);
+    run_chunks(&mut m);
+    assert_eq!(m.status, Status::Done);
+    assert!(!m.rates.is_empty(), "the rates were asked for");
+    m.apply(Msg::StartCost { now_ms: 0.0 });
+    let shown = m.shown.as_ref().unwrap();
+    assert!(shown.lanes.iter().all(|l| l.runs() == 0) && m.rates.is_empty());
+    assert!(m.cost_charts, "kept, with empty lanes");
+    m.apply(Msg::Start { now_ms: 0.0 });
+    assert!(!m.cost_charts, "a plain batch takes them down");
+    run_chunks(&mut m);
+    assert!(!m.cost_charts);
+}
