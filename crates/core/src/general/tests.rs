@@ -1263,3 +1263,32 @@ fn a_cpu_reads_its_own_buffered_entry_store() {
     let text = m.buffered_text(&m.st.sb[0][0]);
     assert!(text.starts_with("pmd high word = "), "{text}");
 }
+
+/// Two parts of a batch merge into the totals of both: runs, steps, runs cut at the
+/// step limit and each hazard's count add up, and the earlier first hazard wins.
+#[test]
+fn merged_batch_parts_add_every_count() {
+    let mut a = GStats {
+        runs: 10,
+        steps: 100,
+        hazards: vec![(Hazard::Torn, 2)],
+        cut: 1,
+        first: Some((Hazard::Torn, "late".into())),
+        first_run: Some(7),
+    };
+    let b = GStats {
+        runs: 5,
+        steps: 40,
+        hazards: vec![(Hazard::Torn, 3), (Hazard::Deadlock, 1)],
+        cut: 2,
+        first: Some((Hazard::Torn, "early".into())),
+        first_run: Some(3),
+    };
+    a.merge(&b);
+    assert_eq!((a.runs, a.steps, a.cut), (15, 140, 3));
+    assert_eq!((a.count(Hazard::Torn), a.count(Hazard::Deadlock)), (5, 1));
+    assert_eq!(
+        (a.first_run, a.first.unwrap().1.as_str()),
+        (Some(3), "early")
+    );
+}

@@ -2,33 +2,29 @@
 //! proposition over registers (`0:EAX=1`) and memory (`x=2`) with `~`, `/\`, `\/` and
 //! parentheses.
 
-use super::parse::{err, parse_int, reg_index, Parser, Piece};
-use super::syntax::{Atom, Ins, Prop, REGS};
+use super::parse::{err, parse_int, reg_index, thread_number, Parser, Piece};
+use super::syntax::{Atom, Ins, Prop};
 use crate::scenario::ScenarioError;
 
 /// A parser of one level of the condition's grammar.
 type Level<'a> = fn(&mut Parser<'a>, usize, &[Vec<Ins>]) -> Result<Prop, ScenarioError>;
 
 impl<'a> Parser<'a> {
-    /// `0:EAX` or `x` (or `[x]`), as in a condition or a `locations` list.
-    /// `strict` (a condition's atom): the location must be written by the program.
+    /// `0:EAX`, `P0:EAX` or `x` (or `[x]`), as in a condition or a `locations` list.
     pub(super) fn location(
         &mut self,
         p: Piece,
         nthreads: usize,
-        threads: &[Vec<Ins>],
-        strict: bool,
     ) -> Result<(Option<u8>, u8), ScenarioError> {
         let src = self.src;
         let t = p.text;
         if let Some((proc_, reg)) = t.split_once(':') {
-            let n = parse_int(
+            let n = thread_number(
                 Piece {
                     text: proc_.trim(),
                     at: p.at,
                 },
                 src,
-                "a thread number",
             )?;
             if n < 0 || n as usize >= nthreads {
                 return err(
@@ -46,30 +42,12 @@ impl<'a> Parser<'a> {
                     format!("unknown register '{}'", reg.trim()),
                 );
             };
-            let written = threads[n as usize].iter().any(|i| i.sets().contains(&r));
-            if strict && !written {
-                return err(
-                    src,
-                    p.at,
-                    t.len(),
-                    format!(
-                        "P{n} never writes {}: the condition would only see its initial value",
-                        REGS[r as usize]
-                    ),
-                );
-            }
             return Ok((Some(n as u8), r));
         }
         let name = t.trim_start_matches('[').trim_end_matches(']').trim();
-        let known = self.vars.iter().position(|v| v == name);
-        match known {
-            Some(x) if self.writes[x] || !strict => Ok((None, x as u8)),
-            Some(_) => err(
-                src,
-                p.at,
-                t.len(),
-                format!("no CPU writes '{name}': the condition would only see its initial value"),
-            ),
+        // A location no thread writes is herd7's too: the condition sees its first value.
+        match self.vars.iter().position(|v| v == name) {
+            Some(x) => Ok((None, x as u8)),
             None => err(
                 src,
                 p.at,
@@ -79,14 +57,32 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// A proposition: `~`, `/\`, `\/`, parentheses, `true`, `false`, atoms `0:EAX=1`, `x=2`.
-    /// `\/` binds loosest, then `/\`, then `~`.
+    /// A proposition: `~` (or `not`), `/\`, `\/`, `=>`, parentheses, `true`, `false`,
+    /// atoms `0:EAX=1`, `x=2`, `x == 2`, `x != 2`. As in herd7's grammar, `\/` binds
+    /// loosest, then `/\`, then `=>` (to the right), then `~`.
     pub(super) fn prop(&mut self, n: usize, threads: &[Vec<Ins>]) -> Result<Prop, ScenarioError> {
         self.chain(n, threads, "\\/", Self::conj, Prop::Or)
     }
 
     fn conj(&mut self, n: usize, threads: &[Vec<Ins>]) -> Result<Prop, ScenarioError> {
-        self.chain(n, threads, "/\\", Self::unary, Prop::And)
+        self.chain(n, threads, "/\\", Self::implies, Prop::And)
+    }
+
+    /// `a => b`, that is `~a \/ b`; `a => b => c` is `a => (b => c)`.
+    fn implies(&mut self, n: usize, threads: &[Vec<Ins>]) -> Result<Prop, ScenarioError> {
+        let left = self.unary(n, threads)?;
+        self.skip_space();
+        if !self.rest().starts_with("=>") {
+            return Ok(left);
+        }
+        self.pos += 2;
+        self.depth += 1;
+        let right = self.implies(n, threads);
+        self.depth -= 1;
+        Ok(Prop::Or(
+            Box::new(Prop::Not(Box::new(left))),
+            Box::new(right?),
+        ))
     }
 
     /// `operand (op operand)*`, joined left to right.
@@ -144,51 +140,75 @@ impl<'a> Parser<'a> {
             self.pos += 1;
             return Ok(p);
         }
+        if let Some(t) = r
+            .strip_prefix("not")
+            .filter(|t| t.starts_with([' ', '\t', '\n', '(']))
+        {
+            self.pos += r.len() - t.len();
+            return Ok(Prop::Not(Box::new(self.unary(n, threads)?)));
+        }
+        // LOC, then `=`, `==` or `!=` (blanks allowed around it), then VALUE.
         let end = r
-            .find(|c: char| c.is_whitespace() || c == ')' || c == '/' || c == '\\')
+            .find(|c: char| c.is_whitespace() || matches!(c, ')' | '/' | '\\' | '=' | '!' | ';'))
             .unwrap_or(r.len());
-        let word = Piece {
+        let loc = Piece {
             text: &r[..end],
             at: self.pos,
         };
         self.pos += end;
-        match word.text {
+        match loc.text {
             "true" => return Ok(Prop::True),
             "false" => return Ok(Prop::False),
             "" => {
                 return err(
                     src,
-                    word.at,
+                    loc.at,
                     1,
                     "expected a condition such as 0:EAX=1 or x=2",
                 )
             }
             _ => {}
         }
-        let Some(eq) = word.text.find('=') else {
+        self.skip_space();
+        let r = self.rest();
+        let (equal, op_len) = if r.starts_with("==") {
+            (true, 2)
+        } else if r.starts_with("!=") {
+            (false, 2)
+        } else if r.starts_with('=') && !r.starts_with("=>") {
+            (true, 1)
+        } else {
             return err(
                 src,
-                word.at,
-                word.text.len(),
-                format!("expected LOC=VALUE, found '{}'", word.text),
+                loc.at,
+                loc.text.len(),
+                format!("expected LOC=VALUE, found '{}'", loc.text),
             );
         };
-        let loc = Piece {
-            text: &word.text[..eq],
-            at: word.at,
-        };
+        self.pos += op_len;
+        self.skip_space();
+        let r = self.rest();
+        let vend = r
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .unwrap_or(r.len());
         let val = parse_int(
             Piece {
-                text: &word.text[eq + 1..],
-                at: word.at + eq + 1,
+                text: &r[..vend],
+                at: self.pos,
             },
             src,
             "a whole number",
         )?;
-        let (proc_, idx) = self.location(loc, n, threads, true)?;
-        Ok(Prop::Atom(match proc_ {
+        self.pos += vend;
+        let (proc_, idx) = self.location(loc, n)?;
+        let atom = Prop::Atom(match proc_ {
             Some(p) => Atom::Reg(p, idx, val),
             None => Atom::Mem(idx, val),
-        }))
+        });
+        Ok(if equal {
+            atom
+        } else {
+            Prop::Not(Box::new(atom))
+        })
     }
 }

@@ -100,6 +100,23 @@ struct St {
     mem: Vec<i64>,
     /// Per thread, its buffered stores (location, value), oldest first.
     sb: Vec<Vec<(u8, i64)>>,
+    /// Per thread, the value an unlocked read-modify-write has loaded and not yet stored.
+    tmp: Vec<Option<i64>>,
+}
+
+/// What thread `t` reads at `x`: its own latest buffered store, else memory.
+fn load(s: &St, t: usize, x: u8) -> i64 {
+    let own = s.sb[t].iter().rev().find(|(y, _)| *y == x).map(|&(_, v)| v);
+    own.unwrap_or(s.mem[x as usize])
+}
+
+/// Thread `t` stores `v` at `x`: into its buffer under TSO, else to memory.
+fn store(s: &mut St, t: usize, x: u8, v: i64, tso: bool) {
+    if tso {
+        s.sb[t].push((x, v));
+    } else {
+        s.mem[x as usize] = v;
+    }
 }
 
 fn value(o: Operand, regs: &[i64; 8]) -> i64 {
@@ -146,38 +163,48 @@ impl Test {
             }
             let mut n = s.clone();
             n.pc[t] += 1;
-            let regs = &mut n.regs[t];
             match ins {
-                Ins::Mov(Operand::Reg(r), Operand::Mem(x)) => {
-                    let own = n.sb[t].iter().rev().find(|(y, _)| *y == x).map(|&(_, v)| v);
-                    regs[r as usize] = own.unwrap_or(n.mem[x as usize]);
-                }
-                Ins::Mov(Operand::Reg(r), src) => regs[r as usize] = value(src, regs),
-                Ins::Mov(Operand::Mem(x), src) => {
-                    let v = value(src, regs);
-                    if tso {
-                        n.sb[t].push((x, v));
-                    } else {
-                        n.mem[x as usize] = v;
-                    }
-                }
+                Ins::Mov(Operand::Reg(r), Operand::Mem(x)) => n.regs[t][r as usize] = load(s, t, x),
+                Ins::Mov(Operand::Reg(r), src) => n.regs[t][r as usize] = value(src, &s.regs[t]),
+                Ins::Mov(Operand::Mem(x), src) => store(&mut n, t, x, value(src, &s.regs[t]), tso),
                 // The parser admits no other MOV.
                 Ins::Mov(Operand::Imm(_), _) | Ins::Mfence | Ins::Nop => {}
-                Ins::Xchg(x, r) => std::mem::swap(&mut n.mem[x as usize], &mut regs[r as usize]),
-                Ins::LockAdd(x, src) => {
-                    n.mem[x as usize] = n.mem[x as usize].wrapping_add(value(src, regs));
+                Ins::Alu(r, op, src) => {
+                    let b = match src {
+                        Operand::Mem(x) => load(s, t, x),
+                        other => value(other, &s.regs[t]),
+                    };
+                    n.regs[t][r as usize] = op.apply(s.regs[t][r as usize], b);
+                }
+                Ins::Rmw(x, op, src, true) => {
+                    n.mem[x as usize] = op.apply(n.mem[x as usize], value(src, &s.regs[t]));
+                }
+                // Unlocked: the load is one step (the instruction not yet done), the
+                // store the next.
+                Ins::Rmw(x, op, src, false) => match s.tmp[t] {
+                    None => {
+                        n.pc[t] -= 1;
+                        n.tmp[t] = Some(load(s, t, x));
+                    }
+                    Some(old) => {
+                        n.tmp[t] = None;
+                        store(&mut n, t, x, op.apply(old, value(src, &s.regs[t])), tso);
+                    }
+                },
+                Ins::Xchg(x, r) => {
+                    std::mem::swap(&mut n.mem[x as usize], &mut n.regs[t][r as usize])
                 }
                 Ins::LockXadd(x, r) => {
                     let old = n.mem[x as usize];
-                    n.mem[x as usize] = old.wrapping_add(regs[r as usize]);
-                    regs[r as usize] = old;
+                    n.mem[x as usize] = old.wrapping_add(n.regs[t][r as usize]);
+                    n.regs[t][r as usize] = old;
                 }
                 Ins::LockCmpxchg(x, r) => {
                     let cur = n.mem[x as usize];
-                    if cur == regs[0] {
-                        n.mem[x as usize] = regs[r as usize];
+                    if cur == n.regs[t][0] {
+                        n.mem[x as usize] = n.regs[t][r as usize];
                     } else {
-                        regs[0] = cur;
+                        n.regs[t][0] = cur;
                     }
                 }
             }
@@ -216,6 +243,7 @@ impl Test {
             regs,
             mem: self.init.clone(),
             sb: vec![Vec::new(); n],
+            tmp: vec![None; n],
         };
         // Layer by layer: every transition adds one to a state's depth, so a state's
         // interleaving count is complete once the layer before it is done.
@@ -249,6 +277,13 @@ impl Test {
         let shown = self.shown();
         let mut by_text: Vec<FinalState> = Vec::new();
         for (s, count) in &finals {
+            if self
+                .filter
+                .as_ref()
+                .is_some_and(|f| !f.eval(&s.regs, &s.mem))
+            {
+                continue;
+            }
             let holds = self.prop.eval(&s.regs, &s.mem);
             let text: String = shown
                 .iter()

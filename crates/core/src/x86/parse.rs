@@ -3,7 +3,7 @@
 //! columns (`P0 | P1 ;`), an optional `locations [...]`, and the final condition.
 //! Every error names its line and column, as scenario files' errors do.
 
-use super::syntax::{Ins, Operand, Quant, Test, REGS};
+use super::syntax::{Alu, Ins, Operand, Quant, Test, REGS};
 use crate::scenario::{ScenarioError, Span};
 
 /// Whether `src` is an X86 litmus test: its first word is `X86`.
@@ -101,6 +101,34 @@ pub(super) fn parse_int(p: Piece, src: &str, what: &str) -> Result<i64, Scenario
     )
 }
 
+/// `ADD`, `XOR`, `OR`, `AND`, `INC`, `DEC` by destination: a location (atomic with
+/// `LOCK`, a load then a store without), or a register (no `LOCK`).
+fn alu(op: Alu, d: Operand, s: Operand, locked: bool) -> Result<Ins, &'static str> {
+    match (d, s) {
+        (Operand::Mem(_), Operand::Mem(_)) => Err("x86 has no memory-to-memory form"),
+        (Operand::Mem(x), s) => Ok(Ins::Rmw(x, op, s, locked)),
+        (Operand::Reg(_), _) if locked => Err("LOCK takes a memory destination: LOCK ADD [x],src"),
+        (Operand::Reg(r), s) => Ok(Ins::Alu(r, op, s)),
+        (Operand::Imm(_), _) => Err("the destination cannot be an immediate"),
+    }
+}
+
+/// A thread's number as herd7 writes it in a location: `0`, or `P0`.
+pub(super) fn thread_number(p: Piece, src: &str) -> Result<i64, ScenarioError> {
+    let t = p.text.trim();
+    match t.strip_prefix(['P', 'p']) {
+        Some(n) => parse_int(
+            Piece {
+                text: n,
+                at: p.at + 1,
+            },
+            src,
+            "a thread number",
+        ),
+        None => parse_int(p, src, "a thread number"),
+    }
+}
+
 /// Parses an X86 litmus test.
 pub fn parse(src: &str) -> Result<Test, ScenarioError> {
     let mut p = Parser {
@@ -147,6 +175,18 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Consumes `word` if the input goes on with it as a whole word.
+    pub(super) fn keyword(&mut self, word: &str) -> bool {
+        let r = self.rest();
+        let whole = r
+            .strip_prefix(word)
+            .is_some_and(|t| !t.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'));
+        if whole {
+            self.pos += word.len();
+        }
+        whole
+    }
+
     /// The rest of the current line, consumed.
     fn line(&mut self) -> Piece<'a> {
         let r = self.rest();
@@ -183,7 +223,14 @@ impl<'a> Parser<'a> {
                 "an X86 litmus test starts with 'X86 NAME'",
             );
         }
-        let name = words.collect::<Vec<_>>().join(" ");
+        let _ = words;
+        // `X86 NAME`, then (as herd7 takes them) an alias in parentheses and a quoted
+        // comment: `X86 amd3 (alias) "..."`.
+        let after = head.text[3..].trim_start();
+        let name_len = after
+            .find(|c: char| c.is_whitespace() || c == '(' || c == '"')
+            .unwrap_or(after.len());
+        let name = after[..name_len].to_string();
         if name.is_empty() {
             return err(
                 src,
@@ -192,8 +239,23 @@ impl<'a> Parser<'a> {
                 "the test has no name: 'X86 NAME'",
             );
         }
-        // A quoted comment and `key=value` lines, up to the initial state.
         let mut doc = String::new();
+        let mut tail = after[name_len..].trim();
+        if let Some(alias) = tail.strip_prefix('(') {
+            tail = alias.split_once(')').map_or("", |(_, t)| t).trim();
+        }
+        if let Some(quoted) = tail.strip_prefix('"') {
+            doc = quoted.trim_end_matches('"').to_string();
+        } else if !tail.is_empty() {
+            let at = head.at + head.text.len() - tail.len();
+            return err(
+                src,
+                at,
+                tail.len(),
+                "after 'X86 NAME' the header takes an alias in parentheses and a quoted comment only",
+            );
+        }
+        // A quoted comment and `key=value` lines, up to the initial state.
         loop {
             self.skip_space();
             let r = self.rest();
@@ -271,18 +333,37 @@ impl<'a> Parser<'a> {
                 if item.text.is_empty() {
                     continue;
                 }
-                locations.push(self.location(item, nthreads, &threads, false)?);
+                locations.push(self.location(item, nthreads)?);
             }
+            self.skip_space();
+        }
+        let mut filter = None;
+        if self.keyword("filter") {
+            filter = Some(self.prop(nthreads, &threads)?);
             self.skip_space();
         }
         let qat = self.pos;
         let r = self.rest();
-        let (quant, kw) = if r.starts_with("~exists") {
-            (Quant::NotExists, "~exists")
+        // herd7 writes `~exists`, and takes `~ exists` and `not exists` too; `final P` and
+        // a bare `(P)` are `exists`.
+        let negated = r.strip_prefix('~').or_else(|| {
+            r.strip_prefix("not")
+                .filter(|t| t.starts_with(char::is_whitespace))
+        });
+        let negated_exists = negated
+            .and_then(|t| t.trim_start().strip_prefix("exists"))
+            .filter(|u| !u.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'));
+        let (quant, kw) = if let Some(t) = negated_exists {
+            self.pos += r.len() - t.len();
+            (Quant::NotExists, "")
         } else if r.starts_with("exists") {
             (Quant::Exists, "exists")
         } else if r.starts_with("forall") {
             (Quant::Forall, "forall")
+        } else if r.starts_with("final") {
+            (Quant::Exists, "final")
+        } else if r.starts_with('(') {
+            (Quant::Exists, "")
         } else {
             let word = r.split_whitespace().next().unwrap_or("");
             return err(
@@ -300,11 +381,21 @@ impl<'a> Parser<'a> {
         self.pos += kw.len();
         let cond_start = self.pos;
         let prop = self.prop(nthreads, &threads)?;
-        self.skip_space();
         let cond_text = src[cond_start..self.pos]
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ");
+        self.skip_space();
+        // herd7 allows a `;` after the condition.
+        if self.rest().starts_with(';') {
+            self.pos += 1;
+            self.skip_space();
+        }
+        let kw = match quant {
+            Quant::Exists => "exists",
+            Quant::NotExists => "~exists",
+            Quant::Forall => "forall",
+        };
         if !self.rest().trim().is_empty() {
             let r = self.rest();
             return err(
@@ -326,6 +417,7 @@ impl<'a> Parser<'a> {
             init_regs,
             threads,
             locations,
+            filter,
             quant,
             prop,
             cond_text: format!("{kw} {cond_text}"),
@@ -351,6 +443,11 @@ impl<'a> Parser<'a> {
             at: open + 1,
         };
         self.pos = open + close + 1;
+        // herd7 takes `};` as well as `}`.
+        self.skip_space();
+        if self.rest().starts_with(';') {
+            self.pos += 1;
+        }
         let (mut vars, mut regs) = (Vec::new(), Vec::new());
         for item in body.split(';') {
             let item = item.trim();
@@ -375,13 +472,12 @@ impl<'a> Parser<'a> {
             let name = lhs.text.split_whitespace().last().unwrap_or("");
             let name_at = lhs.at + lhs.text.len() - name.len();
             if let Some((p, reg)) = name.split_once(':') {
-                let t = parse_int(
+                let t = thread_number(
                     Piece {
                         text: p,
                         at: name_at,
                     },
                     src,
-                    "a thread number",
                 )?;
                 let Some(r) = reg_index(reg) else {
                     return err(
@@ -439,12 +535,13 @@ impl<'a> Parser<'a> {
         loop {
             self.skip_space();
             let r = self.rest();
+            let word = r
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .next()
+                .unwrap_or("");
             if r.is_empty()
-                || r.starts_with("exists")
-                || r.starts_with("~exists")
-                || r.starts_with("forall")
-                || r.starts_with("locations")
-                || r.starts_with("filter")
+                || r.starts_with(['~', '('])
+                || ["exists", "forall", "final", "locations", "filter", "not"].contains(&word)
             {
                 break;
             }
@@ -498,6 +595,10 @@ impl<'a> Parser<'a> {
                 "a number after '$'",
             )?;
             return Ok(Operand::Imm(v));
+        }
+        // herd7 takes an immediate without its `$` too.
+        if t.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+            return Ok(Operand::Imm(parse_int(p, src, "a number")?));
         }
         if let Some(inner) = t.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
             let inner = inner.trim();
@@ -582,18 +683,25 @@ impl<'a> Parser<'a> {
                 (Some(x), Some(r), _, _) | (_, _, Some(x), Some(r)) => Ins::Xchg(x, r),
                 _ => return bad("expected XCHG [x],REG or XCHG REG,[x]"),
             },
-            ("ADD", true, [a, b]) => match (mem_of(a), b) {
-                (Some(x), Operand::Imm(_) | Operand::Reg(_)) => Ins::LockAdd(x, *b),
-                _ => return bad("expected LOCK ADD [x],$n or LOCK ADD [x],REG"),
-            },
-            ("INC", true, [a]) => match mem_of(a) {
-                Some(x) => Ins::LockAdd(x, Operand::Imm(1)),
-                None => return bad("expected LOCK INC [x]"),
-            },
-            ("DEC", true, [a]) => match mem_of(a) {
-                Some(x) => Ins::LockAdd(x, Operand::Imm(-1)),
-                None => return bad("expected LOCK DEC [x]"),
-            },
+            ("ADD" | "XOR" | "OR" | "AND", _, [d, s]) => {
+                let op = match m.as_str() {
+                    "ADD" => Alu::Add,
+                    "XOR" => Alu::Xor,
+                    "OR" => Alu::Or,
+                    _ => Alu::And,
+                };
+                match alu(op, *d, *s, locked) {
+                    Ok(i) => i,
+                    Err(e) => return bad(e),
+                }
+            }
+            ("INC" | "DEC", _, [d]) => {
+                let one = Operand::Imm(if m == "INC" { 1 } else { -1 });
+                match alu(Alu::Add, *d, one, locked) {
+                    Ok(i) => i,
+                    Err(e) => return bad(e),
+                }
+            }
             ("XADD", true, [a, b]) => match (mem_of(a), reg_of(b)) {
                 (Some(x), Some(r)) => Ins::LockXadd(x, r),
                 _ => return bad("expected LOCK XADD [x],REG"),
@@ -602,7 +710,7 @@ impl<'a> Parser<'a> {
                 (Some(x), Some(r)) => Ins::LockCmpxchg(x, r),
                 _ => return bad("expected LOCK CMPXCHG [x],REG (compares with EAX)"),
             },
-            ("ADD" | "INC" | "DEC" | "XADD" | "CMPXCHG", false, _) => {
+            ("XADD" | "CMPXCHG", false, _) => {
                 return err(
                     src,
                     m_at,
@@ -610,8 +718,8 @@ impl<'a> Parser<'a> {
                     format!("{m} without LOCK is not atomic and this model does not take it: write LOCK {m}"),
                 )
             }
-            ("MOV" | "MFENCE" | "LFENCE" | "SFENCE" | "ADD" | "INC" | "DEC" | "XADD"
-            | "CMPXCHG", _, _) => {
+            ("MOV" | "MFENCE" | "LFENCE" | "SFENCE" | "ADD" | "XOR" | "OR" | "AND" | "INC"
+            | "DEC" | "XADD" | "CMPXCHG", _, _) => {
                 return bad("wrong operands (or a LOCK prefix where it does not belong)")
             }
             (other, _, _) => {
@@ -624,7 +732,7 @@ impl<'a> Parser<'a> {
                     if fence {
                         format!("unknown fence '{other}': this model knows MFENCE (and LFENCE, SFENCE, which order nothing more under x86-TSO)")
                     } else {
-                        format!("unknown instruction '{other}': this model knows MOV, MFENCE, LFENCE, SFENCE, XCHG, and LOCK ADD, INC, DEC, XADD, CMPXCHG")
+                        format!("unknown instruction '{other}': this model knows MOV, MFENCE, LFENCE, SFENCE, XCHG, ADD, XOR, OR, AND, INC, DEC (each with or without LOCK), and LOCK XADD, CMPXCHG")
                     },
                 );
             }

@@ -15,6 +15,26 @@ pub enum Operand {
     Mem(u8),
 }
 
+/// The arithmetic of `ADD`, `XOR`, `OR`, `AND` (`INC` and `DEC` are `ADD` of 1 and -1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Alu {
+    Add,
+    Xor,
+    Or,
+    And,
+}
+
+impl Alu {
+    pub fn apply(self, a: i64, b: i64) -> i64 {
+        match self {
+            Alu::Add => a.wrapping_add(b),
+            Alu::Xor => a ^ b,
+            Alu::Or => a | b,
+            Alu::And => a & b,
+        }
+    }
+}
+
 /// One instruction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ins {
@@ -25,8 +45,13 @@ pub enum Ins {
     Nop,
     /// `XCHG [x],REG`: locked.
     Xchg(u8, u8),
-    /// `LOCK ADD [x],src` (`INC`, `DEC` too).
-    LockAdd(u8, Operand),
+    /// `ADD`, `XOR`, `OR`, `AND` (and `INC`, `DEC`) on a memory destination: with
+    /// `LOCK`, one atomic step that waits for an empty store buffer; without, a load and
+    /// then a store (two steps, the store buffered under TSO), so another CPU's store can
+    /// fall between them.
+    Rmw(u8, Alu, Operand, bool),
+    /// The same on a register destination: `REG op= src`, a load if `src` is a location.
+    Alu(u8, Alu, Operand),
     /// `LOCK XADD [x],REG`.
     LockXadd(u8, u8),
     /// `LOCK CMPXCHG [x],REG`: if `[x]` equals EAX, `[x]` = REG, else EAX = `[x]`.
@@ -39,7 +64,11 @@ impl Ins {
         match self {
             Ins::Mov(_, Operand::Reg(r)) => vec![r],
             Ins::Xchg(_, r) | Ins::LockXadd(_, r) => vec![r],
-            Ins::LockAdd(_, Operand::Reg(r)) => vec![r],
+            Ins::Rmw(_, _, Operand::Reg(r), _) => vec![r],
+            // `XOR r,r` is 0 whatever r held: the idiom reads nothing.
+            Ins::Alu(r, Alu::Xor, Operand::Reg(s)) if r == s => Vec::new(),
+            Ins::Alu(r, _, Operand::Reg(s)) => vec![r, s],
+            Ins::Alu(r, _, _) => vec![r],
             Ins::LockCmpxchg(_, r) => vec![0, r],
             _ => Vec::new(),
         }
@@ -48,7 +77,7 @@ impl Ins {
     pub fn sets(self) -> Vec<u8> {
         match self {
             Ins::Mov(Operand::Reg(r), _) => vec![r],
-            Ins::Xchg(_, r) | Ins::LockXadd(_, r) => vec![r],
+            Ins::Xchg(_, r) | Ins::LockXadd(_, r) | Ins::Alu(r, _, _) => vec![r],
             Ins::LockCmpxchg(..) => vec![0],
             _ => Vec::new(),
         }
@@ -58,7 +87,7 @@ impl Ins {
         match self {
             Ins::Mov(Operand::Mem(x), _)
             | Ins::Xchg(x, _)
-            | Ins::LockAdd(x, _)
+            | Ins::Rmw(x, ..)
             | Ins::LockXadd(x, _)
             | Ins::LockCmpxchg(x, _) => Some(x),
             _ => None,
@@ -66,7 +95,10 @@ impl Ins {
     }
     /// Waits for an empty store buffer under TSO.
     pub fn drains(self) -> bool {
-        !matches!(self, Ins::Mov(..) | Ins::Nop)
+        !matches!(
+            self,
+            Ins::Mov(..) | Ins::Nop | Ins::Alu(..) | Ins::Rmw(.., false)
+        )
     }
 }
 
@@ -144,6 +176,8 @@ pub struct Test {
     pub threads: Vec<Vec<Ins>>,
     /// Extra locations to show in the final states (`locations [...]`).
     pub locations: Vec<(Option<u8>, u8)>,
+    /// `filter (...)`: final states where it does not hold are left out, as herd7 does.
+    pub filter: Option<Prop>,
     pub quant: Quant,
     pub prop: Prop,
     /// The condition as written, normalised to single spaces.

@@ -94,19 +94,29 @@ fn bad_input_gets_a_line_and_a_caret() {
     assert!(e.contains("5:2: P0 reads EBX before it sets it"), "{e}");
     let unwritten = SB.replace("exists (0:EAX=0", "exists (z=1 /\\ 0:EAX=0");
     assert!(error(&unwritten).contains("'z' is no location of this test"));
-    let read_only = "X86 ro\n{ x=0; }\n P0 ;\n MOV EAX,[x] ;\nexists (x=1)\n";
+    let unlocked = SB.replace("MOV EAX,[y] |", "XADD [y],EAX |");
     assert!(
-        error(read_only).contains("no CPU writes 'x'"),
-        "{}",
-        error(read_only)
-    );
-    let reg_unwritten = SB.replace("exists (0:EAX=0", "exists (0:ECX=0");
-    assert!(error(&reg_unwritten).contains("P0 never writes ECX"));
-    let unlocked = SB.replace("MOV EAX,[y] |", "INC [y]     |");
-    assert!(
-        error(&unlocked).contains("INC without LOCK"),
+        error(&unlocked).contains("XADD without LOCK"),
         "{}",
         error(&unlocked)
+    );
+    let locked_reg = SB.replace("MOV EAX,[y] |", "LOCK INC EAX |");
+    assert!(
+        error(&locked_reg).contains("LOCK takes a memory destination"),
+        "{}",
+        error(&locked_reg)
+    );
+    let header = SB.replace("X86 SB", "X86 SB junk");
+    assert!(
+        error(&header).contains("1:8: after 'X86 NAME'"),
+        "{}",
+        error(&header)
+    );
+    let no_op = SB.replace("exists (0:EAX=0", "exists (0:EAX");
+    assert!(
+        error(&no_op).contains("expected LOC=VALUE"),
+        "{}",
+        error(&no_op)
     );
     let cols = SB.replace("MOV EAX,[y] | MOV EAX,[x] ;", "MOV EAX,[y] ;");
     assert!(error(&cols).contains("1 columns in this row, but the header has 2"));
@@ -164,4 +174,141 @@ fn only_x86_files_are_taken_for_litmus_tests() {
     assert!(is_x86("  x86 foo"));
     assert!(!is_x86("tornsim merged\n"));
     assert!(!is_x86(""));
+}
+
+/// herd7's spellings: a header with an alias and a comment, `};`, `P0:EAX`, blanks
+/// around `=`, `==` and `!=`, an immediate without `$`, `~ exists` and `not exists`,
+/// `final`, and a `;` after the condition. Each reads as the canonical SB does.
+#[test]
+fn herd7s_other_spellings_read_as_the_canonical_test() {
+    let canonical = parse(SB).unwrap().check(Memory::Tso).unwrap();
+    for variant in [
+        "X86 SB (sb-alias) \"store buffering\"\n{ x=0; y=0; P0:EAX = 0; };\n P0          | P1          ;\n MOV [x],1   | MOV [y],1   ;\n MOV EAX,[y] | MOV EAX,[x] ;\nexists (P0:EAX = 0 /\\ 1:EAX == 0);\n",
+        "X86 SB\n{ x=0; y=0; }\n P0          | P1          ;\n MOV [x],$1  | MOV [y],$1  ;\n MOV EAX,[y] | MOV EAX,[x] ;\nfinal (0:EAX=0 /\\ 1:EAX=0)\n",
+        "X86 SB\n{ x=0; y=0; }\n P0          | P1          ;\n MOV [x],$1  | MOV [y],$1  ;\n MOV EAX,[y] | MOV EAX,[x] ;\n(0:EAX=0 /\\ not (1:EAX != 0))\n",
+    ] {
+        let t = parse(variant).unwrap_or_else(|e| panic!("{}", e.render(variant, "v")));
+        assert_eq!(t.name, "SB");
+        let o = t.check(Memory::Tso).unwrap();
+        assert_eq!(
+            (o.observation, o.positive, o.negative, o.ok, o.states.len()),
+            (
+                canonical.observation,
+                canonical.positive,
+                canonical.negative,
+                canonical.ok,
+                canonical.states.len()
+            ),
+            "{variant}"
+        );
+    }
+    let t =
+        parse("X86 amd3 (alias) \"a comment\"\n{ x=0; }\n P0 ;\n MOV [x],1 ;\n~ exists (x=0)\n")
+            .unwrap();
+    assert_eq!((t.name.as_str(), t.doc.as_str()), ("amd3", "a comment"));
+    let o = t.check(Memory::Tso).unwrap();
+    assert_eq!((o.quant, o.ok), (Quant::NotExists, true));
+    assert!(o.herd_text().starts_with("Test amd3 Forbidden\n"));
+    let t = parse("X86 n\n{ x=0; }\n P0 ;\n MOV [x],1 ;\nnot exists (x=0)\n").unwrap();
+    assert_eq!(t.quant, Quant::NotExists);
+}
+
+/// `INC`, `DEC` and `ADD` without `LOCK` are a load and a store: two CPUs incrementing
+/// at once can both load 0 and store 1, under SC as under TSO (herd7's X86 semantics);
+/// with `LOCK` they cannot. `LOCK OR`, `XOR`, `AND` act on memory at once too.
+#[test]
+fn unlocked_read_modify_writes_can_lose_an_update() {
+    let unlocked =
+        "X86 INC\n{ x=0; }\n P0      | P1      ;\n INC [x] | ADD [x],1 ;\nexists (x=1)\n";
+    for memory in [Memory::Sc, Memory::Tso] {
+        let o = parse(unlocked).unwrap().check(memory).unwrap();
+        assert_eq!(o.observation, Observation::Sometimes, "{}", o.herd_text());
+        let states: Vec<&str> = o.states.iter().map(|f| f.state.as_str()).collect();
+        assert_eq!(states, ["x=1;", "x=2;"]);
+    }
+    let locked = unlocked.replace("INC [x] | ADD", "LOCK INC [x] | LOCK ADD");
+    let o = parse(&locked).unwrap().check(Memory::Tso).unwrap();
+    assert_eq!(o.observation, Observation::Never, "{}", o.herd_text());
+    // DEC then INC of a shared count, unlocked: a lost update leaves -1 or 1.
+    let dec =
+        "X86 DEC\n{ x=0; }\n P0      | P1      ;\n DEC [x] | INC [x] ;\nexists (x=-1 \\/ x=1)\n";
+    let o = parse(dec).unwrap().check(Memory::Sc).unwrap();
+    assert_eq!(
+        (o.observation, o.positive, o.negative),
+        (Observation::Sometimes, 2, 1)
+    );
+    let bits = "X86 OR\n{ x=12; }\n P0            | P1             | P2 ;\n LOCK OR [x],1 | LOCK XOR [x],2 | LOCK AND [x],7 ;\nexists (x=7)\n";
+    // Each locked operation is one atomic step, so the final values are exactly those
+    // of the six orders of the three, computed here one by one.
+    let mut finals = std::collections::BTreeSet::new();
+    for order in [
+        [0, 1, 2],
+        [0, 2, 1],
+        [1, 0, 2],
+        [1, 2, 0],
+        [2, 0, 1],
+        [2, 1, 0],
+    ] {
+        let mut x = 12i64;
+        for op in order {
+            x = match op {
+                0 => x | 1,
+                1 => x ^ 2,
+                _ => x & 7,
+            };
+        }
+        finals.insert(format!("x={x};"));
+    }
+    let o = parse(bits).unwrap().check(Memory::Tso).unwrap();
+    let got: std::collections::BTreeSet<String> =
+        o.states.iter().map(|f| f.state.clone()).collect();
+    assert_eq!(got, finals);
+}
+
+/// Register arithmetic: `XOR r,r` (which reads nothing), `ADD`, `OR`, `AND` with
+/// immediates and registers, and `ADD r,[x]` (a load).
+#[test]
+fn register_arithmetic_and_a_load_into_an_add() {
+    let src = "X86 alu\n{ x=40; }\n P0 ;\n XOR EAX,EAX ;\n ADD EAX,$6 ;\n MOV EBX,EAX ;\n OR EAX,1 ;\n AND EAX,EBX ;\n ADD EBX,[x] ;\n DEC EBX ;\nforall (0:EAX=6 /\\ 0:EBX=45)\n";
+    let o = parse(src).unwrap().check(Memory::Tso).unwrap();
+    assert_eq!(
+        (o.observation, o.ok),
+        (Observation::Always, true),
+        "{}",
+        o.herd_text()
+    );
+}
+
+/// `=>` binds tighter than `/\` and `\/` and looser than `~`, to the right (herd7's
+/// precedence); a condition may name a location no thread writes; `filter` drops the
+/// final states it does not hold in.
+#[test]
+fn implication_unwritten_locations_and_filter() {
+    let t = |cond: &str| {
+        let src = format!("X86 t\n{{ x=0; z=5; }}\n P0 ;\n MOV [x],$1 ;\n{cond}\n");
+        parse(&src)
+            .unwrap_or_else(|e| panic!("{}", e.render(&src, "t")))
+            .check(Memory::Sc)
+            .unwrap()
+            .observation
+    };
+    // x=1 always, z=5 always.
+    assert_eq!(t("forall (x=1 => z=5)"), Observation::Always);
+    assert_eq!(t("exists (x=1 => z=4)"), Observation::Never);
+    assert_eq!(t("exists (x=0 => z=4)"), Observation::Always);
+    // `x=2 /\ x=0 => z=4` is `x=2 /\ (x=0 => z=4)`: false (were it `(x=2 /\ x=0) => z=4`,
+    // true).
+    assert_eq!(t("exists (x=2 /\\ x=0 => z=4)"), Observation::Never);
+    // `x=1 => x=0 => z=4` is `x=1 => (x=0 => z=4)`: true (left-nested, false).
+    assert_eq!(t("exists (x=1 => x=0 => z=4)"), Observation::Always);
+    assert_eq!(t("exists (~x=1 => z=4)"), Observation::Always);
+    assert_eq!(t("exists (z=5)"), Observation::Always);
+    let sb = SB.replace(
+        "exists (0:EAX=0 /\\ 1:EAX=0)",
+        "filter (0:EAX=0)\nexists (1:EAX=0)",
+    );
+    let o = parse(&sb).unwrap().check(Memory::Tso).unwrap();
+    let states: Vec<&str> = o.states.iter().map(|f| f.state.as_str()).collect();
+    assert_eq!(states, ["1:EAX=0;", "1:EAX=1;"], "{}", o.herd_text());
+    assert_eq!(o.observation, Observation::Sometimes);
 }
