@@ -46,9 +46,8 @@ fn a_load_reads_its_own_buffered_store_first() {
     );
 }
 
-#[test]
-fn locked_instructions_act_on_memory_at_once() {
-    let src = "X86 xadd\n{ x=5; 0:EBX=2; 1:EBX=3; }\n P0 | P1 ;\n LOCK XADD [x],EBX | LOCK XADD [x],EBX ;\nforall (x=10 /\\ (0:EBX=5 \\/ 0:EBX=8) /\\ ~(0:EBX=1))\n";
+/// The test's `forall` holds in every final state under TSO.
+fn assert_always(src: &str) {
     let o = parse(src).unwrap().check(Memory::Tso).unwrap();
     assert_eq!(
         (o.observation, o.ok),
@@ -56,6 +55,12 @@ fn locked_instructions_act_on_memory_at_once() {
         "{}",
         o.herd_text()
     );
+}
+
+#[test]
+fn locked_instructions_act_on_memory_at_once() {
+    let src = "X86 xadd\n{ x=5; 0:EBX=2; 1:EBX=3; }\n P0 | P1 ;\n LOCK XADD [x],EBX | LOCK XADD [x],EBX ;\nforall (x=10 /\\ (0:EBX=5 \\/ 0:EBX=8) /\\ ~(0:EBX=1))\n";
+    assert_always(src);
     let src = "X86 xchg\n{ x=1; 0:EAX=7; }\n P0 ;\n XCHG EAX,[x] ;\nforall (0:EAX=1 /\\ x=7)\n";
     let o = parse(src).unwrap().check(Memory::Tso).unwrap();
     assert_eq!(o.observation, Observation::Always);
@@ -94,30 +99,19 @@ fn bad_input_gets_a_line_and_a_caret() {
     assert!(e.contains("5:2: P0 reads EBX before it sets it"), "{e}");
     let unwritten = SB.replace("exists (0:EAX=0", "exists (z=1 /\\ 0:EAX=0");
     assert!(error(&unwritten).contains("'z' is no location of this test"));
-    let unlocked = SB.replace("MOV EAX,[y] |", "XADD [y],EAX |");
-    assert!(
-        error(&unlocked).contains("XADD without LOCK"),
-        "{}",
-        error(&unlocked)
-    );
-    let locked_reg = SB.replace("MOV EAX,[y] |", "LOCK INC EAX |");
-    assert!(
-        error(&locked_reg).contains("LOCK takes a memory destination"),
-        "{}",
-        error(&locked_reg)
-    );
-    let header = SB.replace("X86 SB", "X86 SB junk");
-    assert!(
-        error(&header).contains("1:8: after 'X86 NAME'"),
-        "{}",
-        error(&header)
-    );
-    let no_op = SB.replace("exists (0:EAX=0", "exists (0:EAX");
-    assert!(
-        error(&no_op).contains("expected LOC=VALUE"),
-        "{}",
-        error(&no_op)
-    );
+    for (from, to, want) in [
+        ("MOV EAX,[y] |", "XADD [y],EAX |", "XADD without LOCK"),
+        (
+            "MOV EAX,[y] |",
+            "LOCK INC EAX |",
+            "LOCK takes a memory destination",
+        ),
+        ("X86 SB", "X86 SB junk", "1:8: after 'X86 NAME'"),
+        ("exists (0:EAX=0", "exists (0:EAX", "expected LOC=VALUE"),
+    ] {
+        let e = error(&SB.replace(from, to));
+        assert!(e.contains(want), "{to}: {e}");
+    }
     let cols = SB.replace("MOV EAX,[y] | MOV EAX,[x] ;", "MOV EAX,[y] ;");
     assert!(error(&cols).contains("1 columns in this row, but the header has 2"));
     let deep = format!(
@@ -270,13 +264,7 @@ fn unlocked_read_modify_writes_can_lose_an_update() {
 #[test]
 fn register_arithmetic_and_a_load_into_an_add() {
     let src = "X86 alu\n{ x=40; }\n P0 ;\n XOR EAX,EAX ;\n ADD EAX,$6 ;\n MOV EBX,EAX ;\n OR EAX,1 ;\n AND EAX,EBX ;\n ADD EBX,[x] ;\n DEC EBX ;\nforall (0:EAX=6 /\\ 0:EBX=45)\n";
-    let o = parse(src).unwrap().check(Memory::Tso).unwrap();
-    assert_eq!(
-        (o.observation, o.ok),
-        (Observation::Always, true),
-        "{}",
-        o.herd_text()
-    );
+    assert_always(src);
 }
 
 /// `=>` binds tighter than `/\` and `\/` and looser than `~`, to the right (herd7's
