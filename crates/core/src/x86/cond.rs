@@ -3,7 +3,7 @@
 //! parentheses.
 
 use super::parse::{err, parse_int, reg_index, thread_number, Parser, Piece};
-use super::syntax::{Atom, Ins, Prop};
+use super::syntax::{Atom, Ins, Prop, ADDR};
 use crate::scenario::ScenarioError;
 
 /// A parser of one level of the condition's grammar.
@@ -191,14 +191,19 @@ impl<'a> Parser<'a> {
         let vend = r
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
             .unwrap_or(r.len());
-        let val = parse_int(
-            Piece {
-                text: &r[..vend],
-                at: self.pos,
-            },
-            src,
-            "a whole number",
-        )?;
+        let word = &r[..vend];
+        // `0:ESI=x`: the register holds x's address.
+        let val = match self.vars.iter().position(|v| v == word) {
+            Some(x) => ADDR + x as i64,
+            None => parse_int(
+                Piece {
+                    text: word,
+                    at: self.pos,
+                },
+                src,
+                "a whole number or a location's name",
+            )?,
+        };
         self.pos += vend;
         let (proc_, idx) = self.location(loc, n)?;
         let atom = Prop::Atom(match proc_ {

@@ -1,7 +1,7 @@
 //! The exhaustive search over a test's interleavings under x86-TSO or SC, and herd7's
 //! report of its final states.
 
-use super::syntax::{Ins, Operand, Quant, Test, REGS};
+use super::syntax::{Ins, Operand, Quant, Test, ADDR, REGS};
 use crate::knob::Memory;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -102,6 +102,16 @@ struct St {
     sb: Vec<Vec<(u8, i64)>>,
     /// Per thread, the value an unlocked read-modify-write has loaded and not yet stored.
     tmp: Vec<Option<i64>>,
+    /// Per thread, the zero flag `CMP` sets and `JE`/`JNE` test.
+    zf: Vec<bool>,
+}
+
+/// `[ESI]` as the location the register's address names; any other operand as it is.
+fn resolve(o: Operand, regs: &[i64; 8]) -> Operand {
+    match o {
+        Operand::Ind(r) => Operand::Mem((regs[r as usize] - ADDR) as u8),
+        other => other,
+    }
 }
 
 /// What thread `t` reads at `x`: its own latest buffered store, else memory.
@@ -123,7 +133,15 @@ fn value(o: Operand, regs: &[i64; 8]) -> i64 {
     match o {
         Operand::Reg(r) => regs[r as usize],
         Operand::Imm(v) => v,
-        Operand::Mem(_) => 0,
+        Operand::Mem(_) | Operand::Ind(_) => 0,
+    }
+}
+
+/// An operand's value to thread `t`: a location's is a load.
+fn read(s: &St, t: usize, o: Operand) -> i64 {
+    match resolve(o, &s.regs[t]) {
+        Operand::Mem(x) => load(s, t, x),
+        other => value(other, &s.regs[t]),
     }
 }
 
@@ -132,21 +150,73 @@ pub const MAX_STATES: usize = 2_000_000;
 
 /// Why a check could not finish.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TooLarge {
-    pub states: u64,
+pub enum CheckFail {
+    /// More states than [`MAX_STATES`] (a loop whose registers keep changing, say).
+    TooLarge { states: u64 },
+    /// No interleaving ends: some thread's loop never exits.
+    NeverEnds,
 }
 
-impl std::fmt::Display for TooLarge {
+impl std::fmt::Display for CheckFail {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the test has more than {} states: too large to check exhaustively",
-            self.states
-        )
+        match self {
+            CheckFail::TooLarge { states } => write!(
+                f,
+                "the test has more than {states} states: too large to check exhaustively"
+            ),
+            CheckFail::NeverEnds => write!(
+                f,
+                "no interleaving ends: a loop never exits, whatever the other threads do"
+            ),
+        }
     }
 }
 
 impl Test {
+    /// The quantifier a `with` clause gives the model (`tso`, `x86tso` or `x86-tso`;
+    /// `sc`), else the condition's own.
+    pub fn quant_for(&self, memory: Memory) -> Quant {
+        let names: &[&str] = match memory {
+            Memory::Tso => &["tso", "x86tso", "x86-tso"],
+            Memory::Sc => &["sc"],
+        };
+        self.kinds
+            .iter()
+            .find(|(n, _)| names.iter().any(|m| n.eq_ignore_ascii_case(m)))
+            .map_or(self.quant, |k| k.1)
+    }
+
+    /// A register's value as herd7 shows it: a location's address by the location's name.
+    fn show_value(&self, v: i64) -> String {
+        match v
+            .checked_sub(ADDR)
+            .and_then(|x| usize::try_from(x).ok())
+            .and_then(|x| self.vars.get(x))
+        {
+            Some(name) => name.clone(),
+            None => v.to_string(),
+        }
+    }
+
+    /// Counts `s` as explored and puts its successors in `succ`; whether it is final.
+    fn expand(
+        &self,
+        s: &St,
+        tso: bool,
+        succ: &mut Vec<St>,
+        explored: &mut u64,
+    ) -> Result<bool, CheckFail> {
+        *explored += 1;
+        if *explored as usize > MAX_STATES {
+            return Err(CheckFail::TooLarge {
+                states: MAX_STATES as u64,
+            });
+        }
+        succ.clear();
+        self.successors(s, tso, succ);
+        Ok(succ.is_empty())
+    }
+
     fn successors(&self, s: &St, tso: bool, out: &mut Vec<St>) {
         for (t, code) in self.threads.iter().enumerate() {
             if tso && !s.sb[t].is_empty() {
@@ -164,17 +234,21 @@ impl Test {
             let mut n = s.clone();
             n.pc[t] += 1;
             match ins {
-                Ins::Mov(Operand::Reg(r), Operand::Mem(x)) => n.regs[t][r as usize] = load(s, t, x),
-                Ins::Mov(Operand::Reg(r), src) => n.regs[t][r as usize] = value(src, &s.regs[t]),
-                Ins::Mov(Operand::Mem(x), src) => store(&mut n, t, x, value(src, &s.regs[t]), tso),
-                // The parser admits no other MOV.
-                Ins::Mov(Operand::Imm(_), _) | Ins::Mfence | Ins::Nop => {}
+                Ins::Mov(d, src) => match resolve(d, &s.regs[t]) {
+                    Operand::Reg(r) => n.regs[t][r as usize] = read(s, t, src),
+                    Operand::Mem(x) => store(&mut n, t, x, read(s, t, src), tso),
+                    // The parser admits no other MOV.
+                    _ => {}
+                },
+                Ins::Mfence | Ins::Nop => {}
+                Ins::Cmp(a, b) => n.zf[t] = read(s, t, a) == read(s, t, b),
+                Ins::Jump(cond, to) => {
+                    if cond.is_none_or(|eq| eq == s.zf[t]) {
+                        n.pc[t] = to;
+                    }
+                }
                 Ins::Alu(r, op, src) => {
-                    let b = match src {
-                        Operand::Mem(x) => load(s, t, x),
-                        other => value(other, &s.regs[t]),
-                    };
-                    n.regs[t][r as usize] = op.apply(s.regs[t][r as usize], b);
+                    n.regs[t][r as usize] = op.apply(s.regs[t][r as usize], read(s, t, src));
                 }
                 Ins::Rmw(x, op, src, true) => {
                     n.mem[x as usize] = op.apply(n.mem[x as usize], value(src, &s.regs[t]));
@@ -229,7 +303,7 @@ impl Test {
     }
 
     /// Checks the test under `memory`: every interleaving, every final state.
-    pub fn check(&self, memory: Memory) -> Result<Outcome, TooLarge> {
+    pub fn check(&self, memory: Memory) -> Result<Outcome, CheckFail> {
         let tso = memory == Memory::Tso;
         let n = self.threads.len();
         let mut regs = vec![[0i64; 8]; n];
@@ -244,35 +318,57 @@ impl Test {
             mem: self.init.clone(),
             sb: vec![Vec::new(); n],
             tmp: vec![None; n],
+            zf: vec![false; n],
         };
-        // Layer by layer: every transition adds one to a state's depth, so a state's
-        // interleaving count is complete once the layer before it is done.
-        let mut layer: HashMap<St, u64> = HashMap::from([(root, 1)]);
         let mut finals: Vec<(St, u64)> = Vec::new();
         let (mut explored, mut transitions) = (0u64, 0u64);
         let mut succ = Vec::new();
-        while !layer.is_empty() {
-            let mut next: HashMap<St, u64> = HashMap::new();
-            for (s, count) in layer {
-                explored += 1;
-                if explored as usize > MAX_STATES {
-                    return Err(TooLarge {
-                        states: MAX_STATES as u64,
-                    });
-                }
-                succ.clear();
-                self.successors(&s, tso, &mut succ);
-                if succ.is_empty() {
-                    finals.push((s, count));
+        if self
+            .threads
+            .iter()
+            .flatten()
+            .any(|i| matches!(i, Ins::Jump(..)))
+        {
+            // With jumps a state is reached by paths of different lengths, and a loop
+            // by infinitely many: every state once, and each final state counted once.
+            let mut seen: std::collections::HashSet<St> = std::collections::HashSet::new();
+            seen.insert(root.clone());
+            let mut stack = vec![root];
+            while let Some(s) = stack.pop() {
+                if self.expand(&s, tso, &mut succ, &mut explored)? {
+                    finals.push((s, 1));
                     continue;
                 }
                 for t in succ.drain(..) {
                     transitions += 1;
-                    let c = next.entry(t).or_insert(0);
-                    *c = c.saturating_add(count);
+                    if !seen.contains(&t) {
+                        seen.insert(t.clone());
+                        stack.push(t);
+                    }
                 }
             }
-            layer = next;
+            if finals.is_empty() {
+                return Err(CheckFail::NeverEnds);
+            }
+        } else {
+            // Layer by layer: every transition adds one to a state's depth, so a state's
+            // interleaving count is complete once the layer before it is done.
+            let mut layer: HashMap<St, u64> = HashMap::from([(root, 1)]);
+            while !layer.is_empty() {
+                let mut next: HashMap<St, u64> = HashMap::new();
+                for (s, count) in layer {
+                    if self.expand(&s, tso, &mut succ, &mut explored)? {
+                        finals.push((s, count));
+                        continue;
+                    }
+                    for t in succ.drain(..) {
+                        transitions += 1;
+                        let c = next.entry(t).or_insert(0);
+                        *c = c.saturating_add(count);
+                    }
+                }
+                layer = next;
+            }
         }
         let shown = self.shown();
         let mut by_text: Vec<FinalState> = Vec::new();
@@ -290,7 +386,8 @@ impl Test {
                 .map(|&(p, i)| match p {
                     Some(p) => format!(
                         "{p}:{}={}; ",
-                        REGS[i as usize], s.regs[p as usize][i as usize]
+                        REGS[i as usize],
+                        self.show_value(s.regs[p as usize][i as usize])
                     ),
                     None => format!("{}={}; ", self.vars[i as usize], s.mem[i as usize]),
                 })
@@ -314,7 +411,8 @@ impl Test {
             (_, 0) => Observation::Always,
             _ => Observation::Sometimes,
         };
-        let ok = match self.quant {
+        let quant = self.quant_for(memory);
+        let ok = match quant {
             Quant::Exists => positive > 0,
             Quant::NotExists => positive == 0,
             Quant::Forall => negative == 0,
@@ -322,7 +420,7 @@ impl Test {
         Ok(Outcome {
             name: self.name.clone(),
             memory,
-            quant: self.quant,
+            quant,
             condition: self.cond_text.clone(),
             states: by_text,
             positive,

@@ -17,7 +17,13 @@
 //! interleavings that reach each final state. The report lists the final states with
 //! those counts, in litmus7's `count *>state` form (`*>` where the condition holds);
 //! herd7's Positive and Negative are counts of final states here (herd7 counts
-//! executions, one per final state in every classic test).
+//! executions, one per final state in every classic test). A test with jumps reaches a
+//! state by paths of different lengths, and a spin loop by infinitely many: it is
+//! searched state by state, each final state counted once, and refused when no
+//! interleaving ends.
+//!
+//! An unlocked `INC`/`ADD`/`XOR`… on memory is a load and then a store (two steps), as in
+//! herd7's X86 semantics; with `LOCK` it is one.
 
 //!
 //! The module's files: `syntax` (a test: its instructions and its condition), `parse`
@@ -31,6 +37,6 @@ mod syntax;
 #[cfg(test)]
 mod tests;
 
-pub use explore::{FinalState, Observation, Outcome, TooLarge, MAX_STATES};
+pub use explore::{CheckFail, FinalState, Observation, Outcome, MAX_STATES};
 pub use parse::{is_x86, parse};
-pub use syntax::{Atom, Ins, Operand, Prop, Quant, Test, REGS};
+pub use syntax::{Alu, Atom, Ins, Operand, Prop, Quant, Test, ADDR, REGS};

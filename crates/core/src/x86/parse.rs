@@ -3,7 +3,7 @@
 //! columns (`P0 | P1 ;`), an optional `locations [...]`, and the final condition.
 //! Every error names its line and column, as scenario files' errors do.
 
-use super::syntax::{Alu, Ins, Operand, Quant, Test, REGS};
+use super::syntax::{Alu, Ins, Operand, Quant, Test, ADDR, REGS};
 use crate::scenario::{ScenarioError, Span};
 
 /// Whether `src` is an X86 litmus test: its first word is `X86`.
@@ -101,10 +101,17 @@ pub(super) fn parse_int(p: Piece, src: &str, what: &str) -> Result<i64, Scenario
     )
 }
 
+/// The most instructions a thread has (a program counter is a byte, and a label may
+/// name the end).
+const MAX_CODE: usize = 250;
+
 /// `ADD`, `XOR`, `OR`, `AND`, `INC`, `DEC` by destination: a location (atomic with
 /// `LOCK`, a load then a store without), or a register (no `LOCK`).
 fn alu(op: Alu, d: Operand, s: Operand, locked: bool) -> Result<Ins, &'static str> {
     match (d, s) {
+        (Operand::Ind(_), _) | (_, Operand::Ind(_)) => {
+            Err("a register-indirect address [ESI] is taken by MOV and CMP only")
+        }
         (Operand::Mem(_), Operand::Mem(_)) => Err("x86 has no memory-to-memory form"),
         (Operand::Mem(x), s) => Ok(Ins::Rmw(x, op, s, locked)),
         (Operand::Reg(_), _) if locked => Err("LOCK takes a memory destination: LOCK ADD [x],src"),
@@ -136,7 +143,6 @@ pub fn parse(src: &str) -> Result<Test, ScenarioError> {
         pos: 0,
         depth: 0,
         vars: Vec::new(),
-        writes: Vec::new(),
     };
     p.test()
 }
@@ -148,8 +154,6 @@ pub(super) struct Parser<'a> {
     /// cannot overflow the stack.
     pub(super) depth: u32,
     pub(super) vars: Vec<String>,
-    /// Per variable: whether some instruction writes it.
-    pub(super) writes: Vec<bool>,
 }
 
 impl<'a> Parser<'a> {
@@ -204,7 +208,6 @@ impl<'a> Parser<'a> {
             Some(i) => i as u8,
             None => {
                 self.vars.push(name.to_string());
-                self.writes.push(false);
                 (self.vars.len() - 1) as u8
             }
         }
@@ -282,6 +285,25 @@ impl<'a> Parser<'a> {
         let nthreads = threads.len();
         // Registers read before this thread writes them (or the init block sets them).
         for (t, code) in threads.iter().enumerate() {
+            // `[ESI]` needs ESI to hold an address from the start, and to keep it.
+            for (i, ins) in code.iter().enumerate() {
+                for r in ins.bases() {
+                    let address = init_regs.iter().any(|&(p, q, v)| {
+                        let x = v.checked_sub(ADDR).unwrap_or(-1);
+                        p as usize == t && q == r && (0..self.vars.len() as i64).contains(&x)
+                    });
+                    if !address || code.iter().any(|o| o.sets().contains(&r)) {
+                        let (line_at, len) = lines[t][i];
+                        let reg = REGS[r as usize];
+                        return err(
+                            src,
+                            line_at,
+                            len,
+                            format!("[{reg}] needs {reg} to hold a location's address from the initial state ({t}:{reg}=x;) and P{t} not to write it"),
+                        );
+                    }
+                }
+            }
             let mut set = [false; 8];
             for &(_, r, _) in init_regs.iter().filter(|(p, _, _)| *p as usize == t) {
                 set[r as usize] = true;
@@ -304,11 +326,6 @@ impl<'a> Parser<'a> {
                 for r in ins.sets() {
                     set[r as usize] = true;
                 }
-            }
-        }
-        for ins in threads.iter().flatten() {
-            if let Some(x) = ins.writes_mem() {
-                self.writes[x as usize] = true;
             }
         }
         self.skip_space();
@@ -396,6 +413,53 @@ impl<'a> Parser<'a> {
             Quant::NotExists => "~exists",
             Quant::Forall => "forall",
         };
+        // `with tso: exists; sc: ~exists;`: what each model is expected to answer.
+        let mut kinds = Vec::new();
+        if self.keyword("with") {
+            loop {
+                self.skip_space();
+                let r = self.rest();
+                if r.is_empty() {
+                    break;
+                }
+                let at = self.pos;
+                let Some((name, after)) = r.split_once(':').filter(|(n, _)| is_ident(n.trim()))
+                else {
+                    return err(
+                        src,
+                        at,
+                        r.split_whitespace().next().map_or(1, str::len),
+                        "expected 'NAME: exists', 'NAME: ~exists' or 'NAME: forall' after 'with'",
+                    );
+                };
+                self.pos += r.len() - after.len();
+                self.skip_space();
+                let q = if self.keyword("exists") {
+                    Quant::Exists
+                } else if self.keyword("forall") {
+                    Quant::Forall
+                } else if self.keyword("~exists")
+                    || (self.keyword("~") || self.keyword("not")) && {
+                        self.skip_space();
+                        self.keyword("exists")
+                    }
+                {
+                    Quant::NotExists
+                } else {
+                    return err(
+                        src,
+                        self.pos,
+                        1,
+                        format!("expected exists, ~exists or forall for '{}'", name.trim()),
+                    );
+                };
+                kinds.push((name.trim().to_string(), q));
+                self.skip_space();
+                if self.rest().starts_with(';') {
+                    self.pos += 1;
+                }
+            }
+        }
         if !self.rest().trim().is_empty() {
             let r = self.rest();
             return err(
@@ -418,6 +482,7 @@ impl<'a> Parser<'a> {
             threads,
             locations,
             filter,
+            kinds,
             quant,
             prop,
             cond_text: format!("{kw} {cond_text}"),
@@ -467,7 +532,12 @@ impl<'a> Parser<'a> {
                 at: item.at + eq + 1,
             }
             .trim();
-            let v = parse_int(rhs, src, "a whole number")?;
+            // `0:ESI=x`: the register holds x's address.
+            let v = if is_ident(rhs.text) && reg_index(rhs.text).is_none() {
+                ADDR + self.var(rhs.text) as i64
+            } else {
+                parse_int(rhs, src, "a whole number or a location's name")?
+            };
             // An optional C type before the name: `int x=0`, `uint32_t y=1`.
             let name = lhs.text.split_whitespace().last().unwrap_or("");
             let name_at = lhs.at + lhs.text.len() - name.len();
@@ -532,6 +602,10 @@ impl<'a> Parser<'a> {
         let n = cols.len();
         let mut threads = vec![Vec::new(); n];
         let mut lines = vec![Vec::new(); n];
+        // Per thread, its labels and the instruction each names; the jumps to resolve
+        // once every label is known: (thread, instruction, label, where it is written).
+        let mut labels: Vec<Vec<(String, usize)>> = vec![Vec::new(); n];
+        let mut jumps: Vec<(usize, usize, String, usize)> = Vec::new();
         loop {
             self.skip_space();
             let r = self.rest();
@@ -571,12 +645,74 @@ impl<'a> Parser<'a> {
                 );
             }
             for (t, cell) in cells.into_iter().enumerate() {
-                let cell = cell.trim();
+                let mut cell = cell.trim();
+                // `L0:`, before an instruction or alone: the next instruction's label.
+                if let Some((name, rest)) = cell.text.split_once(':') {
+                    if is_ident(name) && reg_index(name).is_none() {
+                        if labels[t].iter().any(|(n, _)| n == name) {
+                            return err(
+                                src,
+                                cell.at,
+                                name.len(),
+                                format!("P{t} has two labels '{name}'"),
+                            );
+                        }
+                        labels[t].push((name.to_string(), threads[t].len()));
+                        cell = Piece {
+                            text: rest,
+                            at: cell.at + name.len() + 1,
+                        }
+                        .trim();
+                    }
+                }
                 if cell.text.is_empty() {
                     continue;
                 }
-                threads[t].push(self.ins(cell)?);
+                let (m, target) = cell
+                    .text
+                    .split_once(char::is_whitespace)
+                    .unwrap_or((cell.text, ""));
+                let jump = match m.to_ascii_uppercase().as_str() {
+                    "JMP" => Some(None),
+                    "JE" => Some(Some(true)),
+                    "JNE" => Some(Some(false)),
+                    _ => None,
+                };
+                let ins = match jump {
+                    Some(cond) => {
+                        let target = target.trim();
+                        let at = cell.at + cell.text.len() - target.len();
+                        if !is_ident(target) {
+                            return err(
+                                src,
+                                cell.at,
+                                cell.text.len(),
+                                format!("{m} takes a label: {m} L0"),
+                            );
+                        }
+                        jumps.push((t, threads[t].len(), target.to_string(), at));
+                        Ins::Jump(cond, 0)
+                    }
+                    None => self.ins(cell)?,
+                };
+                if threads[t].len() >= MAX_CODE {
+                    return err(
+                        src,
+                        cell.at,
+                        cell.text.len(),
+                        format!("P{t} has more than {MAX_CODE} instructions"),
+                    );
+                }
+                threads[t].push(ins);
                 lines[t].push((cell.at, cell.text.len()));
+            }
+        }
+        for (t, i, name, at) in jumps {
+            let Some(&(_, to)) = labels[t].iter().find(|(n, _)| *n == name) else {
+                return err(src, at, name.len(), format!("P{t} has no label '{name}'"));
+            };
+            if let Ins::Jump(cond, _) = threads[t][i] {
+                threads[t][i] = Ins::Jump(cond, to as u8);
             }
         }
         Ok((threads, lines))
@@ -602,12 +738,15 @@ impl<'a> Parser<'a> {
         }
         if let Some(inner) = t.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
             let inner = inner.trim();
-            if !is_ident(inner) || reg_index(inner).is_some() {
+            if let Some(r) = reg_index(inner) {
+                return Ok(Operand::Ind(r));
+            }
+            if !is_ident(inner) {
                 return err(
                     src,
                     p.at,
                     t.len(),
-                    format!("'{t}': this model takes named locations only, as [x]"),
+                    format!("'{t}': an address is a location [x] or a register [ESI]"),
                 );
             }
             return Ok(Operand::Mem(self.var(inner)));
@@ -670,11 +809,18 @@ impl<'a> Parser<'a> {
         };
         let ins = match (m.as_str(), locked, ops.as_slice()) {
             ("MOV", false, [d, s]) => match (d, s) {
-                (Operand::Mem(_), Operand::Mem(_)) => {
+                (Operand::Mem(_) | Operand::Ind(_), Operand::Mem(_) | Operand::Ind(_)) => {
                     return bad("x86 has no memory-to-memory MOV");
                 }
                 (Operand::Imm(_), _) => return bad("the destination cannot be an immediate"),
                 _ => Ins::Mov(*d, *s),
+            },
+            ("CMP", false, [a, b]) => match (a, b) {
+                (Operand::Mem(_) | Operand::Ind(_), Operand::Mem(_) | Operand::Ind(_)) => {
+                    return bad("x86 compares a location with a register or an immediate only");
+                }
+                (Operand::Imm(_), _) => return bad("the first operand cannot be an immediate"),
+                _ => Ins::Cmp(*a, *b),
             },
             ("MFENCE", false, []) => Ins::Mfence,
             // Under x86-TSO on write-back memory they order nothing MOV does not.
@@ -718,8 +864,8 @@ impl<'a> Parser<'a> {
                     format!("{m} without LOCK is not atomic and this model does not take it: write LOCK {m}"),
                 )
             }
-            ("MOV" | "MFENCE" | "LFENCE" | "SFENCE" | "ADD" | "XOR" | "OR" | "AND" | "INC"
-            | "DEC" | "XADD" | "CMPXCHG", _, _) => {
+            ("MOV" | "CMP" | "MFENCE" | "LFENCE" | "SFENCE" | "ADD" | "XOR" | "OR" | "AND"
+            | "INC" | "DEC" | "XADD" | "CMPXCHG", _, _) => {
                 return bad("wrong operands (or a LOCK prefix where it does not belong)")
             }
             (other, _, _) => {
@@ -732,7 +878,7 @@ impl<'a> Parser<'a> {
                     if fence {
                         format!("unknown fence '{other}': this model knows MFENCE (and LFENCE, SFENCE, which order nothing more under x86-TSO)")
                     } else {
-                        format!("unknown instruction '{other}': this model knows MOV, MFENCE, LFENCE, SFENCE, XCHG, ADD, XOR, OR, AND, INC, DEC (each with or without LOCK), and LOCK XADD, CMPXCHG")
+                        format!("unknown instruction '{other}': this model knows MOV, CMP, JMP, JE, JNE, MFENCE, LFENCE, SFENCE, XCHG, ADD, XOR, OR, AND, INC, DEC (each with or without LOCK), and LOCK XADD, CMPXCHG")
                     },
                 );
             }

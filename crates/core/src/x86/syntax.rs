@@ -13,7 +13,14 @@ pub enum Operand {
     Imm(i64),
     /// A location, by index into [`Test::vars`].
     Mem(u8),
+    /// `[ESI]`: the location whose address the register holds (set by the initial
+    /// state, `0:ESI=x`, and never written by the thread: the parser checks both).
+    Ind(u8),
 }
+
+/// What a register holds for the address of location `x` (`0:ESI=x`): apart from any
+/// number a test writes.
+pub const ADDR: i64 = 1 << 48;
 
 /// The arithmetic of `ADD`, `XOR`, `OR`, `AND` (`INC` and `DEC` are `ADD` of 1 and -1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,12 +63,44 @@ pub enum Ins {
     LockXadd(u8, u8),
     /// `LOCK CMPXCHG [x],REG`: if `[x]` equals EAX, `[x]` = REG, else EAX = `[x]`.
     LockCmpxchg(u8, u8),
+    /// `CMP a,b`: sets the zero flag to `a == b` (a load if either is a location).
+    Cmp(Operand, Operand),
+    /// `JMP L` (`None`), `JE L` (`Some(true)`: if the zero flag is set), `JNE L`: to the
+    /// instruction at the index.
+    Jump(Option<bool>, u8),
 }
 
 impl Ins {
     /// Registers the instruction reads.
     pub fn reads(self) -> Vec<u8> {
+        let mut v = self.reads_direct();
+        v.extend(self.bases());
+        v
+    }
+
+    /// Registers an `[ESI]` operand takes its address from.
+    pub fn bases(self) -> Vec<u8> {
+        let ops = match self {
+            Ins::Mov(a, b) | Ins::Cmp(a, b) => vec![a, b],
+            _ => Vec::new(),
+        };
+        ops.into_iter()
+            .filter_map(|o| match o {
+                Operand::Ind(r) => Some(r),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn reads_direct(self) -> Vec<u8> {
         match self {
+            Ins::Cmp(a, b) => [a, b]
+                .into_iter()
+                .filter_map(|o| match o {
+                    Operand::Reg(r) => Some(r),
+                    _ => None,
+                })
+                .collect(),
             Ins::Mov(_, Operand::Reg(r)) => vec![r],
             Ins::Xchg(_, r) | Ins::LockXadd(_, r) => vec![r],
             Ins::Rmw(_, _, Operand::Reg(r), _) => vec![r],
@@ -82,22 +121,16 @@ impl Ins {
             _ => Vec::new(),
         }
     }
-    /// The location it writes, if any.
-    pub fn writes_mem(self) -> Option<u8> {
-        match self {
-            Ins::Mov(Operand::Mem(x), _)
-            | Ins::Xchg(x, _)
-            | Ins::Rmw(x, ..)
-            | Ins::LockXadd(x, _)
-            | Ins::LockCmpxchg(x, _) => Some(x),
-            _ => None,
-        }
-    }
     /// Waits for an empty store buffer under TSO.
     pub fn drains(self) -> bool {
         !matches!(
             self,
-            Ins::Mov(..) | Ins::Nop | Ins::Alu(..) | Ins::Rmw(.., false)
+            Ins::Mov(..)
+                | Ins::Nop
+                | Ins::Alu(..)
+                | Ins::Rmw(.., false)
+                | Ins::Cmp(..)
+                | Ins::Jump(..)
         )
     }
 }
@@ -178,6 +211,9 @@ pub struct Test {
     pub locations: Vec<(Option<u8>, u8)>,
     /// `filter (...)`: final states where it does not hold are left out, as herd7 does.
     pub filter: Option<Prop>,
+    /// `final (...) with tso: exists; sc: ~exists;`: the quantifier for a model by name,
+    /// in place of [`Test::quant`] when the check's model is named.
+    pub kinds: Vec<(String, Quant)>,
     pub quant: Quant,
     pub prop: Prop,
     /// The condition as written, normalised to single spaces.

@@ -300,3 +300,105 @@ fn implication_unwritten_locations_and_filter() {
     assert_eq!(states, ["1:EAX=0;", "1:EAX=1;"], "{}", o.herd_text());
     assert_eq!(o.observation, Observation::Sometimes);
 }
+
+/// `CMP`, `JE`, `JNE`, `JMP` and labels: MP with a spin loop is still forbidden on x86
+/// (the reader leaves the loop only once it has seen the flag, and then sees the data),
+/// a bounded counting loop ends, a forward jump skips, and a loop that can never exit
+/// is an error, not a hang.
+#[test]
+fn jumps_labels_and_loops() {
+    let mp = "X86 MP+loop\n{ x=0; y=0; }\n P0         | P1          ;\n MOV [x],$1 | L0:         ;\n MOV [y],$1 | MOV EAX,[y] ;\n            | CMP EAX,$1  ;\n            | JNE L0      ;\n            | MOV EBX,[x] ;\nexists (1:EBX=0)\n";
+    for memory in [Memory::Tso, Memory::Sc] {
+        let o = parse(mp).unwrap().check(memory).unwrap();
+        let states: Vec<&str> = o.states.iter().map(|f| f.state.as_str()).collect();
+        assert_eq!(
+            (o.observation, states),
+            (Observation::Never, vec!["1:EBX=1;"])
+        );
+    }
+    // Without the fence-free order (the data written after the flag) the stale read is
+    // seen: the loop is no barrier.
+    let late = mp
+        .replace("MOV [x],$1 | L0:", "MOV [y],$1 | L0:")
+        .replace("MOV [y],$1 | MOV EAX", "MOV [x],$1 | MOV EAX");
+    let o = parse(&late).unwrap().check(Memory::Sc).unwrap();
+    assert_eq!(o.observation, Observation::Sometimes, "{}", o.herd_text());
+    assert_always("X86 count\n{ }\n P0 ;\n MOV EAX,$0 ;\n L1: INC EAX ;\n CMP EAX,$5 ;\n JNE L1 ;\n CMP EAX,$5 ;\n JE end ;\n MOV EAX,$99 ;\n end: ;\nforall (0:EAX=5)\n");
+    assert_always("X86 skip\n{ x=0; }\n P0 ;\n JMP L ;\n MOV [x],$1 ;\n L: MOV EBX,$2 ;\nforall (x=0 /\\ 0:EBX=2)\n");
+    let stuck = "X86 stuck\n{ y=0; }\n P0          ;\n L0: MOV EAX,[y] ;\n CMP EAX,$1 ;\n JNE L0 ;\nexists (0:EAX=1)\n";
+    let e = parse(stuck).unwrap().check(Memory::Tso).unwrap_err();
+    assert_eq!(e, CheckFail::NeverEnds);
+    assert!(e.to_string().contains("a loop never exits"));
+    for (bad, want) in [
+        (
+            "X86 t\n{ }\n P0 ;\n JMP nowhere ;\nexists (0:EAX=0)\n",
+            "4:6: P0 has no label 'nowhere'",
+        ),
+        (
+            "X86 t\n{ }\n P0 ;\n L: MOV EAX,$1 ;\n L: MOV EAX,$2 ;\nexists (0:EAX=0)\n",
+            "two labels 'L'",
+        ),
+        (
+            "X86 t\n{ }\n P0 ;\n JE $1 ;\nexists (0:EAX=0)\n",
+            "JE takes a label",
+        ),
+    ] {
+        let e = error(bad);
+        assert!(e.contains(want), "{bad:?}: {e}");
+    }
+}
+
+/// `[ESI]` with `0:ESI=x`: the register holds x's address, a final state shows it by
+/// name, and a condition can name it; the register must hold an address from the start
+/// and keep it.
+#[test]
+fn register_indirect_addresses() {
+    let src = "X86 ind\n{ x=0; 0:ESI=x; 1:EDI=x; }\n P0          | P1           ;\n MOV [ESI],$1 | MOV EAX,[EDI] ;\n             | CMP [EDI],$1  ;\nlocations [0:ESI;]\nexists (1:EAX=1 /\\ 0:ESI=x)\n";
+    let o = parse(src).unwrap().check(Memory::Tso).unwrap();
+    let states: Vec<&str> = o.states.iter().map(|f| f.state.as_str()).collect();
+    assert_eq!(states, ["0:ESI=x; 1:EAX=0;", "0:ESI=x; 1:EAX=1;"]);
+    assert_eq!(o.observation, Observation::Sometimes);
+    for bad in [
+        "X86 t\n{ x=0; }\n P0 ;\n MOV [ESI],$1 ;\nexists (x=1)\n",
+        "X86 t\n{ x=0; 0:ESI=x; }\n P0 ;\n MOV ESI,$0 ;\n MOV [ESI],$1 ;\nexists (x=1)\n",
+        // One past the last location's address.
+        "X86 t\n{ x=0; 0:ESI=281474976710657; }\n P0 ;\n MOV [ESI],$1 ;\nexists (x=1)\n",
+    ] {
+        assert!(
+            error(bad).contains("[ESI] needs ESI to hold a location's address"),
+            "{}",
+            error(bad)
+        );
+    }
+    let e = error("X86 t\n{ x=0; 0:ESI=x; }\n P0 ;\n LOCK INC [ESI] ;\nexists (x=1)\n");
+    assert!(e.contains("taken by MOV and CMP only"), "{e}");
+}
+
+/// `final … with tso: exists; sc: ~exists;`: each model's expected answer; herd7's
+/// "Allowed"/"Forbidden" and Ok/No follow the model the check runs under.
+#[test]
+fn a_with_clause_names_each_models_expectation() {
+    let src = SB.replace(
+        "exists (0:EAX=0 /\\ 1:EAX=0)",
+        "final (0:EAX=0 /\\ 1:EAX=0);\nwith tso: exists; sc: ~ exists;",
+    );
+    let t = parse(&src).unwrap_or_else(|e| panic!("{}", e.render(&src, "t")));
+    let tso = t.check(Memory::Tso).unwrap();
+    assert_eq!((tso.quant, tso.ok), (Quant::Exists, true));
+    let sc = t.check(Memory::Sc).unwrap();
+    assert_eq!((sc.quant, sc.ok), (Quant::NotExists, true));
+    assert!(
+        sc.herd_text().starts_with("Test SB Forbidden\n"),
+        "{}",
+        sc.herd_text()
+    );
+    let bad = SB.replace(
+        "exists (0:EAX=0 /\\ 1:EAX=0)",
+        "exists (0:EAX=0) with tso: sometimes",
+    );
+    assert!(
+        error(&bad).contains("expected exists, ~exists or forall for 'tso'"),
+        "{}",
+        error(&bad)
+    );
+}
