@@ -1,5 +1,6 @@
-//! `tornsim check FILE.litmus` for herd7's X86 litmus tests: each file checked
-//! exhaustively under x86-TSO (or `--memory sc`), reported as herd7 reports it.
+//! `tornsim check FILE.litmus` for herd7's X86 litmus tests and the kernel's C litmus
+//! tests (lowered to x86 by the kernel's own mapping): each file checked exhaustively
+//! under x86-TSO (or `--memory sc`), reported as herd7 reports it.
 
 use crate::args::{CheckArgs, CheckFormat, ConfigArgs};
 use crate::output::{print_json, InputError, OK};
@@ -9,9 +10,10 @@ use std::time::Instant;
 use tornsim_core::config::{Knob, Memory};
 use tornsim_core::x86;
 
-/// Whether the file at `path` is an X86 litmus test (its first word is `X86`).
+/// Whether the file at `path` is an X86 or C litmus test (its first word is `X86` or
+/// `C`).
 pub fn is_litmus(path: &Path) -> bool {
-    std::fs::read_to_string(path).is_ok_and(|t| x86::is_x86(&t))
+    std::fs::read_to_string(path).is_ok_and(|t| x86::is_litmus(&t))
 }
 
 /// The flags a litmus test takes: `--memory` only.
@@ -35,12 +37,12 @@ pub fn check_litmus(a: &CheckArgs) -> Result<u8, InputError> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path)
             .map_err(|e| InputError(format!("cannot read '{shown}': {e}")))?;
-        if !x86::is_x86(&text) {
+        if !x86::is_litmus(&text) {
             return Err(InputError(format!(
                 "'{shown}' is a scenario file, not an X86 litmus test: check the two kinds in separate commands"
             )));
         }
-        let test = x86::parse(&text).map_err(|e| InputError(e.render(&text, &shown)))?;
+        let test = x86::parse_litmus(&text).map_err(|e| InputError(e.render(&text, &shown)))?;
         let start = Instant::now();
         let o = test
             .check(memory)

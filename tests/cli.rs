@@ -1150,6 +1150,32 @@ fn a_scenario_with_shared_words_checks_runs_and_replays() {
     assert!(json(&plain).get("runs_observed").is_none());
 }
 
+/// The kernel's C format, answered for x86: herd7's report with the test's own
+/// register names, and an unmodelled primitive refused at its place.
+#[test]
+fn c_litmus_tests_are_answered_for_x86() {
+    let sb = tornsim(&["check", "tests/litmus/c/SB+once.litmus"]);
+    assert_eq!(sb.status.code(), Some(0), "{}", stderr(&sb));
+    let out = stdout(&sb);
+    assert!(out.contains("*>0:r0=0; 1:r0=0;\n"), "{out}");
+    assert!(out.contains("Observation SB+once Sometimes 1 3\n"), "{out}");
+    let mp = tornsim(&["check", "tests/litmus/c/MP+once.litmus", "--json"]);
+    assert_eq!(json(&mp)["observation"], "never");
+    let bad = scratch("c").join("rcu.litmus");
+    std::fs::write(
+        &bad,
+        "C rcu\n{}\nP0(int *x)\n{\n\tsynchronize_rcu();\n}\nexists (x=0)\n",
+    )
+    .unwrap();
+    let e = tornsim(&["check", bad.to_str().unwrap()]);
+    assert_eq!(e.status.code(), Some(2));
+    assert!(
+        stderr(&e).contains("rcu.litmus:5:2: synchronize_rcu() is not modelled"),
+        "{}",
+        stderr(&e)
+    );
+}
+
 /// herd7's X86 format: the report, `--json`'s observation, and errors with a caret.
 #[test]
 fn x86_litmus_tests_report_as_herd7_does() {

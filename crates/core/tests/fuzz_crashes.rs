@@ -28,10 +28,14 @@ fn as_the_targets_do(src: &str) {
     }
 }
 
-/// What `x86_litmus` does with one input.
-fn as_the_x86_target_does(src: &str) {
-    use tornsim_core::{config::Memory, x86};
-    match x86::parse(src) {
+/// What `x86_litmus` (with `x86::parse`) and `c_litmus` (with `x86::parse_c`) do with
+/// one input.
+fn as_the_litmus_targets_do(
+    src: &str,
+    parse: fn(&str) -> Result<tornsim_core::x86::Test, tornsim_core::scenario::ScenarioError>,
+) {
+    use tornsim_core::config::Memory;
+    match parse(src) {
         Ok(t) => {
             if t.threads.iter().map(Vec::len).sum::<usize>() <= 12 {
                 let _ = (t.check(Memory::Tso), t.check(Memory::Sc));
@@ -83,7 +87,11 @@ fn every_input_a_fuzzer_crashed_on_is_handled() {
             }
         } else if name.starts_with("x86_litmus-") {
             if let Ok(s) = std::str::from_utf8(&bytes) {
-                as_the_x86_target_does(s);
+                as_the_litmus_targets_do(s, tornsim_core::x86::parse);
+            }
+        } else if name.starts_with("c_litmus-") {
+            if let Ok(s) = std::str::from_utf8(&bytes) {
+                as_the_litmus_targets_do(s, tornsim_core::x86::parse_c);
             }
         } else if name.starts_with("link-") {
             if let Ok(s) = std::str::from_utf8(&bytes) {

@@ -34,7 +34,11 @@ impl<'a> Parser<'a> {
                     format!("there is no P{n} (the test has {nthreads} threads)"),
                 );
             }
-            let Some(r) = reg_index(reg.trim()) else {
+            let named = self
+                .reg_names
+                .get(n as usize)
+                .map(|names| names.iter().position(|x| x == reg.trim()).map(|i| i as u8));
+            let Some(r) = named.unwrap_or_else(|| reg_index(reg.trim())) else {
                 return err(
                     src,
                     p.at,

@@ -1,7 +1,7 @@
 //! The exhaustive search over a test's interleavings under x86-TSO or SC, and herd7's
 //! report of its final states.
 
-use super::syntax::{Ins, Operand, Quant, Test, ADDR, REGS};
+use super::syntax::{Ins, Operand, Quant, Test, ADDR};
 use crate::knob::Memory;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -386,7 +386,7 @@ impl Test {
                 .map(|&(p, i)| match p {
                     Some(p) => format!(
                         "{p}:{}={}; ",
-                        REGS[i as usize],
+                        self.reg_name(p, i),
                         self.show_value(s.regs[p as usize][i as usize])
                     ),
                     None => format!("{}={}; ", self.vars[i as usize], s.mem[i as usize]),

@@ -27,16 +27,37 @@
 
 //!
 //! The module's files: `syntax` (a test: its instructions and its condition), `parse`
-//! (the format), `cond` (the final condition's syntax) and `explore` (the exhaustive
-//! search and the report).
+//! (the format: header, initial state, what follows the threads), `program` (the
+//! columns of instructions, labels and jumps), `cond` (the final condition's syntax),
+//! `c` (the kernel's C format, lowered to these instructions) and `explore` (the
+//! exhaustive search and the report).
 
+mod c;
 mod cond;
 mod explore;
 mod parse;
+mod program;
 mod syntax;
 #[cfg(test)]
 mod tests;
 
+pub use c::{is_c, parse_c, PRIMITIVES};
 pub use explore::{CheckFail, FinalState, Observation, Outcome, MAX_STATES};
 pub use parse::{is_x86, parse};
+
+/// Whether `src` is a litmus test tornsim answers for x86: herd7's X86 (`X86 NAME`) or
+/// the kernel's C (`C NAME`).
+pub fn is_litmus(src: &str) -> bool {
+    is_x86(src) || is_c(src)
+}
+
+/// Parses either kind of litmus test ([`is_litmus`]) into the X86 test it is or lowers
+/// to.
+pub fn parse_litmus(src: &str) -> Result<Test, crate::scenario::ScenarioError> {
+    if is_c(src) {
+        parse_c(src)
+    } else {
+        parse(src)
+    }
+}
 pub use syntax::{Alu, Atom, Ins, Operand, Prop, Quant, Test, ADDR, REGS};

@@ -70,6 +70,16 @@ pub enum Ins {
     Jump(Option<bool>, u8),
 }
 
+impl Test {
+    /// Thread `t`'s register `r` as the test names it.
+    pub fn reg_name(&self, t: u8, r: u8) -> &str {
+        self.reg_names
+            .get(t as usize)
+            .and_then(|n| n.get(r as usize))
+            .map_or(REGS[r as usize], String::as_str)
+    }
+}
+
 impl Ins {
     /// Registers the instruction reads.
     pub fn reads(self) -> Vec<u8> {
@@ -218,4 +228,6 @@ pub struct Test {
     pub prop: Prop,
     /// The condition as written, normalised to single spaces.
     pub cond_text: String,
+    /// A C test's register names by thread and slot (its locals); empty: [`REGS`].
+    pub reg_names: Vec<Vec<String>>,
 }

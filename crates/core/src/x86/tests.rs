@@ -402,3 +402,64 @@ fn a_with_clause_names_each_models_expectation() {
         error(&bad)
     );
 }
+
+/// The C reader's lowering, value by value: what each returning primitive gives, `if`
+/// with `==`, `!=`, a bare local and `!`, `else`, and the `_relaxed`/`_acquire` forms.
+#[test]
+fn c_primitives_return_what_the_kernel_says() {
+    let src = "C values\n{ x=5; y=7; z=0; }\nP0(int *x, int *y, atomic_t *z)\n{\n\tint a, b, c, d, e, f;\n\ta = xchg_relaxed(x, 9);\n\tb = cmpxchg(y, 1, 2);\n\tc = cmpxchg_acquire(y, 7, 3);\n\td = atomic_inc_return(z);\n\te = atomic_fetch_sub(3, z);\n\tatomic_sub(1, z);\n\tf = atomic_add_return_relaxed(10, z);\n\tif (a != 5) {\n\t\tWRITE_ONCE(*x, 100);\n\t} else if (!b) {\n\t\tWRITE_ONCE(*x, 200);\n\t} else\n\t\tWRITE_ONCE(*x, 300);\n}\nforall (0:a=5 /\\ 0:b=7 /\\ 0:c=7 /\\ y=3 /\\ 0:d=1 /\\ 0:e=1 /\\ 0:f=7 /\\ z=7 /\\ x=300)\n";
+    let t = parse_litmus(src).unwrap_or_else(|e| panic!("{}", e.render(src, "c")));
+    let o = t.check(Memory::Tso).unwrap();
+    assert_eq!(
+        (o.observation, o.ok),
+        (Observation::Always, true),
+        "{}",
+        o.herd_text()
+    );
+    assert!(o.herd_text().contains("0:a=5;"), "{}", o.herd_text());
+}
+
+/// A C test's mistakes are errors at their line and column, never a panic.
+#[test]
+fn c_mistakes_are_located() {
+    let body = |b: &str| format!("C t\n{{}}\nP0(int *x)\n{{\n\tint r0;\n{b}\n}}\nexists (x=1)\n");
+    for (b, want) in [
+        (
+            "\tr0 = READ_ONCE(*q);",
+            "6:18: 'q' is not a parameter of this thread",
+        ),
+        (
+            "\tsynchronize_rcu();",
+            "6:2: synchronize_rcu() is not modelled",
+        ),
+        ("\tr0 = smp_mb();", "returns nothing to assign"),
+        (
+            "\tREAD_ONCE(*x);",
+            "returns a value: write r = READ_ONCE(…)",
+        ),
+        ("\tWRITE_ONCE(*x);", "WRITE_ONCE() takes 2 arguments"),
+        (
+            "\tatomic_sub(r0, x);",
+            "subtracts a number here, not a local",
+        ),
+        (
+            "\tif (q) WRITE_ONCE(*x, 1);",
+            "an if tests a local: 'q' is none",
+        ),
+        ("\tint a, b, c, d, e, f, g;", "at most 6 locals"),
+        ("\tWRITE_ONCE(*x, 1)", "expected ';'"),
+    ] {
+        let src = body(b);
+        let e = parse_litmus(&src).unwrap_err().render(&src, "t.litmus");
+        assert!(e.contains(want), "{b}: {e}");
+    }
+    let e = parse_litmus("C t\n{}\nP1(int *x) { }\nexists (x=1)\n").unwrap_err();
+    assert!(
+        e.message.contains("expected the thread P0"),
+        "{}",
+        e.message
+    );
+    let e = parse_litmus("C t\n{}\nP0(int *x) { WRITE_ONCE(*x, 1);\nexists (x=1)\n").unwrap_err();
+    assert!(e.message.contains("never closed"), "{}", e.message);
+    assert!(is_litmus("C SB\n") && is_litmus("X86 SB\n") && !is_litmus("tornsim x\n"));
+}
