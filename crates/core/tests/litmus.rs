@@ -154,6 +154,46 @@ const EXPECTED_C: &[(&str, Observation, Observation, Observation)] = {
         // holder's stores are in memory before the unlock's store).
         ("spinlock-sb", Never, Never, Never),
         ("trylock-once", Never, Never, Never),
+        // The same lock: P1's reads run wholly before or wholly after P0's writes.
+        ("spinlock-mp", Never, Never, Never),
+        // A failing compare writes nothing and returns the value it found.
+        ("cmpxchg-fail", Always, Always, Always),
+        // Coherence: one memory, each CPU reading its own newest store or memory, so
+        // every location's values are seen in one order.
+        ("CoRR", Never, Never, Never),
+        // A CPU's buffer drains in order: 2 lands after 1.
+        ("CoWW", Never, Never, Never),
+        // r0=2: P1's store landed before P0's load, so before P0's later store.
+        ("CoRW", Never, Never, Never),
+        // r0=2: P0's own 1 had drained (else it reads 1) and 2 landed after it.
+        ("CoWR", Never, Never, Never),
+        // Each CPU reads its own store from its buffer, then the other's location from
+        // memory before either store drains.
+        ("SB+rfionceonces", Sometimes, Never, Sometimes),
+        // Three loads can all run before three buffered stores drain.
+        ("3.SB", Sometimes, Never, Sometimes),
+        ("3.SB+mbs", Never, Never, Never),
+        // Releases are stores, acquires loads: TSO keeps each CPU's order.
+        ("ISA2+releaseacquire", Never, Never, Never),
+        ("WRC+release+rmb", Never, Never, Never),
+        ("LB+acquirerelease", Never, Never, Never),
+        ("2+2W+mbs", Never, Never, Never),
+        ("S+wmb+acquire", Never, Never, Never),
+        ("IRIW+mbs", Never, Never, Never),
+        // A grace period that begins while the reader is in its critical section ends
+        // after the reader has left it: x=1 is written after both reads. One that
+        // begins before the reader's critical section began follows P1's p=1 into
+        // memory (it starts with a full barrier), so the reader sees p=1.
+        ("RCU+sync+free", Never, Never, Never),
+        // smp_mb() orders P1's two stores, but the reader can read p before both and x
+        // after both.
+        ("RCU+mb+free", Sometimes, Sometimes, Sometimes),
+        // Without rcu_read_lock() the reader is in no critical section: the grace
+        // period need not wait for it.
+        ("RCU+sync+free+nolock", Sometimes, Sometimes, Sometimes),
+        // The grace period waits until P0 is out of its critical section with x=1
+        // drained; P0's read of y then came before P1's y=1, or after it landed.
+        ("RCU+sync+SB", Never, Never, Never),
     ]
 };
 

@@ -25,7 +25,9 @@ pub const PRIMITIVES: &[(&str, &str, &str)] = &[
     ("READ_ONCE, atomic_read, smp_load_acquire, rcu_dereference", "r = READ_ONCE(*x)", "MOV r,[x]"),
     ("WRITE_ONCE, atomic_set, smp_store_release, rcu_assign_pointer", "WRITE_ONCE(*x, v)", "MOV [x],v"),
     ("smp_mb, smp_mb__before_atomic, smp_mb__after_atomic", "smp_mb()", "MFENCE (the kernel's LOCK ADDL $0 to the stack orders the same); before/after_atomic: nothing, x86 atomics are locked"),
-    ("smp_rmb, smp_wmb, barrier, rcu_read_lock, rcu_read_unlock", "smp_wmb()", "nothing (a compiler barrier on x86)"),
+    ("smp_rmb, smp_wmb, barrier", "smp_wmb()", "nothing (a compiler barrier on x86)"),
+    ("rcu_read_lock, rcu_read_unlock", "rcu_read_lock()", "nothing on x86 (a compiler barrier); they bound the read-side critical section a grace period waits for"),
+    ("synchronize_rcu", "synchronize_rcu()", "a full barrier; a wait until every other CPU has been outside any read-side critical section with its stores drained (a quiescent state); a full barrier"),
     ("xchg and its _relaxed, _acquire, _release forms", "r = xchg(x, v)", "MOV r,v; XCHG [x],r"),
     ("cmpxchg and its forms", "r = cmpxchg(x, old, new)", "MOV EAX,old; MOV t,new; LOCK CMPXCHG [x],t; MOV r,EAX"),
     ("atomic_inc, atomic_dec, atomic_add, atomic_sub", "atomic_add(v, x)", "LOCK ADD [x],v"),
@@ -393,9 +395,15 @@ impl<'s> Thread<'s, '_> {
             | "smp_wmb"
             | "barrier"
             | "smp_mb__before_atomic"
-            | "smp_mb__after_atomic"
-            | "rcu_read_lock"
-            | "rcu_read_unlock" => want(0, self)?,
+            | "smp_mb__after_atomic" => want(0, self)?,
+            "rcu_read_lock" | "rcu_read_unlock" | "synchronize_rcu" => {
+                want(0, self)?;
+                self.code.push(match base {
+                    "rcu_read_lock" => Ins::RcuLock,
+                    "rcu_read_unlock" => Ins::RcuUnlock,
+                    _ => Ins::SyncRcu,
+                });
+            }
             "xchg" => {
                 want(2, self)?;
                 let r = needs_dest(self)?;

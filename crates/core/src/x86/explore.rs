@@ -104,6 +104,23 @@ struct St {
     tmp: Vec<Option<i64>>,
     /// Per thread, the zero flag `CMP` sets and `JE`/`JNE` test.
     zf: Vec<bool>,
+    /// Per thread, how deep it is in RCU read-side critical sections.
+    rcu: Vec<u8>,
+    /// Per thread in `synchronize_rcu()`: the CPUs (a bit each) that have not yet
+    /// passed a quiescent state since its grace period began.
+    gp: Vec<Option<u64>>,
+}
+
+/// A grace period stops waiting for a CPU once it is outside any read-side critical
+/// section with an empty store buffer.
+fn settle(mut n: St) -> St {
+    let quiet = (0..n.rcu.len())
+        .filter(|&u| n.rcu[u] == 0 && n.sb[u].is_empty())
+        .fold(0u64, |m, u| m | 1 << u);
+    for g in n.gp.iter_mut().flatten() {
+        *g &= !quiet;
+    }
+    n
 }
 
 /// `[ESI]` as the location the register's address names; any other operand as it is.
@@ -155,6 +172,9 @@ pub enum CheckFail {
     TooLarge { states: u64 },
     /// No interleaving ends: some thread's loop never exits.
     NeverEnds,
+    /// A `synchronize_rcu()` waits forever: a CPU it waits for never leaves its
+    /// read-side critical section.
+    GraceNeverEnds,
 }
 
 impl std::fmt::Display for CheckFail {
@@ -167,6 +187,10 @@ impl std::fmt::Display for CheckFail {
             CheckFail::NeverEnds => write!(
                 f,
                 "no interleaving ends: a loop never exits, whatever the other threads do"
+            ),
+            CheckFail::GraceNeverEnds => write!(
+                f,
+                "a synchronize_rcu() waits forever: a CPU it waits for never leaves its read-side critical section (an rcu_read_unlock() missing, or the grace period inside a critical section it waits for)"
             ),
         }
     }
@@ -214,6 +238,9 @@ impl Test {
         }
         succ.clear();
         self.successors(s, tso, succ);
+        if succ.is_empty() && s.gp.iter().any(Option::is_some) {
+            return Err(CheckFail::GraceNeverEnds);
+        }
         Ok(succ.is_empty())
     }
 
@@ -223,7 +250,7 @@ impl Test {
                 let mut n = s.clone();
                 let (x, v) = n.sb[t].remove(0);
                 n.mem[x as usize] = v;
-                out.push(n);
+                out.push(settle(n));
             }
             let Some(&ins) = code.get(s.pc[t] as usize) else {
                 continue;
@@ -265,6 +292,23 @@ impl Test {
                         store(&mut n, t, x, op.apply(old, value(src, &s.regs[t])), tso);
                     }
                 },
+                Ins::RcuLock => n.rcu[t] = n.rcu[t].saturating_add(1),
+                Ins::RcuUnlock => n.rcu[t] = n.rcu[t].saturating_sub(1),
+                Ins::SyncRcu => match s.gp[t] {
+                    // Begins: waits for every other CPU to pass a quiescent state (out
+                    // of any critical section, its buffer drained: the kernel's grace
+                    // period has each CPU run a full barrier).
+                    None => {
+                        n.pc[t] -= 1;
+                        let others = (0..s.rcu.len())
+                            .filter(|&u| u != t)
+                            .fold(0u64, |m, u| m | 1 << u);
+                        n.gp[t] = Some(others);
+                    }
+                    Some(0) => n.gp[t] = None,
+                    // Still waiting: no step.
+                    Some(_) => continue,
+                },
                 Ins::Xchg(x, r) => {
                     std::mem::swap(&mut n.mem[x as usize], &mut n.regs[t][r as usize])
                 }
@@ -282,7 +326,7 @@ impl Test {
                     }
                 }
             }
-            out.push(n);
+            out.push(settle(n));
         }
     }
 
@@ -319,6 +363,8 @@ impl Test {
             sb: vec![Vec::new(); n],
             tmp: vec![None; n],
             zf: vec![false; n],
+            rcu: vec![0; n],
+            gp: vec![None; n],
         };
         let mut finals: Vec<(St, u64)> = Vec::new();
         let (mut explored, mut transitions) = (0u64, 0u64);

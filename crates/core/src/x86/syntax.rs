@@ -68,6 +68,15 @@ pub enum Ins {
     /// `JMP L` (`None`), `JE L` (`Some(true)`: if the zero flag is set), `JNE L`: to the
     /// instruction at the index.
     Jump(Option<bool>, u8),
+    /// `rcu_read_lock()` and `rcu_read_unlock()`: no instruction on x86 (a compiler
+    /// barrier), but they bound the read-side critical section a grace period waits for.
+    RcuLock,
+    RcuUnlock,
+    /// `synchronize_rcu()`: a full barrier, then a wait until every other CPU has
+    /// passed a quiescent state (been outside any read-side critical section with its
+    /// store buffer drained: the kernel's grace period has each CPU run a full barrier),
+    /// then a full barrier.
+    SyncRcu,
 }
 
 impl Test {
@@ -141,6 +150,8 @@ impl Ins {
                 | Ins::Rmw(.., false)
                 | Ins::Cmp(..)
                 | Ins::Jump(..)
+                | Ins::RcuLock
+                | Ins::RcuUnlock
         )
     }
 }

@@ -428,10 +428,7 @@ fn c_mistakes_are_located() {
             "\tr0 = READ_ONCE(*q);",
             "6:18: 'q' is not a parameter of this thread",
         ),
-        (
-            "\tsynchronize_rcu();",
-            "6:2: synchronize_rcu() is not modelled",
-        ),
+        ("\tcall_rcu(x);", "6:2: call_rcu() is not modelled"),
         ("\tr0 = smp_mb();", "returns nothing to assign"),
         (
             "\tREAD_ONCE(*x);",
@@ -462,4 +459,26 @@ fn c_mistakes_are_located() {
     let e = parse_litmus("C t\n{}\nP0(int *x) { WRITE_ONCE(*x, 1);\nexists (x=1)\n").unwrap_err();
     assert!(e.message.contains("never closed"), "{}", e.message);
     assert!(is_litmus("C SB\n") && is_litmus("X86 SB\n") && !is_litmus("tornsim x\n"));
+}
+
+/// A grace period that can never end is an error that says why: here the reader never
+/// leaves its critical section.
+#[test]
+fn a_grace_period_that_never_ends_is_refused() {
+    let src = "C stuck\n{}\nP0(int *x)\n{\n\trcu_read_lock();\n\tWRITE_ONCE(*x, 1);\n}\nP1(int *x)\n{\n\tsynchronize_rcu();\n}\nexists (x=1)\n";
+    let e = parse_litmus(src).unwrap().check(Memory::Tso).unwrap_err();
+    assert_eq!(e, CheckFail::GraceNeverEnds);
+    assert!(e.to_string().contains("rcu_read_unlock() missing"), "{e}");
+    let fixed = src.replace(
+        "WRITE_ONCE(*x, 1);\n",
+        "WRITE_ONCE(*x, 1);\n\trcu_read_unlock();\n",
+    );
+    assert_eq!(
+        parse_litmus(&fixed)
+            .unwrap()
+            .check(Memory::Tso)
+            .unwrap()
+            .observation,
+        Observation::Always
+    );
 }
