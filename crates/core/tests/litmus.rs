@@ -194,6 +194,9 @@ const EXPECTED_C: &[(&str, Observation, Observation, Observation)] = {
         // The grace period waits until P0 is out of its critical section with x=1
         // drained; P0's read of y then came before P1's y=1, or after it landed.
         ("RCU+sync+SB", Never, Never, Never),
+        // The pointer lands after x=1 (P0's stores drain in order); a reader that loads
+        // the new pointer loads through it after, and sees 1.
+        ("MP+assign+deref", Never, Never, Never),
     ]
 };
 

@@ -5,7 +5,7 @@
 //! test like any other. [`PRIMITIVES`] is the mapping, as the book prints it.
 
 use super::parse::{err, Parser};
-use super::syntax::{Alu, Ins, Operand, Test};
+use super::syntax::{Alu, Ins, Operand, Test, ADDR};
 use crate::scenario::ScenarioError;
 
 /// Whether `src` is a C litmus test: its first word is `C`.
@@ -155,11 +155,15 @@ impl<'s> Thread<'s, '_> {
         Ok(self.locals.len() as u8 - 1 + FIRST_LOCAL)
     }
 
-    /// `*x` or `x`: a location the thread's parameters name.
-    fn location(&mut self) -> Result<u8, ScenarioError> {
+    /// `*x` or `x`, a location a parameter names, or `*r0`, the one a pointer local
+    /// holds the address of (checked when the test runs).
+    fn location(&mut self) -> Result<Operand, ScenarioError> {
         self.eat("&");
-        self.eat("*");
+        let star = self.eat("*");
         let t = self.next("a location")?;
+        if let (true, Some(r)) = (star, self.local(t.text)) {
+            return Ok(Operand::Ind(r));
+        }
         if !self.params.iter().any(|p| p == t.text) {
             return self.err(
                 t.at,
@@ -167,22 +171,45 @@ impl<'s> Thread<'s, '_> {
                 format!("'{}' is not a parameter of this thread", t.text),
             );
         }
-        Ok(self.p.var(t.text))
+        Ok(Operand::Mem(self.p.var(t.text)))
     }
 
-    /// A value: a number, a local, or `-n`.
+    /// A location for a locked instruction: a parameter's, not a pointer local's.
+    fn mem(&mut self) -> Result<u8, ScenarioError> {
+        let at = self.peek().map_or(self.end, |t| t.at);
+        match self.location()? {
+            Operand::Mem(x) => Ok(x),
+            _ => self.err(at, 1, "a locked primitive here takes a parameter's location; a pointer local is for READ_ONCE(), WRITE_ONCE() and the rcu_ accessors"),
+        }
+    }
+
+    /// A value: a number, `-n`, a local, or a parameter's address (`x` or `&x`).
     fn value(&mut self) -> Result<Operand, ScenarioError> {
         let neg = self.eat("-");
+        let amp = !neg && self.eat("&");
         let t = self.next("a value")?;
-        if let Ok(v) = t.text.parse::<i64>() {
-            return Ok(Operand::Imm(if neg { -v } else { v }));
+        if let (false, Ok(v)) = (amp, t.text.parse::<i64>()) {
+            return Ok(Operand::Imm(if neg { v.wrapping_neg() } else { v }));
+        }
+        if neg {
+            return self.err(
+                t.at,
+                t.text.len(),
+                format!("expected a number after '-', found '{}'", t.text),
+            );
         }
         match self.local(t.text) {
-            Some(r) if !neg => Ok(Operand::Reg(r)),
+            Some(r) if !amp => Ok(Operand::Reg(r)),
+            _ if self.params.iter().any(|p| p == t.text) => {
+                Ok(Operand::Imm(ADDR + self.p.var(t.text) as i64))
+            }
             _ => self.err(
                 t.at,
                 t.text.len(),
-                format!("expected a number or a local, found '{}'", t.text),
+                format!(
+                    "expected a number, a local or a parameter, found '{}'",
+                    t.text
+                ),
             ),
         }
     }
@@ -222,6 +249,7 @@ impl<'s> Thread<'s, '_> {
             }
             "int" | "long" | "unsigned" => {
                 loop {
+                    while self.eat("*") {}
                     let name = self.next("a local's name")?;
                     let r = self.declare(name)?;
                     if self.eat("=") {
@@ -378,14 +406,14 @@ impl<'s> Thread<'s, '_> {
                 want(1, self)?;
                 let r = needs_dest(self)?;
                 let x = self.location()?;
-                self.code.push(Ins::Mov(Operand::Reg(r), Operand::Mem(x)));
+                self.code.push(Ins::Mov(Operand::Reg(r), x));
             }
             "WRITE_ONCE" | "atomic_set" | "smp_store_release" | "rcu_assign_pointer" => {
                 want(2, self)?;
                 let x = self.location()?;
                 comma(self)?;
                 let v = self.value()?;
-                self.code.push(Ins::Mov(Operand::Mem(x), v));
+                self.code.push(Ins::Mov(x, v));
             }
             "smp_mb" => {
                 want(0, self)?;
@@ -407,7 +435,7 @@ impl<'s> Thread<'s, '_> {
             "xchg" => {
                 want(2, self)?;
                 let r = needs_dest(self)?;
-                let x = self.location()?;
+                let x = self.mem()?;
                 comma(self)?;
                 let v = self.value()?;
                 self.code.push(Ins::Mov(Operand::Reg(r), v));
@@ -416,7 +444,7 @@ impl<'s> Thread<'s, '_> {
             "cmpxchg" => {
                 want(3, self)?;
                 let r = needs_dest(self)?;
-                let x = self.location()?;
+                let x = self.mem()?;
                 comma(self)?;
                 let old = self.value()?;
                 comma(self)?;
@@ -428,7 +456,7 @@ impl<'s> Thread<'s, '_> {
             }
             "atomic_inc" | "atomic_dec" => {
                 want(1, self)?;
-                let x = self.location()?;
+                let x = self.mem()?;
                 let one = if base == "atomic_inc" { 1 } else { -1 };
                 self.code
                     .push(Ins::Rmw(x, Alu::Add, Operand::Imm(one), true));
@@ -437,7 +465,7 @@ impl<'s> Thread<'s, '_> {
                 want(2, self)?;
                 let v = self.value()?;
                 comma(self)?;
-                let x = self.location()?;
+                let x = self.mem()?;
                 let v = self.negated(v, base == "atomic_sub", f)?;
                 self.code.push(Ins::Rmw(x, Alu::Add, v, true));
             }
@@ -454,7 +482,7 @@ impl<'s> Thread<'s, '_> {
                     comma(self)?;
                     v
                 };
-                let x = self.location()?;
+                let x = self.mem()?;
                 let v = self.negated(v, base.contains("dec") || base.contains("sub"), f)?;
                 self.code.push(Ins::Mov(Operand::Reg(TMP), v));
                 self.code.push(Ins::LockXadd(x, TMP));
@@ -465,7 +493,7 @@ impl<'s> Thread<'s, '_> {
             }
             "spin_lock" => {
                 want(1, self)?;
-                let l = self.location()?;
+                let l = self.mem()?;
                 let top = self.code.len() as u8;
                 self.code.push(Ins::Mov(Operand::Reg(TMP), Operand::Imm(1)));
                 self.code.push(Ins::Xchg(l, TMP));
@@ -474,13 +502,13 @@ impl<'s> Thread<'s, '_> {
             }
             "spin_unlock" => {
                 want(1, self)?;
-                let l = self.location()?;
+                let l = self.mem()?;
                 self.code.push(Ins::Mov(Operand::Mem(l), Operand::Imm(0)));
             }
             "spin_trylock" => {
                 want(1, self)?;
                 let r = needs_dest(self)?;
-                let l = self.location()?;
+                let l = self.mem()?;
                 self.code.push(Ins::Mov(Operand::Reg(TMP), Operand::Imm(1)));
                 self.code.push(Ins::Xchg(l, TMP));
                 self.code.push(Ins::Mov(Operand::Reg(r), Operand::Imm(0)));

@@ -175,6 +175,12 @@ pub enum CheckFail {
     /// A `synchronize_rcu()` waits forever: a CPU it waits for never leaves its
     /// read-side critical section.
     GraceNeverEnds,
+    /// A thread dereferences a register that holds no location's address.
+    BadPointer {
+        thread: u8,
+        register: String,
+        value: i64,
+    },
 }
 
 impl std::fmt::Display for CheckFail {
@@ -187,6 +193,14 @@ impl std::fmt::Display for CheckFail {
             CheckFail::NeverEnds => write!(
                 f,
                 "no interleaving ends: a loop never exits, whatever the other threads do"
+            ),
+            CheckFail::BadPointer {
+                thread,
+                register,
+                value,
+            } => write!(
+                f,
+                "P{thread} dereferences {register}, which holds {value}, not a location's address, in some interleaving"
             ),
             CheckFail::GraceNeverEnds => write!(
                 f,
@@ -210,14 +224,17 @@ impl Test {
             .map_or(self.quant, |k| k.1)
     }
 
+    /// The location whose address `v` is, if it is one.
+    fn address_of(&self, v: i64) -> Option<usize> {
+        v.checked_sub(ADDR)
+            .and_then(|x| usize::try_from(x).ok())
+            .filter(|&x| x < self.vars.len())
+    }
+
     /// A register's value as herd7 shows it: a location's address by the location's name.
     fn show_value(&self, v: i64) -> String {
-        match v
-            .checked_sub(ADDR)
-            .and_then(|x| usize::try_from(x).ok())
-            .and_then(|x| self.vars.get(x))
-        {
-            Some(name) => name.clone(),
+        match self.address_of(v) {
+            Some(x) => self.vars[x].clone(),
             None => v.to_string(),
         }
     }
@@ -237,14 +254,14 @@ impl Test {
             });
         }
         succ.clear();
-        self.successors(s, tso, succ);
+        self.successors(s, tso, succ)?;
         if succ.is_empty() && s.gp.iter().any(Option::is_some) {
             return Err(CheckFail::GraceNeverEnds);
         }
         Ok(succ.is_empty())
     }
 
-    fn successors(&self, s: &St, tso: bool, out: &mut Vec<St>) {
+    fn successors(&self, s: &St, tso: bool, out: &mut Vec<St>) -> Result<(), CheckFail> {
         for (t, code) in self.threads.iter().enumerate() {
             if tso && !s.sb[t].is_empty() {
                 let mut n = s.clone();
@@ -257,6 +274,17 @@ impl Test {
             };
             if tso && ins.drains() && !s.sb[t].is_empty() {
                 continue;
+            }
+            // A pointer a C test dereferences must hold a location's address.
+            for r in ins.bases() {
+                let v = s.regs[t][r as usize];
+                if self.address_of(v).is_none() {
+                    return Err(CheckFail::BadPointer {
+                        thread: t as u8,
+                        register: self.reg_name(t as u8, r).to_string(),
+                        value: v,
+                    });
+                }
             }
             let mut n = s.clone();
             n.pc[t] += 1;
@@ -328,6 +356,7 @@ impl Test {
             }
             out.push(settle(n));
         }
+        Ok(())
     }
 
     /// The locations the report shows: the condition's, then `locations`, registers

@@ -482,3 +482,27 @@ fn a_grace_period_that_never_ends_is_refused() {
         Observation::Always
     );
 }
+
+/// A pointer local: dereferenced where it holds a location's address, an error naming
+/// it where it does not; and not taken by locked primitives.
+#[test]
+fn c_pointer_locals() {
+    let src = "C ptr\n{ p=0; }\nP0(int **p, int *x)\n{\n\tint *r0;\n\tint r1;\n\tr0 = READ_ONCE(*p);\n\tr1 = READ_ONCE(*r0);\n}\nP1(int **p, int *x)\n{\n\tWRITE_ONCE(*p, &x);\n}\nexists (0:r1=0)\n";
+    let e = parse_litmus(src).unwrap().check(Memory::Tso).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("P0 dereferences r0, which holds 0, not a location's address"),
+        "{e}"
+    );
+    let safe = src.replace("{ p=0; }", "{ p=x; }");
+    let o = parse_litmus(&safe).unwrap().check(Memory::Tso).unwrap();
+    assert_eq!(o.observation, Observation::Always, "{}", o.herd_text());
+    let locked = src.replace("\tr1 = READ_ONCE(*r0);", "\tatomic_inc(*r0);");
+    let e = parse_litmus(&locked).unwrap_err();
+    assert!(
+        e.message
+            .contains("a locked primitive here takes a parameter's location"),
+        "{}",
+        e.message
+    );
+}
