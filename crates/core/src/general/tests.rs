@@ -1292,3 +1292,29 @@ fn merged_batch_parts_add_every_count() {
         (Some(3), "early")
     );
 }
+
+/// A batch's rate per million runs comes with its 95% Wilson interval, scaled alike.
+#[test]
+fn per_million_scales_the_rate_and_its_interval() {
+    let s = GStats {
+        runs: 1000,
+        hazards: vec![(Hazard::Torn, 10)],
+        ..GStats::default()
+    };
+    let (lo, hi) = crate::run::wilson(10, 1000);
+    assert_eq!(s.per_million(Hazard::Torn), (10_000.0, lo * 1e6, hi * 1e6));
+    assert!(lo * 1e6 < 10_000.0 && 10_000.0 < hi * 1e6);
+    assert_eq!(GStats::default().per_million(Hazard::Torn).0, 0.0);
+}
+
+/// A schedule string is a link's contents: the same program and choices spell the
+/// same string in every release (the program's identity is a fixed hash of its text).
+#[test]
+fn a_schedule_string_is_stable_across_releases() {
+    let p = prog("{ pmd pmd = table(t0); } P0(khugepaged) { pmd_clear(pmd); }");
+    let s = encode(&p, &[GChoice::step(0)]);
+    assert_eq!(s, GOLDEN_SCHEDULE, "a schedule's spelling changed");
+    assert_eq!(decode(&p, &s).unwrap(), vec![GChoice::step(0)]);
+}
+/// `pmd_clear()` by P0 in the file above, as this format spells it.
+const GOLDEN_SCHEDULE: &str = "tg1.4Kv_YCa3S_M.A.Fr";
