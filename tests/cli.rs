@@ -1164,13 +1164,13 @@ fn c_litmus_tests_are_answered_for_x86() {
     let bad = scratch("c").join("rcu.litmus");
     std::fs::write(
         &bad,
-        "C rcu\n{}\nP0(int *x)\n{\n\tsynchronize_rcu();\n}\nexists (x=0)\n",
+        "C rcu\n{}\nP0(int *x)\n{\n\tcall_rcu(x);\n}\nexists (x=0)\n",
     )
     .unwrap();
     let e = tornsim(&["check", bad.to_str().unwrap()]);
     assert_eq!(e.status.code(), Some(2));
     assert!(
-        stderr(&e).contains("rcu.litmus:5:2: synchronize_rcu() is not modelled"),
+        stderr(&e).contains("rcu.litmus:5:2: call_rcu() is not modelled"),
         "{}",
         stderr(&e)
     );
