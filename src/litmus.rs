@@ -82,82 +82,131 @@ pub fn check_litmus(a: &CheckArgs) -> Result<u8, InputError> {
     Ok(OK)
 }
 
-/// The classic tests of `tests/litmus/x86/`, built in for `tornsim bench`.
-pub const CLASSIC: &[(&str, &str)] = &[
-    ("SB", include_str!("../tests/litmus/x86/SB.litmus")),
-    (
-        "SB+mfences",
-        include_str!("../tests/litmus/x86/SB+mfences.litmus"),
-    ),
-    (
-        "SB+xchgs",
-        include_str!("../tests/litmus/x86/SB+xchgs.litmus"),
-    ),
-    ("R", include_str!("../tests/litmus/x86/R.litmus")),
-    (
-        "R+mfences",
-        include_str!("../tests/litmus/x86/R+mfences.litmus"),
-    ),
-    ("n6", include_str!("../tests/litmus/x86/n6.litmus")),
-    (
-        "n6+mfences",
-        include_str!("../tests/litmus/x86/n6+mfences.litmus"),
-    ),
-    ("MP", include_str!("../tests/litmus/x86/MP.litmus")),
-    (
-        "MP+mfences",
-        include_str!("../tests/litmus/x86/MP+mfences.litmus"),
-    ),
-    ("LB", include_str!("../tests/litmus/x86/LB.litmus")),
-    (
-        "LB+mfences",
-        include_str!("../tests/litmus/x86/LB+mfences.litmus"),
-    ),
-    ("S", include_str!("../tests/litmus/x86/S.litmus")),
-    (
-        "S+mfences",
-        include_str!("../tests/litmus/x86/S+mfences.litmus"),
-    ),
-    ("2+2W", include_str!("../tests/litmus/x86/2+2W.litmus")),
-    (
-        "2+2W+mfences",
-        include_str!("../tests/litmus/x86/2+2W+mfences.litmus"),
-    ),
-    ("IRIW", include_str!("../tests/litmus/x86/IRIW.litmus")),
-    (
-        "IRIW+mfences",
-        include_str!("../tests/litmus/x86/IRIW+mfences.litmus"),
-    ),
-    ("WRC", include_str!("../tests/litmus/x86/WRC.litmus")),
-    (
-        "WRC+mfences",
-        include_str!("../tests/litmus/x86/WRC+mfences.litmus"),
-    ),
-    (
-        "INC+locks",
-        include_str!("../tests/litmus/x86/INC+locks.litmus"),
-    ),
-    ("CAS", include_str!("../tests/litmus/x86/CAS.litmus")),
-];
+/// `(name, text)` of each named test in a folder of `tests/litmus/`, built in.
+macro_rules! litmus_dir {
+    ($dir:literal: $($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../tests/litmus/", $dir, "/", $name, ".litmus")))),*]
+    };
+}
+
+/// herd7's classic x86 tests (`tests/litmus/x86/`), built in for `tornsim bench`.
+pub const CLASSIC: &[(&str, &str)] = litmus_dir!("x86":
+    "2+2W",
+    "2+2W+mfences",
+    "CAS",
+    "INC",
+    "INC+locks",
+    "IRIW",
+    "IRIW+mfences",
+    "LB",
+    "LB+mfences",
+    "MP",
+    "MP+mfences",
+    "R",
+    "R+mfences",
+    "S",
+    "S+mfences",
+    "SB",
+    "SB+mfences",
+    "SB+xchgs",
+    "WRC",
+    "WRC+mfences",
+    "n6",
+    "n6+mfences",
+);
+
+/// The C tests in the kernel's format (`tests/litmus/c/`), built in for `tornsim bench`.
+pub const KERNEL_C: &[(&str, &str)] = litmus_dir!("c":
+    "2+2W+mbs",
+    "2+2W+once",
+    "3.SB",
+    "3.SB+mbs",
+    "CoRR",
+    "CoRW",
+    "CoWR",
+    "CoWW",
+    "IRIW+mbs",
+    "IRIW+once",
+    "ISA2+releaseacquire",
+    "LB+acquirerelease",
+    "LB+ctrl",
+    "LB+once",
+    "MP+assign+deref",
+    "MP+once",
+    "MP+releaseacquire",
+    "MP+wmbrmb",
+    "R+mbonceonces",
+    "R+once",
+    "RCU+mb+free",
+    "RCU+sync+SB",
+    "RCU+sync+free",
+    "RCU+sync+free+nolock",
+    "S+once",
+    "S+wmb+acquire",
+    "SB+mbonceonces",
+    "SB+once",
+    "SB+rfionceonces",
+    "SB+xchgs",
+    "WRC+once",
+    "WRC+release+rmb",
+    "atomic-inc",
+    "cmpxchg-fail",
+    "cmpxchg-once",
+    "spinlock-mp",
+    "spinlock-sb",
+    "trylock-once",
+);
 
 /// `tornsim bench`'s litmus figures: each classic test checked under TSO, the slowest
 /// and the total time.
-pub fn bench_litmus() -> Result<serde_json::Value, InputError> {
-    let (mut slowest, mut total, mut name) = (0f64, 0f64, "");
-    for &(n, src) in CLASSIC {
-        let t = x86::parse(src).map_err(|e| InputError(e.render(src, n)))?;
-        let start = Instant::now();
-        t.check(Memory::Tso)
-            .map_err(|e| InputError(format!("{n}: {e}")))?;
-        let secs = start.elapsed().as_secs_f64();
-        total += secs;
-        if secs > slowest {
-            (slowest, name) = (secs, n);
+pub fn bench_litmus() -> Result<Vec<serde_json::Value>, InputError> {
+    [("classic x86", CLASSIC), ("kernel C", KERNEL_C)]
+        .into_iter()
+        .map(|(kind, suite)| {
+            let (mut slowest, mut total, mut name) = (0f64, 0f64, "");
+            for &(n, src) in suite {
+                let t = x86::parse_litmus(src).map_err(|e| InputError(e.render(src, n)))?;
+                let start = Instant::now();
+                t.check(Memory::Tso)
+                    .map_err(|e| InputError(format!("{n}: {e}")))?;
+                let secs = start.elapsed().as_secs_f64();
+                total += secs;
+                if secs > slowest {
+                    (slowest, name) = (secs, n);
+                }
+            }
+            Ok(json!({
+                "case": format!("{} {kind} litmus tests under tso (slowest: {name})", suite.len()),
+                "slowest_seconds": slowest,
+                "seconds": total,
+            }))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    /// The built-in suites are the folders' tests, every one.
+    #[test]
+    fn the_built_in_suites_are_the_folders() {
+        for (dir, suite) in [("x86", super::CLASSIC), ("c", super::KERNEL_C)] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/litmus")
+                .join(dir);
+            let mut on_disk: Vec<String> = std::fs::read_dir(path)
+                .unwrap()
+                .filter_map(|e| {
+                    e.unwrap()
+                        .file_name()
+                        .to_string_lossy()
+                        .strip_suffix(".litmus")
+                        .map(str::to_string)
+                })
+                .collect();
+            on_disk.sort();
+            let mut built: Vec<String> = suite.iter().map(|(n, _)| n.to_string()).collect();
+            built.sort();
+            assert_eq!(built, on_disk, "{dir}");
         }
     }
-    Ok(json!({
-        "case": format!("{} classic x86 litmus tests under tso (slowest: {name})", CLASSIC.len()),
-        "slowest_seconds": slowest,
-        "seconds": total,
-    }))
 }

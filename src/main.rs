@@ -423,14 +423,16 @@ fn cmd_bench(a: BenchArgs) -> Result<u8, InputError> {
         println!();
         println!(
             "{:<58} {:>14} {:>12}",
-            "herd7 litmus", "slowest s", "total s"
+            "litmus tests", "slowest s", "total s"
         );
-        println!(
-            "{:<58} {:>14.4} {:>12.4}",
-            litmus["case"].as_str().unwrap_or(""),
-            litmus["slowest_seconds"].as_f64().unwrap_or(0.0),
-            litmus["seconds"].as_f64().unwrap_or(0.0)
-        );
+        for l in &litmus {
+            println!(
+                "{:<58} {:>14.4} {:>12.4}",
+                l["case"].as_str().unwrap_or(""),
+                l["slowest_seconds"].as_f64().unwrap_or(0.0),
+                l["seconds"].as_f64().unwrap_or(0.0)
+            );
+        }
     }
     Ok(OK)
 }

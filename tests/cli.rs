@@ -259,6 +259,17 @@ fn presets_and_bench_print() {
         .and_then(|c| c.as_str())
         .unwrap()
         .starts_with("general machine: scenarios/general"));
+    let litmus = json(&b)["litmus"].as_array().unwrap().clone();
+    let names: Vec<&str> = litmus.iter().map(|l| l["case"].as_str().unwrap()).collect();
+    assert!(
+        names[0].starts_with("22 classic x86 litmus tests"),
+        "{names:?}"
+    );
+    assert!(
+        names[1].starts_with("38 kernel C litmus tests"),
+        "{names:?}"
+    );
+    assert!(litmus.iter().all(|l| l["seconds"].as_f64().unwrap() > 0.0));
 }
 
 /// Bad input: status 2, exactly one line on stderr naming the problem, nothing on stdout,
