@@ -240,7 +240,12 @@ impl<'s> Thread<'s, '_> {
     }
 
     fn statement(&mut self) -> Result<(), ScenarioError> {
-        let t = self.next("a statement")?;
+        let mut t = self.next("a statement")?;
+        // `(void)f(…);`: the value dropped.
+        if t.text == "(" && self.eat("void") {
+            self.expect(")")?;
+            t = self.next("a call")?;
+        }
         match t.text {
             ";" => return Ok(()),
             "{" => {

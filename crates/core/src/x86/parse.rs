@@ -529,27 +529,40 @@ impl<'a> Parser<'a> {
             if item.text.is_empty() {
                 continue;
             }
-            let Some(eq) = item.text.find('=') else {
-                return err(src, item.at, item.text.len(), "expected 'x=0' or '0:EAX=0'");
-            };
+            // `x=1`, or a declaration alone (`int flag;`), which starts at 0.
+            let eq = item.text.find('=').unwrap_or(item.text.len());
             let lhs = Piece {
                 text: &item.text[..eq],
                 at: item.at,
             }
             .trim();
-            let rhs = Piece {
-                text: &item.text[eq + 1..],
+            let mut rhs = Piece {
+                text: item.text.get(eq + 1..).unwrap_or(""),
                 at: item.at + eq + 1,
             }
             .trim();
-            // `0:ESI=x`: the register holds x's address.
-            let v = if is_ident(rhs.text) && reg_index(rhs.text).is_none() {
-                ADDR + self.var(rhs.text) as i64
-            } else {
-                parse_int(rhs, src, "a whole number or a location's name")?
+            // The kernel's spellings: `atomic_t v = ATOMIC_INIT(1)`, `int *y = &x`.
+            if let Some(inner) = rhs
+                .text
+                .strip_prefix("ATOMIC_INIT(")
+                .and_then(|t| t.strip_suffix(')'))
+            {
+                rhs = Piece {
+                    text: inner,
+                    at: rhs.at + "ATOMIC_INIT(".len(),
+                }
+                .trim();
+            }
+            let address = rhs.text.strip_prefix('&').map(str::trim);
+            // `0:ESI=x` (or `&x`): the register holds x's address.
+            let v = match address.unwrap_or(rhs.text) {
+                "" if eq == item.text.len() => 0,
+                name if is_ident(name) && reg_index(name).is_none() => ADDR + self.var(name) as i64,
+                _ => parse_int(rhs, src, "a whole number or a location's name")?,
             };
-            // An optional C type before the name: `int x=0`, `uint32_t y=1`.
+            // An optional C type before the name: `int x=0`, `uint32_t y=1`, `int *y`.
             let name = lhs.text.split_whitespace().last().unwrap_or("");
+            let name = name.trim_start_matches('*');
             let name_at = lhs.at + lhs.text.len() - name.len();
             if let Some((p, reg)) = name.split_once(':') {
                 let t = thread_number(

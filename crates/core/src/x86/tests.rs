@@ -440,6 +440,10 @@ fn c_mistakes_are_located() {
             "subtracts a number here, not a local",
         ),
         (
+            "\t(void)atomic_add_unless(x, 1, 0);",
+            "6:8: atomic_add_unless() is not modelled",
+        ),
+        (
             "\tif (q) WRITE_ONCE(*x, 1);",
             "an if tests a local: 'q' is none",
         ),
@@ -504,5 +508,20 @@ fn c_pointer_locals() {
             .contains("a locked primitive here takes a parameter's location"),
         "{}",
         e.message
+    );
+}
+
+/// The kernel's initial-state spellings: a declaration alone starts at 0, `ATOMIC_INIT(n)`
+/// is n, and `int *p = &x` holds x's address.
+#[test]
+fn c_initial_state_spellings() {
+    let src = "C init\n{\n\tint flag;\n\tatomic_t v = ATOMIC_INIT(3);\n\tint *p = &flag;\n}\nP0(int *flag, atomic_t *v, int **p)\n{\n\tint *r0;\n\tint r1;\n\tint r2;\n\tr0 = READ_ONCE(*p);\n\tr1 = READ_ONCE(*r0);\n\tr2 = atomic_read(v);\n}\nforall (0:r0=flag /\\ 0:r1=0 /\\ 0:r2=3)\n";
+    let t = parse_litmus(src).unwrap_or_else(|e| panic!("{}", e.render(src, "init")));
+    let o = t.check(Memory::Tso).unwrap();
+    assert_eq!(
+        (o.observation, o.ok),
+        (Observation::Always, true),
+        "{}",
+        o.herd_text()
     );
 }
