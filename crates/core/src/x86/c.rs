@@ -24,7 +24,8 @@ const FIRST_LOCAL: u8 = 2;
 pub const PRIMITIVES: &[(&str, &str, &str)] = &[
     ("READ_ONCE, atomic_read, smp_load_acquire, rcu_dereference", "r = READ_ONCE(*x)", "MOV r,[x]"),
     ("WRITE_ONCE, atomic_set, smp_store_release, rcu_assign_pointer", "WRITE_ONCE(*x, v)", "MOV [x],v"),
-    ("smp_mb, smp_mb__before_atomic, smp_mb__after_atomic", "smp_mb()", "MFENCE (the kernel's LOCK ADDL $0 to the stack orders the same); before/after_atomic: nothing, x86 atomics are locked"),
+    ("smp_mb", "smp_mb()", "MFENCE (the kernel's LOCK ADDL $0 to the stack orders the same)"),
+    ("smp_mb__before_atomic, smp_mb__after_atomic, smp_mb__after_spinlock, smp_mb__after_unlock_lock", "smp_mb__after_atomic()", "nothing: x86 atomics and spin_lock() are locked instructions, full barriers already"),
     ("smp_rmb, smp_wmb, barrier", "smp_wmb()", "nothing (a compiler barrier on x86)"),
     ("rcu_read_lock, rcu_read_unlock", "rcu_read_lock()", "nothing on x86 (a compiler barrier); they bound the read-side critical section a grace period waits for"),
     ("synchronize_rcu", "synchronize_rcu()", "a full barrier; a wait until every other CPU has been outside any read-side critical section with its stores drained (a quiescent state); a full barrier"),
@@ -35,6 +36,7 @@ pub const PRIMITIVES: &[(&str, &str, &str)] = &[
     ("spin_lock", "spin_lock(l)", "L: MOV t,1; XCHG [l],t; CMP t,0; JNE L (a test-and-set lock)"),
     ("spin_unlock", "spin_unlock(l)", "MOV [l],0"),
     ("spin_trylock", "r = spin_trylock(l)", "MOV t,1; XCHG [l],t; r = (t == 0)"),
+    ("spin_is_locked", "r = spin_is_locked(l)", "MOV t,[l]; r = (t != 0)"),
     ("if, locals", "if (r == 1) { … } else { … }", "CMP r,1; JNE …"),
 ];
 
@@ -395,6 +397,7 @@ impl<'s> Thread<'s, '_> {
                 "xchg",
                 "cmpxchg",
                 "spin_trylock",
+                "spin_is_locked",
             ]
             .contains(&base)
             || base.contains("_return")
@@ -428,7 +431,9 @@ impl<'s> Thread<'s, '_> {
             | "smp_wmb"
             | "barrier"
             | "smp_mb__before_atomic"
-            | "smp_mb__after_atomic" => want(0, self)?,
+            | "smp_mb__after_atomic"
+            | "smp_mb__after_spinlock"
+            | "smp_mb__after_unlock_lock" => want(0, self)?,
             "rcu_read_lock" | "rcu_read_unlock" | "synchronize_rcu" => {
                 want(0, self)?;
                 self.code.push(match base {
@@ -509,6 +514,17 @@ impl<'s> Thread<'s, '_> {
                 want(1, self)?;
                 let l = self.mem()?;
                 self.code.push(Ins::Mov(Operand::Mem(l), Operand::Imm(0)));
+            }
+            "spin_is_locked" => {
+                want(1, self)?;
+                let r = needs_dest(self)?;
+                let l = self.mem()?;
+                self.code.push(Ins::Mov(Operand::Reg(TMP), Operand::Mem(l)));
+                self.code.push(Ins::Mov(Operand::Reg(r), Operand::Imm(0)));
+                self.code.push(Ins::Cmp(Operand::Reg(TMP), Operand::Imm(0)));
+                let free = self.jump(Some(true));
+                self.code.push(Ins::Mov(Operand::Reg(r), Operand::Imm(1)));
+                self.land(free);
             }
             "spin_trylock" => {
                 want(1, self)?;

@@ -525,3 +525,17 @@ fn c_initial_state_spellings() {
         o.herd_text()
     );
 }
+
+/// `spin_is_locked()` reads the lock word: 1 while held, 0 once released; the
+/// `smp_mb__after_*` barriers are nothing on x86 and are taken.
+#[test]
+fn spin_is_locked_reads_the_lock_word() {
+    let src = "C held\n{}\nP0(spinlock_t *l)\n{\n\tint r0;\n\tint r1;\n\tspin_lock(l);\n\tsmp_mb__after_spinlock();\n\tr0 = spin_is_locked(l);\n\tspin_unlock(l);\n\tsmp_mb__after_unlock_lock();\n\tr1 = spin_is_locked(l);\n}\nforall (0:r0=1 /\\ 0:r1=0)\n";
+    let o = parse_litmus(src).unwrap().check(Memory::Tso).unwrap();
+    assert_eq!(
+        (o.observation, o.ok),
+        (Observation::Always, true),
+        "{}",
+        o.herd_text()
+    );
+}
