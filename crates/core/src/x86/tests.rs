@@ -7,6 +7,14 @@ fn error(src: &str) -> String {
     parse(src).unwrap_err().render(src, "t.litmus")
 }
 
+/// Each file is refused with an error that says what is paired with it.
+fn assert_errors(cases: &[(&str, &str)]) {
+    for (bad, want) in cases {
+        let e = error(bad);
+        assert!(e.contains(want), "{bad:?}: {e}");
+    }
+}
+
 #[test]
 fn store_buffering_is_observable_under_tso_only() {
     let t = parse(SB).unwrap();
@@ -46,15 +54,17 @@ fn a_load_reads_its_own_buffered_store_first() {
     );
 }
 
-/// The test's `forall` holds in every final state under TSO.
-fn assert_always(src: &str) {
-    let o = parse(src).unwrap().check(Memory::Tso).unwrap();
+/// The test's (X86 or C) `forall` holds in every final state under TSO; its outcome.
+fn assert_always(src: &str) -> Outcome {
+    let t = parse_litmus(src).unwrap_or_else(|e| panic!("{}", e.render(src, "t.litmus")));
+    let o = t.check(Memory::Tso).unwrap();
     assert_eq!(
         (o.observation, o.ok),
         (Observation::Always, true),
         "{}",
         o.herd_text()
     );
+    o
 }
 
 #[test]
@@ -120,7 +130,7 @@ fn bad_input_gets_a_line_and_a_caret() {
         ")".repeat(500)
     );
     assert!(error(&deep).contains("deeper than 64 levels"));
-    for (bad, want) in [
+    assert_errors(&[
         ("X86\n", "no name"),
         ("ARM SB\n", "starts with 'X86 NAME'"),
         ("X86 SB\n{ x=0;\n", "never closed"),
@@ -156,10 +166,7 @@ fn bad_input_gets_a_line_and_a_caret() {
             "X86 SB\n{ x=0; }\n P0 ;\n MOV [x],$1 ;\nexists (5:EAX=1)\n",
             "there is no P5",
         ),
-    ] {
-        let e = error(bad);
-        assert!(e.contains(want), "{bad:?}: {e}");
-    }
+    ]);
 }
 
 #[test]
@@ -329,7 +336,7 @@ fn jumps_labels_and_loops() {
     let e = parse(stuck).unwrap().check(Memory::Tso).unwrap_err();
     assert_eq!(e, CheckFail::NeverEnds);
     assert!(e.to_string().contains("a loop never exits"));
-    for (bad, want) in [
+    assert_errors(&[
         (
             "X86 t\n{ }\n P0 ;\n JMP nowhere ;\nexists (0:EAX=0)\n",
             "4:6: P0 has no label 'nowhere'",
@@ -342,10 +349,7 @@ fn jumps_labels_and_loops() {
             "X86 t\n{ }\n P0 ;\n JE $1 ;\nexists (0:EAX=0)\n",
             "JE takes a label",
         ),
-    ] {
-        let e = error(bad);
-        assert!(e.contains(want), "{bad:?}: {e}");
-    }
+    ]);
 }
 
 /// `[ESI]` with `0:ESI=x`: the register holds x's address, a final state shows it by
@@ -408,14 +412,7 @@ fn a_with_clause_names_each_models_expectation() {
 #[test]
 fn c_primitives_return_what_the_kernel_says() {
     let src = "C values\n{ x=5; y=7; z=0; }\nP0(int *x, int *y, atomic_t *z)\n{\n\tint a, b, c, d, e, f;\n\ta = xchg_relaxed(x, 9);\n\tb = cmpxchg(y, 1, 2);\n\tc = cmpxchg_acquire(y, 7, 3);\n\td = atomic_inc_return(z);\n\te = atomic_fetch_sub(3, z);\n\tatomic_sub(1, z);\n\tf = atomic_add_return_relaxed(10, z);\n\tif (a != 5) {\n\t\tWRITE_ONCE(*x, 100);\n\t} else if (!b) {\n\t\tWRITE_ONCE(*x, 200);\n\t} else\n\t\tWRITE_ONCE(*x, 300);\n}\nforall (0:a=5 /\\ 0:b=7 /\\ 0:c=7 /\\ y=3 /\\ 0:d=1 /\\ 0:e=1 /\\ 0:f=7 /\\ z=7 /\\ x=300)\n";
-    let t = parse_litmus(src).unwrap_or_else(|e| panic!("{}", e.render(src, "c")));
-    let o = t.check(Memory::Tso).unwrap();
-    assert_eq!(
-        (o.observation, o.ok),
-        (Observation::Always, true),
-        "{}",
-        o.herd_text()
-    );
+    let o = assert_always(src);
     assert!(o.herd_text().contains("0:a=5;"), "{}", o.herd_text());
 }
 
@@ -516,14 +513,7 @@ fn c_pointer_locals() {
 #[test]
 fn c_initial_state_spellings() {
     let src = "C init\n{\n\tint flag;\n\tatomic_t v = ATOMIC_INIT(3);\n\tint *p = &flag;\n}\nP0(int *flag, atomic_t *v, int **p)\n{\n\tint *r0;\n\tint r1;\n\tint r2;\n\tr0 = READ_ONCE(*p);\n\tr1 = READ_ONCE(*r0);\n\tr2 = atomic_read(v);\n}\nforall (0:r0=flag /\\ 0:r1=0 /\\ 0:r2=3)\n";
-    let t = parse_litmus(src).unwrap_or_else(|e| panic!("{}", e.render(src, "init")));
-    let o = t.check(Memory::Tso).unwrap();
-    assert_eq!(
-        (o.observation, o.ok),
-        (Observation::Always, true),
-        "{}",
-        o.herd_text()
-    );
+    assert_always(src);
 }
 
 /// `spin_is_locked()` reads the lock word: 1 while held, 0 once released; the
@@ -531,11 +521,5 @@ fn c_initial_state_spellings() {
 #[test]
 fn spin_is_locked_reads_the_lock_word() {
     let src = "C held\n{}\nP0(spinlock_t *l)\n{\n\tint r0;\n\tint r1;\n\tspin_lock(l);\n\tsmp_mb__after_spinlock();\n\tr0 = spin_is_locked(l);\n\tspin_unlock(l);\n\tsmp_mb__after_unlock_lock();\n\tr1 = spin_is_locked(l);\n}\nforall (0:r0=1 /\\ 0:r1=0)\n";
-    let o = parse_litmus(src).unwrap().check(Memory::Tso).unwrap();
-    assert_eq!(
-        (o.observation, o.ok),
-        (Observation::Always, true),
-        "{}",
-        o.herd_text()
-    );
+    assert_always(src);
 }
