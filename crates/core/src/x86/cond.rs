@@ -3,11 +3,11 @@
 //! parentheses.
 
 use super::parse::{err, parse_int, reg_index, thread_number, Parser, Piece};
-use super::syntax::{Atom, Ins, Prop, ADDR};
+use super::syntax::{Atom, Prop, ADDR};
 use crate::scenario::ScenarioError;
 
 /// A parser of one level of the condition's grammar.
-type Level<'a> = fn(&mut Parser<'a>, usize, &[Vec<Ins>]) -> Result<Prop, ScenarioError>;
+type Level<'a> = fn(&mut Parser<'a>, usize) -> Result<Prop, ScenarioError>;
 
 impl<'a> Parser<'a> {
     /// `0:EAX`, `P0:EAX` or `x` (or `[x]`), as in a condition or a `locations` list.
@@ -64,24 +64,24 @@ impl<'a> Parser<'a> {
     /// A proposition: `~` (or `not`), `/\`, `\/`, `=>`, parentheses, `true`, `false`,
     /// atoms `0:EAX=1`, `x=2`, `x == 2`, `x != 2`. As in herd7's grammar, `\/` binds
     /// loosest, then `/\`, then `=>` (to the right), then `~`.
-    pub(super) fn prop(&mut self, n: usize, threads: &[Vec<Ins>]) -> Result<Prop, ScenarioError> {
-        self.chain(n, threads, "\\/", Self::conj, Prop::Or)
+    pub(super) fn prop(&mut self, n: usize) -> Result<Prop, ScenarioError> {
+        self.chain(n, "\\/", Self::conj, Prop::Or)
     }
 
-    fn conj(&mut self, n: usize, threads: &[Vec<Ins>]) -> Result<Prop, ScenarioError> {
-        self.chain(n, threads, "/\\", Self::implies, Prop::And)
+    fn conj(&mut self, n: usize) -> Result<Prop, ScenarioError> {
+        self.chain(n, "/\\", Self::implies, Prop::And)
     }
 
     /// `a => b`, that is `~a \/ b`; `a => b => c` is `a => (b => c)`.
-    fn implies(&mut self, n: usize, threads: &[Vec<Ins>]) -> Result<Prop, ScenarioError> {
-        let left = self.unary(n, threads)?;
+    fn implies(&mut self, n: usize) -> Result<Prop, ScenarioError> {
+        let left = self.unary(n)?;
         self.skip_space();
         if !self.rest().starts_with("=>") {
             return Ok(left);
         }
         self.pos += 2;
         self.depth += 1;
-        let right = self.implies(n, threads);
+        let right = self.implies(n);
         self.depth -= 1;
         Ok(Prop::Or(
             Box::new(Prop::Not(Box::new(left))),
@@ -93,31 +93,30 @@ impl<'a> Parser<'a> {
     fn chain(
         &mut self,
         n: usize,
-        threads: &[Vec<Ins>],
         op: &str,
         operand: Level<'a>,
         join: fn(Box<Prop>, Box<Prop>) -> Prop,
     ) -> Result<Prop, ScenarioError> {
-        let mut left = operand(self, n, threads)?;
+        let mut left = operand(self, n)?;
         loop {
             self.skip_space();
             if !self.rest().starts_with(op) {
                 return Ok(left);
             }
             self.pos += op.len();
-            let right = operand(self, n, threads)?;
+            let right = operand(self, n)?;
             left = join(Box::new(left), Box::new(right));
         }
     }
 
-    fn unary(&mut self, n: usize, threads: &[Vec<Ins>]) -> Result<Prop, ScenarioError> {
+    fn unary(&mut self, n: usize) -> Result<Prop, ScenarioError> {
         self.depth += 1;
-        let r = self.unary_inner(n, threads);
+        let r = self.unary_inner(n);
         self.depth -= 1;
         r
     }
 
-    fn unary_inner(&mut self, n: usize, threads: &[Vec<Ins>]) -> Result<Prop, ScenarioError> {
+    fn unary_inner(&mut self, n: usize) -> Result<Prop, ScenarioError> {
         let src = self.src;
         self.skip_space();
         if self.depth > 64 {
@@ -131,12 +130,12 @@ impl<'a> Parser<'a> {
         let r = self.rest();
         if let Some(stripped) = r.strip_prefix('~') {
             self.pos += r.len() - stripped.len();
-            return Ok(Prop::Not(Box::new(self.unary(n, threads)?)));
+            return Ok(Prop::Not(Box::new(self.unary(n)?)));
         }
         if r.starts_with('(') {
             let open = self.pos;
             self.pos += 1;
-            let p = self.prop(n, threads)?;
+            let p = self.prop(n)?;
             self.skip_space();
             if !self.rest().starts_with(')') {
                 return err(src, open, 1, "this '(' is never closed");
@@ -149,7 +148,7 @@ impl<'a> Parser<'a> {
             .filter(|t| t.starts_with([' ', '\t', '\n', '(']))
         {
             self.pos += r.len() - t.len();
-            return Ok(Prop::Not(Box::new(self.unary(n, threads)?)));
+            return Ok(Prop::Not(Box::new(self.unary(n)?)));
         }
         // LOC, then `=`, `==` or `!=` (blanks allowed around it), then VALUE.
         let end = r

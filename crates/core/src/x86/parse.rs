@@ -294,7 +294,7 @@ impl<'a> Parser<'a> {
         }
         let mut filter = None;
         if self.keyword("filter") {
-            filter = Some(self.prop(nthreads, &threads)?);
+            filter = Some(self.prop(nthreads)?);
             self.skip_space();
         }
         let qat = self.pos;
@@ -335,7 +335,7 @@ impl<'a> Parser<'a> {
         };
         self.pos += kw.len();
         let cond_start = self.pos;
-        let prop = self.prop(nthreads, &threads)?;
+        let prop = self.prop(nthreads)?;
         let cond_text = src[cond_start..self.pos]
             .split_whitespace()
             .collect::<Vec<_>>()
