@@ -179,6 +179,27 @@ impl<'a> Parser<'a> {
         whole
     }
 
+    /// `exists`, `forall`, or `~exists` (herd7 takes `~ exists` and `not exists` too),
+    /// consumed; nothing consumed if none is there.
+    fn quantifier(&mut self) -> Option<Quant> {
+        let start = self.pos;
+        if self.keyword("exists") {
+            Some(Quant::Exists)
+        } else if self.keyword("forall") {
+            Some(Quant::Forall)
+        } else if self.keyword("~exists")
+            || (self.keyword("~") || self.keyword("not")) && {
+                self.skip_space();
+                self.keyword("exists")
+            }
+        {
+            Some(Quant::NotExists)
+        } else {
+            self.pos = start;
+            None
+        }
+    }
+
     /// The rest of the current line, consumed.
     pub(super) fn line(&mut self) -> Piece<'a> {
         let r = self.rest();
@@ -298,29 +319,13 @@ impl<'a> Parser<'a> {
             self.skip_space();
         }
         let qat = self.pos;
-        let r = self.rest();
-        // herd7 writes `~exists`, and takes `~ exists` and `not exists` too; `final P` and
-        // a bare `(P)` are `exists`.
-        let negated = r.strip_prefix('~').or_else(|| {
-            r.strip_prefix("not")
-                .filter(|t| t.starts_with(char::is_whitespace))
-        });
-        let negated_exists = negated
-            .and_then(|t| t.trim_start().strip_prefix("exists"))
-            .filter(|u| !u.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'));
-        let (quant, kw) = if let Some(t) = negated_exists {
-            self.pos += r.len() - t.len();
-            (Quant::NotExists, "")
-        } else if r.starts_with("exists") {
-            (Quant::Exists, "exists")
-        } else if r.starts_with("forall") {
-            (Quant::Forall, "forall")
-        } else if r.starts_with("final") {
-            (Quant::Exists, "final")
-        } else if r.starts_with('(') {
-            (Quant::Exists, "")
+        // `final P` and a bare `(P)` are `exists`.
+        let quant = if let Some(q) = self.quantifier() {
+            q
+        } else if self.keyword("final") || self.rest().starts_with('(') {
+            Quant::Exists
         } else {
-            let word = r.split_whitespace().next().unwrap_or("");
+            let word = self.rest().split_whitespace().next().unwrap_or("");
             return err(
                 src,
                 qat,
@@ -333,7 +338,6 @@ impl<'a> Parser<'a> {
                 },
             );
         };
-        self.pos += kw.len();
         let cond_start = self.pos;
         let prop = self.prop(nthreads)?;
         let cond_text = src[cond_start..self.pos]
@@ -372,18 +376,7 @@ impl<'a> Parser<'a> {
                 };
                 self.pos += r.len() - after.len();
                 self.skip_space();
-                let q = if self.keyword("exists") {
-                    Quant::Exists
-                } else if self.keyword("forall") {
-                    Quant::Forall
-                } else if self.keyword("~exists")
-                    || (self.keyword("~") || self.keyword("not")) && {
-                        self.skip_space();
-                        self.keyword("exists")
-                    }
-                {
-                    Quant::NotExists
-                } else {
+                let Some(q) = self.quantifier() else {
                     return err(
                         src,
                         self.pos,
