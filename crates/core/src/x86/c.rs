@@ -5,7 +5,7 @@
 //! test like any other. [`PRIMITIVES`] is the mapping, as the book prints it.
 
 use super::parse::{err, Parser};
-use super::syntax::{Alu, Ins, Operand, Test, ADDR};
+use super::syntax::{address, Alu, Ins, Operand, Test};
 use crate::scenario::ScenarioError;
 
 /// Whether `src` is a C litmus test: its first word is `C`.
@@ -203,7 +203,7 @@ impl<'s> Thread<'s, '_> {
         match self.local(t.text) {
             Some(r) if !amp => Ok(Operand::Reg(r)),
             _ if self.params.iter().any(|p| p == t.text) => {
-                Ok(Operand::Imm(ADDR + self.p.var(t.text) as i64))
+                Ok(Operand::Imm(address(self.p.var(t.text))))
             }
             _ => self.err(
                 t.at,

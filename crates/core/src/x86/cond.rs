@@ -3,7 +3,7 @@
 //! parentheses.
 
 use super::parse::{err, parse_int, reg_index, thread_number, Parser, Piece};
-use super::syntax::{Atom, Prop, ADDR};
+use super::syntax::{address, Atom, Prop};
 use crate::scenario::ScenarioError;
 
 /// A parser of one level of the condition's grammar.
@@ -197,7 +197,7 @@ impl<'a> Parser<'a> {
         let word = &r[..vend];
         // `0:ESI=x`: the register holds x's address.
         let val = match self.vars.iter().position(|v| v == word) {
-            Some(x) => ADDR + x as i64,
+            Some(x) => address(x as u8),
             None => parse_int(
                 Piece {
                     text: word,

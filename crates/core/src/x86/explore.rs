@@ -1,7 +1,7 @@
 //! The exhaustive search over a test's interleavings under x86-TSO or SC, and herd7's
 //! report of its final states.
 
-use super::syntax::{Ins, Operand, Quant, Test, ADDR};
+use super::syntax::{location_at, Ins, Operand, Quant, Test, ADDR};
 use crate::knob::Memory;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -226,9 +226,7 @@ impl Test {
 
     /// The location whose address `v` is, if it is one.
     fn address_of(&self, v: i64) -> Option<usize> {
-        v.checked_sub(ADDR)
-            .and_then(|x| usize::try_from(x).ok())
-            .filter(|&x| x < self.vars.len())
+        location_at(v, self.vars.len())
     }
 
     /// A register's value as herd7 shows it: a location's address by the location's name.

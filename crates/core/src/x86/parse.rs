@@ -3,7 +3,7 @@
 //! columns (`P0 | P1 ;`), an optional `locations [...]`, and the final condition.
 //! Every error names its line and column, as scenario files' errors do.
 
-use super::syntax::{Ins, Quant, Test, ADDR, REGS};
+use super::syntax::{address, location_at, Ins, Quant, Test, REGS};
 use crate::scenario::{ScenarioError, Span};
 
 /// Whether `src` is an X86 litmus test: its first word is `X86`.
@@ -233,8 +233,7 @@ impl<'a> Parser<'a> {
             for (i, ins) in code.iter().enumerate() {
                 for r in ins.bases() {
                     let address = init_regs.iter().any(|&(p, q, v)| {
-                        let x = v.checked_sub(ADDR).unwrap_or(-1);
-                        p as usize == t && q == r && (0..self.vars.len() as i64).contains(&x)
+                        p as usize == t && q == r && location_at(v, self.vars.len()).is_some()
                     });
                     if !address || code.iter().any(|o| o.sets().contains(&r)) {
                         let (line_at, len) = lines[t][i];
@@ -546,11 +545,11 @@ impl<'a> Parser<'a> {
                 }
                 .trim();
             }
-            let address = rhs.text.strip_prefix('&').map(str::trim);
+            let pointee = rhs.text.strip_prefix('&').map(str::trim);
             // `0:ESI=x` (or `&x`): the register holds x's address.
-            let v = match address.unwrap_or(rhs.text) {
+            let v = match pointee.unwrap_or(rhs.text) {
                 "" if eq == item.text.len() => 0,
-                name if is_ident(name) && reg_index(name).is_none() => ADDR + self.var(name) as i64,
+                name if is_ident(name) && reg_index(name).is_none() => address(self.var(name)),
                 _ => parse_int(rhs, src, "a whole number or a location's name")?,
             };
             // An optional C type before the name: `int x=0`, `uint32_t y=1`, `int *y`.

@@ -13,14 +13,27 @@ pub enum Operand {
     Imm(i64),
     /// A location, by index into [`Test::vars`].
     Mem(u8),
-    /// `[ESI]`: the location whose address the register holds (set by the initial
-    /// state, `0:ESI=x`, and never written by the thread: the parser checks both).
+    /// `[ESI]`: the location whose address the register holds. An X86 test's is set by
+    /// the initial state (`0:ESI=x`) and never written by the thread, as the parser
+    /// checks; a C test's pointer local is checked when the test runs.
     Ind(u8),
 }
 
 /// What a register holds for the address of location `x` (`0:ESI=x`): apart from any
 /// number a test writes.
 pub const ADDR: i64 = 1 << 48;
+
+/// The value that is location `x`'s address.
+pub fn address(x: u8) -> i64 {
+    ADDR + x as i64
+}
+
+/// The location of `vars` locations whose address `v` is, if it is one.
+pub fn location_at(v: i64, vars: usize) -> Option<usize> {
+    v.checked_sub(ADDR)
+        .and_then(|x| usize::try_from(x).ok())
+        .filter(|&x| x < vars)
+}
 
 /// The arithmetic of `ADD`, `XOR`, `OR`, `AND` (`INC` and `DEC` are `ADD` of 1 and -1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
