@@ -5,6 +5,7 @@
 //! test like any other. [`PRIMITIVES`] is the mapping, as the book prints it.
 
 use super::parse::{err, Parser};
+use super::program::MAX_CODE;
 use super::syntax::{address, Alu, Ins, Operand, Test};
 use crate::scenario::ScenarioError;
 
@@ -241,6 +242,15 @@ impl<'s> Thread<'s, '_> {
         }
     }
 
+    /// `r = (TMP == 0)` (`zero`) or `r = (TMP != 0)`: 1 or 0 by a compare and a jump.
+    fn tmp_test(&mut self, r: u8, zero: bool) {
+        self.code.push(Ins::Mov(Operand::Reg(r), Operand::Imm(0)));
+        self.code.push(Ins::Cmp(Operand::Reg(TMP), Operand::Imm(0)));
+        let skip = self.jump(Some(!zero));
+        self.code.push(Ins::Mov(Operand::Reg(r), Operand::Imm(1)));
+        self.land(skip);
+    }
+
     fn statement(&mut self) -> Result<(), ScenarioError> {
         let mut t = self.next("a statement")?;
         // `(void)f(…);`: the value dropped.
@@ -329,15 +339,22 @@ impl<'s> Thread<'s, '_> {
         Ok(!equal)
     }
 
-    fn args(&mut self) -> Result<Vec<Tok<'s>>, ScenarioError> {
+    /// How many arguments the call at `(` has (looked at, not consumed).
+    fn arg_count(&mut self) -> Result<usize, ScenarioError> {
+        let save = self.i;
         self.expect("(")?;
-        let start = self.i;
-        let mut depth = 1;
-        while depth > 0 {
+        let (mut depth, mut commas, mut empty) = (1, 0, true);
+        loop {
             let t = self.next("')'")?;
             depth += (t.text == "(") as i32 - (t.text == ")") as i32;
+            if depth == 0 {
+                break;
+            }
+            empty = false;
+            commas += (t.text == ",") as usize;
         }
-        Ok(self.toks[start..self.i - 1].to_vec())
+        self.i = save;
+        Ok(if empty { 0 } else { commas + 1 })
     }
 
     fn call(&mut self, f: Tok<'s>, dest: Option<u8>) -> Result<(), ScenarioError> {
@@ -352,16 +369,7 @@ impl<'s> Thread<'s, '_> {
             })
             .find_map(|s| name.strip_suffix(s))
             .unwrap_or(name);
-        let save = self.i;
-        let n_args = {
-            let a = self.args()?;
-            if a.is_empty() {
-                0
-            } else {
-                1 + a.iter().filter(|t| t.text == ",").count()
-            }
-        };
-        self.i = save;
+        let n_args = self.arg_count()?;
         self.expect("(")?;
         let want = |n: usize, me: &Self| -> Result<(), ScenarioError> {
             if n_args != n {
@@ -376,7 +384,11 @@ impl<'s> Thread<'s, '_> {
             }
             Ok(())
         };
+        // The primitives that return a value take the destination; with one left over,
+        // the call returns nothing to assign.
+        let took = std::cell::Cell::new(false);
         let needs_dest = |me: &Self| -> Result<u8, ScenarioError> {
+            took.set(true);
             dest.map_or_else(
                 || {
                     me.err(
@@ -389,26 +401,6 @@ impl<'s> Thread<'s, '_> {
             )
         };
         let comma = |me: &mut Self| me.expect(",").map(|_| ());
-        let returns = base.starts_with("READ_ONCE")
-            || [
-                "atomic_read",
-                "smp_load_acquire",
-                "rcu_dereference",
-                "xchg",
-                "cmpxchg",
-                "spin_trylock",
-                "spin_is_locked",
-            ]
-            .contains(&base)
-            || base.contains("_return")
-            || base.starts_with("atomic_fetch_");
-        if dest.is_some() && !returns {
-            return self.err(
-                f.at,
-                name.len(),
-                format!("{name}() returns nothing to assign"),
-            );
-        }
         match base {
             "READ_ONCE" | "atomic_read" | "smp_load_acquire" | "rcu_dereference" => {
                 want(1, self)?;
@@ -520,11 +512,7 @@ impl<'s> Thread<'s, '_> {
                 let r = needs_dest(self)?;
                 let l = self.mem()?;
                 self.code.push(Ins::Mov(Operand::Reg(TMP), Operand::Mem(l)));
-                self.code.push(Ins::Mov(Operand::Reg(r), Operand::Imm(0)));
-                self.code.push(Ins::Cmp(Operand::Reg(TMP), Operand::Imm(0)));
-                let free = self.jump(Some(true));
-                self.code.push(Ins::Mov(Operand::Reg(r), Operand::Imm(1)));
-                self.land(free);
+                self.tmp_test(r, false);
             }
             "spin_trylock" => {
                 want(1, self)?;
@@ -532,11 +520,7 @@ impl<'s> Thread<'s, '_> {
                 let l = self.mem()?;
                 self.code.push(Ins::Mov(Operand::Reg(TMP), Operand::Imm(1)));
                 self.code.push(Ins::Xchg(l, TMP));
-                self.code.push(Ins::Mov(Operand::Reg(r), Operand::Imm(0)));
-                self.code.push(Ins::Cmp(Operand::Reg(TMP), Operand::Imm(0)));
-                let taken = self.jump(Some(false));
-                self.code.push(Ins::Mov(Operand::Reg(r), Operand::Imm(1)));
-                self.land(taken);
+                self.tmp_test(r, true);
             }
             _ => {
                 return self.err(
@@ -552,6 +536,13 @@ impl<'s> Thread<'s, '_> {
                     ),
                 );
             }
+        }
+        if dest.is_some() && !took.get() {
+            return self.err(
+                f.at,
+                name.len(),
+                format!("{name}() returns nothing to assign"),
+            );
         }
         self.expect(")")?;
         Ok(())
@@ -648,8 +639,13 @@ impl<'s> Parser<'s> {
             while th.peek().is_some() {
                 th.statement()?;
             }
-            if th.code.len() > 250 {
-                return err(src, at, 2, "a thread lowers to more than 250 instructions");
+            if th.code.len() > MAX_CODE {
+                return err(
+                    src,
+                    at,
+                    2,
+                    format!("a thread lowers to more than {MAX_CODE} instructions"),
+                );
             }
             let mut names: Vec<String> = vec!["EAX".into(), "tmp".into()];
             names.extend(th.locals.iter().cloned());

@@ -7,7 +7,7 @@ use crate::scenario::ScenarioError;
 
 /// The most instructions a thread has (a program counter is a byte, and a label may
 /// name the end).
-const MAX_CODE: usize = 250;
+pub(super) const MAX_CODE: usize = 250;
 
 /// `ADD`, `XOR`, `OR`, `AND`, `INC`, `DEC` by destination: a location (atomic with
 /// `LOCK`, a load then a store without), or a register (no `LOCK`).
