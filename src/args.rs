@@ -96,6 +96,10 @@ pub struct HistoryArgs {
     /// Print the book's chapter on the suite (docs/src/history.md) as Markdown.
     #[arg(long)]
     pub markdown: bool,
+    /// Threads each search runs on, 1..=256 (the table does not depend on it).
+    /// Default: all cores.
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub threads: Option<i64>,
 }
 
 #[derive(Args, Debug)]
@@ -271,6 +275,10 @@ pub struct SearchArgs {
     /// Turn off reader symmetry (slower; for cross-checking the symmetry reduction).
     #[arg(long)]
     pub no_symmetry: bool,
+    /// Threads the search runs on, 1..=256 (verdicts, counts and witnesses do not
+    /// depend on it). Default: all cores.
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub threads: Option<i64>,
 }
 
 impl SearchArgs {
@@ -292,12 +300,25 @@ impl SearchArgs {
         if max_bytes < 1 << 20 {
             return Err(InputError("--max-memory: must be at least 1M".into()));
         }
+        let threads = threads(self.threads)?;
         Ok(tornsim_core::CheckOptions {
             max_states: self.max_states,
             max_bytes,
             reduce: !self.no_reduction,
             symmetry: !self.no_symmetry,
+            threads,
         })
+    }
+}
+
+/// A search's `--threads`: all cores when not given.
+pub fn threads(n: Option<i64>) -> Result<u32, InputError> {
+    match n {
+        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get() as u32)),
+        Some(n @ 1..=256) => Ok(n as u32),
+        Some(n) => Err(InputError(format!(
+            "--threads: must be in 1..=256, got {n}"
+        ))),
     }
 }
 

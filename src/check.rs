@@ -3,7 +3,7 @@
 use crate::args::{CheckArgs, CheckFormat, MatrixArgs};
 use crate::input::ScenarioFile;
 use crate::output::{print_json, InputError, HAZARD, INCOMPLETE, OK};
-use crate::progress::{par_map, Progress};
+use crate::progress::{par_map_on, Progress};
 use serde_json::json;
 use std::time::Instant;
 use tornsim_core::check::{expected_verdict, matrix_configs, Budget};
@@ -109,6 +109,7 @@ fn check_many(a: &CheckArgs) -> Result<u8, InputError> {
                 &g.prog,
                 tornsim_core::general::GCheckOptions {
                     max_states: opts.max_states,
+                    threads: opts.threads,
                     ..Default::default()
                 },
             );
@@ -458,9 +459,11 @@ pub fn cmd_matrix(a: MatrixArgs) -> Result<u8, InputError> {
     for c in &configs {
         c.validate()?;
     }
+    // Cells are many and small: each runs on one thread, and `--threads` of them at once.
     let opts = a.search.options()?;
+    let (threads, opts) = (opts.threads as usize, CheckOptions { threads: 1, ..opts });
     let start = Instant::now();
-    let cells: Vec<Cell> = par_map("cells", &configs, |cfg| {
+    let cells: Vec<Cell> = par_map_on(threads, "cells", &configs, |cfg| {
         let t = Instant::now();
         run_check(cfg, opts, false).map(|result| Cell {
             cfg: cfg.clone(),
@@ -560,8 +563,9 @@ fn cmd_matrix_any(a: MatrixArgs) -> Result<u8, InputError> {
     let configs = with_memory(matrix_configs(1, a.all_splits), &a)?;
     let show_memory = a.memory.is_some();
     let opts = a.search.options()?;
+    let (threads, opts) = (opts.threads as usize, CheckOptions { threads: 1, ..opts });
     let start = Instant::now();
-    let cells: Vec<(Config, AnyResult, f64)> = par_map("cells", &configs, |cfg| {
+    let cells: Vec<(Config, AnyResult, f64)> = par_map_on(threads, "cells", &configs, |cfg| {
         let t = Instant::now();
         check_any(cfg, opts, 3)
             .map(|r| (cfg.clone(), r, t.elapsed().as_secs_f64()))
@@ -695,6 +699,42 @@ pub fn bench_checker() -> Result<Vec<serde_json::Value>, InputError> {
             "case": format!("check merged, {readers} readers ({})", r.verdict),
             "states": r.states,
             "seconds": start.elapsed().as_secs_f64(),
+            "peak_bytes": r.peak_bytes,
+        }));
+    }
+    // The largest built-in search (x86-TSO and shared words: neither reduction nor
+    // symmetry applies) on one thread and on every core, side by side.
+    let src = tornsim_core::program::BUILTIN
+        .iter()
+        .find(|(name, _)| *name == "handshake-mb")
+        .expect("a built-in scenario")
+        .1;
+    let (_, mut cfg) = tornsim_core::program::load(src).map_err(|e| InputError(e.to_string()))?;
+    cfg.readers = 3;
+    let cores = crate::args::threads(None)?.max(2);
+    let mut one_secs = 0.0;
+    for threads in [1, cores] {
+        let opts = CheckOptions {
+            threads,
+            ..CheckOptions::default()
+        };
+        let start = Instant::now();
+        let r = run_check(&cfg, opts, false)?;
+        let secs = start.elapsed().as_secs_f64();
+        if threads == 1 {
+            one_secs = secs;
+        }
+        let speedup = if threads == 1 {
+            String::new()
+        } else {
+            format!(", {:.2}x", one_secs / secs)
+        };
+        out.push(json!({
+            "case": format!("check handshake-mb, 3 readers, {threads} thread{}{speedup}", if threads == 1 { "" } else { "s" }),
+            "threads": threads,
+            "states": r.states,
+            "seconds": secs,
+            "states_per_sec": r.states as f64 / secs,
             "peak_bytes": r.peak_bytes,
         }));
     }

@@ -113,6 +113,7 @@ pub fn check(a: &CheckArgs, f: &GeneralFile) -> Result<u8, InputError> {
     }
     let opts = GCheckOptions {
         max_states: a.search.max_states,
+        threads: a.search.options()?.threads,
         ..GCheckOptions::default()
     };
     let p = &match at {

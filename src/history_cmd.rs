@@ -20,7 +20,10 @@ pub fn cmd_history(a: HistoryArgs) -> Result<u8, InputError> {
                 ))
             })?],
     };
-    let opts = GCheckOptions::default();
+    let opts = GCheckOptions {
+        threads: crate::args::threads(a.threads)?,
+        ..GCheckOptions::default()
+    };
     let mut all_hold = true;
     let mut out = Vec::new();
     let start = Instant::now();

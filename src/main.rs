@@ -408,16 +408,19 @@ fn cmd_bench(a: BenchArgs) -> Result<u8, InputError> {
         }
         println!();
         println!(
-            "{:<58} {:>14} {:>12} {:>9}",
-            "exhaustive check", "states", "seconds", "MiB"
+            "{:<58} {:>14} {:>12} {:>9} {:>12}",
+            "exhaustive check", "states", "seconds", "MiB", "states/s"
         );
         for c in &checker {
+            let states = c["states"].as_u64().unwrap_or(0);
+            let secs = c["seconds"].as_f64().unwrap_or(0.0);
             println!(
-                "{:<58} {:>14} {:>12.3} {:>9.1}",
+                "{:<58} {:>14} {:>12.3} {:>9.1} {:>12.0}",
                 c["case"].as_str().unwrap_or(""),
-                c["states"].as_u64().unwrap_or(0),
-                c["seconds"].as_f64().unwrap_or(0.0),
-                c["peak_bytes"].as_f64().unwrap_or(0.0) / 1048576.0
+                states,
+                secs,
+                c["peak_bytes"].as_f64().unwrap_or(0.0) / 1048576.0,
+                states as f64 / secs.max(1e-9)
             );
         }
         println!();

@@ -64,10 +64,19 @@ impl Progress {
 /// Maps `f` over `items` on every core, keeping their order, with a progress bar on a
 /// terminal. Items are handed out one at a time, so uneven items balance across threads.
 pub fn par_map<T: Sync, R: Send>(label: &str, items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    par_map_on(cores, label, items, f)
+}
+
+/// [`par_map`] on `threads` threads.
+pub fn par_map_on<T: Sync, R: Send>(
+    threads: usize,
+    label: &str,
+    items: &[T],
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len());
+    let threads = threads.clamp(1, items.len().max(1));
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let out: std::sync::Mutex<Vec<Option<R>>> =

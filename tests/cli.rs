@@ -1540,3 +1540,59 @@ fn history_prints_the_suite_as_its_commits_say() {
         "no race 'nope' in the history suite",
     );
 }
+
+/// `--threads` changes how long a search takes, not what it answers: the same JSON but
+/// for the time and the memory (the index is in shards on several threads), on a
+/// classic file, a general file, the matrix and the history suite; a count outside
+/// 1..=256 is refused.
+#[test]
+fn threads_change_no_answer() {
+    let strip = |mut v: serde_json::Value| {
+        fn walk(v: &mut serde_json::Value) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    m.remove("seconds");
+                    m.remove("peak_bytes");
+                    m.values_mut().for_each(walk);
+                }
+                serde_json::Value::Array(a) => a.iter_mut().for_each(walk),
+                _ => {}
+            }
+        }
+        walk(&mut v);
+        v
+    };
+    for args in [
+        &[
+            "check",
+            "scenarios/handshake-no-mb.litmus",
+            "--readers",
+            "2",
+            "--json",
+        ][..],
+        &["check", "scenarios/general/two-collapsers.litmus", "--json"],
+        &["matrix", "--all-splits", "--json"],
+        &["history", "--json"],
+    ] {
+        let answers: Vec<serde_json::Value> = ["1", "2", "4"]
+            .iter()
+            .map(|t| {
+                let o = tornsim(&[args, &["--threads", t]].concat());
+                assert!(
+                    o.status.code().is_some_and(|c| c <= 1),
+                    "{args:?}: {}",
+                    stderr(&o)
+                );
+                strip(json(&o))
+            })
+            .collect();
+        assert!(answers[0] == answers[1], "{args:?}: 1 and 2 threads differ");
+        assert!(answers[0] == answers[2], "{args:?}: 1 and 4 threads differ");
+    }
+    for bad in ["0", "257", "-1"] {
+        assert_bad(
+            &["check", "scenarios/merged.litmus", "--threads", bad],
+            "--threads: must be in 1..=256",
+        );
+    }
+}

@@ -26,6 +26,7 @@ fuzz_target!(|data: &[u8]| {
         GCheckOptions {
             max_states: 20_000,
             max_depth: 2_000,
+            ..GCheckOptions::default()
         },
     );
     if let Some(w) = &r.witness {

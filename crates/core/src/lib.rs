@@ -34,27 +34,30 @@
 //! 1. `knob`: the configuration's enumerated knobs and their names.
 //! 2. `codec`: base64url, the alphabet of schedules and links.
 //! 3. `hazard`: the hazards and the checker's verdicts.
-//! 4. `prim`: the table of primitives, their steps and footprints.
-//! 5. `scenario`: the scenario language: syntax, lexer, parser, printer.
-//! 6. `x86`: herd7's X86 litmus tests, checked under x86-TSO or SC.
-//! 7. `config`: a configuration, which may hold a parsed scenario.
-//! 8. `program`: a file made a configuration, the built-in files, the compiler.
-//! 9. `presets`: the named configurations, loaded from the built-in files.
-//! 10. `machine`: the state, and the step semantics over a compiled program.
-//! 11. `sched`: the random and PCT schedulers.
-//! 12. `schedule`: schedule strings.
-//! 13. `run`: batches and their statistics.
-//! 14. `general`: the general machine, for the family of walker races beyond one PMD:
+//! 4. `bfs`: a breadth-first search's store of states with its sharded index,
+//!    and the merge of a round of states expanded on several threads.
+//! 5. `prim`: the table of primitives, their steps and footprints.
+//! 6. `scenario`: the scenario language: syntax, lexer, parser, printer.
+//! 7. `x86`: herd7's X86 litmus tests, checked under x86-TSO or SC.
+//! 8. `config`: a configuration, which may hold a parsed scenario.
+//! 9. `program`: a file made a configuration, the built-in files, the compiler.
+//! 10. `presets`: the named configurations, loaded from the built-in files.
+//! 11. `machine`: the state, and the step semantics over a compiled program.
+//! 12. `sched`: the random and PCT schedulers.
+//! 13. `schedule`: schedule strings.
+//! 14. `run`: batches and their statistics.
+//! 15. `general`: the general machine, for the family of walker races beyond one PMD:
 //!     its language, primitives, compiler, machine, exploration and reports.
-//! 15. `trace`: replays, step by step.
-//! 16. `diagram`: a trace drawn as CPU columns.
-//! 17. `check`: the exhaustive checker.
-//! 18. `cutoff`: verdicts for every reader count, by a cutoff argument.
-//! 19. `timed`: the timed cost model.
-//! 20. `rare`: rare-event rates.
-//! 21. `sweep`: grids of timed batches.
-//! 22. `campaign`: a batch cut into chunks, and share links.
-//! 23. `settings_file`: settings from TOML or JSON files.
+//! 16. `trace`: replays, step by step.
+//! 17. `diagram`: a trace drawn as CPU columns.
+//! 18. `check`: the exhaustive checker.
+//! 19. `cutoff`: verdicts for every reader count, by a cutoff argument.
+//! 20. `timed`: the timed cost model.
+//! 21. `rare`: rare-event rates.
+//! 22. `sweep`: grids of timed batches.
+//! 23. `campaign`: a batch cut into chunks, and share links.
+//! 24. `settings_file`: settings from TOML or JSON files.
+mod bfs;
 pub mod campaign;
 pub mod check;
 pub mod codec;

@@ -58,6 +58,7 @@ fn as_the_general_target_does(src: &str) {
                 GCheckOptions {
                     max_states: 20_000,
                     max_depth: 2_000,
+                    ..GCheckOptions::default()
                 },
             );
             if let Some(w) = &r.witness {

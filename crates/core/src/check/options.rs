@@ -25,6 +25,13 @@ pub struct CheckOptions {
     pub reduce: bool,
     /// Store one state per permutation of the readers.
     pub symmetry: bool,
+    /// Threads the search runs on (1: the calling thread alone). The verdict, the
+    /// counts and the witness are the same for any count (`crate::bfs` says why), except
+    /// where the memory budget stops the search: the index is laid out in shards on
+    /// several threads, so its size, and the state it stops at, differ. Ignored in
+    /// WebAssembly, which has no threads here.
+    #[serde(default = "one")]
+    pub threads: u32,
 }
 
 impl Default for CheckOptions {
@@ -34,8 +41,13 @@ impl Default for CheckOptions {
             max_bytes: u64::MAX,
             reduce: true,
             symmetry: true,
+            threads: 1,
         }
     }
+}
+
+fn one() -> u32 {
+    1
 }
 
 fn unlimited() -> u64 {

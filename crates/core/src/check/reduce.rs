@@ -35,49 +35,42 @@
 //! and witnesses against the unreduced search on every built-in scenario.
 //!
 
-use super::search::Search;
-use crate::machine::{bits, POPULATOR};
+use super::pack::Layout;
+use crate::machine::{bits, Enabled, Machine, POPULATOR};
 use crate::prim::Reduction;
 
-impl Search {
-    /// The transitions to explore from the state loaded in the machine.
-    #[cfg(test)]
-    pub(super) fn ample(&self) -> (u64, u64, u64) {
-        self.ample_en(self.m.enabled())
+/// The transitions to explore from the state loaded in `m`, whose enabled set is `en`:
+/// all of them unless `reduce`.
+#[inline(always)]
+pub(super) fn ample_en(m: &Machine, layout: &Layout, reduce: bool, en: Enabled) -> (u64, u64, u64) {
+    if !reduce {
+        return (en.prog, en.ack, en.drain);
     }
-
-    /// [`Search::ample`], given the enabled set.
-    #[inline(always)]
-    pub(super) fn ample_en(&self, en: crate::machine::Enabled) -> (u64, u64, u64) {
-        if !self.opts.reduce {
-            return (en.prog, en.ack, en.drain);
-        }
-        let st = self.m.state();
-        let readers = self.m.reader_mask();
-        let idle_acks = en.ack & !readers & !(1 << POPULATOR);
-        if idle_acks != 0 {
-            return (0, idle_acks & idle_acks.wrapping_neg(), 0);
-        }
-        // Under kvm-pv-flush a reader's preempt/resume choices form cycles that pass
-        // no sticky transition, so readers' steps are never reduced there.
-        if self.layout.kvm {
-            return (en.prog, en.ack, en.drain);
-        }
-        let final_pmd = st.ver == self.layout.last_ver;
-        let writers_done = self.m.writers_done();
-        for cpu in bits(en.prog & readers) {
-            let bit = 1u64 << cpu;
-            let ok = match self.layout.reduction[st.pc[cpu as usize] as usize] {
-                Reduction::PmdFinal => final_pmd,
-                // A quiescent state that would complete a deferred free is not reduced:
-                // it changes what other readers' dereferences see.
-                Reduction::WritersDone => writers_done & (st.qs & bit == 0),
-                Reduction::Never => false,
-            };
-            if ok & (self.m.buffered() & bit == 0) {
-                return (bit, en.ack & bit, 0);
-            }
-        }
-        (en.prog, en.ack, en.drain)
+    let st = m.state();
+    let readers = m.reader_mask();
+    let idle_acks = en.ack & !readers & !(1 << POPULATOR);
+    if idle_acks != 0 {
+        return (0, idle_acks & idle_acks.wrapping_neg(), 0);
     }
+    // Under kvm-pv-flush a reader's preempt/resume choices form cycles that pass
+    // no sticky transition, so readers' steps are never reduced there.
+    if layout.kvm {
+        return (en.prog, en.ack, en.drain);
+    }
+    let final_pmd = st.ver == layout.last_ver;
+    let writers_done = m.writers_done();
+    for cpu in bits(en.prog & readers) {
+        let bit = 1u64 << cpu;
+        let ok = match layout.reduction[st.pc[cpu as usize] as usize] {
+            Reduction::PmdFinal => final_pmd,
+            // A quiescent state that would complete a deferred free is not reduced:
+            // it changes what other readers' dereferences see.
+            Reduction::WritersDone => writers_done & (st.qs & bit == 0),
+            Reduction::Never => false,
+        };
+        if ok & (m.buffered() & bit == 0) {
+            return (bit, en.ack & bit, 0);
+        }
+    }
+    (en.prog, en.ack, en.drain)
 }

@@ -6,13 +6,19 @@
 //! A hazard found with reductions on is searched for again with them off, up to the depth
 //! it was found at, so the printed witness is the shortest over the full graph.
 //!
+//! With `threads` above 1, a layer is expanded in rounds: workers expand runs of its
+//! states at once and `crate::bfs` stores what they found, in the order one thread
+//! would have, so every answer is the one-thread answer.
 
 use super::options::{Budget, CheckError, CheckOptions};
 use super::pack::{mix, Layout};
+use super::reduce::ample_en;
+use crate::bfs::Index;
+#[cfg(not(target_arch = "wasm32"))]
+use crate::bfs::{Cand, PAR_SHARDS};
 use crate::config::Config;
 use crate::machine::{bits, flag, Choice, Hazard, Machine, State};
 use crate::schedule::Schedule;
-use hashbrown::HashTable;
 
 /// The options a search of `m`'s program runs with. Reader symmetry permutes readers'
 /// PMD registers but not their registers for shared words, which a condition may name
@@ -38,6 +44,7 @@ pub(super) struct Found {
     pub(super) hazard: Hazard,
 }
 
+#[derive(Clone, Copy, Debug)]
 pub(super) enum End {
     Exhausted,
     OutOf(Budget),
@@ -53,7 +60,7 @@ pub(super) struct Search {
     pub(super) states: Vec<u128>,
     pub(super) parent: Vec<u32>,
     pub(super) via: Vec<u8>,
-    pub(super) index: HashTable<u32>,
+    pub(super) index: Index,
     pub(super) cursor: usize,
     /// Index where the layer being expanded ends.
     pub(super) layer_end: usize,
@@ -69,6 +76,124 @@ pub(super) struct Search {
     /// The `exists` clause has a condition on final registers and words: every
     /// expanded state is tested for it.
     pub(super) observe: bool,
+    /// Workers for rounds expanded in parallel (`opts.threads` above 1).
+    #[cfg(not(target_arch = "wasm32"))]
+    pool: Option<std::sync::Arc<rayon::ThreadPool>>,
+}
+
+/// A round smaller than this many states is expanded on the calling thread: handing it
+/// out would cost more than it saves. The answer is the same either way.
+#[cfg(not(target_arch = "wasm32"))]
+const PAR_MIN: usize = if cfg!(test) { 1 } else { 1024 };
+
+/// The most states one parallel round expands: rounds end at layer boundaries anyway,
+/// and a bound keeps the candidates' buffer small.
+#[cfg(not(target_arch = "wasm32"))]
+const PAR_ROUND: usize = 1 << 16;
+
+/// What expanding a state needs besides a machine: read only, shared by workers.
+#[derive(Clone, Copy)]
+struct Rules<'a> {
+    layout: &'a Layout,
+    opts: &'a CheckOptions,
+    stop_flags: u8,
+    observe: bool,
+    keep_going: bool,
+    /// The layer being expanded.
+    depth: u32,
+}
+
+/// Whether the state loaded in `m`, with enabled set `en`, is a deadlock.
+#[inline(always)]
+pub(super) fn deadlocked_en(m: &Machine, en: crate::machine::Enabled) -> bool {
+    let st = m.state();
+    // Real acknowledgements only: a kvm reader's preempt choice helps no writer.
+    let acks = st.pending & !st.irq_off & !st.preempted;
+    // A reader inside an iteration that can step may still release what a writer
+    // waits for; one between iterations holds nothing.
+    !m.writers_done()
+        && en.prog & !m.reader_mask() == 0
+        && acks == 0
+        && st.preempted == 0
+        && en.prog & m.busy() == 0
+        && en.drain == 0
+}
+
+/// Expands the packed state `x` (stored at `from`, in the layer `r.depth`): calls
+/// `succ` with each successor's choice and packed state, in the order of the choices,
+/// until it answers false, and counts the transitions taken. Returns the hazard that ends the search, if any:
+/// a deadlock or an observed final state before any successor, or a step's hazard the
+/// clause asks about, after the successors of the choices before it.
+#[inline(always)]
+fn expand<const G: bool, const T: bool>(
+    m: &mut Machine,
+    saved: &mut State,
+    r: Rules<'_>,
+    x: u128,
+    from: u32,
+    transitions: &mut u64,
+    mut succ: impl FnMut(Choice, u128) -> bool,
+) -> Option<End> {
+    let depth = r.depth;
+    r.layout.unpack(x, m);
+    let en = m.enabled_as::<G, T>();
+    if !r.keep_going && deadlocked_en(m, en) {
+        let hazard = Hazard::Deadlock;
+        return Some(End::Hazard(
+            Found {
+                from,
+                step: None,
+                hazard,
+            },
+            depth,
+        ));
+    }
+    if r.observe && !r.keep_going && m.observed() {
+        let hazard = Hazard::Observed;
+        return Some(End::Hazard(
+            Found {
+                from,
+                step: None,
+                hazard,
+            },
+            depth,
+        ));
+    }
+    let (prog, ack, drain) = ample_en(m, r.layout, r.opts.reduce, en);
+    let choices = bits(prog)
+        .map(Choice::prog)
+        .chain(bits(ack).map(Choice::ack))
+        .chain(bits(drain).map(Choice::drain));
+    let several = prog.count_ones() + ack.count_ones() + drain.count_ones() > 1;
+    if several {
+        saved.copy_from(m.state());
+    }
+    let mut first = true;
+    for ch in choices {
+        if !first {
+            m.restore(saved);
+        }
+        first = false;
+        let e = m.step_as::<G, T>(ch);
+        *transitions += 1;
+        if e.flags & r.stop_flags != 0 && !r.keep_going {
+            let hazard = if e.flags & r.stop_flags & flag::TORN != 0 {
+                Hazard::Torn
+            } else {
+                Hazard::Stale
+            };
+            let found = Found {
+                from,
+                step: Some(ch),
+                hazard,
+            };
+            return Some(End::Hazard(found, depth + 1));
+        }
+        if !succ(ch, r.layout.pack(m, r.opts.symmetry)) {
+            break;
+        }
+    }
+    None
 }
 
 impl Search {
@@ -84,6 +209,12 @@ impl Search {
         let layout = Layout::new(&m)?;
         let root = layout.pack(&m, opts.symmetry);
         let saved = m.state().clone();
+        #[cfg(not(target_arch = "wasm32"))]
+        let pool = (opts.threads > 1).then(|| crate::bfs::pool(opts.threads as usize));
+        #[cfg(not(target_arch = "wasm32"))]
+        let shards = if pool.is_some() { PAR_SHARDS } else { 1 };
+        #[cfg(target_arch = "wasm32")]
+        let shards = 1;
         let mut s = Search {
             m,
             layout,
@@ -92,7 +223,7 @@ impl Search {
             states: vec![root],
             parent: vec![u32::MAX],
             via: vec![0],
-            index: HashTable::new(),
+            index: Index::new(shards),
             cursor: 0,
             layer_end: 1,
             depth: 0,
@@ -101,6 +232,8 @@ impl Search {
             stop_flags: 0,
             saved,
             observe: false,
+            #[cfg(not(target_arch = "wasm32"))]
+            pool,
         };
         s.observe = s.m.has_final_condition();
         let ex = &s.m.program().exists;
@@ -110,32 +243,23 @@ impl Search {
             } else {
                 0
             };
-        s.index
-            .insert_unique(mix(root), 0, |&i| mix(s.states[i as usize]));
+        s.index.insert(mix(root), 0, |_| unreachable!("one state"));
         Ok(s)
     }
 
-    pub(super) fn bytes(&self) -> u64 {
-        (self.states.capacity() * 16
-            + self.parent.capacity() * 4
-            + self.via.capacity()
-            + self.index.capacity() * 5) as u64
+    /// The transitions to explore from the state loaded in the machine.
+    #[cfg(test)]
+    pub(super) fn ample(&self) -> (u64, u64, u64) {
+        ample_en(&self.m, &self.layout, self.opts.reduce, self.m.enabled())
     }
 
-    /// [`Search::deadlocked`], given the enabled set.
-    #[inline(always)]
-    fn deadlocked_en(&self, en: crate::machine::Enabled) -> bool {
-        let st = self.m.state();
-        // Real acknowledgements only: a kvm reader's preempt choice helps no writer.
-        let acks = st.pending & !st.irq_off & !st.preempted;
-        // A reader inside an iteration that can step may still release what a writer
-        // waits for; one between iterations holds nothing.
-        !self.m.writers_done()
-            && en.prog & !self.m.reader_mask() == 0
-            && acks == 0
-            && st.preempted == 0
-            && en.prog & self.m.busy() == 0
-            && en.drain == 0
+    pub(super) fn bytes(&self) -> u64 {
+        bytes(
+            &self.states,
+            self.parent.capacity(),
+            self.via.capacity(),
+            &self.index,
+        )
     }
 
     /// Expands up to `budget` states.
@@ -157,7 +281,6 @@ impl Search {
             if left == 0 {
                 return None;
             }
-            left -= 1;
             if self.cursor == self.layer_end {
                 self.layer_end = self.states.len();
                 self.depth += 1;
@@ -165,86 +288,224 @@ impl Search {
             if self.depth >= self.max_depth {
                 return Some(End::Exhausted);
             }
-            let from = self.cursor as u32;
-            let x = self.states[self.cursor];
-            self.cursor += 1;
-            self.layout.unpack(x, &mut self.m);
-            let en = self.m.enabled_as::<G, T>();
-            if self.deadlocked_en(en) && !self.keep_going {
-                return Some(End::Hazard(
-                    Found {
-                        from,
-                        step: None,
-                        hazard: Hazard::Deadlock,
-                    },
-                    self.depth,
-                ));
-            }
-            if self.observe && !self.keep_going && self.m.observed() {
-                return Some(End::Hazard(
-                    Found {
-                        from,
-                        step: None,
-                        hazard: Hazard::Observed,
-                    },
-                    self.depth,
-                ));
-            }
-            let (prog, ack, drain) = self.ample_en(en);
-            let choices = bits(prog)
-                .map(Choice::prog)
-                .chain(bits(ack).map(Choice::ack))
-                .chain(bits(drain).map(Choice::drain));
-            let several = prog.count_ones() + ack.count_ones() + drain.count_ones() > 1;
-            if several {
-                self.saved.copy_from(self.m.state());
-            }
-            let mut first = true;
-            for ch in choices {
-                if !first {
-                    self.m.restore(&self.saved);
-                }
-                first = false;
-                let e = self.m.step_as::<G, T>(ch);
-                self.transitions += 1;
-                if e.flags & self.stop_flags != 0 && !self.keep_going {
-                    let hazard = if e.flags & self.stop_flags & flag::TORN != 0 {
-                        Hazard::Torn
-                    } else {
-                        Hazard::Stale
-                    };
-                    return Some(End::Hazard(
-                        Found {
-                            from,
-                            step: Some(ch),
-                            hazard,
-                        },
-                        self.depth + 1,
-                    ));
-                }
-                let y = self.layout.pack(&self.m, self.opts.symmetry);
-                let h = mix(y);
-                let states = &self.states;
-                if self.index.find(h, |&i| states[i as usize] == y).is_none() {
-                    if self.states.len() as u64 >= self.opts.max_states {
-                        return Some(End::OutOf(Budget::States));
+            #[cfg(not(target_arch = "wasm32"))]
+            if self.pool.is_some() {
+                let n = (self.layer_end - self.cursor)
+                    .min(PAR_ROUND)
+                    .min(left as usize);
+                if n >= PAR_MIN {
+                    left -= n as u64;
+                    if let Some(end) = self.round_as::<G, T>(n) {
+                        return Some(end);
                     }
-                    // The next push may double the store: stop before, not after.
-                    if self.states.len() == self.states.capacity()
-                        && self.bytes().saturating_mul(2) > self.opts.max_bytes
-                    {
-                        return Some(End::OutOf(Budget::Memory));
-                    }
-                    let i = self.states.len() as u32;
-                    self.states.push(y);
-                    self.parent.push(from);
-                    self.via.push(ch.code());
-                    let states = &self.states;
-                    self.index.insert_unique(h, i, |&j| mix(states[j as usize]));
+                    continue;
                 }
+            }
+            left -= 1;
+            if let Some(end) = self.step_one::<G, T>() {
+                return Some(end);
             }
         }
         Some(End::Exhausted)
+    }
+
+    /// Expands the state at the cursor on this thread.
+    #[inline(always)]
+    fn step_one<const G: bool, const T: bool>(&mut self) -> Option<End> {
+        let from = self.cursor as u32;
+        let x = self.states[self.cursor];
+        self.cursor += 1;
+        let rules = Rules {
+            layout: &self.layout,
+            opts: &self.opts,
+            stop_flags: self.stop_flags,
+            observe: self.observe,
+            keep_going: self.keep_going,
+            depth: self.depth,
+        };
+        let (states, parent, via, index) = (
+            &mut self.states,
+            &mut self.parent,
+            &mut self.via,
+            &mut self.index,
+        );
+        let opts = &self.opts;
+        let mut out = None;
+        let end = expand::<G, T>(
+            &mut self.m,
+            &mut self.saved,
+            rules,
+            x,
+            from,
+            &mut self.transitions,
+            |ch, y| {
+                let h = mix(y);
+                if !index.contains(h, |&i| states[i as usize] == y) {
+                    if let Err(b) = admit(opts, states, parent.capacity(), via.capacity(), index) {
+                        out = Some(End::OutOf(b));
+                        return false;
+                    }
+                    let i = states.len() as u32;
+                    states.push(y);
+                    parent.push(from);
+                    via.push(ch.code());
+                    index.insert(h, i, |&j| mix(states[j as usize]));
+                }
+                true
+            },
+        );
+        out.or(end)
+    }
+
+    /// Expands the next `n` states of the layer in parallel, then stores their new
+    /// successors as one thread would have (`crate::bfs` says why the answers agree).
+    #[cfg(not(target_arch = "wasm32"))]
+    fn round_as<const G: bool, const T: bool>(&mut self, n: usize) -> Option<End> {
+        use crate::bfs::{merge, Arena};
+        use hashbrown::HashTable;
+        use rayon::prelude::*;
+        struct Part {
+            cands: Vec<Cand<u128, u8>>,
+            transitions: u64,
+            end: Option<End>,
+        }
+        let pool = self.pool.clone().expect("a round runs with workers");
+        let lo = self.cursor;
+        let chunk = n
+            .div_ceil(pool.current_num_threads() * 4)
+            .max(if cfg!(test) { 1 } else { 16 });
+        let rules = Rules {
+            layout: &self.layout,
+            opts: &self.opts,
+            stop_flags: self.stop_flags,
+            observe: self.observe,
+            keep_going: self.keep_going,
+            depth: self.depth,
+        };
+        let (states, index) = (&self.states, &self.index);
+        let (m0, saved0) = (&self.m, &self.saved);
+        let parts: Vec<Part> = pool.install(|| {
+            states[lo..lo + n]
+                .par_chunks(chunk)
+                .enumerate()
+                .map_init(
+                    || (m0.clone(), saved0.clone()),
+                    |(m, saved), (k, xs)| {
+                        let mut part = Part {
+                            cands: Vec::with_capacity(xs.len() * 2),
+                            transitions: 0,
+                            end: None,
+                        };
+                        let mut local = HashTable::<u32>::new();
+                        for (j, &x) in xs.iter().enumerate() {
+                            let from = (lo + k * chunk + j) as u32;
+                            let cands = &mut part.cands;
+                            part.end = expand::<G, T>(
+                                m,
+                                saved,
+                                rules,
+                                x,
+                                from,
+                                &mut part.transitions,
+                                |ch, y| {
+                                    let h = mix(y);
+                                    // Most successors a layer repeats are siblings'
+                                    // (the diamonds of independent steps), found by the
+                                    // same worker: it keeps only the first of each.
+                                    if local.find(h, |&k| cands[k as usize].y == y).is_some() {
+                                        return true;
+                                    }
+                                    if !index.contains(h, |&i| states[i as usize] == y) {
+                                        local.insert_unique(h, cands.len() as u32, |&k| {
+                                            cands[k as usize].h
+                                        });
+                                        cands.push(Cand {
+                                            y,
+                                            h,
+                                            from,
+                                            via: ch.code(),
+                                        });
+                                    }
+                                    true
+                                },
+                            );
+                            if part.end.is_some() {
+                                break;
+                            }
+                        }
+                        part
+                    },
+                )
+                .collect()
+        });
+        // One thread stops at the first hazard in its order: so do we, dropping what
+        // the parts after it found.
+        let last = parts
+            .iter()
+            .position(|p| p.end.is_some())
+            .unwrap_or(parts.len() - 1);
+        let parts = &parts[..=last];
+        let before = self.transitions;
+        self.transitions += parts.iter().map(|p| p.transitions).sum::<u64>();
+        let cands: Vec<Cand<u128, u8>> = parts
+            .iter()
+            .flat_map(|p| p.cands.iter().map(|c| Cand { ..*c }))
+            .collect();
+        self.cursor = lo + n;
+        let opts = &self.opts;
+        let arena = Arena {
+            states: &mut self.states,
+            parent: &mut self.parent,
+            via: &mut self.via,
+            index: &mut self.index,
+        };
+        let stored = merge(
+            &pool,
+            arena,
+            &cands,
+            |&y| mix(y),
+            |a| {
+                admit(
+                    opts,
+                    a.states,
+                    a.parent.capacity(),
+                    a.via.capacity(),
+                    a.index,
+                )
+            },
+        );
+        if let Err((b, p)) = stored {
+            self.transitions = before + self.recount::<G, T>(lo, &cands[p]);
+            return Some(End::OutOf(b));
+        }
+        parts[last].end
+    }
+    /// The transitions one thread takes from the state at `lo` up to the step that
+    /// found `c`: a budget refused `c`, and one thread stops right there.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn recount<const G: bool, const T: bool>(&mut self, lo: usize, c: &Cand<u128, u8>) -> u64 {
+        let rules = Rules {
+            layout: &self.layout,
+            opts: &self.opts,
+            stop_flags: self.stop_flags,
+            observe: self.observe,
+            keep_going: true,
+            depth: 0,
+        };
+        let mut n = 0;
+        for i in lo..=c.from as usize {
+            let x = self.states[i];
+            expand::<G, T>(
+                &mut self.m,
+                &mut self.saved,
+                rules,
+                x,
+                i as u32,
+                &mut n,
+                |ch, y| !(i == c.from as usize && ch.code() == c.via && y == c.y),
+            );
+        }
+        n
     }
 
     /// A concrete schedule from the initial state to the hazard `f`. Stored states are
@@ -301,4 +562,30 @@ impl Search {
             choices,
         }
     }
+}
+
+/// The bytes a search's store holds: states, parents, choices and the index.
+fn bytes(states: &Vec<u128>, parents: usize, vias: usize, index: &Index) -> u64 {
+    (states.capacity() * 16 + parents * 4 + vias + index.capacity() * 5) as u64
+}
+
+/// Whether one more state may be stored: the budgets, asked before each push.
+#[inline(always)]
+fn admit(
+    opts: &CheckOptions,
+    states: &Vec<u128>,
+    parents: usize,
+    vias: usize,
+    index: &Index,
+) -> Result<(), Budget> {
+    if states.len() as u64 >= opts.max_states {
+        return Err(Budget::States);
+    }
+    // The next push may double the store: stop before, not after.
+    if states.len() == states.capacity()
+        && bytes(states, parents, vias, index).saturating_mul(2) > opts.max_bytes
+    {
+        return Err(Budget::Memory);
+    }
+    Ok(())
 }

@@ -6,9 +6,9 @@
 //! `1..=B` walkers (B, the file's walker blocks) decide every count of walkers and
 //! idle CPUs.
 
-use super::explore::{check, GCheckOptions, GCheckResult};
 use super::ir::{GOp, GProgram};
 use super::lang::parse;
+use super::search::{check, GCheckOptions, GCheckResult};
 use crate::hazard::Verdict;
 use crate::prim::general as table;
 use crate::scenario::syntax::ScenarioError;

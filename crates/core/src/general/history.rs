@@ -7,10 +7,11 @@
 
 use super::argument::argument;
 use super::compile::compile;
-use super::explore::{check, encode, GCheckOptions};
+use super::explore::encode;
 use super::ir::GProgram;
 use super::lang::parse;
 use super::machine::{GChoice, GMachine};
+use super::search::{check, GCheckOptions};
 use crate::hazard::Verdict;
 use crate::scenario::syntax::ScenarioError;
 use serde::Serialize;

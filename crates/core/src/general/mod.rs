@@ -15,16 +15,16 @@
 //! as the fast path for files within the classic language: its state counts, schedule
 //! strings and statistics are what earlier releases printed.
 //!
-//! Its files, each importing only those before it: `lang` (the syntax tree and parser),
-//! `ir` (the compiled form), `world`
-//! (settings, declarations, and whether a file needs this machine), `emit` and `lower`
-//! (statements and calls to instructions), `compile` (a whole file), `machine` (the
-//! state and the one step function) with `entries` (its accesses to entries, tables
-//! and pages), `tso` (store buffers), `words` (shared words, registers and the final
-//! condition), `describe` and `changes` (steps and states in kernel terms), and
-//! `explore` (the exhaustive search, random runs, schedule strings and traces, apart
-//! from the rules), `report` (a file answered in one call, as the web page shows it)
-//! and `timeline` (a run with the state after each step, as the page steps through it).
+//! Its files, each importing only those before it: `lang` (the syntax tree and
+//! parser), `ir` (the compiled form), `world` (settings, declarations, and whether a
+//! file needs this machine), `emit` and `lower` (statements and calls to instructions),
+//! `compile` (a whole file), `machine` (the state and the one step function) with
+//! `entries` (its accesses to entries, tables and pages), `tso` (store buffers), `words`
+//! (shared words, registers and the final condition), `describe` and `changes` (steps
+//! and states in kernel terms), `search` (the exhaustive search) and `explore` (random
+//! runs, schedule strings and traces), both apart from the rules, `report` (a file
+//! answered in one call, as the web page shows it) and `timeline` (a run with the state
+//! after each step, as the page steps through it).
 
 /// `(name, text)` of each named file in a directory of `scenarios/`, embedded.
 macro_rules! files_in {
@@ -50,6 +50,7 @@ mod lower;
 pub mod machine;
 pub mod pct;
 pub mod report;
+pub mod search;
 #[cfg(test)]
 mod tests;
 pub mod timeline;
@@ -59,13 +60,12 @@ mod world;
 
 pub use crate::prim::general as table;
 pub use compile::{compile, compile_with};
-pub use explore::{
-    check, decode, encode, replay, GBatch, GCheckOptions, GCheckResult, GStats, GTrace,
-};
+pub use explore::{decode, encode, replay, GBatch, GStats, GTrace};
 pub use ir::{Flush, GConfig, GProgram, Platform};
 pub use lang::{parse, GScenario};
 pub use machine::{GChoice, GMachine, GState};
 pub use report::{report, report_any, GReport};
+pub use search::{check, GCheckOptions, GCheckResult};
 pub use timeline::{FrameKind, GFrame, GTimeline};
 pub use world::needs_general;
 

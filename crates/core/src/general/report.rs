@@ -4,8 +4,9 @@
 //! shows for a file the general machine runs.
 
 use super::argument::check_any;
-use super::explore::{check, encode, replay, GBatch, GCheckOptions};
+use super::explore::{encode, replay, GBatch};
 use super::ir::GProgram;
+use super::search::{check, GCheckOptions};
 use crate::hazard::Verdict;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;

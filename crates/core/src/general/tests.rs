@@ -1318,3 +1318,38 @@ fn a_schedule_string_is_stable_across_releases() {
 }
 /// `pmd_clear()` by P0 in the file above, as this format spells it.
 const GOLDEN_SCHEDULE: &str = "tg1.4Kv_YCa3S_M.A.Fr";
+
+/// The general search on 2 and 4 threads gives what it gives on one (`crate::bfs`
+/// says why): every built-in general and history file, and every classic built-in
+/// scenario as a general program, with the state budget cutting one of them short.
+/// Under `cfg(test)` every round is expanded in parallel, however small.
+#[test]
+fn any_thread_count_gives_the_one_thread_answer() {
+    let mut progs: Vec<(String, Arc<GProgram>)> = builtin_files()
+        .map(|(name, src)| (name.to_string(), load(src).unwrap()))
+        .collect();
+    for (name, src) in crate::program::BUILTIN {
+        let (_, cfg) = crate::program::load(src).unwrap();
+        progs.push((name.to_string(), from_classic(&cfg).unwrap()));
+    }
+    let mut hazards = 0;
+    for (name, p) in &progs {
+        for max_states in [GCheckOptions::default().max_states, 300] {
+            let opts = GCheckOptions {
+                max_states,
+                ..GCheckOptions::default()
+            };
+            let one = check(p, opts);
+            for threads in [2, 4] {
+                let par = check(p, GCheckOptions { threads, ..opts });
+                assert_eq!(par, one, "{name}, {threads} threads, {max_states} states");
+            }
+            hazards += one.witness.is_some() as u32;
+        }
+    }
+    assert!(
+        hazards > 20 && progs.len() > 40,
+        "{hazards} of {}",
+        progs.len()
+    );
+}

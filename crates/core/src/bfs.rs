@@ -1,0 +1,215 @@
+//! The index of a search's stored states, split into shards by hash, and the merge of
+//! one round of successors that workers found in parallel.
+//!
+//! *Why the answers do not depend on the thread count.* A search on one thread numbers
+//! states in the order it first meets them. A parallel round expands a slice of one
+//! breadth-first layer, each worker a run of consecutive states, and keeps each
+//! worker's successors in order; concatenated, they are the successors in the order one
+//! thread meets them. [`merge`] keeps the first of each state not already stored and
+//! numbers the kept ones in that order, so every state gets the index, parent and
+//! choice a search on one thread gives it: the same counts, the same witness.
+//! Deduplication runs in parallel too, each worker owning a set of shards; only the
+//! numbering (a pass over flags, pushing the new states) is sequential.
+
+use hashbrown::HashTable;
+#[cfg(not(target_arch = "wasm32"))]
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+/// Shards when a search runs on several threads: enough that workers owning
+/// contiguous groups of them get about the same share of states.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) const PAR_SHARDS: usize = 64;
+
+/// A hash index from states to their positions in a search's arena, in shards.
+pub(crate) struct Index {
+    shards: Vec<HashTable<u32>>,
+    mask: u64,
+}
+
+impl Index {
+    /// An index of `shards` shards (a power of two; 1 for a search on one thread).
+    pub(crate) fn new(shards: usize) -> Index {
+        assert!(shards.is_power_of_two());
+        Index {
+            shards: (0..shards).map(|_| HashTable::new()).collect(),
+            mask: shards as u64 - 1,
+        }
+    }
+
+    /// The shard of hash `h`: bits that hashbrown uses for neither the bucket (the low
+    /// bits) nor the control byte (the top seven), so that states of one shard still
+    /// spread over its buckets and tags.
+    #[inline(always)]
+    fn shard(&self, h: u64) -> usize {
+        ((h >> 40) & self.mask) as usize
+    }
+
+    /// Whether a stored state with hash `h` satisfies `eq`.
+    #[inline(always)]
+    pub(crate) fn contains(&self, h: u64, eq: impl FnMut(&u32) -> bool) -> bool {
+        self.shards[self.shard(h)].find(h, eq).is_some()
+    }
+
+    /// Adds position `i`, whose state hashes to `h`; `hasher` rehashes stored positions.
+    #[inline(always)]
+    pub(crate) fn insert(&mut self, h: u64, i: u32, hasher: impl Fn(&u32) -> u64) {
+        let s = self.shard(h);
+        self.shards[s].insert_unique(h, i, hasher);
+    }
+
+    /// Slots allocated, over every shard.
+    pub(crate) fn capacity(&self) -> usize {
+        self.shards.iter().map(HashTable::capacity).sum()
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+/// A successor a worker found that the index did not hold when it looked.
+pub(crate) struct Cand<S, V> {
+    pub(crate) y: S,
+    pub(crate) h: u64,
+    pub(crate) from: u32,
+    pub(crate) via: V,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+/// The arena of a search: states, and for each the state it was first reached from and
+/// the choice that reached it.
+pub(crate) struct Arena<'a, S, V> {
+    pub(crate) states: &'a mut Vec<S>,
+    pub(crate) parent: &'a mut Vec<u32>,
+    pub(crate) via: &'a mut Vec<V>,
+    pub(crate) index: &'a mut Index,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+/// Stores the new states among `cands` (successors in the order a search on one thread
+/// meets them), numbered in that order. `admit` is asked before each push, as a search on
+/// one thread asks its budgets; its error ends the merge, and the search with it (the
+/// index then holds candidates past that point under provisional ids), with the
+/// position of the candidate it refused.
+pub(crate) fn merge<S, V, E>(
+    pool: &rayon::ThreadPool,
+    a: Arena<'_, S, V>,
+    cands: &[Cand<S, V>],
+    hash: impl Fn(&S) -> u64 + Sync,
+    mut admit: impl FnMut(&Arena<'_, S, V>) -> Result<(), E>,
+) -> Result<(), (E, usize)>
+where
+    S: Eq + Clone + Sync + Send,
+    V: Copy + Sync + Send,
+{
+    let base = a.states.len();
+    assert!(
+        base + cands.len() < u32::MAX as usize,
+        "positions fit in 32 bits"
+    );
+    let new: Vec<AtomicBool> = (0..cands.len()).map(|_| AtomicBool::new(false)).collect();
+    let groups = pool.current_num_threads().clamp(1, a.index.shards.len());
+    let per = a.index.shards.len().div_ceil(groups);
+    let mask = a.index.mask;
+    let states: &Vec<S> = &*a.states;
+    // Each group of shards scans every candidate and takes those that hash into it: a
+    // provisional id (base + the candidate's position) stands for a new state until the
+    // numbering below.
+    let dedup = |g: usize, shards: &mut [HashTable<u32>]| {
+        let first = g * per;
+        for (p, c) in cands.iter().enumerate() {
+            let s = ((c.h >> 40) & mask) as usize;
+            if s < first || s >= first + shards.len() {
+                continue;
+            }
+            let eq = |&i: &u32| {
+                let i = i as usize;
+                if i < base {
+                    states[i] == c.y
+                } else {
+                    cands[i - base].y == c.y
+                }
+            };
+            let t = &mut shards[s - first];
+            if t.find(c.h, eq).is_none() {
+                t.insert_unique(c.h, (base + p) as u32, |&i| {
+                    let i = i as usize;
+                    if i < base {
+                        hash(&states[i])
+                    } else {
+                        cands[i - base].h
+                    }
+                });
+                new[p].store(true, Relaxed);
+            }
+        }
+    };
+    pool.install(|| {
+        use rayon::prelude::*;
+        a.index
+            .shards
+            .par_chunks_mut(per)
+            .enumerate()
+            .for_each(|(g, shards)| dedup(g, shards));
+    });
+    let mut number = vec![u32::MAX; cands.len()];
+    let mut stopped = Ok(());
+    for (p, c) in cands.iter().enumerate() {
+        if !new[p].load(Relaxed) {
+            continue;
+        }
+        if let Err(e) = admit(&a) {
+            stopped = Err((e, p));
+            break;
+        }
+        number[p] = a.states.len() as u32;
+        a.states.push(c.y.clone());
+        a.parent.push(c.from);
+        a.via.push(c.via);
+    }
+    stopped?;
+    let number = &number;
+    pool.install(|| {
+        use rayon::prelude::*;
+        a.index
+            .shards
+            .par_chunks_mut(per)
+            .enumerate()
+            .for_each(|(g, shards)| {
+                let first = g * per;
+                for (p, c) in cands.iter().enumerate() {
+                    let s = ((c.h >> 40) & mask) as usize;
+                    if number[p] == u32::MAX || s < first || s >= first + shards.len() {
+                        continue;
+                    }
+                    let id = (base + p) as u32;
+                    *shards[s - first]
+                        .find_mut(c.h, |&i| i == id)
+                        .expect("a new state was given a provisional id") = number[p];
+                }
+            });
+    });
+    Ok(())
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+/// A pool of `threads` workers, made once per count and kept: a search on several
+/// threads should not pay for starting them, and `matrix` runs hundreds.
+pub(crate) fn pool(threads: usize) -> std::sync::Arc<rayon::ThreadPool> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    let mut pools = POOLS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    pools
+        .entry(threads)
+        .or_insert_with(|| {
+            Arc::new(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("tornsim-check-{i}"))
+                    .build()
+                    .expect("the checker's worker threads start"),
+            )
+        })
+        .clone()
+}

@@ -1,0 +1,471 @@
+//! The exhaustive breadth-first search of the general machine, apart from its rules,
+//! with its shortest witness.
+//!
+//! The search stores every state it reaches (no reduction and no symmetry: their
+//! soundness arguments are the classic checker's and are not re-derived for the general
+//! machine), so `safe` means every interleaving was explored. With `threads` above 1 a
+//! layer is expanded in rounds on several threads, and `crate::bfs` stores what they
+//! found in the order one thread would have: every answer is the one-thread answer.
+
+use super::ir::GProgram;
+use super::machine::{GChoice, GMachine, GState};
+use crate::bfs::Index;
+use crate::hazard::{Hazard, Verdict};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// The limits of a search.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GCheckOptions {
+    pub max_states: u64,
+    pub max_depth: u32,
+    /// Threads the search runs on, as [`crate::CheckOptions::threads`].
+    pub threads: u32,
+}
+
+impl Default for GCheckOptions {
+    fn default() -> Self {
+        GCheckOptions {
+            max_states: 4_000_000,
+            max_depth: 100_000,
+            threads: 1,
+        }
+    }
+}
+
+/// What a search found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GCheckResult {
+    pub verdict: Verdict,
+    pub states: u64,
+    pub transitions: u64,
+    /// Breadth-first levels explored.
+    pub depth: u32,
+    /// The shortest schedule to the hazard (for a deadlock, to the stuck state).
+    pub witness: Option<Vec<GChoice>>,
+    /// Which budget ended an incomplete search.
+    pub stopped_by: Option<String>,
+}
+
+impl GCheckResult {
+    /// Whether the file's `exists` claim holds: `None` where the search cannot say
+    /// (incomplete, or a deadlock the clause does not name).
+    pub fn claim(&self, p: &GProgram) -> Option<bool> {
+        let found = match self.verdict {
+            Verdict::Safe => false,
+            Verdict::Incomplete => return None,
+            Verdict::Deadlock if !p.exists.hazards.contains(&Hazard::Deadlock) => return None,
+            _ => true,
+        };
+        Some(found != p.exists.negated)
+    }
+}
+
+/// FxHash's word step (rustc's hasher): states are hashed only to find equal ones,
+/// whose full comparison follows, so a fast unkeyed hash is enough. The search's
+/// order, and so its witness, is the order states are found in, whatever the hash.
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.write_u64(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let mut tail = [0u8; 8];
+        let rest = chunks.remainder();
+        tail[..rest.len()].copy_from_slice(rest);
+        self.write_u64(u64::from_le_bytes(tail) ^ rest.len() as u64);
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(i as u64);
+    }
+    #[inline]
+    fn write_u16(&mut self, i: u16) {
+        self.write_u64(i as u64);
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(i as u64);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+fn hash_state(s: &GState) -> u64 {
+    let mut h = FxHasher(0);
+    s.hash(&mut h);
+    h.finish()
+}
+
+/// Checks every interleaving of `p` breadth first, stopping at the first hazard the
+/// `exists` clause asks about (or a deadlock).
+pub fn check(p: &Arc<GProgram>, opts: GCheckOptions) -> GCheckResult {
+    GSearch::new(p, opts).run()
+}
+
+/// Why expanding a state ended the search.
+#[derive(Clone, Copy, Debug)]
+enum Stop {
+    Deadlock,
+    Depth,
+    /// A step's hazard that the clause asks about, and the step.
+    Hazard(Hazard, GChoice),
+    States,
+}
+
+/// Expands `x` (in the layer at `depth`): calls `succ` with each successor, in the order
+/// of the choices, until it answers false, and counts the transitions taken. Returns
+/// what ends the search, if anything: a deadlock or the depth budget before any
+/// successor, or a step's hazard after the successors of the choices before it.
+#[inline]
+fn expand(
+    m: &mut GMachine,
+    en: &mut Vec<GChoice>,
+    x: &GState,
+    depth: u32,
+    max_depth: u32,
+    transitions: &mut u64,
+    mut succ: impl FnMut(GChoice, &GState) -> bool,
+) -> Option<Stop> {
+    m.st.clone_from(x);
+    m.enabled_into(en);
+    if m.deadlocked(en) {
+        return Some(Stop::Deadlock);
+    }
+    if depth >= max_depth {
+        return Some(Stop::Depth);
+    }
+    for &ch in en.iter() {
+        m.st.clone_from(x);
+        let h = m.step(ch);
+        *transitions += 1;
+        if let Some(h) = h.filter(|&h| m.prog.exists.asks(h)) {
+            return Some(Stop::Hazard(h, ch));
+        }
+        if !succ(ch, &m.st) {
+            break;
+        }
+    }
+    None
+}
+
+/// A state that the search stops at: where, and why.
+type Found = (u32, Stop);
+
+/// A round smaller than this many states is expanded on the calling thread (as the
+/// classic checker does; see `crate::bfs` for why the answers agree).
+#[cfg(not(target_arch = "wasm32"))]
+const PAR_MIN: usize = if cfg!(test) { 1 } else { 256 };
+#[cfg(not(target_arch = "wasm32"))]
+const PAR_ROUND: usize = 1 << 15;
+
+/// One breadth-first search of the general machine.
+struct GSearch {
+    opts: GCheckOptions,
+    m: GMachine,
+    en: Vec<GChoice>,
+    states: Vec<GState>,
+    parent: Vec<u32>,
+    via: Vec<GChoice>,
+    index: Index,
+    cursor: usize,
+    layer_end: usize,
+    depth: u32,
+    transitions: u64,
+    #[cfg(not(target_arch = "wasm32"))]
+    pool: Option<Arc<rayon::ThreadPool>>,
+}
+
+impl GSearch {
+    fn new(p: &Arc<GProgram>, opts: GCheckOptions) -> GSearch {
+        let m = GMachine::new(p.clone(), false);
+        #[cfg(not(target_arch = "wasm32"))]
+        let pool = (opts.threads > 1).then(|| crate::bfs::pool(opts.threads as usize));
+        #[cfg(not(target_arch = "wasm32"))]
+        let shards = if pool.is_some() {
+            crate::bfs::PAR_SHARDS
+        } else {
+            1
+        };
+        #[cfg(target_arch = "wasm32")]
+        let shards = 1;
+        let mut index = Index::new(shards);
+        index.insert(hash_state(&m.st), 0, |_| unreachable!("one state"));
+        GSearch {
+            opts,
+            states: vec![m.st.clone()],
+            m,
+            en: Vec::new(),
+            parent: vec![u32::MAX],
+            via: vec![GChoice::step(0)],
+            index,
+            cursor: 0,
+            layer_end: 1,
+            depth: 0,
+            transitions: 0,
+            #[cfg(not(target_arch = "wasm32"))]
+            pool,
+        }
+    }
+
+    fn run(mut self) -> GCheckResult {
+        while self.cursor < self.states.len() {
+            if self.cursor == self.layer_end {
+                self.layer_end = self.states.len();
+                self.depth += 1;
+            }
+            #[cfg(not(target_arch = "wasm32"))]
+            if self.pool.is_some() && self.depth < self.opts.max_depth {
+                let n = (self.layer_end - self.cursor).min(PAR_ROUND);
+                if n >= PAR_MIN {
+                    if let Some(f) = self.round(n) {
+                        return self.result(f);
+                    }
+                    continue;
+                }
+            }
+            if let Some(f) = self.step_one() {
+                return self.result(f);
+            }
+        }
+        GCheckResult {
+            verdict: Verdict::Safe,
+            states: self.states.len() as u64,
+            transitions: self.transitions,
+            depth: self.depth,
+            witness: None,
+            stopped_by: None,
+        }
+    }
+
+    /// Expands the state at the cursor on this thread.
+    fn step_one(&mut self) -> Option<Found> {
+        let from = self.cursor as u32;
+        self.cursor += 1;
+        let (states, parent, via, index) = (
+            &mut self.states,
+            &mut self.parent,
+            &mut self.via,
+            &mut self.index,
+        );
+        let x = states[from as usize].clone();
+        let max_states = self.opts.max_states;
+        let mut full = false;
+        let stop = expand(
+            &mut self.m,
+            &mut self.en,
+            &x,
+            self.depth,
+            self.opts.max_depth,
+            &mut self.transitions,
+            |ch, y| {
+                let h = hash_state(y);
+                if index.contains(h, |&i| states[i as usize] == *y) {
+                    return true;
+                }
+                if states.len() as u64 >= max_states {
+                    full = true;
+                    return false;
+                }
+                let i = states.len() as u32;
+                states.push(y.clone());
+                parent.push(from);
+                via.push(ch);
+                index.insert(h, i, |&j| hash_state(&states[j as usize]));
+                true
+            },
+        );
+        if full {
+            return Some((from, Stop::States));
+        }
+        stop.map(|s| (from, s))
+    }
+
+    /// Expands the next `n` states of the layer in parallel, then stores their new
+    /// successors in the order one thread meets them.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn round(&mut self, n: usize) -> Option<Found> {
+        use crate::bfs::{merge, Arena, Cand};
+        use hashbrown::HashTable;
+        use rayon::prelude::*;
+        struct Part {
+            cands: Vec<Cand<GState, GChoice>>,
+            transitions: u64,
+            stop: Option<Found>,
+        }
+        let pool = self.pool.clone().expect("a round runs with workers");
+        let lo = self.cursor;
+        let chunk = n
+            .div_ceil(pool.current_num_threads() * 4)
+            .max(if cfg!(test) { 1 } else { 8 });
+        let (states, index, depth, max_depth) =
+            (&self.states, &self.index, self.depth, self.opts.max_depth);
+        let m0 = &self.m;
+        let parts: Vec<Part> = pool.install(|| {
+            states[lo..lo + n]
+                .par_chunks(chunk)
+                .enumerate()
+                .map_init(
+                    || (m0.clone(), Vec::new()),
+                    |(m, en), (k, xs)| {
+                        let mut part = Part {
+                            cands: Vec::new(),
+                            transitions: 0,
+                            stop: None,
+                        };
+                        // A layer's repeats are mostly siblings', found by one worker.
+                        let mut local = HashTable::<u32>::new();
+                        for (j, x) in xs.iter().enumerate() {
+                            let from = (lo + k * chunk + j) as u32;
+                            let cands = &mut part.cands;
+                            let stop = expand(
+                                m,
+                                en,
+                                x,
+                                depth,
+                                max_depth,
+                                &mut part.transitions,
+                                |ch, y| {
+                                    let h = hash_state(y);
+                                    if local.find(h, |&c| cands[c as usize].y == *y).is_some()
+                                        || index.contains(h, |&i| states[i as usize] == *y)
+                                    {
+                                        return true;
+                                    }
+                                    local.insert_unique(h, cands.len() as u32, |&c| {
+                                        cands[c as usize].h
+                                    });
+                                    cands.push(Cand {
+                                        y: y.clone(),
+                                        h,
+                                        from,
+                                        via: ch,
+                                    });
+                                    true
+                                },
+                            );
+                            if let Some(s) = stop {
+                                part.stop = Some((from, s));
+                                break;
+                            }
+                        }
+                        part
+                    },
+                )
+                .collect()
+        });
+        let last = parts
+            .iter()
+            .position(|p| p.stop.is_some())
+            .unwrap_or(parts.len() - 1);
+        let mut parts = parts;
+        parts.truncate(last + 1);
+        let before = self.transitions;
+        self.transitions += parts.iter().map(|p| p.transitions).sum::<u64>();
+        let stop = parts[last].stop;
+        let cands: Vec<Cand<GState, GChoice>> = parts.into_iter().flat_map(|p| p.cands).collect();
+        self.cursor = lo + n;
+        let max_states = self.opts.max_states;
+        let arena = Arena {
+            states: &mut self.states,
+            parent: &mut self.parent,
+            via: &mut self.via,
+            index: &mut self.index,
+        };
+        let stored = merge(&pool, arena, &cands, hash_state, |a| {
+            if a.states.len() as u64 >= max_states {
+                Err(())
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(((), p)) = stored {
+            self.transitions = before + self.recount(lo, &cands[p]);
+            return Some((cands[p].from, Stop::States));
+        }
+        stop
+    }
+
+    /// The transitions one thread takes from the state at `lo` up to the step that
+    /// found `c`: the state budget refused `c`, and one thread stops right there.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn recount(&mut self, lo: usize, c: &crate::bfs::Cand<GState, GChoice>) -> u64 {
+        let mut n = 0;
+        for i in lo..=c.from as usize {
+            let x = self.states[i].clone();
+            let last = i == c.from as usize;
+            expand(
+                &mut self.m,
+                &mut self.en,
+                &x,
+                0,
+                u32::MAX,
+                &mut n,
+                |ch, y| !(last && ch == c.via && *y == c.y),
+            );
+        }
+        n
+    }
+
+    fn path(&self, to: u32) -> Vec<GChoice> {
+        let mut v = Vec::new();
+        let mut i = to as usize;
+        while self.parent[i] != u32::MAX {
+            v.push(self.via[i]);
+            i = self.parent[i] as usize;
+        }
+        v.reverse();
+        v
+    }
+
+    fn result(&self, (from, stop): Found) -> GCheckResult {
+        let (states, transitions, depth) = (self.states.len(), self.transitions, self.depth);
+        match stop {
+            Stop::Deadlock => GCheckResult {
+                verdict: Verdict::Deadlock,
+                states: states as u64,
+                transitions,
+                depth,
+                witness: Some(self.path(from)),
+                stopped_by: None,
+            },
+            Stop::Hazard(h, ch) => {
+                let mut w = self.path(from);
+                w.push(ch);
+                GCheckResult {
+                    verdict: Verdict::of(h),
+                    states: states as u64,
+                    transitions,
+                    depth: depth + 1,
+                    witness: Some(w),
+                    stopped_by: None,
+                }
+            }
+            Stop::Depth => incomplete(states, transitions, depth, "the depth budget"),
+            Stop::States => incomplete(states, transitions, depth, "the state budget"),
+        }
+    }
+}
+
+fn incomplete(states: usize, transitions: u64, depth: u32, why: &str) -> GCheckResult {
+    GCheckResult {
+        verdict: Verdict::Incomplete,
+        states: states as u64,
+        transitions,
+        depth,
+        witness: None,
+        stopped_by: Some(why.into()),
+    }
+}
