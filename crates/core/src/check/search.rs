@@ -372,7 +372,7 @@ impl Search {
         let pool = self.pool.clone().expect("a round runs with workers");
         let lo = self.cursor;
         let chunk = n
-            .div_ceil(pool.current_num_threads() * 4)
+            .div_ceil(pool.current_num_threads() * 8)
             .max(if cfg!(test) { 1 } else { 16 });
         let rules = Rules {
             layout: &self.layout,

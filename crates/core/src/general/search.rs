@@ -308,7 +308,7 @@ impl GSearch {
         let pool = self.pool.clone().expect("a round runs with workers");
         let lo = self.cursor;
         let chunk = n
-            .div_ceil(pool.current_num_threads() * 4)
+            .div_ceil(pool.current_num_threads() * 8)
             .max(if cfg!(test) { 1 } else { 8 });
         let (states, index, depth, max_depth) =
             (&self.states, &self.index, self.depth, self.opts.max_depth);

@@ -1353,3 +1353,75 @@ fn any_thread_count_gives_the_one_thread_answer() {
         progs.len()
     );
 }
+
+/// `pmdp_get_lockless_sync()` is an IPI broadcast only where the kernel makes it one
+/// (PAE with CONFIG_PARAVIRT, and the paravirt modes); on native PAE without
+/// paravirt, on non-PAE and on 64-bit x86 it compiles to nothing.
+#[test]
+fn the_lockless_sync_is_an_ipi_only_where_the_kernel_sends_one() {
+    for (settings, ipi) in [
+        ("mode = native-pae;", true),
+        ("mode = native-pae; paravirt = off;", false),
+        ("mode = xen-pv;", true),
+        ("mode = kvm-pv-flush;", true),
+        ("mode = non-pae;", false),
+        ("mode = native-64;", false),
+    ] {
+        let p = prog(&format!(
+            "{{ {settings} readers = 1; pmd pmd = table(t0); }}
+             P0(khugepaged) {{ pmdp_get_lockless_sync(); }}
+             P1(gup_fast) {{ local_irq_save(); local_irq_restore(); }}"
+        ));
+        let syncs = p
+            .code
+            .iter()
+            .filter(|i| matches!(i.op, ir::GOp::Sync))
+            .count();
+        assert_eq!(syncs, ipi as usize, "{settings}");
+    }
+}
+
+/// A walker that takes an rwsem or the VMA lock, flushes or syncs reads other CPUs'
+/// state (who holds the lock, their interrupt flags), which the cutoff argument's C2
+/// forbids: each is named as the line that breaks it. (A walker cannot free a table:
+/// the compiler refuses any primitive that changes page tables in a walker's block.)
+#[test]
+fn a_walker_reading_other_cpus_state_breaks_the_arguments_c2() {
+    for (body, op, why) in [
+        (
+            "mmap_read_lock(); mmap_read_unlock();",
+            "mmap_read_lock()",
+            "an rwsem's holders",
+        ),
+        (
+            "i_mmap_lock_read(); i_mmap_unlock_read();",
+            "i_mmap_lock_read()",
+            "an rwsem's holders",
+        ),
+        (
+            "if (vma_start_read()) { vma_end_read(); }",
+            "vma_start_read()",
+            "the VMA lock's holders",
+        ),
+        (
+            "flush_tlb_range(pmd);",
+            "flush_tlb_range()",
+            "other CPUs' interrupt flags",
+        ),
+        (
+            "tlb_remove_table_sync_one();",
+            "tlb_remove_table_sync_one()",
+            "other CPUs' interrupt flags",
+        ),
+    ] {
+        let p = prog(&format!(
+            "{{ mode = native-64; readers = 1; pmd pmd = table(t0); }}
+             P0(khugepaged) {{ x = pmdp_collapse_flush(pmd); }}
+             P1(gup_fast) {{ {body} }}"
+        ));
+        let a = argument::argument(&p);
+        let c2 = a.conditions[1].broken_at.as_ref().expect("C2 fails");
+        assert!(c2.why.contains(why), "{body}: {}", c2.why);
+        assert_eq!(c2.op, op, "{body}");
+    }
+}
