@@ -123,11 +123,13 @@ pub fn check(a: &CheckArgs, f: &GeneralFile) -> Result<u8, InputError> {
     let start = Instant::now();
     let r = general::check(p, opts);
     let secs = start.elapsed().as_secs_f64();
+    // Under alloc = random the witness replays on the frame of the pass that found it.
+    let wp = &r.program(p);
     let trace = match &r.witness {
-        Some(w) => Some(general::replay(p, w).map_err(InputError)?),
+        Some(w) => Some(general::replay(wp, w).map_err(InputError)?),
         None => None,
     };
-    let schedule = r.witness.as_ref().map(|w| general::encode(p, w));
+    let schedule = r.witness.as_ref().map(|w| general::encode(wp, w));
     let stats = format!(
         "{} states, {} transitions, depth {}, {:.2} s",
         r.states, r.transitions, r.depth, secs
@@ -212,11 +214,12 @@ fn check_any(a: &CheckArgs, f: &GeneralFile, opts: GCheckOptions) -> Result<u8, 
         .map_err(|e| InputError(e.render(&f.prog.source, &f.path)))?;
     let secs = start.elapsed().as_secs_f64();
     let p = &r.program;
+    let wp = &r.result.program(p);
     let trace = match &r.result.witness {
-        Some(w) => Some(general::replay(p, w).map_err(InputError)?),
+        Some(w) => Some(general::replay(wp, w).map_err(InputError)?),
         None => None,
     };
-    let schedule = r.result.witness.as_ref().map(|w| general::encode(p, w));
+    let schedule = r.result.witness.as_ref().map(|w| general::encode(wp, w));
     let replay_cmd = schedule.as_ref().map(|s| replay_cmd(f, p, s));
     let sentence = r.sentence();
     let claim = claim_word(r.result.claim(p));
@@ -364,8 +367,9 @@ pub fn replay(
         Some(n) => at_count(f, n)?,
         None => f.prog.clone(),
     };
-    let choices =
-        general::decode(p, schedule).map_err(|e| InputError(format!("malformed schedule: {e}")))?;
+    let (p, choices) = general::decode_run(p, schedule)
+        .map_err(|e| InputError(format!("malformed schedule: {e}")))?;
+    let p = &p;
     let t = general::replay(p, &choices).map_err(InputError)?;
     match format {
         TraceFormat::Table => {

@@ -94,6 +94,106 @@ fn every_sc_matrix_cell_gets_the_classic_verdict_on_the_general_machine() {
     assert_eq!(compared, 200, "every cell, kvm-pv-flush's too");
 }
 
+/// `alloc = random` on both machines: every built-in scenario and every matrix cell
+/// (one reader, every split) with a drawn frame gets the classic verdict, each machine
+/// searching once per equality class of the frame; each general witness replays on its
+/// frame through its string.
+#[test]
+fn every_random_frame_cell_gets_the_classic_verdict_on_the_general_machine() {
+    use tornsim_core::config::Alloc;
+    let mut cfgs: Vec<Config> = BUILTIN
+        .iter()
+        .map(|(_, src)| program::load(src).unwrap().1)
+        .collect();
+    cfgs.extend(matrix_configs(1, true));
+    let (mut compared, mut hazards) = (0, 0);
+    for mut cfg in cfgs {
+        cfg.alloc = Alloc::Random;
+        let p = general::from_classic(&cfg).expect("alloc = random runs on the general machine");
+        assert!(p.random_table.is_some(), "{}", cfg.summary());
+        let r = general::check(&p, GCheckOptions::default());
+        assert_eq!(r.verdict, classic(&cfg), "{}", cfg.summary());
+        if let Some(w) = &r.witness {
+            let frame = r.frame.expect("a witness names its frame");
+            assert!(p.frame_classes().contains(&frame));
+            let wp = r.program(&p);
+            let s = general::encode(&wp, w);
+            assert_eq!(s.split('.').count(), 5, "{s}");
+            let (back, choices) = general::decode_run(&p, &s).expect("the witness decodes");
+            assert_eq!((back.frame, &choices), (Some(frame), w));
+            assert!(
+                general::decode(&p, &s).is_err(),
+                "the frame is not the base program's"
+            );
+            let t = general::replay(&back, &choices).unwrap();
+            if r.verdict != Verdict::Deadlock {
+                let last = t.steps.last().and_then(|s| s.hazard).map(|h| h.name());
+                assert_eq!(last, Some(r.verdict.name()), "{}", cfg.summary());
+            }
+            hazards += 1;
+        }
+        compared += 1;
+    }
+    eprintln!("{compared} random-frame configurations compared, {hazards} with a witness");
+    assert!(compared > 150 && hazards > 50, "{compared} {hazards}");
+}
+
+/// Random runs under `alloc = random` draw a frame each, first thing, from the run's
+/// seed: a batch is the same in any split, its first hazard's schedule carries the
+/// frame and replays to the hazard, and different runs draw different frames.
+#[test]
+fn random_runs_draw_a_frame_each_and_their_schedules_carry_it() {
+    use tornsim_core::config::Alloc;
+    let (_, mut cfg) =
+        program::load(BUILTIN.iter().find(|(n, _)| *n == "no-recheck").unwrap().1).unwrap();
+    cfg.alloc = Alloc::Random;
+    let p = general::from_classic(&cfg).unwrap();
+    let whole = general::GBatch::new(&p, 7).run(4_000).clone();
+    let mut parts = general::GBatch::new(&p, 7).run(1_500).clone();
+    parts.merge(general::GBatch::new(&p, 7).starting_at(1_500).run(2_500));
+    assert_eq!(parts, whole);
+    // Without the pmd_low re-check a read tears whatever the frame.
+    let (h, s) = whole.first.clone().expect("a torn read");
+    let (q, choices) = general::decode_run(&p, &s).unwrap();
+    let frame = q.frame.expect("the run's frame");
+    assert!(frame != p.tables[0].addr && frame % 4096 == 0, "{frame:#x}");
+    let t = general::replay(&q, &choices).unwrap();
+    assert!(t.steps.iter().any(|st| st.hazard == Some(h)));
+    let timeline = general::timeline::timeline(&p, &s).unwrap();
+    assert!(timeline.hazard_step().is_some());
+    let other = general::GBatch::new(&p, 8)
+        .run(4_000)
+        .first
+        .clone()
+        .unwrap()
+        .1;
+    assert_ne!(
+        other.split('.').nth(2),
+        s.split('.').nth(2),
+        "another seed, another frame"
+    );
+}
+
+/// A file with `alloc = random` draws one table's frame against one declared table: two
+/// allocations, or two declared tables, are refused with the reason.
+#[test]
+fn alloc_random_takes_one_declared_table_and_one_allocation() {
+    for body in [
+        "{ mode = xen-pv; alloc = random; readers = 1; pmd pmd = table(t0); pmd pmd2 = table(t1); }\n\
+         P0(fault) { t = pte_alloc_one(); }",
+        "{ mode = xen-pv; alloc = random; readers = 1; pmd pmd = table(t0); }\n\
+         P0(fault) { t = pte_alloc_one(); u = pte_alloc_one(); }",
+    ] {
+        let src = format!("tornsim t\n{body}\nP1(gup_fast) {{ local_irq_save(); local_irq_restore(); }}\nexists (torn)\n");
+        let e = general::load(&src).unwrap_err();
+        assert!(
+            e.message.contains("declare one table and allocate one"),
+            "{}",
+            e.render(&src, "t")
+        );
+    }
+}
+
 #[test]
 fn a_general_file_routes_to_the_general_machine_and_a_classic_one_does_not() {
     for (name, src) in BUILTIN {

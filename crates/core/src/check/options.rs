@@ -120,16 +120,8 @@ pub struct CheckProgress {
     pub classes: u32,
 }
 
-/// Representatives of every equality class of a `random` frame against the old table:
-/// same or different low word, and a high word equal to the old one's, zero, or other.
-/// (The same frame cannot be drawn while the old one is allocated.)
+/// Representatives of every equality class of a `random` frame against the old table
+/// ([`crate::machine::frame_classes`]).
 pub fn random_classes() -> [u64; 5] {
-    let old_low = OLD_TABLE & 0xffff_f000 & 0xffff_ffff;
-    [
-        old_low,                                  // same low, high zero
-        (5 << 32) | old_low,                      // same low, other high
-        (OLD_TABLE & !0xffff_ffff) | 0x0bad_0000, // other low, same high
-        0x0bad_0000,                              // other low, high zero
-        (5 << 32) | 0x0bad_0000,                  // other low, other high
-    ]
+    crate::machine::frame_classes(OLD_TABLE)
 }

@@ -210,6 +210,10 @@ pub fn compile_with(s: &GScenario, cfg: &GConfig) -> Result<GProgram, ScenarioEr
         in_mm,
         cpus: cpus as u8,
         pmds: w.pmds,
+        random_table: (cfg.alloc == crate::knob::Alloc::Random)
+            .then(|| w.tables.iter().position(|t| !t.declared).map(|t| t as u8))
+            .flatten(),
+        frame: None,
         tables: w.tables,
         pages: w.pages,
         exists: s.exists.clone(),

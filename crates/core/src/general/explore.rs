@@ -126,6 +126,12 @@ impl GBatch {
             self.next += 1;
             let seed = run_seed(self.seed, index);
             let mut rng = Rng::new(seed);
+            if self.m.program().random_table.is_some() {
+                // `alloc = random`: the run's first draw is its table's frame, as on the
+                // classic machine.
+                let frame = self.m.program().draw_frame(&mut || rng.next_u64());
+                self.m.set_frame(frame);
+            }
             if let Some(pct) = &mut self.pct {
                 pct.start(seed, self.m.program());
             }
@@ -207,7 +213,8 @@ fn kinds(p: &GProgram) -> usize {
 
 /// `tg1.PROGRAM.STEPS.CHECK`: one character a step (the CPU times the kinds of choice,
 /// plus one for an acknowledgement, two for a drain), and the classic schedules'
-/// checksum over the rest.
+/// checksum over the rest. Under `alloc = random`, `tg1.PROGRAM.FRAME.STEPS.CHECK`: the
+/// run's frame comes with it, as a classic schedule carries its table.
 pub fn encode(p: &GProgram, choices: &[GChoice]) -> String {
     let k = kinds(p);
     let steps: String = choices
@@ -217,23 +224,62 @@ pub fn encode(p: &GProgram, choices: &[GChoice]) -> String {
             B64[(c.cpu as usize * k + kind) & 63] as char
         })
         .collect();
-    seal(&[VERSION, &program_id(p), &steps])
+    match p.frame {
+        Some(f) => seal(&[
+            VERSION,
+            &program_id(p),
+            &encode_b64(&f.to_le_bytes()),
+            &steps,
+        ]),
+        None => seal(&[VERSION, &program_id(p), &steps]),
+    }
 }
 
 /// The choices of a schedule string made for `p`, or why it cannot be replayed on it.
+/// A schedule of an `alloc = random` file replays on its own frame: see [`decode_run`].
 pub fn decode(p: &GProgram, s: &str) -> Result<Vec<GChoice>, String> {
+    let (frame, choices) = parse(p, s)?;
+    if frame != p.frame {
+        return Err(match frame {
+            Some(_) => "this schedule's run drew another frame: decode it with decode_run".into(),
+            None => "this schedule names no frame, and the file allocates at random".into(),
+        });
+    }
+    Ok(choices)
+}
+
+/// The program a schedule string replays on (`p`, or under `alloc = random` its copy
+/// with the run's frame) and its choices.
+pub fn decode_run(p: &Arc<GProgram>, s: &str) -> Result<(Arc<GProgram>, Vec<GChoice>), String> {
+    let (frame, choices) = parse(p, s)?;
+    match frame {
+        Some(f) if p.frame != Some(f) => Ok((Arc::new(p.with_frame(f)), choices)),
+        _ => decode(p, s).map(|c| (p.clone(), c)),
+    }
+}
+
+fn parse(p: &GProgram, s: &str) -> Result<(Option<u64>, Vec<GChoice>), String> {
     let parts: Vec<&str> = s.trim().split('.').collect();
-    let [v, id, steps, sum] = parts[..] else {
-        return Err(
-            "a general schedule has four dot-separated parts (tg1.PROGRAM.STEPS.CHECK)".into(),
-        );
+    let random = p.random_table.is_some();
+    let (v, id, frame, steps, sum) = match (random, &parts[..]) {
+        (false, &[v, id, steps, sum]) => (v, id, None, steps, sum),
+        (true, &[v, id, frame, steps, sum]) => (v, id, Some(frame), steps, sum),
+        (false, _) => {
+            return Err(
+                "a general schedule has four dot-separated parts (tg1.PROGRAM.STEPS.CHECK)".into(),
+            )
+        }
+        (true, _) => {
+            return Err("a schedule of a file with alloc = random has five dot-separated parts (tg1.PROGRAM.FRAME.STEPS.CHECK)".into())
+        }
     };
     if v != VERSION {
         return Err(format!(
             "unknown schedule version '{v}' (this build reads {VERSION})"
         ));
     }
-    let want = checksum(&[v, id, steps]);
+    let sealed: Vec<&str> = [v, id].into_iter().chain(frame).chain([steps]).collect();
+    let want = checksum(&sealed);
     let got = sum
         .bytes()
         .map(b64_value)
@@ -249,8 +295,21 @@ pub fn decode(p: &GProgram, s: &str) -> Result<Vec<GChoice>, String> {
             p.name
         ));
     }
+    let frame = match frame {
+        None => None,
+        Some(f) => {
+            let bytes: [u8; 8] = decode_b64(f)
+                .and_then(|b| b.try_into().ok())
+                .ok_or("the schedule's frame is not 8 bytes of base64url")?;
+            let f = u64::from_le_bytes(bytes);
+            if f & 0xfff != 0 {
+                return Err(format!("the schedule's frame {f:#x} is not a 4 KiB frame"));
+            }
+            Some(f)
+        }
+    };
     let k = kinds(p) as u8;
-    steps
+    let choices = steps
         .bytes()
         .map(|c| {
             b64_value(c)
@@ -261,7 +320,8 @@ pub fn decode(p: &GProgram, s: &str) -> Result<Vec<GChoice>, String> {
                 })
                 .ok_or_else(|| format!("'{}' is not a step", c as char))
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok((frame, choices))
 }
 
 /// One step of a trace.

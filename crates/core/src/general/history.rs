@@ -387,8 +387,8 @@ fn check_row(
         states: r.states,
         witness_steps: r.witness.as_ref().map(Vec::len),
         witness_cpus,
-        schedule: r.witness.as_ref().map(|w| encode(&p, w)),
-        breakdown: r.witness.as_ref().map(|w| breakdown(&p, w)),
+        schedule: r.witness.as_ref().map(|w| encode(&r.program(&p), w)),
+        breakdown: r.witness.as_ref().map(|w| breakdown(&r.program(&p), w)),
     })
 }
 

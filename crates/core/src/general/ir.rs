@@ -550,9 +550,51 @@ pub struct GProgram {
     /// The walker count a check at another count than the file's compiled it for
     /// (`--readers N`, the checks of `readers = any`); part of its schedules' identity.
     pub walkers_at: Option<u32>,
+    /// `alloc = random`: the allocated table whose frame each run draws, and each of
+    /// the exhaustive search's passes fixes to one equality class.
+    pub random_table: Option<u8>,
+    /// The frame that table has in this copy of the program (`None`: not drawn yet);
+    /// part of its schedules, which replay on that frame.
+    pub frame: Option<u64>,
 }
 
 impl GProgram {
+    /// This program with the random allocator's table at `frame`.
+    pub fn with_frame(&self, frame: u64) -> GProgram {
+        let mut p = self.clone();
+        p.set_frame(frame);
+        p
+    }
+
+    pub(super) fn set_frame(&mut self, frame: u64) {
+        if let Some(t) = self.random_table {
+            self.tables[t as usize].addr = frame;
+            self.frame = Some(frame);
+        }
+    }
+
+    /// One frame of each equality class against the declared table the drawn one
+    /// replaces (the compiler allows `alloc = random` with one declared table only, so
+    /// no other value's halves can equal the drawn frame's).
+    pub fn frame_classes(&self) -> [u64; 5] {
+        crate::machine::frame_classes(self.tables[0].addr)
+    }
+
+    /// A frame drawn as the random allocator draws it: any free 4 KiB frame, not one a
+    /// declared table or a page of the scenario has.
+    pub fn draw_frame(&self, next_u64: &mut impl FnMut() -> u64) -> u64 {
+        let mut taken: Vec<u64> = self
+            .tables
+            .iter()
+            .filter(|t| t.declared)
+            .map(|t| t.addr & !0xfff)
+            .chain(self.pages.iter().map(|p| p.1 & !0xfff))
+            .collect();
+        taken.sort_unstable();
+        taken.dedup();
+        crate::machine::draw_frame(&taken, next_u64)
+    }
+
     /// The value a PMD holds for table `t`.
     pub fn table_value(&self, t: usize) -> u64 {
         let a = self.tables[t].addr;

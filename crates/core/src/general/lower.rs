@@ -432,8 +432,20 @@ impl Emitter<'_> {
                     return err(span, "at most 16 tables in a scenario");
                 }
                 let allocated = self.world.tables.iter().filter(|t| !t.declared).count() as u64;
+                if self.cfg.alloc == Alloc::Random {
+                    let declared = self.world.tables.iter().filter(|t| t.declared).count();
+                    if allocated > 0 || declared != 1 {
+                        return err(
+                            span,
+                            "alloc = random draws one table's frame and checks it by its equality with the table it replaces: declare one table and allocate one",
+                        );
+                    }
+                }
                 let (addr, reuses) = match self.cfg.alloc {
                     Alloc::SameFrame => (FIRST_TABLE, Some(0)),
+                    // A placeholder: each run draws the frame, each pass of the search
+                    // takes one of its equality classes.
+                    Alloc::Random => (crate::machine::default_table(Alloc::Random), None),
                     // The first declared table's low word under another high word: the
                     // ABA MODEL.md's torn read needs.
                     _ => (FIRST_TABLE + ((allocated + 1) << 32), None),

@@ -190,6 +190,12 @@ impl GMachine {
         self.st = initial(&self.prog);
     }
 
+    /// Puts the random allocator's table at `frame` for the runs that follow (the
+    /// program is copied once if another owner shares it).
+    pub fn set_frame(&mut self, frame: u64) {
+        Arc::make_mut(&mut self.prog).set_frame(frame);
+    }
+
     pub(super) fn op(&self, cpu: u8) -> GOp {
         match self.st.pc[cpu as usize] {
             DONE => GOp::Done,

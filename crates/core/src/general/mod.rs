@@ -10,10 +10,11 @@
 //! tables freed, deadlocks.
 //!
 //! The classic PMD race is one program of this language: every classic file runs on the
-//! general machine unchanged (`alloc = random` aside) and gets the classic machine's
-//! verdict (a test holds the two to it on every built-in scenario). The classic machine (`crate::machine`) stays
-//! as the fast path for files within the classic language: its state counts, schedule
-//! strings and statistics are what earlier releases printed.
+//! general machine unchanged and gets the classic machine's verdict (a test holds the two
+//! to it on every built-in scenario and matrix cell, `alloc = random` included). The
+//! classic machine (`crate::machine`) stays as the fast path for files within the
+//! classic language: its state counts, schedule strings and statistics are what earlier
+//! releases printed.
 //!
 //! Its files, each importing only those before it: `lang` (the syntax tree and
 //! parser), `ir` (the compiled form), `world` (settings, declarations, and whether a
@@ -60,7 +61,7 @@ mod world;
 
 pub use crate::prim::general as table;
 pub use compile::{compile, compile_with};
-pub use explore::{decode, encode, replay, GBatch, GStats, GTrace};
+pub use explore::{decode, decode_run, encode, replay, GBatch, GStats, GTrace};
 pub use ir::{Flush, GConfig, GProgram, Platform};
 pub use lang::{parse, GScenario};
 pub use machine::{GChoice, GMachine, GState};
@@ -141,20 +142,10 @@ pub fn load(src: &str) -> Result<Arc<GProgram>, ScenarioError> {
 
 /// The general machine's program for a classic configuration: the same file (its own,
 /// or its placement's) under the same knobs. What the agreement test runs on every
-/// built-in scenario and matrix cell; an error names what the general machine does not
-/// model yet (random frames).
+/// built-in scenario and matrix cell.
 pub fn from_classic(cfg: &crate::config::Config) -> Result<Arc<GProgram>, ScenarioError> {
-    use crate::config::{Alloc, Mode};
+    use crate::config::Mode;
     let src = crate::program::of_config(cfg).source.clone();
-    let unsupported = |what: &str| {
-        Err(ScenarioError::at(
-            Default::default(),
-            format!("{what} runs on the classic machine only"),
-        ))
-    };
-    if cfg.alloc == Alloc::Random {
-        return unsupported("alloc = random");
-    }
     let mut g = parse(&src)?;
     // In a classic configuration the `reader` knob, not the block's name, says which
     // kind the walkers are (the placement files name gup_fast).

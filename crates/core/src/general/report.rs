@@ -92,7 +92,9 @@ fn report_as(p: &Arc<GProgram>, max_states: u64, runs: u64, seed: u64, any: bool
         }
     };
     let p = &p;
-    let trace = r.witness.as_ref().and_then(|w| replay(p, w).ok());
+    // Under alloc = random the witness replays on the frame of the pass that found it.
+    let wp = r.program(p);
+    let trace = r.witness.as_ref().and_then(|w| replay(&wp, w).ok());
     let mut batch = GBatch::new(p, seed);
     let stats = batch.run(runs).clone();
     let names: Vec<&str> = p.exists.hazards.iter().map(|h| h.name()).collect();
@@ -113,9 +115,9 @@ fn report_as(p: &Arc<GProgram>, max_states: u64, runs: u64, seed: u64, any: bool
         verdict: r.verdict,
         claim: r.claim(p),
         states: r.states,
-        witness: trace.as_ref().map(|t| t.columns(p)),
+        witness: trace.as_ref().map(|t| t.columns(&wp)),
         witness_steps: r.witness.as_ref().map(Vec::len),
-        schedule: r.witness.as_ref().map(|w| encode(p, w)),
+        schedule: r.witness.as_ref().map(|w| encode(&wp, w)),
         runs: stats.runs,
         seed,
         hazard_runs: stats

@@ -45,9 +45,21 @@ pub struct GCheckResult {
     pub witness: Option<Vec<GChoice>>,
     /// Which budget ended an incomplete search.
     pub stopped_by: Option<String>,
+    /// `alloc = random`: the frame of the pass that found the witness, which its
+    /// schedule replays on ([`GCheckResult::program`]).
+    pub frame: Option<u64>,
 }
 
 impl GCheckResult {
+    /// The program the witness replays on: `p`, or under `alloc = random` its copy
+    /// with the frame of the pass that found it.
+    pub fn program(&self, p: &Arc<GProgram>) -> Arc<GProgram> {
+        match self.frame {
+            Some(f) if p.frame != Some(f) => Arc::new(p.with_frame(f)),
+            _ => p.clone(),
+        }
+    }
+
     /// Whether the file's `exists` claim holds: `None` where the search cannot say
     /// (incomplete, or a deadlock the clause does not name).
     pub fn claim(&self, p: &GProgram) -> Option<bool> {
@@ -111,8 +123,29 @@ fn hash_state(s: &GState) -> u64 {
 
 /// Checks every interleaving of `p` breadth first, stopping at the first hazard the
 /// `exists` clause asks about (or a deadlock).
+///
+/// Under `alloc = random` it searches once per equality class of the drawn frame (see
+/// [`GProgram::frame_classes`]), as the classic checker does: the counts are the
+/// passes' sums, and the first pass with a hazard gives the verdict and the witness.
 pub fn check(p: &Arc<GProgram>, opts: GCheckOptions) -> GCheckResult {
-    GSearch::new(p, opts).run()
+    if p.random_table.is_none() || p.frame.is_some() {
+        return GSearch::new(p, opts).run();
+    }
+    let (mut states, mut transitions, mut depth) = (0, 0, 0);
+    let mut last = None;
+    for f in p.frame_classes() {
+        let mut r = GSearch::new(&Arc::new(p.with_frame(f)), opts).run();
+        states += r.states;
+        transitions += r.transitions;
+        depth = depth.max(r.depth);
+        (r.states, r.transitions, r.depth) = (states, transitions, depth);
+        if r.verdict != Verdict::Safe {
+            r.frame = Some(f);
+            return r;
+        }
+        last = Some(r);
+    }
+    last.expect("five classes")
 }
 
 /// Why expanding a state ended the search.
@@ -247,6 +280,7 @@ impl GSearch {
             depth: self.depth,
             witness: None,
             stopped_by: None,
+            frame: None,
         }
     }
 
@@ -440,6 +474,7 @@ impl GSearch {
                 depth,
                 witness: Some(self.path(from)),
                 stopped_by: None,
+                frame: None,
             },
             Stop::Hazard(h, ch) => {
                 let mut w = self.path(from);
@@ -451,6 +486,7 @@ impl GSearch {
                     depth: depth + 1,
                     witness: Some(w),
                     stopped_by: None,
+                    frame: None,
                 }
             }
             Stop::Depth => incomplete(states, transitions, depth, "the depth budget"),
@@ -467,5 +503,6 @@ fn incomplete(states: usize, transitions: u64, depth: u32, why: &str) -> GCheckR
         depth,
         witness: None,
         stopped_by: Some(why.into()),
+        frame: None,
     }
 }

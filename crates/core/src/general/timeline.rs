@@ -4,7 +4,7 @@
 //! crosses a worker boundary, so it is serde data), and holds no semantics of its own:
 //! every word comes from the machine's own describe and changes.
 
-use super::explore::{decode, replay_each, GTrace};
+use super::explore::{decode_run, replay_each, GTrace};
 use super::ir::{GProgram, DONE};
 use super::machine::GMachine;
 use serde::{Deserialize, Serialize};
@@ -74,7 +74,8 @@ impl GTimeline {
 
 /// Replays `schedule` (a `tg1` string) on `p`, keeping the state after every step.
 pub fn timeline(p: &Arc<GProgram>, schedule: &str) -> Result<GTimeline, String> {
-    let choices = decode(p, schedule)?;
+    let (p, choices) = decode_run(p, schedule)?;
+    let p = &p;
     let start = GMachine::new(p.clone(), false);
     // Which locals hold a value this run gave them: set by the step that writes one,
     // cleared when the machine declares them dead (a block done, a walker's next

@@ -4,7 +4,7 @@
 
 use super::ir::*;
 use super::lang::{Decl, GScenario, GStmt, Init};
-use crate::knob::{Alloc, Knob, Memory, Mode};
+use crate::knob::{Knob, Memory, Mode};
 use crate::prim::general as table;
 use crate::scenario::syntax::{ScenarioError, Span};
 use std::collections::HashMap;
@@ -82,12 +82,7 @@ pub(super) fn configure(s: &GScenario, walker_blocks: u32) -> Result<GConfig, Sc
                     }
                     S::Paravirt(b) => c.paravirt = b,
                     S::Reader(r) => c.reader = r,
-                    S::Alloc(a) => {
-                        if a == Alloc::Random {
-                            return Err(bad("alloc = random runs on the classic machine only; the general machine takes same-low or same-frame".into()));
-                        }
-                        c.alloc = a;
-                    }
+                    S::Alloc(a) => c.alloc = a,
                     S::Clear(x) => c.clear = x,
                     S::Set(x) => c.set = x,
                     S::Free(x) => c.free = x,

@@ -347,10 +347,37 @@ pub fn bits(mut m: u64) -> impl Iterator<Item = u8> {
 
 /// Draws the `random` allocator's frame: any 4 KiB frame of [`RAM_BYTES`] but the old table.
 pub fn draw_table(next_u64: &mut impl FnMut() -> u64) -> u64 {
+    draw_frame(&[OLD_TABLE], next_u64)
+}
+
+/// Draws a 4 KiB frame of [`RAM_BYTES`] uniformly among those not in `taken` (frame
+/// addresses, sorted, distinct): one draw, whatever `taken` holds.
+pub fn draw_frame(taken: &[u64], next_u64: &mut impl FnMut() -> u64) -> u64 {
     let frames = RAM_BYTES >> PAGE_SHIFT;
-    let old = OLD_TABLE >> PAGE_SHIFT;
-    let f = ((next_u64() as u128 * (frames - 1) as u128) >> 64) as u64;
-    (if f >= old { f + 1 } else { f }) << PAGE_SHIFT
+    let mut f = ((next_u64() as u128 * (frames - taken.len() as u64) as u128) >> 64) as u64;
+    // The n-th free frame: step over each taken one at or below it, in order.
+    for &t in taken {
+        if f >= t >> PAGE_SHIFT {
+            f += 1;
+        }
+    }
+    f << PAGE_SHIFT
+}
+
+/// Representatives of every equality class of a `random` frame against the table `old`
+/// it replaces: same or different low word, and a high word equal to the old one's,
+/// zero, or other. (The same frame cannot be drawn while the old one is allocated.)
+/// Elsewhere a frame matters only through these equalities: a torn read joins one
+/// value's low word to another's high word.
+pub fn frame_classes(old: u64) -> [u64; 5] {
+    let old_low = old & 0xffff_f000;
+    [
+        old_low,                            // same low, high zero
+        (5 << 32) | old_low,                // same low, other high
+        (old & !0xffff_ffff) | 0x0bad_0000, // other low, same high
+        0x0bad_0000,                        // other low, high zero
+        (5 << 32) | 0x0bad_0000,            // other low, other high
+    ]
 }
 
 /// The populator's table for `same-low` and `same-frame`; for `random`, a placeholder
