@@ -73,6 +73,131 @@ pub(crate) struct Cand<S, V> {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
+/// Where a worker puts the successors it finds while it expands a run of a layer.
+pub(crate) struct Emitter<'a, S, V, H> {
+    states: &'a [S],
+    index: &'a Index,
+    hash: &'a H,
+    /// This worker's candidates so far, by hash: most successors a layer repeats are
+    /// siblings' (the diamonds of independent steps), which the same worker finds.
+    local: HashTable<u32>,
+    cands: Vec<Cand<S, V>>,
+    /// The state being expanded.
+    pub(crate) from: u32,
+    pub(crate) transitions: u64,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl<S: Eq + Clone, V, H: Fn(&S) -> u64> Emitter<'_, S, V, H> {
+    /// Keeps `y`, reached from the state being expanded by `via`, unless this worker
+    /// has it already or the index holds it.
+    #[inline(always)]
+    pub(crate) fn emit(&mut self, via: V, y: &S) {
+        let h = (self.hash)(y);
+        let (cands, states) = (&self.cands, self.states);
+        if self.local.find(h, |&k| cands[k as usize].y == *y).is_some()
+            || self.index.contains(h, |&i| states[i as usize] == *y)
+        {
+            return;
+        }
+        self.local
+            .insert_unique(h, cands.len() as u32, |&k| cands[k as usize].h);
+        self.cands.push(Cand {
+            y: y.clone(),
+            h,
+            from: self.from,
+            via,
+        });
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+/// What a round's workers found: the candidates in the order one thread meets them, the
+/// transitions taken, and what stopped the search, if anything.
+pub(crate) struct Round<S, V, X> {
+    pub(crate) cands: Vec<Cand<S, V>>,
+    pub(crate) transitions: u64,
+    pub(crate) stop: Option<X>,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+/// Expands `states[lo..lo + n]` (one layer's) on the pool's workers, each taking runs
+/// of consecutive states with a worker state of its own (`worker()`, a machine).
+/// `expand` expands one state into the emitter and says whether the search stops
+/// there; as one thread would, the round stops at the first such state in order and
+/// keeps nothing found after it.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn expand_round<S, V, X, W, H>(
+    pool: &rayon::ThreadPool,
+    states: &[S],
+    index: &Index,
+    hash: &H,
+    (lo, n): (usize, usize),
+    chunk_min: usize,
+    worker: impl Fn() -> W + Sync + Send,
+    expand: impl Fn(&mut W, &S, &mut Emitter<'_, S, V, H>) -> Option<X> + Sync + Send,
+) -> Round<S, V, X>
+where
+    S: Eq + Clone + Send + Sync,
+    V: Copy + Send + Sync,
+    X: Send,
+    H: Fn(&S) -> u64 + Sync,
+{
+    use rayon::prelude::*;
+    // Eight runs a worker: enough to even out runs of unequal cost.
+    let chunk = n.div_ceil(pool.current_num_threads() * 8).max(chunk_min);
+    let parts: Vec<Round<S, V, X>> = pool.install(|| {
+        states[lo..lo + n]
+            .par_chunks(chunk)
+            .enumerate()
+            .map_init(&worker, |w, (k, xs)| {
+                let mut e = Emitter {
+                    states,
+                    index,
+                    hash,
+                    local: HashTable::new(),
+                    cands: Vec::with_capacity(xs.len() * 2),
+                    from: 0,
+                    transitions: 0,
+                };
+                let mut stop = None;
+                for (j, x) in xs.iter().enumerate() {
+                    e.from = (lo + k * chunk + j) as u32;
+                    stop = expand(w, x, &mut e);
+                    if stop.is_some() {
+                        break;
+                    }
+                }
+                Round {
+                    cands: e.cands,
+                    transitions: e.transitions,
+                    stop,
+                }
+            })
+            .collect()
+    });
+    let last = parts
+        .iter()
+        .position(|p| p.stop.is_some())
+        .unwrap_or(parts.len().saturating_sub(1));
+    let mut round = Round {
+        cands: Vec::new(),
+        transitions: 0,
+        stop: None,
+    };
+    for p in parts.into_iter().take(last + 1) {
+        round.transitions += p.transitions;
+        round.stop = p.stop;
+        if round.cands.is_empty() {
+            round.cands = p.cands;
+        } else {
+            round.cands.extend(p.cands);
+        }
+    }
+    round
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 /// The arena of a search: states, and for each the state it was first reached from and
 /// the choice that reached it.
 pub(crate) struct Arena<'a, S, V> {

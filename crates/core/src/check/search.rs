@@ -137,27 +137,16 @@ fn expand<const G: bool, const T: bool>(
     let depth = r.depth;
     r.layout.unpack(x, m);
     let en = m.enabled_as::<G, T>();
+    // A deadlock, or a final state the clause's condition holds in, is the state itself.
+    let at_state = |hazard| {
+        let step = None;
+        Some(End::Hazard(Found { from, step, hazard }, depth))
+    };
     if !r.keep_going && deadlocked_en(m, en) {
-        let hazard = Hazard::Deadlock;
-        return Some(End::Hazard(
-            Found {
-                from,
-                step: None,
-                hazard,
-            },
-            depth,
-        ));
+        return at_state(Hazard::Deadlock);
     }
     if r.observe && !r.keep_going && m.observed() {
-        let hazard = Hazard::Observed;
-        return Some(End::Hazard(
-            Found {
-                from,
-                step: None,
-                hazard,
-            },
-            depth,
-        ));
+        return at_state(Hazard::Observed);
     }
     let (prog, ack, drain) = ample_en(m, r.layout, r.opts.reduce, en);
     let choices = bits(prog)
@@ -361,19 +350,9 @@ impl Search {
     /// successors as one thread would have (`crate::bfs` says why the answers agree).
     #[cfg(not(target_arch = "wasm32"))]
     fn round_as<const G: bool, const T: bool>(&mut self, n: usize) -> Option<End> {
-        use crate::bfs::{merge, Arena};
-        use hashbrown::HashTable;
-        use rayon::prelude::*;
-        struct Part {
-            cands: Vec<Cand<u128, u8>>,
-            transitions: u64,
-            end: Option<End>,
-        }
+        use crate::bfs::{expand_round, merge, Arena};
         let pool = self.pool.clone().expect("a round runs with workers");
         let lo = self.cursor;
-        let chunk = n
-            .div_ceil(pool.current_num_threads() * 8)
-            .max(if cfg!(test) { 1 } else { 16 });
         let rules = Rules {
             layout: &self.layout,
             opts: &self.opts,
@@ -382,75 +361,28 @@ impl Search {
             keep_going: self.keep_going,
             depth: self.depth,
         };
-        let (states, index) = (&self.states, &self.index);
         let (m0, saved0) = (&self.m, &self.saved);
-        let parts: Vec<Part> = pool.install(|| {
-            states[lo..lo + n]
-                .par_chunks(chunk)
-                .enumerate()
-                .map_init(
-                    || (m0.clone(), saved0.clone()),
-                    |(m, saved), (k, xs)| {
-                        let mut part = Part {
-                            cands: Vec::with_capacity(xs.len() * 2),
-                            transitions: 0,
-                            end: None,
-                        };
-                        let mut local = HashTable::<u32>::new();
-                        for (j, &x) in xs.iter().enumerate() {
-                            let from = (lo + k * chunk + j) as u32;
-                            let cands = &mut part.cands;
-                            part.end = expand::<G, T>(
-                                m,
-                                saved,
-                                rules,
-                                x,
-                                from,
-                                &mut part.transitions,
-                                |ch, y| {
-                                    let h = mix(y);
-                                    // Most successors a layer repeats are siblings'
-                                    // (the diamonds of independent steps), found by the
-                                    // same worker: it keeps only the first of each.
-                                    if local.find(h, |&k| cands[k as usize].y == y).is_some() {
-                                        return true;
-                                    }
-                                    if !index.contains(h, |&i| states[i as usize] == y) {
-                                        local.insert_unique(h, cands.len() as u32, |&k| {
-                                            cands[k as usize].h
-                                        });
-                                        cands.push(Cand {
-                                            y,
-                                            h,
-                                            from,
-                                            via: ch.code(),
-                                        });
-                                    }
-                                    true
-                                },
-                            );
-                            if part.end.is_some() {
-                                break;
-                            }
-                        }
-                        part
-                    },
-                )
-                .collect()
-        });
-        // One thread stops at the first hazard in its order: so do we, dropping what
-        // the parts after it found.
-        let last = parts
-            .iter()
-            .position(|p| p.end.is_some())
-            .unwrap_or(parts.len() - 1);
-        let parts = &parts[..=last];
+        let round = expand_round(
+            &pool,
+            &self.states,
+            &self.index,
+            &|y: &u128| mix(*y),
+            (lo, n),
+            if cfg!(test) { 1 } else { 16 },
+            || (m0.clone(), saved0.clone()),
+            |(m, saved), &x, e| {
+                let (from, mut taken) = (e.from, 0);
+                let end = expand::<G, T>(m, saved, rules, x, from, &mut taken, |ch, y| {
+                    e.emit(ch.code(), &y);
+                    true
+                });
+                e.transitions += taken;
+                end
+            },
+        );
         let before = self.transitions;
-        self.transitions += parts.iter().map(|p| p.transitions).sum::<u64>();
-        let cands: Vec<Cand<u128, u8>> = parts
-            .iter()
-            .flat_map(|p| p.cands.iter().map(|c| Cand { ..*c }))
-            .collect();
+        self.transitions += round.transitions;
+        let cands = round.cands;
         self.cursor = lo + n;
         let opts = &self.opts;
         let arena = Arena {
@@ -478,7 +410,7 @@ impl Search {
             self.transitions = before + self.recount::<G, T>(lo, &cands[p]);
             return Some(End::OutOf(b));
         }
-        parts[last].end
+        round.stop
     }
     /// The transitions one thread takes from the state at `lo` up to the step that
     /// found `c`: a budget refused `c`, and one thread stops right there.

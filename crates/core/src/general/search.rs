@@ -331,85 +331,31 @@ impl GSearch {
     /// successors in the order one thread meets them.
     #[cfg(not(target_arch = "wasm32"))]
     fn round(&mut self, n: usize) -> Option<Found> {
-        use crate::bfs::{merge, Arena, Cand};
-        use hashbrown::HashTable;
-        use rayon::prelude::*;
-        struct Part {
-            cands: Vec<Cand<GState, GChoice>>,
-            transitions: u64,
-            stop: Option<Found>,
-        }
+        use crate::bfs::{expand_round, merge, Arena};
         let pool = self.pool.clone().expect("a round runs with workers");
         let lo = self.cursor;
-        let chunk = n
-            .div_ceil(pool.current_num_threads() * 8)
-            .max(if cfg!(test) { 1 } else { 8 });
-        let (states, index, depth, max_depth) =
-            (&self.states, &self.index, self.depth, self.opts.max_depth);
-        let m0 = &self.m;
-        let parts: Vec<Part> = pool.install(|| {
-            states[lo..lo + n]
-                .par_chunks(chunk)
-                .enumerate()
-                .map_init(
-                    || (m0.clone(), Vec::new()),
-                    |(m, en), (k, xs)| {
-                        let mut part = Part {
-                            cands: Vec::new(),
-                            transitions: 0,
-                            stop: None,
-                        };
-                        // A layer's repeats are mostly siblings', found by one worker.
-                        let mut local = HashTable::<u32>::new();
-                        for (j, x) in xs.iter().enumerate() {
-                            let from = (lo + k * chunk + j) as u32;
-                            let cands = &mut part.cands;
-                            let stop = expand(
-                                m,
-                                en,
-                                x,
-                                depth,
-                                max_depth,
-                                &mut part.transitions,
-                                |ch, y| {
-                                    let h = hash_state(y);
-                                    if local.find(h, |&c| cands[c as usize].y == *y).is_some()
-                                        || index.contains(h, |&i| states[i as usize] == *y)
-                                    {
-                                        return true;
-                                    }
-                                    local.insert_unique(h, cands.len() as u32, |&c| {
-                                        cands[c as usize].h
-                                    });
-                                    cands.push(Cand {
-                                        y: y.clone(),
-                                        h,
-                                        from,
-                                        via: ch,
-                                    });
-                                    true
-                                },
-                            );
-                            if let Some(s) = stop {
-                                part.stop = Some((from, s));
-                                break;
-                            }
-                        }
-                        part
-                    },
-                )
-                .collect()
-        });
-        let last = parts
-            .iter()
-            .position(|p| p.stop.is_some())
-            .unwrap_or(parts.len() - 1);
-        let mut parts = parts;
-        parts.truncate(last + 1);
+        let (depth, max_depth, m0) = (self.depth, self.opts.max_depth, &self.m);
+        let round = expand_round(
+            &pool,
+            &self.states,
+            &self.index,
+            &hash_state,
+            (lo, n),
+            if cfg!(test) { 1 } else { 8 },
+            || (m0.clone(), Vec::new()),
+            |(m, en), x, e| {
+                let (from, mut taken) = (e.from, 0);
+                let stop = expand(m, en, x, depth, max_depth, &mut taken, |ch, y| {
+                    e.emit(ch, y);
+                    true
+                });
+                e.transitions += taken;
+                stop.map(|s| (from, s))
+            },
+        );
         let before = self.transitions;
-        self.transitions += parts.iter().map(|p| p.transitions).sum::<u64>();
-        let stop = parts[last].stop;
-        let cands: Vec<Cand<GState, GChoice>> = parts.into_iter().flat_map(|p| p.cands).collect();
+        self.transitions += round.transitions;
+        let (stop, cands) = (round.stop, round.cands);
         self.cursor = lo + n;
         let max_states = self.opts.max_states;
         let arena = Arena {
