@@ -669,3 +669,12 @@ fn the_state_budget_stops_every_thread_count_at_the_same_state() {
         );
     }
 }
+
+/// Options saved before `threads` existed (a page's settings, a config file) read as a
+/// search on one thread, as they ran.
+#[test]
+fn options_without_a_thread_count_run_on_one_thread() {
+    let o: CheckOptions =
+        serde_json::from_str(r#"{"max_states": 5, "reduce": true, "symmetry": false}"#).unwrap();
+    assert_eq!((o.threads, o.max_bytes, o.symmetry), (1, u64::MAX, false));
+}
