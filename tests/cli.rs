@@ -929,10 +929,14 @@ fn a_search_beyond_its_memory_budget_exits_3_and_says_which_budget() {
         "{}",
         stdout(&o)
     );
-    let j = json(&tornsim(&[&args[..], &["--json"]].concat()));
-    assert_eq!(j["verdict"], "incomplete");
-    assert_eq!(j["stopped_by"], "memory");
-    assert!(j["peak_bytes"].as_u64().unwrap() <= 2 << 20, "{j}");
+    // The budget bounds the whole store on any number of threads.
+    for threads in ["1", "2", "4"] {
+        let j = json(&tornsim(&[&args[..], &["--json", "--threads", threads]].concat()));
+        assert_eq!(j["verdict"], "incomplete", "{threads}");
+        assert_eq!(j["stopped_by"], "memory", "{threads}");
+        assert!(j["peak_bytes"].as_u64().unwrap() <= 2 << 20, "{threads}: {j}");
+        assert!(j["states"].as_u64().unwrap() > 10_000, "{threads}: {j}");
+    }
     let o = tornsim(&["check", "--preset", "merged", "--max-states", "100"]);
     assert_eq!(o.status.code(), Some(3));
     assert!(
