@@ -6,7 +6,7 @@
 //! fragments and the web page's controls, so one spelling works everywhere. The knobs
 //! themselves are [`crate::knob`]'s, re-exported here; a configuration's own program is a
 //! parsed scenario file, which is why this module sits above the scenario parser and
-//! below the compiler. Named presets are in [`crate::presets`], above everything they load.
+//! below the compiler. Named presets are in [`crate::presets`](mod@crate::presets), above everything they load.
 
 pub use crate::knob::*;
 use crate::prim::Lowering;

@@ -1,5 +1,5 @@
 //! The exhaustive checker: a breadth-first search over every interleaving of the same
-//! [`Machine`] the random runs use, with readers looping forever.
+//! [`Machine`](crate::machine::Machine) the random runs use, with readers looping forever.
 //!
 //! # What it explores
 //!

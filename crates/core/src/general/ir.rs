@@ -503,7 +503,7 @@ pub struct GInstr {
     pub next: u16,
     pub alt: u16,
     pub line: u32,
-    /// The primitive it came from (an index into [`table::GPRIMS`]).
+    /// The primitive it came from (an index into [`GPRIMS`](crate::prim::general::GPRIMS)).
     pub prim: u16,
 }
 

@@ -33,7 +33,7 @@ pub enum Life {
 pub struct ReadReg {
     pub low: u32,
     pub high: u32,
-    /// Where the write log stood at the read's first load ([`NO_READ`]: no read).
+    /// Where the write log stood at the read's first load (`NO_READ`: no read).
     pub first_log: u16,
     /// The entry's value at the read's first load.
     pub first_val: u64,

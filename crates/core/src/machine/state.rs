@@ -54,7 +54,7 @@ impl Pmd {
 }
 
 /// A store waiting in a store buffer (`memory = tso`). The machine knows every value a
-/// store can write in advance (see [`Machine::history`]), so a store is one of five, or
+/// store can write in advance (see [`Machine::history`](super::Machine::history)), so a store is one of five, or
 /// one of the program's stores to shared words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -220,7 +220,7 @@ impl Regs {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct State {
     pub pmd: Pmd,
-    /// How many writes the PMD has had: an index into [`Machine::history`].
+    /// How many writes the PMD has had: an index into [`Machine::history`](super::Machine::history).
     pub ver: u8,
     pub ptl: u8,
     pub irq_off: u64,
@@ -237,7 +237,7 @@ pub struct State {
     /// The populator has allocated its new table.
     pub allocated: bool,
     pub old_table: TableState,
-    /// Each CPU's pc, an index into the program's code ([`DONE`] once a writer has
+    /// Each CPU's pc, an index into the program's code ([`DONE`](crate::program::DONE) once a writer has
     /// finished, and for idle CPUs): CPU 0 the collapser, 1 the populator, then readers.
     /// A fixed array, so that indexing it by a CPU number needs no bounds check.
     pub pc: [u8; 64],

@@ -1,6 +1,6 @@
 //! Scenario files: the actors' programs as a small litmus-style text, one block per CPU,
 //! one primitive per line, settings and an `exists` clause, parsed into a [`Scenario`]
-//! and compiled for a [`Config`] into the [`Program`] the machine interprets.
+//! and compiled for a [`Config`](crate::config::Config) into the [`Program`](crate::program::Program) the machine interprets.
 //!
 //! ```text
 //! tornsim seed-thread-v1
