@@ -109,8 +109,12 @@ pub struct PrimitivesArgs {
     pub markdown: bool,
     /// The general machine's primitives and kernel paths (files that declare entries,
     /// tables and pages, or call primitives with arguments), instead of the classic ones.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "litmus")]
     pub general: bool,
+    /// The kernel's C litmus primitives and the x86 instructions each becomes (the
+    /// book's mapping table), instead of the scenario primitives.
+    #[arg(long)]
+    pub litmus: bool,
 }
 
 /// The configuration flags every simulating command takes.

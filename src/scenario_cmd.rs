@@ -26,6 +26,19 @@ pub fn cmd_show(a: ShowArgs) -> Result<u8, InputError> {
 }
 
 pub fn cmd_primitives(a: PrimitivesArgs) -> Result<u8, InputError> {
+    if a.litmus {
+        if a.markdown {
+            print!("{}", tornsim_core::x86::markdown());
+        } else {
+            for (names, form, x86) in tornsim_core::x86::PRIMITIVES {
+                println!("{form}");
+                println!("    primitives: {names}");
+                println!("    x86: {x86}");
+                println!();
+            }
+        }
+        return Ok(OK);
+    }
     if a.general {
         if a.markdown {
             print!("{}", tornsim_core::general::table::markdown());

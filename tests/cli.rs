@@ -931,10 +931,15 @@ fn a_search_beyond_its_memory_budget_exits_3_and_says_which_budget() {
     );
     // The budget bounds the whole store on any number of threads.
     for threads in ["1", "2", "4"] {
-        let j = json(&tornsim(&[&args[..], &["--json", "--threads", threads]].concat()));
+        let j = json(&tornsim(
+            &[&args[..], &["--json", "--threads", threads]].concat(),
+        ));
         assert_eq!(j["verdict"], "incomplete", "{threads}");
         assert_eq!(j["stopped_by"], "memory", "{threads}");
-        assert!(j["peak_bytes"].as_u64().unwrap() <= 2 << 20, "{threads}: {j}");
+        assert!(
+            j["peak_bytes"].as_u64().unwrap() <= 2 << 20,
+            "{threads}: {j}"
+        );
         assert!(j["states"].as_u64().unwrap() > 10_000, "{threads}: {j}");
     }
     let o = tornsim(&["check", "--preset", "merged", "--max-states", "100"]);
@@ -1368,6 +1373,21 @@ fn general_files_check_run_and_replay() {
         prims.contains("pte_lockptr(val)") && prims.contains("P…(madvise)"),
         "{prims}"
     );
+    // The C litmus reader's table: every row, as text and as the book's Markdown.
+    let c = stdout(&tornsim(&["primitives", "--litmus"]));
+    let md = stdout(&tornsim(&["primitives", "--litmus", "--markdown"]));
+    for (names, form, x86) in tornsim_core::x86::PRIMITIVES {
+        assert!(
+            c.contains(&format!(
+                "{form}\n    primitives: {names}\n    x86: {x86}\n"
+            )),
+            "{c}"
+        );
+        assert!(
+            md.contains(&format!("| {names} | `{form}` | {x86} |\n")),
+            "{md}"
+        );
+    }
 }
 
 /// Where the cutoff argument does not apply, `--json` says so with no number.

@@ -41,6 +41,15 @@ pub const PRIMITIVES: &[(&str, &str, &str)] = &[
     ("if, locals", "if (r == 1) { … } else { … }", "CMP r,1; JNE …"),
 ];
 
+/// [`PRIMITIVES`] as the book's Markdown table (`tornsim primitives --litmus --markdown`).
+pub fn markdown() -> String {
+    let mut out = String::from("| primitives | form | x86 |\n|---|---|---|\n");
+    for (names, form, x86) in PRIMITIVES {
+        out.push_str(&format!("| {names} | `{form}` | {x86} |\n"));
+    }
+    out
+}
+
 /// A token of a thread's body, with its byte offset.
 #[derive(Clone, Copy, Debug)]
 struct Tok<'a> {

@@ -41,7 +41,7 @@ mod syntax;
 #[cfg(test)]
 mod tests;
 
-pub use c::{is_c, parse_c, PRIMITIVES};
+pub use c::{is_c, markdown, parse_c, PRIMITIVES};
 pub use explore::{CheckFail, FinalState, Observation, Outcome, MAX_STATES};
 pub use parse::{is_x86, parse};
 
