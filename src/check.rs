@@ -226,12 +226,13 @@ fn check_one(cfg: &Config, file: Option<&ScenarioFile>, a: &CheckArgs) -> Result
     let trace = witness_trace(r.witness.as_ref())?;
     let schedule = r.witness.as_ref().map(|w| w.encode());
     let stats = format!(
-        "{} states, {} transitions, depth {}, {:.2} s, {:.0} MiB",
+        "{} states, {} transitions, depth {}, {:.2} s, {:.0} MiB{}",
         r.states,
         r.transitions,
         r.depth,
         secs,
-        mib(r.peak_bytes)
+        mib(r.peak_bytes),
+        on_threads(opts.threads)
     );
     match format {
         CheckFormat::Json => print_json(&with_claim(file, r.verdict, {
@@ -739,4 +740,13 @@ pub fn bench_checker() -> Result<Vec<serde_json::Value>, InputError> {
         }));
     }
     Ok(out)
+}
+
+/// ", on N threads" for a search that ran on several, else nothing.
+pub fn on_threads(n: u32) -> String {
+    if n > 1 {
+        format!(", on {n} threads")
+    } else {
+        String::new()
+    }
 }

@@ -131,8 +131,12 @@ pub fn check(a: &CheckArgs, f: &GeneralFile) -> Result<u8, InputError> {
     };
     let schedule = r.witness.as_ref().map(|w| general::encode(wp, w));
     let stats = format!(
-        "{} states, {} transitions, depth {}, {:.2} s",
-        r.states, r.transitions, r.depth, secs
+        "{} states, {} transitions, depth {}, {:.2} s{}",
+        r.states,
+        r.transitions,
+        r.depth,
+        secs,
+        crate::check::on_threads(opts.threads)
     );
     let format = if a.json {
         CheckFormat::Json
