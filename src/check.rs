@@ -282,7 +282,7 @@ fn check_one(cfg: &Config, file: Option<&ScenarioFile>, a: &CheckArgs) -> Result
             }
             // The diagram's comment stays short enough for a commit message; here
             // there is room to say the search ran on several threads.
-            println!("{stats}{}", on_threads(opts.threads));
+            println!("{stats}{}", crate::output::on_threads(opts.threads));
             if let (Some(t), Some(s)) = (&trace, &schedule) {
                 println!();
                 println!("shortest witness, {} steps:", t.steps.len());
@@ -741,13 +741,4 @@ pub fn bench_checker() -> Result<Vec<serde_json::Value>, InputError> {
         }));
     }
     Ok(out)
-}
-
-/// ", on N threads" for a search that ran on several, else nothing.
-pub fn on_threads(n: u32) -> String {
-    if n > 1 {
-        format!(", on {n} threads")
-    } else {
-        String::new()
-    }
 }

@@ -136,7 +136,7 @@ pub fn check(a: &CheckArgs, f: &GeneralFile) -> Result<u8, InputError> {
         r.transitions,
         r.depth,
         secs,
-        crate::check::on_threads(opts.threads)
+        crate::output::on_threads(opts.threads)
     );
     let format = if a.json {
         CheckFormat::Json

@@ -88,3 +88,12 @@ impl AnyFields<'_> {
         v
     }
 }
+
+/// ", on N threads" for a search that ran on several, else nothing.
+pub fn on_threads(n: u32) -> String {
+    if n > 1 {
+        format!(", on {n} threads")
+    } else {
+        String::new()
+    }
+}
