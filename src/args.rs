@@ -318,7 +318,7 @@ impl SearchArgs {
 /// A search's `--threads`: all cores when not given.
 pub fn threads(n: Option<i64>) -> Result<u32, InputError> {
     match n {
-        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get() as u32)),
+        None => Ok(crate::progress::cores() as u32),
         Some(n @ 1..=256) => Ok(n as u32),
         Some(n) => Err(InputError(format!(
             "--threads: must be in 1..=256, got {n}"

@@ -188,9 +188,7 @@ fn run_one(cfg: &Config, a: &RunArgs) -> Result<u8, InputError> {
         SchedulerKind::Pct => SchedulerSpec::Pct { depth: a.depth },
     };
     spec.validate()?;
-    let threads = a
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = a.threads.unwrap_or_else(progress::cores);
     if threads == 0 {
         return Err(InputError("--threads: must be at least 1".into()));
     }

@@ -64,8 +64,12 @@ impl Progress {
 /// Maps `f` over `items` on every core, keeping their order, with a progress bar on a
 /// terminal. Items are handed out one at a time, so uneven items balance across threads.
 pub fn par_map<T: Sync, R: Send>(label: &str, items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    par_map_on(cores, label, items, f)
+    par_map_on(cores(), label, items, f)
+}
+
+/// The cores this process may run on: every command's default thread count.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// [`par_map`] on `threads` threads.

@@ -1,5 +1,6 @@
-//! The index of a search's stored states, split into shards by hash, and the merge of
-//! one round of successors that workers found in parallel.
+//! The index of a search's stored states, split into shards by hash; the workers a
+//! search runs with; and a round: a run of one layer's states expanded by the workers at
+//! once ([`expand_round`]), whose successors [`merge`] then stores.
 //!
 //! *Why the answers do not depend on the thread count.* A search on one thread numbers
 //! states in the order it first meets them. A parallel round expands a slice of one
@@ -18,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 /// Shards when a search runs on several threads: enough that workers owning
 /// contiguous groups of them get about the same share of states.
 #[cfg(not(target_arch = "wasm32"))]
-pub(crate) const PAR_SHARDS: usize = 64;
+const PAR_SHARDS: usize = 64;
 
 /// A hash index from states to their positions in a search's arena, in shards.
 pub(crate) struct Index {
@@ -36,12 +37,9 @@ impl Index {
         }
     }
 
-    /// The shard of hash `h`: bits that hashbrown uses for neither the bucket (the low
-    /// bits) nor the control byte (the top seven), so that states of one shard still
-    /// spread over its buckets and tags.
     #[inline(always)]
     fn shard(&self, h: u64) -> usize {
-        ((h >> 40) & self.mask) as usize
+        shard_of(h, self.mask)
     }
 
     /// Whether a stored state with hash `h` satisfies `eq`.
@@ -60,6 +58,36 @@ impl Index {
     /// Slots allocated, over every shard.
     pub(crate) fn capacity(&self) -> usize {
         self.shards.iter().map(HashTable::capacity).sum()
+    }
+}
+
+/// The shard of hash `h` among `mask + 1`: bits that hashbrown uses for neither the
+/// bucket (the low bits) nor the control byte (the top seven), so that states of one
+/// shard still spread over its buckets and tags.
+#[inline(always)]
+fn shard_of(h: u64, mask: u64) -> usize {
+    ((h >> 40) & mask) as usize
+}
+
+/// The workers a search on `threads` threads hands its rounds to (none on one thread).
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) type Workers = Option<std::sync::Arc<rayon::ThreadPool>>;
+/// WebAssembly has no threads here: every search runs on the calling thread.
+#[cfg(target_arch = "wasm32")]
+pub(crate) type Workers = ();
+
+/// The workers for a search on `threads` threads, and an empty index sharded for them.
+pub(crate) fn workers(threads: u32) -> (Workers, Index) {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let pool = (threads > 1).then(|| pool(threads as usize));
+        let shards = if pool.is_some() { PAR_SHARDS } else { 1 };
+        (pool, Index::new(shards))
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let _ = threads;
+        ((), Index::new(1))
     }
 }
 
@@ -240,7 +268,7 @@ where
     let dedup = |g: usize, shards: &mut [HashTable<u32>]| {
         let first = g * per;
         for (p, c) in cands.iter().enumerate() {
-            let s = ((c.h >> 40) & mask) as usize;
+            let s = shard_of(c.h, mask);
             if s < first || s >= first + shards.len() {
                 continue;
             }
@@ -300,7 +328,7 @@ where
             .for_each(|(g, shards)| {
                 let first = g * per;
                 for (p, c) in cands.iter().enumerate() {
-                    let s = ((c.h >> 40) & mask) as usize;
+                    let s = shard_of(c.h, mask);
                     if number[p] == u32::MAX || s < first || s >= first + shards.len() {
                         continue;
                     }
@@ -317,7 +345,7 @@ where
 #[cfg(not(target_arch = "wasm32"))]
 /// A pool of `threads` workers, made once per count and kept: a search on several
 /// threads should not pay for starting them, and `matrix` runs hundreds.
-pub(crate) fn pool(threads: usize) -> std::sync::Arc<rayon::ThreadPool> {
+fn pool(threads: usize) -> std::sync::Arc<rayon::ThreadPool> {
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex, OnceLock};
     static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();

@@ -13,9 +13,9 @@
 use super::options::{Budget, CheckError, CheckOptions};
 use super::pack::{mix, Layout};
 use super::reduce::ample_en;
-use crate::bfs::Index;
 #[cfg(not(target_arch = "wasm32"))]
-use crate::bfs::{Cand, PAR_SHARDS};
+use crate::bfs::Cand;
+use crate::bfs::{Index, Workers};
 use crate::config::Config;
 use crate::machine::{bits, flag, Choice, Hazard, Machine, State};
 use crate::schedule::Schedule;
@@ -66,19 +66,13 @@ pub(super) struct Search {
     pub(super) layer_end: usize,
     pub(super) depth: u32,
     pub(super) transitions: u64,
-    /// Explore past hazards instead of stopping at the first (to enumerate every state).
-    pub(super) keep_going: bool,
-    /// The hazard flags the scenario's `exists` clause asks about (the search goes on
-    /// past the others).
-    pub(super) stop_flags: u8,
+    /// What ends the search.
+    pub(super) stops: Stops,
     /// The state being expanded, restored before each of its choices after the first.
     pub(super) saved: State,
-    /// The `exists` clause has a condition on final registers and words: every
-    /// expanded state is tested for it.
-    pub(super) observe: bool,
     /// Workers for rounds expanded in parallel (`opts.threads` above 1).
-    #[cfg(not(target_arch = "wasm32"))]
-    pool: Option<std::sync::Arc<rayon::ThreadPool>>,
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    pool: Workers,
 }
 
 /// A round smaller than this many states is expanded on the calling thread: handing it
@@ -91,14 +85,25 @@ const PAR_MIN: usize = if cfg!(test) { 1 } else { 1024 };
 #[cfg(not(target_arch = "wasm32"))]
 const PAR_ROUND: usize = 1 << 16;
 
+/// What ends a search.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Stops {
+    /// Explore past hazards instead of stopping at the first (to enumerate every state).
+    pub(super) keep_going: bool,
+    /// The hazard flags the scenario's `exists` clause asks about (the search goes on
+    /// past the others).
+    stop_flags: u8,
+    /// The `exists` clause has a condition on final registers and words: every
+    /// expanded state is tested for it.
+    observe: bool,
+}
+
 /// What expanding a state needs besides a machine: read only, shared by workers.
 #[derive(Clone, Copy)]
 struct Rules<'a> {
     layout: &'a Layout,
     opts: &'a CheckOptions,
-    stop_flags: u8,
-    observe: bool,
-    keep_going: bool,
+    stops: Stops,
     /// The layer being expanded.
     depth: u32,
 }
@@ -121,9 +126,10 @@ pub(super) fn deadlocked_en(m: &Machine, en: crate::machine::Enabled) -> bool {
 
 /// Expands the packed state `x` (stored at `from`, in the layer `r.depth`): calls
 /// `succ` with each successor's choice and packed state, in the order of the choices,
-/// until it answers false, and counts the transitions taken. Returns the hazard that ends the search, if any:
-/// a deadlock or an observed final state before any successor, or a step's hazard the
-/// clause asks about, after the successors of the choices before it.
+/// until it answers false, and counts the transitions taken. Returns the hazard that
+/// ends the search, if any: a deadlock or an observed final state before any
+/// successor, or a step's hazard the clause asks about, after the successors of the
+/// choices before it.
 #[inline(always)]
 fn expand<const G: bool, const T: bool>(
     m: &mut Machine,
@@ -142,10 +148,10 @@ fn expand<const G: bool, const T: bool>(
         let step = None;
         Some(End::Hazard(Found { from, step, hazard }, depth))
     };
-    if !r.keep_going && deadlocked_en(m, en) {
+    if !r.stops.keep_going && deadlocked_en(m, en) {
         return at_state(Hazard::Deadlock);
     }
-    if r.observe && !r.keep_going && m.observed() {
+    if r.stops.observe && !r.stops.keep_going && m.observed() {
         return at_state(Hazard::Observed);
     }
     let (prog, ack, drain) = ample_en(m, r.layout, r.opts.reduce, en);
@@ -165,8 +171,8 @@ fn expand<const G: bool, const T: bool>(
         first = false;
         let e = m.step_as::<G, T>(ch);
         *transitions += 1;
-        if e.flags & r.stop_flags != 0 && !r.keep_going {
-            let hazard = if e.flags & r.stop_flags & flag::TORN != 0 {
+        if e.flags & r.stops.stop_flags != 0 && !r.stops.keep_going {
+            let hazard = if e.flags & r.stops.stop_flags & flag::TORN != 0 {
                 Hazard::Torn
             } else {
                 Hazard::Stale
@@ -198,12 +204,18 @@ impl Search {
         let layout = Layout::new(&m)?;
         let root = layout.pack(&m, opts.symmetry);
         let saved = m.state().clone();
-        #[cfg(not(target_arch = "wasm32"))]
-        let pool = (opts.threads > 1).then(|| crate::bfs::pool(opts.threads as usize));
-        #[cfg(not(target_arch = "wasm32"))]
-        let shards = if pool.is_some() { PAR_SHARDS } else { 1 };
-        #[cfg(target_arch = "wasm32")]
-        let shards = 1;
+        let (pool, index) = crate::bfs::workers(opts.threads);
+        let ex = &m.program().exists;
+        let stops = Stops {
+            keep_going: false,
+            stop_flags: if ex.asks(Hazard::Torn) { flag::TORN } else { 0 }
+                | if ex.asks(Hazard::Stale) {
+                    flag::STALE
+                } else {
+                    0
+                },
+            observe: m.has_final_condition(),
+        };
         let mut s = Search {
             m,
             layout,
@@ -212,26 +224,15 @@ impl Search {
             states: vec![root],
             parent: vec![u32::MAX],
             via: vec![0],
-            index: Index::new(shards),
+            index,
             cursor: 0,
             layer_end: 1,
             depth: 0,
             transitions: 0,
-            keep_going: false,
-            stop_flags: 0,
+            stops,
             saved,
-            observe: false,
-            #[cfg(not(target_arch = "wasm32"))]
             pool,
         };
-        s.observe = s.m.has_final_condition();
-        let ex = &s.m.program().exists;
-        s.stop_flags = if ex.asks(Hazard::Torn) { flag::TORN } else { 0 }
-            | if ex.asks(Hazard::Stale) {
-                flag::STALE
-            } else {
-                0
-            };
         s.index.insert(mix(root), 0, |_| unreachable!("one state"));
         Ok(s)
     }
@@ -307,9 +308,7 @@ impl Search {
         let rules = Rules {
             layout: &self.layout,
             opts: &self.opts,
-            stop_flags: self.stop_flags,
-            observe: self.observe,
-            keep_going: self.keep_going,
+            stops: self.stops,
             depth: self.depth,
         };
         let (states, parent, via, index) = (
@@ -356,9 +355,7 @@ impl Search {
         let rules = Rules {
             layout: &self.layout,
             opts: &self.opts,
-            stop_flags: self.stop_flags,
-            observe: self.observe,
-            keep_going: self.keep_going,
+            stops: self.stops,
             depth: self.depth,
         };
         let (m0, saved0) = (&self.m, &self.saved);
@@ -412,6 +409,7 @@ impl Search {
         }
         round.stop
     }
+
     /// The transitions one thread takes from the state at `lo` up to the step that
     /// found `c`: a budget refused `c`, and one thread stops right there.
     #[cfg(not(target_arch = "wasm32"))]
@@ -419,9 +417,10 @@ impl Search {
         let rules = Rules {
             layout: &self.layout,
             opts: &self.opts,
-            stop_flags: self.stop_flags,
-            observe: self.observe,
-            keep_going: true,
+            stops: Stops {
+                keep_going: true,
+                ..self.stops
+            },
             depth: 0,
         };
         let mut n = 0;

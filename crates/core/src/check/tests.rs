@@ -11,7 +11,7 @@ fn explored(cfg: &Config, table: u64, reduce: bool) -> Search {
         ..with_reduction(reduce)
     };
     let mut s = Search::new(cfg, table, opts, u32::MAX).unwrap();
-    s.keep_going = true;
+    s.stops.keep_going = true;
     assert!(matches!(s.run(u64::MAX), Some(End::Exhausted)));
     s
 }

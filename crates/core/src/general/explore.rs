@@ -78,6 +78,8 @@ pub const MAX_RUN_STEPS: u64 = 100_000;
 /// same in any split.
 pub struct GBatch {
     m: GMachine,
+    /// `alloc = random`: the frames a run cannot draw (see [`GProgram::taken_frames`]).
+    taken: Vec<u64>,
     seed: u64,
     next: u64,
     stats: GStats,
@@ -88,6 +90,7 @@ impl GBatch {
     pub fn new(p: &Arc<GProgram>, seed: u64) -> GBatch {
         GBatch {
             m: GMachine::new(p.clone(), true),
+            taken: p.taken_frames(),
             seed,
             next: 0,
             stats: GStats::default(),
@@ -129,7 +132,7 @@ impl GBatch {
             if self.m.program().random_table.is_some() {
                 // `alloc = random`: the run's first draw is its table's frame, as on the
                 // classic machine.
-                let frame = self.m.program().draw_frame(&mut || rng.next_u64());
+                let frame = crate::machine::draw_frame(&self.taken, &mut || rng.next_u64());
                 self.m.set_frame(frame);
             }
             if let Some(pct) = &mut self.pct {
@@ -238,12 +241,11 @@ pub fn encode(p: &GProgram, choices: &[GChoice]) -> String {
 /// The choices of a schedule string made for `p`, or why it cannot be replayed on it.
 /// A schedule of an `alloc = random` file replays on its own frame: see [`decode_run`].
 pub fn decode(p: &GProgram, s: &str) -> Result<Vec<GChoice>, String> {
+    // `parse` reads a frame exactly when `p` allocates at random, so only a frame other
+    // than `p`'s own (or `p` not yet given one) can differ here.
     let (frame, choices) = parse(p, s)?;
     if frame != p.frame {
-        return Err(match frame {
-            Some(_) => "this schedule's run drew another frame: decode it with decode_run".into(),
-            None => "this schedule names no frame, and the file allocates at random".into(),
-        });
+        return Err("this schedule's run drew another frame: decode it with decode_run".into());
     }
     Ok(choices)
 }
@@ -254,7 +256,7 @@ pub fn decode_run(p: &Arc<GProgram>, s: &str) -> Result<(Arc<GProgram>, Vec<GCho
     let (frame, choices) = parse(p, s)?;
     match frame {
         Some(f) if p.frame != Some(f) => Ok((Arc::new(p.with_frame(f)), choices)),
-        _ => decode(p, s).map(|c| (p.clone(), c)),
+        _ => Ok((p.clone(), choices)),
     }
 }
 

@@ -580,9 +580,9 @@ impl GProgram {
         crate::machine::frame_classes(self.tables[0].addr)
     }
 
-    /// A frame drawn as the random allocator draws it: any free 4 KiB frame, not one a
-    /// declared table or a page of the scenario has.
-    pub fn draw_frame(&self, next_u64: &mut impl FnMut() -> u64) -> u64 {
+    /// The frames the random allocator cannot draw: those a declared table or a page of
+    /// the scenario has, sorted (for [`crate::machine::draw_frame`]).
+    pub fn taken_frames(&self) -> Vec<u64> {
         let mut taken: Vec<u64> = self
             .tables
             .iter()
@@ -592,7 +592,7 @@ impl GProgram {
             .collect();
         taken.sort_unstable();
         taken.dedup();
-        crate::machine::draw_frame(&taken, next_u64)
+        taken
     }
 
     /// The value a PMD holds for table `t`.

@@ -1,6 +1,4 @@
-//! The general machine: the state of the family's world (entries with the values they
-//! held, tables and pages with their lifetimes and counts, spinlocks, reader-writer
-//! locks, interrupts and IPIs, each CPU's locals and the read it is assembling) and
+//! The general machine: a compiled program with its state (`state.rs`) and
 //! [`GMachine::step`], the one place its rules live. Runs, the exhaustive search and
 //! traces all step through it.
 
@@ -11,113 +9,8 @@ use crate::hazard::Hazard;
 use crate::prim::general::Test;
 use std::sync::Arc;
 
-/// "No CPU" in a lock's owner.
-pub const NO_CPU: u8 = u8::MAX;
-/// "No read in progress" in [`ReadReg::first_log`].
-pub(super) const NO_READ: u16 = u16::MAX;
-
-/// A table's life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Life {
-    /// Not allocated yet (an allocation site's table before `pte_alloc_one()`).
-    Unallocated,
-    Live,
-    /// Freed once the CPUs in the mask (interrupts off when the free was queued) have
-    /// enabled interrupts: an RCU grace period.
-    Queued(u64),
-    Freed,
-}
-
-/// The read a CPU is assembling from 32-bit loads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ReadReg {
-    pub low: u32,
-    pub high: u32,
-    /// Where the write log stood at the read's first load (`NO_READ`: no read).
-    pub first_log: u16,
-    /// The entry's value at the read's first load.
-    pub first_val: u64,
-}
-
-impl ReadReg {
-    pub const START: ReadReg = ReadReg {
-        low: 0,
-        high: 0,
-        first_log: NO_READ,
-        first_val: 0,
-    };
-}
-
-/// Everything that changes in a run.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct GState {
-    pub pc: Vec<u16>,
-    pub irq_off: u64,
-    /// Per sender: the CPUs that have not yet answered its IPI.
-    pub pending: Vec<u64>,
-    /// Every entry's value: the PMDs, then each table's PTEs.
-    pub entries: Vec<u64>,
-    /// The writes since the oldest read in progress began: (entry, value written).
-    /// What a read's torn check compares against; emptied when no read is in progress,
-    /// so that states differing only in old writes are one state.
-    pub log: Vec<(u8, u64)>,
-    pub tables: Vec<Life>,
-    pub counts: Vec<i32>,
-    /// Each spinlock's owner: the PMDs' locks, then the tables' split PTE locks.
-    pub spin: Vec<u8>,
-    /// mmap_lock and i_mmap_rwsem: (writer, readers).
-    pub rw: [(u8, u64); 2],
-    /// The VMA lock: (write-locker, readers).
-    pub vma: (u8, u64),
-    pub locals: Vec<u64>,
-    pub reads: Vec<ReadReg>,
-    /// CPUs that have installed a table (the classic fault's `while (!installed)`).
-    pub installed: u64,
-    /// Each CPU's store buffer, oldest first (always empty under `memory = sc`).
-    pub sb: Vec<Vec<Buffered>>,
-    /// `kvm-pv-flush`: walkers whose vCPU the host has preempted.
-    pub preempted: u64,
-    /// The pins GUP-fast has handed to its callers, as (PMD, PTE index, page), sorted:
-    /// a caller keeps its pin (for DMA, say) to the end of the run, where each page
-    /// must still be mapped where it was found (the stale-pin judgement).
-    pub held: Vec<(u8, u8, u8)>,
-    /// Shared words, then each CPU's registers: one byte a slot, as the classic
-    /// machine keeps them ([`crate::program::words::Words`]).
-    pub words: Vec<u8>,
-}
-
-/// One choice: a CPU's next program step, its answer to a pending IPI, or (under
-/// `memory = tso`) the drain of its oldest buffered store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct GChoice {
-    pub cpu: u8,
-    pub ack: bool,
-    pub drain: bool,
-}
-
-impl GChoice {
-    pub fn step(cpu: u8) -> GChoice {
-        GChoice {
-            cpu,
-            ack: false,
-            drain: false,
-        }
-    }
-    pub fn ack(cpu: u8) -> GChoice {
-        GChoice {
-            cpu,
-            ack: true,
-            drain: false,
-        }
-    }
-    pub fn drain(cpu: u8) -> GChoice {
-        GChoice {
-            cpu,
-            ack: false,
-            drain: true,
-        }
-    }
-}
+pub(super) use super::state::NO_READ;
+pub use super::state::{GChoice, GState, Life, ReadReg, NO_CPU};
 
 /// The machine for one compiled program.
 #[derive(Clone, Debug)]

@@ -19,13 +19,13 @@
 //! Its files, each importing only those before it: `lang` (the syntax tree and
 //! parser), `ir` (the compiled form), `world` (settings, declarations, and whether a
 //! file needs this machine), `emit` and `lower` (statements and calls to instructions),
-//! `compile` (a whole file), `machine` (the state and the one step function) with
-//! `entries` (its accesses to entries, tables and pages), `tso` (store buffers), `words`
-//! (shared words, registers and the final condition), `describe` and `changes` (steps
-//! and states in kernel terms), `search` (the exhaustive search) and `explore` (random
-//! runs, schedule strings and traces), both apart from the rules, `report` (a file
-//! answered in one call, as the web page shows it) and `timeline` (a run with the state
-//! after each step, as the page steps through it).
+//! `compile` (a whole file), `state` (what changes in a run), `machine` (the one step
+//! function) with `entries` (its accesses to entries, tables and pages), `tso` (store
+//! buffers), `words` (shared words, registers and the final condition), `describe` and
+//! `changes` (steps and states in kernel terms), `search` (the exhaustive search) and
+//! `explore` (random runs, schedule strings and traces), both apart from the rules,
+//! `report` (a file answered in one call, as the web page shows it) and `timeline` (a run
+//! with the state after each step, as the page steps through it).
 
 /// `(name, text)` of each named file in a directory of `scenarios/`, embedded.
 macro_rules! files_in {
@@ -52,6 +52,7 @@ pub mod machine;
 pub mod pct;
 pub mod report;
 pub mod search;
+mod state;
 #[cfg(test)]
 mod tests;
 pub mod timeline;

@@ -9,7 +9,7 @@
 
 use super::ir::GProgram;
 use super::machine::{GChoice, GMachine, GState};
-use crate::bfs::Index;
+use crate::bfs::{Index, Workers};
 use crate::hazard::{Hazard, Verdict};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -209,6 +209,9 @@ struct GSearch {
     opts: GCheckOptions,
     m: GMachine,
     en: Vec<GChoice>,
+    /// The state being expanded, copied out of `states` (which its successors may
+    /// grow) into storage kept from state to state.
+    cur: GState,
     states: Vec<GState>,
     parent: Vec<u32>,
     via: Vec<GChoice>,
@@ -217,28 +220,19 @@ struct GSearch {
     layer_end: usize,
     depth: u32,
     transitions: u64,
-    #[cfg(not(target_arch = "wasm32"))]
-    pool: Option<Arc<rayon::ThreadPool>>,
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    pool: Workers,
 }
 
 impl GSearch {
     fn new(p: &Arc<GProgram>, opts: GCheckOptions) -> GSearch {
         let m = GMachine::new(p.clone(), false);
-        #[cfg(not(target_arch = "wasm32"))]
-        let pool = (opts.threads > 1).then(|| crate::bfs::pool(opts.threads as usize));
-        #[cfg(not(target_arch = "wasm32"))]
-        let shards = if pool.is_some() {
-            crate::bfs::PAR_SHARDS
-        } else {
-            1
-        };
-        #[cfg(target_arch = "wasm32")]
-        let shards = 1;
-        let mut index = Index::new(shards);
+        let (pool, mut index) = crate::bfs::workers(opts.threads);
         index.insert(hash_state(&m.st), 0, |_| unreachable!("one state"));
         GSearch {
             opts,
             states: vec![m.st.clone()],
+            cur: m.st.clone(),
             m,
             en: Vec::new(),
             parent: vec![u32::MAX],
@@ -248,7 +242,6 @@ impl GSearch {
             layer_end: 1,
             depth: 0,
             transitions: 0,
-            #[cfg(not(target_arch = "wasm32"))]
             pool,
         }
     }
@@ -294,13 +287,13 @@ impl GSearch {
             &mut self.via,
             &mut self.index,
         );
-        let x = states[from as usize].clone();
+        self.cur.clone_from(&states[from as usize]);
         let max_states = self.opts.max_states;
         let mut full = false;
         let stop = expand(
             &mut self.m,
             &mut self.en,
-            &x,
+            &self.cur,
             self.depth,
             self.opts.max_depth,
             &mut self.transitions,

@@ -1,0 +1,183 @@
+//! The general machine's state: the family's world (entries with the values they held,
+//! tables and pages with their lifetimes and counts, spinlocks, reader-writer locks,
+//! interrupts and IPIs, each CPU's locals and the read it is assembling), and the
+//! choices that move it.
+
+use super::ir::Buffered;
+
+/// "No CPU" in a lock's owner.
+pub const NO_CPU: u8 = u8::MAX;
+/// "No read in progress" in [`ReadReg::first_log`].
+pub(super) const NO_READ: u16 = u16::MAX;
+
+/// A table's life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Life {
+    /// Not allocated yet (an allocation site's table before `pte_alloc_one()`).
+    Unallocated,
+    Live,
+    /// Freed once the CPUs in the mask (interrupts off when the free was queued) have
+    /// enabled interrupts: an RCU grace period.
+    Queued(u64),
+    Freed,
+}
+
+/// The read a CPU is assembling from 32-bit loads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ReadReg {
+    pub low: u32,
+    pub high: u32,
+    /// Where the write log stood at the read's first load (`NO_READ`: no read).
+    pub first_log: u16,
+    /// The entry's value at the read's first load.
+    pub first_val: u64,
+}
+
+impl ReadReg {
+    pub const START: ReadReg = ReadReg {
+        low: 0,
+        high: 0,
+        first_log: NO_READ,
+        first_val: 0,
+    };
+}
+
+/// Everything that changes in a run.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct GState {
+    pub pc: Vec<u16>,
+    pub irq_off: u64,
+    /// Per sender: the CPUs that have not yet answered its IPI.
+    pub pending: Vec<u64>,
+    /// Every entry's value: the PMDs, then each table's PTEs.
+    pub entries: Vec<u64>,
+    /// The writes since the oldest read in progress began: (entry, value written).
+    /// What a read's torn check compares against; emptied when no read is in progress,
+    /// so that states differing only in old writes are one state.
+    pub log: Vec<(u8, u64)>,
+    pub tables: Vec<Life>,
+    pub counts: Vec<i32>,
+    /// Each spinlock's owner: the PMDs' locks, then the tables' split PTE locks.
+    pub spin: Vec<u8>,
+    /// mmap_lock and i_mmap_rwsem: (writer, readers).
+    pub rw: [(u8, u64); 2],
+    /// The VMA lock: (write-locker, readers).
+    pub vma: (u8, u64),
+    pub locals: Vec<u64>,
+    pub reads: Vec<ReadReg>,
+    /// CPUs that have installed a table (the classic fault's `while (!installed)`).
+    pub installed: u64,
+    /// Each CPU's store buffer, oldest first (always empty under `memory = sc`).
+    pub sb: Vec<Vec<Buffered>>,
+    /// `kvm-pv-flush`: walkers whose vCPU the host has preempted.
+    pub preempted: u64,
+    /// The pins GUP-fast has handed to its callers, as (PMD, PTE index, page), sorted:
+    /// a caller keeps its pin (for DMA, say) to the end of the run, where each page
+    /// must still be mapped where it was found (the stale-pin judgement).
+    pub held: Vec<(u8, u8, u8)>,
+    /// Shared words, then each CPU's registers: one byte a slot, as the classic
+    /// machine keeps them ([`crate::program::words::Words`]).
+    pub words: Vec<u8>,
+}
+
+/// Field by field, so that `clone_from` reuses the target's vectors: the search loads a
+/// state into the machine before each of its choices, and a derived `clone_from`
+/// would allocate every vector each time.
+impl Clone for GState {
+    fn clone(&self) -> GState {
+        let mut c = GState {
+            pc: Vec::new(),
+            irq_off: 0,
+            pending: Vec::new(),
+            entries: Vec::new(),
+            log: Vec::new(),
+            tables: Vec::new(),
+            counts: Vec::new(),
+            spin: Vec::new(),
+            rw: self.rw,
+            vma: self.vma,
+            locals: Vec::new(),
+            reads: Vec::new(),
+            installed: 0,
+            sb: Vec::new(),
+            preempted: 0,
+            held: Vec::new(),
+            words: Vec::new(),
+        };
+        c.clone_from(self);
+        c
+    }
+
+    fn clone_from(&mut self, o: &GState) {
+        // Every field by name, so that a new one cannot be forgotten here.
+        let GState {
+            pc,
+            irq_off,
+            pending,
+            entries,
+            log,
+            tables,
+            counts,
+            spin,
+            rw,
+            vma,
+            locals,
+            reads,
+            installed,
+            sb,
+            preempted,
+            held,
+            words,
+        } = o;
+        self.pc.clone_from(pc);
+        self.irq_off = *irq_off;
+        self.pending.clone_from(pending);
+        self.entries.clone_from(entries);
+        self.log.clone_from(log);
+        self.tables.clone_from(tables);
+        self.counts.clone_from(counts);
+        self.spin.clone_from(spin);
+        self.rw = *rw;
+        self.vma = *vma;
+        self.locals.clone_from(locals);
+        self.reads.clone_from(reads);
+        self.installed = *installed;
+        self.sb.clone_from(sb);
+        self.preempted = *preempted;
+        self.held.clone_from(held);
+        self.words.clone_from(words);
+    }
+}
+
+/// One choice: a CPU's next program step, its answer to a pending IPI, or (under
+/// `memory = tso`) the drain of its oldest buffered store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GChoice {
+    pub cpu: u8,
+    pub ack: bool,
+    pub drain: bool,
+}
+
+impl GChoice {
+    pub fn step(cpu: u8) -> GChoice {
+        GChoice {
+            cpu,
+            ack: false,
+            drain: false,
+        }
+    }
+    pub fn ack(cpu: u8) -> GChoice {
+        GChoice {
+            cpu,
+            ack: true,
+            drain: false,
+        }
+    }
+    pub fn drain(cpu: u8) -> GChoice {
+        GChoice {
+            cpu,
+            ack: false,
+            drain: true,
+        }
+    }
+}
