@@ -48,6 +48,12 @@ impl Index {
         self.shards[self.shard(h)].find(h, eq).is_some()
     }
 
+    /// The stored position whose state has hash `h` and satisfies `eq`.
+    #[inline(always)]
+    pub(crate) fn find(&self, h: u64, eq: impl FnMut(&u32) -> bool) -> Option<u32> {
+        self.shards[self.shard(h)].find(h, eq).copied()
+    }
+
     /// Adds position `i`, whose state hashes to `h`; `hasher` rehashes stored positions.
     #[inline(always)]
     pub(crate) fn insert(&mut self, h: u64, i: u32, hasher: impl Fn(&u32) -> u64) {

@@ -4,12 +4,14 @@
 use crate::charts::{
     fmt_num, Dot, Interval, IntervalChart, LineChart, LogRateChart, LogRow, Scatter, Series,
 };
+use crate::engine::{default_workers, Engine};
 use crate::general_trace::GeneralTrace;
 use crate::history::HistoryGallery;
 use crate::model::{Edit, EditorState, Model, Msg, Sink, Status};
-use crate::runner::{default_workers, Engine, Reply, Request};
+use crate::runner::{Reply, Request};
 use crate::scenario_panel::{GeneralReport, ScenarioPanel};
 use crate::trace_view::TracePanel;
+use crate::verdict::checking_text;
 use crate::verdict::CheckLine;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -395,7 +397,8 @@ pub fn app(props: &AppProps) -> Html {
                 }</span>
             </section>
             if m.checking.is_some() {
-                <p class="check" id="verdict" aria-live="polite">{ "Exploring every interleaving in the worker…" }</p>
+                <p class="check" id="verdict" aria-live="polite">{ checking_text(m.check_progress.as_ref(), m.workers) }
+                    { " " }<button id="check-cancel" onclick={on(&d, |_| Msg::CheckCancel)}>{ "Cancel" }</button></p>
             }
             if let Some(r) = &m.check {
                 <CheckLine result={r.clone().map_err(AttrValue::from)}

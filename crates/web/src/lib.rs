@@ -6,10 +6,12 @@
 pub mod app;
 pub mod charts;
 pub mod editor;
+pub mod engine;
 pub mod general_runs;
 pub mod general_trace;
 pub mod history;
 pub mod model;
+pub mod prove_pool;
 pub mod runner;
 pub mod scenario_panel;
 pub mod trace_view;

@@ -1,22 +1,18 @@
-//! Where chunks run: a pool of Web Workers (the `worker` binary, loaded through trunk's
-//! loader shim), one per core, or, when no worker can start (the wasm-bindgen test runner, a browser
-//! without workers), the page itself in short timer-sliced tasks. Both answer a
-//! [`Request`] with [`serve`], which only calls `tornsim-core`; messages are JSON strings.
+//! What the page asks of its workers and what they answer: [`Request`], [`Reply`] and
+//! [`serve`], which only calls `tornsim-core`; messages are JSON strings (`crate::engine`
+//! carries them).
 
 use serde::{Deserialize, Serialize};
-use std::cell::RefCell;
-use std::rc::Rc;
 use tornsim_core::campaign::{Chunk, ChunkResult};
 use tornsim_core::cutoff::{check_any, AnyResult};
 use tornsim_core::rare::{EstimateSpec, RateEstimate};
 use tornsim_core::timed::Latencies;
 use tornsim_core::{CheckOptions, CheckResult, Config, ScenarioError};
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use yew::Callback;
 
-/// The most memory the page's exhaustive search may use for its state store.
-pub const PAGE_MAX_BYTES: u64 = 256 << 20;
+/// The most memory the page's exhaustive search may use for its state store, in each
+/// worker it runs on: room for the largest built-in case (`handshake-mb` at three
+/// readers, 5.8 M states) in one worker.
+pub const PAGE_MAX_BYTES: u64 = 384 << 20;
 
 /// What the worker posts once it can take requests.
 pub const READY: &str = "ready";
@@ -52,6 +48,23 @@ pub enum Request {
         seq: u64,
         part: tornsim_core::general::RunsPart,
     },
+    /// Drop the exhaustive search `seq` (the pool's; one in a single worker runs on).
+    CancelCheck {
+        seq: u64,
+    },
+    /// To a worker: hold part `me` of `n` of the search `seq` split over the pool
+    /// ([`crate::prove_pool`]); the message brings the ports to the other parts.
+    Part {
+        seq: u64,
+        config: Config,
+        opts: CheckOptions,
+        me: usize,
+        n: usize,
+    },
+    /// To a worker: drop its part of the search `seq`.
+    PartStop {
+        seq: u64,
+    },
     /// A lane's rare-event rate ([`tornsim_core::rare`]).
     Estimate {
         seq: u64,
@@ -64,13 +77,14 @@ pub enum Request {
     },
 }
 
-/// The page's search options: its state budget, and a memory budget well inside a tab's.
-fn page_check_options(max_states: u64) -> CheckOptions {
+/// The page's search options: its state budget, and a memory budget well inside a tab's
+/// for each of the `workers` workers the search runs on.
+pub fn page_check_options(max_states: u64, workers: usize) -> CheckOptions {
     CheckOptions {
         max_states,
         // A worker's memory is the tab's: stop with "incomplete" well before it would
-        // fail.
-        max_bytes: PAGE_MAX_BYTES,
+        // fail. A search split over the pool splits the budget evenly.
+        max_bytes: PAGE_MAX_BYTES * workers as u64,
         ..CheckOptions::default()
     }
 }
@@ -131,6 +145,11 @@ pub enum Reply {
         seq: u64,
         result: Result<CheckResult, String>,
     },
+    /// How far the search split over the pool has gone.
+    CheckProgress {
+        seq: u64,
+        progress: tornsim_core::CheckProgress,
+    },
     CheckedAny {
         seq: u64,
         result: Result<AnyResult, String>,
@@ -147,10 +166,14 @@ pub enum Reply {
     },
 }
 
-/// What the worker does with each message (and the inline engine with each request).
-pub fn serve(req: Request) -> Reply {
-    match req {
+/// What the worker does with each message (and the inline engine with each request);
+/// the requests about the pool's search have no answer here.
+pub fn serve(req: Request) -> Option<Reply> {
+    Some(match req {
         Request::Chunk(c) => Reply::Chunk(answer(c)),
+        Request::CancelCheck { .. } | Request::Part { .. } | Request::PartStop { .. } => {
+            return None
+        }
         Request::GeneralRuns { seq, part } => Reply::GeneralRuns {
             seq,
             result: part.run(),
@@ -164,7 +187,7 @@ pub fn serve(req: Request) -> Reply {
             config,
             max_states,
         } => {
-            let opts = page_check_options(max_states);
+            let opts = page_check_options(max_states, 1);
             Reply::Checked {
                 seq,
                 result: tornsim_core::check(&config, opts).map_err(|e| e.to_string()),
@@ -176,7 +199,7 @@ pub fn serve(req: Request) -> Reply {
             max_states,
         } => Reply::CheckedAny {
             seq,
-            result: check_any(&config, page_check_options(max_states), ANY_BOUND)
+            result: check_any(&config, page_check_options(max_states, 1), ANY_BOUND)
                 .map_err(|e| e.to_string()),
         },
         Request::Estimate {
@@ -194,7 +217,7 @@ pub fn serve(req: Request) -> Reply {
             result: tornsim_core::rare::estimate(&config, &latencies, &spec, seed)
                 .map_err(|e| e.to_string()),
         },
-    }
+    })
 }
 
 /// A worker's answer to one chunk.
@@ -251,177 +274,3 @@ const WARM_UP_CALLS: u64 = 40;
 const WARM_UP_RUNS: u64 = 250;
 /// A slow device stops warming up after this long.
 const WARM_UP_MAX_MS: f64 = 250.0;
-
-/// One worker of the pool and what it has not answered yet.
-pub struct Slot {
-    worker: web_sys::Worker,
-    /// Messages posted before the worker's wasm has started and installed its handler
-    /// would be dropped, so they wait here until it says `ready`.
-    waiting: Rc<RefCell<Option<Vec<String>>>>,
-    /// Requests posted and not yet answered: the next one goes to the least loaded.
-    outstanding: Rc<std::cell::Cell<u32>>,
-    _on_message: Closure<dyn FnMut(web_sys::MessageEvent)>,
-    _on_error: Closure<dyn FnMut(web_sys::ErrorEvent)>,
-}
-
-pub enum Engine {
-    /// A pool of Web Workers; every request goes to the one with the fewest unanswered.
-    Workers(Vec<Slot>),
-    Inline {
-        done: Callback<Reply>,
-    },
-}
-
-/// The workers `www/boot.js` started before the page's wasm loaded, to be adopted.
-fn early_workers() -> Vec<web_sys::Worker> {
-    let global = js_sys::global();
-    let key = JsValue::from_str("tornsimEarlyWorkers");
-    let Ok(list) = js_sys::Reflect::get(&global, &key) else {
-        return Vec::new();
-    };
-    // Taken once: a second engine (none today) would start its own.
-    let _ = js_sys::Reflect::set(&global, &key, &js_sys::Array::new());
-    list.dyn_into::<js_sys::Array>()
-        .map(|a| a.iter().filter_map(|w| w.dyn_into().ok()).collect())
-        .unwrap_or_default()
-}
-
-/// The worker script trunk emits next to the page (relative, so sub-paths work).
-pub const WORKER_URL: &str = "./worker_loader.js";
-
-/// The most workers the page starts, whatever the machine has.
-pub const MAX_WORKERS: usize = 8;
-
-/// The most workers an embed starts: a documentation page may hold several embeds,
-/// each with its own pool, and their batches are small.
-pub const EMBED_MAX_WORKERS: usize = 2;
-
-/// Workers for this machine: one per logical core the browser reports, capped (lower
-/// for an embed).
-pub fn default_workers(embed: bool) -> usize {
-    let n = web_sys::window().map_or(1.0, |w| w.navigator().hardware_concurrency());
-    let cap = if embed {
-        EMBED_MAX_WORKERS
-    } else {
-        MAX_WORKERS
-    };
-    (n as usize).clamp(1, cap)
-}
-
-impl Engine {
-    /// A pool of `workers` workers if they start, else the inline engine.
-    pub fn new(workers: usize, done: Callback<Reply>, failed: Callback<String>) -> Engine {
-        let mut early = early_workers().into_iter();
-        let pool = (0..workers)
-            .map(|_| Self::slot(early.next(), done.clone(), failed.clone()))
-            .collect::<Result<Vec<_>, _>>();
-        // Workers boot.js started that the pool does not need.
-        for w in early {
-            w.terminate();
-        }
-        match pool {
-            Ok(slots) if !slots.is_empty() => Engine::Workers(slots),
-            Ok(_) => Engine::Inline { done },
-            Err(e) => {
-                web_sys::console::warn_1(&e);
-                Engine::Inline { done }
-            }
-        }
-    }
-
-    /// A slot for a worker boot.js started (`early`), or for a new one.
-    fn slot(
-        early: Option<web_sys::Worker>,
-        done: Callback<Reply>,
-        failed: Callback<String>,
-    ) -> Result<Slot, JsValue> {
-        let ready = early.as_ref().is_some_and(|w| {
-            js_sys::Reflect::get(w, &JsValue::from_str("tornsimReady")).is_ok_and(|v| v.is_truthy())
-        });
-        let worker = match early {
-            Some(w) => w,
-            None => web_sys::Worker::new(WORKER_URL)?,
-        };
-        // A worker that has said "ready" already takes messages at once.
-        let waiting: Rc<RefCell<Option<Vec<String>>>> =
-            Rc::new(RefCell::new((!ready).then(Vec::new)));
-        let outstanding = Rc::new(std::cell::Cell::new(0u32));
-        let (w2, wait2, out2) = (worker.clone(), waiting.clone(), outstanding.clone());
-        let on_message = Closure::<dyn FnMut(_)>::new(move |e: web_sys::MessageEvent| {
-            let text = e.data().as_string().unwrap_or_default();
-            if text == READY {
-                // For the cold-start test and for anyone profiling the page.
-                if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
-                    let _ = p.mark("tornsim-worker-ready");
-                }
-                for msg in wait2.borrow_mut().take().unwrap_or_default() {
-                    let _ = w2.post_message(&JsValue::from_str(&msg));
-                }
-                return;
-            }
-            out2.set(out2.get().saturating_sub(1));
-            match serde_json::from_str::<Reply>(&text) {
-                Ok(a) => done.emit(a),
-                Err(err) => web_sys::console::error_1(&format!("bad worker answer: {err}").into()),
-            }
-        });
-        let on_error = Closure::<dyn FnMut(_)>::new(move |e: web_sys::ErrorEvent| {
-            failed.emit(e.message());
-        });
-        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        Ok(Slot {
-            worker,
-            waiting,
-            outstanding,
-            _on_message: on_message,
-            _on_error: on_error,
-        })
-    }
-
-    pub fn is_worker(&self) -> bool {
-        matches!(self, Engine::Workers(_))
-    }
-
-    /// Workers in the pool (0 for the inline engine).
-    pub fn workers(&self) -> usize {
-        match self {
-            Engine::Workers(s) => s.len(),
-            Engine::Inline { .. } => 0,
-        }
-    }
-
-    pub fn send(&self, req: Request) {
-        match self {
-            Engine::Workers(slots) => {
-                let Some(slot) = slots.iter().min_by_key(|s| s.outstanding.get()) else {
-                    return;
-                };
-                slot.outstanding.set(slot.outstanding.get() + 1);
-                let msg = serde_json::to_string(&req).expect("requests serialise");
-                if let Some(q) = slot.waiting.borrow_mut().as_mut() {
-                    q.push(msg);
-                    return;
-                }
-                if let Err(e) = slot.worker.post_message(&JsValue::from_str(&msg)) {
-                    web_sys::console::error_1(&e);
-                }
-            }
-            Engine::Inline { done } => {
-                let done = done.clone();
-                // A timer per request lets the page paint and handle input between them.
-                gloo_timers::callback::Timeout::new(0, move || done.emit(serve(req))).forget();
-            }
-        }
-    }
-}
-
-impl Drop for Engine {
-    fn drop(&mut self) {
-        if let Engine::Workers(slots) = self {
-            for s in slots {
-                s.worker.terminate();
-            }
-        }
-    }
-}

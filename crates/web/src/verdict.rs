@@ -109,3 +109,28 @@ fn argument_details(p: &ArgumentProps) -> Html {
         </details>
     }
 }
+
+/// The line shown while a search runs: where it is, once the pool has said.
+pub fn checking_text(p: Option<&tornsim_core::CheckProgress>, workers: usize) -> String {
+    use crate::charts::fmt_num;
+    let on = match workers {
+        0 => "on the page".to_string(),
+        1 => "in the worker".to_string(),
+        n => format!("in {n} workers"),
+    };
+    match p {
+        None => format!("Exploring every interleaving {on}…"),
+        Some(p) => {
+            let class = match p.classes {
+                1 => String::new(),
+                n => format!(", allocation class {} of {n}", p.class),
+            };
+            format!(
+                "Exploring every interleaving {on}: {} states, depth {}, {} to expand{class}…",
+                fmt_num(p.states as f64),
+                p.depth,
+                fmt_num(p.frontier as f64),
+            )
+        }
+    }
+}

@@ -25,18 +25,26 @@
 //! bits, with the reader symmetry) and `reduce` (the partial-order reduction); each
 //! says why its reduction is sound.
 
+mod coord;
 mod options;
 mod pack;
+mod part;
 mod reduce;
 mod search;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_parts;
+mod wire;
 
 use crate::config::{Alloc, Config};
 pub use crate::hazard::Verdict;
 use crate::machine::default_table;
+pub use coord::{check_in_parts, Coordinator};
 pub use options::*;
+pub use part::Part;
 use search::{End, Search};
+pub use wire::{Post, To};
 
 /// Checks `cfg` exhaustively, in one call.
 pub fn check(cfg: &Config, opts: CheckOptions) -> Result<CheckResult, CheckError> {

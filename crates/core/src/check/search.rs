@@ -100,12 +100,12 @@ pub(super) struct Stops {
 
 /// What expanding a state needs besides a machine: read only, shared by workers.
 #[derive(Clone, Copy)]
-struct Rules<'a> {
-    layout: &'a Layout,
-    opts: &'a CheckOptions,
-    stops: Stops,
+pub(super) struct Rules<'a> {
+    pub(super) layout: &'a Layout,
+    pub(super) opts: &'a CheckOptions,
+    pub(super) stops: Stops,
     /// The layer being expanded.
-    depth: u32,
+    pub(super) depth: u32,
 }
 
 /// Whether the state loaded in `m`, with enabled set `en`, is a deadlock.
@@ -131,7 +131,7 @@ pub(super) fn deadlocked_en(m: &Machine, en: crate::machine::Enabled) -> bool {
 /// successor, or a step's hazard the clause asks about, after the successors of the
 /// choices before it.
 #[inline(always)]
-fn expand<const G: bool, const T: bool>(
+pub(super) fn expand<const G: bool, const T: bool>(
     m: &mut Machine,
     saved: &mut State,
     r: Rules<'_>,
@@ -446,16 +446,21 @@ impl Search {
         let mut path = Vec::new();
         let mut i = f.from;
         while self.parent[i as usize] != u32::MAX {
-            path.push(i);
+            path.push(self.states[i as usize]);
             i = self.parent[i as usize];
         }
         path.reverse();
+        self.witness_along(&path, f.step)
+    }
+
+    /// The concrete schedule through the stored states `path` (from the root's child to
+    /// the state a hazard was found from), then the step `step` that raised it.
+    pub(super) fn witness_along(&self, path: &[u128], step: Option<Choice>) -> Schedule {
         let sym = self.opts.symmetry;
         let mut m = Machine::new(self.m.config(), false).expect("validated");
         m.reset(self.m.new_table());
         let mut choices = Vec::new();
-        for &target in &path {
-            let want = self.states[target as usize];
+        for &want in path {
             let ch = m
                 .enabled()
                 .iter()
@@ -468,7 +473,7 @@ impl Search {
             m.step(ch);
             choices.push(ch);
         }
-        if let Some(step) = f.step {
+        if let Some(step) = step {
             // The canonical choice raised the hazard; find the concrete one that does.
             let canon = {
                 let mut t = m.clone();

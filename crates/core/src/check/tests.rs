@@ -109,7 +109,7 @@ fn a_preempted_ptl_reader_with_a_buffered_unlock_round_trips() {
 /// Every built-in scenario in every mode it can run in, under SC; and under TSO with
 /// the IPI ordered (xAPIC) and not (x2APIC) in the two modes whose IPIs differ (native,
 /// where the x2APIC paths fence, and Xen PV, where IPIs are hypercalls).
-fn every_scenario_in_every_mode() -> Vec<(&'static str, Config)> {
+pub(super) fn every_scenario_in_every_mode() -> Vec<(&'static str, Config)> {
     use crate::config::{Apic, Knob, Memory, Mode};
     let mut out = Vec::new();
     for (name, src) in crate::program::BUILTIN {

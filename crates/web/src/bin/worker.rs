@@ -1,5 +1,6 @@
 //! The Web Worker: answers each posted request (a chunk of runs, a scenario to parse,
-//! a configuration to check) through `tornsim_web::runner::serve`.
+//! a configuration to check, a part of a search on the pool) through
+//! `tornsim_web::engine::worker_message`.
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
@@ -8,17 +9,7 @@ fn main() {
     let scope: web_sys::DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let reply = scope.clone();
     let on_message = Closure::<dyn FnMut(_)>::new(move |e: web_sys::MessageEvent| {
-        let text = e.data().as_string().unwrap_or_default();
-        let out = match serde_json::from_str::<tornsim_web::runner::Request>(&text) {
-            Ok(req) => serde_json::to_string(&tornsim_web::runner::serve(req)),
-            Err(err) => {
-                web_sys::console::error_1(&format!("worker: bad request: {err}").into());
-                return;
-            }
-        };
-        if let Ok(s) = out {
-            let _ = reply.post_message(&JsValue::from_str(&s));
-        }
+        tornsim_web::engine::worker_message(&reply, e)
     });
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();

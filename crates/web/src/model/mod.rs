@@ -94,6 +94,8 @@ impl Model {
             Msg::ManualStart => self.manual_start(),
             Msg::ManualStep(ch) => self.manual_step(ch),
             Msg::CheckDone { seq, result } => self.check_done(seq, result),
+            Msg::CheckProgress { seq, progress } => self.check_progressed(seq, progress),
+            Msg::CheckCancel => self.check_cancel(),
             Msg::CheckAnyDone { seq, result } => self.check_any_done(seq, result),
             Msg::GeneralRunStart { runs, spec } => self.general_run_start(runs, spec),
             Msg::GeneralRunStop => self.general_run_stop(),

@@ -6,7 +6,7 @@ use super::state::{Model, PAGE_MAX_STATES};
 use crate::runner::Request;
 use std::rc::Rc;
 use tornsim_core::cutoff::AnyResult;
-use tornsim_core::CheckResult;
+use tornsim_core::{CheckProgress, CheckResult};
 
 impl Model {
     /// Prove the settings as they are, or (`any`, or `readers = any` in the settings) for
@@ -29,6 +29,7 @@ impl Model {
                 },
             });
             self.checking = Some(seq);
+            self.check_progress = None;
             self.check = None;
             self.any = None;
         }
@@ -54,7 +55,23 @@ impl Model {
         self.outbox.retain(|(id, _)| *id != seq);
         if self.checking == Some(seq) {
             self.checking = None;
+            self.check_progress = None;
             self.check = Some(result);
         }
+    }
+
+    pub(super) fn check_progressed(&mut self, seq: u64, progress: CheckProgress) {
+        if self.checking == Some(seq) {
+            self.check_progress = Some(progress);
+        }
+    }
+
+    /// Drops the search in flight: the pool stops it at the end of the layer it is in.
+    pub(super) fn check_cancel(&mut self) {
+        if let Some(seq) = self.checking.take() {
+            self.outbox.retain(|(id, _)| *id != seq);
+            self.send(&Request::CancelCheck { seq });
+        }
+        self.check_progress = None;
     }
 }

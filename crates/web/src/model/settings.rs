@@ -26,7 +26,7 @@ impl Model {
                         workers_wanted = n
                             .parse::<usize>()
                             .ok()
-                            .filter(|n| (1..=crate::runner::MAX_WORKERS).contains(n));
+                            .filter(|n| (1..=crate::engine::MAX_WORKERS).contains(n));
                     }
                 }
             }
@@ -46,7 +46,7 @@ impl Model {
                                 format!(
                                     "unknown value '{v}' (embed=1, controls=locked|open, \
                                      workers=1..={})",
-                                    crate::runner::MAX_WORKERS
+                                    crate::engine::MAX_WORKERS
                                 ),
                             ))
                         }
@@ -104,6 +104,7 @@ impl Model {
             check: None,
             any: None,
             checking: None,
+            check_progress: None,
             editor: Editor {
                 text,
                 description,

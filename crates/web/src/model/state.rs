@@ -8,7 +8,7 @@ use tornsim_core::campaign::{Campaign, Chunk, ChunkResult, Share};
 use tornsim_core::config::ConfigError;
 use tornsim_core::cutoff::AnyResult;
 use tornsim_core::rare::{EstimateSpec, RateEstimate};
-use tornsim_core::{CheckResult, Choice, ScenarioError, Stepper, Trace};
+use tornsim_core::{CheckProgress, CheckResult, Choice, ScenarioError, Stepper, Trace};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
@@ -89,7 +89,7 @@ pub enum EditorState {
 }
 
 /// The most states the page's exhaustive search stores before it says "incomplete".
-pub const PAGE_MAX_STATES: u64 = 3_000_000;
+pub const PAGE_MAX_STATES: u64 = 8_000_000;
 
 #[derive(Clone, Debug)]
 pub struct Model {
@@ -153,6 +153,8 @@ pub struct Model {
     pub any: Option<Rc<AnyResult>>,
     /// The id of the check request in flight.
     pub checking: Option<u64>,
+    /// How far it has gone, when it runs on the pool (which reports as it goes).
+    pub check_progress: Option<CheckProgress>,
     pub editor: Editor,
     pub error: Option<String>,
     /// Counts deliberate changes of the settings (a control, a preset, a trace opened or
@@ -217,6 +219,13 @@ pub enum Msg {
         seq: u64,
         result: Result<CheckResult, String>,
     },
+    /// How far the search in flight has gone.
+    CheckProgress {
+        seq: u64,
+        progress: CheckProgress,
+    },
+    /// Stop the search in flight.
+    CheckCancel,
     /// The editor's text changed.
     ScenarioText(String),
     /// The editor moved lines (Alt+Up/Down): the new text, checked once it parses.
@@ -301,7 +310,7 @@ impl Model {
     pub(super) fn settings_changed(&mut self) {
         self.check = None;
         self.any = None;
-        self.checking = None;
+        self.check_cancel();
     }
 }
 
@@ -318,6 +327,7 @@ impl Msg {
             },
             Reply::Parsed { seq, result } => Msg::ScenarioParsed { seq, result },
             Reply::Checked { seq, result } => Msg::CheckDone { seq, result },
+            Reply::CheckProgress { seq, progress } => Msg::CheckProgress { seq, progress },
             Reply::CheckedAny { seq, result } => Msg::CheckAnyDone { seq, result },
             Reply::GeneralRuns { seq, result } => Msg::GeneralRunsDone { seq, result },
             Reply::Estimated {

@@ -17,7 +17,7 @@ fn answer_at(req: Request, now_ms: f64) -> Msg {
             chunk,
             ms: 1.0,
         }),
-        other => serve(other),
+        other => serve(other).expect("every request the model queues has an answer"),
     };
     Msg::from_reply(reply, now_ms)
 }
@@ -212,7 +212,7 @@ fn deliberate_changes_are_counted_and_typing_is_not() {
 #[test]
 fn a_check_beyond_its_budget_answers_incomplete() {
     let config = tornsim_core::preset("merged").unwrap().config;
-    let Reply::Checked { result, .. } = serve(Request::Check {
+    let Some(Reply::Checked { result, .. }) = serve(Request::Check {
         seq: 1,
         config,
         max_states: 100,
@@ -612,4 +612,49 @@ fn a_second_cost_run_keeps_the_cost_charts_on_the_page() {
     assert!(!m.cost_charts, "a plain batch takes them down");
     run_chunks(&mut m);
     assert!(!m.cost_charts);
+}
+
+/// A search in flight shows how far it has got; Cancel drops it (the engine hears so),
+/// and its late answer is not shown, nor is progress for another search.
+#[test]
+fn a_search_shows_its_progress_and_cancel_drops_it() {
+    let sent = Rc::new(std::cell::RefCell::new(Vec::new()));
+    let log = sent.clone();
+    let sink = Sink(Rc::new(move |r, _| log.borrow_mut().push(r)));
+    let mut m = Model::from_fragment("preset=merged", true);
+    m.apply(Msg::EngineReady {
+        workers: 2,
+        sink: Some(sink),
+    });
+    m.apply(Msg::CheckStart);
+    let seq = m.checking.expect("a search in flight");
+    let progress = |states| tornsim_core::CheckProgress {
+        states,
+        depth: 3,
+        ..Default::default()
+    };
+    m.apply(Msg::CheckProgress {
+        seq: seq + 1,
+        progress: progress(9),
+    });
+    assert_eq!(m.check_progress, None, "another search's progress");
+    m.apply(Msg::CheckProgress {
+        seq,
+        progress: progress(5),
+    });
+    assert_eq!(m.check_progress.map(|p| p.states), Some(5));
+    m.apply(Msg::CheckCancel);
+    assert_eq!((m.checking, m.check_progress), (None, None));
+    assert!(m.outbox.iter().all(|(id, _)| *id != seq));
+    assert!(matches!(sent.borrow().last(), Some(Request::CancelCheck { seq: s }) if *s == seq));
+    m.apply(Msg::CheckDone {
+        seq,
+        result: Err("late".into()),
+    });
+    assert_eq!(m.check, None, "a cancelled search's answer");
+    // A change of settings cancels the search in flight too.
+    m.apply(Msg::CheckStart);
+    let again = m.checking.unwrap();
+    m.settings_changed();
+    assert!(matches!(sent.borrow().last(), Some(Request::CancelCheck { seq: s }) if *s == again));
 }

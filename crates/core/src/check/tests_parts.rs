@@ -1,0 +1,208 @@
+//! A search split over parts that share no memory gives the one-thread answer: every
+//! built-in scenario and matrix cell, on 1 to 4 parts, with messages delivered in any
+//! order a transport may deliver them (each channel in order, channels interleaved).
+
+use super::tests::every_scenario_in_every_mode;
+use super::*;
+use crate::preset;
+use std::collections::VecDeque;
+
+/// Checks with `n` parts, delivering the messages of a random channel next, where a
+/// channel is one sender to one receiver (in order, as a `MessagePort` delivers).
+fn shuffled(cfg: &Config, opts: CheckOptions, n: usize, seed: u64) -> CheckResult {
+    let mut c = Coordinator::new(cfg, opts, n).unwrap();
+    let mut parts: Vec<Part> = (0..n)
+        .map(|me| Part::new(cfg, opts, me, n).unwrap())
+        .collect();
+    // Channel (from, to): `n` is the coordinator.
+    let mut chans: Vec<VecDeque<Vec<u8>>> = vec![VecDeque::new(); (n + 1) * (n + 1)];
+    let mut rng = seed | 1;
+    let mut out = Vec::new();
+    c.start(&mut out);
+    let mut from = n;
+    loop {
+        for p in out.drain(..) {
+            let to: Vec<usize> = match p.to {
+                To::All => (0..n).collect(),
+                To::Part(j) => vec![j],
+                To::Coordinator => vec![n],
+            };
+            for t in to {
+                chans[from * (n + 1) + t].push_back(p.bytes.clone());
+            }
+        }
+        if let Some(r) = c.result() {
+            assert!(chans.iter().all(VecDeque::is_empty) || r.verdict != Verdict::Safe);
+            return r.clone();
+        }
+        let live: Vec<usize> = (0..chans.len()).filter(|&i| !chans[i].is_empty()).collect();
+        assert!(!live.is_empty(), "a check ends with a result");
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let ch = live[(rng % live.len() as u64) as usize];
+        let bytes = chans[ch].pop_front().unwrap();
+        let to = ch % (n + 1);
+        from = to;
+        if to == n {
+            c.handle(&bytes, &mut out);
+        } else {
+            parts[to].handle(bytes, &mut out);
+        }
+    }
+}
+
+fn same(a: &CheckResult, b: &CheckResult, at: &str) {
+    assert_eq!(a.verdict, b.verdict, "{at}");
+    assert_eq!(
+        (a.states, a.transitions, a.depth, a.stopped_by),
+        (b.states, b.transitions, b.depth, b.stopped_by),
+        "{at}"
+    );
+    assert_eq!(a.witness, b.witness, "{at}");
+}
+
+#[test]
+fn parts_give_the_one_thread_answer_whatever_the_delivery_order() {
+    let mut all = every_scenario_in_every_mode();
+    for (readers, splits) in [(1, true), (2, false)] {
+        for cfg in matrix_configs(readers, splits) {
+            all.push(("matrix cell", cfg));
+        }
+    }
+    let mut hazards = 0;
+    for (k, (name, cfg)) in all.iter().enumerate() {
+        let opts = CheckOptions::default();
+        let one = check(cfg, opts).unwrap();
+        for n in [1, 2, 3, 4] {
+            let at = format!("{name}, {}, {n} parts", cfg.summary());
+            same(&check_in_parts(cfg, opts, n).unwrap(), &one, &at);
+            if n > 1 {
+                same(&shuffled(cfg, opts, n, k as u64 * 7 + n as u64), &one, &at);
+            }
+        }
+        hazards += one.witness.is_some() as u32;
+    }
+    assert!(
+        hazards > 100 && all.len() > 350,
+        "{hazards} of {}",
+        all.len()
+    );
+}
+
+/// The state budget stops the parts where it stops one thread, at every layer of the
+/// search, and a hazard met after the refused state does not count.
+#[test]
+fn parts_stop_at_the_state_budget_where_one_thread_does() {
+    let cfg = Config {
+        readers: 3,
+        ..preset("merged").unwrap().config
+    };
+    let torn = preset("seed-thread-v1").unwrap().config;
+    for (cfg, budgets) in [
+        (&cfg, &[1u64, 2, 7, 100, 4_000][..]),
+        (&torn, &[5, 60, 300][..]),
+    ] {
+        for &max_states in budgets {
+            let opts = CheckOptions {
+                max_states,
+                ..CheckOptions::default()
+            };
+            let one = check(cfg, opts).unwrap();
+            for n in [2, 3] {
+                let at = format!("{} at {max_states} states, {n} parts", cfg.summary());
+                same(&shuffled(cfg, opts, n, max_states), &one, &at);
+            }
+        }
+    }
+}
+
+/// The memory budget, split between the parts, stops the search with `incomplete`.
+#[test]
+fn parts_share_the_memory_budget() {
+    let cfg = Config {
+        readers: 3,
+        ..preset("merged").unwrap().config
+    };
+    let opts = CheckOptions {
+        max_bytes: 64 << 10,
+        ..CheckOptions::default()
+    };
+    let r = check_in_parts(&cfg, opts, 2).unwrap();
+    assert_eq!(r.stopped_by, Some(Budget::Memory));
+    assert!(r.peak_bytes <= 64 << 10, "{}", r.peak_bytes);
+    assert!(r.states > 100 && r.states < check(&cfg, CheckOptions::default()).unwrap().states);
+}
+
+/// What the parts send each other survives the trip as bytes, and bytes no part wrote
+/// are refused.
+#[test]
+fn messages_read_back_as_written() {
+    use super::wire::{Met, Msg};
+    let msgs = [
+        Msg::Start {
+            search: 3,
+            table: 0x1234_5678_9abc,
+            reduce: true,
+            max_depth: 9,
+        },
+        Msg::Number {
+            search: 4,
+            first: 77,
+            go: true,
+            owners: vec![0, 1, 1, 0],
+        },
+        Msg::Count {
+            search: 5,
+            below: 12,
+        },
+        Msg::Ask { search: 6, idx: 99 },
+        Msg::Batch {
+            search: 7,
+            layer: 2,
+            body: vec![7; 50],
+        },
+        Msg::Expanded {
+            search: 8,
+            layer: 3,
+            transitions: 1 << 40,
+            met: None,
+        },
+        Msg::Expanded {
+            search: 8,
+            layer: 3,
+            transitions: 5,
+            met: Some(Met {
+                key: 5 << 32 | 3,
+                hazard: 1,
+                step: 130,
+            }),
+        },
+        Msg::Keys {
+            search: 9,
+            layer: 4,
+            part: 2,
+            bytes: 1 << 33,
+            full: true,
+            keys: vec![1, 2 << 32],
+        },
+        Msg::Counted {
+            search: 10,
+            transitions: 123,
+        },
+        Msg::Parent {
+            search: 11,
+            idx: 5,
+            parent: u32::MAX,
+            state: u128::MAX - 5,
+        },
+    ];
+    for m in msgs {
+        assert_eq!(Msg::decode(&m.encode()), Some(m.clone()), "{m:?}");
+        let b = m.encode();
+        assert_eq!(Msg::decode(&b[..b.len().min(4)]), None, "{m:?} cut short");
+    }
+    assert_eq!(Msg::decode(&[]), None);
+    assert_eq!(Msg::decode(&[9, 0, 0, 0, 0]), None);
+    assert_eq!(Msg::decode(&[4, 0, 0, 0, 0, 0, 0, 0, 0, 1]), None);
+}
