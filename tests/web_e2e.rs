@@ -989,21 +989,32 @@ fn prove_spreads_over_the_pool_and_gives_the_clis_answer() {
         j["states"], j["transitions"]
     );
     let (server, b) = page();
-    let (one_ms, one, _) = timed_prove(&b, &server.base, Some(1));
-    let (pool_ms, pool, progress) = timed_prove(&b, &server.base, None);
-    assert!(one.starts_with(&want), "one worker: {one}\nwant: {want}");
-    assert!(pool.starts_with(&want), "the pool: {pool}\nwant: {want}");
-    assert!(progress, "no progress line while the pool searched");
+    // Three alternating pairs, each side's median: one noisy run decides nothing.
+    let (mut ones, mut pools) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        let (one_ms, one, _) = timed_prove(&b, &server.base, Some(1));
+        let (pool_ms, pool, progress) = timed_prove(&b, &server.base, None);
+        assert!(one.starts_with(&want), "one worker: {one}\nwant: {want}");
+        assert!(pool.starts_with(&want), "the pool: {pool}\nwant: {want}");
+        assert!(progress, "no progress line while the pool searched");
+        ones.push(one_ms / 1000.0);
+        pools.push(pool_ms / 1000.0);
+    }
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
     let cores = b
         .js("return navigator.hardwareConcurrency")
         .as_u64()
         .unwrap_or(1);
     eprintln!(
-        "e2e prove: handshake-mb at 3 readers, 1 worker {:.2} s, {} workers {:.2} s ({:.2}x)",
-        one_ms / 1000.0,
+        "e2e prove: handshake-mb at 3 readers, 1 worker {ones:.2?} s, {} workers {pools:.2?} s; medians {:.2} s and {:.2} s ({:.2}x)",
         cores.min(8),
-        pool_ms / 1000.0,
-        one_ms / pool_ms
+        median(&ones),
+        median(&pools),
+        median(&ones) / median(&pools)
     );
     // Cancel, once the search is under way; then the button proves again.
     b.js("document.getElementById('check').click(); return 0");

@@ -61,6 +61,15 @@ impl Index {
         self.shards[s].insert_unique(h, i, hasher);
     }
 
+    /// Makes room for `more` states, spread over the shards; `hasher` rehashes stored
+    /// positions.
+    pub(crate) fn reserve(&mut self, more: usize, hasher: impl Fn(&u32) -> u64) {
+        let each = more.div_ceil(self.shards.len());
+        for s in &mut self.shards {
+            s.reserve(each, &hasher);
+        }
+    }
+
     /// Slots allocated, over every shard.
     pub(crate) fn capacity(&self) -> usize {
         self.shards.iter().map(HashTable::capacity).sum()

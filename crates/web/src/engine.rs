@@ -80,7 +80,15 @@ impl Engine {
         let mut early = early_workers().into_iter();
         let running = prove_pool::Running::default();
         let pool = (0..workers)
-            .map(|_| Self::slot(early.next(), done.clone(), failed.clone(), running.clone()))
+            .map(|i| {
+                Self::slot(
+                    i,
+                    early.next(),
+                    done.clone(),
+                    failed.clone(),
+                    running.clone(),
+                )
+            })
             .collect::<Result<Vec<_>, _>>();
         // Workers boot.js started that the pool does not need.
         for w in early {
@@ -102,6 +110,7 @@ impl Engine {
 
     /// A slot for a worker boot.js started (`early`), or for a new one.
     fn slot(
+        index: usize,
         early: Option<web_sys::Worker>,
         done: Callback<Reply>,
         failed: Callback<String>,
@@ -120,8 +129,9 @@ impl Engine {
         let outstanding = Rc::new(std::cell::Cell::new(0u32));
         let (w2, wait2, out2) = (worker.clone(), waiting.clone(), outstanding.clone());
         let on_message = Closure::<dyn FnMut(_)>::new(move |e: web_sys::MessageEvent| {
-            if let Some(bytes) = prove_pool::bytes_of(&e.data()) {
-                return prove_pool::from_part(&running, &bytes);
+            match prove_pool::came(e.data()) {
+                prove_pool::Came::Other => {}
+                came => return prove_pool::from_part(&running, index, came),
             }
             let text = e.data().as_string().unwrap_or_default();
             if text == READY {
@@ -233,11 +243,9 @@ impl Drop for Engine {
 /// another worker's part ([`crate::prove_pool`]).
 pub fn worker_message(scope: &web_sys::DedicatedWorkerGlobalScope, e: web_sys::MessageEvent) {
     use prove_pool as pool;
-    if let Some(bytes) = pool::bytes_of(&e.data()) {
-        if let Some(seq) = pool::held_seq() {
-            pool::take(scope, seq, bytes);
-        }
-        return;
+    match pool::came(e.data()) {
+        pool::Came::Other => {}
+        came => return pool::take(scope, None, came),
     }
     let text = e.data().as_string().unwrap_or_default();
     let req = match serde_json::from_str::<Request>(&text) {

@@ -22,6 +22,8 @@ pub struct Prove {
     seq: u64,
     coord: Coordinator,
     workers: Vec<web_sys::Worker>,
+    /// Buffers each worker sent back.
+    spare: Vec<Vec<js_sys::ArrayBuffer>>,
     done: Callback<Reply>,
     shown_ms: f64,
 }
@@ -33,22 +35,42 @@ fn now() -> f64 {
     js_sys::Date::now()
 }
 
-/// The bytes as a buffer to transfer.
-fn buffer(bytes: &[u8]) -> (js_sys::Uint8Array, js_sys::Array) {
-    let arr = js_sys::Uint8Array::from(bytes);
-    let transfer = js_sys::Array::of1(&arr.buffer());
-    (arr, transfer)
+/// What came on a channel of the pool's search: on every channel (page and workers,
+/// worker and worker) a message is a `Uint8Array` over a transferred buffer, and a bare
+/// `ArrayBuffer` is one of the sender's buffers sent back once read, for its next
+/// message: allocating megabytes a layer cost a worker up to 30 ms a batch.
+pub enum Came {
+    Message(Vec<u8>, js_sys::ArrayBuffer),
+    Spare(js_sys::ArrayBuffer),
+    /// Text: a request or an answer, for `crate::engine`.
+    Other,
 }
 
-/// The bytes of a binary message, or `None` for a text one.
-pub fn bytes_of(data: &JsValue) -> Option<Vec<u8>> {
-    data.is_instance_of::<js_sys::ArrayBuffer>()
-        .then(|| js_sys::Uint8Array::new(data).to_vec())
+pub fn came(data: JsValue) -> Came {
+    match data.dyn_into::<js_sys::ArrayBuffer>() {
+        Ok(buf) => Came::Spare(buf),
+        Err(data) => match data.dyn_into::<js_sys::Uint8Array>() {
+            Ok(view) => Came::Message(view.to_vec(), view.buffer()),
+            Err(_) => Came::Other,
+        },
+    }
 }
 
-fn post(target: &web_sys::Worker, bytes: &[u8]) {
-    let (arr, transfer) = buffer(bytes);
-    let _ = target.post_message_with_transfer(&arr.buffer(), &transfer);
+/// Posts `bytes` through `post` in a spare buffer of the receiver's, or a new one.
+fn send(spare: &mut Vec<js_sys::ArrayBuffer>, bytes: &[u8], post: impl FnOnce(&JsValue, &JsValue)) {
+    let len = bytes.len() as u32;
+    let buf = match spare.pop() {
+        Some(b) if b.byte_length() >= len => b,
+        _ => js_sys::ArrayBuffer::new(len + len / 4),
+    };
+    let view = js_sys::Uint8Array::new_with_byte_offset_and_length(&buf, 0, len);
+    view.copy_from(bytes);
+    post(&view, &js_sys::Array::of1(&buf));
+}
+
+/// Sends the buffer a message came in back through `post`, for the sender's next one.
+fn send_back(buf: js_sys::ArrayBuffer, post: impl FnOnce(&JsValue, &JsValue)) {
+    post(&buf, &js_sys::Array::of1(&buf));
 }
 
 /// Starts the check of `config` on `workers` (each a worker that has said it is ready),
@@ -65,7 +87,9 @@ pub fn start(
     stop(running);
     let n = workers.len();
     let coord = match Coordinator::new(&config, opts, n) {
-        Ok(c) => c,
+        // Searches numbered apart from any earlier check's, whose messages may still
+        // be on their way.
+        Ok(c) => c.numbered_from((seq as u32).wrapping_mul(16)),
         Err(e) => {
             let result = Err(e.to_string());
             return done.emit(Reply::Checked { seq, result });
@@ -99,6 +123,7 @@ pub fn start(
     let mut p = Prove {
         seq,
         coord,
+        spare: vec![Vec::new(); workers.len()],
         workers,
         done,
         shown_ms: now(),
@@ -125,27 +150,43 @@ pub fn running_seq(running: &Running) -> Option<u64> {
 }
 
 impl Prove {
-    fn send(&self, out: Vec<Post>) {
+    fn send(&mut self, out: Vec<Post>) {
         for p in out {
-            match p.to {
-                To::All => self.workers.iter().for_each(|w| post(w, &p.bytes)),
-                To::Part(j) => post(&self.workers[j], &p.bytes),
-                To::Coordinator => {}
+            let to: Vec<usize> = match p.to {
+                To::All => (0..self.workers.len()).collect(),
+                To::Part(j) => vec![j],
+                To::Coordinator => Vec::new(),
+            };
+            for j in to {
+                let w = &self.workers[j];
+                send(&mut self.spare[j], &p.bytes, |m, t| {
+                    let _ = w.post_message_with_transfer(m, t);
+                });
             }
         }
     }
 }
 
-/// A worker's binary message: for the coordinator of the check running on the pool.
-pub fn from_part(running: &Running, bytes: &[u8]) {
+/// What worker `from` sent the page about the check running on the pool.
+pub fn from_part(running: &Running, from: usize, came: Came) {
     let mut emit = None;
     {
         let mut guard = running.borrow_mut();
         let Some(p) = guard.as_mut() else {
             return;
         };
+        let (bytes, buf) = match came {
+            Came::Message(bytes, buf) => (bytes, buf),
+            Came::Spare(buf) => return p.spare[from].push(buf),
+            Came::Other => return,
+        };
+        if let Some(w) = p.workers.get(from) {
+            send_back(buf, |m, t| {
+                let _ = w.post_message_with_transfer(m, t);
+            });
+        }
         let mut out = Vec::new();
-        p.coord.handle(bytes, &mut out);
+        p.coord.handle(&bytes, &mut out);
         p.send(out);
         if let Some(r) = p.coord.result() {
             emit = Some((
@@ -177,6 +218,9 @@ struct Held {
     seq: u64,
     part: Part,
     ports: Vec<Option<web_sys::MessagePort>>,
+    /// Buffers each other part sent back, and the page.
+    spare: Vec<Vec<js_sys::ArrayBuffer>>,
+    spare_up: Vec<js_sys::ArrayBuffer>,
     _handlers: Vec<Closure<dyn FnMut(web_sys::MessageEvent)>>,
 }
 
@@ -201,9 +245,7 @@ pub fn hold(
         let port: web_sys::MessagePort = p.unchecked_into();
         let scope = scope.clone();
         let h = Closure::<dyn FnMut(_)>::new(move |e: web_sys::MessageEvent| {
-            if let Some(bytes) = bytes_of(&e.data()) {
-                take(&scope, seq, bytes);
-            }
+            take(&scope, Some(j), came(e.data()));
         });
         port.set_onmessage(Some(h.as_ref().unchecked_ref()));
         handlers.push(h);
@@ -213,6 +255,8 @@ pub fn hold(
         seq,
         part,
         ports,
+        spare: vec![Vec::new(); n],
+        spare_up: Vec::new(),
         _handlers: handlers,
     };
     HELD.with(|h| drop_held(h.replace(Some(held))));
@@ -234,29 +278,42 @@ fn drop_held(held: Option<Held>) {
     }
 }
 
-/// In a worker: a message for its part, from the page (`seq` none) or another part.
-pub fn take(scope: &web_sys::DedicatedWorkerGlobalScope, seq: u64, bytes: Vec<u8>) {
+/// In a worker: what came for its part from another part (`from`) or the page.
+pub fn take(scope: &web_sys::DedicatedWorkerGlobalScope, from: Option<usize>, came: Came) {
     HELD.with(|h| {
         let mut h = h.borrow_mut();
-        let Some(held) = h.as_mut().filter(|held| held.seq == seq) else {
+        let Some(held) = h.as_mut() else {
             return;
         };
+        let (bytes, buf) = match (came, from) {
+            (Came::Message(bytes, buf), _) => (bytes, buf),
+            (Came::Spare(buf), Some(j)) => return held.spare[j].push(buf),
+            (Came::Spare(buf), None) => return held.spare_up.push(buf),
+            (Came::Other, _) => return,
+        };
+        match from.and_then(|j| held.ports[j].as_ref()) {
+            Some(port) => send_back(buf, |m, t| {
+                let _ = port.post_message_with_transferable(m, t);
+            }),
+            None => send_back(buf, |m, t| {
+                let _ = scope.post_message_with_transfer(m, t);
+            }),
+        }
         let mut out = Vec::new();
         held.part.handle(bytes, &mut out);
         for p in out {
-            let (arr, transfer) = buffer(&p.bytes);
-            let _ = match p.to {
-                To::Part(j) => match &held.ports[j] {
-                    Some(port) => port.post_message_with_transferable(&arr.buffer(), &transfer),
-                    None => Ok(()),
-                },
-                _ => scope.post_message_with_transfer(&arr.buffer(), &transfer),
-            };
+            match p.to {
+                To::Part(j) => {
+                    if let Some(port) = &held.ports[j] {
+                        send(&mut held.spare[j], &p.bytes, |m, t| {
+                            let _ = port.post_message_with_transferable(m, t);
+                        });
+                    }
+                }
+                _ => send(&mut held.spare_up, &p.bytes, |m, t| {
+                    let _ = scope.post_message_with_transfer(m, t);
+                }),
+            }
         }
     });
-}
-
-/// In a worker: the sequence number of the part it holds.
-pub fn held_seq() -> Option<u64> {
-    HELD.with(|h| h.borrow().as_ref().map(|held| held.seq))
 }

@@ -119,6 +119,15 @@ impl Coordinator {
         })
     }
 
+    /// Numbers this check's searches from `first` on (each check takes at most ten):
+    /// parts drop a message of a search before their current one, so a transport that
+    /// reuses its parts for the next check gives it higher numbers, and the messages
+    /// still on their way from a check it dropped are not taken for the new one's.
+    pub fn numbered_from(mut self, first: u32) -> Coordinator {
+        self.next_id = first.max(1);
+        self
+    }
+
     /// The first messages.
     pub fn start(&mut self, out: &mut Vec<Post>) {
         if self.run.is_none() && self.result.is_none() {
@@ -410,17 +419,22 @@ fn all(out: &mut Vec<Post>, msg: Msg) {
 /// The parts' sorted keys merged, each with its part.
 fn merge(reports: &[(Vec<u64>, u64, bool)]) -> Vec<(u64, u8)> {
     let mut at = vec![0; reports.len()];
+    // Each part's next key (`u64::MAX` once it has none left: no key is, as no state
+    // has 2^32 - 1 choices).
+    let head = |j: usize, i: usize| reports[j].0.get(i).copied().unwrap_or(u64::MAX);
+    let mut heads: Vec<u64> = (0..reports.len()).map(|j| head(j, 0)).collect();
     let total = reports.iter().map(|r| r.0.len()).sum();
     let mut merged = Vec::with_capacity(total);
     for _ in 0..total {
-        let (part, key) = reports
-            .iter()
-            .enumerate()
-            .filter_map(|(j, r)| r.0.get(at[j]).map(|&k| (j, k)))
-            .min_by_key(|&(_, k)| k)
-            .expect("keys left");
+        let mut part = 0;
+        for j in 1..heads.len() {
+            if heads[j] < heads[part] {
+                part = j;
+            }
+        }
+        merged.push((heads[part], part as u8));
         at[part] += 1;
-        merged.push((key, part as u8));
+        heads[part] = head(part, at[part]);
     }
     merged
 }

@@ -343,6 +343,8 @@ impl Part {
         sh.layer += 1;
         sh.batches = 0;
         sh.expanded = false;
+        let budget = self.opts.max_bytes / self.n as u64;
+        sh.grow(first as usize + owners.len(), self.n, budget);
         if go {
             self.expand(out);
         }
@@ -350,6 +352,33 @@ impl Part {
 }
 
 impl Share {
+    /// Once this part's store has room for less than 5/4 of its share of the `total`
+    /// states stored, makes room for 5/2 of it. The room is worked out from the global
+    /// count, so every part grows its store in the same layer: a part growing alone
+    /// (copying its states, rehashing its index) would keep the others waiting for its
+    /// batch. One part grows as a search on one thread does.
+    fn grow(&mut self, total: usize, n: usize, budget: u64) {
+        let share = total / n;
+        let s = &mut self.s;
+        let len = s.states.len();
+        if n == 1 || self.full || s.states.capacity() >= share * 5 / 4 {
+            return;
+        }
+        let want = (share * 5 / 2).max(1 << 10);
+        if (want * 33 + want * 8 / 7 * 5) as u64 > budget {
+            // What the store would take then: the budget stops the search instead.
+            self.full = true;
+            return;
+        }
+        s.states.reserve_exact(want - len);
+        s.parent.reserve_exact(want - len);
+        s.via.reserve_exact(want - len);
+        self.gidx.reserve_exact(want - len);
+        self.by_gidx.reserve_exact(want - self.by_gidx.len());
+        let states = &s.states;
+        s.index.reserve(want - len, |&j| mix(states[j as usize]));
+    }
+
     /// The machine, the expansion rules, the store and the outgoing successors, borrowed
     /// apart.
     fn split(&mut self) -> (&mut Machine, &mut State, Rules<'_>, Store<'_>, Outbox<'_>) {

@@ -10,7 +10,10 @@ use std::collections::VecDeque;
 /// Checks with `n` parts, delivering the messages of a random channel next, where a
 /// channel is one sender to one receiver (in order, as a `MessagePort` delivers).
 fn shuffled(cfg: &Config, opts: CheckOptions, n: usize, seed: u64) -> CheckResult {
-    let mut c = Coordinator::new(cfg, opts, n).unwrap();
+    // Searches numbered as a transport reusing its parts numbers them.
+    let mut c = Coordinator::new(cfg, opts, n)
+        .unwrap()
+        .numbered_from(seed as u32 % 1000 * 16);
     let mut parts: Vec<Part> = (0..n)
         .map(|me| Part::new(cfg, opts, me, n).unwrap())
         .collect();
@@ -117,21 +120,29 @@ fn parts_stop_at_the_state_budget_where_one_thread_does() {
     }
 }
 
-/// The memory budget, split between the parts, stops the search with `incomplete`.
+/// The memory budget, split between the parts, stops the search with `incomplete`
+/// before the store outgrows it.
 #[test]
 fn parts_share_the_memory_budget() {
     let cfg = Config {
-        readers: 3,
+        readers: 4,
         ..preset("merged").unwrap().config
     };
+    let all = check(&cfg, CheckOptions::default()).unwrap().states;
     let opts = CheckOptions {
-        max_bytes: 64 << 10,
+        max_bytes: 1 << 20,
         ..CheckOptions::default()
     };
-    let r = check_in_parts(&cfg, opts, 2).unwrap();
-    assert_eq!(r.stopped_by, Some(Budget::Memory));
-    assert!(r.peak_bytes <= 64 << 10, "{}", r.peak_bytes);
-    assert!(r.states > 100 && r.states < check(&cfg, CheckOptions::default()).unwrap().states);
+    for n in [1, 2, 3] {
+        let r = check_in_parts(&cfg, opts, n).unwrap();
+        assert_eq!(r.stopped_by, Some(Budget::Memory), "{n} parts");
+        assert!(r.peak_bytes <= 1 << 20, "{n} parts: {}", r.peak_bytes);
+        assert!(
+            r.states > 1_000 && r.states < all,
+            "{n} parts: {} of {all}",
+            r.states
+        );
+    }
 }
 
 /// What the parts send each other survives the trip as bytes, and bytes no part wrote
