@@ -106,15 +106,7 @@ impl Coordinator {
             class: 0,
             next_id: 1,
             run: None,
-            totals: CheckResult {
-                verdict: Verdict::Safe,
-                states: 0,
-                transitions: 0,
-                depth: 0,
-                peak_bytes: 0,
-                witness: None,
-                stopped_by: None,
-            },
+            totals: CheckResult::nothing_yet(),
             result: None,
         })
     }

@@ -82,15 +82,7 @@ impl Checker {
             tables,
             class: 0,
             search: Some(first),
-            totals: CheckResult {
-                verdict: Verdict::Safe,
-                states: 0,
-                transitions: 0,
-                depth: 0,
-                peak_bytes: 0,
-                witness: None,
-                stopped_by: None,
-            },
+            totals: CheckResult::nothing_yet(),
             result: None,
         })
     }

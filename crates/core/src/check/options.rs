@@ -107,6 +107,21 @@ pub struct CheckResult {
     pub stopped_by: Option<Budget>,
 }
 
+impl CheckResult {
+    /// The totals of a check before its first search: no state, no hazard.
+    pub(super) fn nothing_yet() -> CheckResult {
+        CheckResult {
+            verdict: Verdict::Safe,
+            states: 0,
+            transitions: 0,
+            depth: 0,
+            peak_bytes: 0,
+            witness: None,
+            stopped_by: None,
+        }
+    }
+}
+
 /// Where a running search is, for progress bars.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckProgress {
