@@ -208,3 +208,69 @@ fn messages_read_back_as_written() {
     assert_eq!(Msg::decode(&[9, 0, 0, 0, 0]), None);
     assert_eq!(Msg::decode(&[4, 0, 0, 0, 0, 0, 0, 0, 0, 1]), None);
 }
+
+/// The coordinator's progress: nothing before it starts, rising counts through every
+/// allocation class, the result's counts at the end; and a second start sends nothing.
+#[test]
+fn the_coordinator_reports_progress_and_starts_once() {
+    let cfg = Config {
+        alloc: crate::config::Alloc::Random,
+        ..preset("merged").unwrap().config
+    };
+    let opts = CheckOptions::default();
+    let n = 2;
+    let mut c = Coordinator::new(&cfg, opts, n).unwrap();
+    let p0 = c.progress();
+    assert_eq!(
+        (p0.states, p0.transitions, p0.depth, p0.frontier),
+        (0, 0, 0, 0)
+    );
+    assert_eq!((p0.class, p0.classes), (1, 5));
+    let mut parts: Vec<Part> = (0..n)
+        .map(|me| Part::new(&cfg, opts, me, n).unwrap())
+        .collect();
+    let mut out = Vec::new();
+    c.start(&mut out);
+    let sent = out.len();
+    c.start(&mut out);
+    assert_eq!(out.len(), sent, "a second start sends nothing");
+    let (mut queue, mut last, mut classes) = (VecDeque::new(), p0, vec![]);
+    let mut layers = 0;
+    while c.result().is_none() {
+        for p in out.drain(..) {
+            match p.to {
+                To::All => queue.extend((0..n).map(|j| (Some(j), p.bytes.clone()))),
+                To::Part(j) => queue.push_back((Some(j), p.bytes)),
+                To::Coordinator => queue.push_back((None, p.bytes)),
+            }
+        }
+        let (to, bytes) = queue.pop_front().unwrap();
+        match to {
+            Some(j) => parts[j].handle(bytes, &mut out),
+            None => c.handle(&bytes, &mut out),
+        }
+        let p = c.progress();
+        assert!(
+            p.states >= last.states && p.transitions >= last.transitions,
+            "{p:?}"
+        );
+        assert!((1..=5).contains(&p.class) && p.classes == 5, "{p:?}");
+        if p.class == last.class && c.result().is_none() {
+            assert!(p.depth >= last.depth, "{p:?} after {last:?}");
+            layers += (p.depth > last.depth) as u32;
+            assert!(p.frontier >= 1, "{p:?}");
+        }
+        if !classes.contains(&p.class) {
+            classes.push(p.class);
+        }
+        last = p;
+    }
+    let r = c.result().unwrap().clone();
+    same(&r, &check(&cfg, opts).unwrap(), "merged, alloc = random");
+    assert_eq!(
+        (last.states, last.transitions, last.depth),
+        (r.states, r.transitions, r.depth)
+    );
+    assert_eq!(classes, [1, 2, 3, 4, 5]);
+    assert!(layers > 10, "{layers}");
+}
