@@ -352,31 +352,37 @@ impl Part {
 }
 
 impl Share {
-    /// Once this part's store has room for less than 5/4 of its share of the `total`
-    /// states stored, makes room for 5/2 of it. The room is worked out from the global
-    /// count, so every part grows its store in the same layer: a part growing alone
-    /// (copying its states, rehashing its index) would keep the others waiting for its
-    /// batch. One part grows as a search on one thread does.
+    /// Once this part's store (its vectors, or its index) has room for less than 5/4 of
+    /// its share of the `total` states stored, doubles it (or more, to that). The room
+    /// is worked out from the global count, so every part grows its store in the same
+    /// layer: a part growing alone (copying its states, rehashing its index) would keep
+    /// the others waiting for its batch. One part grows as a search on one thread does.
     fn grow(&mut self, total: usize, n: usize, budget: u64) {
-        let share = total / n;
+        let need = (total / n * 5 / 4).max(1 << 10);
         let s = &mut self.s;
-        let len = s.states.len();
-        if n == 1 || self.full || s.states.capacity() >= share * 5 / 4 {
+        let (len, vecs, index) = (s.states.len(), s.states.capacity(), s.index.capacity());
+        if n == 1 || self.full || (vecs >= need && index >= need) {
             return;
         }
-        let want = (share * 5 / 2).max(1 << 10);
-        if (want * 33 + want * 8 / 7 * 5) as u64 > budget {
+        let more = |cap: usize| if cap < need { need.max(2 * cap) } else { cap };
+        let (to_vecs, to_index) = (more(vecs), more(index));
+        if (to_vecs * 33 + to_index * 8 / 7 * 5) as u64 > budget {
             // What the store would take then: the budget stops the search instead.
             self.full = true;
             return;
         }
-        s.states.reserve_exact(want - len);
-        s.parent.reserve_exact(want - len);
-        s.via.reserve_exact(want - len);
-        self.gidx.reserve_exact(want - len);
-        self.by_gidx.reserve_exact(want - self.by_gidx.len());
-        let states = &s.states;
-        s.index.reserve(want - len, |&j| mix(states[j as usize]));
+        if to_vecs > vecs {
+            s.states.reserve_exact(to_vecs - len);
+            s.parent.reserve_exact(to_vecs - len);
+            s.via.reserve_exact(to_vecs - len);
+            self.gidx.reserve_exact(to_vecs - len);
+            self.by_gidx.reserve_exact(to_vecs - self.by_gidx.len());
+        }
+        if to_index > index {
+            let states = &s.states;
+            s.index
+                .reserve(to_index - len, |&j| mix(states[j as usize]));
+        }
     }
 
     /// The machine, the expansion rules, the store and the outgoing successors, borrowed
