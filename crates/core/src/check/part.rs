@@ -14,10 +14,9 @@
 use super::options::{CheckError, CheckOptions};
 use super::pack::mix;
 use super::search::{expand, End, Rules, Search};
-use super::wire::{cands, put_cand, Met, Msg, Post, To, CAND, NO_STEP};
+use super::wire::{cands, put_cand, Met, Msg, Post, To, NO_STEP};
 use crate::config::Config;
 use crate::machine::{Hazard, Machine, State};
-use hashbrown::HashTable;
 
 /// The part (of `n`) that owns the state with hash `h`: bits that the parts' hash
 /// tables use for neither buckets nor tags.
@@ -62,11 +61,10 @@ struct Share {
     keys: Vec<u64>,
     /// The next layer's states in key order, once every part's successors are in.
     order: Vec<u32>,
-    /// Batches for the other parts, written as successors are found, with an index of
-    /// their candidates (part, then place) to drop repeats: most of a layer's repeats
-    /// are siblings' (the diamonds of independent steps).
+    /// Batches for the other parts, written as successors are found.
     out: Vec<Vec<u8>>,
-    out_index: HashTable<u64>,
+    /// The successors sent lately, by hash, each with the layer (from 1) it was sent in.
+    sent: Vec<(u128, u32)>,
     /// Batches of the layer come in from this many other parts so far.
     batches: usize,
     expanded: bool,
@@ -232,7 +230,7 @@ impl Part {
             keys: Vec::new(),
             order: Vec::new(),
             out: vec![Vec::new(); self.n],
-            out_index: HashTable::new(),
+            sent: vec![(0, 0); SENT],
             batches: 0,
             expanded: false,
             full: false,
@@ -259,7 +257,6 @@ impl Part {
             (true, true) => sh.expand_as::<true, true>(me, n, budget),
         };
         let (search, layer) = (sh.id, sh.layer);
-        sh.out_index.clear();
         for (j, body) in sh.out.iter_mut().enumerate() {
             if j != me {
                 let mut bytes = batch_head(search, layer);
@@ -407,7 +404,8 @@ impl Share {
         };
         let outbox = Outbox {
             out: &mut self.out,
-            index: &mut self.out_index,
+            sent: &mut self.sent,
+            tag: self.layer + 1,
         };
         (&mut s.m, &mut s.saved, rules, store, outbox)
     }
@@ -466,29 +464,27 @@ impl Share {
     }
 }
 
-/// The successors a part sends to other parts, each once.
+/// Slots of the filter of successors sent lately.
+const SENT: usize = 1 << 16;
+
+/// The successors a part sends to other parts, most repeats dropped: a layer's repeats
+/// are mostly siblings' (the diamonds of independent steps), met close together, and a
+/// repeat that gets through costs its owner one lookup. (An index of every successor
+/// sent, which drops every repeat, gave the same speed in the page.)
 struct Outbox<'a> {
     out: &'a mut [Vec<u8>],
-    index: &'a mut HashTable<u64>,
-}
-
-/// The state of the candidate at `at` (part, then place) in the batches `out`.
-#[inline(always)]
-fn cand_at(out: &[Vec<u8>], at: u64) -> u128 {
-    let (j, i) = ((at >> 32) as usize, (at as u32) as usize);
-    let c = &out[j][HEAD + i * CAND..][..16];
-    u128::from_le_bytes(c.try_into().expect("16 bytes"))
+    sent: &'a mut [(u128, u32)],
+    tag: u32,
 }
 
 impl Outbox<'_> {
-    /// Sends `y` to part `to` unless it went already: the first time a part meets a
-    /// state in a layer is its least key there.
+    /// Sends `y` to part `to` unless it went lately in this layer: the first time a
+    /// part meets a state in a layer is its least key there.
     #[inline(always)]
     fn push(&mut self, to: usize, y: u128, h: u64, key: u64, via: u8) {
-        let out = &*self.out;
-        if self.index.find(h, |&at| cand_at(out, at) == y).is_none() {
-            let at = (to as u64) << 32 | ((out[to].len() - HEAD) / CAND) as u64;
-            self.index.insert_unique(h, at, |&at| mix(cand_at(out, at)));
+        let slot = &mut self.sent[h as usize % SENT];
+        if *slot != (y, self.tag) {
+            *slot = (y, self.tag);
             put_cand(&mut self.out[to], y, key, via);
         }
     }
