@@ -938,8 +938,9 @@ fn a_general_files_witness_steps_in_the_trace_view_and_travels_in_a_link() {
 
 /// The page's Prove of `handshake-mb` at three readers (5.8 M states, the largest
 /// built-in case) with `workers` workers (`None`: one per core): (ms from the click to
-/// the verdict, the verdict line, whether a progress line showed states and depth).
-fn timed_prove(b: &Browser, base: &str, workers: Option<usize>) -> (f64, String, bool) {
+/// the verdict, the verdict line, whether a progress line showed states and depth, the
+/// main thread's tasks over 50 ms as [start, ms] pairs).
+fn timed_prove(b: &Browser, base: &str, workers: Option<usize>) -> (f64, String, bool, String) {
     let w = workers.map_or(String::new(), |n| format!("&workers={n}"));
     let src = std::fs::read_to_string("scenarios/handshake-mb.litmus").unwrap();
     b.goto("about:blank");
@@ -951,6 +952,7 @@ fn timed_prove(b: &Browser, base: &str, workers: Option<usize>) -> (f64, String,
         ),
     );
     std::thread::sleep(std::time::Duration::from_secs(2));
+    b.js(ARM_LONGTASKS);
     b.js("window.__done = 0; window.__progress = false; new MutationObserver(() => { const v = document.getElementById('verdict'); if (!v) return; if (/states, depth \\d+/.test(v.textContent)) window.__progress = true; if (!window.__done && v.textContent.startsWith('Exhaustive search')) window.__done = performance.now(); }).observe(document.body, {subtree: true, childList: true, characterData: true}); window.__t0 = performance.now(); document.getElementById('check').click(); return 0");
     b.wait_for("the verdict", 300, "return window.__done", |v| {
         v.as_f64().unwrap_or(0.0) > 0.0
@@ -962,12 +964,14 @@ fn timed_prove(b: &Browser, base: &str, workers: Option<usize>) -> (f64, String,
         .unwrap_or("")
         .to_string();
     let progress = b.js("return window.__progress").as_bool().unwrap_or(false);
-    (ms, text, progress)
+    let long = b.js("return JSON.stringify(window.__lt)");
+    (ms, text, progress, long.as_str().unwrap_or("").to_string())
 }
 
 /// Prove spreads one search over the pool: its parts share no memory, the page only
 /// numbers each layer, and the answer is `tornsim check`'s to the transition, with one
-/// worker or all of them. It says how far it has got as it goes, and Cancel stops it
+/// worker or all of them, and no task on the page's thread takes 50 ms while the pool
+/// proves. It says how far it has got as it goes, and Cancel stops it
 /// (a Prove after that answers as before). The speed-up over one worker is printed,
 /// not asserted (the closing note records it).
 #[test]
@@ -998,8 +1002,10 @@ fn prove_spreads_over_the_pool_and_gives_the_clis_answer() {
         if pair > 0 {
             b = Browser::start();
         }
-        let (one_ms, one, _) = timed_prove(&b, &server.base, Some(1));
-        let (pool_ms, pool, progress) = timed_prove(&b, &server.base, None);
+        let (one_ms, one, _, _) = timed_prove(&b, &server.base, Some(1));
+        let (pool_ms, pool, progress, long) = timed_prove(&b, &server.base, None);
+        // The page numbers each layer between the workers' batches: never for long.
+        assert_eq!(long, "[]", "tasks over 50 ms on the page while the pool proved");
         assert!(one.starts_with(&want), "one worker: {one}\nwant: {want}");
         assert!(pool.starts_with(&want), "the pool: {pool}\nwant: {want}");
         assert!(progress, "no progress line while the pool searched");

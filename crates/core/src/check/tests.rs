@@ -631,10 +631,14 @@ fn any_thread_count_gives_the_one_thread_answer() {
     enough_hazards(hazards, all.len());
 }
 
-/// Every built-in scenario in every mode, and every cell of the verdict matrix at one
-/// reader with every split and at two.
+/// Every built-in scenario in every mode, every cell of the verdict matrix at one
+/// reader with every split and at two, and the two files where the reduction finds
+/// another witness than the full graph's shortest (the checker searches again).
 pub(super) fn every_scenario_and_matrix_cell() -> Vec<(&'static str, Config)> {
     let mut all = every_scenario_in_every_mode();
+    for body in [LONGER, OTHER] {
+        all.push(("seed-thread-v1 with a P3", with_p3(body)));
+    }
     for (readers, splits) in [(1, true), (2, false)] {
         for cfg in matrix_configs(readers, splits) {
             all.push(("matrix cell", cfg));
