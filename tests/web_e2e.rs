@@ -1005,7 +1005,10 @@ fn prove_spreads_over_the_pool_and_gives_the_clis_answer() {
         let (one_ms, one, _, _) = timed_prove(&b, &server.base, Some(1));
         let (pool_ms, pool, progress, long) = timed_prove(&b, &server.base, None);
         // The page numbers each layer between the workers' batches: never for long.
-        assert_eq!(long, "[]", "tasks over 50 ms on the page while the pool proved");
+        assert_eq!(
+            long, "[]",
+            "tasks over 50 ms on the page while the pool proved"
+        );
         assert!(one.starts_with(&want), "one worker: {one}\nwant: {want}");
         assert!(pool.starts_with(&want), "the pool: {pool}\nwant: {want}");
         assert!(progress, "no progress line while the pool searched");

@@ -93,10 +93,13 @@ fn parts_stop_at_the_state_budget_where_one_thread_does() {
         ..preset("merged").unwrap().config
     };
     let torn = preset("seed-thread-v1").unwrap().config;
-    for (cfg, budgets) in [
-        (&cfg, &[1u64, 2, 7, 100, 4_000][..]),
-        (&torn, &[5, 60, 300][..]),
-    ] {
+    // Around the budget that the whole search fills exactly, and the one that the
+    // states stored before the hazard fill: the refusal and the hazard in one layer.
+    let all = check(&cfg, CheckOptions::default()).unwrap().states;
+    let at_hazard = check(&torn, CheckOptions::default()).unwrap().states;
+    let merged = [1, 2, 7, 100, 4_000, all - 1, all, all + 1];
+    let torn_at = [5, 60, 300, at_hazard - 1, at_hazard, at_hazard + 1];
+    for (cfg, budgets) in [(&cfg, &merged[..]), (&torn, &torn_at[..])] {
         for &max_states in budgets {
             let opts = CheckOptions {
                 max_states,
@@ -119,7 +122,8 @@ fn parts_share_the_memory_budget() {
         readers: 4,
         ..preset("merged").unwrap().config
     };
-    let all = check(&cfg, CheckOptions::default()).unwrap().states;
+    let full = check(&cfg, CheckOptions::default()).unwrap();
+    let all = full.states;
     let opts = CheckOptions {
         max_bytes: 1 << 20,
         ..CheckOptions::default()
@@ -132,6 +136,12 @@ fn parts_share_the_memory_budget() {
             r.states > 1_000 && r.states < all,
             "{n} parts: {} of {all}",
             r.states
+        );
+        // Every stored state but the first was reached by a transition taken.
+        assert!(
+            r.transitions >= r.states - 1 && r.transitions < full.transitions,
+            "{n} parts: {} transitions",
+            r.transitions
         );
     }
 }
