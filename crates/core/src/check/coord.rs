@@ -70,7 +70,7 @@ struct Run {
 enum End {
     Exhausted,
     OutOf(Budget),
-    Hazard(Schedule, Hazard, u32),
+    Hazard(Schedule, Hazard),
 }
 
 /// Coordinates `n` parts through one check of a configuration.
@@ -269,7 +269,8 @@ impl Coordinator {
         let bytes: u64 = reports.iter().map(|r| r.1).sum();
         run.peak_bytes = run.peak_bytes.max(bytes);
         if reports.iter().any(|r| r.2) {
-            run.transitions += layer_transitions;
+            // The counts of the layers finished: the store refused a state somewhere in
+            // this one, which parts fill in no one thread's order.
             return self.end(End::OutOf(Budget::Memory), out);
         }
         let merged = merge(&reports);
@@ -345,8 +346,7 @@ impl Coordinator {
         let step = (met.step != NO_STEP).then(|| Choice::from_code(met.step));
         let s = Search::new(&self.cfg, run.table, run.opts, 1).expect("validated");
         let witness = s.witness_along(&path, step);
-        let depth = run.layer + step.is_some() as u32;
-        self.end(End::Hazard(witness, hazard_of(met.hazard), depth), out);
+        self.end(End::Hazard(witness, hazard_of(met.hazard)), out);
     }
 
     fn end(&mut self, end: End, out: &mut Vec<Post>) {
@@ -356,7 +356,7 @@ impl Coordinator {
         if let Some((witness, hazard)) = run.first {
             // The search of the full graph for a shorter witness: it stands if it found one.
             let (witness, hazard) = match end {
-                End::Hazard(w, h, _) => (w, h),
+                End::Hazard(w, h) => (w, h),
                 _ => (witness, hazard),
             };
             return self.found(witness, hazard);
@@ -379,16 +379,18 @@ impl Coordinator {
                     ..self.totals.clone()
                 })
             }
-            End::Hazard(witness, hazard, depth) if run.opts.reduce => {
+            End::Hazard(witness, hazard) if run.opts.reduce => {
                 // As the checker does: the reduced graph may reach the hazard by a longer
-                // path than the full one.
+                // path than the full one. No depth bound is needed: the full graph holds
+                // the reduced one's path, so its search meets a hazard at that depth or
+                // before.
                 let opts = CheckOptions {
                     reduce: false,
                     ..self.opts
                 };
-                self.begin(run.table, opts, depth + 1, Some((witness, hazard)), out);
+                self.begin(run.table, opts, u32::MAX, Some((witness, hazard)), out);
             }
-            End::Hazard(witness, hazard, _) => self.found(witness, hazard),
+            End::Hazard(witness, hazard) => self.found(witness, hazard),
         }
     }
 
