@@ -52,7 +52,6 @@ struct Run {
     id: u32,
     table: u64,
     opts: CheckOptions,
-    max_depth: u32,
     layer: u32,
     /// States stored so far (every numbered layer), transitions taken before the layer.
     stored: u64,
@@ -123,7 +122,7 @@ impl Coordinator {
     /// The first messages.
     pub fn start(&mut self, out: &mut Vec<Post>) {
         if self.run.is_none() && self.result.is_none() {
-            self.begin(self.tables[0], self.opts, u32::MAX, None, out);
+            self.begin(self.tables[0], self.opts, None, out);
         }
     }
 
@@ -154,7 +153,6 @@ impl Coordinator {
         &mut self,
         table: u64,
         opts: CheckOptions,
-        max_depth: u32,
         first: Option<(Schedule, Hazard)>,
         out: &mut Vec<Post>,
     ) {
@@ -164,7 +162,6 @@ impl Coordinator {
             id,
             table,
             opts,
-            max_depth,
             layer: 0,
             stored: 1,
             transitions: 0,
@@ -179,7 +176,6 @@ impl Coordinator {
             search: id,
             table,
             reduce: opts.reduce,
-            max_depth,
         };
         all(out, msg);
     }
@@ -302,9 +298,6 @@ impl Coordinator {
         run.stored += merged.len() as u64;
         run.frontier = merged.len() as u64;
         run.layer += 1;
-        if run.layer >= run.max_depth {
-            return self.end(End::Exhausted, out);
-        }
         let owners = merged.iter().map(|&(_, o)| o).collect();
         let id = run.id;
         all(
@@ -368,7 +361,7 @@ impl Coordinator {
             End::Exhausted => {
                 self.class += 1;
                 match self.tables.get(self.class) {
-                    Some(&table) => self.begin(table, self.opts, u32::MAX, None, out),
+                    Some(&table) => self.begin(table, self.opts, None, out),
                     None => self.result = Some(self.totals.clone()),
                 }
             }
@@ -388,7 +381,7 @@ impl Coordinator {
                     reduce: false,
                     ..self.opts
                 };
-                self.begin(run.table, opts, u32::MAX, Some((witness, hazard)), out);
+                self.begin(run.table, opts, Some((witness, hazard)), out);
             }
             End::Hazard(witness, hazard) => self.found(witness, hazard),
         }

@@ -155,8 +155,7 @@ impl Part {
                 search,
                 table,
                 reduce,
-                max_depth,
-            } => self.start(search, table, reduce, max_depth, out),
+            } => self.start(search, table, reduce, out),
             Msg::Number {
                 first, go, owners, ..
             } => self.number(first, go, &owners, out),
@@ -199,12 +198,12 @@ impl Part {
         true
     }
 
-    fn start(&mut self, id: u32, table: u64, reduce: bool, max_depth: u32, out: &mut Vec<Post>) {
+    fn start(&mut self, id: u32, table: u64, reduce: bool, out: &mut Vec<Post>) {
         let opts = CheckOptions {
             reduce,
             ..self.opts
         };
-        let mut s = Search::new(&self.cfg, table, opts, max_depth).expect("validated when made");
+        let mut s = Search::new(&self.cfg, table, opts, u32::MAX).expect("validated when made");
         let root = s.states[0];
         let mine = owner(mix(root), self.n) == self.me;
         let (gidx, frontier) = if mine {

@@ -156,7 +156,6 @@ fn messages_read_back_as_written() {
             search: 3,
             table: 0x1234_5678_9abc,
             reduce: true,
-            max_depth: 9,
         },
         Msg::Number {
             search: 4,

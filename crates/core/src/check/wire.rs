@@ -41,7 +41,6 @@ pub(super) enum Msg {
         search: u32,
         table: u64,
         reduce: bool,
-        max_depth: u32,
     },
     /// The layer's new states in global order, as the part each belongs to; the first
     /// has global index `first`. `go`: expand them.
@@ -159,17 +158,11 @@ impl Msg {
         let mut b = Vec::new();
         let search = self.search().to_le_bytes();
         match self {
-            Msg::Start {
-                table,
-                reduce,
-                max_depth,
-                ..
-            } => {
+            Msg::Start { table, reduce, .. } => {
                 b.push(0);
                 b.extend_from_slice(&search);
                 b.extend_from_slice(&table.to_le_bytes());
                 b.push(*reduce as u8);
-                b.extend_from_slice(&max_depth.to_le_bytes());
             }
             Msg::Number {
                 first, go, owners, ..
@@ -260,7 +253,6 @@ impl Msg {
                 search,
                 table: r.u64()?,
                 reduce: r.u8()? != 0,
-                max_depth: r.u32()?,
             },
             1 => Msg::Number {
                 search,
