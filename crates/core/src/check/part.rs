@@ -362,7 +362,7 @@ impl Share {
         }
         let more = |cap: usize| if cap < need { need.max(2 * cap) } else { cap };
         let (to_vecs, to_index) = (more(vecs), more(index));
-        if (to_vecs * 33 + to_index * 8 / 7 * 5) as u64 > budget {
+        if (to_vecs * STATE_BYTES + to_index * 8 / 7 * 5) as u64 > budget {
             // What the store would take then: the budget stops the search instead.
             self.full = true;
             return;
@@ -489,6 +489,10 @@ impl Outbox<'_> {
     }
 }
 
+/// Bytes a stored state takes in a part's vectors, for the memory budget: the state,
+/// its parent, choice, global index and places in global order and in the frontier.
+const STATE_BYTES: usize = 16 + 4 + 1 + 4 + 4 + 4;
+
 /// A part's store, borrowed apart from its machine.
 struct Store<'a> {
     states: &'a mut Vec<u128>,
@@ -520,8 +524,7 @@ impl Store<'_> {
         }
         let len = self.states.len();
         if len == self.states.capacity() {
-            // States, parents, choices, global indices and places in order; the index.
-            let bytes = (len * 33 + self.index.capacity() * 5) as u64;
+            let bytes = (len * STATE_BYTES + self.index.capacity() * 5) as u64;
             if bytes.saturating_mul(2) > budget {
                 *self.full = true;
                 return;
