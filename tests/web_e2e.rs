@@ -1,10 +1,11 @@
-//! End-to-end: the page as trunk builds it, served on 127.0.0.1, in headless Chromium.
-//! Needs trunk and chromedriver, which `.ci/setup` installs; `.ci/test` runs these with
-//! `--ignored`.
+//! End-to-end: the page as trunk builds it, served on 127.0.0.1, in headless Chromium, or
+//! in the engine `TORNSIM_ENGINE` names (`firefox`, `webkit`): one body per test, the
+//! engine a parameter. Needs trunk and the engines' WebDrivers, which `.ci/setup`
+//! installs; `.ci/test` runs these with `--ignored` in each of the three engines.
 
 mod support;
 
-use support::browser::{axe, build_page, serve, Browser, Server};
+use support::browser::{axe, build_page, serve, Browser, Engine, Server};
 
 /// The built page, served on 127.0.0.1, and a fresh headless browser.
 fn page() -> (Server, Browser) {
@@ -45,7 +46,8 @@ fn the_page_runs_batches_in_a_worker_and_finds_torn_reads() {
         "document.getElementById('start').click(); return 0",
         STATUS_DONE,
     );
-    b.js("window.__longest = 0; window.__t0 = performance.now(); new PerformanceObserver(l => { for (const e of l.getEntries()) if (e.startTime >= window.__t0) { window.__longest = Math.max(window.__longest, e.duration); (window.__lt = window.__lt || []).push([Math.round(e.startTime - window.__t0), Math.round(e.duration), JSON.stringify(e.attribution?.map(a => a.name + ':' + a.containerType))]); } }).observe({type: 'longtask'}); window.__marks = []; const st = document.getElementById('status'); new MutationObserver(() => window.__marks.push([Math.round(performance.now() - window.__t0), st.textContent.slice(0, 30)])).observe(st, {subtree: true, childList: true, characterData: true}); document.getElementById('start').click(); return 0");
+    b.js(&arm_longtasks(&b));
+    b.js("document.getElementById('start').click(); return 0");
     let status = b.wait_for("the batch to finish", 240, STATUS, |v| {
         v.as_str().unwrap_or("").starts_with("done")
     });
@@ -66,13 +68,17 @@ fn the_page_runs_batches_in_a_worker_and_finds_torn_reads() {
     // A chart series per placement.
     let series = b.js("return document.querySelectorAll('polyline.series').length");
     assert_eq!(series, 4);
+    // Long tasks are reported after they end: give the observer a moment.
+    std::thread::sleep(std::time::Duration::from_millis(300));
     let longest = b.js("return window.__longest").as_f64().unwrap_or(0.0);
+    let long = b.js("return window.__long").as_u64().unwrap_or(0);
     let rate = text.split('·').nth(2).unwrap_or("").trim().to_string();
     eprintln!("e2e: {text}; lanes {lanes:?}; longest main-thread task {longest:.0} ms; {rate}");
-    assert!(
-        longest <= 50.0,
-        "a {longest:.0} ms task on the main thread; [start ms, ms, by] after the click: {}; status changes: {}",
-        b.js("return window.__lt || []"),
+    assert_eq!(
+        long,
+        0,
+        "a {longest:.0} ms task on the main thread; [start ms, ms] after the click: {}; status changes: {}",
+        b.js("return window.__lt"),
         b.js("return window.__marks")
     );
     if let Ok(dir) = std::env::var("TORNSIM_SCREENSHOT") {
@@ -98,23 +104,42 @@ fn warm_up(b: &Browser, start: &str, done: &str) {
     b.wait_for("the reset", 10, STATUS_DONE, |v| v == false);
 }
 
-/// Arms a `longtask` observer: the longest main-thread task from now on, and how many
-/// took over 50 ms, are kept in `window.__longest` and `window.__long`.
 /// Arms the long-task count (`window.__long`, `__longest`, `__lt`) and the status log
 /// (`__marks`). Chromium reports long tasks ('longtask' entries: any task over 50 ms);
 /// Firefox and WebKit have no such entries, so there a 10 ms heartbeat stands in: a gap
-/// between its ticks over 75 ms is a task that held the main thread at least 65 ms.
-const ARM_LONGTASKS: &str = "window.__longest = 0; window.__long = 0; window.__lt = []; const t0 = performance.now(); \
-    const seen = (start, d, limit) => { if (start >= t0) { window.__longest = Math.max(window.__longest, d); if (d > limit) { window.__long++; window.__lt.push([Math.round(start - t0), Math.round(d)]); } } }; \
+/// between its ticks over [`heartbeat_limit_ms`] is a task that held the main thread.
+fn arm_longtasks(b: &Browser) -> String {
+    format!(
+        "window.__longest = 0; window.__long = 0; window.__lt = []; const t0 = performance.now(); \
+    const seen = (start, d, limit) => {{ if (start >= t0) {{ window.__longest = Math.max(window.__longest, d); if (d > limit) {{ window.__long++; window.__lt.push([Math.round(start - t0), Math.round(d)]); }} }} }}; \
     if (window.__beat) clearInterval(window.__beat); \
     for (const o of window.__observers || []) o.disconnect(); window.__observers = []; \
-    if ((PerformanceObserver.supportedEntryTypes || []).includes('longtask')) { \
-      const o = new PerformanceObserver(l => { for (const e of l.getEntries()) seen(e.startTime, e.duration, 50); }); o.observe({type: 'longtask'}); window.__observers.push(o); \
-    } else { \
+    if ((PerformanceObserver.supportedEntryTypes || []).includes('longtask')) {{ \
+      const o = new PerformanceObserver(l => {{ for (const e of l.getEntries()) seen(e.startTime, e.duration, 50); }}); o.observe({{type: 'longtask'}}); window.__observers.push(o); \
+    }} else {{ \
       let last = performance.now(); \
-      window.__beat = setInterval(() => { const now = performance.now(); seen(last, now - last, 75); last = now; }, 10); \
-    } \
-    window.__marks = []; const st = document.getElementById('status'); if (st) { const m = new MutationObserver(() => window.__marks.push([Math.round(performance.now() - t0), st.textContent.slice(0, 40)])); m.observe(st, {subtree: true, childList: true, characterData: true}); window.__observers.push(m); } return 0";
+      window.__beat = setInterval(() => {{ const now = performance.now(); seen(last, now - last, {}); last = now; }}, 10); \
+    }} \
+    window.__marks = []; const st = document.getElementById('status'); if (st) {{ const m = new MutationObserver(() => window.__marks.push([Math.round(performance.now() - t0), st.textContent.slice(0, 40)])); m.observe(st, {{subtree: true, childList: true, characterData: true}}); window.__observers.push(m); }} return 0",
+        heartbeat_limit_ms(b.engine)
+    )
+}
+
+/// The longest gap between a 10 ms heartbeat's ticks that is not a long task.
+///
+/// Firefox: 75 ms (a task of at least 65 ms). WebKit differs: it reports 4 cores on 2
+/// (see the cold-batch test), so during a batch its page thread shares two cores with
+/// four busy workers and WebKitGTK's software-GL threads (llvmpipe, under Xvfb), all at
+/// the same nice level, and its short tasks stretch: gaps of 62-159 ms in 15 batches
+/// here, none over 62 ms once the workers' threads were reniced to 19 from outside (the
+/// page's thread waits for a core; it does no more work). WebKit's bound is 250 ms: a
+/// task that is long in its own right still shows.
+fn heartbeat_limit_ms(engine: Engine) -> u32 {
+    match engine {
+        Engine::WebKit => 250,
+        _ => 75,
+    }
+}
 
 /// The main thread stays free while the workers do the work: no task over 50 ms during
 /// a cost run (timed runs of four placements, then their rare-event rates), a checker
@@ -131,9 +156,9 @@ fn cost_runs_checks_and_trace_stepping_take_no_long_task() {
         |v| v == true,
     );
     std::thread::sleep(std::time::Duration::from_secs(1));
-    // The observer sees long tasks here at all: a deliberate 120 ms one is counted.
-    b.js(ARM_LONGTASKS);
-    b.js("setTimeout(() => { const t = performance.now(); while (performance.now() - t < 120) {} }, 0); return 0");
+    // The observer sees long tasks here at all: a deliberate 300 ms one is counted.
+    b.js(&arm_longtasks(&b));
+    b.js("setTimeout(() => { const t = performance.now(); while (performance.now() - t < 300) {} }, 0); return 0");
     b.wait_for(
         "the observer to see a long task",
         10,
@@ -142,7 +167,7 @@ fn cost_runs_checks_and_trace_stepping_take_no_long_task() {
     );
     let mut report = Vec::new();
     let mut measure = |what: &str, start: &str, done: &str| {
-        b.js(ARM_LONGTASKS);
+        b.js(&arm_longtasks(&b));
         b.js(start);
         b.wait_for(what, 240, done, |v| v == true);
         // Long tasks are reported after they end: give the observer a moment.
@@ -370,21 +395,27 @@ fn a_pool_of_workers_gives_one_workers_results() {
 
 /// A cold load, as a first visitor meets it: a browser that is running already (its own
 /// start-up is over) opens the page for the first time, with nothing cached, and Start
-/// is clicked the moment it appears. The batch must still run at 1.5 times one warm
-/// worker's rate on a machine with two cores or more: the workers start while the page
-/// loads, and no core idles while they warm up.
+/// is clicked the moment it appears. The workers start while the page loads, and no
+/// core idles while they warm up, so on a machine with two cores or more:
+/// - Chromium and Firefox run that first batch at 1.5 times one warm worker's rate;
+/// - WebKit at half its warm pool's rate: WebKit reports 4 or 8 cores whatever the
+///   machine has (a clamp against fingerprinting; 4 on a 2-core machine), so its pool
+///   has 4 workers on 2 cores, compiling and tiering up four copies of the wasm at once.
 ///
-/// Each side is the median of three (three fresh browsers; three one-worker batches), so
-/// that one noisy run on a shared machine decides nothing. A browser measured in its own
+/// Each side is the median of three (three fresh browsers; three warm batches), so that
+/// one noisy run on a shared machine decides nothing. A browser measured in its own
 /// first seconds is not: its start-up took 5-20% of two cores here, which is not the page's.
+/// Prints the engine's row of the figures the closing notes keep.
 #[test]
 #[ignore = "needs trunk and chromedriver; .ci/test runs it"]
-fn a_cold_first_batch_runs_at_one_and_a_half_times_one_worker() {
+fn a_cold_first_batch_keeps_up_with_warm_workers() {
     let server = serve(build_page());
     let url = format!("{}#preset=seed-thread-v1&runs=1000000&seed=7", server.base);
-    let mut cold = Vec::new();
+    let (mut cold, mut first_render) = (Vec::new(), Vec::new());
+    let mut engine = None;
     for _ in 0..3 {
         let b = Browser::start();
+        engine = Some(b.engine);
         b.goto("about:blank");
         std::thread::sleep(std::time::Duration::from_secs(3));
         open(&b, &url);
@@ -393,15 +424,18 @@ fn a_cold_first_batch_runs_at_one_and_a_half_times_one_worker() {
         eprintln!(
             "e2e cold load: {rate:.0} runs/s ({status}); ms after navigation: click, done, first render, workers ready: {marks}"
         );
+        first_render.push((marks[2].as_f64().unwrap_or(f64::NAN), 0));
         cold.push((rate, torn));
     }
     let warm = Browser::start();
-    let mut one = Vec::new();
+    let (mut one, mut pool) = (Vec::new(), Vec::new());
     for _ in 0..3 {
         let (torn, rate, _) = timed_batch(&warm, &server.base, Some(1));
         one.push((rate, torn));
+        let (torn, rate, _) = timed_batch(&warm, &server.base, None);
+        pool.push((rate, torn));
     }
-    let torn: Vec<u64> = cold.iter().chain(&one).map(|x| x.1).collect();
+    let torn: Vec<u64> = cold.iter().chain(&one).chain(&pool).map(|x| x.1).collect();
     assert!(
         torn.iter().all(|&t| t == torn[0]),
         "the same seed, the same torn reads: {torn:?}"
@@ -411,23 +445,41 @@ fn a_cold_first_batch_runs_at_one_and_a_half_times_one_worker() {
         r.sort_by(f64::total_cmp);
         r[r.len() / 2]
     };
-    let (cold_rate, one_rate) = (median(&cold), median(&one));
+    let rates = |v: &[(f64, u64)]| v.iter().map(|x| x.0.round()).collect::<Vec<_>>();
+    let (cold_rate, one_rate, pool_rate) = (median(&cold), median(&one), median(&pool));
     let cores = warm
         .js("return navigator.hardwareConcurrency")
         .as_u64()
         .unwrap_or(1);
+    let engine = engine.expect("three cold loads");
     eprintln!(
-        "e2e cold first batch: median {cold_rate:.0} runs/s of {:.0?}; one warm worker median {one_rate:.0} runs/s of {:.0?}; ratio {:.2}x on {cores} cores",
-        cold.iter().map(|x| x.0).collect::<Vec<_>>(),
-        one.iter().map(|x| x.0).collect::<Vec<_>>(),
-        cold_rate / one_rate
+        "e2e cold first batch: median {cold_rate:.0} runs/s of {:?}; one warm worker median {one_rate:.0} of {:?}; warm pool median {pool_rate:.0} of {:?}; {:.2}x one worker, {:.2}x the pool, on {cores} reported cores",
+        rates(&cold),
+        rates(&one),
+        rates(&pool),
+        cold_rate / one_rate,
+        cold_rate / pool_rate
+    );
+    eprintln!(
+        "e2e engine row: {} | first render {:.0} ms | cold first batch {cold_rate:.0} runs/s | warm worker {one_rate:.0} runs/s | pool {pool_rate:.0} runs/s in {} workers",
+        engine.name(),
+        median(&first_render),
+        cores.min(8)
     );
     if cores >= 2 {
-        assert!(
-            cold_rate >= 1.5 * one_rate,
-            "a cold first batch ran at {:.2}x one worker",
-            cold_rate / one_rate
-        );
+        if engine == Engine::WebKit {
+            assert!(
+                cold_rate >= 0.5 * pool_rate,
+                "a cold first batch ran at {:.2}x the warm pool",
+                cold_rate / pool_rate
+            );
+        } else {
+            assert!(
+                cold_rate >= 1.5 * one_rate,
+                "a cold first batch ran at {:.2}x one worker",
+                cold_rate / one_rate
+            );
+        }
     }
 }
 
@@ -952,7 +1004,7 @@ fn timed_prove(b: &Browser, base: &str, workers: Option<usize>) -> (f64, String,
         ),
     );
     std::thread::sleep(std::time::Duration::from_secs(2));
-    b.js(ARM_LONGTASKS);
+    b.js(&arm_longtasks(&b));
     b.js("window.__done = 0; window.__progress = false; new MutationObserver(() => { const v = document.getElementById('verdict'); if (!v) return; if (/states, depth \\d+/.test(v.textContent)) window.__progress = true; if (!window.__done && v.textContent.startsWith('Exhaustive search')) window.__done = performance.now(); }).observe(document.body, {subtree: true, childList: true, characterData: true}); window.__t0 = performance.now(); document.getElementById('check').click(); return 0");
     b.wait_for("the verdict", 300, "return window.__done", |v| {
         v.as_f64().unwrap_or(0.0) > 0.0
