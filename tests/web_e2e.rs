@@ -1004,7 +1004,7 @@ fn timed_prove(b: &Browser, base: &str, workers: Option<usize>) -> (f64, String,
         ),
     );
     std::thread::sleep(std::time::Duration::from_secs(2));
-    b.js(&arm_longtasks(&b));
+    b.js(&arm_longtasks(b));
     b.js("window.__done = 0; window.__progress = false; new MutationObserver(() => { const v = document.getElementById('verdict'); if (!v) return; if (/states, depth \\d+/.test(v.textContent)) window.__progress = true; if (!window.__done && v.textContent.startsWith('Exhaustive search')) window.__done = performance.now(); }).observe(document.body, {subtree: true, childList: true, characterData: true}); window.__t0 = performance.now(); document.getElementById('check').click(); return 0");
     b.wait_for("the verdict", 300, "return window.__done", |v| {
         v.as_f64().unwrap_or(0.0) > 0.0
