@@ -194,6 +194,30 @@ fn alloc_random_takes_one_declared_table_and_one_allocation() {
     }
 }
 
+/// The walkers' blocks come last (`readers = N` replicates them): a writer's block after
+/// a walker's is refused there, with the reason; after two walkers' too.
+#[test]
+fn a_writer_block_after_a_walker_block_is_refused() {
+    let walker = "local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore();";
+    for blocks in [
+        format!("P0(gup_fast) {{ {walker} }}\nP1(khugepaged) {{ ptl = pmd_lock(pmd); spin_unlock(ptl); }}"),
+        format!("P0(gup_fast) {{ {walker} }}\nP1(gup_fast) {{ {walker} }}\nP2(khugepaged) {{ ptl = pmd_lock(pmd); spin_unlock(ptl); }}"),
+    ] {
+        let src = format!("tornsim t\n{{ mode = xen-pv; readers = 2; pmd pmd = table(t0); }}\n{blocks}\nexists (torn)\n");
+        let e = general::load(&src).map(|_| ()).unwrap_err();
+        assert!(
+            e.message.contains("come after every other block"),
+            "{}",
+            e.render(&src, "t")
+        );
+        assert!(src[e.span.start..].starts_with("P"), "{}", e.render(&src, "t"));
+        assert!(src[e.span.start..].contains("khugepaged"));
+    }
+    // Walkers last: it compiles.
+    let ok = format!("tornsim t\n{{ mode = xen-pv; readers = 1; pmd pmd = table(t0); }}\nP0(khugepaged) {{ ptl = pmd_lock(pmd); spin_unlock(ptl); }}\nP1(gup_fast) {{ {walker} }}\nexists (torn)\n");
+    general::load(&ok).unwrap();
+}
+
 #[test]
 fn a_general_file_routes_to_the_general_machine_and_a_classic_one_does_not() {
     for (name, src) in BUILTIN {
