@@ -400,7 +400,10 @@ fn a_pool_of_workers_gives_one_workers_results() {
 /// - Chromium and Firefox run that first batch at 1.5 times one warm worker's rate;
 /// - WebKit at half its warm pool's rate: WebKit reports 4 or 8 cores whatever the
 ///   machine has (a clamp against fingerprinting; 4 on a 2-core machine), so its pool
-///   has 4 workers on 2 cores, compiling and tiering up four copies of the wasm at once.
+///   has 4 workers on 2 cores. Most cold loads then run the 1 M runs in 1.1-2.0 s, but
+///   about one in four runs slowly from the start (one did 80 k runs in its first 3 s
+///   and took 5.5 s), as if the four workers' code waited to be optimised; with
+///   `workers=2` eight cold loads took 1.1-2.0 s.
 ///
 /// Each side is the median of three (three fresh browsers; three warm batches), so that
 /// one noisy run on a shared machine decides nothing. A browser measured in its own
