@@ -41,7 +41,7 @@ struct Sent {
 /// The pool's shared state: its workers, and the requests sent while no worker was
 /// ready, for whichever is ready first. Shared rather than queued at one worker: a
 /// worker that is slow to start holds no work the others could do (on WebKit's cold
-/// loads workers said ready up to 2.5 s after the page's first render, and a batch's
+/// loads workers said ready up to 3.9 s after the page's first render, and a batch's
 /// chunks queued at them held it back: 454k-620k runs/s in five cold loads against the
 /// warm pool's 907k; 505k-850k in six once they held none).
 #[derive(Default)]
