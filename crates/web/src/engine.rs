@@ -5,203 +5,20 @@
 //! of the pool at once ([`crate::prove_pool`]). Also the worker's side: what it does
 //! with each message.
 
+use crate::pool::{Pool, Port};
 use crate::prove_pool;
 use crate::runner::{page_check_options, serve, Reply, Request, READY};
-use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use yew::Callback;
-
-/// One worker of the pool and what it has not answered yet.
-pub struct Slot {
-    worker: web_sys::Worker,
-    /// The worker's wasm has started and installed its handler (it said `ready`): a
-    /// message posted before would be dropped.
-    ready: bool,
-    /// Given up on (see [`Pool::watch`]): terminated, its requests handed to others.
-    dead: bool,
-    /// Requests posted and not yet answered, oldest first (a worker answers in order).
-    sent: VecDeque<Sent>,
-    /// When the oldest of them became the one the worker is on (it answered the one
-    /// before, or it was posted to an idle worker), and the pool's answers by then.
-    front_ms: f64,
-    front_answers: u64,
-}
-
-/// A request posted to a worker.
-struct Sent {
-    msg: String,
-    /// A batch's chunk: short by design (the page sizes them to about 120 ms), so one
-    /// unanswered for long is a worker that is stuck, not busy.
-    chunk: bool,
-}
-
-/// The pool's shared state: its workers, and the requests sent while no worker was
-/// ready, for whichever is ready first. Shared rather than queued at one worker: a
-/// worker that is slow to start holds no work the others could do (on WebKit's cold
-/// loads workers said ready up to 3.9 s after the page's first render, and a batch's
-/// chunks queued at them held it back: 454k-620k runs/s in five cold loads against the
-/// warm pool's 907k; 505k-850k in six once they held none).
-#[derive(Default)]
-pub struct Pool {
-    slots: RefCell<Vec<Slot>>,
-    backlog: RefCell<VecDeque<Sent>>,
-    answers: Cell<u64>,
-}
-
-/// Requests a ready worker holds from the backlog at once: as many as the page keeps in
-/// flight per worker.
-const IN_FLIGHT: usize = 2;
-
-/// A chunk unanswered this long while the rest of the pool answered this many
-/// requests marks its worker stuck. WebKitGTK left one worker of four spinning for
-/// minutes on one cold load in three to six, and its batch never ended; a uniformly
-/// slow device answers nothing else meanwhile either, so it is never taken for stuck.
-/// Chunks are sized to about 120 ms, so a healthy worker answers well within both.
-const STUCK_MS: f64 = 1_000.0;
-const STUCK_ANSWERS: u64 = 16;
-/// How often the pool looks for a stuck worker.
-const WATCH_MS: u32 = 250;
-
-/// The ready worker with the fewest requests unanswered, if any worker is ready.
-pub fn pick(slots: impl IntoIterator<Item = (bool, usize)>) -> Option<usize> {
-    slots
-        .into_iter()
-        .enumerate()
-        .filter(|(_, (ready, _))| *ready)
-        .min_by_key(|(_, (_, outstanding))| *outstanding)
-        .map(|(i, _)| i)
-}
-
-/// Whether a chunk its worker has been on for `elapsed_ms` (since it answered the
-/// request before, or since the chunk was posted to it idle), while the pool gave
-/// `answers_since` answers, marks the worker stuck.
-pub fn stuck(elapsed_ms: f64, answers_since: u64) -> bool {
-    elapsed_ms > STUCK_MS && answers_since >= STUCK_ANSWERS
-}
-
-impl Pool {
-    fn post(&self, i: usize, msg: String, chunk: bool) {
-        let mut slots = self.slots.borrow_mut();
-        let slot = &mut slots[i];
-        if let Err(e) = slot.worker.post_message(&JsValue::from_str(&msg)) {
-            web_sys::console::error_1(&e);
-        }
-        if slot.sent.is_empty() {
-            slot.front_ms = js_sys::Date::now();
-            slot.front_answers = self.answers.get();
-        }
-        slot.sent.push_back(Sent { msg, chunk });
-    }
-
-    /// The ready worker to post to, among those holding fewer than `cap` requests.
-    fn pick_below(&self, cap: usize) -> Option<usize> {
-        let slots = self.slots.borrow();
-        pick(slots.iter().map(|s| {
-            let open = s.ready && !s.dead && s.sent.len() < cap;
-            (open, s.sent.len())
-        }))
-    }
-
-    /// Hands the backlog to ready workers with room.
-    fn dispatch(&self) {
-        loop {
-            let Some(i) = self.pick_below(IN_FLIGHT) else {
-                return;
-            };
-            let Some(r) = self.backlog.borrow_mut().pop_front() else {
-                return;
-            };
-            self.post(i, r.msg, r.chunk);
-        }
-    }
-
-    fn send(&self, msg: String, chunk: bool) {
-        match self.pick_below(usize::MAX) {
-            Some(i) => self.post(i, msg, chunk),
-            None => self.backlog.borrow_mut().push_back(Sent { msg, chunk }),
-        }
-    }
-
-    fn ready(&self, i: usize) {
-        self.slots.borrow_mut()[i].ready = true;
-        self.dispatch();
-    }
-
-    /// Worker `i` answered its oldest request; whether the answer stands (a stuck
-    /// worker's late answers were given by another).
-    fn answered(&self, i: usize) -> bool {
-        let live = {
-            let mut slots = self.slots.borrow_mut();
-            let slot = &mut slots[i];
-            slot.sent.pop_front();
-            slot.front_ms = js_sys::Date::now();
-            slot.front_answers = self.answers.get() + 1;
-            !slot.dead
-        };
-        if live {
-            self.answers.set(self.answers.get() + 1);
-            self.dispatch();
-        }
-        live
-    }
-
-    /// Gives up on a worker whose oldest chunk is stuck: terminates it and hands what it
-    /// held to the others, first in line. The answers are the same wherever a chunk
-    /// runs (a chunk is its seed and run indices).
-    fn watch(&self) {
-        let now = js_sys::Date::now();
-        let answers = self.answers.get();
-        let mut again = Vec::new();
-        for slot in self.slots.borrow_mut().iter_mut().filter(|s| !s.dead) {
-            let Some(oldest) = slot.sent.front() else {
-                continue;
-            };
-            if oldest.chunk && stuck(now - slot.front_ms, answers - slot.front_answers) {
-                slot.dead = true;
-                slot.worker.terminate();
-                web_sys::console::warn_1(
-                    &"tornsim: a worker stopped answering; its chunks run elsewhere".into(),
-                );
-                again.extend(slot.sent.drain(..));
-            }
-        }
-        if again.is_empty() {
-            return;
-        }
-        let mut backlog = self.backlog.borrow_mut();
-        for r in again.into_iter().rev() {
-            backlog.push_front(r);
-        }
-        drop(backlog);
-        self.dispatch();
-    }
-
-    /// The workers that are not given up on.
-    fn live(&self) -> Vec<web_sys::Worker> {
-        let slots = self.slots.borrow();
-        slots
-            .iter()
-            .filter(|s| !s.dead)
-            .map(|s| s.worker.clone())
-            .collect()
-    }
-
-    /// Every worker is ready and none was given up on: the pool's search can number
-    /// its parts by slot (after a worker is given up on, a search runs in one worker).
-    fn all_ready(&self) -> bool {
-        self.slots.borrow().iter().all(|s| s.ready && !s.dead)
-    }
-}
 
 pub enum Engine {
     /// A pool of Web Workers; every request goes to the ready one with the fewest
     /// unanswered (to the backlog while none is ready), but for an exhaustive search,
     /// which runs on all of them at once.
     Workers {
-        pool: Rc<Pool>,
+        pool: Rc<Pool<web_sys::Worker>>,
         running: prove_pool::Running,
         done: Callback<Reply>,
         /// Each worker's message and error handlers, kept alive with the pool.
@@ -280,7 +97,14 @@ impl Engine {
         match handlers {
             Ok(handlers) if !handlers.is_empty() => {
                 let p = pool.clone();
-                let watchdog = gloo_timers::callback::Interval::new(WATCH_MS, move || p.watch());
+                let watchdog = gloo_timers::callback::Interval::new(WATCH_MS, move || {
+                    if p.watch(js_sys::Date::now()) > 0 {
+                        web_sys::console::warn_1(
+                            &"tornsim: a worker stopped answering; its chunks run on the others"
+                                .into(),
+                        );
+                    }
+                });
                 Engine::Workers {
                     pool,
                     running,
@@ -291,8 +115,8 @@ impl Engine {
             }
             Ok(_) => Engine::Inline { done },
             Err(e) => {
-                for s in pool.slots.borrow().iter() {
-                    s.worker.terminate();
+                for w in pool.all() {
+                    w.terminate();
                 }
                 web_sys::console::warn_1(&e);
                 Engine::Inline { done }
@@ -303,7 +127,7 @@ impl Engine {
     /// Adds to the pool a worker boot.js started (`early`), or a new one, as slot
     /// `index`; returns its handlers.
     fn slot(
-        pool: &Rc<Pool>,
+        pool: &Rc<Pool<web_sys::Worker>>,
         index: usize,
         early: Option<web_sys::Worker>,
         done: Callback<Reply>,
@@ -329,10 +153,10 @@ impl Engine {
                 if let Some(perf) = web_sys::window().and_then(|w| w.performance()) {
                     let _ = perf.mark("tornsim-worker-ready");
                 }
-                p.ready(index);
+                p.ready(index, js_sys::Date::now());
                 return;
             }
-            if !p.answered(index) {
+            if !p.answered(index, js_sys::Date::now()) {
                 return;
             }
             match serde_json::from_str::<Reply>(&text) {
@@ -345,14 +169,7 @@ impl Engine {
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        pool.slots.borrow_mut().push(Slot {
-            worker,
-            ready: early_ready,
-            dead: false,
-            sent: VecDeque::new(),
-            front_ms: 0.0,
-            front_answers: 0,
-        });
+        pool.add(worker, early_ready);
         Ok((on_message, on_error))
     }
 
@@ -397,7 +214,7 @@ impl Engine {
             (Engine::Workers { pool, .. }, req) => {
                 let chunk = matches!(req, Request::Chunk(_));
                 let msg = serde_json::to_string(&req).expect("requests serialise");
-                pool.send(msg, chunk);
+                pool.send(msg, chunk, js_sys::Date::now());
             }
             (Engine::Inline { done }, req) => {
                 let done = done.clone();
@@ -410,6 +227,20 @@ impl Engine {
                 .forget();
             }
         }
+    }
+}
+
+/// How often the pool looks for a stuck worker ([`Pool::watch`]).
+const WATCH_MS: u32 = 250;
+
+impl Port for web_sys::Worker {
+    fn post(&self, msg: &str) {
+        if let Err(e) = self.post_message(&JsValue::from_str(msg)) {
+            web_sys::console::error_1(&e);
+        }
+    }
+    fn terminate(&self) {
+        web_sys::Worker::terminate(self);
     }
 }
 
@@ -456,28 +287,5 @@ pub fn worker_message(scope: &web_sys::DedicatedWorkerGlobalScope, e: web_sys::M
     };
     if let Some(Ok(s)) = reply.map(|r| serde_json::to_string(&r)) {
         let _ = scope.post_message(&JsValue::from_str(&s));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{pick, stuck, STUCK_ANSWERS, STUCK_MS};
-
-    #[test]
-    fn a_chunk_is_stuck_only_when_long_unanswered_while_the_pool_answers() {
-        assert!(stuck(STUCK_MS + 1.0, STUCK_ANSWERS));
-        assert!(!stuck(STUCK_MS, STUCK_ANSWERS));
-        // A slow device: nothing else answered meanwhile either.
-        assert!(!stuck(60_000.0, STUCK_ANSWERS - 1));
-    }
-
-    #[test]
-    fn a_request_goes_to_the_least_loaded_ready_worker_or_waits() {
-        assert_eq!(pick([(true, 3), (true, 1), (true, 2)]), Some(1));
-        // A worker still starting holds nothing, however idle.
-        assert_eq!(pick([(false, 0), (true, 5)]), Some(1));
-        assert_eq!(pick([(true, 2), (false, 0), (true, 2)]), Some(0));
-        assert_eq!(pick([(false, 0), (false, 0)]), None);
-        assert_eq!(pick([]), None);
     }
 }

@@ -11,6 +11,7 @@ pub mod general_runs;
 pub mod general_trace;
 pub mod history;
 pub mod model;
+pub mod pool;
 pub mod prove_pool;
 pub mod runner;
 pub mod scenario_panel;

@@ -1,0 +1,364 @@
+//! Which worker of the pool a request goes to, and what to do with a worker that is
+//! slow to start or stops answering. Plain bookkeeping over a [`Port`] (a Web Worker on
+//! the page, a recording fake in the tests), so it is tested natively; `engine.rs`
+//! wires it to the workers' messages and a timer.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+
+/// What the pool needs of a worker.
+pub trait Port {
+    fn post(&self, msg: &str);
+    fn terminate(&self);
+}
+
+/// One worker of the pool and what it has not answered yet.
+struct Slot<W> {
+    worker: W,
+    /// The worker's wasm has started and installed its handler (it said `ready`): a
+    /// message posted before would be dropped.
+    ready: bool,
+    /// Given up on (see [`Pool::watch`]): terminated, its requests handed to others.
+    dead: bool,
+    /// Requests posted and not yet answered, oldest first (a worker answers in order).
+    sent: VecDeque<Sent>,
+    /// When the oldest of them became the one the worker is on (it answered the one
+    /// before, or it was posted to an idle worker), and the pool's answers by then.
+    front_ms: f64,
+    front_answers: u64,
+}
+
+/// A request posted to a worker.
+struct Sent {
+    msg: String,
+    /// A batch's chunk: short by design (the page sizes them to about 120 ms), so one
+    /// unanswered for long is a worker that is stuck, not busy.
+    chunk: bool,
+}
+
+/// The pool: its workers, and the requests sent while no worker was ready, for
+/// whichever is ready first. Shared rather than queued at one worker: a worker that is
+/// slow to start holds no work the others could do (on WebKit's cold loads workers said
+/// ready up to 3.9 s after the page's first render, and a batch's chunks queued at them
+/// held it back: 454k-620k runs/s in five cold loads against the warm pool's 907k;
+/// 505k-850k in six once they held none).
+pub struct Pool<W> {
+    slots: RefCell<Vec<Slot<W>>>,
+    backlog: RefCell<VecDeque<Sent>>,
+    answers: Cell<u64>,
+}
+
+impl<W> Default for Pool<W> {
+    fn default() -> Self {
+        Pool {
+            slots: RefCell::new(Vec::new()),
+            backlog: RefCell::new(VecDeque::new()),
+            answers: Cell::new(0),
+        }
+    }
+}
+
+/// Requests a ready worker holds from the backlog at once: as many as the page keeps in
+/// flight per worker.
+const IN_FLIGHT: usize = 2;
+
+/// A chunk unanswered this long while the rest of the pool answered this many
+/// requests marks its worker stuck. WebKitGTK left one worker of four spinning for
+/// minutes on one cold load in three to six, and its batch never ended; a uniformly
+/// slow device answers nothing else meanwhile either, so it is never taken for stuck.
+/// Chunks are sized to about 120 ms, so a healthy worker answers well within both.
+pub const STUCK_MS: f64 = 1_000.0;
+pub const STUCK_ANSWERS: u64 = 16;
+
+/// The ready worker with the fewest requests unanswered, if any worker is ready.
+pub fn pick(slots: impl IntoIterator<Item = (bool, usize)>) -> Option<usize> {
+    slots
+        .into_iter()
+        .enumerate()
+        .filter(|(_, (ready, _))| *ready)
+        .min_by_key(|(_, (_, outstanding))| *outstanding)
+        .map(|(i, _)| i)
+}
+
+/// Whether a chunk its worker has been on for `elapsed_ms` (since it answered the
+/// request before, or since the chunk was posted to it idle), while the pool gave
+/// `answers_since` answers, marks the worker stuck.
+pub fn stuck(elapsed_ms: f64, answers_since: u64) -> bool {
+    elapsed_ms > STUCK_MS && answers_since >= STUCK_ANSWERS
+}
+
+impl<W: Port + Clone> Pool<W> {
+    /// Adds a worker (`ready`: it has said so already); returns its index.
+    pub fn add(&self, worker: W, ready: bool) -> usize {
+        let mut slots = self.slots.borrow_mut();
+        slots.push(Slot {
+            worker,
+            ready,
+            dead: false,
+            sent: VecDeque::new(),
+            front_ms: 0.0,
+            front_answers: 0,
+        });
+        slots.len() - 1
+    }
+
+    fn post(&self, i: usize, r: Sent, now: f64) {
+        let mut slots = self.slots.borrow_mut();
+        let slot = &mut slots[i];
+        slot.worker.post(&r.msg);
+        if slot.sent.is_empty() {
+            slot.front_ms = now;
+            slot.front_answers = self.answers.get();
+        }
+        slot.sent.push_back(r);
+    }
+
+    /// The ready worker to post to, among those holding fewer than `cap` requests.
+    fn pick_below(&self, cap: usize) -> Option<usize> {
+        let slots = self.slots.borrow();
+        pick(slots.iter().map(|s| {
+            let open = s.ready && !s.dead && s.sent.len() < cap;
+            (open, s.sent.len())
+        }))
+    }
+
+    /// Hands the backlog to ready workers with room.
+    fn dispatch(&self, now: f64) {
+        loop {
+            let Some(i) = self.pick_below(IN_FLIGHT) else {
+                return;
+            };
+            let Some(r) = self.backlog.borrow_mut().pop_front() else {
+                return;
+            };
+            self.post(i, r, now);
+        }
+    }
+
+    /// Sends a request (`chunk`: a batch's chunk) to the ready worker with the fewest
+    /// unanswered; to the back of the backlog while none is ready, or while the backlog
+    /// holds requests (a stopped worker's go first).
+    pub fn send(&self, msg: String, chunk: bool, now: f64) {
+        let r = Sent { msg, chunk };
+        let to = match self.backlog.borrow().is_empty() {
+            true => self.pick_below(usize::MAX),
+            false => None,
+        };
+        match to {
+            Some(i) => self.post(i, r, now),
+            None => {
+                self.backlog.borrow_mut().push_back(r);
+                self.dispatch(now);
+            }
+        }
+    }
+
+    /// Worker `i` said `ready`: it takes from the backlog.
+    pub fn ready(&self, i: usize, now: f64) {
+        self.slots.borrow_mut()[i].ready = true;
+        self.dispatch(now);
+    }
+
+    /// Worker `i` answered its oldest request; whether the answer stands (not when the
+    /// worker was given up on and its requests were handed to others).
+    pub fn answered(&self, i: usize, now: f64) -> bool {
+        let live = {
+            let mut slots = self.slots.borrow_mut();
+            let slot = &mut slots[i];
+            slot.sent.pop_front();
+            slot.front_ms = now;
+            slot.front_answers = self.answers.get() + 1;
+            !slot.dead
+        };
+        if live {
+            self.answers.set(self.answers.get() + 1);
+            self.dispatch(now);
+        }
+        live
+    }
+
+    /// Gives up on each worker whose current chunk is [`stuck`]: terminates it and hands
+    /// what it held to the others, first in line (a chunk's answer does not depend on
+    /// where it runs: it is its seed and run indices). Returns how many it gave up on.
+    pub fn watch(&self, now: f64) -> usize {
+        let answers = self.answers.get();
+        let mut again = Vec::new();
+        let mut given_up = 0;
+        for slot in self.slots.borrow_mut().iter_mut().filter(|s| !s.dead) {
+            let Some(oldest) = slot.sent.front() else {
+                continue;
+            };
+            if oldest.chunk && stuck(now - slot.front_ms, answers - slot.front_answers) {
+                slot.dead = true;
+                slot.worker.terminate();
+                again.extend(slot.sent.drain(..));
+                given_up += 1;
+            }
+        }
+        let mut backlog = self.backlog.borrow_mut();
+        for r in again.into_iter().rev() {
+            backlog.push_front(r);
+        }
+        drop(backlog);
+        self.dispatch(now);
+        given_up
+    }
+
+    /// The workers that are not given up on.
+    pub fn live(&self) -> Vec<W> {
+        let slots = self.slots.borrow();
+        slots
+            .iter()
+            .filter(|s| !s.dead)
+            .map(|s| s.worker.clone())
+            .collect()
+    }
+
+    /// Every worker, given up on or not, to stop them all.
+    pub fn all(&self) -> Vec<W> {
+        self.slots
+            .borrow()
+            .iter()
+            .map(|s| s.worker.clone())
+            .collect()
+    }
+
+    /// Every worker is ready and none was given up on: the pool's search can number
+    /// its parts by slot (after a worker is given up on, a search runs in one worker).
+    pub fn all_ready(&self) -> bool {
+        self.slots.borrow().iter().all(|s| s.ready && !s.dead)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::rc::Rc;
+
+    /// A worker that records what it is sent and whether it was stopped.
+    #[derive(Clone, Default)]
+    struct Fake {
+        got: Rc<RefCell<Vec<String>>>,
+        stopped: Rc<Cell<bool>>,
+    }
+
+    impl Port for Fake {
+        fn post(&self, msg: &str) {
+            self.got.borrow_mut().push(msg.to_string());
+        }
+        fn terminate(&self) {
+            self.stopped.set(true);
+        }
+    }
+
+    fn pool(ready: &[bool]) -> (Pool<Fake>, Vec<Fake>) {
+        let p = Pool::default();
+        let fakes: Vec<Fake> = ready.iter().map(|_| Fake::default()).collect();
+        for (f, &r) in fakes.iter().zip(ready) {
+            p.add(f.clone(), r);
+        }
+        (p, fakes)
+    }
+
+    fn got(f: &Fake) -> Vec<String> {
+        f.got.borrow().clone()
+    }
+
+    #[test]
+    fn a_request_goes_to_the_least_loaded_ready_worker_or_waits() {
+        assert_eq!(pick([(true, 3), (true, 1), (true, 2)]), Some(1));
+        // A worker still starting holds nothing, however idle.
+        assert_eq!(pick([(false, 0), (true, 5)]), Some(1));
+        assert_eq!(pick([(true, 2), (false, 0), (true, 2)]), Some(0));
+        assert_eq!(pick([(false, 0), (false, 0)]), None);
+        assert_eq!(pick([]), None);
+    }
+
+    #[test]
+    fn a_chunk_is_stuck_only_when_long_unanswered_while_the_pool_answers() {
+        assert!(stuck(STUCK_MS + 1.0, STUCK_ANSWERS));
+        assert!(!stuck(STUCK_MS, STUCK_ANSWERS));
+        // A slow device: nothing else answered meanwhile either.
+        assert!(!stuck(60_000.0, STUCK_ANSWERS - 1));
+    }
+
+    #[test]
+    fn requests_wait_for_the_first_ready_worker_which_takes_two_then_one_per_answer() {
+        let (p, w) = pool(&[false, false]);
+        for m in ["a", "b", "c", "d"] {
+            p.send(m.into(), true, 0.0);
+        }
+        assert!(got(&w[0]).is_empty() && got(&w[1]).is_empty());
+        p.ready(1, 1.0);
+        assert_eq!(got(&w[1]), ["a", "b"]);
+        assert!(p.answered(1, 2.0));
+        assert_eq!(got(&w[1]), ["a", "b", "c"]);
+        p.ready(0, 3.0);
+        assert_eq!(got(&w[0]), ["d"]);
+        // Once a worker is ready, a request goes straight to the least loaded.
+        p.send("e".into(), true, 4.0);
+        assert_eq!(got(&w[0]), ["d", "e"]);
+        // Ties go to the first; so does a request that is not a chunk.
+        p.send("f".into(), false, 4.0);
+        assert_eq!(got(&w[0]), ["d", "e", "f"]);
+        assert_eq!(got(&w[1]), ["a", "b", "c"]);
+        assert!(p.all_ready());
+    }
+
+    #[test]
+    fn a_stuck_worker_is_stopped_and_its_requests_run_first_elsewhere() {
+        let (p, w) = pool(&[true, true]);
+        p.send("slow".into(), true, 0.0);
+        p.send("x".into(), true, 0.0);
+        p.send("slow-next".into(), true, 0.0);
+        assert_eq!(got(&w[0]), ["slow", "slow-next"]);
+        // The other worker keeps answering; the first does not.
+        let mut t = 0.0;
+        for k in 0..STUCK_ANSWERS {
+            t += 10.0;
+            assert!(p.answered(1, t));
+            p.send(format!("y{k}"), true, t);
+        }
+        assert_eq!(p.watch(t), 0, "not yet a second");
+        assert_eq!(p.watch(STUCK_MS + 1.0), 1);
+        assert!(w[0].stopped.get() && !w[1].stopped.get());
+        // Its two chunks are next in line at the other worker, in order, as it has room.
+        assert_eq!(p.live().len(), 1);
+        assert!(!p.all_ready(), "the pool's search waits for a whole pool");
+        let last = || got(&w[1]).last().cloned();
+        assert_eq!(last().as_deref(), Some("slow"));
+        p.send("later".into(), true, STUCK_MS + 2.0);
+        assert!(p.answered(1, STUCK_MS + 2.0));
+        assert_eq!(last().as_deref(), Some("slow-next"));
+        assert!(p.answered(1, STUCK_MS + 3.0));
+        assert_eq!(last().as_deref(), Some("later"));
+        // A late answer from the stopped worker does not stand.
+        assert!(!p.answered(0, STUCK_MS + 4.0));
+    }
+
+    #[test]
+    fn only_a_chunk_can_be_stuck_and_a_worker_is_timed_from_the_request_it_is_on() {
+        let (p, w) = pool(&[true, true]);
+        // A long search, then a chunk queued behind it at the same worker.
+        p.send("check".into(), false, 0.0);
+        p.send("busy".into(), true, 0.0);
+        p.send("chunk".into(), true, 0.0);
+        assert_eq!(got(&w[0]), ["check", "chunk"]);
+        let mut t = 0.0;
+        for k in 0..STUCK_ANSWERS {
+            t += 100.0;
+            p.answered(1, t);
+            p.send(format!("y{k}"), true, t);
+        }
+        assert_eq!(p.watch(t + STUCK_MS), 0, "a search is not a chunk");
+        // The search ends; the chunk behind it is timed from now, not from its posting.
+        let t = t + STUCK_MS;
+        assert!(p.answered(0, t));
+        for k in 0..STUCK_ANSWERS {
+            p.answered(1, t + 1.0);
+            p.send(format!("z{k}"), true, t + 1.0);
+        }
+        assert_eq!(p.watch(t + STUCK_MS), 0);
+        assert_eq!(p.watch(t + STUCK_MS + 1.0), 1);
+    }
+}
