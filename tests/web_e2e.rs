@@ -397,7 +397,10 @@ fn a_pool_of_workers_gives_one_workers_results() {
 /// start-up is over) opens the page for the first time, with nothing cached, and Start
 /// is clicked the moment it appears. The workers start while the page loads, and no
 /// core idles while they warm up, so on a machine with two cores or more:
-/// - Chromium and Firefox run that first batch at 1.5 times one warm worker's rate;
+/// - Chromium runs that first batch at 1.5 times one warm worker's rate (1.86-2.11x
+///   here);
+/// - Firefox at three quarters of its warm pool's rate: its cold batch ran at 0.83-1.00x
+///   its pool in six runs here, but at 1.43-1.86x one worker, whose rate varies more;
 /// - WebKit at half its warm pool's rate: WebKit reports 4 or 8 cores whatever the
 ///   machine has (a clamp against fingerprinting; 4 on a 2-core machine), so its pool
 ///   has 4 workers on 2 cores. Most cold loads then run the 1 M runs in 1.1-2.0 s, but
@@ -471,19 +474,16 @@ fn a_cold_first_batch_keeps_up_with_warm_workers() {
         cores.min(8)
     );
     if cores >= 2 {
-        if engine == Engine::WebKit {
-            assert!(
-                cold_rate >= 0.5 * pool_rate,
-                "a cold first batch ran at {:.2}x the warm pool",
-                cold_rate / pool_rate
-            );
-        } else {
-            assert!(
-                cold_rate >= 1.5 * one_rate,
-                "a cold first batch ran at {:.2}x one worker",
-                cold_rate / one_rate
-            );
-        }
+        let (against, rate, at_least) = match engine {
+            Engine::Chromium => ("one warm worker", one_rate, 1.5),
+            Engine::Firefox => ("the warm pool", pool_rate, 0.75),
+            Engine::WebKit => ("the warm pool", pool_rate, 0.5),
+        };
+        assert!(
+            cold_rate >= at_least * rate,
+            "a cold first batch ran at {:.2}x {against} (at least {at_least}x)",
+            cold_rate / rate
+        );
     }
 }
 
