@@ -218,6 +218,28 @@ fn a_writer_block_after_a_walker_block_is_refused() {
     general::load(&ok).unwrap();
 }
 
+/// More walkers' blocks than `readers` is refused at the first block past the count.
+#[test]
+fn more_walker_blocks_than_readers_is_refused_at_the_first_extra_one() {
+    let walker = "local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore();";
+    let src = format!(
+        "tornsim t\n{{ mode = xen-pv; readers = 1; pmd pmd = table(t0); }}\n\
+         P0(khugepaged) {{ ptl = pmd_lock(pmd); spin_unlock(ptl); }}\n\
+         P1(gup_fast) {{ {walker} }}\nP2(gup_fast) {{ {walker} }}\nexists (torn)\n"
+    );
+    let e = general::load(&src).map(|_| ()).unwrap_err();
+    assert!(
+        e.message.contains("2 walker blocks but readers = 1"),
+        "{}",
+        e.message
+    );
+    assert!(
+        src[e.span.start..].starts_with("P2"),
+        "{}",
+        e.render(&src, "t")
+    );
+}
+
 #[test]
 fn a_general_file_routes_to_the_general_machine_and_a_classic_one_does_not() {
     for (name, src) in BUILTIN {
