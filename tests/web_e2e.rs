@@ -397,10 +397,11 @@ fn a_pool_of_workers_gives_one_workers_results() {
 /// start-up is over) opens the page for the first time, with nothing cached, and Start
 /// is clicked the moment it appears. The workers start while the page loads, and no
 /// core idles while they warm up, so on a machine with two cores or more:
-/// - Chromium runs that first batch at 1.5 times one warm worker's rate (1.86-2.11x
+/// - Chromium runs that first batch at 1.5 times one warm worker's rate (1.65-2.11x
 ///   here);
 /// - Firefox at three quarters of its warm pool's rate: its cold batch ran at 0.83-1.00x
-///   its pool in six runs here, but at 1.43-1.86x one worker, whose rate varies more;
+///   its pool in five runs here, but at 1.43-1.86x one worker in six, whose rate varies
+///   more;
 /// - WebKit at half its warm pool's rate: WebKit reports 4 or 8 cores whatever the
 ///   machine has (a clamp against fingerprinting; 4 on a 2-core machine), so its pool
 ///   has 4 workers on 2 cores. Most cold loads then run the 1 M runs in 1.1-2.0 s, but
