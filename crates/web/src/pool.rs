@@ -264,6 +264,17 @@ mod tests {
         f.got.borrow().clone()
     }
 
+    /// Worker 1 answers [`STUCK_ANSWERS`] requests, `step` ms apart from `t`, and is
+    /// sent a new chunk after each (as the page tops the pool up); returns the last time.
+    fn others_answer(p: &Pool<Fake>, mut t: f64, step: f64) -> f64 {
+        for k in 0..STUCK_ANSWERS {
+            t += step;
+            assert!(p.answered(1, t));
+            p.send(format!("y{k}"), true, t);
+        }
+        t
+    }
+
     #[test]
     fn a_request_goes_to_the_least_loaded_ready_worker_or_waits() {
         assert_eq!(pick([(true, 3), (true, 1), (true, 2)]), Some(1));
@@ -313,12 +324,7 @@ mod tests {
         p.send("slow-next".into(), true, 0.0);
         assert_eq!(got(&w[0]), ["slow", "slow-next"]);
         // The other worker keeps answering; the first does not.
-        let mut t = 0.0;
-        for k in 0..STUCK_ANSWERS {
-            t += 10.0;
-            assert!(p.answered(1, t));
-            p.send(format!("y{k}"), true, t);
-        }
+        let t = others_answer(&p, 0.0, 10.0);
         assert_eq!(p.watch(t), 0, "not yet a second");
         assert_eq!(p.watch(STUCK_MS + 1.0), 1);
         assert!(w[0].stopped.get() && !w[1].stopped.get());
@@ -344,20 +350,12 @@ mod tests {
         p.send("busy".into(), true, 0.0);
         p.send("chunk".into(), true, 0.0);
         assert_eq!(got(&w[0]), ["check", "chunk"]);
-        let mut t = 0.0;
-        for k in 0..STUCK_ANSWERS {
-            t += 100.0;
-            p.answered(1, t);
-            p.send(format!("y{k}"), true, t);
-        }
+        let t = others_answer(&p, 0.0, 100.0);
         assert_eq!(p.watch(t + STUCK_MS), 0, "a search is not a chunk");
         // The search ends; the chunk behind it is timed from now, not from its posting.
         let t = t + STUCK_MS;
         assert!(p.answered(0, t));
-        for k in 0..STUCK_ANSWERS {
-            p.answered(1, t + 1.0);
-            p.send(format!("z{k}"), true, t + 1.0);
-        }
+        others_answer(&p, t, 0.0);
         assert_eq!(p.watch(t + STUCK_MS), 0);
         assert_eq!(p.watch(t + STUCK_MS + 1.0), 1);
     }
