@@ -240,6 +240,41 @@ fn more_walker_blocks_than_readers_is_refused_at_the_first_extra_one() {
     );
 }
 
+/// `cpus` must seat every block and stay within the general machine's CPUs: too few or
+/// too many is refused at the settings; the most it has, or just enough, compiles.
+#[test]
+fn cpus_must_seat_the_blocks_within_the_machines_cpus() {
+    use tornsim_core::general::ir::MAX_CPUS;
+    let walker = "local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore();";
+    let file = |cpus: u32| {
+        format!(
+            "tornsim t\n{{ mode = xen-pv; readers = 1; cpus = {cpus}; pmd pmd = table(t0); }}\n\
+             P0(khugepaged) {{ ptl = pmd_lock(pmd); spin_unlock(ptl); }}\n\
+             P1(khugepaged) {{ ptl = pmd_lock(pmd); spin_unlock(ptl); }}\n\
+             P2(gup_fast) {{ {walker} }}\nexists (torn)\n"
+        )
+    };
+    for cpus in [2, MAX_CPUS + 1] {
+        let src = file(cpus);
+        let e = general::load(&src).map(|_| ()).unwrap_err();
+        assert!(
+            e.message.contains("the blocks need 3 CPUs"),
+            "cpus = {cpus}: {}",
+            e.message
+        );
+        // At the first of the settings that decide the count.
+        assert!(
+            src[e.span.start..].starts_with("readers = 1"),
+            "{}",
+            e.render(&src, "t")
+        );
+    }
+    for cpus in [3, MAX_CPUS] {
+        let p = general::load(&file(cpus)).unwrap();
+        assert_eq!(p.cpus as u32, cpus);
+    }
+}
+
 #[test]
 fn a_general_file_routes_to_the_general_machine_and_a_classic_one_does_not() {
     for (name, src) in BUILTIN {
