@@ -275,6 +275,21 @@ fn cpus_must_seat_the_blocks_within_the_machines_cpus() {
     }
 }
 
+/// A file compiles to at most 4000 steps: 2000 lock-unlock pairs do, 2001 are refused.
+#[test]
+fn a_file_compiles_to_at_most_4000_steps() {
+    let file = |pairs: usize| {
+        format!(
+            "tornsim t\n{{ mode = xen-pv; pmd pmd = table(t0); }}\nP0(khugepaged) {{\n{}}}\nexists (torn)\n",
+            "ptl = pmd_lock(pmd); spin_unlock(ptl);\n".repeat(pairs)
+        )
+    };
+    let p = general::load(&file(2000)).unwrap();
+    assert_eq!(p.code.len(), 4000);
+    let e = general::load(&file(2001)).map(|_| ()).unwrap_err();
+    assert!(e.message.contains("more than 4000 steps"), "{}", e.message);
+}
+
 #[test]
 fn a_general_file_routes_to_the_general_machine_and_a_classic_one_does_not() {
     for (name, src) in BUILTIN {
