@@ -290,6 +290,23 @@ fn a_file_compiles_to_at_most_4000_steps() {
     assert!(e.message.contains("more than 4000 steps"), "{}", e.message);
 }
 
+/// A block's locals are told apart: a table from `pte_alloc_one()`, an entry's value
+/// from a read, wherever they stand among the block's locals.
+#[test]
+fn a_blocks_table_locals_are_told_from_its_value_locals() {
+    let src = "tornsim t\n{ mode = xen-pv; pmd pmd = none; }\n\
+               P0(fault) {\n    pml = pmd_lock(pmd);\n    v = pmdp_get(pmd);\n    spin_unlock(pml);\n\
+               \x20   pgtable = pte_alloc_one();\n    pml = pmd_lock(pmd);\n\
+               \x20   if (pmd_none())\n        pmd_populate(pmd, pgtable);\n    spin_unlock(pml);\n}\n\
+               exists (torn)\n";
+    let p = general::load(src).unwrap_or_else(|e| panic!("{}", e.render(src, "t")));
+    let names = p.local_names(0);
+    let slot = |n: &str| names.iter().position(|x| x == n).unwrap();
+    assert!(slot("pgtable") > 0, "{names:?}");
+    assert!(p.is_table_local(0, slot("pgtable")));
+    assert!(!p.is_table_local(0, slot("v")));
+}
+
 #[test]
 fn a_general_file_routes_to_the_general_machine_and_a_classic_one_does_not() {
     for (name, src) in BUILTIN {
