@@ -307,6 +307,22 @@ fn a_blocks_table_locals_are_told_from_its_value_locals() {
     assert!(!p.is_table_local(0, slot("v")));
 }
 
+/// `readers = N` seats the walkers' blocks on the CPUs after the writers' in turn: with
+/// three walker blocks and six readers, each block twice, in order.
+#[test]
+fn walker_blocks_take_the_cpus_after_the_writers_in_turn() {
+    let walker = "local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore();";
+    let src = format!(
+        "tornsim t\n{{ mode = xen-pv; readers = 6; pmd pmd = table(t0); }}\n\
+         P0(khugepaged) {{ ptl = pmd_lock(pmd); spin_unlock(ptl); }}\n\
+         P1(gup_fast) {{ {walker} }}\nP2(gup_fast) {{ {walker} }}\nP3(gup_fast) {{ {walker} }}\n\
+         exists (torn)\n"
+    );
+    let p = general::load(&src).unwrap();
+    let seats: Vec<Option<u8>> = p.block_of.clone();
+    assert_eq!(seats, [0, 1, 2, 3, 1, 2, 3].map(Some), "the CPUs' blocks");
+}
+
 #[test]
 fn a_general_file_routes_to_the_general_machine_and_a_classic_one_does_not() {
     for (name, src) in BUILTIN {
