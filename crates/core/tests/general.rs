@@ -194,50 +194,51 @@ fn alloc_random_takes_one_declared_table_and_one_allocation() {
     }
 }
 
+/// A walker's block body for the compiler tests below.
+const WALKER: &str = "local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore();";
+
+/// `src` is refused with an error that says `message`, at a place that starts with `at`.
+fn refused_at(src: &str, message: &str, at: &str) {
+    let e = general::load(src).map(|_| ()).unwrap_err();
+    assert!(e.message.contains(message), "{}", e.render(src, "t"));
+    assert!(
+        src[e.span.start..].starts_with(at),
+        "{}",
+        e.render(src, "t")
+    );
+}
+
 /// The walkers' blocks come last (`readers = N` replicates them): a writer's block after
 /// a walker's is refused there, with the reason; after two walkers' too.
 #[test]
 fn a_writer_block_after_a_walker_block_is_refused() {
-    let walker = "local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore();";
-    for blocks in [
-        format!("P0(gup_fast) {{ {walker} }}\nP1(khugepaged) {{ ptl = pmd_lock(pmd); spin_unlock(ptl); }}"),
-        format!("P0(gup_fast) {{ {walker} }}\nP1(gup_fast) {{ {walker} }}\nP2(khugepaged) {{ ptl = pmd_lock(pmd); spin_unlock(ptl); }}"),
+    for (blocks, at) in [
+        (
+            format!("P0(gup_fast) {{ {WALKER} }}\nP1(khugepaged) {{ ptl = pmd_lock(pmd); spin_unlock(ptl); }}"),
+            "P1(khugepaged)",
+        ),
+        (
+            format!("P0(gup_fast) {{ {WALKER} }}\nP1(gup_fast) {{ {WALKER} }}\nP2(khugepaged) {{ ptl = pmd_lock(pmd); spin_unlock(ptl); }}"),
+            "P2(khugepaged)",
+        ),
     ] {
         let src = format!("tornsim t\n{{ mode = xen-pv; readers = 2; pmd pmd = table(t0); }}\n{blocks}\nexists (torn)\n");
-        let e = general::load(&src).map(|_| ()).unwrap_err();
-        assert!(
-            e.message.contains("come after every other block"),
-            "{}",
-            e.render(&src, "t")
-        );
-        assert!(src[e.span.start..].starts_with("P"), "{}", e.render(&src, "t"));
-        assert!(src[e.span.start..].contains("khugepaged"));
+        refused_at(&src, "come after every other block", at);
     }
     // Walkers last: it compiles.
-    let ok = format!("tornsim t\n{{ mode = xen-pv; readers = 1; pmd pmd = table(t0); }}\nP0(khugepaged) {{ ptl = pmd_lock(pmd); spin_unlock(ptl); }}\nP1(gup_fast) {{ {walker} }}\nexists (torn)\n");
+    let ok = format!("tornsim t\n{{ mode = xen-pv; readers = 1; pmd pmd = table(t0); }}\nP0(khugepaged) {{ ptl = pmd_lock(pmd); spin_unlock(ptl); }}\nP1(gup_fast) {{ {WALKER} }}\nexists (torn)\n");
     general::load(&ok).unwrap();
 }
 
 /// More walkers' blocks than `readers` is refused at the first block past the count.
 #[test]
 fn more_walker_blocks_than_readers_is_refused_at_the_first_extra_one() {
-    let walker = "local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore();";
     let src = format!(
         "tornsim t\n{{ mode = xen-pv; readers = 1; pmd pmd = table(t0); }}\n\
          P0(khugepaged) {{ ptl = pmd_lock(pmd); spin_unlock(ptl); }}\n\
-         P1(gup_fast) {{ {walker} }}\nP2(gup_fast) {{ {walker} }}\nexists (torn)\n"
+         P1(gup_fast) {{ {WALKER} }}\nP2(gup_fast) {{ {WALKER} }}\nexists (torn)\n"
     );
-    let e = general::load(&src).map(|_| ()).unwrap_err();
-    assert!(
-        e.message.contains("2 walker blocks but readers = 1"),
-        "{}",
-        e.message
-    );
-    assert!(
-        src[e.span.start..].starts_with("P2"),
-        "{}",
-        e.render(&src, "t")
-    );
+    refused_at(&src, "2 walker blocks but readers = 1", "P2");
 }
 
 /// `cpus` must seat every block and stay within the general machine's CPUs: too few or
@@ -245,29 +246,17 @@ fn more_walker_blocks_than_readers_is_refused_at_the_first_extra_one() {
 #[test]
 fn cpus_must_seat_the_blocks_within_the_machines_cpus() {
     use tornsim_core::general::ir::MAX_CPUS;
-    let walker = "local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore();";
     let file = |cpus: u32| {
         format!(
             "tornsim t\n{{ mode = xen-pv; readers = 1; cpus = {cpus}; pmd pmd = table(t0); }}\n\
              P0(khugepaged) {{ ptl = pmd_lock(pmd); spin_unlock(ptl); }}\n\
              P1(khugepaged) {{ ptl = pmd_lock(pmd); spin_unlock(ptl); }}\n\
-             P2(gup_fast) {{ {walker} }}\nexists (torn)\n"
+             P2(gup_fast) {{ {WALKER} }}\nexists (torn)\n"
         )
     };
     for cpus in [2, MAX_CPUS + 1] {
-        let src = file(cpus);
-        let e = general::load(&src).map(|_| ()).unwrap_err();
-        assert!(
-            e.message.contains("the blocks need 3 CPUs"),
-            "cpus = {cpus}: {}",
-            e.message
-        );
         // At the first of the settings that decide the count.
-        assert!(
-            src[e.span.start..].starts_with("readers = 1"),
-            "{}",
-            e.render(&src, "t")
-        );
+        refused_at(&file(cpus), "the blocks need 3 CPUs", "readers = 1");
     }
     for cpus in [3, MAX_CPUS] {
         let p = general::load(&file(cpus)).unwrap();
@@ -311,11 +300,10 @@ fn a_blocks_table_locals_are_told_from_its_value_locals() {
 /// three walker blocks and six readers, each block twice, in order.
 #[test]
 fn walker_blocks_take_the_cpus_after_the_writers_in_turn() {
-    let walker = "local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore();";
     let src = format!(
         "tornsim t\n{{ mode = xen-pv; readers = 6; pmd pmd = table(t0); }}\n\
          P0(khugepaged) {{ ptl = pmd_lock(pmd); spin_unlock(ptl); }}\n\
-         P1(gup_fast) {{ {walker} }}\nP2(gup_fast) {{ {walker} }}\nP3(gup_fast) {{ {walker} }}\n\
+         P1(gup_fast) {{ {WALKER} }}\nP2(gup_fast) {{ {WALKER} }}\nP3(gup_fast) {{ {WALKER} }}\n\
          exists (torn)\n"
     );
     let p = general::load(&src).unwrap();
