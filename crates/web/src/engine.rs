@@ -186,7 +186,6 @@ impl Engine {
     }
 
     pub fn send(&self, req: Request) {
-        use prove_pool as pool;
         match (self, req) {
             (
                 Engine::Workers {
@@ -203,11 +202,11 @@ impl Engine {
             ) if pool.all_ready() => {
                 let workers = pool.live();
                 let opts = page_check_options(max_states, workers.len());
-                pool::start(running, workers, seq, config, opts, done.clone());
+                prove_pool::start(running, workers, seq, config, opts, done.clone());
             }
             (Engine::Workers { running, .. }, Request::CancelCheck { seq }) => {
-                if pool::running_seq(running) == Some(seq) {
-                    pool::stop(running);
+                if prove_pool::running_seq(running) == Some(seq) {
+                    prove_pool::stop(running);
                 }
             }
             (_, Request::CancelCheck { .. }) => {}

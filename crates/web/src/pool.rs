@@ -140,11 +140,8 @@ impl<W: Port + Clone> Pool<W> {
     /// holds requests (a stopped worker's go first).
     pub fn send(&self, msg: String, chunk: bool, now: f64) {
         let r = Sent { msg, chunk };
-        let to = match self.backlog.borrow().is_empty() {
-            true => self.pick_below(usize::MAX),
-            false => None,
-        };
-        match to {
+        let waiting = !self.backlog.borrow().is_empty();
+        match self.pick_below(usize::MAX).filter(|_| !waiting) {
             Some(i) => self.post(i, r, now),
             None => {
                 self.backlog.borrow_mut().push_back(r);
@@ -162,19 +159,19 @@ impl<W: Port + Clone> Pool<W> {
     /// Worker `i` answered its oldest request; whether the answer stands (not when the
     /// worker was given up on and its requests were handed to others).
     pub fn answered(&self, i: usize, now: f64) -> bool {
-        let live = {
+        if self.slots.borrow()[i].dead {
+            return false;
+        }
+        self.answers.set(self.answers.get() + 1);
+        {
             let mut slots = self.slots.borrow_mut();
             let slot = &mut slots[i];
             slot.sent.pop_front();
             slot.front_ms = now;
-            slot.front_answers = self.answers.get() + 1;
-            !slot.dead
-        };
-        if live {
-            self.answers.set(self.answers.get() + 1);
-            self.dispatch(now);
+            slot.front_answers = self.answers.get();
         }
-        live
+        self.dispatch(now);
+        true
     }
 
     /// Gives up on each worker whose current chunk is [`stuck`]: terminates it and hands
@@ -264,6 +261,13 @@ mod tests {
         f.got.borrow().clone()
     }
 
+    /// Sends each (request, whether a chunk) at time 0.
+    fn send_all(p: &Pool<Fake>, reqs: &[(&str, bool)]) {
+        for &(msg, chunk) in reqs {
+            p.send(msg.into(), chunk, 0.0);
+        }
+    }
+
     /// Worker 1 answers [`STUCK_ANSWERS`] requests, `step` ms apart from `t`, and is
     /// sent a new chunk after each (as the page tops the pool up); returns the last time.
     fn others_answer(p: &Pool<Fake>, mut t: f64, step: f64) -> f64 {
@@ -296,9 +300,7 @@ mod tests {
     #[test]
     fn requests_wait_for_the_first_ready_worker_which_takes_two_then_one_per_answer() {
         let (p, w) = pool(&[false, false]);
-        for m in ["a", "b", "c", "d"] {
-            p.send(m.into(), true, 0.0);
-        }
+        send_all(&p, &[("a", true), ("b", true), ("c", true), ("d", true)]);
         assert!(got(&w[0]).is_empty() && got(&w[1]).is_empty());
         p.ready(1, 1.0);
         assert_eq!(got(&w[1]), ["a", "b"]);
@@ -319,9 +321,7 @@ mod tests {
     #[test]
     fn a_stuck_worker_is_stopped_and_its_requests_run_first_elsewhere() {
         let (p, w) = pool(&[true, true]);
-        p.send("slow".into(), true, 0.0);
-        p.send("x".into(), true, 0.0);
-        p.send("slow-next".into(), true, 0.0);
+        send_all(&p, &[("slow", true), ("x", true), ("slow-next", true)]);
         assert_eq!(got(&w[0]), ["slow", "slow-next"]);
         // The other worker keeps answering; the first does not.
         let t = others_answer(&p, 0.0, 10.0);
@@ -346,9 +346,7 @@ mod tests {
     fn only_a_chunk_can_be_stuck_and_a_worker_is_timed_from_the_request_it_is_on() {
         let (p, w) = pool(&[true, true]);
         // A long search, then a chunk queued behind it at the same worker.
-        p.send("check".into(), false, 0.0);
-        p.send("busy".into(), true, 0.0);
-        p.send("chunk".into(), true, 0.0);
+        send_all(&p, &[("check", false), ("busy", true), ("chunk", true)]);
         assert_eq!(got(&w[0]), ["check", "chunk"]);
         let t = others_answer(&p, 0.0, 100.0);
         assert_eq!(p.watch(t + STUCK_MS), 0, "a search is not a chunk");
