@@ -172,6 +172,9 @@ pub fn compile_with(s: &GScenario, cfg: &GConfig) -> Result<GProgram, ScenarioEr
         code = e.code;
     }
     thread_jumps(&mut code, &mut ranges);
+    for (b, r) in ranges.iter().enumerate() {
+        liveness(&mut code, r.1, r.2, kinds[b].walker);
+    }
     let mut entry = vec![DONE; cpus];
     let mut block_of = vec![None; cpus];
     let (mut walker_mask, mut in_mm) = (0u64, 0u64);
@@ -228,4 +231,38 @@ pub fn compile_with(s: &GScenario, cfg: &GConfig) -> Result<GProgram, ScenarioEr
         }
         p
     })
+}
+
+/// Sets [`GInstr::live`] on a block's code, `start..end`, by the usual backward fixpoint:
+/// a local is live where some path reads it before any step writes it. A finished
+/// block has none live, and nor has a walker going back to its first line (the machine
+/// starts each iteration with its locals zeroed).
+fn liveness(code: &mut [GInstr], start: u16, end: u16, walker: bool) {
+    let live_at = |code: &[GInstr], t: u16| {
+        if t == DONE || (walker && t == start) || !(start..end).contains(&t) {
+            0
+        } else {
+            code[t as usize].live
+        }
+    };
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for pc in (start..end).rev() {
+            let ins = code[pc as usize];
+            let def = ins.op.defines().map_or(0, |d| 1u32 << d);
+            // A read's re-check writes its local only where it returns (`next`); its
+            // retry edge (`alt`) writes nothing.
+            let alt_def = match ins.op {
+                GOp::Load { .. } => 0,
+                _ => def,
+            };
+            let live =
+                ins.op.uses() | live_at(code, ins.next) & !def | live_at(code, ins.alt) & !alt_def;
+            if live != ins.live {
+                code[pc as usize].live = live;
+                changed = true;
+            }
+        }
+    }
 }

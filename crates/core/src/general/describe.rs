@@ -106,6 +106,9 @@ impl GMachine {
                 f => format!("flush ({}): waits for no walker", f.name()),
             },
             GOp::Sync => "IPI every other CPU and wait".into(),
+            GOp::Fence if !matches!(prim, "weak_wrmsr_fence" | "smp_mb") => {
+                "weak_wrmsr_fence(): wait for an empty store buffer before the IPI".into()
+            }
             GOp::WriteOnce(_) | GOp::ReadOnce(_) | GOp::Xchg(_) => {
                 self.describe_word(ch.cpu, ins.op)
             }

@@ -69,6 +69,7 @@ impl Emitter<'_> {
             alt: n,
             line: self.line,
             prim: self.prim,
+            live: 0,
         });
         i
     }

@@ -362,6 +362,69 @@ impl GOp {
         }
     }
 
+    /// The locals the step reads, as a mask of the block's slots: what keeps a local
+    /// live ([`GInstr::live`]).
+    pub fn uses(&self) -> u32 {
+        fn table(t: TableSrc) -> u32 {
+            match t {
+                TableSrc::Fixed(_) => 0,
+                TableSrc::Local(s) | TableSrc::OfValue(s) => 1 << s,
+            }
+        }
+        fn page(p: PageSrc) -> u32 {
+            match p {
+                PageSrc::Fixed(_) => 0,
+                PageSrc::OfValue(s) => 1 << s,
+            }
+        }
+        fn entry(e: EntryRef) -> u32 {
+            match e {
+                EntryRef::Pmd(_) => 0,
+                EntryRef::Pte { table: t, .. } => table(t),
+            }
+        }
+        fn lock(l: LockSrc) -> u32 {
+            match l {
+                LockSrc::Pmd(_) => 0,
+                LockSrc::Pte(t) => table(t),
+            }
+        }
+        use GOp::*;
+        match *self {
+            Lock(l) | Trylock(l) | Unlock { lock: l, .. } => lock(l),
+            Store { entry: e, src, .. } => {
+                entry(e)
+                    | match src {
+                        Source::Table(t) => table(t),
+                        Source::Page(p) => page(p),
+                        Source::None | Source::Huge(_) => 0,
+                    }
+            }
+            Load { entry: e, .. } => entry(e),
+            Test { src, .. } | PmdSame { src, .. } | Map { src, .. } | GupReturn { src, .. } => {
+                1 << src
+            }
+            PteSame { src, table: t, .. } => 1 << src | table(t),
+            RangeNone(t) | Free { table: t, .. } => table(t),
+            GetPage(p) | TryGetPage(p) | PutPage(p) | Pinned(p) => page(p),
+            Rw { .. } | VmaStartWrite | VmaStartRead | VmaEndRead | IrqOff | IrqOn => 0,
+            Flush { .. } | Sync | Fence | NoneNow(_) | Alloc { .. } => 0,
+            WriteOnce(_) | ReadOnce(_) | Xchg(_) | Jump | Done => 0,
+        }
+    }
+
+    /// The local the step surely writes on its way to `next` (a read's first loads
+    /// write none: the value is the last load's).
+    pub fn defines(&self) -> Option<u8> {
+        match self {
+            GOp::Load {
+                step: LoadStep::Part(_),
+                ..
+            } => None,
+            _ => self.dest(),
+        }
+    }
+
     /// The shared state the step writes, beside its own CPU's interrupt flag (and the
     /// quiescent state enabling interrupts is, which a grace period waits for): what
     /// the cutoff argument's C1 forbids a walker.
@@ -505,6 +568,11 @@ pub struct GInstr {
     pub line: u32,
     /// The primitive it came from (an index into [`GPRIMS`](crate::prim::general::GPRIMS)).
     pub prim: u16,
+    /// The block's locals live where a CPU stands here (a later step may read them
+    /// before one writes them): the machine zeroes the others, so that states that
+    /// differ only in values nothing reads again are one state, as the classic
+    /// machine's are.
+    pub live: u32,
 }
 
 /// A table of the world: declared (live from the start) or allocated at a site.

@@ -182,7 +182,7 @@ impl Emitter<'_> {
                 if !classic && !row.args.is_empty() {
                     pmd_arg(self)?;
                 }
-                self.push(GOp::Flush {
+                self.ipi(GOp::Flush {
                     skip_sync: false,
                     fenced: true,
                 })
@@ -200,12 +200,12 @@ impl Emitter<'_> {
             }
             Kind::LocklessSync => {
                 if self.cfg.sync_is_ipi() {
-                    self.push(GOp::Sync)
+                    self.ipi(GOp::Sync)
                 } else {
                     return Ok(self.code.len().saturating_sub(1));
                 }
             }
-            Kind::SyncOne => self.push(GOp::Sync),
+            Kind::SyncOne => self.ipi(GOp::Sync),
             Kind::CollapseFlush | Kind::CollapseFlushSync | Kind::GetAndClear => {
                 let e = pmd_arg(self)?;
                 let d = dest_of(self, Local::Value, "_pmd")?;
@@ -213,15 +213,16 @@ impl Emitter<'_> {
                 let mut pc = self.clear(e, d);
                 if row.kind != Kind::GetAndClear {
                     let sync = row.kind == Kind::CollapseFlushSync && self.cfg.sync_is_ipi();
-                    pc = self.push(GOp::Flush {
+                    let flush = self.ipi(GOp::Flush {
                         skip_sync: sync,
                         fenced: true,
                     });
+                    pc = flush;
                     if sync {
-                        pc = self.push(GOp::Sync);
-                        // A flush that sent IPIs skips the sync.
-                        self.code[pc - 1].alt = pc as u16;
-                        self.code[pc - 1].next = (pc + 1) as u16;
+                        pc = self.ipi(GOp::Sync);
+                        // A flush that sent IPIs skips the sync (and its fence).
+                        self.code[flush].alt = (flush + 1) as u16;
+                        self.code[flush].next = (pc + 1) as u16;
                     }
                 }
                 pc
@@ -574,6 +575,20 @@ impl Emitter<'_> {
             Kind::ReadOnce => GOp::ReadOnce(a),
             _ => GOp::Xchg(a),
         }))
+    }
+
+    /// An IPI send as the kernel's x2APIC code makes it: where `weak_wrmsr_fence()`
+    /// orders it (TSO, an Intel x2APIC `WRMSR`) the fence is a step of its own before
+    /// the send, as the classic table's `ipi_ops` has it. Returns the send's pc.
+    fn ipi(&mut self, op: GOp) -> usize {
+        let c = &self.cfg;
+        if c.memory == crate::knob::Memory::Tso
+            && c.apic == crate::knob::Apic::X2apic
+            && op.tso(c) == crate::prim::Tso::OrderedIpi
+        {
+            self.push(GOp::Fence);
+        }
+        self.push(op)
     }
 
     pub(super) fn take(&mut self, l: LockSrc, span: Span) -> Result<usize, ScenarioError> {

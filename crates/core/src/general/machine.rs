@@ -600,6 +600,16 @@ impl GMachine {
             GOp::WriteOnce(_) | GOp::ReadOnce(_) | GOp::Xchg(_) => self.word_step(cpu, ins.op),
             GOp::Fence | GOp::Jump | GOp::Done => {}
         }
+        // pte_offset_map() of a value that maps no table returns NULL before it touches
+        // memory (__pte_offset_map()'s `nomap`): a test of a value already read, so no
+        // step of its own, as the classic machine's read skips its dereference.
+        while let Some(&GOp::Map { src, dest }) = self.prog.code.get(next as usize).map(|i| &i.op) {
+            if matches!(self.decode(self.local(cpu, src)), Obj::Table(_)) {
+                break;
+            }
+            self.set_local(cpu, dest, NO_TABLE);
+            next = self.prog.code[next as usize].next;
+        }
         self.st.pc[c] = next;
         // A finished block's locals, and a walker's between iterations, are dead: zero
         // them, so that equal states compare equal.
@@ -610,6 +620,26 @@ impl GMachine {
         }
         self.compact();
         hazard
+    }
+}
+
+impl GMachine {
+    /// Zeroes `cpu`'s locals that no step reads again before one writes them
+    /// ([`super::ir::GInstr::live`]). The search stores its states so, and so counts
+    /// states that differ only in such values as one, as the classic machine does; a run
+    /// keeps them, and its timeline shows each value to its block's end.
+    pub fn forget_dead(&mut self, cpu: u8) {
+        let live = match self.st.pc[cpu as usize] {
+            DONE => 0,
+            pc => self.prog.code[pc as usize].live,
+        };
+        let base = self.prog.local_base[cpu as usize] as usize;
+        let n = self.prog.local_names(cpu).len();
+        for (k, v) in self.st.locals[base..base + n].iter_mut().enumerate() {
+            if live >> k & 1 == 0 {
+                *v = 0;
+            }
+        }
     }
 }
 

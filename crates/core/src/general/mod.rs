@@ -10,11 +10,13 @@
 //! tables freed, deadlocks.
 //!
 //! The classic PMD race is one program of this language: every classic file runs on the
-//! general machine unchanged and gets the classic machine's verdict (a test holds the two
-//! to it on every built-in scenario and matrix cell, `alloc = random` included). The
-//! classic machine (`crate::machine`) stays as the fast path for files within the
-//! classic language: its state counts, schedule strings and statistics are what earlier
-//! releases printed.
+//! general machine unchanged, and the two machines agree step by step (`tests/
+//! one_semantics.rs`, on every built-in scenario and matrix cell): fed the same choices
+//! they open the same choices and raise the same hazards, their state graphs are one
+//! graph, and the general search stores the classic search's states (unreduced) and
+//! finds its witness. The classic machine (`crate::machine`) stays as the fast path for
+//! files within the classic language: its state counts, schedule strings and statistics
+//! are what earlier releases printed.
 //!
 //! Its files, each importing only those before it: `lang` (the syntax tree and
 //! parser), `ir` (the compiled form), `world` (settings, declarations, and whether a

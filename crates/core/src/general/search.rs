@@ -151,7 +151,9 @@ pub fn check(p: &Arc<GProgram>, opts: GCheckOptions) -> GCheckResult {
 /// Why expanding a state ended the search.
 #[derive(Clone, Copy, Debug)]
 enum Stop {
-    Deadlock,
+    /// The state itself: a deadlock, or a final state the `exists` clause's condition
+    /// holds in (judged where the state is expanded, as the classic checker does).
+    AtState(Hazard),
     Depth,
     /// A step's hazard that the clause asks about, and the step.
     Hazard(Hazard, GChoice),
@@ -160,8 +162,9 @@ enum Stop {
 
 /// Expands `x` (in the layer at `depth`): calls `succ` with each successor, in the order
 /// of the choices, until it answers false, and counts the transitions taken. Returns
-/// what ends the search, if anything: a deadlock or the depth budget before any
-/// successor, or a step's hazard after the successors of the choices before it.
+/// what ends the search, if anything: a deadlock, an observed final state or the depth
+/// budget before any successor, or a step's hazard after the successors of the choices
+/// before it.
 #[inline]
 fn expand(
     m: &mut GMachine,
@@ -175,7 +178,10 @@ fn expand(
     m.st.clone_from(x);
     m.enabled_into(en);
     if m.deadlocked(en) {
-        return Some(Stop::Deadlock);
+        return Some(Stop::AtState(Hazard::Deadlock));
+    }
+    if m.observed() && m.prog.exists.asks(Hazard::Observed) {
+        return Some(Stop::AtState(Hazard::Observed));
     }
     if depth >= max_depth {
         return Some(Stop::Depth);
@@ -183,8 +189,9 @@ fn expand(
     for &ch in en.iter() {
         m.st.clone_from(x);
         let h = m.step(ch);
+        m.forget_dead(ch.cpu);
         *transitions += 1;
-        if let Some(h) = h.filter(|&h| m.prog.exists.asks(h)) {
+        if let Some(h) = h.filter(|&h| h != Hazard::Observed && m.prog.exists.asks(h)) {
             return Some(Stop::Hazard(h, ch));
         }
         if !succ(ch, &m.st) {
@@ -406,8 +413,8 @@ impl GSearch {
     fn result(&self, (from, stop): Found) -> GCheckResult {
         let (states, transitions, depth) = (self.states.len(), self.transitions, self.depth);
         match stop {
-            Stop::Deadlock => GCheckResult {
-                verdict: Verdict::Deadlock,
+            Stop::AtState(h) => GCheckResult {
+                verdict: Verdict::of(h),
                 states: states as u64,
                 transitions,
                 depth,

@@ -238,7 +238,7 @@ pub static GPRIMS: &[GPrim] = &[
     row!("pmd_same", [Value, Entry], false, Cond, Kind::PmdSame, "the value equals the PMD now (one load of the whole entry: the re-check after a pin or under the lock)", "pmd_same(pmdval, pmdp_get(pmd))", "include/linux/pgtable.h"),
     row!("pte_same", [Value, Table, Index], false, Cond, Kind::PteSame, "the value equals the table's PTE now", "pte_same(pte, ptep_get(ptep))", "include/linux/pgtable.h"),
     row!("pte_range_none", [Table], false, Cond, Kind::PteRangeNone, "every PTE of the table is none (one step, under the PTE lock)", "pte_range_none() / the empty-table check of try_get_and_clear_pmd()", "mm/pt_reclaim.c"),
-    row!("pte_offset_map", [Value], true, Table, Kind::PteOffsetMap, "use the table a PMD value points to (a stale hazard if it was freed); none or a huge page gives no table", "pte_offset_map() / __pte_offset_map()", "mm/pgtable-generic.c"),
+    row!("pte_offset_map", [Value], true, Table, Kind::PteOffsetMap, "use the table a PMD value points to (a stale hazard if it was freed); none or a huge page gives no table, and no step (__pte_offset_map()'s nomap: a test of the value)", "pte_offset_map() / __pte_offset_map()", "mm/pgtable-generic.c"),
     row!("ptep_get_lockless", [Table, Index], false, Value, Kind::PteGetLockless, "read a PTE of the table without a lock (three loads under PAE; a freed-table hazard if the table was freed)", "ptep_get_lockless()", "include/linux/pgtable.h"),
     row!("ptep_get", [Table, Index], false, Value, Kind::PteGet, "read a PTE (one load of the whole entry: under the PTE lock)", "ptep_get()", "include/linux/pgtable.h"),
     row!("pte_clear", [Table, Index], false, Nothing, Kind::PteClear, "clear a PTE", "pte_clear()", "arch/x86/include/asm/pgtable.h"),

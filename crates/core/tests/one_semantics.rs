@@ -1,0 +1,223 @@
+//! One semantics: the classic machine and the general machine running the same file
+//! agree step by step, not only on verdicts. On every built-in scenario and every
+//! cell of MODEL.md's matrix (SC with one and two readers, TSO with each APIC), fed
+//! the same choices, they open the same choices before every step and raise the same
+//! hazard at the same step; their state graphs are the same graph; and the general
+//! checker stores as many states, and finds the same witness, as the classic checker
+//! does without its reductions.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use tornsim_core::check::{check, matrix_configs, CheckOptions};
+use tornsim_core::config::{Alloc, Apic, Memory};
+use tornsim_core::general::{self, GChoice, GMachine, GState};
+use tornsim_core::machine::{Choice, Machine, State};
+use tornsim_core::program::{self, BUILTIN};
+use tornsim_core::{Config, Hazard};
+
+/// A choice as both machines spell it: (CPU, answer an IPI, drain a store buffer).
+type Ch = (u8, bool, bool);
+
+/// Every built-in scenario, then the matrix: SC with one reader (every split) and two,
+/// and TSO with one reader under each APIC.
+fn configs() -> Vec<(String, Config)> {
+    let mut v: Vec<(String, Config)> = BUILTIN
+        .iter()
+        .map(|(n, s)| (n.to_string(), program::load(s).unwrap().1))
+        .collect();
+    for r in [1, 2] {
+        v.extend(
+            matrix_configs(r, r == 1)
+                .into_iter()
+                .map(|c| (c.summary(), c)),
+        );
+    }
+    for apic in [Apic::Xapic, Apic::X2apic] {
+        for mut c in matrix_configs(1, true) {
+            c.memory = Memory::Tso;
+            c.apic = apic;
+            v.push((format!("{} / {apic:?}", c.summary()), c));
+        }
+    }
+    v
+}
+
+fn classic_open(m: &Machine) -> Vec<Ch> {
+    let mut v: Vec<Ch> = m
+        .enabled()
+        .iter()
+        .map(|c| (c.cpu, c.ack, c.drain))
+        .collect();
+    v.sort();
+    v
+}
+
+fn general_open(g: &GMachine) -> Vec<Ch> {
+    let mut v: Vec<Ch> = g
+        .enabled()
+        .iter()
+        .map(|c| (c.cpu, c.ack, c.drain))
+        .collect();
+    v.sort();
+    v
+}
+
+/// One step on both: the hazard each raised (the classic machine's observed final
+/// state counts as its step's, as the general machine reports it).
+fn step_both(
+    m: &mut Machine,
+    g: &mut GMachine,
+    (cpu, ack, drain): Ch,
+) -> (Option<Hazard>, Option<Hazard>) {
+    let e = m.step(Choice { cpu, ack, drain });
+    let hc = e.hazard().or(m.observed().then_some(Hazard::Observed));
+    let hg = g.step(GChoice { cpu, ack, drain });
+    (hc, hg)
+}
+
+/// `runs` random runs on both machines, choice for choice: the first disagreement.
+fn lockstep(cfg: &Config, runs: u64) -> Result<(), String> {
+    let p = general::from_classic(cfg).map_err(|e| e.to_string())?;
+    for run in 0..runs {
+        let mut m = Machine::new(cfg, true).unwrap();
+        let mut g = GMachine::new(p.clone(), true);
+        let mut x = run.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        for step in 0..5000 {
+            let (a, b) = (classic_open(&m), general_open(&g));
+            if a != b {
+                return Err(format!(
+                    "run {run} step {step}: classic opens {a:?}, general {b:?}"
+                ));
+            }
+            // Both machines' view of the PMD and of interrupts, after every step.
+            let pmd = m.state().pmd;
+            let whole = pmd.low as u64 | (pmd.high as u64) << 32;
+            if (whole, m.state().irq_off) != (g.st.entries[0], g.st.irq_off) {
+                return Err(format!(
+                    "run {run} step {step}: classic pmd {whole:#x} irq_off {:b}, general {:#x} {:b}",
+                    m.state().irq_off,
+                    g.st.entries[0],
+                    g.st.irq_off
+                ));
+            }
+            if a.is_empty() {
+                break;
+            }
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let ch = a[(x % a.len() as u64) as usize];
+            let (hc, hg) = step_both(&mut m, &mut g, ch);
+            if hc != hg {
+                return Err(format!(
+                    "run {run} step {step}: {ch:?} raised {hc:?} classic, {hg:?} general"
+                ));
+            }
+            if hc.is_some() {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn both_machines_open_the_same_choices_and_raise_the_same_hazards_step_by_step() {
+    let cfgs = configs();
+    let bad: Vec<String> = cfgs
+        .iter()
+        .filter_map(|(n, c)| lockstep(c, 100).err().map(|e| format!("{n}: {e}")))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{} of {} differ:\n{}",
+        bad.len(),
+        cfgs.len(),
+        bad.join("\n")
+    );
+    assert_eq!(
+        cfgs.len(),
+        BUILTIN.len() + 200 + 200 + 200 - 80,
+        "{}",
+        cfgs.len()
+    );
+}
+
+#[test]
+fn the_general_check_stores_the_classic_checks_states_and_finds_its_witness() {
+    let unreduced = CheckOptions {
+        reduce: false,
+        symmetry: false,
+        ..Default::default()
+    };
+    let mut compared = 0;
+    for (n, c) in configs() {
+        // A drawn frame is searched per equality class, differently by each checker.
+        if c.alloc == Alloc::Random {
+            continue;
+        }
+        let a = check(&c, unreduced).unwrap();
+        let p = general::from_classic(&c).unwrap();
+        let g = general::check(&p, general::GCheckOptions::default());
+        let wa: Option<Vec<Ch>> = a
+            .witness
+            .map(|w| w.choices.iter().map(|c| (c.cpu, c.ack, c.drain)).collect());
+        let wg: Option<Vec<Ch>> = g
+            .witness
+            .map(|w| w.iter().map(|c| (c.cpu, c.ack, c.drain)).collect());
+        assert_eq!(
+            (a.verdict, a.states, a.transitions, wa),
+            (g.verdict, g.states, g.transitions, wg),
+            "{n}"
+        );
+        compared += 1;
+    }
+    assert!(compared > 500, "{compared}");
+}
+
+/// Breadth-first over pairs of states, both machines taking each choice: every classic
+/// state is paired with exactly one general state and the other way round, so the two
+/// state graphs are one graph (the general search forgets dead locals, as it stores).
+#[test]
+fn both_machines_have_the_same_state_graph_on_every_builtin_scenario() {
+    for (name, src) in BUILTIN {
+        let cfg = program::load(src).unwrap().1;
+        let p = general::from_classic(&cfg).unwrap();
+        let mut m = Machine::new(&cfg, true).unwrap();
+        let mut g = GMachine::new(p, true);
+        let start = (m.state().clone(), g.st.clone());
+        let mut seen: HashSet<(State, GState)> = HashSet::from([start.clone()]);
+        let mut queue = VecDeque::from([start]);
+        while let Some((c, s)) = queue.pop_front() {
+            m.set_state(c.clone());
+            g.st = s.clone();
+            let open = classic_open(&m);
+            assert_eq!(open, general_open(&g), "{name}");
+            for ch in open {
+                m.set_state(c.clone());
+                g.st = s.clone();
+                let (hc, hg) = step_both(&mut m, &mut g, ch);
+                assert_eq!(hc, hg, "{name}");
+                g.forget_dead(ch.0);
+                let next = (m.state().clone(), g.st.clone());
+                if hc.is_none() && seen.insert(next.clone()) {
+                    queue.push_back(next);
+                }
+            }
+        }
+        let mut of_classic: HashMap<&State, usize> = HashMap::new();
+        let mut of_general: HashMap<&GState, usize> = HashMap::new();
+        for (c, s) in &seen {
+            *of_classic.entry(c).or_default() += 1;
+            *of_general.entry(s).or_default() += 1;
+        }
+        assert!(
+            of_classic.values().all(|&k| k == 1),
+            "{name}: a classic state with two general ones"
+        );
+        assert!(
+            of_general.values().all(|&k| k == 1),
+            "{name}: a general state with two classic ones"
+        );
+        assert!(seen.len() > 50, "{name}: {}", seen.len());
+    }
+}
