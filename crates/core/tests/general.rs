@@ -1131,3 +1131,104 @@ fn random_schedule(
     }
     choices
 }
+
+/// A bad argument is pointed at: a PTE index past the table, a word's value that is
+/// not a number.
+#[test]
+fn a_bad_argument_is_refused_at_the_argument() {
+    let file = |p0: &str| {
+        format!(
+            "tornsim t\n{{ mode = native-64; readers = 1; pmd pmd = table(t0); }}\n\
+             P0(munmap) {{ {p0} }}\nP1(gup_fast) {{ {WALKER} }}\nexists (torn)\n"
+        )
+    };
+    refused_at(&file("pte_clear(t0, 4);"), "PTEs 0 to 3", "4)");
+    refused_at(
+        &file("WRITE_ONCE(x, y);"),
+        "expected a number to store",
+        "y)",
+    );
+}
+
+/// A block whose brace is never closed is told at that brace, when the next block's
+/// head comes where a statement or setting should; the settings' brace too.
+#[test]
+fn an_unclosed_brace_is_refused_at_the_brace() {
+    let body = "ptl = pmd_lock(pmd); spin_unlock(ptl);";
+    let src = format!(
+        "tornsim t\n{{ mode = xen-pv; readers = 1; pmd pmd = table(t0); }}\n\
+         P0(khugepaged) {{ {body}\nP1(gup_fast) {{ {WALKER} }}\nexists (torn)\n"
+    );
+    refused_at(
+        &src,
+        "this '{' is not closed before P1 begins",
+        &format!("{{ {body}"),
+    );
+    let src = format!(
+        "tornsim t\n{{ mode = xen-pv; readers = 1;\nP0(khugepaged) {{ {body} }}\nexists (torn)\n"
+    );
+    refused_at(&src, "this '{' is not closed before P0 begins", "{ mode");
+}
+
+/// `pmd`, `pte`, `page` and `table` followed by a name declare; followed by `=` they
+/// are read as a setting, which there is none of by that name.
+#[test]
+fn a_declaration_keyword_with_an_equals_sign_is_a_setting() {
+    let src = format!(
+        "tornsim t\n{{ mode = xen-pv; pmd = on; }}\nP0(gup_fast) {{ {WALKER} }}\nexists (torn)\n"
+    );
+    let e = general::load(&src).map(|_| ()).unwrap_err();
+    assert!(
+        src[e.span.start..].starts_with("pmd = on"),
+        "{}",
+        e.render(&src, "t")
+    );
+    assert!(e.message.contains("setting"), "{}", e.render(&src, "t"));
+}
+
+/// Statements nest at most 32 deep: 32 compiles, 33 is refused at the innermost brace.
+#[test]
+fn statements_nest_at_most_32_deep() {
+    let nested = |n: usize| {
+        let open = "if (pmd_none(v)) { ".repeat(n);
+        let close = "} ".repeat(n);
+        format!(
+            "tornsim t\n{{ mode = xen-pv; readers = 1; pmd pmd = table(t0); }}\n\
+             P0(gup_fast) {{ local_irq_save(); v = pmdp_get_lockless(pmd); {open}{close}local_irq_restore(); }}\n\
+             exists (torn)\n"
+        )
+    };
+    general::load(&nested(32)).unwrap();
+    let src = nested(33);
+    let e = general::load(&src).map(|_| ()).unwrap_err();
+    assert!(
+        e.message.contains("nest more than 32 deep"),
+        "{}",
+        e.render(&src, "t")
+    );
+    let innermost = src.match_indices("{ ").nth(34).unwrap().0;
+    assert_eq!(e.span.start, innermost, "{}", e.render(&src, "t"));
+}
+
+/// A condition on final words asks about that final state only: a hazard the clause
+/// does not name does not end the search (here a torn read, which the same file with
+/// `exists (torn)` finds).
+#[test]
+fn a_condition_alone_does_not_stop_at_an_unasked_hazard() {
+    let src = |exists: &str| {
+        format!(
+            "tornsim t\n{{ mode = xen-pv; readers = 1; alloc = same-low; pmd pmd = table(t0); }}\n\
+             P0(khugepaged) {{ WRITE_ONCE(x, 1); pml = pmd_lock(pmd); pgt = pmdp_collapse_flush(pmd); spin_unlock(pml); pte_free_defer(pgt); }}\n\
+             P1(fault) {{ pgtable = pte_alloc_one(); pml = pmd_lock(pmd); if (pmd_none()) pmd_populate(pmd, pgtable); spin_unlock(pml); }}\n\
+             P2(gup_fast) {{ local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore(); }}\n\
+             exists ({exists})\n"
+        )
+    };
+    let check = |s: &str| {
+        let p = general::load(s).unwrap();
+        general::check(&p, GCheckOptions::default()).verdict
+    };
+    assert_eq!(check(&src("torn")), Verdict::Torn);
+    assert_eq!(check(&src("x=1")), Verdict::Observed);
+    assert_eq!(check(&src("x=0")), Verdict::Safe);
+}
