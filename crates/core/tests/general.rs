@@ -1208,6 +1208,18 @@ fn statements_nest_at_most_32_deep() {
     );
     let innermost = src.match_indices("{ ").nth(34).unwrap().0;
     assert_eq!(e.span.start, innermost, "{}", e.render(&src, "t"));
+    // Arms without braces nest as deep as arms with them.
+    let bare = |n: usize| {
+        let ifs = "if (pmd_none(v)) ".repeat(n);
+        format!(
+            "tornsim t\n{{ mode = xen-pv; readers = 1; pmd pmd = table(t0); }}\n\
+             P0(gup_fast) {{ local_irq_save(); v = pmdp_get_lockless(pmd); {ifs}w = pmdp_get_lockless(pmd); local_irq_restore(); }}\n\
+             exists (torn)\n"
+        )
+    };
+    general::load(&bare(32)).unwrap();
+    let e = general::load(&bare(33)).map(|_| ()).unwrap_err();
+    assert!(e.message.contains("nest more than 32 deep"), "{}", e.message);
 }
 
 /// A condition on final words asks about that final state only: a hazard the clause
