@@ -1219,7 +1219,11 @@ fn statements_nest_at_most_32_deep() {
     };
     general::load(&bare(32)).unwrap();
     let e = general::load(&bare(33)).map(|_| ()).unwrap_err();
-    assert!(e.message.contains("nest more than 32 deep"), "{}", e.message);
+    assert!(
+        e.message.contains("nest more than 32 deep"),
+        "{}",
+        e.message
+    );
 }
 
 /// A condition on final words asks about that final state only: a hazard the clause
