@@ -8,7 +8,7 @@ use crate::config::{Alloc, Config, ConfigError};
 use crate::machine::{
     default_table, draw_table, flag, ActionKind, Choice, Effect, Hazard, Machine, NO_CPU,
 };
-use crate::sched::{run_seed, AnyScheduler, Rng, Scheduler, SchedulerSpec};
+use crate::sched::{run_seed, AnyScheduler, Scheduler, SchedulerSpec};
 use crate::schedule::Schedule;
 use serde::{Deserialize, Serialize};
 
@@ -77,7 +77,7 @@ pub struct RunSummary {
 pub fn table_for(cfg: &Config, seed: u64) -> u64 {
     match cfg.alloc {
         Alloc::Random => {
-            let mut rng = Rng::new(seed ^ 0x7ab1_e5ee_d000_0000);
+            let mut rng = crate::sched::frame_rng(seed);
             draw_table(&mut || rng.next_u64())
         }
         alloc => default_table(alloc),

@@ -22,6 +22,14 @@ pub fn run_seed(seed: u64, index: u64) -> u64 {
     splitmix64(seed ^ splitmix64(index))
 }
 
+/// The random stream a run under `alloc = random` draws its new table's frame from:
+/// apart from the scheduler's, so that the frame and the schedule are independent draws
+/// (and a file's runs are the same runs on both machines).
+#[inline]
+pub fn frame_rng(run_seed: u64) -> Rng {
+    Rng::new(run_seed ^ 0x7ab1_e5ee_d000_0000)
+}
+
 /// wyrand: small, fast, and identical on every platform (wasm included).
 #[derive(Clone, Debug)]
 pub struct Rng(u64);
@@ -126,23 +134,31 @@ impl Scheduler for RandomScheduler {
     // per step here cost a fifth of the step rate.
     #[inline(always)]
     fn pick(&mut self, m: &Machine, en: Enabled, _step: u64) -> Choice {
-        let n = m.cpus() as u32;
-        if n > 32 || en.drain != 0 {
-            return en.nth(self.rng.below(en.count()));
-        }
-        let all = en.prog | en.ack << n;
-        let lo = all.trailing_zeros();
-        let span = 64 - all.leading_zeros() - lo;
-        loop {
-            let b = lo + self.rng.below(span);
-            if all >> b & 1 == 1 {
-                let ack = b >= n;
-                return Choice {
-                    cpu: (b - n * ack as u32) as u8,
-                    ack,
-                    drain: false,
-                };
-            }
+        pick_uniform(&mut self.rng, m.cpus() as u32, en)
+    }
+}
+
+/// A uniform pick among the open choices of a machine with `n` CPUs: a bit drawn in the
+/// span of the set bits, redrawn on a miss (where a drain is open or `n` is over 32, an
+/// index in [`Enabled::nth`]'s order). Both machines' random runs pick through it, so a
+/// file runs the same runs on either.
+#[inline(always)]
+pub fn pick_uniform(rng: &mut Rng, n: u32, en: Enabled) -> Choice {
+    if n > 32 || en.drain != 0 {
+        return en.nth(rng.below(en.count()));
+    }
+    let all = en.prog | en.ack << n;
+    let lo = all.trailing_zeros();
+    let span = 64 - all.leading_zeros() - lo;
+    loop {
+        let b = lo + rng.below(span);
+        if all >> b & 1 == 1 {
+            let ack = b >= n;
+            return Choice {
+                cpu: (b - n * ack as u32) as u8,
+                ack,
+                drain: false,
+            };
         }
     }
 }

@@ -7,7 +7,7 @@ use super::machine::{GChoice, GMachine, GState};
 use super::pct::GPct;
 use crate::codec::{b64_value, decode_b64, encode_b64, B64};
 use crate::hazard::Hazard;
-use crate::sched::{run_seed, Rng, SchedulerSpec};
+use crate::sched::{frame_rng, pick_uniform, run_seed, Rng, SchedulerSpec};
 use crate::schedule::{checksum, seal};
 use std::sync::Arc;
 
@@ -130,9 +130,10 @@ impl GBatch {
             let seed = run_seed(self.seed, index);
             let mut rng = Rng::new(seed);
             if self.m.program().random_table.is_some() {
-                // `alloc = random`: the run's first draw is its table's frame, as on the
-                // classic machine.
-                let frame = crate::machine::draw_frame(&self.taken, &mut || rng.next_u64());
+                // `alloc = random`: the run's table's frame, from its own stream, as on
+                // the classic machine.
+                let mut frames = frame_rng(seed);
+                let frame = crate::machine::draw_frame(&self.taken, &mut || frames.next_u64());
                 self.m.set_frame(frame);
             }
             if let Some(pct) = &mut self.pct {
@@ -143,11 +144,10 @@ impl GBatch {
             let mut seen: Vec<Hazard> = Vec::new();
             let mut steps = 0u64;
             loop {
-                self.m.enabled_into(&mut enabled);
-                let en = &enabled;
+                let en = self.m.enabled_set();
                 // Stuck, as the search defines it: walkers may still loop, but nothing
                 // they do frees what the others wait for.
-                if self.m.deadlocked(en) {
+                if self.m.deadlocked_in(en) {
                     seen.push(Hazard::Deadlock);
                     break;
                 }
@@ -159,8 +159,18 @@ impl GBatch {
                     break;
                 }
                 let ch = match &mut self.pct {
-                    None => en[rng.below(en.len() as u32) as usize],
-                    Some(pct) => pct.pick(en, steps),
+                    None => {
+                        let c = pick_uniform(&mut rng, self.m.program().cpus as u32, en);
+                        GChoice {
+                            cpu: c.cpu,
+                            ack: c.ack,
+                            drain: c.drain,
+                        }
+                    }
+                    Some(pct) => {
+                        self.m.enabled_into(&mut enabled);
+                        pct.pick(&enabled, steps)
+                    }
                 };
                 choices.push(ch);
                 steps += 1;

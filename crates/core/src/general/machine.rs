@@ -6,6 +6,7 @@ use super::ir::{
     Buffered, EntryRef, FreeHow, GOp, GProgram, LockSrc, PageSrc, TableSrc, DONE, NO_TABLE, PTES,
 };
 use crate::hazard::Hazard;
+use crate::machine::Enabled;
 use crate::prim::general::Test;
 use std::sync::Arc;
 
@@ -298,6 +299,25 @@ impl GMachine {
         }
     }
 
+    /// The choices open now as CPU masks: what a random run draws from without
+    /// building [`GMachine::enabled`]'s list (in the same order: [`Enabled::nth`]).
+    pub fn enabled_set(&self) -> Enabled {
+        let mut en = Enabled::default();
+        for cpu in 0..self.prog.cpus {
+            let bit = 1u64 << cpu;
+            if self.can_step(cpu) {
+                en.prog |= bit;
+            }
+            if self.can_ack(cpu) {
+                en.ack |= bit;
+            }
+            if self.tso && !self.st.sb[cpu as usize].is_empty() {
+                en.drain |= bit;
+            }
+        }
+        en
+    }
+
     pub fn is_enabled(&self, ch: GChoice) -> bool {
         ch.cpu < self.prog.cpus
             && match (ch.ack, ch.drain) {
@@ -313,13 +333,32 @@ impl GMachine {
     /// any, is a walker starting a fresh iteration, which releases nothing anyone waits
     /// for.
     pub fn deadlocked(&self, enabled: &[GChoice]) -> bool {
-        let unfinished = !self.writers_done()
-            || (0..self.prog.cpus).any(|c| self.is_walker(c) && !self.at_entry(c))
-            || self.st.pending.iter().any(|&p| p != 0);
-        unfinished
-            && enabled
-                .iter()
-                .all(|ch| !ch.ack && !ch.drain && self.is_walker(ch.cpu) && self.at_entry(ch.cpu))
+        let mut en = Enabled::default();
+        for ch in enabled {
+            let m = match (ch.ack, ch.drain) {
+                (true, _) => &mut en.ack,
+                (_, true) => &mut en.drain,
+                _ => &mut en.prog,
+            };
+            *m |= 1 << ch.cpu;
+        }
+        self.deadlocked_in(en)
+    }
+
+    /// [`GMachine::deadlocked`], of the choices as masks.
+    pub fn deadlocked_in(&self, en: Enabled) -> bool {
+        // Cheapest first: a random run asks on every step, and almost always some
+        // answer, drain or step other than a fresh iteration is open.
+        if en.ack != 0 || en.drain != 0 {
+            return false;
+        }
+        let fresh = (0..self.prog.cpus)
+            .filter(|&c| self.is_walker(c) && self.at_entry(c))
+            .fold(0u64, |m, c| m | 1 << c);
+        en.prog & !fresh == 0
+            && (!self.writers_done()
+                || (0..self.prog.cpus).any(|c| self.is_walker(c) && !self.at_entry(c))
+                || self.st.pending.iter().any(|&p| p != 0))
     }
 
     /// Takes one step; `ch` must be enabled. Returns the hazard the step raised, or
@@ -600,11 +639,13 @@ impl GMachine {
             GOp::WriteOnce(_) | GOp::ReadOnce(_) | GOp::Xchg(_) => self.word_step(cpu, ins.op),
             GOp::Fence | GOp::Jump | GOp::Done => {}
         }
-        // pte_offset_map() of a value that maps no table returns NULL before it touches
-        // memory (__pte_offset_map()'s `nomap`): a test of a value already read, so no
-        // step of its own, as the classic machine's read skips its dereference.
+        // pte_offset_map() of a none or huge value returns NULL before it touches memory
+        // (__pte_offset_map()'s `nomap`): a test of a value already read, so no step of
+        // its own, as the classic machine's read skips its dereference. Any other
+        // present value is mapped, a torn one too.
         while let Some(&GOp::Map { src, dest }) = self.prog.code.get(next as usize).map(|i| &i.op) {
-            if matches!(self.decode(self.local(cpu, src)), Obj::Table(_)) {
+            let v = self.local(cpu, src);
+            if v as u32 != 0 && v & 0x80 == 0 {
                 break;
             }
             self.set_local(cpu, dest, NO_TABLE);
