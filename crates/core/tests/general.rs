@@ -1248,3 +1248,43 @@ fn a_condition_alone_does_not_stop_at_an_unasked_hazard() {
     assert_eq!(check(&src("x=1")), Verdict::Observed);
     assert_eq!(check(&src("x=0")), Verdict::Safe);
 }
+
+/// Which locals are live where (`GInstr::live`): a local is live from each step that may
+/// read it back to the step that writes it, and dead between a last read and a new
+/// write; the search zeroes dead locals, so states differing only in them are one.
+#[test]
+fn a_local_is_live_from_a_read_back_to_its_write_and_dead_after_its_last_read() {
+    let src = "tornsim t\n{ mode = native-64; readers = 1; pmd pmd = table(t0); }\n\
+               P0(madvise) {\n  b = pmdp_get(pmd);\n  if (pmd_none(b)) return;\n  \
+               a = pmdp_get(pmd);\n  if (pmd_none(a)) return;\n  \
+               pml = pmd_lock(pmd);\n  a = pmdp_get(pmd);\n  if (pmd_none(a)) pmd_clear(pmd);\n  \
+               spin_unlock(pml);\n}\n\
+               P1(gup_fast) { local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore(); }\n\
+               exists (torn)\n";
+    let p = general::load(src).unwrap();
+    let names = p.local_names(0);
+    let bit = |n: &str| 1u32 << names.iter().position(|x| x == n).unwrap();
+    // (A lock local is the lock itself, known when compiling: no slot.)
+    let (a, b) = (bit("a"), bit("b"));
+    assert_eq!((b, a), (1, 2), "{names:?}");
+    let (_, from, to, _) = &p.blocks[0];
+    let lines: Vec<(u32, u32)> = p.code[*from as usize..*to as usize]
+        .iter()
+        .map(|i| (i.line, i.live))
+        .collect();
+    let live_at = |line: u32| lines.iter().filter(|l| l.0 == line).fold(0, |m, l| m | l.1);
+    let want = [
+        (4, 0),
+        (5, b),
+        (6, 0),
+        (7, a),
+        (8, 0),
+        (9, 0),
+        (10, a),
+        (11, 0),
+    ];
+    let got: Vec<(u32, u32)> = want.iter().map(|&(l, _)| (l, live_at(l))).collect();
+    // Between the first test of a and its second read, a is dead: the read writes it
+    // before the second test reads it.
+    assert_eq!(got, want, "{lines:?}");
+}

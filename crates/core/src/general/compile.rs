@@ -254,7 +254,10 @@ fn liveness(code: &mut [GInstr], start: u16, end: u16, walker: bool) {
             // A read's re-check writes its local only where it returns (`next`); its
             // retry edge (`alt`) writes nothing.
             let alt_def = match ins.op {
-                GOp::Load { .. } => 0,
+                GOp::Load {
+                    step: LoadStep::Recheck(_),
+                    ..
+                } => 0,
                 _ => def,
             };
             let live =
