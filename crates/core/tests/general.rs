@@ -1287,4 +1287,14 @@ fn a_local_is_live_from_a_read_back_to_its_write_and_dead_after_its_last_read() 
     // Between the first test of a and its second read, a is dead: the read writes it
     // before the second test reads it.
     assert_eq!(got, want, "{lines:?}");
+    // A step that reads one local twice (here as the table and as the page) keeps it
+    // live.
+    let src = "tornsim t\n{ mode = native-64; readers = 1; pmd pmd = table(t0); \
+               pte t0[0] = page(a); page a = 1; }\n\
+               P0(madvise) { v = pmdp_get(pmd); set_pte(v, 0, v); }\n\
+               P1(gup_fast) { local_irq_save(); w = pmdp_get_lockless(pmd); local_irq_restore(); }\n\
+               exists (torn)\n";
+    let p = general::load(src).unwrap();
+    let (_, from, _, _) = &p.blocks[0];
+    assert_eq!(p.code[*from as usize + 1].live, 1, "{:?}", p.code);
 }
