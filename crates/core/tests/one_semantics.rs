@@ -41,24 +41,19 @@ fn configs() -> Vec<(String, Config)> {
     v
 }
 
-fn classic_open(m: &Machine) -> Vec<Ch> {
-    let mut v: Vec<Ch> = m
-        .enabled()
-        .iter()
-        .map(|c| (c.cpu, c.ack, c.drain))
-        .collect();
+/// The choices in one order, as a set.
+fn sorted(choices: impl Iterator<Item = Ch>) -> Vec<Ch> {
+    let mut v: Vec<Ch> = choices.collect();
     v.sort();
     v
 }
 
+fn classic_open(m: &Machine) -> Vec<Ch> {
+    sorted(m.enabled().iter().map(|c| (c.cpu, c.ack, c.drain)))
+}
+
 fn general_open(g: &GMachine) -> Vec<Ch> {
-    let mut v: Vec<Ch> = g
-        .enabled()
-        .iter()
-        .map(|c| (c.cpu, c.ack, c.drain))
-        .collect();
-    v.sort();
-    v
+    sorted(g.enabled().iter().map(|c| (c.cpu, c.ack, c.drain)))
 }
 
 /// One step on both: the hazard each raised (the classic machine's observed final
