@@ -172,8 +172,8 @@ pub fn compile_with(s: &GScenario, cfg: &GConfig) -> Result<GProgram, ScenarioEr
         code = e.code;
     }
     thread_jumps(&mut code, &mut ranges);
-    for (b, r) in ranges.iter().enumerate() {
-        liveness(&mut code, r.1, r.2, kinds[b].walker);
+    for r in &ranges {
+        liveness(&mut code, r.1, r.2);
     }
     let mut entry = vec![DONE; cpus];
     let mut block_of = vec![None; cpus];
@@ -235,15 +235,14 @@ pub fn compile_with(s: &GScenario, cfg: &GConfig) -> Result<GProgram, ScenarioEr
 
 /// Sets [`GInstr::live`] on a block's code, `start..end`, by the usual backward fixpoint:
 /// a local is live where some path reads it before any step writes it. A finished
-/// block has none live, and nor has a walker going back to its first line (the machine
-/// starts each iteration with its locals zeroed).
-fn liveness(code: &mut [GInstr], start: u16, end: u16, walker: bool) {
-    let live_at = |code: &[GInstr], t: u16| {
-        if t == DONE || (walker && t == start) || !(start..end).contains(&t) {
-            0
-        } else {
-            code[t as usize].live
-        }
+/// block has none live. Every edge stays in the block or ends it, and none is live at
+/// a block's first line (the compiler refuses a read of a local before the line that
+/// sets it), so a walker's next iteration starts with none live, as the machine starts
+/// it with its locals zeroed.
+fn liveness(code: &mut [GInstr], start: u16, end: u16) {
+    let live_at = |code: &[GInstr], t: u16| match t {
+        DONE => 0,
+        t => code[t as usize].live,
     };
     let mut changed = true;
     while changed {
