@@ -1297,4 +1297,21 @@ fn a_local_is_live_from_a_read_back_to_its_write_and_dead_after_its_last_read() 
     let p = general::load(src).unwrap();
     let (_, from, _, _) = &p.blocks[0];
     assert_eq!(p.code[*from as usize + 1].live, 1, "{:?}", p.code);
+    // A step that reads two locals keeps both live: pte_same() reads the value and
+    // the table.
+    let src = "tornsim t\n{ mode = native-64; readers = 1; pmd pmd = table(t0); \
+               pte t0[0] = page(a); page a = 1; }\n\
+               P0(madvise) { v = pmdp_get(pmd); ptep = pte_offset_map(v); pte = ptep_get(ptep, 0); \
+               if (pte_same(pte, ptep, 0)) pte_clear(t0, 0); }\n\
+               P1(gup_fast) { local_irq_save(); w = pmdp_get_lockless(pmd); local_irq_restore(); }\n\
+               exists (torn)\n";
+    let p = general::load(src).unwrap();
+    let names = p.local_names(0);
+    let bit = |n: &str| 1u32 << names.iter().position(|x| x == n).unwrap();
+    let at = p
+        .code
+        .iter()
+        .find(|i| matches!(i.op, general::ir::GOp::PteSame { .. }))
+        .unwrap();
+    assert_eq!(at.live, bit("pte") | bit("ptep"), "{names:?} {:?}", p.code);
 }
