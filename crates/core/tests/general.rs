@@ -1314,4 +1314,17 @@ fn a_local_is_live_from_a_read_back_to_its_write_and_dead_after_its_last_read() 
         .find(|i| matches!(i.op, general::ir::GOp::PteSame { .. }))
         .unwrap();
     assert_eq!(at.live, bit("pte") | bit("ptep"), "{names:?} {:?}", p.code);
+    // And one it reads as both the value and the table: pte_same(v, v, 0).
+    let src = "tornsim t\n{ mode = native-64; readers = 1; pmd pmd = table(t0); \
+               pte t0[0] = page(a); page a = 1; }\n\
+               P0(madvise) { v = pmdp_get(pmd); if (pte_same(v, v, 0)) pte_clear(t0, 0); }\n\
+               P1(gup_fast) { local_irq_save(); w = pmdp_get_lockless(pmd); local_irq_restore(); }\n\
+               exists (torn)\n";
+    let p = general::load(src).unwrap();
+    let at = p
+        .code
+        .iter()
+        .find(|i| matches!(i.op, general::ir::GOp::PteSame { .. }))
+        .unwrap();
+    assert_eq!(at.live, 1, "{:?}", p.code);
 }
