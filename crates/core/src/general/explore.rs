@@ -159,14 +159,7 @@ impl GBatch {
                     break;
                 }
                 let ch = match &mut self.pct {
-                    None => {
-                        let c = pick_uniform(&mut rng, self.m.program().cpus as u32, en);
-                        GChoice {
-                            cpu: c.cpu,
-                            ack: c.ack,
-                            drain: c.drain,
-                        }
-                    }
+                    None => pick_uniform(&mut rng, self.m.program().cpus as u32, en).into(),
                     Some(pct) => {
                         self.m.enabled_into(&mut enabled);
                         pct.pick(&enabled, steps)

@@ -280,23 +280,7 @@ impl GMachine {
     /// [`GMachine::enabled`] into `v` (cleared first): runs reuse one buffer.
     pub fn enabled_into(&self, v: &mut Vec<GChoice>) {
         v.clear();
-        for cpu in 0..self.prog.cpus {
-            if self.can_step(cpu) {
-                v.push(GChoice::step(cpu));
-            }
-        }
-        for cpu in 0..self.prog.cpus {
-            if self.can_ack(cpu) {
-                v.push(GChoice::ack(cpu));
-            }
-        }
-        if self.tso {
-            for cpu in 0..self.prog.cpus {
-                if !self.st.sb[cpu as usize].is_empty() {
-                    v.push(GChoice::drain(cpu));
-                }
-            }
-        }
+        v.extend(self.enabled_set().iter().map(GChoice::from));
     }
 
     /// The choices open now as CPU masks: what a random run draws from without

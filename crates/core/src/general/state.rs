@@ -158,6 +158,17 @@ pub struct GChoice {
     pub drain: bool,
 }
 
+/// The classic machine's spelling of the same choice (the shared random draw's).
+impl From<crate::machine::Choice> for GChoice {
+    fn from(c: crate::machine::Choice) -> GChoice {
+        GChoice {
+            cpu: c.cpu,
+            ack: c.ack,
+            drain: c.drain,
+        }
+    }
+}
+
 impl GChoice {
     pub fn step(cpu: u8) -> GChoice {
         GChoice {
