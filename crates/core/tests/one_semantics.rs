@@ -61,11 +61,13 @@ fn general_open(g: &GMachine) -> Vec<Ch> {
 fn step_both(
     m: &mut Machine,
     g: &mut GMachine,
+    kept: &mut general::Open,
     (cpu, ack, drain): Ch,
 ) -> (Option<Hazard>, Option<Hazard>) {
     let e = m.step(Choice { cpu, ack, drain });
     let hc = e.hazard().or(m.observed().then_some(Hazard::Observed));
-    let hg = g.step(GChoice { cpu, ack, drain });
+    let hg;
+    (hg, *kept) = g.step_open(GChoice { cpu, ack, drain }, *kept);
     (hc, hg)
 }
 
@@ -81,11 +83,19 @@ fn lockstep(cfg: &Config, runs: u64, frame: Option<u64>) -> Result<(), String> {
             g.set_frame(f);
         }
         let mut x = run.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        // The general machine's open choices as a run keeps them from step to step.
+        let mut kept = g.open();
         for step in 0..5000 {
             let (a, b) = (classic_open(&m), general_open(&g));
             if a != b {
                 return Err(format!(
                     "run {run} step {step}: classic opens {a:?}, general {b:?}"
+                ));
+            }
+            let k = sorted(kept.en.iter().map(|c| (c.cpu, c.ack, c.drain)));
+            if k != b {
+                return Err(format!(
+                    "run {run} step {step}: the general run kept {k:?} open, not {b:?}"
                 ));
             }
             // Both machines' view of the PMD and of interrupts, after every step.
@@ -106,7 +116,7 @@ fn lockstep(cfg: &Config, runs: u64, frame: Option<u64>) -> Result<(), String> {
             x ^= x >> 7;
             x ^= x << 17;
             let ch = a[(x % a.len() as u64) as usize];
-            let (hc, hg) = step_both(&mut m, &mut g, ch);
+            let (hc, hg) = step_both(&mut m, &mut g, &mut kept, ch);
             if hc != hg {
                 return Err(format!(
                     "run {run} step {step}: {ch:?} raised {hc:?} classic, {hg:?} general"
@@ -211,8 +221,11 @@ fn both_machines_have_the_same_state_graph_on_every_builtin_scenario() {
             for ch in open {
                 m.set_state(c.clone());
                 g.st = s.clone();
-                let (hc, hg) = step_both(&mut m, &mut g, ch);
+                let mut kept = g.open();
+                let (hc, hg) = step_both(&mut m, &mut g, &mut kept, ch);
                 assert_eq!(hc, hg, "{name}");
+                let k = sorted(kept.en.iter().map(|c| (c.cpu, c.ack, c.drain)));
+                assert_eq!(k, general_open(&g), "{name}: kept open after {ch:?}");
                 g.forget_dead(ch.0);
                 let next = (m.state().clone(), g.st.clone());
                 if hc.is_none() && seen.insert(next.clone()) {

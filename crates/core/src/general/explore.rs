@@ -143,8 +143,9 @@ impl GBatch {
             choices.clear();
             let mut seen: Vec<Hazard> = Vec::new();
             let mut steps = 0u64;
+            let mut open = self.m.open();
             loop {
-                let en = self.m.enabled_set();
+                let en = open.en;
                 // Stuck, as the search defines it: walkers may still loop, but nothing
                 // they do frees what the others wait for.
                 if self.m.deadlocked_in(en) {
@@ -161,14 +162,17 @@ impl GBatch {
                 let ch = match &mut self.pct {
                     None => pick_uniform(&mut rng, self.m.program().cpus as u32, en).into(),
                     Some(pct) => {
-                        self.m.enabled_into(&mut enabled);
+                        enabled.clear();
+                        enabled.extend(en.iter().map(GChoice::from));
                         pct.pick(&enabled, steps)
                     }
                 };
                 choices.push(ch);
                 steps += 1;
                 let from = self.m.st.pc[ch.cpu as usize];
-                if let Some(h) = self.m.step(ch) {
+                let h;
+                (h, open) = self.m.step_open(ch, open);
+                if let Some(h) = h {
                     if !seen.contains(&h) {
                         seen.push(h);
                     }

@@ -353,6 +353,48 @@ pub enum GOp {
 }
 
 impl GOp {
+    /// Whether taking this step can change only its own CPU's open choices: it takes or
+    /// releases no lock, sends no IPI, turns on no interrupts (which may end a grace
+    /// period), allocates or frees no table. What the others may do depends on nothing
+    /// else it writes (an entry, a count, a local, a word), so a run retests only the
+    /// stepping CPU after it ([`super::machine::GMachine::open_after`]).
+    pub fn only_self(&self) -> bool {
+        match self {
+            GOp::Lock(_)
+            | GOp::Unlock { .. }
+            | GOp::Trylock(_)
+            | GOp::Rw { .. }
+            | GOp::VmaStartWrite
+            | GOp::VmaStartRead
+            | GOp::VmaEndRead
+            | GOp::IrqOn
+            | GOp::Flush { .. }
+            | GOp::Sync
+            | GOp::Alloc { .. }
+            | GOp::Free { .. }
+            | GOp::Done => false,
+            GOp::IrqOff
+            | GOp::Fence
+            | GOp::Store { .. }
+            | GOp::Load { .. }
+            | GOp::NoneNow(_)
+            | GOp::Test { .. }
+            | GOp::PmdSame { .. }
+            | GOp::PteSame { .. }
+            | GOp::RangeNone(_)
+            | GOp::Map { .. }
+            | GOp::GetPage(_)
+            | GOp::TryGetPage(_)
+            | GOp::PutPage(_)
+            | GOp::Pinned(_)
+            | GOp::GupReturn { .. }
+            | GOp::WriteOnce(_)
+            | GOp::ReadOnce(_)
+            | GOp::Xchg(_)
+            | GOp::Jump => true,
+        }
+    }
+
     /// The local the step writes, if any.
     pub fn dest(&self) -> Option<u8> {
         match *self {

@@ -28,7 +28,29 @@ pub struct GMachine {
     kvm: bool,
     /// The `exists` clause has a condition on final words and registers.
     observes: bool,
+    /// Some allocation waits for a table to be freed (`alloc = same-frame`): only then
+    /// can a CPU's `local_irq_enable()`, ending a grace period, open another's step.
+    waits_for_free: bool,
+    /// The state a run starts in: `reset` copies it into `st` (into vectors already
+    /// allocated) instead of building a new state.
+    init: GState,
     pub st: GState,
+}
+
+/// The choices open in a state ([`GMachine::open`]), kept across a run's steps.
+#[derive(Clone, Copy, Debug)]
+pub struct Open {
+    pub en: Enabled,
+    a: Around,
+}
+
+/// What the enabled tests share: see [`GMachine::around`].
+#[derive(Clone, Copy, Debug)]
+struct Around {
+    /// Every block but the walkers has finished.
+    writers_done: bool,
+    /// The CPUs some sender's IPI still waits for.
+    pending: u64,
 }
 
 /// What a value in an entry is.
@@ -64,7 +86,12 @@ impl GMachine {
                 None => 1,
             })
             .collect();
+        let waits_for_free = prog.code.iter().any(|i| match i.op {
+            GOp::Alloc { table, .. } => prog.tables[table as usize].reuses.is_some(),
+            _ => false,
+        });
         GMachine {
+            waits_for_free,
             tso: prog.cfg.memory == crate::knob::Memory::Tso,
             kvm: prog.cfg.platform.kvm(),
             prog,
@@ -72,6 +99,7 @@ impl GMachine {
             all,
             sb_cap,
             observes,
+            init: st.clone(),
             st,
         }
     }
@@ -81,13 +109,14 @@ impl GMachine {
     }
 
     pub fn reset(&mut self) {
-        self.st = initial(&self.prog);
+        self.st.clone_from(&self.init);
     }
 
     /// Puts the random allocator's table at `frame` for the runs that follow (the
     /// program is copied once if another owner shares it).
     pub fn set_frame(&mut self, frame: u64) {
         Arc::make_mut(&mut self.prog).set_frame(frame);
+        self.init = initial(&self.prog);
     }
 
     pub(super) fn op(&self, cpu: u8) -> GOp {
@@ -206,8 +235,22 @@ impl GMachine {
         }
     }
 
+    /// What every CPU's enabled test reads of the whole machine, gathered in one pass
+    /// (a random run asks of every CPU on every step).
+    fn around(&self) -> Around {
+        let mut a = Around {
+            writers_done: true,
+            pending: 0,
+        };
+        for c in 0..self.prog.cpus as usize {
+            a.writers_done &= self.prog.walkers >> c & 1 == 1 || self.st.pc[c] == DONE;
+            a.pending |= self.st.pending[c];
+        }
+        a
+    }
+
     /// Whether `cpu`'s next program step can run now.
-    fn can_step(&self, cpu: u8) -> bool {
+    fn can_step(&self, cpu: u8, a: Around) -> bool {
         let op = self.op(cpu);
         if matches!(op, GOp::Done)
             || self.st.pending[cpu as usize] != 0
@@ -215,7 +258,7 @@ impl GMachine {
         {
             return false;
         }
-        if self.drain && self.is_walker(cpu) && self.at_entry(cpu) && self.writers_done() {
+        if self.drain && a.writers_done && self.is_walker(cpu) && self.at_entry(cpu) {
             return false;
         }
         if self.buffer_blocks(cpu, op).is_some() {
@@ -247,11 +290,11 @@ impl GMachine {
     /// Under `kvm-pv-flush` a walker's answer choice is the host's: resume its vCPU if
     /// preempted, else deliver an IPI it can take, else preempt it (not once the
     /// writers of a run that drains are done, so that runs end).
-    fn can_ack(&self, cpu: u8) -> bool {
-        let deliverable = self.deliverable(cpu);
+    fn can_ack(&self, cpu: u8, a: Around) -> bool {
+        let deliverable = self.deliverable_in(cpu, a.pending);
         if self.host_schedules(cpu) {
             let preempted = self.st.preempted >> cpu & 1 == 1;
-            return preempted || deliverable || !(self.drain && self.writers_done());
+            return preempted || deliverable || !(self.drain && a.writers_done);
         }
         deliverable
     }
@@ -259,8 +302,13 @@ impl GMachine {
     /// Whether `cpu` can take an IPI now: one is pending for it, its interrupts are on,
     /// and (taking an interrupt is serializing) its store buffer is empty.
     pub(super) fn deliverable(&self, cpu: u8) -> bool {
+        self.deliverable_in(cpu, self.around().pending)
+    }
+
+    /// [`GMachine::deliverable`], given every sender's pending CPUs in one mask.
+    fn deliverable_in(&self, cpu: u8, pending: u64) -> bool {
         self.st.irq_off >> cpu & 1 == 0
-            && self.st.pending.iter().any(|p| p >> cpu & 1 == 1)
+            && pending >> cpu & 1 == 1
             && self.st.sb[cpu as usize].is_empty()
     }
 
@@ -286,28 +334,67 @@ impl GMachine {
     /// The choices open now as CPU masks: what a random run draws from without
     /// building [`GMachine::enabled`]'s list (in the same order: [`Enabled::nth`]).
     pub fn enabled_set(&self) -> Enabled {
+        self.open().en
+    }
+
+    /// The choices open now, with what every CPU's test of them shared.
+    pub fn open(&self) -> Open {
+        let a = self.around();
         let mut en = Enabled::default();
         for cpu in 0..self.prog.cpus {
-            let bit = 1u64 << cpu;
-            if self.can_step(cpu) {
-                en.prog |= bit;
-            }
-            if self.can_ack(cpu) {
-                en.ack |= bit;
-            }
-            if self.tso && !self.st.sb[cpu as usize].is_empty() {
-                en.drain |= bit;
-            }
+            self.test_cpu(cpu, a, &mut en);
         }
-        en
+        Open { en, a }
+    }
+
+    /// Sets `cpu`'s bits of `en`: its program step, its answer, its drain.
+    #[inline(always)]
+    fn test_cpu(&self, cpu: u8, a: Around, en: &mut Enabled) {
+        let bit = 1u64 << cpu;
+        let set = |m: &mut u64, on: bool| *m = *m & !bit | (on as u64) << cpu;
+        set(&mut en.prog, self.can_step(cpu, a));
+        set(&mut en.ack, self.can_ack(cpu, a));
+        set(
+            &mut en.drain,
+            self.tso && !self.st.sb[cpu as usize].is_empty(),
+        );
+    }
+
+    /// Takes one step, as [`GMachine::step`], and returns with its hazard the choices
+    /// open after it, kept from `before` (what [`GMachine::open`] or this said last)
+    /// rather than tested afresh.
+    pub fn step_open(&mut self, ch: GChoice, before: Open) -> (Option<Hazard>, Open) {
+        let op = self.op(ch.cpu);
+        let h = self.step(ch);
+        (h, self.open_after(before, ch, op))
+    }
+
+    /// The choices open after `ch`, a step of `op`, was taken from `before` (what
+    /// [`GMachine::open`] said then). A step that can change only its own CPU's choices
+    /// ([`GOp::only_self`], or enabling interrupts where no allocation waits for a
+    /// grace period, and not a writer's last) retests that CPU alone; any other tests
+    /// them all. What a random run calls after each step, where retesting every CPU was
+    /// most of a step's cost.
+    fn open_after(&self, before: Open, ch: GChoice, op: GOp) -> Open {
+        let cpu = ch.cpu;
+        let own = op.only_self() || (matches!(op, GOp::IrqOn) && !self.waits_for_free);
+        let o = if ch.ack || ch.drain || !own || self.st.pc[cpu as usize] == DONE {
+            self.open()
+        } else {
+            let mut o = before;
+            self.test_cpu(cpu, o.a, &mut o.en);
+            o
+        };
+        debug_assert_eq!(o.en, self.open().en, "after {ch:?} ({op:?})");
+        o
     }
 
     pub fn is_enabled(&self, ch: GChoice) -> bool {
         ch.cpu < self.prog.cpus
             && match (ch.ack, ch.drain) {
-                (true, false) => self.can_ack(ch.cpu),
+                (true, false) => self.can_ack(ch.cpu, self.around()),
                 (false, true) => !self.st.sb[ch.cpu as usize].is_empty(),
-                (false, false) => self.can_step(ch.cpu),
+                (false, false) => self.can_step(ch.cpu, self.around()),
                 (true, true) => false,
             }
     }
@@ -333,16 +420,24 @@ impl GMachine {
     pub fn deadlocked_in(&self, en: Enabled) -> bool {
         // Cheapest first: a random run asks on every step, and almost always some
         // answer, drain or step other than a fresh iteration is open.
-        if en.ack != 0 || en.drain != 0 {
+        // A block other than a walker that can step is not stuck, whatever else holds.
+        if en.ack != 0 || en.drain != 0 || en.prog & !self.prog.walkers != 0 {
             return false;
         }
-        let fresh = (0..self.prog.cpus)
-            .filter(|&c| self.is_walker(c) && self.at_entry(c))
-            .fold(0u64, |m, c| m | 1 << c);
-        en.prog & !fresh == 0
-            && (!self.writers_done()
-                || (0..self.prog.cpus).any(|c| self.is_walker(c) && !self.at_entry(c))
-                || self.st.pending.iter().any(|&p| p != 0))
+        // Walkers at their entry (fresh), walkers inside an iteration.
+        let (mut fresh, mut inside) = (0u64, 0u64);
+        for c in 0..self.prog.cpus {
+            if self.is_walker(c) {
+                let m = if self.at_entry(c) {
+                    &mut fresh
+                } else {
+                    &mut inside
+                };
+                *m |= 1 << c;
+            }
+        }
+        let a = self.around();
+        en.prog & !fresh == 0 && (!a.writers_done || inside != 0 || a.pending != 0)
     }
 
     /// Takes one step; `ch` must be enabled. Returns the hazard the step raised, or

@@ -67,7 +67,7 @@ pub use compile::{compile, compile_with};
 pub use explore::{decode, decode_run, encode, replay, GBatch, GStats, GTrace};
 pub use ir::{Flush, GConfig, GProgram, Platform};
 pub use lang::{parse, GScenario};
-pub use machine::{GChoice, GMachine, GState};
+pub use machine::{GChoice, GMachine, GState, Open};
 pub use report::{report, report_any, GReport};
 pub use search::{check, GCheckOptions, GCheckResult};
 pub use timeline::{FrameKind, GFrame, GTimeline};
