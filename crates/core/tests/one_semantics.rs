@@ -319,3 +319,49 @@ fn a_batch_of_random_runs_is_the_same_batch_on_both_machines() {
     }
     assert!(compared > 500 && witnesses > 100, "{compared} {witnesses}");
 }
+
+/// Enabling interrupts can open another CPU's step: where the old table's free waits
+/// for a grace period and the fault's `pte_alloc_one()` waits for that frame
+/// (`alloc = same-frame`), a walker's `local_irq_enable()` ends the grace period and
+/// lets the allocation go on. A run that kept its open choices from the step before
+/// sees it too (it retests every CPU after such a step). Breadth first over the states
+/// of every one-reader matrix cell under `alloc = same-frame`, where the two machines
+/// also agree step by step.
+#[test]
+fn a_grace_period_ended_by_enabling_interrupts_opens_the_waiting_allocation() {
+    let (mut opened, mut cells) = (0, 0);
+    for mut cfg in matrix_configs(1, true) {
+        cfg.alloc = Alloc::SameFrame;
+        let name = cfg.summary();
+        let p = general::from_classic(&cfg).unwrap_or_else(|e| panic!("{name}: {e}"));
+        if let Err(e) = lockstep(&cfg, 20, None) {
+            panic!("{name}: {e}");
+        }
+        cells += 1;
+        let mut g = GMachine::new(p, true);
+        let mut seen = HashSet::from([g.st.clone()]);
+        let mut queue = VecDeque::from([g.st.clone()]);
+        while let Some(s) = queue.pop_front() {
+            g.st = s.clone();
+            for ch in g.enabled() {
+                g.st = s.clone();
+                let before = g.open();
+                let was_off = g.st.irq_off >> ch.cpu & 1 == 1;
+                let (h, kept) = g.step_open(ch, before);
+                // Only local_irq_enable() turns a CPU's interrupts back on.
+                let irq_on = was_off && g.st.irq_off >> ch.cpu & 1 == 0;
+                assert_eq!(kept.en, g.enabled_set(), "{name}: after {ch:?}");
+                let others = !(1u64 << ch.cpu);
+                if irq_on && kept.en.prog & !before.en.prog & others != 0 {
+                    opened += 1;
+                }
+                g.forget_dead(ch.cpu);
+                if h.is_none() && seen.insert(g.st.clone()) {
+                    queue.push_back(g.st.clone());
+                }
+            }
+        }
+    }
+    assert_eq!(cells, matrix_configs(1, true).len());
+    assert!(opened > 0, "no grace period opened a waiting allocation");
+}
