@@ -381,3 +381,65 @@ fn pool(threads: usize) -> std::sync::Arc<rayon::ThreadPool> {
         })
         .clone()
 }
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+
+    /// A state's shard is the hash's bits from 40 up, under the mask: bits that
+    /// hashbrown reads for neither the bucket nor the tag.
+    #[test]
+    fn a_hash_goes_to_the_shard_its_bits_from_40_name() {
+        assert_eq!(shard_of(42 << 40 | 0xff_ffff_ffff, 63), 42);
+        assert_eq!(shard_of(1 << 46 | 3 << 40, 63), 3, "bits past the mask");
+        assert_eq!(shard_of(u64::MAX, 0), 0, "one shard");
+        let mut ix = Index::new(64);
+        let h = 7 << 40 | 5;
+        ix.insert(h, 0, |_| h);
+        assert_eq!(ix.shards[7].len(), 1, "stored in its shard");
+        assert_eq!(ix.shards.iter().map(HashTable::len).sum::<usize>(), 1);
+        assert!(ix.contains(h, |&i| i == 0));
+        assert_eq!(ix.find(h, |&i| i == 0), Some(0));
+    }
+
+    /// One thread searches alone over one shard; more share a pool over 64 shards.
+    #[test]
+    fn several_threads_get_a_pool_and_a_sharded_index() {
+        let (pool, ix) = workers(1);
+        assert!(pool.is_none());
+        assert_eq!(ix.shards.len(), 1);
+        for threads in [2, 4] {
+            let (pool, ix) = workers(threads);
+            assert_eq!(
+                pool.map(|p| p.current_num_threads()),
+                Some(threads as usize)
+            );
+            assert_eq!(ix.shards.len(), PAR_SHARDS);
+        }
+    }
+
+    /// A worker keeps a successor once, and not at all if the index already holds it.
+    #[test]
+    fn a_worker_keeps_a_new_successor_once_and_a_stored_one_never() {
+        let hash = |s: &u64| s.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let states = vec![10u64];
+        let mut ix = Index::new(PAR_SHARDS);
+        ix.insert(hash(&10), 0, |s| hash(&states[*s as usize]));
+        let mut e = Emitter {
+            states: &states,
+            index: &ix,
+            hash: &hash,
+            local: HashTable::new(),
+            cands: Vec::new(),
+            from: 0,
+            transitions: 0,
+        };
+        e.emit('a', &10);
+        assert!(e.cands.is_empty(), "the index holds it");
+        e.emit('b', &11);
+        e.emit('c', &11);
+        e.emit('d', &12);
+        let kept: Vec<(u64, char)> = e.cands.iter().map(|c| (c.y, c.via)).collect();
+        assert_eq!(kept, [(11, 'b'), (12, 'd')]);
+    }
+}

@@ -599,7 +599,7 @@ impl GMachine {
                     Test::None => v == 0,
                     Test::Present => present,
                     Test::Huge => present && v & 0x80 != 0,
-                    Test::Table => present && v & 0x80 == 0,
+                    Test::Table => points_to_table(v),
                 };
                 if !yes {
                     next = ins.alt;
@@ -723,8 +723,7 @@ impl GMachine {
         // its own, as the classic machine's read skips its dereference. Any other
         // present value is mapped, a torn one too.
         while let Some(&GOp::Map { src, dest }) = self.prog.code.get(next as usize).map(|i| &i.op) {
-            let v = self.local(cpu, src);
-            if v as u32 != 0 && v & 0x80 == 0 {
+            if points_to_table(self.local(cpu, src)) {
                 break;
             }
             self.set_local(cpu, dest, NO_TABLE);
@@ -761,6 +760,13 @@ impl GMachine {
             }
         }
     }
+}
+
+/// Whether an entry's value points to a table: present (its low word, where PAE keeps
+/// `_PAGE_PRESENT`, is not zero) and not a huge page (`_PAGE_PSE` clear): what
+/// `pmd_present() && !pmd_leaf()` asks, and what `pte_offset_map()` maps.
+fn points_to_table(v: u64) -> bool {
+    v as u32 != 0 && v & 0x80 == 0
 }
 
 /// The state a program starts in.
