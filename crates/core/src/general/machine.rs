@@ -22,6 +22,10 @@ pub struct GMachine {
     all: u64,
     /// Each CPU's store-buffer capacity under TSO: its block's store instructions.
     pub(super) sb_cap: Vec<u8>,
+    /// By pc: the step there waits for no lock, table or store buffer, and is not a
+    /// block's end, so only its CPU's own IPIs and vCPU can hold it: what most steps
+    /// are, told at once where a run tests every CPU after a step.
+    unguarded: Vec<bool>,
     /// `memory = tso` and `kvm-pv-flush`, read on every step: kept here, not behind
     /// the program's `Arc`.
     pub(super) tso: bool,
@@ -90,9 +94,28 @@ impl GMachine {
             GOp::Alloc { table, .. } => prog.tables[table as usize].reuses.is_some(),
             _ => false,
         });
+        let tso = prog.cfg.memory == crate::knob::Memory::Tso;
+        let unguarded = prog
+            .code
+            .iter()
+            .map(|i| {
+                let waits = match i.op {
+                    GOp::Lock(_) | GOp::Rw { take: true, .. } | GOp::VmaStartWrite | GOp::Done => {
+                        true
+                    }
+                    GOp::Alloc { table, .. } => prog.tables[table as usize].reuses.is_some(),
+                    _ => false,
+                };
+                let class = i.op.tso(&prog.cfg);
+                let buffer =
+                    tso && (class.waits_for_buffer() || class == crate::prim::Tso::Buffered);
+                !waits && !buffer
+            })
+            .collect();
         GMachine {
+            unguarded,
             waits_for_free,
-            tso: prog.cfg.memory == crate::knob::Memory::Tso,
+            tso,
             kvm: prog.cfg.platform.kvm(),
             prog,
             drain,
@@ -251,17 +274,19 @@ impl GMachine {
 
     /// Whether `cpu`'s next program step can run now.
     fn can_step(&self, cpu: u8, a: Around) -> bool {
-        let op = self.op(cpu);
-        if matches!(op, GOp::Done)
-            || self.st.pending[cpu as usize] != 0
-            || self.st.preempted >> cpu & 1 == 1
-        {
+        let c = cpu as usize;
+        let pc = self.st.pc[c];
+        if pc == DONE || self.st.pending[c] != 0 || self.st.preempted >> cpu & 1 == 1 {
             return false;
         }
-        if self.drain && a.writers_done && self.is_walker(cpu) && self.at_entry(cpu) {
+        if self.drain && a.writers_done && self.is_walker(cpu) && pc == self.prog.entry[c] {
             return false;
         }
-        if self.buffer_blocks(cpu, op).is_some() {
+        if self.unguarded[pc as usize] {
+            return true;
+        }
+        let op = self.prog.code[pc as usize].op;
+        if matches!(op, GOp::Done) || self.buffer_blocks(cpu, op).is_some() {
             return false;
         }
         let bit = 1u64 << cpu;
