@@ -258,6 +258,18 @@ pub enum FreeHow {
     Rcu,
 }
 
+/// Whose open choices a step can change: see [`GOp::reach`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// Only its own CPU's.
+    Own,
+    /// Also those of CPUs standing at a step that waits for a lock or a table.
+    Waiters,
+    /// Also every CPU's answer to an IPI.
+    Answers,
+    All,
+}
+
 /// One step of the general machine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum GOp {
@@ -353,13 +365,15 @@ pub enum GOp {
 }
 
 impl GOp {
-    /// Whether taking this step can change only its own CPU's open choices: it takes or
-    /// releases no lock, sends no IPI, turns on no interrupts (which may end a grace
-    /// period), allocates or frees no table. What the others may do depends on nothing
-    /// else it writes (an entry, a count, a local, a word), so a run retests only the
-    /// stepping CPU after it ([`super::machine::GMachine::open_after`]).
-    pub fn only_self(&self) -> bool {
+    /// Whose open choices taking this step can change besides its own CPU's; what
+    /// the others may do depends on nothing else it writes (an entry, a count, a
+    /// local, a word), so a run retests only those after it
+    /// ([`super::machine::GMachine::step_open`]).
+    pub fn reach(&self) -> Reach {
         match self {
+            // A lock taken or released, a table allocated or freed, interrupts on (the
+            // end of a grace period): only a CPU standing at a step that waits for a
+            // lock or a table.
             GOp::Lock(_)
             | GOp::Unlock { .. }
             | GOp::Trylock(_)
@@ -368,11 +382,11 @@ impl GOp {
             | GOp::VmaStartRead
             | GOp::VmaEndRead
             | GOp::IrqOn
-            | GOp::Flush { .. }
-            | GOp::Sync
             | GOp::Alloc { .. }
-            | GOp::Free { .. }
-            | GOp::Done => false,
+            | GOp::Free { .. } => Reach::Waiters,
+            // An IPI sent: its targets may answer.
+            GOp::Flush { .. } | GOp::Sync => Reach::Answers,
+            GOp::Done => Reach::All,
             GOp::IrqOff
             | GOp::Fence
             | GOp::Store { .. }
@@ -391,7 +405,7 @@ impl GOp {
             | GOp::WriteOnce(_)
             | GOp::ReadOnce(_)
             | GOp::Xchg(_)
-            | GOp::Jump => true,
+            | GOp::Jump => Reach::Own,
         }
     }
 

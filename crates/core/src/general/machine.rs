@@ -3,7 +3,8 @@
 //! traces all step through it.
 
 use super::ir::{
-    Buffered, EntryRef, FreeHow, GOp, GProgram, LockSrc, PageSrc, TableSrc, DONE, NO_TABLE, PTES,
+    Buffered, EntryRef, FreeHow, GOp, GProgram, LockSrc, PageSrc, Reach, TableSrc, DONE, NO_TABLE,
+    PTES,
 };
 use crate::hazard::Hazard;
 use crate::machine::Enabled;
@@ -395,21 +396,45 @@ impl GMachine {
     }
 
     /// The choices open after `ch`, a step of `op`, was taken from `before` (what
-    /// [`GMachine::open`] said then). A step that can change only its own CPU's choices
-    /// ([`GOp::only_self`], or enabling interrupts where no allocation waits for a
-    /// grace period, and not a writer's last) retests that CPU alone; any other tests
-    /// them all. What a random run calls after each step, where retesting every CPU was
-    /// most of a step's cost.
+    /// [`GMachine::open`] said then): its own CPU retested, and the others only where
+    /// the step can have changed theirs ([`GOp::reach`]); an answer, a drain, a block's
+    /// last step (the writers may be done) test them all. What a random run calls
+    /// after each step, where retesting every CPU was most of a step's cost.
     fn open_after(&self, before: Open, ch: GChoice, op: GOp) -> Open {
         let cpu = ch.cpu;
-        let own = op.only_self() || (matches!(op, GOp::IrqOn) && !self.waits_for_free);
-        let o = if ch.ack || ch.drain || !own || self.st.pc[cpu as usize] == DONE {
-            self.open()
-        } else {
-            let mut o = before;
-            self.test_cpu(cpu, o.a, &mut o.en);
-            o
-        };
+        let mut reach = op.reach();
+        // Without an allocation waiting for a freed frame, the end of a grace period
+        // opens nothing.
+        if matches!(op, GOp::IrqOn) && !self.waits_for_free {
+            reach = Reach::Own;
+        }
+        if ch.ack || ch.drain || self.st.pc[cpu as usize] == DONE {
+            reach = Reach::All;
+        }
+        let mut o = before;
+        match reach {
+            Reach::All => o = self.open(),
+            Reach::Own => self.test_cpu(cpu, o.a, &mut o.en),
+            Reach::Waiters => {
+                self.test_cpu(cpu, o.a, &mut o.en);
+                for d in (0..self.prog.cpus).filter(|&d| d != cpu) {
+                    let pc = self.st.pc[d as usize];
+                    if pc != DONE && !self.unguarded[pc as usize] {
+                        let on = self.can_step(d, o.a);
+                        o.en.prog = o.en.prog & !(1 << d) | (on as u64) << d;
+                    }
+                }
+            }
+            Reach::Answers => {
+                // The IPI's targets are pending now too.
+                o.a.pending |= self.st.pending[cpu as usize];
+                self.test_cpu(cpu, o.a, &mut o.en);
+                for d in (0..self.prog.cpus).filter(|&d| d != cpu) {
+                    let on = self.can_ack(d, o.a);
+                    o.en.ack = o.en.ack & !(1 << d) | (on as u64) << d;
+                }
+            }
+        }
         debug_assert_eq!(o.en, self.open().en, "after {ch:?} ({op:?})");
         o
     }
