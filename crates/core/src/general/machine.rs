@@ -23,10 +23,10 @@ pub struct GMachine {
     all: u64,
     /// Each CPU's store-buffer capacity under TSO: its block's store instructions.
     pub(super) sb_cap: Vec<u8>,
-    /// By pc: the step there waits for no lock, table or store buffer, and is not a
-    /// block's end, so only its CPU's own IPIs and vCPU can hold it: what most steps
-    /// are, told at once where a run tests every CPU after a step.
-    unguarded: Vec<bool>,
+    /// By pc: what the step there waits for besides its CPU's own IPIs and vCPU and
+    /// its store buffer. Told once from the code, so that the enabled test of a step
+    /// that waits for nothing (most) is a few loads.
+    waits: Vec<Wait>,
     /// `memory = tso` and `kvm-pv-flush`, read on every step: kept here, not behind
     /// the program's `Arc`.
     pub(super) tso: bool,
@@ -47,6 +47,47 @@ pub struct GMachine {
 pub struct Open {
     pub en: Enabled,
     a: Around,
+}
+
+/// What a step waits for besides its CPU's own IPIs and vCPU (and, under TSO, its
+/// store buffer): [`GMachine::can_step`] tests it.
+#[derive(Clone, Copy, Debug)]
+enum Wait {
+    Nothing,
+    /// A block's end: it never steps.
+    End,
+    /// `spin_lock()`: the lock free.
+    Lock(LockSrc),
+    /// A reader-writer lock taken: no writer, and for writing no reader either.
+    Rw {
+        lock: u8,
+        write: bool,
+    },
+    /// `vma_start_write()`: no other CPU holding the VMA read lock.
+    VmaReaders,
+    /// `pte_alloc_one()` of a frame another table holds (`alloc = same-frame`): that
+    /// table freed.
+    Freed(u8),
+}
+
+impl Wait {
+    fn of(prog: &GProgram, op: GOp) -> Wait {
+        match op {
+            GOp::Done => Wait::End,
+            GOp::Lock(l) => Wait::Lock(l),
+            GOp::Rw {
+                lock,
+                write,
+                take: true,
+            } => Wait::Rw { lock, write },
+            GOp::VmaStartWrite => Wait::VmaReaders,
+            GOp::Alloc { table, .. } => match prog.tables[table as usize].reuses {
+                Some(r) => Wait::Freed(r),
+                None => Wait::Nothing,
+            },
+            _ => Wait::Nothing,
+        }
+    }
 }
 
 /// What the enabled tests share: see [`GMachine::around`].
@@ -91,30 +132,11 @@ impl GMachine {
                 None => 1,
             })
             .collect();
-        let waits_for_free = prog.code.iter().any(|i| match i.op {
-            GOp::Alloc { table, .. } => prog.tables[table as usize].reuses.is_some(),
-            _ => false,
-        });
         let tso = prog.cfg.memory == crate::knob::Memory::Tso;
-        let unguarded = prog
-            .code
-            .iter()
-            .map(|i| {
-                let waits = match i.op {
-                    GOp::Lock(_) | GOp::Rw { take: true, .. } | GOp::VmaStartWrite | GOp::Done => {
-                        true
-                    }
-                    GOp::Alloc { table, .. } => prog.tables[table as usize].reuses.is_some(),
-                    _ => false,
-                };
-                let class = i.op.tso(&prog.cfg);
-                let buffer =
-                    tso && (class.waits_for_buffer() || class == crate::prim::Tso::Buffered);
-                !waits && !buffer
-            })
-            .collect();
+        let waits: Vec<Wait> = prog.code.iter().map(|i| Wait::of(&prog, i.op)).collect();
+        let waits_for_free = waits.iter().any(|w| matches!(w, Wait::Freed(_)));
         GMachine {
-            unguarded,
+            waits,
             waits_for_free,
             tso,
             kvm: prog.cfg.platform.kvm(),
@@ -283,32 +305,25 @@ impl GMachine {
         if self.drain && a.writers_done && self.is_walker(cpu) && pc == self.prog.entry[c] {
             return false;
         }
-        if self.unguarded[pc as usize] {
-            return true;
-        }
-        let op = self.prog.code[pc as usize].op;
-        if matches!(op, GOp::Done) || self.buffer_blocks(cpu, op).is_some() {
+        if self.tso
+            && self
+                .buffer_blocks(cpu, self.prog.code[pc as usize].op)
+                .is_some()
+        {
             return false;
         }
-        let bit = 1u64 << cpu;
-        match op {
-            GOp::Lock(l) => self
+        match self.waits[pc as usize] {
+            Wait::Nothing => true,
+            Wait::End => false,
+            Wait::Lock(l) => self
                 .lock_of(cpu, l)
                 .is_none_or(|l| self.st.spin[l] == NO_CPU),
-            GOp::Rw {
-                lock,
-                write,
-                take: true,
-            } => {
+            Wait::Rw { lock, write } => {
                 let (w, r) = self.st.rw[lock as usize];
                 w == NO_CPU && (!write || r == 0)
             }
-            GOp::VmaStartWrite => self.st.vma.1 & !bit == 0,
-            GOp::Alloc { table, .. } => match self.prog.tables[table as usize].reuses {
-                Some(r) => self.st.tables[r as usize] == Life::Freed,
-                None => true,
-            },
-            _ => true,
+            Wait::VmaReaders => self.st.vma.1 & !(1u64 << cpu) == 0,
+            Wait::Freed(r) => self.st.tables[r as usize] == Life::Freed,
         }
     }
 
@@ -419,7 +434,7 @@ impl GMachine {
                 self.test_cpu(cpu, o.a, &mut o.en);
                 for d in (0..self.prog.cpus).filter(|&d| d != cpu) {
                     let pc = self.st.pc[d as usize];
-                    if pc != DONE && !self.unguarded[pc as usize] {
+                    if pc != DONE && !matches!(self.waits[pc as usize], Wait::Nothing) {
                         let on = self.can_step(d, o.a);
                         o.en.prog = o.en.prog & !(1 << d) | (on as u64) << d;
                     }
