@@ -421,15 +421,35 @@ pub fn bench_check() -> serde_json::Value {
     })
 }
 
-/// `tornsim bench`: random runs of the general machine on retract-v1-xen.
-pub fn bench_runs(seconds: f64) -> serde_json::Value {
+/// `tornsim bench`: random runs of the general machine, on retract-v1-xen and on the
+/// seed thread's own race (the `seed-thread-v1` preset as a general program): the
+/// second beside the classic machine's first case is how far the general machine is
+/// from running the classic race as fast.
+pub fn bench_runs(seconds: f64) -> Vec<serde_json::Value> {
     let src = general::FILES
         .iter()
         .find(|(n, _)| *n == "retract-v1-xen")
         .map(|(_, s)| *s)
         .unwrap_or_default();
-    let p = general::load(src).expect("a built-in file compiles");
-    let mut b = general::GBatch::new(&p, 1);
+    let retract = general::load(src).expect("a built-in file compiles");
+    let seed = tornsim_core::preset("seed-thread-v1").expect("a built-in preset");
+    let seed = general::from_classic(&seed.config).expect("the classic race is a general program");
+    vec![
+        bench_runs_of(
+            "general machine: retract-v1-xen, random runs, one thread",
+            &retract,
+            seconds,
+        ),
+        bench_runs_of(
+            "general machine: seed-thread-v1, 2 readers, one thread",
+            &seed,
+            seconds,
+        ),
+    ]
+}
+
+fn bench_runs_of(case: &str, p: &Arc<general::GProgram>, seconds: f64) -> serde_json::Value {
+    let mut b = general::GBatch::new(p, 1);
     let start = Instant::now();
     let mut runs = 0;
     while start.elapsed().as_secs_f64() < seconds {
@@ -439,7 +459,7 @@ pub fn bench_runs(seconds: f64) -> serde_json::Value {
     let secs = start.elapsed().as_secs_f64();
     let steps = b.run(0).steps;
     json!({
-        "case": "general machine: retract-v1-xen, random runs, one thread",
+        "case": case,
         "runs": runs,
         "seconds": secs,
         "steps": steps,

@@ -390,7 +390,7 @@ fn cmd_bench(a: BenchArgs) -> Result<u8, InputError> {
     }));
     let mut checker = check::bench_checker()?;
     checker.push(general_cmd::bench_check());
-    cases.push(general_cmd::bench_runs(a.seconds));
+    cases.extend(general_cmd::bench_runs(a.seconds));
     let litmus = litmus::bench_litmus()?;
     if a.json {
         print_json(&json!({ "cases": cases, "checker": checker, "litmus": litmus }));

@@ -231,16 +231,20 @@ fn presets_and_bench_print() {
     let cases = json(&b)["cases"].as_array().unwrap().clone();
     assert_eq!(
         cases.len(),
-        4,
-        "two scheduler cases, the timed one and the general machine's runs"
+        5,
+        "two scheduler cases, the timed one and the general machine's two"
     );
-    for i in [0, 1, 3] {
+    for i in [0, 1, 3, 4] {
         assert!(cases[i]["steps_per_sec"].as_f64().unwrap() > 0.0);
     }
     assert!(cases[3]["case"]
         .as_str()
         .unwrap()
         .starts_with("general machine: retract-v1-xen"));
+    assert!(cases[4]["case"]
+        .as_str()
+        .unwrap()
+        .starts_with("general machine: seed-thread-v1"));
     for c in &cases {
         assert!(c["runs_per_sec"].as_f64().unwrap() > 0.0);
     }
