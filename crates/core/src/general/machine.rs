@@ -42,7 +42,10 @@ pub struct GMachine {
     pub st: GState,
 }
 
-/// The choices open in a state ([`GMachine::open`]), kept across a run's steps.
+/// The choices open in a state ([`GMachine::open`]), kept across a run's steps by
+/// [`GMachine::step_open`]: it describes the machine's state until that state is
+/// changed otherwise (a reset, a state loaded into `st`), when [`GMachine::open`] must
+/// count it afresh.
 #[derive(Clone, Copy, Debug)]
 pub struct Open {
     pub en: Enabled,
