@@ -51,6 +51,7 @@ pub mod ir;
 pub mod lang;
 mod lower;
 pub mod machine;
+mod pack;
 pub mod pct;
 pub mod report;
 pub mod search;

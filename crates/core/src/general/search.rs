@@ -8,10 +8,11 @@
 //! found in the order one thread would have: every answer is the one-thread answer.
 
 use super::ir::GProgram;
-use super::machine::{GChoice, GMachine, GState};
+use super::machine::{GChoice, GMachine};
+use super::pack::{pack, unpack, Packed};
 use crate::bfs::{Index, Workers};
 use crate::hazard::{Hazard, Verdict};
-use std::hash::{Hash, Hasher};
+use std::hash::Hasher;
 use std::sync::Arc;
 
 /// The limits of a search.
@@ -115,9 +116,9 @@ impl Hasher for FxHasher {
     }
 }
 
-fn hash_state(s: &GState) -> u64 {
+fn hash_state(s: &Packed) -> u64 {
     let mut h = FxHasher(0);
-    s.hash(&mut h);
+    h.write(s);
     h.finish()
 }
 
@@ -166,16 +167,18 @@ enum Stop {
 /// budget before any successor, or a step's hazard after the successors of the choices
 /// before it.
 #[inline]
+#[allow(clippy::too_many_arguments)]
 fn expand(
     m: &mut GMachine,
     en: &mut Vec<GChoice>,
-    x: &GState,
+    x: &[u8],
+    buf: &mut Packed,
     depth: u32,
     max_depth: u32,
     transitions: &mut u64,
-    mut succ: impl FnMut(GChoice, &GState) -> bool,
+    mut succ: impl FnMut(GChoice, &Packed) -> bool,
 ) -> Option<Stop> {
-    m.st.clone_from(x);
+    unpack(x, &mut m.st);
     m.enabled_into(en);
     if m.deadlocked(en) {
         return Some(Stop::AtState(Hazard::Deadlock));
@@ -186,15 +189,19 @@ fn expand(
     if depth >= max_depth {
         return Some(Stop::Depth);
     }
-    for &ch in en.iter() {
-        m.st.clone_from(x);
+    for (k, &ch) in en.iter().enumerate() {
+        // The first choice steps from the state just unpacked.
+        if k > 0 {
+            unpack(x, &mut m.st);
+        }
         let h = m.step(ch);
         m.forget_dead(ch.cpu);
         *transitions += 1;
         if let Some(h) = h.filter(|&h| h != Hazard::Observed && m.prog.exists.asks(h)) {
             return Some(Stop::Hazard(h, ch));
         }
-        if !succ(ch, &m.st) {
+        pack(&m.st, buf);
+        if !succ(ch, buf) {
             break;
         }
     }
@@ -218,8 +225,10 @@ struct GSearch {
     en: Vec<GChoice>,
     /// The state being expanded, copied out of `states` (which its successors may
     /// grow) into storage kept from state to state.
-    cur: GState,
-    states: Vec<GState>,
+    cur: Packed,
+    /// Where each successor is packed before it is looked up.
+    buf: Packed,
+    states: Vec<Packed>,
     parent: Vec<u32>,
     via: Vec<GChoice>,
     index: Index,
@@ -235,11 +244,14 @@ impl GSearch {
     fn new(p: &Arc<GProgram>, opts: GCheckOptions) -> GSearch {
         let m = GMachine::new(p.clone(), false);
         let (pool, mut index) = crate::bfs::workers(opts.threads);
-        index.insert(hash_state(&m.st), 0, |_| unreachable!("one state"));
+        let mut start = Packed::new();
+        pack(&m.st, &mut start);
+        index.insert(hash_state(&start), 0, |_| unreachable!("one state"));
         GSearch {
             opts,
-            states: vec![m.st.clone()],
-            cur: m.st.clone(),
+            states: vec![start.clone()],
+            cur: start,
+            buf: Packed::new(),
             m,
             en: Vec::new(),
             parent: vec![u32::MAX],
@@ -301,6 +313,7 @@ impl GSearch {
             &mut self.m,
             &mut self.en,
             &self.cur,
+            &mut self.buf,
             self.depth,
             self.opts.max_depth,
             &mut self.transitions,
@@ -342,10 +355,10 @@ impl GSearch {
             &hash_state,
             (lo, n),
             if cfg!(test) { 1 } else { 8 },
-            || (m0.clone(), Vec::new()),
-            |(m, en), x, e| {
+            || (m0.clone(), Vec::new(), Packed::new()),
+            |(m, en, buf), x, e| {
                 let (from, mut taken) = (e.from, 0);
-                let stop = expand(m, en, x, depth, max_depth, &mut taken, |ch, y| {
+                let stop = expand(m, en, x, buf, depth, max_depth, &mut taken, |ch, y| {
                     e.emit(ch, y);
                     true
                 });
@@ -381,7 +394,7 @@ impl GSearch {
     /// The transitions one thread takes from the state at `lo` up to the step that
     /// found `c`: the state budget refused `c`, and one thread stops right there.
     #[cfg(not(target_arch = "wasm32"))]
-    fn recount(&mut self, lo: usize, c: &crate::bfs::Cand<GState, GChoice>) -> u64 {
+    fn recount(&mut self, lo: usize, c: &crate::bfs::Cand<Packed, GChoice>) -> u64 {
         let mut n = 0;
         for i in lo..=c.from as usize {
             let x = self.states[i].clone();
@@ -390,6 +403,7 @@ impl GSearch {
                 &mut self.m,
                 &mut self.en,
                 &x,
+                &mut self.buf,
                 0,
                 u32::MAX,
                 &mut n,

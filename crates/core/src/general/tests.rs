@@ -1425,3 +1425,79 @@ fn a_walker_reading_other_cpus_state_breaks_the_arguments_c2() {
         assert_eq!(c2.op, op, "{body}");
     }
 }
+
+/// The search stores a state as one byte string (`pack.rs`): every state a random run
+/// meets reads back as itself, and two states share a string only if they are equal.
+/// On every built-in general and history file and every classic built-in scenario as a
+/// general program (TSO buffers, preempted vCPUs, queued frees, held pins and logged
+/// writes among them), from the start and with dead locals forgotten, as the search
+/// stores them.
+#[test]
+fn a_packed_state_reads_back_as_itself_and_only_equal_states_share_a_string() {
+    use super::pack::{pack, unpack, Packed};
+    use std::collections::HashMap;
+    let mut progs: Vec<Arc<GProgram>> =
+        builtin_files().map(|(_, src)| load(src).unwrap()).collect();
+    for (_, src) in crate::program::BUILTIN {
+        let (_, mut cfg) = crate::program::load(src).unwrap();
+        progs.push(from_classic(&cfg).unwrap());
+        // The host's preemptions, where the mode has them.
+        if cfg.memory == crate::knob::Memory::Sc {
+            cfg.mode = crate::knob::Mode::KvmPvFlush;
+            progs.extend(from_classic(&cfg));
+        }
+    }
+    let (mut states, mut with) = (0, [0; 5]);
+    for p in &progs {
+        let mut seen: HashMap<Packed, GState> = HashMap::new();
+        let mut m = GMachine::new(p.clone(), true);
+        let mut back = m.st.clone();
+        let mut buf = Packed::new();
+        for run in 0..200u64 {
+            m.reset();
+            let mut x = run.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            for _ in 0..400 {
+                pack(&m.st, &mut buf);
+                unpack(&buf, &mut back);
+                assert_eq!(back, m.st, "{}", p.name);
+                match seen.get(&buf) {
+                    Some(s) => assert_eq!(*s, m.st, "{}: two states, one string", p.name),
+                    None => {
+                        seen.insert(buf.clone(), m.st.clone());
+                    }
+                }
+                let st = &m.st;
+                for (k, on) in [
+                    st.sb.iter().any(|b| !b.is_empty()),
+                    st.preempted != 0,
+                    st.tables.iter().any(|t| matches!(t, Life::Queued(_))),
+                    !st.held.is_empty(),
+                    !st.log.is_empty(),
+                ]
+                .into_iter()
+                .enumerate()
+                {
+                    with[k] += on as u32;
+                }
+                let en = m.enabled();
+                if en.is_empty() {
+                    break;
+                }
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let ch = en[(x % en.len() as u64) as usize];
+                m.step(ch);
+                if run % 2 == 1 {
+                    m.forget_dead(ch.cpu);
+                }
+            }
+        }
+        states += seen.len();
+    }
+    assert!(states > 10_000, "{states}");
+    assert!(
+        with.iter().all(|&n| n > 0),
+        "buffers, preempted, queued, held, log: {with:?}"
+    );
+}

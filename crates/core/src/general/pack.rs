@@ -1,0 +1,209 @@
+//! A general state as the exhaustive search stores it: every field of a [`GState`] in
+//! one byte string, so that a stored state is one allocation, not one a vector, and
+//! two states are equal exactly when their strings are. The program fixes how many
+//! CPUs, entries, tables, pages, locks, locals and words there are; only the write
+//! log, the store buffers and the held pins vary, and each is written with its length
+//! first, so the string of a state is the one string of it.
+
+use super::ir::Buffered;
+use super::state::{GState, Life, ReadReg};
+
+/// A state as one byte string ([`pack`], [`unpack`]).
+pub type Packed = Vec<u8>;
+
+/// Writes `s` into `out` (cleared first, its allocation kept).
+pub fn pack(s: &GState, out: &mut Packed) {
+    out.clear();
+    let mut w = Writer(out);
+    for &pc in &s.pc {
+        w.u16(pc);
+    }
+    w.u64(s.irq_off);
+    for &p in &s.pending {
+        w.u64(p);
+    }
+    for &v in &s.entries {
+        w.u64(v);
+    }
+    w.u16(s.log.len() as u16);
+    for &(e, v) in &s.log {
+        w.u8(e);
+        w.u64(v);
+    }
+    for &life in &s.tables {
+        match life {
+            Life::Unallocated => w.u8(0),
+            Life::Live => w.u8(1),
+            Life::Queued(m) => {
+                w.u8(2);
+                w.u64(m);
+            }
+            Life::Freed => w.u8(3),
+        }
+    }
+    for &n in &s.counts {
+        w.u32(n as u32);
+    }
+    w.0.extend_from_slice(&s.spin);
+    for &(owner, readers) in s.rw.iter().chain([&s.vma]) {
+        w.u8(owner);
+        w.u64(readers);
+    }
+    for &v in &s.locals {
+        w.u64(v);
+    }
+    for r in &s.reads {
+        w.u32(r.low);
+        w.u32(r.high);
+        w.u16(r.first_log);
+        w.u64(r.first_val);
+    }
+    w.u64(s.installed);
+    for b in &s.sb {
+        w.u8(b.len() as u8);
+        for &x in b {
+            match x {
+                Buffered::Entry { entry, mask, value } => {
+                    w.u8(0);
+                    w.u16(entry);
+                    w.u64(mask);
+                    w.u64(value);
+                }
+                Buffered::Unlock(l) => {
+                    w.u8(1);
+                    w.u16(l);
+                }
+                Buffered::Word { var, value } => {
+                    w.u8(2);
+                    w.u8(var);
+                    w.u8(value);
+                }
+            }
+        }
+    }
+    w.u64(s.preempted);
+    w.u8(s.held.len() as u8);
+    for &(pmd, index, page) in &s.held {
+        w.0.extend_from_slice(&[pmd, index, page]);
+    }
+    w.0.extend_from_slice(&s.words);
+}
+
+/// Reads `p` back into `s`, a state of the same program (its vectors have the
+/// program's lengths; their allocations are kept).
+pub fn unpack(p: &[u8], s: &mut GState) {
+    let mut r = Reader(p);
+    for pc in &mut s.pc {
+        *pc = r.u16();
+    }
+    s.irq_off = r.u64();
+    for x in &mut s.pending {
+        *x = r.u64();
+    }
+    for v in &mut s.entries {
+        *v = r.u64();
+    }
+    let n = r.u16();
+    s.log.clear();
+    for _ in 0..n {
+        let e = r.u8();
+        s.log.push((e, r.u64()));
+    }
+    for life in &mut s.tables {
+        *life = match r.u8() {
+            0 => Life::Unallocated,
+            1 => Life::Live,
+            2 => Life::Queued(r.u64()),
+            _ => Life::Freed,
+        };
+    }
+    for n in &mut s.counts {
+        *n = r.u32() as i32;
+    }
+    for l in &mut s.spin {
+        *l = r.u8();
+    }
+    for lock in s.rw.iter_mut().chain([&mut s.vma]) {
+        let owner = r.u8();
+        *lock = (owner, r.u64());
+    }
+    for v in &mut s.locals {
+        *v = r.u64();
+    }
+    for x in &mut s.reads {
+        *x = ReadReg {
+            low: r.u32(),
+            high: r.u32(),
+            first_log: r.u16(),
+            first_val: r.u64(),
+        };
+    }
+    s.installed = r.u64();
+    for b in &mut s.sb {
+        let n = r.u8();
+        b.clear();
+        for _ in 0..n {
+            b.push(match r.u8() {
+                0 => Buffered::Entry {
+                    entry: r.u16(),
+                    mask: r.u64(),
+                    value: r.u64(),
+                },
+                1 => Buffered::Unlock(r.u16()),
+                _ => Buffered::Word {
+                    var: r.u8(),
+                    value: r.u8(),
+                },
+            });
+        }
+    }
+    s.preempted = r.u64();
+    let n = r.u8();
+    s.held.clear();
+    for _ in 0..n {
+        s.held.push((r.u8(), r.u8(), r.u8()));
+    }
+    for w in &mut s.words {
+        *w = r.u8();
+    }
+    debug_assert!(r.0.is_empty(), "{} bytes left", r.0.len());
+}
+
+struct Writer<'a>(&'a mut Packed);
+
+impl Writer<'_> {
+    fn u8(&mut self, x: u8) {
+        self.0.push(x);
+    }
+    fn u16(&mut self, x: u16) {
+        self.0.extend_from_slice(&x.to_le_bytes());
+    }
+    fn u32(&mut self, x: u32) {
+        self.0.extend_from_slice(&x.to_le_bytes());
+    }
+    fn u64(&mut self, x: u64) {
+        self.0.extend_from_slice(&x.to_le_bytes());
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn take<const N: usize>(&mut self) -> [u8; N] {
+        let (head, rest) = self.0.split_at(N);
+        self.0 = rest;
+        head.try_into().expect("N bytes")
+    }
+    fn u8(&mut self) -> u8 {
+        self.take::<1>()[0]
+    }
+    fn u16(&mut self) -> u16 {
+        u16::from_le_bytes(self.take())
+    }
+    fn u32(&mut self) -> u32 {
+        u32::from_le_bytes(self.take())
+    }
+    fn u64(&mut self) -> u64 {
+        u64::from_le_bytes(self.take())
+    }
+}
