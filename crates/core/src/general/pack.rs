@@ -190,9 +190,9 @@ struct Reader<'a>(&'a [u8]);
 
 impl Reader<'_> {
     fn take<const N: usize>(&mut self) -> [u8; N] {
-        let (head, rest) = self.0.split_at(N);
+        let (head, rest) = self.0.split_first_chunk::<N>().expect("a packed state");
         self.0 = rest;
-        head.try_into().expect("N bytes")
+        *head
     }
     fn u8(&mut self) -> u8 {
         self.take::<1>()[0]

@@ -8,7 +8,7 @@
 //! found in the order one thread would have: every answer is the one-thread answer.
 
 use super::ir::GProgram;
-use super::machine::{GChoice, GMachine};
+use super::machine::{GChoice, GMachine, GState};
 use super::pack::{pack, unpack, Packed};
 use crate::bfs::{Index, Workers};
 use crate::hazard::{Hazard, Verdict};
@@ -167,18 +167,17 @@ enum Stop {
 /// budget before any successor, or a step's hazard after the successors of the choices
 /// before it.
 #[inline]
-#[allow(clippy::too_many_arguments)]
 fn expand(
     m: &mut GMachine,
-    en: &mut Vec<GChoice>,
+    (en, base, buf): &mut Scratch,
     x: &[u8],
-    buf: &mut Packed,
     depth: u32,
     max_depth: u32,
     transitions: &mut u64,
     mut succ: impl FnMut(GChoice, &Packed) -> bool,
 ) -> Option<Stop> {
-    unpack(x, &mut m.st);
+    unpack(x, base);
+    m.st.clone_from(base);
     m.enabled_into(en);
     if m.deadlocked(en) {
         return Some(Stop::AtState(Hazard::Deadlock));
@@ -192,7 +191,7 @@ fn expand(
     for (k, &ch) in en.iter().enumerate() {
         // The first choice steps from the state just unpacked.
         if k > 0 {
-            unpack(x, &mut m.st);
+            m.st.clone_from(base);
         }
         let h = m.step(ch);
         m.forget_dead(ch.cpu);
@@ -208,6 +207,10 @@ fn expand(
     None
 }
 
+/// What expanding a state works in, kept from state to state: the open choices, the
+/// state unpacked (each choice steps from a copy of it), a successor packed.
+type Scratch = (Vec<GChoice>, GState, Packed);
+
 /// A state that the search stops at: where, and why.
 type Found = (u32, Stop);
 
@@ -222,12 +225,10 @@ const PAR_ROUND: usize = 1 << 15;
 struct GSearch {
     opts: GCheckOptions,
     m: GMachine,
-    en: Vec<GChoice>,
+    scratch: Scratch,
     /// The state being expanded, copied out of `states` (which its successors may
     /// grow) into storage kept from state to state.
     cur: Packed,
-    /// Where each successor is packed before it is looked up.
-    buf: Packed,
     states: Vec<Packed>,
     parent: Vec<u32>,
     via: Vec<GChoice>,
@@ -251,9 +252,8 @@ impl GSearch {
             opts,
             states: vec![start.clone()],
             cur: start,
-            buf: Packed::new(),
+            scratch: (Vec::new(), m.st.clone(), Packed::new()),
             m,
-            en: Vec::new(),
             parent: vec![u32::MAX],
             via: vec![GChoice::step(0)],
             index,
@@ -311,9 +311,8 @@ impl GSearch {
         let mut full = false;
         let stop = expand(
             &mut self.m,
-            &mut self.en,
+            &mut self.scratch,
             &self.cur,
-            &mut self.buf,
             self.depth,
             self.opts.max_depth,
             &mut self.transitions,
@@ -355,10 +354,10 @@ impl GSearch {
             &hash_state,
             (lo, n),
             if cfg!(test) { 1 } else { 8 },
-            || (m0.clone(), Vec::new(), Packed::new()),
-            |(m, en, buf), x, e| {
+            || (m0.clone(), (Vec::new(), m0.st.clone(), Packed::new())),
+            |(m, scratch), x, e| {
                 let (from, mut taken) = (e.from, 0);
-                let stop = expand(m, en, x, buf, depth, max_depth, &mut taken, |ch, y| {
+                let stop = expand(m, scratch, x, depth, max_depth, &mut taken, |ch, y| {
                     e.emit(ch, y);
                     true
                 });
@@ -401,9 +400,8 @@ impl GSearch {
             let last = i == c.from as usize;
             expand(
                 &mut self.m,
-                &mut self.en,
+                &mut self.scratch,
                 &x,
-                &mut self.buf,
                 0,
                 u32::MAX,
                 &mut n,
