@@ -258,18 +258,6 @@ pub enum FreeHow {
     Rcu,
 }
 
-/// Whose open choices a step can change: see [`GOp::reach`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reach {
-    /// Only its own CPU's.
-    Own,
-    /// Also those of CPUs standing at a step that waits for a lock or a table.
-    Waiters,
-    /// Also every CPU's answer to an IPI.
-    Answers,
-    All,
-}
-
 /// One step of the general machine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum GOp {
@@ -365,50 +353,6 @@ pub enum GOp {
 }
 
 impl GOp {
-    /// Whose open choices taking this step can change besides its own CPU's; what
-    /// the others may do depends on nothing else it writes (an entry, a count, a
-    /// local, a word), so a run retests only those after it
-    /// ([`super::machine::GMachine::step_open`]).
-    pub fn reach(&self) -> Reach {
-        match self {
-            // A lock taken or released, a table allocated or freed, interrupts on (the
-            // end of a grace period): only a CPU standing at a step that waits for a
-            // lock or a table.
-            GOp::Lock(_)
-            | GOp::Unlock { .. }
-            | GOp::Trylock(_)
-            | GOp::Rw { .. }
-            | GOp::VmaStartWrite
-            | GOp::VmaStartRead
-            | GOp::VmaEndRead
-            | GOp::IrqOn
-            | GOp::Alloc { .. }
-            | GOp::Free { .. } => Reach::Waiters,
-            // An IPI sent: its targets may answer.
-            GOp::Flush { .. } | GOp::Sync => Reach::Answers,
-            GOp::Done => Reach::All,
-            GOp::IrqOff
-            | GOp::Fence
-            | GOp::Store { .. }
-            | GOp::Load { .. }
-            | GOp::NoneNow(_)
-            | GOp::Test { .. }
-            | GOp::PmdSame { .. }
-            | GOp::PteSame { .. }
-            | GOp::RangeNone(_)
-            | GOp::Map { .. }
-            | GOp::GetPage(_)
-            | GOp::TryGetPage(_)
-            | GOp::PutPage(_)
-            | GOp::Pinned(_)
-            | GOp::GupReturn { .. }
-            | GOp::WriteOnce(_)
-            | GOp::ReadOnce(_)
-            | GOp::Xchg(_)
-            | GOp::Jump => Reach::Own,
-        }
-    }
-
     /// The local the step writes, if any.
     pub fn dest(&self) -> Option<u8> {
         match *self {

@@ -1,13 +1,12 @@
 //! The general machine: a compiled program with its state (`state.rs`) and
 //! [`GMachine::step`], the one place its rules live. Runs, the exhaustive search and
-//! traces all step through it.
+//! traces all step through it; which steps are open is `enabled.rs`'s.
 
 use super::ir::{
-    Buffered, EntryRef, FreeHow, GOp, GProgram, LockSrc, PageSrc, Reach, TableSrc, DONE, NO_TABLE,
-    PTES,
+    Buffered, EntryRef, FreeHow, GOp, GProgram, LockSrc, PageSrc, TableSrc, DONE, NO_TABLE, PTES,
 };
+use super::reach::Wait;
 use crate::hazard::Hazard;
-use crate::machine::Enabled;
 use crate::prim::general::Test;
 use std::sync::Arc;
 
@@ -19,87 +18,27 @@ pub use super::state::{GChoice, GState, Life, ReadReg, NO_CPU};
 pub struct GMachine {
     pub(super) prog: Arc<GProgram>,
     /// Walkers start no new iteration once every other block is done (runs end).
-    drain: bool,
+    pub(super) drain: bool,
     all: u64,
     /// Each CPU's store-buffer capacity under TSO: its block's store instructions.
     pub(super) sb_cap: Vec<u8>,
     /// By pc: what the step there waits for besides its CPU's own IPIs and vCPU and
     /// its store buffer. Told once from the code, so that the enabled test of a step
     /// that waits for nothing (most) is a few loads.
-    waits: Vec<Wait>,
+    pub(super) waits: Vec<Wait>,
     /// `memory = tso` and `kvm-pv-flush`, read on every step: kept here, not behind
     /// the program's `Arc`.
     pub(super) tso: bool,
-    kvm: bool,
+    pub(super) kvm: bool,
     /// The `exists` clause has a condition on final words and registers.
     observes: bool,
     /// Some allocation waits for a table to be freed (`alloc = same-frame`): only then
     /// can a CPU's `local_irq_enable()`, ending a grace period, open another's step.
-    waits_for_free: bool,
+    pub(super) waits_for_free: bool,
     /// The state a run starts in: `reset` copies it into `st` (into vectors already
     /// allocated) instead of building a new state.
     init: GState,
     pub st: GState,
-}
-
-/// The choices open in a state ([`GMachine::open`]), kept across a run's steps by
-/// [`GMachine::step_open`]: it describes the machine's state until that state is
-/// changed otherwise (a reset, a state loaded into `st`), when [`GMachine::open`] must
-/// count it afresh.
-#[derive(Clone, Copy, Debug)]
-pub struct Open {
-    pub en: Enabled,
-    a: Around,
-}
-
-/// What a step waits for besides its CPU's own IPIs and vCPU (and, under TSO, its
-/// store buffer): [`GMachine::can_step`] tests it.
-#[derive(Clone, Copy, Debug)]
-enum Wait {
-    Nothing,
-    /// A block's end: it never steps.
-    End,
-    /// `spin_lock()`: the lock free.
-    Lock(LockSrc),
-    /// A reader-writer lock taken: no writer, and for writing no reader either.
-    Rw {
-        lock: u8,
-        write: bool,
-    },
-    /// `vma_start_write()`: no other CPU holding the VMA read lock.
-    VmaReaders,
-    /// `pte_alloc_one()` of a frame another table holds (`alloc = same-frame`): that
-    /// table freed.
-    Freed(u8),
-}
-
-impl Wait {
-    fn of(prog: &GProgram, op: GOp) -> Wait {
-        match op {
-            GOp::Done => Wait::End,
-            GOp::Lock(l) => Wait::Lock(l),
-            GOp::Rw {
-                lock,
-                write,
-                take: true,
-            } => Wait::Rw { lock, write },
-            GOp::VmaStartWrite => Wait::VmaReaders,
-            GOp::Alloc { table, .. } => match prog.tables[table as usize].reuses {
-                Some(r) => Wait::Freed(r),
-                None => Wait::Nothing,
-            },
-            _ => Wait::Nothing,
-        }
-    }
-}
-
-/// What the enabled tests share: see [`GMachine::around`].
-#[derive(Clone, Copy, Debug)]
-struct Around {
-    /// Every block but the walkers has finished.
-    writers_done: bool,
-    /// The CPUs some sender's IPI still waits for.
-    pending: u64,
 }
 
 /// What a value in an entry is.
@@ -282,230 +221,6 @@ impl GMachine {
                 .table_of(cpu, t)
                 .map(|t| self.prog.pmds.len() + t as usize),
         }
-    }
-
-    /// What every CPU's enabled test reads of the whole machine, gathered in one pass
-    /// (a random run asks of every CPU on every step).
-    fn around(&self) -> Around {
-        let mut a = Around {
-            writers_done: true,
-            pending: 0,
-        };
-        for c in 0..self.prog.cpus as usize {
-            a.writers_done &= self.prog.walkers >> c & 1 == 1 || self.st.pc[c] == DONE;
-            a.pending |= self.st.pending[c];
-        }
-        a
-    }
-
-    /// Whether `cpu`'s next program step can run now.
-    fn can_step(&self, cpu: u8, a: Around) -> bool {
-        let c = cpu as usize;
-        let pc = self.st.pc[c];
-        if pc == DONE || self.st.pending[c] != 0 || self.st.preempted >> cpu & 1 == 1 {
-            return false;
-        }
-        if self.drain && a.writers_done && self.is_walker(cpu) && pc == self.prog.entry[c] {
-            return false;
-        }
-        if self.tso
-            && self
-                .buffer_blocks(cpu, self.prog.code[pc as usize].op)
-                .is_some()
-        {
-            return false;
-        }
-        match self.waits[pc as usize] {
-            Wait::Nothing => true,
-            Wait::End => false,
-            Wait::Lock(l) => self
-                .lock_of(cpu, l)
-                .is_none_or(|l| self.st.spin[l] == NO_CPU),
-            Wait::Rw { lock, write } => {
-                let (w, r) = self.st.rw[lock as usize];
-                w == NO_CPU && (!write || r == 0)
-            }
-            Wait::VmaReaders => self.st.vma.1 & !(1u64 << cpu) == 0,
-            Wait::Freed(r) => self.st.tables[r as usize] == Life::Freed,
-        }
-    }
-
-    /// Taking an interrupt is serializing: under TSO a CPU answers with an empty buffer.
-    /// Under `kvm-pv-flush` a walker's answer choice is the host's: resume its vCPU if
-    /// preempted, else deliver an IPI it can take, else preempt it (not once the
-    /// writers of a run that drains are done, so that runs end).
-    fn can_ack(&self, cpu: u8, a: Around) -> bool {
-        let deliverable = self.deliverable_in(cpu, a.pending);
-        if self.host_schedules(cpu) {
-            let preempted = self.st.preempted >> cpu & 1 == 1;
-            return preempted || deliverable || !(self.drain && a.writers_done);
-        }
-        deliverable
-    }
-
-    /// Whether `cpu` can take an IPI now: one is pending for it, its interrupts are on,
-    /// and (taking an interrupt is serializing) its store buffer is empty.
-    pub(super) fn deliverable(&self, cpu: u8) -> bool {
-        self.deliverable_in(cpu, self.around().pending)
-    }
-
-    /// [`GMachine::deliverable`], given every sender's pending CPUs in one mask.
-    fn deliverable_in(&self, cpu: u8, pending: u64) -> bool {
-        self.st.irq_off >> cpu & 1 == 0
-            && pending >> cpu & 1 == 1
-            && self.st.sb[cpu as usize].is_empty()
-    }
-
-    /// Whether the host preempts and resumes `cpu` (a walker under `kvm-pv-flush`).
-    pub(super) fn host_schedules(&self, cpu: u8) -> bool {
-        self.kvm && self.is_walker(cpu)
-    }
-
-    /// The choices open now, program steps first, then acknowledgements, then drains,
-    /// each by CPU.
-    pub fn enabled(&self) -> Vec<GChoice> {
-        let mut v = Vec::new();
-        self.enabled_into(&mut v);
-        v
-    }
-
-    /// [`GMachine::enabled`] into `v` (cleared first): runs reuse one buffer.
-    pub fn enabled_into(&self, v: &mut Vec<GChoice>) {
-        v.clear();
-        v.extend(self.enabled_set().iter().map(GChoice::from));
-    }
-
-    /// The choices open now as CPU masks: what a random run draws from without
-    /// building [`GMachine::enabled`]'s list (in the same order: [`Enabled::nth`]).
-    pub fn enabled_set(&self) -> Enabled {
-        self.open().en
-    }
-
-    /// The choices open now, with what every CPU's test of them shared.
-    pub fn open(&self) -> Open {
-        let a = self.around();
-        let mut en = Enabled::default();
-        for cpu in 0..self.prog.cpus {
-            self.test_cpu(cpu, a, &mut en);
-        }
-        Open { en, a }
-    }
-
-    /// Sets `cpu`'s bits of `en`: its program step, its answer, its drain.
-    #[inline(always)]
-    fn test_cpu(&self, cpu: u8, a: Around, en: &mut Enabled) {
-        let bit = 1u64 << cpu;
-        let set = |m: &mut u64, on: bool| *m = *m & !bit | (on as u64) << cpu;
-        set(&mut en.prog, self.can_step(cpu, a));
-        set(&mut en.ack, self.can_ack(cpu, a));
-        set(
-            &mut en.drain,
-            self.tso && !self.st.sb[cpu as usize].is_empty(),
-        );
-    }
-
-    /// Takes one step, as [`GMachine::step`], and returns with its hazard the choices
-    /// open after it, kept from `before` (what [`GMachine::open`] or this said last)
-    /// rather than tested afresh.
-    pub fn step_open(&mut self, ch: GChoice, before: Open) -> (Option<Hazard>, Open) {
-        let op = self.op(ch.cpu);
-        let h = self.step(ch);
-        (h, self.open_after(before, ch, op))
-    }
-
-    /// The choices open after `ch`, a step of `op`, was taken from `before` (what
-    /// [`GMachine::open`] said then): its own CPU retested, and the others only where
-    /// the step can have changed theirs ([`GOp::reach`]); an answer, a drain, a block's
-    /// last step (the writers may be done) test them all. What a random run calls
-    /// after each step, where retesting every CPU was most of a step's cost.
-    fn open_after(&self, before: Open, ch: GChoice, op: GOp) -> Open {
-        let cpu = ch.cpu;
-        let mut reach = op.reach();
-        // Without an allocation waiting for a freed frame, the end of a grace period
-        // opens nothing.
-        if matches!(op, GOp::IrqOn) && !self.waits_for_free {
-            reach = Reach::Own;
-        }
-        if ch.ack || ch.drain || self.st.pc[cpu as usize] == DONE {
-            reach = Reach::All;
-        }
-        let mut o = before;
-        match reach {
-            Reach::All => o = self.open(),
-            Reach::Own => self.test_cpu(cpu, o.a, &mut o.en),
-            Reach::Waiters => {
-                self.test_cpu(cpu, o.a, &mut o.en);
-                for d in (0..self.prog.cpus).filter(|&d| d != cpu) {
-                    let pc = self.st.pc[d as usize];
-                    if pc != DONE && !matches!(self.waits[pc as usize], Wait::Nothing) {
-                        let on = self.can_step(d, o.a);
-                        o.en.prog = o.en.prog & !(1 << d) | (on as u64) << d;
-                    }
-                }
-            }
-            Reach::Answers => {
-                // The IPI's targets are pending now too.
-                o.a.pending |= self.st.pending[cpu as usize];
-                self.test_cpu(cpu, o.a, &mut o.en);
-                for d in (0..self.prog.cpus).filter(|&d| d != cpu) {
-                    let on = self.can_ack(d, o.a);
-                    o.en.ack = o.en.ack & !(1 << d) | (on as u64) << d;
-                }
-            }
-        }
-        debug_assert_eq!(o.en, self.open().en, "after {ch:?} ({op:?})");
-        o
-    }
-
-    pub fn is_enabled(&self, ch: GChoice) -> bool {
-        ch.cpu < self.prog.cpus
-            && match (ch.ack, ch.drain) {
-                (true, false) => self.can_ack(ch.cpu, self.around()),
-                (false, true) => !self.st.sb[ch.cpu as usize].is_empty(),
-                (false, false) => self.can_step(ch.cpu, self.around()),
-                (true, true) => false,
-            }
-    }
-
-    /// A deadlock: something has not finished (a block other than a walker, a walker
-    /// inside an iteration, an IPI), and nothing can move it: every open choice, if
-    /// any, is a walker starting a fresh iteration, which releases nothing anyone waits
-    /// for.
-    pub fn deadlocked(&self, enabled: &[GChoice]) -> bool {
-        let mut en = Enabled::default();
-        for ch in enabled {
-            let m = match (ch.ack, ch.drain) {
-                (true, _) => &mut en.ack,
-                (_, true) => &mut en.drain,
-                _ => &mut en.prog,
-            };
-            *m |= 1 << ch.cpu;
-        }
-        self.deadlocked_in(en)
-    }
-
-    /// [`GMachine::deadlocked`], of the choices as masks.
-    pub fn deadlocked_in(&self, en: Enabled) -> bool {
-        // Cheapest first: a random run asks on every step, and almost always some
-        // answer, drain or step other than a fresh iteration is open.
-        // A block other than a walker that can step is not stuck, whatever else holds.
-        if en.ack != 0 || en.drain != 0 || en.prog & !self.prog.walkers != 0 {
-            return false;
-        }
-        // Walkers at their entry (fresh), walkers inside an iteration.
-        let (mut fresh, mut inside) = (0u64, 0u64);
-        for c in 0..self.prog.cpus {
-            if self.is_walker(c) {
-                let m = if self.at_entry(c) {
-                    &mut fresh
-                } else {
-                    &mut inside
-                };
-                *m |= 1 << c;
-            }
-        }
-        let a = self.around();
-        en.prog & !fresh == 0 && (!a.writers_done || inside != 0 || a.pending != 0)
     }
 
     /// Takes one step; `ch` must be enabled. Returns the hazard the step raised, or
