@@ -283,3 +283,22 @@ fn the_coordinator_reports_progress_and_starts_once() {
     assert_eq!(classes, [1, 2, 3, 4, 5]);
     assert!(layers > 10, "{layers}");
 }
+
+/// A state's owner among the parts is its hash's bits 24 to 39 scaled to the part
+/// count: every part owns a share (the page's workers split the states evenly), which
+/// the answer-level tests cannot see, since any split gives the same answer.
+#[test]
+fn each_part_owns_its_share_of_the_hashes() {
+    use super::part::owner;
+    assert_eq!(owner(0, 4), 0);
+    assert_eq!(owner(0x8000 << 24, 2), 1);
+    assert_eq!(owner(0xffff << 24 | 0xff_ffff, 4), 3);
+    assert_eq!(owner(0x4000 << 24 | 1 << 40, 4), 1, "bits past 39 ignored");
+    for n in 1..=8usize {
+        let mut seen = vec![0u32; n];
+        for k in 0..4096u64 {
+            seen[owner(k << 28, n)] += 1;
+        }
+        assert!(seen.iter().all(|&c| c > 0), "{n} parts: {seen:?}");
+    }
+}
