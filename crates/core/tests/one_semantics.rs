@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use tornsim_core::check::{check, matrix_configs, CheckOptions};
 use tornsim_core::config::{Alloc, Apic, Memory};
 use tornsim_core::general::{self, GChoice, GMachine, GState};
-use tornsim_core::machine::{Choice, Machine, State};
+use tornsim_core::machine::{Choice, Enabled, Machine, State};
 use tornsim_core::program::{self, BUILTIN};
 use tornsim_core::{Config, Hazard};
 
@@ -48,12 +48,17 @@ fn sorted(choices: impl Iterator<Item = Ch>) -> Vec<Ch> {
     v
 }
 
+/// Open choices, as masks, listed.
+fn listed(en: Enabled) -> Vec<Ch> {
+    sorted(en.iter().map(|c| (c.cpu, c.ack, c.drain)))
+}
+
 fn classic_open(m: &Machine) -> Vec<Ch> {
-    sorted(m.enabled().iter().map(|c| (c.cpu, c.ack, c.drain)))
+    listed(m.enabled())
 }
 
 fn general_open(g: &GMachine) -> Vec<Ch> {
-    sorted(g.enabled().iter().map(|c| (c.cpu, c.ack, c.drain)))
+    listed(g.enabled_set())
 }
 
 /// One step on both: the hazard each raised (the classic machine's observed final
@@ -92,7 +97,7 @@ fn lockstep(cfg: &Config, runs: u64, frame: Option<u64>) -> Result<(), String> {
                     "run {run} step {step}: classic opens {a:?}, general {b:?}"
                 ));
             }
-            let k = sorted(kept.en.iter().map(|c| (c.cpu, c.ack, c.drain)));
+            let k = listed(kept.en);
             if k != b {
                 return Err(format!(
                     "run {run} step {step}: the general run kept {k:?} open, not {b:?}"
@@ -224,8 +229,11 @@ fn both_machines_have_the_same_state_graph_on_every_builtin_scenario() {
                 let mut kept = g.open();
                 let (hc, hg) = step_both(&mut m, &mut g, &mut kept, ch);
                 assert_eq!(hc, hg, "{name}");
-                let k = sorted(kept.en.iter().map(|c| (c.cpu, c.ack, c.drain)));
-                assert_eq!(k, general_open(&g), "{name}: kept open after {ch:?}");
+                assert_eq!(
+                    listed(kept.en),
+                    general_open(&g),
+                    "{name}: kept open after {ch:?}"
+                );
                 g.forget_dead(ch.0);
                 let next = (m.state().clone(), g.st.clone());
                 if hc.is_none() && seen.insert(next.clone()) {

@@ -24,7 +24,7 @@ pub struct Open {
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Around {
     /// Every block but the walkers has finished.
-    writers_done: bool,
+    pub(super) writers_done: bool,
     /// The CPUs some sender's IPI still waits for.
     pending: u64,
 }
@@ -32,7 +32,7 @@ pub(super) struct Around {
 impl GMachine {
     /// What every CPU's enabled test reads of the whole machine, gathered in one pass
     /// (a random run asks of every CPU on every step).
-    fn around(&self) -> Around {
+    pub(super) fn around(&self) -> Around {
         let mut a = Around {
             writers_done: true,
             pending: 0,
@@ -140,14 +140,10 @@ impl GMachine {
     /// Sets `cpu`'s bits of `en`: its program step, its answer, its drain.
     #[inline(always)]
     fn test_cpu(&self, cpu: u8, a: Around, en: &mut Enabled) {
-        let bit = 1u64 << cpu;
-        let set = |m: &mut u64, on: bool| *m = *m & !bit | (on as u64) << cpu;
-        set(&mut en.prog, self.can_step(cpu, a));
-        set(&mut en.ack, self.can_ack(cpu, a));
-        set(
-            &mut en.drain,
-            self.tso && !self.st.sb[cpu as usize].is_empty(),
-        );
+        set_bit(&mut en.prog, cpu, self.can_step(cpu, a));
+        set_bit(&mut en.ack, cpu, self.can_ack(cpu, a));
+        let drain = self.tso && !self.st.sb[cpu as usize].is_empty();
+        set_bit(&mut en.drain, cpu, drain);
     }
 
     /// Takes one step, as [`GMachine::step`], and returns with its hazard the choices
@@ -167,11 +163,6 @@ impl GMachine {
     fn open_after(&self, before: Open, ch: GChoice, op: GOp) -> Open {
         let cpu = ch.cpu;
         let mut reach = op.reach();
-        // Without an allocation waiting for a freed frame, the end of a grace period
-        // opens nothing.
-        if matches!(op, GOp::IrqOn) && !self.waits_for_free {
-            reach = Reach::Own;
-        }
         if ch.ack || ch.drain || self.st.pc[cpu as usize] == DONE {
             reach = Reach::All;
         }
@@ -184,8 +175,7 @@ impl GMachine {
                 for d in (0..self.prog.cpus).filter(|&d| d != cpu) {
                     let pc = self.st.pc[d as usize];
                     if pc != DONE && !matches!(self.waits[pc as usize], Wait::Nothing) {
-                        let on = self.can_step(d, o.a);
-                        o.en.prog = o.en.prog & !(1 << d) | (on as u64) << d;
+                        set_bit(&mut o.en.prog, d, self.can_step(d, o.a));
                     }
                 }
             }
@@ -194,8 +184,7 @@ impl GMachine {
                 o.a.pending |= self.st.pending[cpu as usize];
                 self.test_cpu(cpu, o.a, &mut o.en);
                 for d in (0..self.prog.cpus).filter(|&d| d != cpu) {
-                    let on = self.can_ack(d, o.a);
-                    o.en.ack = o.en.ack & !(1 << d) | (on as u64) << d;
+                    set_bit(&mut o.en.ack, d, self.can_ack(d, o.a));
                 }
             }
         }
@@ -213,24 +202,10 @@ impl GMachine {
             }
     }
 
-    /// A deadlock: something has not finished (a block other than a walker, a walker
-    /// inside an iteration, an IPI), and nothing can move it: every open choice, if
-    /// any, is a walker starting a fresh iteration, which releases nothing anyone waits
-    /// for.
-    pub fn deadlocked(&self, enabled: &[GChoice]) -> bool {
-        let mut en = Enabled::default();
-        for ch in enabled {
-            let m = match (ch.ack, ch.drain) {
-                (true, _) => &mut en.ack,
-                (_, true) => &mut en.drain,
-                _ => &mut en.prog,
-            };
-            *m |= 1 << ch.cpu;
-        }
-        self.deadlocked_in(en)
-    }
-
-    /// [`GMachine::deadlocked`], of the choices as masks.
+    /// A deadlock, given the choices open (`en`): something has not finished (a block
+    /// other than a walker, a walker inside an iteration, an IPI), and nothing can move
+    /// it: every open choice, if any, is a walker starting a fresh iteration, which
+    /// releases nothing anyone waits for.
     pub fn deadlocked_in(&self, en: Enabled) -> bool {
         // Cheapest first: a random run asks on every step, and almost always some
         // answer, drain or step other than a fresh iteration is open.
@@ -253,4 +228,10 @@ impl GMachine {
         let a = self.around();
         en.prog & !fresh == 0 && (!a.writers_done || inside != 0 || a.pending != 0)
     }
+}
+
+/// Sets bit `cpu` of mask `m` to `on`.
+#[inline(always)]
+fn set_bit(m: &mut u64, cpu: u8, on: bool) {
+    *m = *m & !(1 << cpu) | (on as u64) << cpu;
 }

@@ -389,8 +389,7 @@ pub(super) fn replay_each(
             },
         );
     }
-    let en = m.enabled();
-    Ok(m.deadlocked(&en))
+    Ok(m.deadlocked_in(m.enabled_set()))
 }
 
 impl GTrace {

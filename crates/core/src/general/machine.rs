@@ -32,9 +32,6 @@ pub struct GMachine {
     pub(super) kvm: bool,
     /// The `exists` clause has a condition on final words and registers.
     observes: bool,
-    /// Some allocation waits for a table to be freed (`alloc = same-frame`): only then
-    /// can a CPU's `local_irq_enable()`, ending a grace period, open another's step.
-    pub(super) waits_for_free: bool,
     /// The state a run starts in: `reset` copies it into `st` (into vectors already
     /// allocated) instead of building a new state.
     init: GState,
@@ -76,10 +73,8 @@ impl GMachine {
             .collect();
         let tso = prog.cfg.memory == crate::knob::Memory::Tso;
         let waits: Vec<Wait> = prog.code.iter().map(|i| Wait::of(&prog, i.op)).collect();
-        let waits_for_free = waits.iter().any(|w| matches!(w, Wait::Freed(_)));
         GMachine {
             waits,
-            waits_for_free,
             tso,
             kvm: prog.cfg.platform.kvm(),
             prog,
@@ -124,7 +119,7 @@ impl GMachine {
 
     /// Every block but the walkers has finished.
     pub fn writers_done(&self) -> bool {
-        (0..self.prog.cpus).all(|c| self.is_walker(c) || self.st.pc[c as usize] == DONE)
+        self.around().writers_done
     }
 
     /// The run is over: writers done, walkers between iterations, no IPI outstanding.

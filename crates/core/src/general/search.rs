@@ -161,7 +161,7 @@ enum Stop {
     States,
 }
 
-/// Expands `x` (in the layer at `depth`): calls `succ` with each successor, in the order
+/// Expands the state unpacked in the scratch's `base` (in the layer at `depth`): calls `succ` with each successor, in the order
 /// of the choices, until it answers false, and counts the transitions taken. Returns
 /// what ends the search, if anything: a deadlock, an observed final state or the depth
 /// budget before any successor, or a step's hazard after the successors of the choices
@@ -170,16 +170,16 @@ enum Stop {
 fn expand(
     m: &mut GMachine,
     (en, base, buf): &mut Scratch,
-    x: &[u8],
     depth: u32,
     max_depth: u32,
     transitions: &mut u64,
     mut succ: impl FnMut(GChoice, &Packed) -> bool,
 ) -> Option<Stop> {
-    unpack(x, base);
     m.st.clone_from(base);
-    m.enabled_into(en);
-    if m.deadlocked(en) {
+    let open = m.enabled_set();
+    en.clear();
+    en.extend(open.iter().map(GChoice::from));
+    if m.deadlocked_in(open) {
         return Some(Stop::AtState(Hazard::Deadlock));
     }
     if m.observed() && m.prog.exists.asks(Hazard::Observed) {
@@ -189,7 +189,7 @@ fn expand(
         return Some(Stop::Depth);
     }
     for (k, &ch) in en.iter().enumerate() {
-        // The first choice steps from the state just unpacked.
+        // The first choice steps from the state just copied.
         if k > 0 {
             m.st.clone_from(base);
         }
@@ -208,7 +208,8 @@ fn expand(
 }
 
 /// What expanding a state works in, kept from state to state: the open choices, the
-/// state unpacked (each choice steps from a copy of it), a successor packed.
+/// state unpacked from its string (`base`: each choice steps from a copy of it, and
+/// the stored states may grow meanwhile), a successor packed.
 type Scratch = (Vec<GChoice>, GState, Packed);
 
 /// A state that the search stops at: where, and why.
@@ -226,9 +227,6 @@ struct GSearch {
     opts: GCheckOptions,
     m: GMachine,
     scratch: Scratch,
-    /// The state being expanded, copied out of `states` (which its successors may
-    /// grow) into storage kept from state to state.
-    cur: Packed,
     states: Vec<Packed>,
     parent: Vec<u32>,
     via: Vec<GChoice>,
@@ -250,8 +248,7 @@ impl GSearch {
         index.insert(hash_state(&start), 0, |_| unreachable!("one state"));
         GSearch {
             opts,
-            states: vec![start.clone()],
-            cur: start,
+            states: vec![start],
             scratch: (Vec::new(), m.st.clone(), Packed::new()),
             m,
             parent: vec![u32::MAX],
@@ -306,13 +303,12 @@ impl GSearch {
             &mut self.via,
             &mut self.index,
         );
-        self.cur.clone_from(&states[from as usize]);
+        unpack(&states[from as usize], &mut self.scratch.1);
         let max_states = self.opts.max_states;
         let mut full = false;
         let stop = expand(
             &mut self.m,
             &mut self.scratch,
-            &self.cur,
             self.depth,
             self.opts.max_depth,
             &mut self.transitions,
@@ -357,7 +353,8 @@ impl GSearch {
             || (m0.clone(), (Vec::new(), m0.st.clone(), Packed::new())),
             |(m, scratch), x, e| {
                 let (from, mut taken) = (e.from, 0);
-                let stop = expand(m, scratch, x, depth, max_depth, &mut taken, |ch, y| {
+                unpack(x, &mut scratch.1);
+                let stop = expand(m, scratch, depth, max_depth, &mut taken, |ch, y| {
                     e.emit(ch, y);
                     true
                 });
@@ -396,12 +393,11 @@ impl GSearch {
     fn recount(&mut self, lo: usize, c: &crate::bfs::Cand<Packed, GChoice>) -> u64 {
         let mut n = 0;
         for i in lo..=c.from as usize {
-            let x = self.states[i].clone();
+            unpack(&self.states[i], &mut self.scratch.1);
             let last = i == c.from as usize;
             expand(
                 &mut self.m,
                 &mut self.scratch,
-                &x,
                 0,
                 u32::MAX,
                 &mut n,
