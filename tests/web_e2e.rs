@@ -46,41 +46,55 @@ fn the_page_runs_batches_in_a_worker_and_finds_torn_reads() {
         "document.getElementById('start').click(); return 0",
         STATUS_DONE,
     );
-    b.js(&arm_longtasks(&b));
-    b.js("document.getElementById('start').click(); return 0");
-    let status = b.wait_for("the batch to finish", 240, STATUS, |v| {
-        v.as_str().unwrap_or("").starts_with("done")
-    });
-    let text = status.as_str().unwrap().to_string();
-    assert!(text.contains(" worker"), "{text}");
-    let torn = b.js(TORN);
-    let lanes: Vec<(String, u64)> = torn
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r[0].as_str().unwrap().to_string(), r[1].as_u64().unwrap()))
-        .collect();
-    let get = |l: &str| lanes.iter().find(|x| x.0 == l).map(|x| x.1).unwrap();
-    assert!(get("after-unlock") > 0, "{lanes:?}");
-    assert!(get("none") > 0, "{lanes:?}");
-    assert_eq!(get("under-ptl"), 0, "{lanes:?}");
-    assert_eq!(get("flush-sync-skip"), 0, "{lanes:?}");
-    // A chart series per placement.
-    let series = b.js("return document.querySelectorAll('polyline.series').length");
-    assert_eq!(series, 4);
-    // Long tasks are reported after they end: give the observer a moment.
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let longest = b.js("return window.__longest").as_f64().unwrap_or(0.0);
-    let long = b.js("return window.__long").as_u64().unwrap_or(0);
-    let rate = text.split('·').nth(2).unwrap_or("").trim().to_string();
-    eprintln!("e2e: {text}; lanes {lanes:?}; longest main-thread task {longest:.0} ms; {rate}");
-    assert_eq!(
-        long,
-        0,
-        "a {longest:.0} ms task on the main thread; [start ms, ms] after the click: {}; status changes: {}",
-        b.js("return window.__lt"),
-        b.js("return window.__marks")
-    );
+    // A long task seen in one batch is measured again in a fresh batch (after Reset),
+    // up to three batches: a host that stalls the page's thread once (a CI run on a
+    // loaded machine once saw one 306 ms task in a 2 s batch, 0 ms here in every run)
+    // is not the page blocking it, and work done on the main thread shows in every batch.
+    let mut batches = Vec::new();
+    loop {
+        b.js(&arm_longtasks(&b));
+        b.js("document.getElementById('start').click(); return 0");
+        let status = b.wait_for("the batch to finish", 240, STATUS, |v| {
+            v.as_str().unwrap_or("").starts_with("done")
+        });
+        let text = status.as_str().unwrap().to_string();
+        assert!(text.contains(" worker"), "{text}");
+        let torn = b.js(TORN);
+        let lanes: Vec<(String, u64)> = torn
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r[0].as_str().unwrap().to_string(), r[1].as_u64().unwrap()))
+            .collect();
+        let get = |l: &str| lanes.iter().find(|x| x.0 == l).map(|x| x.1).unwrap();
+        assert!(get("after-unlock") > 0, "{lanes:?}");
+        assert!(get("none") > 0, "{lanes:?}");
+        assert_eq!(get("under-ptl"), 0, "{lanes:?}");
+        assert_eq!(get("flush-sync-skip"), 0, "{lanes:?}");
+        // A chart series per placement.
+        let series = b.js("return document.querySelectorAll('polyline.series').length");
+        assert_eq!(series, 4);
+        // Long tasks are reported after they end: give the observer a moment.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let longest = b.js("return window.__longest").as_f64().unwrap_or(0.0);
+        let long = b.js("return window.__long").as_u64().unwrap_or(0);
+        let rate = text.split('·').nth(2).unwrap_or("").trim().to_string();
+        eprintln!("e2e: {text}; lanes {lanes:?}; longest main-thread task {longest:.0} ms; {rate}");
+        batches.push(format!(
+            "{long} long tasks, [start ms, ms] after the click: {}; status changes: {}",
+            b.js("return window.__lt"),
+            b.js("return window.__marks")
+        ));
+        if long == 0 || batches.len() == 3 {
+            assert_eq!(
+                long, 0,
+                "a long task on the main thread in every batch: {batches:#?}"
+            );
+            break;
+        }
+        b.js("document.getElementById('reset').click(); return 0");
+        b.wait_for("the reset", 10, STATUS_DONE, |v| v == false);
+    }
     if let Ok(dir) = std::env::var("TORNSIM_SCREENSHOT") {
         b.js("document.querySelector('button.open-trace')?.click(); return 0");
         std::thread::sleep(std::time::Duration::from_millis(500));
@@ -166,24 +180,34 @@ fn cost_runs_checks_and_trace_stepping_take_no_long_task() {
         |v| v == 1,
     );
     let mut report = Vec::new();
-    let mut measure = |what: &str, start: &str, done: &str| {
-        b.js(&arm_longtasks(&b));
-        b.js(start);
-        b.wait_for(what, 240, done, |v| v == true);
-        // Long tasks are reported after they end: give the observer a moment.
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        let longest = b.js("return window.__longest").as_f64().unwrap_or(0.0);
-        let long = b.js("return window.__long").as_u64().unwrap_or(0);
-        report.push(format!(
-            "{what}: {long} long tasks, longest {longest:.0} ms"
-        ));
-        assert_eq!(
-            long,
-            0,
-            "{what}: longest main-thread task {longest:.0} ms; [start ms, ms] after the click: {}; status changes: {}",
-            b.js("return window.__lt"),
-            b.js("return window.__marks")
-        );
+    // `again`: a work that can be readied again by Reset is measured again when a long
+    // task shows, up to three times (see the compare test: a host's one-off stall is not
+    // the page blocking its thread); the checker and the stepping run once.
+    let mut measure = |what: &str, start: &str, done: &str, again: bool| {
+        let mut tries = Vec::new();
+        loop {
+            b.js(&arm_longtasks(&b));
+            b.js(start);
+            b.wait_for(what, 240, done, |v| v == true);
+            // Long tasks are reported after they end: give the observer a moment.
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            let longest = b.js("return window.__longest").as_f64().unwrap_or(0.0);
+            let long = b.js("return window.__long").as_u64().unwrap_or(0);
+            report.push(format!(
+                "{what}: {long} long tasks, longest {longest:.0} ms"
+            ));
+            tries.push(format!(
+                "longest main-thread task {longest:.0} ms; [start ms, ms] after the click: {}; status changes: {}",
+                b.js("return window.__lt"),
+                b.js("return window.__marks")
+            ));
+            if long == 0 || !again || tries.len() == 3 {
+                assert_eq!(long, 0, "{what}: {tries:#?}");
+                break;
+            }
+            b.js("document.getElementById('reset').click(); return 0");
+            b.wait_for("the reset", 10, STATUS_DONE, |v| v == false);
+        }
     };
     // As in the compare test: measured on a page that has done a cost run already.
     warm_up(
@@ -195,6 +219,7 @@ fn cost_runs_checks_and_trace_stepping_take_no_long_task() {
         "the cost run and its rates",
         "document.getElementById('cost').click(); return 0",
         COST_DONE,
+        true,
     );
     let rows = b.js(
         "return [...document.querySelectorAll('g.rate-row text.note')].map(e => e.textContent)",
@@ -203,16 +228,19 @@ fn cost_runs_checks_and_trace_stepping_take_no_long_task() {
         "the checker",
         "location.hash = 'preset=seed-thread-v1&runs=1000'; return 0",
         "return !!document.getElementById('check') && !document.getElementById('check').disabled",
+        false,
     );
     measure(
         "the checker run",
         "document.getElementById('check').click(); return 0",
         "return /torn/.test(document.getElementById('verdict')?.textContent || '') && !!document.querySelector('#verdict ~ * button.open-trace, button.open-trace')",
+        false,
     );
     measure(
         "stepping a trace",
         "document.querySelector('button.open-trace').click(); const next = () => document.querySelector('button[aria-label=\"next step\"]'); let n = 0; const tick = () => { const b = next(); if (b) { b.click(); n++; } if (n < 12) setTimeout(tick, 30); else window.__stepped = true; }; window.__stepped = false; tick(); return 0",
         "return window.__stepped === true",
+        false,
     );
     eprintln!("e2e long tasks: {}; rates {rows}", report.join("; "));
 }
