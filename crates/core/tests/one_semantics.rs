@@ -71,8 +71,7 @@ fn step_both(
 ) -> (Option<Hazard>, Option<Hazard>) {
     let e = m.step(Choice { cpu, ack, drain });
     let hc = e.hazard().or(m.observed().then_some(Hazard::Observed));
-    let hg;
-    (hg, *kept) = g.step_open(GChoice { cpu, ack, drain }, *kept);
+    let hg = g.step_open(GChoice { cpu, ack, drain }, kept);
     (hc, hg)
 }
 
@@ -355,7 +354,8 @@ fn a_grace_period_ended_by_enabling_interrupts_opens_the_waiting_allocation() {
                 g.st = s.clone();
                 let before = g.open();
                 let was_off = g.st.irq_off >> ch.cpu & 1 == 1;
-                let (h, kept) = g.step_open(ch, before);
+                let mut kept = before;
+                let h = g.step_open(ch, &mut kept);
                 // Only local_irq_enable() turns a CPU's interrupts back on.
                 let irq_on = was_off && g.st.irq_off >> ch.cpu & 1 == 0;
                 assert_eq!(kept.en, g.enabled_set(), "{name}: after {ch:?}");

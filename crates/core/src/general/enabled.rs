@@ -4,7 +4,7 @@
 //! a run keeps the open choices from step to step instead of testing every CPU again.
 //! One more `impl` of [`GMachine`].
 
-use super::ir::{GOp, DONE};
+use super::ir::DONE;
 use super::machine::{GChoice, GMachine, Life, NO_CPU};
 use super::reach::{Reach, Wait};
 use crate::hazard::Hazard;
@@ -45,6 +45,7 @@ impl GMachine {
     }
 
     /// Whether `cpu`'s next program step can run now.
+    #[inline(always)]
     fn can_step(&self, cpu: u8, a: Around) -> bool {
         let c = cpu as usize;
         let pc = self.st.pc[c];
@@ -146,29 +147,34 @@ impl GMachine {
         set_bit(&mut en.drain, cpu, drain);
     }
 
-    /// Takes one step, as [`GMachine::step`], and returns with its hazard the choices
-    /// open after it, kept from `before` (what [`GMachine::open`] or this said last)
-    /// rather than tested afresh.
-    pub fn step_open(&mut self, ch: GChoice, before: Open) -> (Option<Hazard>, Open) {
-        let op = self.op(ch.cpu);
+    /// Takes one step, as [`GMachine::step`], and brings `open` (what
+    /// [`GMachine::open`] or this said last) up to the choices open after it, kept
+    /// rather than tested afresh; returns the step's hazard.
+    pub fn step_open(&mut self, ch: GChoice, open: &mut Open) -> Option<Hazard> {
+        // What the step can change, told before it moves the pc.
+        let reach = match self.st.pc[ch.cpu as usize] {
+            _ if ch.ack || ch.drain => Reach::All,
+            DONE => Reach::All,
+            pc => self.reaches[pc as usize],
+        };
         let h = self.step(ch);
-        (h, self.open_after(before, ch, op))
+        self.open_after(open, ch, reach);
+        h
     }
 
-    /// The choices open after `ch`, a step of `op`, was taken from `before` (what
-    /// [`GMachine::open`] said then): its own CPU retested, and the others only where
-    /// the step can have changed theirs ([`GOp::reach`]); an answer, a drain, a block's
+    /// Brings `o`, the choices open before `ch` (a step that can change `reach`), up
+    /// to those open after it: its own CPU retested, and the others only where the
+    /// step can have changed theirs ([`super::ir::GOp::reach`]); an answer, a drain, a block's
     /// last step (the writers may be done) test them all. What a random run calls
     /// after each step, where retesting every CPU was most of a step's cost.
-    fn open_after(&self, before: Open, ch: GChoice, op: GOp) -> Open {
+    fn open_after(&self, o: &mut Open, ch: GChoice, mut reach: Reach) {
         let cpu = ch.cpu;
-        let mut reach = op.reach();
-        if ch.ack || ch.drain || self.st.pc[cpu as usize] == DONE {
+        if self.st.pc[cpu as usize] == DONE {
             reach = Reach::All;
         }
-        let mut o = before;
         match reach {
-            Reach::All => o = self.open(),
+            Reach::All => *o = self.open(),
+            Reach::Step => set_bit(&mut o.en.prog, cpu, self.can_step(cpu, o.a)),
             Reach::Own => self.test_cpu(cpu, o.a, &mut o.en),
             Reach::Waiters => {
                 self.test_cpu(cpu, o.a, &mut o.en);
@@ -188,8 +194,7 @@ impl GMachine {
                 }
             }
         }
-        debug_assert_eq!(o.en, self.open().en, "after {ch:?} ({op:?})");
-        o
+        debug_assert_eq!(o.en, self.open().en, "after {ch:?} ({reach:?})");
     }
 
     pub fn is_enabled(&self, ch: GChoice) -> bool {
@@ -206,6 +211,7 @@ impl GMachine {
     /// other than a walker, a walker inside an iteration, an IPI), and nothing can move
     /// it: every open choice, if any, is a walker starting a fresh iteration, which
     /// releases nothing anyone waits for.
+    #[inline]
     pub fn deadlocked_in(&self, en: Enabled) -> bool {
         // Cheapest first: a random run asks on every step, and almost always some
         // answer, drain or step other than a fresh iteration is open.
@@ -213,20 +219,25 @@ impl GMachine {
         if en.ack != 0 || en.drain != 0 || en.prog & !self.prog.walkers != 0 {
             return false;
         }
-        // Walkers at their entry (fresh), walkers inside an iteration.
-        let (mut fresh, mut inside) = (0u64, 0u64);
-        for c in 0..self.prog.cpus {
-            if self.is_walker(c) {
-                let m = if self.at_entry(c) {
-                    &mut fresh
-                } else {
-                    &mut inside
-                };
-                *m |= 1 << c;
+        self.walkers_stuck(en.prog)
+    }
+
+    /// [`GMachine::deadlocked_in`] where only walkers' steps (`open`) are open.
+    fn walkers_stuck(&self, mut open: u64) -> bool {
+        // An open walker step inside an iteration moves the run on: told from the open
+        // walkers alone (one or two), without a pass over every CPU.
+        while open != 0 {
+            if !self.at_entry(open.trailing_zeros() as u8) {
+                return false;
             }
+            open &= open - 1;
         }
+        // Every open choice, if any, is a fresh iteration: stuck if something has not
+        // finished.
         let a = self.around();
-        en.prog & !fresh == 0 && (!a.writers_done || inside != 0 || a.pending != 0)
+        !a.writers_done
+            || a.pending != 0
+            || (0..self.prog.cpus).any(|c| self.is_walker(c) && !self.at_entry(c))
     }
 }
 

@@ -84,6 +84,8 @@ pub struct GBatch {
     next: u64,
     stats: GStats,
     pct: Option<GPct>,
+    /// PCT's list of the open choices, one buffer for the batch.
+    enabled: Vec<GChoice>,
 }
 
 impl GBatch {
@@ -95,6 +97,7 @@ impl GBatch {
             next: 0,
             stats: GStats::default(),
             pct: None,
+            enabled: Vec::new(),
         }
     }
 
@@ -122,79 +125,99 @@ impl GBatch {
 
     /// Runs `n` more runs; returns the totals so far.
     pub fn run(&mut self, n: u64) -> &GStats {
-        let mut choices = Vec::new();
-        let mut enabled = Vec::new();
+        let mut seen = Vec::new();
         for _ in 0..n {
             let index = self.next;
             self.next += 1;
-            let seed = run_seed(self.seed, index);
-            let mut rng = Rng::new(seed);
-            if self.m.program().random_table.is_some() {
-                // `alloc = random`: the run's table's frame, from its own stream, as on
-                // the classic machine.
-                let mut frames = frame_rng(seed);
-                let frame = crate::machine::draw_frame(&self.taken, &mut || frames.next_u64());
-                self.m.set_frame(frame);
-            }
-            if let Some(pct) = &mut self.pct {
-                pct.start(seed, self.m.program());
-            }
-            self.m.reset();
-            choices.clear();
-            let mut seen: Vec<Hazard> = Vec::new();
-            let mut steps = 0u64;
-            let mut open = self.m.open();
-            loop {
-                let en = open.en;
-                // Stuck, as the search defines it: walkers may still loop, but nothing
-                // they do frees what the others wait for.
-                if self.m.deadlocked_in(en) {
-                    seen.push(Hazard::Deadlock);
-                    break;
-                }
-                if en.is_empty() {
-                    break;
-                }
-                if steps >= MAX_RUN_STEPS {
-                    self.stats.cut += 1;
-                    break;
-                }
-                let ch = match &mut self.pct {
-                    None => pick_uniform(&mut rng, self.m.program().cpus as u32, en).into(),
-                    Some(pct) => {
-                        enabled.clear();
-                        enabled.extend(en.iter().map(GChoice::from));
-                        pct.pick(&enabled, steps)
-                    }
-                };
-                choices.push(ch);
-                steps += 1;
-                let from = self.m.st.pc[ch.cpu as usize];
-                let h;
-                (h, open) = self.m.step_open(ch, open);
-                if let Some(h) = h {
-                    if !seen.contains(&h) {
-                        seen.push(h);
-                    }
-                }
-                if let Some(pct) = &mut self.pct {
-                    pct.done(ch, from, self.m.st.pc[ch.cpu as usize]);
-                }
-            }
+            seen.clear();
+            let (steps, cut) = self.run_one(index, &mut seen, None);
             self.stats.runs += 1;
             self.stats.steps += steps;
+            self.stats.cut += cut as u64;
             for &h in &seen {
                 match self.stats.hazards.iter_mut().find(|(x, _)| *x == h) {
                     Some(x) => x.1 += 1,
                     None => self.stats.hazards.push((h, 1)),
                 }
                 if self.stats.first.is_none() && self.m.program().exists.asks(h) {
+                    // The run again, its choices recorded: a run is its seed's, so
+                    // the batch records only the one run it reports.
+                    let mut choices = Vec::new();
+                    self.run_one(index, &mut Vec::new(), Some(&mut choices));
                     self.stats.first = Some((h, encode(self.m.program(), &choices)));
                     self.stats.first_run = Some(index);
                 }
             }
         }
         &self.stats
+    }
+
+    /// Run `index` of the batch: the hazards it raised go into `seen` (each once), its
+    /// choices into `record` if given; returns its steps and whether it was cut.
+    fn run_one(
+        &mut self,
+        index: u64,
+        seen: &mut Vec<Hazard>,
+        mut record: Option<&mut Vec<GChoice>>,
+    ) -> (u64, bool) {
+        let seed = run_seed(self.seed, index);
+        let mut rng = Rng::new(seed);
+        if self.m.program().random_table.is_some() {
+            // `alloc = random`: the run's table's frame, from its own stream, as on
+            // the classic machine.
+            let mut frames = frame_rng(seed);
+            let frame = crate::machine::draw_frame(&self.taken, &mut || frames.next_u64());
+            self.m.set_frame(frame);
+        }
+        if let Some(pct) = &mut self.pct {
+            pct.start(seed, self.m.program());
+        }
+        self.m.reset();
+        let cpus = self.m.program().cpus as u32;
+        let mut steps = 0u64;
+        let mut open = self.m.open();
+        loop {
+            let en = open.en;
+            // Stuck, as the search defines it: walkers may still loop, but nothing
+            // they do frees what the others wait for.
+            if self.m.deadlocked_in(en) {
+                seen.push(Hazard::Deadlock);
+                return (steps, false);
+            }
+            if en.is_empty() {
+                return (steps, false);
+            }
+            if steps >= MAX_RUN_STEPS {
+                return (steps, true);
+            }
+            steps += 1;
+            let h = match &mut self.pct {
+                None => {
+                    let ch = pick_uniform(&mut rng, cpus, en).into();
+                    if let Some(r) = record.as_deref_mut() {
+                        r.push(ch);
+                    }
+                    self.m.step_open(ch, &mut open)
+                }
+                Some(pct) => {
+                    self.enabled.clear();
+                    self.enabled.extend(en.iter().map(GChoice::from));
+                    let ch = pct.pick(&self.enabled, steps - 1);
+                    if let Some(r) = record.as_deref_mut() {
+                        r.push(ch);
+                    }
+                    let from = self.m.st.pc[ch.cpu as usize];
+                    let h = self.m.step_open(ch, &mut open);
+                    pct.done(ch, from, self.m.st.pc[ch.cpu as usize]);
+                    h
+                }
+            };
+            if let Some(h) = h {
+                if !seen.contains(&h) {
+                    seen.push(h);
+                }
+            }
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 use super::ir::{
     Buffered, EntryRef, FreeHow, GOp, GProgram, LockSrc, PageSrc, TableSrc, DONE, NO_TABLE, PTES,
 };
-use super::reach::Wait;
+use super::reach::{Reach, Wait};
 use crate::hazard::Hazard;
 use crate::prim::general::Test;
 use std::sync::Arc;
@@ -26,6 +26,8 @@ pub struct GMachine {
     /// its store buffer. Told once from the code, so that the enabled test of a step
     /// that waits for nothing (most) is a few loads.
     pub(super) waits: Vec<Wait>,
+    /// By pc: whose open choices the step there can change ([`GOp::reach`]).
+    pub(super) reaches: Vec<Reach>,
     /// `memory = tso` and `kvm-pv-flush`, read on every step: kept here, not behind
     /// the program's `Arc`.
     pub(super) tso: bool,
@@ -75,6 +77,7 @@ impl GMachine {
         let waits: Vec<Wait> = prog.code.iter().map(|i| Wait::of(&prog, i.op)).collect();
         GMachine {
             waits,
+            reaches: prog.code.iter().map(|i| i.op.reach()).collect(),
             tso,
             kvm: prog.cfg.platform.kvm(),
             prog,

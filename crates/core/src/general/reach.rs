@@ -49,6 +49,9 @@ impl Wait {
 /// Whose open choices a step can change: see [`GOp::reach`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reach {
+    /// Only its own CPU's next program step: the step changes none of its CPU's
+    /// interrupt flag, store buffer or IPIs, so its answer and drain stay as they were.
+    Step,
     /// Only its own CPU's.
     Own,
     /// Also those of CPUs standing at a step that waits for a lock or a table.
@@ -81,9 +84,9 @@ impl GOp {
             // An IPI sent: its targets may answer.
             GOp::Flush { .. } | GOp::Sync => Reach::Answers,
             GOp::Done => Reach::All,
-            GOp::IrqOff
-            | GOp::Fence
-            | GOp::Store { .. }
+            // Interrupts off, a store (it may be buffered): its own answer and drain too.
+            GOp::IrqOff | GOp::Store { .. } | GOp::WriteOnce(_) | GOp::Xchg(_) => Reach::Own,
+            GOp::Fence
             | GOp::Load { .. }
             | GOp::NoneNow(_)
             | GOp::Test { .. }
@@ -96,10 +99,8 @@ impl GOp {
             | GOp::PutPage(_)
             | GOp::Pinned(_)
             | GOp::GupReturn { .. }
-            | GOp::WriteOnce(_)
             | GOp::ReadOnce(_)
-            | GOp::Xchg(_)
-            | GOp::Jump => Reach::Own,
+            | GOp::Jump => Reach::Step,
         }
     }
 }
