@@ -150,6 +150,7 @@ impl GMachine {
     /// Takes one step, as [`GMachine::step`], and brings `open` (what
     /// [`GMachine::open`] or this said last) up to the choices open after it, kept
     /// rather than tested afresh; returns the step's hazard.
+    #[inline(always)]
     pub fn step_open(&mut self, ch: GChoice, open: &mut Open) -> Option<Hazard> {
         // What the step can change, told before it moves the pc.
         let reach = match self.st.pc[ch.cpu as usize] {
@@ -157,7 +158,7 @@ impl GMachine {
             DONE => Reach::All,
             pc => self.reaches[pc as usize],
         };
-        let h = self.step(ch);
+        let h = self.step_inline(ch);
         self.open_after(open, ch, reach);
         h
     }
@@ -167,6 +168,7 @@ impl GMachine {
     /// step can have changed theirs ([`super::ir::GOp::reach`]); an answer, a drain, a block's
     /// last step (the writers may be done) test them all. What a random run calls
     /// after each step, where retesting every CPU was most of a step's cost.
+    #[inline(always)]
     fn open_after(&self, o: &mut Open, ch: GChoice, mut reach: Reach) {
         let cpu = ch.cpu;
         if self.st.pc[cpu as usize] == DONE {
@@ -223,6 +225,7 @@ impl GMachine {
     }
 
     /// [`GMachine::deadlocked_in`] where only walkers' steps (`open`) are open.
+    #[inline(always)]
     fn walkers_stuck(&self, mut open: u64) -> bool {
         // An open walker step inside an iteration moves the run on: told from the open
         // walkers alone (one or two), without a pass over every CPU.
@@ -232,8 +235,12 @@ impl GMachine {
             }
             open &= open - 1;
         }
-        // Every open choice, if any, is a fresh iteration: stuck if something has not
-        // finished.
+        self.nothing_moves()
+    }
+
+    /// Every open choice, if any, is a walker's fresh iteration: stuck if something
+    /// has not finished.
+    fn nothing_moves(&self) -> bool {
         let a = self.around();
         !a.writers_done
             || a.pending != 0
