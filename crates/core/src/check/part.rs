@@ -115,6 +115,16 @@ impl Part {
         }
     }
 
+    /// The messages kept for a later layer or search, and the search and layer this
+    /// part is at: what a test of the delivery rules looks at.
+    #[cfg(test)]
+    pub(super) fn kept_and_at(&self) -> (usize, Option<(u32, u32)>) {
+        (
+            self.early.len(),
+            self.share.as_ref().map(|s| (s.id, s.layer)),
+        )
+    }
+
     /// Handles one message; false if it was kept for later or dropped.
     fn take(&mut self, bytes: Vec<u8>, out: &mut Vec<Post>) -> bool {
         let Some(head) = Head::of(&bytes) else {

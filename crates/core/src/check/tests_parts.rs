@@ -302,3 +302,86 @@ fn each_part_owns_its_share_of_the_hashes() {
         assert!(seen.iter().all(|&c| c > 0), "{n} parts: {seen:?}");
     }
 }
+
+/// A part drops what a finished search sent it, and a batch of a layer it has left,
+/// instead of keeping them: kept, each would be retried on every message for the rest
+/// of the search (the answers cannot show it; what the part holds can).
+#[test]
+fn a_part_drops_what_an_old_search_or_an_old_layer_sent_it() {
+    use super::part::Head;
+    let cfg = preset("merged").unwrap().config;
+    let opts = CheckOptions::default();
+    let n = 2;
+    let mut parts: Vec<Part> = (0..n)
+        .map(|me| Part::new(&cfg, opts, me, n).unwrap())
+        .collect();
+    // Delivers in order, each message to part 0 also into `got`; `hook` runs after
+    // each of part 0's messages.
+    fn drive(
+        c: &mut Coordinator,
+        parts: &mut [Part],
+        got: &mut Vec<Vec<u8>>,
+        mut hook: impl FnMut(&mut Part, &[Vec<u8>]),
+    ) -> CheckResult {
+        let mut out = Vec::new();
+        c.start(&mut out);
+        let mut queue = VecDeque::new();
+        while c.result().is_none() {
+            for p in out.drain(..) {
+                match p.to {
+                    To::All => queue.extend((0..parts.len()).map(|j| (Some(j), p.bytes.clone()))),
+                    To::Part(j) => queue.push_back((Some(j), p.bytes)),
+                    To::Coordinator => queue.push_back((None, p.bytes)),
+                }
+            }
+            match queue.pop_front().expect("a check ends with a result") {
+                (Some(0), bytes) => {
+                    got.push(bytes.clone());
+                    parts[0].handle(bytes, &mut out);
+                    hook(&mut parts[0], got);
+                }
+                (Some(j), bytes) => parts[j].handle(bytes, &mut out),
+                (None, bytes) => c.handle(&bytes, &mut out),
+            }
+        }
+        c.result().unwrap().clone()
+    }
+    let one = check(&cfg, opts).unwrap();
+    let mut old = Vec::new();
+    let mut c = Coordinator::new(&cfg, opts, n).unwrap();
+    same(
+        &drive(&mut c, &mut parts, &mut old, |_, _| {}),
+        &one,
+        "first search",
+    );
+    let mut c = Coordinator::new(&cfg, opts, n).unwrap().numbered_from(16);
+    let (mut stale, mut left_behind) = (0, 0);
+    let mut now = Vec::new();
+    let r = drive(&mut c, &mut parts, &mut now, |p, got| {
+        let (kept, at) = p.kept_and_at();
+        let Some((_, layer)) = at else { return };
+        let mut none = Vec::new();
+        for b in &old {
+            p.handle(b.clone(), &mut none);
+            stale += 1;
+        }
+        for b in got {
+            let h = Head::of(b).unwrap();
+            if h.tag == 4 && h.layer < layer {
+                p.handle(b.clone(), &mut none);
+                left_behind += 1;
+            }
+        }
+        assert!(
+            none.is_empty(),
+            "a dropped message sent {} posts",
+            none.len()
+        );
+        assert_eq!(p.kept_and_at(), (kept, at), "a dropped message was kept");
+    });
+    same(&r, &one, "second search, old messages delivered again");
+    assert!(
+        stale > 1_000 && left_behind > 100,
+        "{stale} stale, {left_behind} of old layers"
+    );
+}
