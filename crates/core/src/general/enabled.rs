@@ -213,7 +213,7 @@ impl GMachine {
     /// other than a walker, a walker inside an iteration, an IPI), and nothing can move
     /// it: every open choice, if any, is a walker starting a fresh iteration, which
     /// releases nothing anyone waits for.
-    #[inline]
+    #[inline(always)]
     pub fn deadlocked_in(&self, en: Enabled) -> bool {
         // Cheapest first: a random run asks on every step, and almost always some
         // answer, drain or step other than a fresh iteration is open.

@@ -173,12 +173,16 @@ impl GMachine {
     }
 
     /// Drops the writes no read in progress can need, rebasing the reads on the rest.
+    #[inline(always)]
     pub(super) fn compact(&mut self) {
         // With no write logged there is nothing to drop, and every read in progress
         // began at 0: the common case, told without a pass over the reads.
-        if self.st.log.is_empty() {
-            return;
+        if !self.st.log.is_empty() {
+            self.compact_log();
         }
+    }
+
+    fn compact_log(&mut self) {
         let oldest = self
             .st
             .reads

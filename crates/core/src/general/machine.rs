@@ -11,7 +11,7 @@ use crate::prim::general::Test;
 use std::sync::Arc;
 
 pub(super) use super::state::NO_READ;
-pub use super::state::{GChoice, GState, Life, ReadReg, NO_CPU};
+pub use super::state::{GChoice, GState, Life, PerCpu, ReadReg, NO_CPU};
 
 /// The machine for one compiled program.
 #[derive(Clone, Debug)]
@@ -571,9 +571,9 @@ pub fn initial(p: &GProgram) -> GState {
         .last()
         .map_or(0, |&b| b as usize + p.local_names(p.cpus - 1).len());
     GState {
-        pc: p.entry.clone(),
+        pc: PerCpu::from_slice(&p.entry),
         irq_off: 0,
-        pending: vec![0; n],
+        pending: PerCpu::new(n, 0),
         entries,
         log: Vec::new(),
         tables: p
@@ -592,7 +592,7 @@ pub fn initial(p: &GProgram) -> GState {
         rw: [(NO_CPU, 0); 2],
         vma: (NO_CPU, 0),
         locals: vec![0; locals],
-        reads: vec![ReadReg::START; n],
+        reads: PerCpu::new(n, ReadReg::START),
         installed: 0,
         sb: vec![Vec::new(); n],
         preempted: 0,

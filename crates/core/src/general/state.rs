@@ -3,7 +3,8 @@
 //! interrupts and IPIs, each CPU's locals and the read it is assembling), and the
 //! choices that move it.
 
-use super::ir::Buffered;
+use super::ir::{Buffered, MAX_CPUS};
+use std::ops::{Deref, DerefMut, Index, IndexMut};
 
 /// "No CPU" in a lock's owner.
 pub const NO_CPU: u8 = u8::MAX;
@@ -33,6 +34,108 @@ pub struct ReadReg {
     pub first_val: u64,
 }
 
+impl Default for ReadReg {
+    fn default() -> ReadReg {
+        ReadReg::START
+    }
+}
+
+/// One value per CPU of the program, in an array of the machine's most CPUs: read and
+/// written by index as the program's CPUs (a slice of them when iterated), with no
+/// length to check on every access of a step, and copied without an allocation.
+#[derive(Clone, Copy, Debug)]
+pub struct PerCpu<T> {
+    n: u8,
+    /// Slots past `n` are not the state's: it compares and hashes by the CPUs' values.
+    v: [T; MAX_CPUS as usize],
+}
+
+impl<T: PartialEq> PartialEq for PerCpu<T> {
+    fn eq(&self, o: &PerCpu<T>) -> bool {
+        **self == **o
+    }
+}
+
+impl<T: Eq> Eq for PerCpu<T> {}
+
+impl<T: std::hash::Hash> std::hash::Hash for PerCpu<T> {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        (**self).hash(h);
+    }
+}
+
+impl<T: Copy + Default> PerCpu<T> {
+    /// `n` CPUs' values, each `x`.
+    pub fn new(n: usize, x: T) -> PerCpu<T> {
+        Self::from_slice(&vec![x; n])
+    }
+
+    /// Becomes a copy of `o`, copying only its CPUs' values (the search loads a state
+    /// before each of its choices; the slots past them are no state's).
+    #[inline]
+    pub fn copy_from(&mut self, o: &PerCpu<T>) {
+        let n = (o.n as usize).min(MAX_CPUS as usize);
+        self.n = o.n;
+        self.v[..n].copy_from_slice(&o.v[..n]);
+    }
+
+    pub fn from_slice(xs: &[T]) -> PerCpu<T> {
+        assert!(xs.len() <= MAX_CPUS as usize, "{} CPUs", xs.len());
+        let mut v = [T::default(); MAX_CPUS as usize];
+        v[..xs.len()].copy_from_slice(xs);
+        PerCpu {
+            n: xs.len() as u8,
+            v,
+        }
+    }
+}
+
+impl<T> Deref for PerCpu<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.v[..self.n as usize]
+    }
+}
+
+impl<T> DerefMut for PerCpu<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        &mut self.v[..self.n as usize]
+    }
+}
+
+impl<'a, T> IntoIterator for &'a PerCpu<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a mut PerCpu<T> {
+    type Item = &'a mut T;
+    type IntoIter = std::slice::IterMut<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter_mut()
+    }
+}
+
+impl<T> Index<usize> for PerCpu<T> {
+    type Output = T;
+    #[inline(always)]
+    fn index(&self, c: usize) -> &T {
+        debug_assert!(c < self.n as usize, "CPU {c} of {}", self.n);
+        &self.v[c % MAX_CPUS as usize]
+    }
+}
+
+impl<T> IndexMut<usize> for PerCpu<T> {
+    #[inline(always)]
+    fn index_mut(&mut self, c: usize) -> &mut T {
+        debug_assert!(c < self.n as usize, "CPU {c} of {}", self.n);
+        &mut self.v[c % MAX_CPUS as usize]
+    }
+}
+
 impl ReadReg {
     pub const START: ReadReg = ReadReg {
         low: 0,
@@ -45,10 +148,10 @@ impl ReadReg {
 /// Everything that changes in a run.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct GState {
-    pub pc: Vec<u16>,
+    pub pc: PerCpu<u16>,
     pub irq_off: u64,
     /// Per sender: the CPUs that have not yet answered its IPI.
-    pub pending: Vec<u64>,
+    pub pending: PerCpu<u64>,
     /// Every entry's value: the PMDs, then each table's PTEs.
     pub entries: Vec<u64>,
     /// The writes since the oldest read in progress began: (entry, value written).
@@ -64,7 +167,7 @@ pub struct GState {
     /// The VMA lock: (write-locker, readers).
     pub vma: (u8, u64),
     pub locals: Vec<u64>,
-    pub reads: Vec<ReadReg>,
+    pub reads: PerCpu<ReadReg>,
     /// CPUs that have installed a table (the classic fault's `while (!installed)`).
     pub installed: u64,
     /// Each CPU's store buffer, oldest first (always empty under `memory = sc`).
@@ -86,9 +189,9 @@ pub struct GState {
 impl Clone for GState {
     fn clone(&self) -> GState {
         let mut c = GState {
-            pc: Vec::new(),
+            pc: self.pc,
             irq_off: 0,
-            pending: Vec::new(),
+            pending: self.pending,
             entries: Vec::new(),
             log: Vec::new(),
             tables: Vec::new(),
@@ -97,7 +200,7 @@ impl Clone for GState {
             rw: self.rw,
             vma: self.vma,
             locals: Vec::new(),
-            reads: Vec::new(),
+            reads: self.reads,
             installed: 0,
             sb: Vec::new(),
             preempted: 0,
@@ -129,9 +232,9 @@ impl Clone for GState {
             held,
             words,
         } = o;
-        self.pc.clone_from(pc);
+        self.pc.copy_from(pc);
         self.irq_off = *irq_off;
-        self.pending.clone_from(pending);
+        self.pending.copy_from(pending);
         self.entries.clone_from(entries);
         self.log.clone_from(log);
         self.tables.clone_from(tables);
@@ -140,7 +243,7 @@ impl Clone for GState {
         self.rw = *rw;
         self.vma = *vma;
         self.locals.clone_from(locals);
-        self.reads.clone_from(reads);
+        self.reads.copy_from(reads);
         self.installed = *installed;
         self.sb.clone_from(sb);
         self.preempted = *preempted;

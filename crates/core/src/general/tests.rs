@@ -1501,3 +1501,35 @@ fn a_packed_state_reads_back_as_itself_and_only_equal_states_share_a_string() {
         "buffers, preempted, queued, held, log: {with:?}"
     );
 }
+
+/// A per-CPU array is the program's CPUs and no more: it iterates and counts them,
+/// reads back what was written at each, and two with the same values compare and hash
+/// equal (the state's equality is the search's); past the CPUs an index is a bug that
+/// debug builds refuse.
+#[test]
+fn a_per_cpu_array_holds_the_programs_cpus_only() {
+    use super::machine::PerCpu;
+    use std::collections::HashSet;
+    let mut a = PerCpu::new(3, 7u64);
+    assert_eq!((a.len(), a.iter().sum::<u64>()), (3, 21));
+    a[2] = 9;
+    for x in &mut a {
+        *x += 1;
+    }
+    assert_eq!(*a, [8, 8, 10]);
+    assert_eq!((a[0], a[2]), (8, 10));
+    let b = PerCpu::from_slice(&[8u64, 8, 10]);
+    assert_eq!(a, b);
+    assert_eq!(HashSet::from([a, b]).len(), 1);
+    assert_ne!(
+        a,
+        PerCpu::from_slice(&[8u64, 8, 10, 0]),
+        "a CPU more differs"
+    );
+    let full = PerCpu::from_slice(&[1u16; 16]);
+    assert_eq!(full.iter().map(|&x| x as u32).sum::<u32>(), 16);
+    if cfg!(debug_assertions) {
+        let r = std::panic::catch_unwind(|| b[3]);
+        assert!(r.is_err(), "CPU 3 of 3 read");
+    }
+}
