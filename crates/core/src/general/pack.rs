@@ -15,16 +15,10 @@ pub type Packed = Vec<u8>;
 pub fn pack(s: &GState, out: &mut Packed) {
     out.clear();
     let mut w = Writer(out);
-    for &pc in &s.pc {
-        w.u16(pc);
-    }
+    w.u16s(&s.pc);
     w.u64(s.irq_off);
-    for &p in &s.pending {
-        w.u64(p);
-    }
-    for &v in &s.entries {
-        w.u64(v);
-    }
+    w.u64s(&s.pending);
+    w.u64s(&s.entries);
     w.u16(s.log.len() as u16);
     for &(e, v) in &s.log {
         w.u8(e);
@@ -49,9 +43,7 @@ pub fn pack(s: &GState, out: &mut Packed) {
         w.u8(owner);
         w.u64(readers);
     }
-    for &v in &s.locals {
-        w.u64(v);
-    }
+    w.u64s(&s.locals);
     for r in &s.reads {
         w.u32(r.low);
         w.u32(r.high);
@@ -93,16 +85,10 @@ pub fn pack(s: &GState, out: &mut Packed) {
 /// program's lengths; their allocations are kept).
 pub fn unpack(p: &[u8], s: &mut GState) {
     let mut r = Reader(p);
-    for pc in &mut s.pc {
-        *pc = r.u16();
-    }
+    r.u16s(&mut s.pc);
     s.irq_off = r.u64();
-    for x in &mut s.pending {
-        *x = r.u64();
-    }
-    for v in &mut s.entries {
-        *v = r.u64();
-    }
+    r.u64s(&mut s.pending);
+    r.u64s(&mut s.entries);
     let n = r.u16();
     s.log.clear();
     for _ in 0..n {
@@ -127,9 +113,7 @@ pub fn unpack(p: &[u8], s: &mut GState) {
         let owner = r.u8();
         *lock = (owner, r.u64());
     }
-    for v in &mut s.locals {
-        *v = r.u64();
-    }
+    r.u64s(&mut s.locals);
     for x in &mut s.reads {
         *x = ReadReg {
             low: r.u32(),
@@ -184,6 +168,23 @@ impl Writer<'_> {
     fn u64(&mut self, x: u64) {
         self.0.extend_from_slice(&x.to_le_bytes());
     }
+    /// A slice's values in one go: one growth of the string, then a loop of plain
+    /// stores (a state's entries and locals are most of it), where a push a value
+    /// checked and grew the length each time.
+    fn u64s(&mut self, xs: &[u64]) {
+        let at = self.0.len();
+        self.0.resize(at + xs.len() * 8, 0);
+        for (d, x) in self.0[at..].chunks_exact_mut(8).zip(xs) {
+            d.copy_from_slice(&x.to_le_bytes());
+        }
+    }
+    fn u16s(&mut self, xs: &[u16]) {
+        let at = self.0.len();
+        self.0.resize(at + xs.len() * 2, 0);
+        for (d, x) in self.0[at..].chunks_exact_mut(2).zip(xs) {
+            d.copy_from_slice(&x.to_le_bytes());
+        }
+    }
 }
 
 struct Reader<'a>(&'a [u8]);
@@ -205,5 +206,20 @@ impl Reader<'_> {
     }
     fn u64(&mut self) -> u64 {
         u64::from_le_bytes(self.take())
+    }
+    /// [`Writer::u64s`]'s values back, as many as `xs` holds.
+    fn u64s(&mut self, xs: &mut [u64]) {
+        let (head, rest) = self.0.split_at(xs.len() * 8);
+        for (x, b) in xs.iter_mut().zip(head.chunks_exact(8)) {
+            *x = u64::from_le_bytes(b.try_into().expect("8 bytes"));
+        }
+        self.0 = rest;
+    }
+    fn u16s(&mut self, xs: &mut [u16]) {
+        let (head, rest) = self.0.split_at(xs.len() * 2);
+        for (x, b) in xs.iter_mut().zip(head.chunks_exact(2)) {
+            *x = u16::from_le_bytes(b.try_into().expect("2 bytes"));
+        }
+        self.0 = rest;
     }
 }
