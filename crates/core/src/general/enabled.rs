@@ -154,6 +154,7 @@ impl GMachine {
     pub fn step_open(&mut self, ch: GChoice, open: &mut Open) -> Option<Hazard> {
         // What the step can change, told before it moves the pc.
         let reach = match self.st.pc[ch.cpu as usize] {
+            _ if ch.ack && !self.host_schedules(ch.cpu) => Reach::Answered,
             _ if ch.ack || ch.drain => Reach::All,
             DONE => Reach::All,
             pc => self.reaches[pc as usize],
@@ -185,6 +186,14 @@ impl GMachine {
                     if pc != DONE && !matches!(self.waits[pc as usize], Wait::Nothing) {
                         set_bit(&mut o.en.prog, d, self.can_step(d, o.a));
                     }
+                }
+            }
+            Reach::Answered => {
+                // Only the pending masks changed: this CPU's bit left every sender's.
+                o.a.pending = self.st.pending.iter().fold(0, |m, &p| m | p);
+                set_bit(&mut o.en.ack, cpu, self.can_ack(cpu, o.a));
+                for d in (0..self.prog.cpus).filter(|&d| d != cpu) {
+                    set_bit(&mut o.en.prog, d, self.can_step(d, o.a));
                 }
             }
             Reach::Answers => {

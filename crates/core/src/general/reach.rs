@@ -58,6 +58,9 @@ pub enum Reach {
     Waiters,
     /// Also every CPU's answer to an IPI.
     Answers,
+    /// An answer to an IPI (not the host's choice under `kvm-pv-flush`): its own
+    /// answer, and the senders' next steps (their IPI may be answered by all now).
+    Answered,
     All,
 }
 
