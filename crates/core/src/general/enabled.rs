@@ -118,8 +118,7 @@ impl GMachine {
 
     /// [`GMachine::enabled`] into `v` (cleared first): runs reuse one buffer.
     pub fn enabled_into(&self, v: &mut Vec<GChoice>) {
-        v.clear();
-        v.extend(self.enabled_set().iter().map(GChoice::from));
+        list_into(self.enabled_set(), v);
     }
 
     /// The choices open now as CPU masks: what a random run draws from without
@@ -190,7 +189,7 @@ impl GMachine {
             }
             Reach::Answered => {
                 // Only the pending masks changed: this CPU's bit left every sender's.
-                o.a.pending = self.st.pending.iter().fold(0, |m, &p| m | p);
+                o.a = self.around();
                 set_bit(&mut o.en.ack, cpu, self.can_ack(cpu, o.a));
                 for d in (0..self.prog.cpus).filter(|&d| d != cpu) {
                     set_bit(&mut o.en.prog, d, self.can_step(d, o.a));
@@ -255,6 +254,12 @@ impl GMachine {
             || a.pending != 0
             || (0..self.prog.cpus).any(|c| self.is_walker(c) && !self.at_entry(c))
     }
+}
+
+/// The choices of `en` into `v` (cleared first), in [`GMachine::enabled`]'s order.
+pub(super) fn list_into(en: Enabled, v: &mut Vec<GChoice>) {
+    v.clear();
+    v.extend(en.iter().map(GChoice::from));
 }
 
 /// Sets bit `cpu` of mask `m` to `on`.

@@ -7,6 +7,7 @@
 //! layer is expanded in rounds on several threads, and `crate::bfs` stores what they
 //! found in the order one thread would have: every answer is the one-thread answer.
 
+use super::enabled::list_into;
 use super::ir::GProgram;
 use super::machine::{GChoice, GMachine, GState};
 use super::pack::{pack, unpack, Packed};
@@ -161,8 +162,9 @@ enum Stop {
     States,
 }
 
-/// Expands the state unpacked in the scratch's `base` (in the layer at `depth`): calls `succ` with each successor, in the order
-/// of the choices, until it answers false, and counts the transitions taken. Returns
+/// Expands the state unpacked in the scratch's `base` (in the layer at `depth`): calls
+/// `succ` with each successor, in the order of the choices, until it answers false,
+/// and counts the transitions taken. Returns
 /// what ends the search, if anything: a deadlock, an observed final state or the depth
 /// budget before any successor, or a step's hazard after the successors of the choices
 /// before it.
@@ -177,8 +179,7 @@ fn expand(
 ) -> Option<Stop> {
     m.st.clone_from(base);
     let open = m.enabled_set();
-    en.clear();
-    en.extend(open.iter().map(GChoice::from));
+    list_into(open, en);
     if m.deadlocked_in(open) {
         return Some(Stop::AtState(Hazard::Deadlock));
     }
