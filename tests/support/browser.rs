@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// How long [`Browser::wait_for`] goes on asking while every poll fails.
+const POLL_ERRORS_FOR: Duration = Duration::from_secs(30);
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -317,14 +320,22 @@ impl Browser {
     }
 
     fn cmd(&self, path: &str, body: Value) -> Value {
+        self.try_cmd(path, body).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A command, or the driver's error as `WebDriver PATH: ERROR: MESSAGE`.
+    fn try_cmd(&self, path: &str, body: Value) -> Result<Value, String> {
         let v = post(
             &format!("{}/session/{}/{path}", self.url, self.session),
             &body,
         );
-        if let Some(err) = v["value"].get("error") {
-            panic!("WebDriver {path}: {err}: {}", v["value"]["message"]);
+        match v["value"].get("error") {
+            Some(err) => Err(format!(
+                "WebDriver {path}: {err}: {}",
+                v["value"]["message"]
+            )),
+            None => Ok(v["value"].clone()),
         }
-        v["value"].clone()
     }
 
     pub fn goto(&self, url: &str) {
@@ -377,6 +388,12 @@ impl Browser {
     }
 
     /// Polls `script` (which returns a value) until `ok` accepts it, or panics.
+    ///
+    /// A poll only reads, so one the driver fails to answer is asked again: ChromeDriver
+    /// answered "Could not parse script result" once on a loaded CI host while four
+    /// workers proved (not seen here in six proofs by four workers on two busy cores).
+    /// A page that crashed loses the session, and polls that fail for
+    /// [`POLL_ERRORS_FOR`] on end mean a page that hangs: both panic with every failure.
     pub fn wait_for(
         &self,
         what: &str,
@@ -385,13 +402,28 @@ impl Browser {
         ok: impl Fn(&Value) -> bool,
     ) -> Value {
         let deadline = Instant::now() + Duration::from_secs(secs);
+        let mut failing_since = None;
+        let mut failures = Vec::new();
         loop {
-            let v = self.js(script);
-            if ok(&v) {
-                return v;
-            }
-            if Instant::now() > deadline {
-                panic!("timed out waiting for {what}; last value {v}");
+            match self.try_cmd("execute/sync", json!({ "script": script, "args": [] })) {
+                Ok(v) => {
+                    if ok(&v) {
+                        return v;
+                    }
+                    failing_since = None;
+                    if Instant::now() > deadline {
+                        panic!("timed out waiting for {what}; last value {v}");
+                    }
+                }
+                Err(e) => {
+                    eprintln!("e2e: a poll for {what} failed, asking again: {e}");
+                    let since = *failing_since.get_or_insert_with(Instant::now);
+                    let lost = e.contains("invalid session id");
+                    failures.push(e);
+                    if lost || since.elapsed() > POLL_ERRORS_FOR || Instant::now() > deadline {
+                        panic!("waiting for {what}, the driver failed: {failures:#?}");
+                    }
+                }
             }
             std::thread::sleep(Duration::from_millis(200));
         }
