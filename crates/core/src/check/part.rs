@@ -72,6 +72,19 @@ struct Share {
     full: bool,
 }
 
+/// A part's store as a test sees it: the layer it is at, its states stored so far
+/// (numbered and not), the room its vectors and its index have, and whether the memory
+/// budget has refused a state.
+#[cfg(test)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(super) struct Room {
+    pub layer: u32,
+    pub stored: usize,
+    pub vecs: usize,
+    pub index: usize,
+    pub full: bool,
+}
+
 /// A worker's part of a search split over `n` workers.
 pub struct Part {
     cfg: Config,
@@ -123,6 +136,18 @@ impl Part {
             self.early.len(),
             self.share.as_ref().map(|s| (s.id, s.layer)),
         )
+    }
+
+    /// This part's store: what a test of its growth looks at.
+    #[cfg(test)]
+    pub(super) fn room(&self) -> Option<Room> {
+        self.share.as_ref().map(|sh| Room {
+            layer: sh.layer,
+            stored: sh.s.states.len(),
+            vecs: sh.s.states.capacity(),
+            index: sh.s.index.capacity(),
+            full: sh.full,
+        })
     }
 
     /// Handles one message; false if it was kept for later or dropped.

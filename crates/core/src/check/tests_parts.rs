@@ -65,6 +65,50 @@ fn same(a: &CheckResult, b: &CheckResult, at: &str) {
     assert_eq!(a.witness, b.witness, "{at}");
 }
 
+/// Delivers what `out` holds (what the coordinator's start sent) and all it leads to,
+/// one message at a time in the order sent, until the coordinator has a result;
+/// `after` sees each message once it is handled, with its receiver (`None`: the
+/// coordinator).
+fn in_order(
+    c: &mut Coordinator,
+    parts: &mut [Part],
+    mut out: Vec<Post>,
+    mut after: impl FnMut(Option<usize>, &[u8], &mut [Part], &Coordinator),
+) -> CheckResult {
+    let mut queue = VecDeque::new();
+    while c.result().is_none() {
+        for p in out.drain(..) {
+            match p.to {
+                To::All => queue.extend((0..parts.len()).map(|j| (Some(j), p.bytes.clone()))),
+                To::Part(j) => queue.push_back((Some(j), p.bytes)),
+                To::Coordinator => queue.push_back((None, p.bytes)),
+            }
+        }
+        let (to, bytes) = queue.pop_front().expect("a check ends with a result");
+        match to {
+            Some(j) => parts[j].handle(bytes.clone(), &mut out),
+            None => c.handle(&bytes, &mut out),
+        }
+        after(to, &bytes, parts, c);
+    }
+    c.result().unwrap().clone()
+}
+
+/// Parts of `n` for `cfg`, and what their coordinator's start sent.
+fn started(
+    cfg: &Config,
+    opts: CheckOptions,
+    n: usize,
+    c: &mut Coordinator,
+) -> (Vec<Part>, Vec<Post>) {
+    let parts = (0..n)
+        .map(|me| Part::new(cfg, opts, me, n).unwrap())
+        .collect();
+    let mut out = Vec::new();
+    c.start(&mut out);
+    (parts, out)
+}
+
 #[test]
 fn parts_give_the_one_thread_answer_whatever_the_delivery_order() {
     let all = every_scenario_and_matrix_cell();
@@ -235,29 +279,12 @@ fn the_coordinator_reports_progress_and_starts_once() {
         (0, 0, 0, 0)
     );
     assert_eq!((p0.class, p0.classes), (1, 5));
-    let mut parts: Vec<Part> = (0..n)
-        .map(|me| Part::new(&cfg, opts, me, n).unwrap())
-        .collect();
-    let mut out = Vec::new();
-    c.start(&mut out);
+    let (mut parts, mut out) = started(&cfg, opts, n, &mut c);
     let sent = out.len();
     c.start(&mut out);
     assert_eq!(out.len(), sent, "a second start sends nothing");
-    let (mut queue, mut last, mut classes) = (VecDeque::new(), p0, vec![]);
-    let mut layers = 0;
-    while c.result().is_none() {
-        for p in out.drain(..) {
-            match p.to {
-                To::All => queue.extend((0..n).map(|j| (Some(j), p.bytes.clone()))),
-                To::Part(j) => queue.push_back((Some(j), p.bytes)),
-                To::Coordinator => queue.push_back((None, p.bytes)),
-            }
-        }
-        let (to, bytes) = queue.pop_front().unwrap();
-        match to {
-            Some(j) => parts[j].handle(bytes, &mut out),
-            None => c.handle(&bytes, &mut out),
-        }
+    let (mut last, mut classes, mut layers) = (p0, vec![], 0);
+    let r = in_order(&mut c, &mut parts, out, |_, _, _, c| {
         let p = c.progress();
         assert!(
             p.states >= last.states && p.transitions >= last.transitions,
@@ -273,8 +300,7 @@ fn the_coordinator_reports_progress_and_starts_once() {
             classes.push(p.class);
         }
         last = p;
-    }
-    let r = c.result().unwrap().clone();
+    });
     same(&r, &check(&cfg, opts).unwrap(), "merged, alloc = random");
     assert_eq!(
         (last.states, last.transitions, last.depth),
@@ -312,9 +338,6 @@ fn a_part_drops_what_an_old_search_or_an_old_layer_sent_it() {
     let cfg = preset("merged").unwrap().config;
     let opts = CheckOptions::default();
     let n = 2;
-    let mut parts: Vec<Part> = (0..n)
-        .map(|me| Part::new(&cfg, opts, me, n).unwrap())
-        .collect();
     // Delivers in order, each message to part 0 also into `got`; `hook` runs after
     // each of part 0's messages.
     fn drive(
@@ -325,27 +348,16 @@ fn a_part_drops_what_an_old_search_or_an_old_layer_sent_it() {
     ) -> CheckResult {
         let mut out = Vec::new();
         c.start(&mut out);
-        let mut queue = VecDeque::new();
-        while c.result().is_none() {
-            for p in out.drain(..) {
-                match p.to {
-                    To::All => queue.extend((0..parts.len()).map(|j| (Some(j), p.bytes.clone()))),
-                    To::Part(j) => queue.push_back((Some(j), p.bytes)),
-                    To::Coordinator => queue.push_back((None, p.bytes)),
-                }
+        in_order(c, parts, out, |to, bytes, parts, _| {
+            if to == Some(0) {
+                got.push(bytes.to_vec());
+                hook(&mut parts[0], got);
             }
-            match queue.pop_front().expect("a check ends with a result") {
-                (Some(0), bytes) => {
-                    got.push(bytes.clone());
-                    parts[0].handle(bytes, &mut out);
-                    hook(&mut parts[0], got);
-                }
-                (Some(j), bytes) => parts[j].handle(bytes, &mut out),
-                (None, bytes) => c.handle(&bytes, &mut out),
-            }
-        }
-        c.result().unwrap().clone()
+        })
     }
+    let mut parts: Vec<Part> = (0..n)
+        .map(|me| Part::new(&cfg, opts, me, n).unwrap())
+        .collect();
     let one = check(&cfg, opts).unwrap();
     let mut old = Vec::new();
     let mut c = Coordinator::new(&cfg, opts, n).unwrap();
@@ -384,4 +396,83 @@ fn a_part_drops_what_an_old_search_or_an_old_layer_sent_it() {
         stale > 1_000 && left_behind > 100,
         "{stale} stale, {left_behind} of old layers"
     );
+}
+
+/// A part grows its store ahead of need, from the global count, so that the parts grow
+/// in the same layer: once a layer is numbered, with `total` states numbered in all,
+/// each part's vectors and index have room for 5/4 of its share (1,024 at least), and
+/// its vectors no more than twice what that or its stored states ask. The memory
+/// budget refuses a state only when the vectors are full or that room would pass it,
+/// and a part's store grows no more after. The answers cannot show any of it (a store
+/// grows by itself as states come, and a split search's budget stops it somewhere in
+/// the layer); what a part holds can.
+#[test]
+fn a_part_grows_its_store_ahead_of_its_share_and_not_once_full() {
+    use super::part::Room;
+    // (layers numbered while the room was past the least, parts that filled as the
+    // store refused a state and as `grow` did)
+    let run = |readers: u32, max_bytes: u64, n: usize| {
+        let cfg = Config {
+            readers,
+            ..preset("merged").unwrap().config
+        };
+        let opts = CheckOptions {
+            max_bytes,
+            ..CheckOptions::default()
+        };
+        let mut c = Coordinator::new(&cfg, opts, n).unwrap();
+        let (mut parts, out) = started(&cfg, opts, n, &mut c);
+        // Before its start, a part has no store.
+        let mut at = vec![Room::default(); n];
+        let mut full: Vec<Option<Room>> = vec![None; n];
+        let (mut past_the_least, mut kinds) = (0, [0; 2]);
+        let r = in_order(&mut c, &mut parts, out, |to, _, parts, c| {
+            let Some(j) = to else { return };
+            let (room, was) = (parts[j].room().unwrap(), at[j]);
+            at[j] = room;
+            let numbered = room.layer > was.layer;
+            // One class of tables: the coordinator's count is the layers numbered.
+            let share = c.progress().states as usize / n * 5 / 4;
+            let need = share.max(1 << 10);
+            let here = format!(
+                "part {j} of {n}, layer {}: {room:?}, need {need}",
+                room.layer
+            );
+            if let Some(f) = full[j] {
+                assert_eq!(
+                    (room.vecs, room.index),
+                    (f.vecs, f.index),
+                    "grew once full: {here}"
+                );
+            } else if room.full {
+                let refused = room.stored == room.vecs;
+                let short = numbered && (was.vecs < need || was.index < need);
+                assert!(refused || short, "full with room: {here}, before {was:?}");
+                kinds[short as usize] += 1;
+                full[j] = Some(room);
+            } else if numbered {
+                assert!(room.vecs >= need && room.index >= need, "{here}");
+                assert!(room.vecs <= 2 * need.max(room.stored), "{here}");
+                past_the_least += (share > 1 << 10) as u32;
+            }
+        });
+        (r, past_the_least, kinds)
+    };
+    for n in [2, 3] {
+        let (r, past_the_least, kinds) = run(3, CheckOptions::default().max_bytes, n);
+        assert_eq!((r.stopped_by, kinds), (None, [0, 0]), "{n} parts");
+        assert!(past_the_least > 3 * n as u32, "{n} parts: {past_the_least}");
+        let mut both = [0; 2];
+        for budget in (17..22).map(|b| 1u64 << b) {
+            let (r, _, kinds) = run(4, budget, n);
+            assert_eq!(
+                r.stopped_by,
+                Some(Budget::Memory),
+                "{n} parts, {budget} bytes"
+            );
+            assert!(kinds != [0, 0], "{n} parts, {budget} bytes");
+            both = [both[0] + kinds[0], both[1] + kinds[1]];
+        }
+        assert!(both[0] > 0 && both[1] > 0, "{n} parts: {both:?}");
+    }
 }
