@@ -147,7 +147,7 @@ impl GMachine {
             }
             LoadStep::Whole => {
                 self.set_local(cpu, dest, cur);
-                self.st.reads[c] = ReadReg::START;
+                self.end_read(c);
                 return (hazard, go);
             }
         };
@@ -166,19 +166,34 @@ impl GMachine {
                     hazard = hazard.or(Some(Hazard::Torn));
                 }
                 self.set_local(cpu, dest, v);
-                self.st.reads[c] = ReadReg::START;
+                self.end_read(c);
             }
         }
         (hazard, go)
     }
 
-    /// Drops the writes no read in progress can need, rebasing the reads on the rest.
+    /// Ends CPU `c`'s read, and drops the writes no read in progress needs now.
+    ///
+    /// The log is kept compact (empty with no read in progress, else the oldest read
+    /// begins at 0: equal states compare equal) by this alone: a write only appends and
+    /// a read's first load begins at the end, so only a read's end can leave writes
+    /// that no read needs.
     #[inline(always)]
-    pub(super) fn compact(&mut self) {
+    fn end_read(&mut self, c: usize) {
+        self.st.reads[c] = ReadReg::START;
         // With no write logged there is nothing to drop, and every read in progress
         // began at 0: the common case, told without a pass over the reads.
         if !self.st.log.is_empty() {
             self.compact_log();
+        }
+    }
+
+    /// Whether the log is as [`GMachine::end_read`] keeps it.
+    pub(super) fn log_is_compact(&self) -> bool {
+        let oldest = self.st.reads.iter().map(|r| r.first_log).min();
+        match oldest {
+            Some(NO_READ) | None => self.st.log.is_empty(),
+            Some(o) => o == 0,
         }
     }
 

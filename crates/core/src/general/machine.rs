@@ -234,6 +234,7 @@ impl GMachine {
     #[inline(always)]
     pub(super) fn step_inline(&mut self, ch: GChoice) -> Option<Hazard> {
         let h = self.step_once(ch);
+        debug_assert!(self.log_is_compact(), "after {ch:?}: {:?}", self.st);
         if h.is_none() && !self.st.held.is_empty() && self.finished() {
             if let Some(h) = self.stale_pin() {
                 return Some(h);
@@ -527,7 +528,6 @@ impl GMachine {
             let n = self.prog.local_names(cpu).len();
             self.st.locals[base..base + n].fill(0);
         }
-        self.compact();
         hazard
     }
 }

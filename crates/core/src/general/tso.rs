@@ -81,7 +81,6 @@ impl GMachine {
             Buffered::Unlock(l) => self.st.spin[l as usize] = NO_CPU,
             Buffered::Word { var, value } => self.st.words[var as usize] = value,
         }
-        self.compact();
     }
 
     /// What draining `cpu`'s oldest store does, in kernel terms.
