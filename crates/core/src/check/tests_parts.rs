@@ -409,7 +409,7 @@ fn a_part_drops_what_an_old_search_or_an_old_layer_sent_it() {
 /// layer); what a part holds can.
 #[test]
 fn a_part_grows_its_store_ahead_of_its_share_and_not_once_full() {
-    use super::part::Room;
+    use super::part::{Room, STATE_BYTES};
     // (layers numbered while the room was past the least, parts that filled as the
     // store refused a state and as `grow` did)
     let run = |readers: u32, max_bytes: u64, n: usize| {
@@ -427,11 +427,15 @@ fn a_part_grows_its_store_ahead_of_its_share_and_not_once_full() {
         let mut at = vec![Room::default(); n];
         let mut full: Vec<Option<Room>> = vec![None; n];
         let (mut past_the_least, mut kinds) = (0, [0; 2]);
+        let mut first = vec![None; n];
         let r = in_order(&mut c, &mut parts, out, |to, _, parts, c| {
             let Some(j) = to else { return };
             let (room, was) = (parts[j].room().unwrap(), at[j]);
             at[j] = room;
             let numbered = room.layer > was.layer;
+            if numbered && room.layer == 1 {
+                first[j] = Some(room);
+            }
             // One class of tables: the coordinator's count is the layers numbered.
             let share = c.progress().states as usize / n * 5 / 4;
             let need = share.max(1 << 10);
@@ -460,10 +464,10 @@ fn a_part_grows_its_store_ahead_of_its_share_and_not_once_full() {
                 past_the_least += (share > 1 << 10) as u32;
             }
         });
-        (r, past_the_least, kinds)
+        (r, past_the_least, kinds, first)
     };
     for n in [1, 2, 3] {
-        let (r, past_the_least, kinds) = run(3, CheckOptions::default().max_bytes, n);
+        let (r, past_the_least, kinds, _) = run(3, CheckOptions::default().max_bytes, n);
         assert_eq!((r.stopped_by, kinds), (None, [0, 0]), "{n} parts");
         assert!(
             n == 1 || past_the_least > 3 * n as u32,
@@ -471,7 +475,7 @@ fn a_part_grows_its_store_ahead_of_its_share_and_not_once_full() {
         );
         let mut both = [0; 2];
         for budget in (17..22).map(|b| 1u64 << b) {
-            let (r, _, kinds) = run(4, budget, n);
+            let (r, _, kinds, _) = run(4, budget, n);
             assert_eq!(
                 r.stopped_by,
                 Some(Budget::Memory),
@@ -484,5 +488,20 @@ fn a_part_grows_its_store_ahead_of_its_share_and_not_once_full() {
             both[0] > 0 && (n == 1 || both[1] > 0),
             "{n} parts: {both:?}"
         );
+    }
+    // At the budget's edge: room for the least (1,024 states) whose bytes are a part's
+    // share of the budget exactly is taken when the first layer is numbered; a byte
+    // less, and the part is full then.
+    let edge = (1024 * STATE_BYTES + 1024 * 8 / 7 * 5) as u64;
+    for n in [2, 3] {
+        for (share, filled) in [(edge, false), (edge - 1, true)] {
+            let (_, _, _, first) = run(4, share * n as u64, n);
+            for (j, f) in first.iter().enumerate() {
+                let f = f.unwrap();
+                let at = format!("part {j} of {n}, {share} bytes each: {f:?}");
+                assert_eq!(f.full, filled, "{at}");
+                assert_eq!(f.vecs >= 1024, !filled, "{at}");
+            }
+        }
     }
 }
