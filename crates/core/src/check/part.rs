@@ -73,14 +73,17 @@ struct Share {
 }
 
 /// A part's store as a test sees it: the layer it is at, its states stored so far
-/// (numbered and not), the room its vectors and its index have, and whether the memory
-/// budget has refused a state.
+/// (numbered and not), the room its vectors have (the states', whether the vectors
+/// pushed with them have the same, the global order's) and its index has, and whether
+/// the memory budget has refused a state.
 #[cfg(test)]
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub(super) struct Room {
     pub layer: u32,
     pub stored: usize,
     pub vecs: usize,
+    pub lockstep: bool,
+    pub by_gidx: usize,
     pub index: usize,
     pub full: bool,
 }
@@ -145,6 +148,14 @@ impl Part {
             layer: sh.layer,
             stored: sh.s.states.len(),
             vecs: sh.s.states.capacity(),
+            lockstep: [
+                sh.s.parent.capacity(),
+                sh.s.via.capacity(),
+                sh.gidx.capacity(),
+            ]
+            .iter()
+            .all(|&c| c == sh.s.states.capacity()),
+            by_gidx: sh.by_gidx.capacity(),
             index: sh.s.index.capacity(),
             full: sh.full,
         })

@@ -402,7 +402,8 @@ fn a_part_drops_what_an_old_search_or_an_old_layer_sent_it() {
 /// parts grow in the same layer (one part grows as a search on one thread does, as
 /// states come): once a layer is numbered, with `total` states numbered in all, each
 /// part's vectors and index have room for 5/4 of its share (1,024 at least), and its
-/// vectors no more than twice what that or its stored states ask. The memory budget
+/// vectors no more than twice what that or its stored states ask (the vectors pushed
+/// together, all the same room). The memory budget
 /// refuses a state only when the vectors are full or that room would pass it, and a
 /// part's store grows no more after. The answers cannot show any of it (a store grows
 /// by itself as states come, and a split search's budget stops it somewhere in the
@@ -443,6 +444,8 @@ fn a_part_grows_its_store_ahead_of_its_share_and_not_once_full() {
                 "part {j} of {n}, layer {}: {room:?}, need {need}",
                 room.layer
             );
+            // Once grown together (to 1,024 at least), they double together.
+            assert!(n == 1 || room.vecs < 1 << 10 || room.lockstep, "{here}");
             if let Some(f) = full[j] {
                 assert_eq!(
                     (room.vecs, room.index),
@@ -460,6 +463,12 @@ fn a_part_grows_its_store_ahead_of_its_share_and_not_once_full() {
                 assert!(room.vecs <= (2 * room.stored).max(4), "{here}");
             } else if numbered {
                 assert!(room.vecs >= need && room.index >= need, "{here}");
+                assert!(room.by_gidx >= need, "{here}");
+                assert!(room.by_gidx <= 2 * need.max(room.stored), "{here}");
+                // The index's room for `x` states: a power of two of buckets, 7/8 used.
+                let hash_room = |x: usize| (x * 8).div_ceil(7).next_power_of_two() / 8 * 7;
+                let asked = need.max(2 * was.index).max(room.stored);
+                assert!(room.index <= hash_room(asked), "{here}, before {was:?}");
                 assert!(room.vecs <= 2 * need.max(room.stored), "{here}");
                 past_the_least += (share > 1 << 10) as u32;
             }
