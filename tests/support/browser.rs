@@ -384,7 +384,12 @@ impl Browser {
 
     /// Runs a script in the page; `arguments` are passed through.
     pub fn js(&self, script: &str) -> Value {
-        self.cmd("execute/sync", json!({ "script": script, "args": [] }))
+        self.try_js(script).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Browser::js`], or the driver's error.
+    fn try_js(&self, script: &str) -> Result<Value, String> {
+        self.try_cmd("execute/sync", json!({ "script": script, "args": [] }))
     }
 
     /// Polls `script` (which returns a value) until `ok` accepts it, or panics.
@@ -405,7 +410,7 @@ impl Browser {
         let mut failing_since = None;
         let mut failures = Vec::new();
         loop {
-            match self.try_cmd("execute/sync", json!({ "script": script, "args": [] })) {
+            match self.try_js(script) {
                 Ok(v) => {
                     if ok(&v) {
                         return v;

@@ -14,9 +14,7 @@ fn shuffled(cfg: &Config, opts: CheckOptions, n: usize, seed: u64) -> CheckResul
     let mut c = Coordinator::new(cfg, opts, n)
         .unwrap()
         .numbered_from(seed as u32 % 1000 * 16);
-    let mut parts: Vec<Part> = (0..n)
-        .map(|me| Part::new(cfg, opts, me, n).unwrap())
-        .collect();
+    let mut parts = parts_of(cfg, opts, n);
     // Channel (from, to): `n` is the coordinator.
     let mut chans: Vec<VecDeque<Vec<u8>>> = vec![VecDeque::new(); (n + 1) * (n + 1)];
     let mut rng = seed | 1;
@@ -94,6 +92,13 @@ fn in_order(
     c.result().unwrap().clone()
 }
 
+/// The `n` parts of a search of `cfg`.
+fn parts_of(cfg: &Config, opts: CheckOptions, n: usize) -> Vec<Part> {
+    (0..n)
+        .map(|me| Part::new(cfg, opts, me, n).unwrap())
+        .collect()
+}
+
 /// Parts of `n` for `cfg`, and what their coordinator's start sent.
 fn started(
     cfg: &Config,
@@ -101,12 +106,9 @@ fn started(
     n: usize,
     c: &mut Coordinator,
 ) -> (Vec<Part>, Vec<Post>) {
-    let parts = (0..n)
-        .map(|me| Part::new(cfg, opts, me, n).unwrap())
-        .collect();
     let mut out = Vec::new();
     c.start(&mut out);
-    (parts, out)
+    (parts_of(cfg, opts, n), out)
 }
 
 #[test]
@@ -355,9 +357,7 @@ fn a_part_drops_what_an_old_search_or_an_old_layer_sent_it() {
             }
         })
     }
-    let mut parts: Vec<Part> = (0..n)
-        .map(|me| Part::new(&cfg, opts, me, n).unwrap())
-        .collect();
+    let mut parts = parts_of(&cfg, opts, n);
     let one = check(&cfg, opts).unwrap();
     let mut old = Vec::new();
     let mut c = Coordinator::new(&cfg, opts, n).unwrap();
@@ -403,16 +403,18 @@ fn a_part_drops_what_an_old_search_or_an_old_layer_sent_it() {
 /// states come): once a layer is numbered, with `total` states numbered in all, each
 /// part's vectors and index have room for 5/4 of its share (1,024 at least), and its
 /// vectors no more than twice what that or its stored states ask (the vectors pushed
-/// together, all the same room). The memory budget
-/// refuses a state only when the vectors are full or that room would pass it, and a
-/// part's store grows no more after. The answers cannot show any of it (a store grows
-/// by itself as states come, and a split search's budget stops it somewhere in the
-/// layer); what a part holds can.
+/// together, all the same room). The memory budget refuses a state only when the
+/// vectors are full or that room would pass it, and a part's store grows no more after.
+/// The answers cannot show any of it (a store grows by itself as states come, and a
+/// split search's budget stops it somewhere in the layer); what a part holds can.
 #[test]
 fn a_part_grows_its_store_ahead_of_its_share_and_not_once_full() {
     use super::part::{Room, STATE_BYTES};
-    // (layers numbered while the room was past the least, parts that filled as the
-    // store refused a state and as `grow` did)
+    // The index's room for `x` states: a power of two of buckets, 7/8 of them used.
+    let hash_room = |x: usize| (x * 8).div_ceil(7).next_power_of_two() / 8 * 7;
+    // (the result; layers numbered while the room was past the least; parts that
+    // filled as the store refused a state and as `grow` did; each part's store once
+    // it numbered the first layer)
     let run = |readers: u32, max_bytes: u64, n: usize| {
         let cfg = Config {
             readers,
@@ -437,7 +439,7 @@ fn a_part_grows_its_store_ahead_of_its_share_and_not_once_full() {
             if numbered && room.layer == 1 {
                 first[j] = Some(room);
             }
-            // One class of tables: the coordinator's count is the layers numbered.
+            // One class of tables: the coordinator's count is the states numbered.
             let share = c.progress().states as usize / n * 5 / 4;
             let need = share.max(1 << 10);
             let here = format!(
@@ -465,8 +467,6 @@ fn a_part_grows_its_store_ahead_of_its_share_and_not_once_full() {
                 assert!(room.vecs >= need && room.index >= need, "{here}");
                 assert!(room.by_gidx >= need, "{here}");
                 assert!(room.by_gidx <= 2 * need.max(room.stored), "{here}");
-                // The index's room for `x` states: a power of two of buckets, 7/8 used.
-                let hash_room = |x: usize| (x * 8).div_ceil(7).next_power_of_two() / 8 * 7;
                 let asked = need.max(2 * was.index).max(room.stored);
                 assert!(room.index <= hash_room(asked), "{here}, before {was:?}");
                 assert!(room.vecs <= 2 * need.max(room.stored), "{here}");

@@ -193,21 +193,24 @@ impl GMachine {
 
     /// Whether the log is as [`GMachine::end_read`] keeps it.
     pub(super) fn log_is_compact(&self) -> bool {
-        let oldest = self.st.reads.iter().map(|r| r.first_log).min();
-        match oldest {
-            Some(NO_READ) | None => self.st.log.is_empty(),
-            Some(o) => o == 0,
+        match self.oldest_read() {
+            NO_READ => self.st.log.is_empty(),
+            o => o == 0,
         }
     }
 
-    fn compact_log(&mut self) {
-        let oldest = self
-            .st
+    /// Where in the log the oldest read in progress began ([`NO_READ`]: none is).
+    fn oldest_read(&self) -> u16 {
+        self.st
             .reads
             .iter()
             .map(|r| r.first_log)
             .min()
-            .unwrap_or(NO_READ);
+            .unwrap_or(NO_READ)
+    }
+
+    fn compact_log(&mut self) {
+        let oldest = self.oldest_read();
         if oldest == NO_READ {
             self.st.log.clear();
         } else if oldest > 0 {
