@@ -63,7 +63,8 @@ struct Share {
     order: Vec<u32>,
     /// Batches for the other parts, written as successors are found.
     out: Vec<Vec<u8>>,
-    /// The successors sent lately, by hash, each with the layer (from 1) it was sent in.
+    /// The successors sent lately, by hash, each with the layer it was sent in (an
+    /// empty slot's, `NO_LAYER`, is no layer's: a state that packs to 0 is sent too).
     sent: Vec<(u128, u32)>,
     /// Batches of the layer come in from this many other parts so far.
     batches: usize,
@@ -73,18 +74,21 @@ struct Share {
 }
 
 /// A part's store as a test sees it: the layer it is at, its states stored so far
-/// (numbered and not), the room its vectors have (the states', whether the vectors
-/// pushed with them have the same, the global order's) and its index has, and whether
-/// the memory budget has refused a state.
+/// (numbered and not), the room its vectors have (the states', the vectors pushed with
+/// them, the global order's, the frontier's and the keys') and its index has, and
+/// whether the memory budget has refused a state.
 #[cfg(test)]
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub(super) struct Room {
     pub layer: u32,
     pub stored: usize,
     pub vecs: usize,
-    pub lockstep: bool,
+    /// Parents, choices, global indices.
+    pub pushed: [usize; 3],
     pub by_gidx: usize,
     pub index: usize,
+    pub frontier: usize,
+    pub keys: usize,
     pub full: bool,
 }
 
@@ -148,15 +152,15 @@ impl Part {
             layer: sh.layer,
             stored: sh.s.states.len(),
             vecs: sh.s.states.capacity(),
-            lockstep: [
+            pushed: [
                 sh.s.parent.capacity(),
                 sh.s.via.capacity(),
                 sh.gidx.capacity(),
-            ]
-            .iter()
-            .all(|&c| c == sh.s.states.capacity()),
+            ],
             by_gidx: sh.by_gidx.capacity(),
             index: sh.s.index.capacity(),
+            frontier: sh.frontier.capacity(),
+            keys: sh.keys.capacity(),
             full: sh.full,
         })
     }
@@ -275,7 +279,7 @@ impl Part {
             keys: Vec::new(),
             order: Vec::new(),
             out: vec![Vec::new(); self.n],
-            sent: vec![(0, 0); SENT],
+            sent: vec![(0, NO_LAYER); SENT],
             batches: 0,
             expanded: false,
             full: false,
@@ -450,7 +454,7 @@ impl Share {
         let outbox = Outbox {
             out: &mut self.out,
             sent: &mut self.sent,
-            tag: self.layer + 1,
+            tag: self.layer,
         };
         (&mut s.m, &mut s.saved, rules, store, outbox)
     }
@@ -511,6 +515,10 @@ impl Share {
 
 /// Slots of the filter of successors sent lately.
 const SENT: usize = 1 << 16;
+
+/// The layer of an empty slot of that filter: no layer's, as a search has fewer
+/// layers than states, whose global indices are `u32`s below `u32::MAX`.
+const NO_LAYER: u32 = u32::MAX;
 
 /// The successors a part sends to other parts, most repeats dropped: a layer's repeats
 /// are mostly siblings' (the diamonds of independent steps), met close together, and a

@@ -447,7 +447,8 @@ fn a_part_grows_its_store_ahead_of_its_share_and_not_once_full() {
                 room.layer
             );
             // Once grown together (to 1,024 at least), they double together.
-            assert!(n == 1 || room.vecs < 1 << 10 || room.lockstep, "{here}");
+            let lockstep = room.pushed.iter().all(|&c| c == room.vecs);
+            assert!(n == 1 || room.vecs < 1 << 10 || lockstep, "{here}");
             if let Some(f) = full[j] {
                 assert_eq!(
                     (room.vecs, room.index),
@@ -512,5 +513,55 @@ fn a_part_grows_its_store_ahead_of_its_share_and_not_once_full() {
                 assert_eq!(f.vecs >= 1024, !filled, "{at}");
             }
         }
+    }
+}
+
+/// The bytes a part reports with its keys (for the coordinator's peak and the memory
+/// budget) are what its store holds: every slot of its vectors at its element's size,
+/// the index's with its control byte.
+#[test]
+fn a_part_reports_the_bytes_its_store_holds() {
+    use super::wire::Msg;
+    use std::mem::size_of;
+    let cfg = Config {
+        readers: 3,
+        ..preset("merged").unwrap().config
+    };
+    for n in [1, 2, 3] {
+        let opts = CheckOptions::default();
+        let mut c = Coordinator::new(&cfg, opts, n).unwrap();
+        let (mut parts, out) = started(&cfg, opts, n, &mut c);
+        // Reports seen, and the most room each vector but the states' had in them: a
+        // vector with none in all of them would weigh nothing in any.
+        let (mut reports, mut most) = (0, [0; 7]);
+        in_order(&mut c, &mut parts, out, |to, bytes, parts, _| {
+            let (None, Some(Msg::Keys { part, bytes, .. })) = (to, Msg::decode(bytes)) else {
+                return;
+            };
+            let room = parts[part as usize].room().unwrap();
+            let [parent, via, gidx] = room.pushed;
+            let want = room.vecs * size_of::<u128>()
+                + (parent + gidx) * size_of::<u32>()
+                + via * size_of::<u8>()
+                + room.index * (size_of::<u32>() + 1)
+                + (room.by_gidx + room.frontier) * size_of::<u32>()
+                + room.keys * size_of::<u64>();
+            assert_eq!(bytes, want as u64, "part {part} of {n}: {room:?}");
+            reports += 1;
+            let rooms = [
+                parent,
+                via,
+                gidx,
+                room.index,
+                room.by_gidx,
+                room.frontier,
+                room.keys,
+            ];
+            for (m, r) in most.iter_mut().zip(rooms) {
+                *m = r.max(*m);
+            }
+        });
+        assert!(reports > 3 * n, "{n} parts: {reports} reports");
+        assert!(most.iter().all(|&m| m > 1), "{n} parts: {most:?}");
     }
 }
