@@ -1027,6 +1027,60 @@ fn a_general_files_witness_steps_in_the_trace_view_and_travels_in_a_link() {
     b.wait_for("the linked trace", 60, GENERAL_POS, |v| v == "18 / 18");
 }
 
+/// A worker whose wasm does not start says why, and the page runs the batch itself,
+/// with a working pool's totals. (A failed start rejects a promise in the worker, which
+/// reached the page as nothing at all: the page waited for the worker for ever.)
+#[test]
+#[ignore = "needs trunk and chromedriver; .ci/test runs it"]
+fn a_worker_whose_wasm_does_not_start_says_so_and_the_page_runs_the_batch() {
+    let site = build_page();
+    let broken = std::env::temp_dir().join(format!("tornsim-broken-{}", std::process::id()));
+    std::fs::create_dir_all(&broken).unwrap();
+    for e in std::fs::read_dir(&site).unwrap().flatten() {
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), broken.join(e.file_name())).unwrap();
+        }
+    }
+    // Not wasm: every worker's start fails, the two boot.js starts early and the rest.
+    std::fs::write(broken.join("worker_bg.wasm"), b"not wasm").unwrap();
+    let fragment = "#preset=seed-thread-v1&runs=20000&seed=7&workers=3";
+    let totals = |base: &str| {
+        let b = Browser::start();
+        b.goto("about:blank");
+        open(&b, &format!("{base}{fragment}"));
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        // What the page said before the batch (which clears it).
+        let alerts = b.js(ALERTS).as_str().unwrap_or("").to_string();
+        let (torn, _, status) = click_and_time(&b);
+        (torn, status, alerts)
+    };
+    let (torn, status, alerts) = totals(&serve(broken.clone()).base);
+    let (want, pool, none) = totals(&serve(site).base);
+    std::fs::remove_dir_all(&broken).unwrap();
+    eprintln!("e2e broken worker: {alerts:?}; {status:?}; the pool's {pool:?}");
+    assert!(
+        alerts.contains("The web worker failed") && alerts.contains("did not start"),
+        "{alerts}"
+    );
+    assert!(none.is_empty(), "a working pool: {none}");
+    assert!(status.contains("on the page"), "{status}");
+    assert_eq!(
+        torn, want,
+        "runs with a torn read: on the page, in the pool"
+    );
+    assert!(want > 0);
+}
+
+/// The page's alerts, joined.
+const ALERTS: &str =
+    "return [...document.querySelectorAll('[role=alert]')].map(e => e.textContent).join(' | ')";
+
+/// `window.__done` once set, else the verdict's line and the page's alerts.
+const PROVE_DONE: &str = "return window.__done || JSON.stringify({ \
+    verdict: document.getElementById('verdict')?.textContent ?? null, \
+    alerts: [...document.querySelectorAll('[role=alert]')].map(e => e.textContent).join(' | '), \
+    ms: Math.round(performance.now() - window.__t0) })";
+
 /// The page's Prove of `handshake-mb` at three readers (5.8 M states, the largest
 /// built-in case) with `workers` workers (`None`: one per core): (ms from the click to
 /// the verdict, the verdict line, whether a progress line showed states and depth, the
@@ -1045,7 +1099,9 @@ fn timed_prove(b: &Browser, base: &str, workers: Option<usize>) -> (f64, String,
     std::thread::sleep(std::time::Duration::from_secs(2));
     b.js(&arm_longtasks(b));
     b.js("window.__done = 0; window.__progress = false; new MutationObserver(() => { const v = document.getElementById('verdict'); if (!v) return; if (/states, depth \\d+/.test(v.textContent)) window.__progress = true; if (!window.__done && v.textContent.startsWith('Exhaustive search')) window.__done = performance.now(); }).observe(document.body, {subtree: true, childList: true, characterData: true}); window.__t0 = performance.now(); document.getElementById('check').click(); return 0");
-    b.wait_for("the verdict", 300, "return window.__done", |v| {
+    // Until the verdict, the poll returns what the page shows instead, for a timeout's
+    // message: the search's progress line and any alert (a worker that failed).
+    b.wait_for("the verdict", 300, PROVE_DONE, |v| {
         v.as_f64().unwrap_or(0.0) > 0.0
     });
     let ms = b.js("return window.__done - window.__t0").as_f64().unwrap();

@@ -3,16 +3,19 @@
 //
 // The first two workers start here, before the page's own wasm is fetched: their wasm
 // loads and warms up while the page's does, so a Start clicked as soon as the page
-// appears finds them ready. The page adopts them (runner.rs, Engine::new) and starts any
-// more it wants; a worker that said "ready" before the page listened is marked so.
+// appears finds them ready. The page adopts them (engine.rs, Engine::new) and starts any
+// more it wants; a worker that said "ready", or failed, before the page listened is
+// marked so.
 const early = [];
 if (typeof Worker === "function") {
     const n = Math.min(navigator.hardwareConcurrency || 1, 2);
     for (let i = 0; i < n; i++) {
         try {
-            const w = new Worker(new URL("./worker_loader.js", import.meta.url));
+            const w = new Worker(new URL("./worker_start.js", import.meta.url));
             w.tornsimReady = false;
             w.onmessage = (e) => { if (e.data === "ready") { w.tornsimReady = true; } };
+            // An error before the page listens (its wasm did not start) is kept for it.
+            w.onerror = (e) => { w.tornsimFailed = e.message || "the worker failed"; };
             early.push(w);
         } catch (_) {
             break;

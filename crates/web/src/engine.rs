@@ -1,5 +1,5 @@
-//! Where requests go: a pool of Web Workers (the `worker` binary, loaded through trunk's
-//! loader shim), one per core, or, when no worker can start (the wasm-bindgen test
+//! Where requests go: a pool of Web Workers (the `worker` binary, started by
+//! `www/worker_start.js`), one per core, or, when no worker can start (the wasm-bindgen test
 //! runner, a browser without workers), the page itself in short timer-sliced tasks.
 //! Both answer a [`Request`] with [`serve`]; an exhaustive search runs on every worker
 //! of the pool at once ([`crate::prove_pool`]). Also the worker's side: what it does
@@ -50,8 +50,8 @@ fn early_workers() -> Vec<web_sys::Worker> {
         .unwrap_or_default()
 }
 
-/// The worker script trunk emits next to the page (relative, so sub-paths work).
-pub const WORKER_URL: &str = "./worker_loader.js";
+/// The worker's start script, next to the page (relative, so sub-paths work).
+pub const WORKER_URL: &str = "./worker_start.js";
 
 /// The most workers the page starts, whatever the machine has.
 pub const MAX_WORKERS: usize = 8;
@@ -97,10 +97,18 @@ impl Engine {
         match handlers {
             Ok(handlers) if !handlers.is_empty() => {
                 let p = pool.clone();
+                let told = std::cell::Cell::new(false);
                 let watchdog = gloo_timers::callback::Interval::new(WATCH_MS, move || {
-                    if p.watch(js_sys::Date::now()) > 0 {
+                    if p.watch(js_sys::Date::now()) == 0 || told.get() {
+                        return;
+                    }
+                    if p.live().is_empty() {
+                        // The page takes over, as when a worker reports an error.
+                        told.set(true);
+                        failed.emit("no worker started or kept answering".into());
+                    } else {
                         web_sys::console::warn_1(
-                            &"tornsim: a worker stopped answering; its chunks run on the others"
+                            &"tornsim: a worker did not start or stopped answering; the others take its work"
                                 .into(),
                         );
                     }
@@ -134,9 +142,18 @@ impl Engine {
         failed: Callback<String>,
         running: prove_pool::Running,
     ) -> Result<Handlers, JsValue> {
-        let early_ready = early.as_ref().is_some_and(|w| {
-            js_sys::Reflect::get(w, &JsValue::from_str("tornsimReady")).is_ok_and(|v| v.is_truthy())
-        });
+        let mark = |key: &str| {
+            early
+                .as_ref()
+                .and_then(|w| js_sys::Reflect::get(w, &JsValue::from_str(key)).ok())
+        };
+        let early_ready = mark("tornsimReady").is_some_and(|v| v.is_truthy());
+        if let Some(why) = mark("tornsimFailed").and_then(|v| v.as_string()) {
+            // Told from a task of its own, as its handler would have: the page is
+            // still making this engine.
+            let failed = failed.clone();
+            gloo_timers::callback::Timeout::new(0, move || failed.emit(why)).forget();
+        }
         let worker = match early {
             Some(w) => w,
             None => web_sys::Worker::new(WORKER_URL)?,
@@ -169,7 +186,7 @@ impl Engine {
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        pool.add(worker, early_ready);
+        pool.add(worker, early_ready, js_sys::Date::now());
         Ok((on_message, on_error))
     }
 

@@ -20,6 +20,8 @@ struct Slot<W> {
     ready: bool,
     /// Given up on (see [`Pool::watch`]): terminated, its requests handed to others.
     dead: bool,
+    /// When it was added: one that has not said `ready` [`START_MS`] later never will.
+    added_ms: f64,
     /// Requests posted and not yet answered, oldest first (a worker answers in order).
     sent: VecDeque<Sent>,
     /// When the oldest of them became the one the worker is on (it answered the one
@@ -70,6 +72,13 @@ const IN_FLIGHT: usize = 2;
 pub const STUCK_MS: f64 = 1_000.0;
 pub const STUCK_ANSWERS: u64 = 16;
 
+/// A worker that has not said `ready` this long after it was started never will: its
+/// wasm failed to load (a failed fetch or instantiation rejects a promise in the
+/// worker, which reaches the page as no event at all) or its start hangs, and requests
+/// waiting for it would wait for ever. Cold starts said ready within 4 s on every
+/// browser measured.
+pub const START_MS: f64 = 30_000.0;
+
 /// The ready worker with the fewest requests unanswered, if any worker is ready.
 pub fn pick(slots: impl IntoIterator<Item = (bool, usize)>) -> Option<usize> {
     slots
@@ -88,13 +97,15 @@ pub fn stuck(elapsed_ms: f64, answers_since: u64) -> bool {
 }
 
 impl<W: Port + Clone> Pool<W> {
-    /// Adds a worker (`ready`: it has said so already); returns its index.
-    pub fn add(&self, worker: W, ready: bool) -> usize {
+    /// Adds a worker started by `now` (`ready`: it has said so already); returns its
+    /// index.
+    pub fn add(&self, worker: W, ready: bool, now: f64) -> usize {
         let mut slots = self.slots.borrow_mut();
         slots.push(Slot {
             worker,
             ready,
             dead: false,
+            added_ms: now,
             sent: VecDeque::new(),
             front_ms: 0.0,
             front_answers: 0,
@@ -174,18 +185,19 @@ impl<W: Port + Clone> Pool<W> {
         true
     }
 
-    /// Gives up on each worker whose current chunk is [`stuck`]: terminates it and hands
-    /// what it held to the others, first in line (a chunk's answer does not depend on
-    /// where it runs: it is its seed and run indices). Returns how many it gave up on.
+    /// Gives up on each worker whose current chunk is [`stuck`], or that has not said
+    /// `ready` within [`START_MS`]: terminates it and hands what it held to the others,
+    /// first in line (a chunk's answer does not depend on where it runs: it is its seed
+    /// and run indices). Returns how many it gave up on.
     pub fn watch(&self, now: f64) -> usize {
         let answers = self.answers.get();
         let mut again = Vec::new();
         let mut given_up = 0;
         for slot in self.slots.borrow_mut().iter_mut().filter(|s| !s.dead) {
-            let Some(oldest) = slot.sent.front() else {
-                continue;
-            };
-            if oldest.chunk && stuck(now - slot.front_ms, answers - slot.front_answers) {
+            let unstarted = !slot.ready && now - slot.added_ms > START_MS;
+            let stuck_on =
+                |r: &Sent| r.chunk && stuck(now - slot.front_ms, answers - slot.front_answers);
+            if unstarted || slot.sent.front().is_some_and(stuck_on) {
                 slot.dead = true;
                 slot.worker.terminate();
                 again.extend(slot.sent.drain(..));
@@ -252,7 +264,7 @@ mod tests {
         let p = Pool::default();
         let fakes: Vec<Fake> = ready.iter().map(|_| Fake::default()).collect();
         for (f, &r) in fakes.iter().zip(ready) {
-            p.add(f.clone(), r);
+            p.add(f.clone(), r, 0.0);
         }
         (p, fakes)
     }
@@ -356,5 +368,29 @@ mod tests {
         others_answer(&p, t, 0.0);
         assert_eq!(p.watch(t + STUCK_MS), 0);
         assert_eq!(p.watch(t + STUCK_MS + 1.0), 1);
+    }
+
+    #[test]
+    fn a_worker_that_never_says_ready_is_given_up_on_and_its_backlog_goes_on() {
+        let (p, w) = pool(&[false, false]);
+        send_all(&p, &[("a", true), ("b", false), ("c", true)]);
+        p.ready(1, 10.0);
+        assert_eq!(got(&w[1]), ["a", "b"]);
+        // However long a ready worker is busy, only the silent one is given up on, and
+        // only once it has had its time.
+        assert_eq!(p.watch(START_MS), 0);
+        assert_eq!(p.watch(START_MS + 1.0), 1);
+        assert!(w[0].stopped.get() && !w[1].stopped.get());
+        assert_eq!(p.live().len(), 1);
+        assert!(p.answered(1, START_MS + 2.0));
+        assert_eq!(got(&w[1]), ["a", "b", "c"]);
+        assert!(got(&w[0]).is_empty());
+        // A worker added later has its own time; none left: the page must be told.
+        p.add(Fake::default(), false, START_MS);
+        assert_eq!(p.watch(2.0 * START_MS), 0);
+        assert_eq!(p.watch(2.0 * START_MS + 1.0), 1);
+        let (p, _) = pool(&[false]);
+        assert_eq!(p.watch(START_MS + 1.0), 1);
+        assert!(p.live().is_empty());
     }
 }

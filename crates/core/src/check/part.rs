@@ -545,7 +545,7 @@ impl Outbox<'_> {
 
 /// Bytes a stored state takes in a part's vectors, for the memory budget: the state,
 /// its parent, choice, global index and places in global order and in the frontier.
-pub(super) const STATE_BYTES: usize = 16 + 4 + 1 + 4 + 4 + 4;
+const STATE_BYTES: usize = 16 + 4 + 1 + 4 + 4 + 4;
 
 /// A part's store, borrowed apart from its machine.
 struct Store<'a> {

@@ -409,7 +409,8 @@ fn a_part_drops_what_an_old_search_or_an_old_layer_sent_it() {
 /// split search's budget stops it somewhere in the layer); what a part holds can.
 #[test]
 fn a_part_grows_its_store_ahead_of_its_share_and_not_once_full() {
-    use super::part::{Room, STATE_BYTES};
+    use super::part::Room;
+    use std::mem::size_of;
     // The index's room for `x` states: a power of two of buckets, 7/8 of them used.
     let hash_room = |x: usize| (x * 8).div_ceil(7).next_power_of_two() / 8 * 7;
     // (the result; layers numbered while the room was past the least; parts that
@@ -502,7 +503,10 @@ fn a_part_grows_its_store_ahead_of_its_share_and_not_once_full() {
     // At the budget's edge: room for the least (1,024 states) whose bytes are a part's
     // share of the budget exactly is taken when the first layer is numbered; a byte
     // less, and the part is full then.
-    let edge = (1024 * STATE_BYTES + 1024 * 8 / 7 * 5) as u64;
+    // A state's bytes: itself, its parent, choice, global index, and its places in
+    // global order and in the frontier; an index slot's: a `u32` and a control byte.
+    let state = size_of::<u128>() + 4 * size_of::<u32>() + size_of::<u8>();
+    let edge = (1024 * state + 1024 * 8 / 7 * (size_of::<u32>() + 1)) as u64;
     for n in [2, 3] {
         for (share, filled) in [(edge, false), (edge - 1, true)] {
             let (_, _, _, first) = run(4, share * n as u64, n);
