@@ -569,3 +569,41 @@ fn a_part_reports_the_bytes_its_store_holds() {
         assert!(most.iter().all(|&m| m > 1), "{n} parts: {most:?}");
     }
 }
+
+/// One part stores as a search on one thread does: at capacity, it refuses a state
+/// where twice the bytes its store holds would pass the budget, and not at the budget.
+#[test]
+fn one_part_refuses_a_state_where_doubling_its_store_would_pass_the_budget() {
+    use std::mem::size_of;
+    let cfg = Config {
+        readers: 4,
+        ..preset("merged").unwrap().config
+    };
+    // How the search stopped, and the part's store then.
+    let last = |max_bytes| {
+        let opts = CheckOptions {
+            max_bytes,
+            ..CheckOptions::default()
+        };
+        let mut c = Coordinator::new(&cfg, opts, 1).unwrap();
+        let (mut parts, out) = started(&cfg, opts, 1, &mut c);
+        let r = in_order(&mut c, &mut parts, out, |_, _, _, _| {});
+        (r.stopped_by, parts[0].room().unwrap())
+    };
+    let budget = 1 << 20;
+    let (stopped, full) = last(budget);
+    assert_eq!(stopped, Some(Budget::Memory));
+    assert!(full.full && full.stored == full.vecs, "{full:?}");
+    // What the store held as it refused (nothing was stored after): a state's bytes
+    // are itself, its parent, choice, global index, and its places in global order and
+    // in the frontier; an index slot's, a `u32` and a control byte.
+    let state = size_of::<u128>() + 4 * size_of::<u32>() + size_of::<u8>();
+    let held = (full.vecs * state + full.index * (size_of::<u32>() + 1)) as u64;
+    assert!(
+        held <= budget && 2 * held > budget,
+        "{held} bytes: {full:?}"
+    );
+    let (_, at_edge) = last(2 * held);
+    assert!(at_edge.vecs > full.vecs, "{at_edge:?}, before {full:?}");
+    assert_eq!(last(2 * held - 1), (stopped, full));
+}
