@@ -1,6 +1,6 @@
 //! Where requests go: a pool of Web Workers (the `worker` binary, started by
-//! `www/worker_start.js`), one per core, or, when no worker can start (the wasm-bindgen test
-//! runner, a browser without workers), the page itself in short timer-sliced tasks.
+//! `www/worker_start.js`), one per core, or, when no worker can start (the wasm-bindgen
+//! test runner, a browser without workers), the page itself in short timer-sliced tasks.
 //! Both answer a [`Request`] with [`serve`]; an exhaustive search runs on every worker
 //! of the pool at once ([`crate::prove_pool`]). Also the worker's side: what it does
 //! with each message.
