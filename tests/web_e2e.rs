@@ -1050,7 +1050,8 @@ fn a_worker_whose_wasm_does_not_start_says_so_and_the_page_runs_the_batch() {
         open(&b, &format!("{base}{fragment}"));
         std::thread::sleep(std::time::Duration::from_secs(2));
         // What the page said before the batch (which clears it).
-        let alerts = b.js(ALERTS).as_str().unwrap_or("").to_string();
+        let alerts = b.js(&format!("return {ALERTS}"));
+        let alerts = alerts.as_str().unwrap_or("").to_string();
         let (torn, _, status) = click_and_time(&b);
         (torn, status, alerts)
     };
@@ -1071,15 +1072,18 @@ fn a_worker_whose_wasm_does_not_start_says_so_and_the_page_runs_the_batch() {
     assert!(want > 0);
 }
 
-/// The page's alerts, joined.
+/// The page's alerts, joined: a JavaScript expression.
 const ALERTS: &str =
-    "return [...document.querySelectorAll('[role=alert]')].map(e => e.textContent).join(' | ')";
+    "[...document.querySelectorAll('[role=alert]')].map(e => e.textContent).join(' | ')";
 
 /// `window.__done` once set, else the verdict's line and the page's alerts.
-const PROVE_DONE: &str = "return window.__done || JSON.stringify({ \
-    verdict: document.getElementById('verdict')?.textContent ?? null, \
-    alerts: [...document.querySelectorAll('[role=alert]')].map(e => e.textContent).join(' | '), \
-    ms: Math.round(performance.now() - window.__t0) })";
+fn prove_done() -> String {
+    format!(
+        "return window.__done || JSON.stringify({{ \
+        verdict: document.getElementById('verdict')?.textContent ?? null, \
+        alerts: {ALERTS}, ms: Math.round(performance.now() - window.__t0) }})"
+    )
+}
 
 /// The page's Prove of `handshake-mb` at three readers (5.8 M states, the largest
 /// built-in case) with `workers` workers (`None`: one per core): (ms from the click to
@@ -1101,7 +1105,7 @@ fn timed_prove(b: &Browser, base: &str, workers: Option<usize>) -> (f64, String,
     b.js("window.__done = 0; window.__progress = false; new MutationObserver(() => { const v = document.getElementById('verdict'); if (!v) return; if (/states, depth \\d+/.test(v.textContent)) window.__progress = true; if (!window.__done && v.textContent.startsWith('Exhaustive search')) window.__done = performance.now(); }).observe(document.body, {subtree: true, childList: true, characterData: true}); window.__t0 = performance.now(); document.getElementById('check').click(); return 0");
     // Until the verdict, the poll returns what the page shows instead, for a timeout's
     // message: the search's progress line and any alert (a worker that failed).
-    b.wait_for("the verdict", 300, PROVE_DONE, |v| {
+    b.wait_for("the verdict", 300, &prove_done(), |v| {
         v.as_f64().unwrap_or(0.0) > 0.0
     });
     let ms = b.js("return window.__done - window.__t0").as_f64().unwrap();

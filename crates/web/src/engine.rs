@@ -97,14 +97,13 @@ impl Engine {
         match handlers {
             Ok(handlers) if !handlers.is_empty() => {
                 let p = pool.clone();
-                let told = std::cell::Cell::new(false);
                 let watchdog = gloo_timers::callback::Interval::new(WATCH_MS, move || {
-                    if p.watch(js_sys::Date::now()) == 0 || told.get() {
+                    // Only a live worker is given up on: with none left, this is said once.
+                    if p.watch(js_sys::Date::now()) == 0 {
                         return;
                     }
                     if p.live().is_empty() {
                         // The page takes over, as when a worker reports an error.
-                        told.set(true);
                         failed.emit("no worker started or kept answering".into());
                     } else {
                         web_sys::console::warn_1(

@@ -92,6 +92,16 @@ fn in_order(
     c.result().unwrap().clone()
 }
 
+/// The bytes the memory budget counts for a part's store with room for `states` states
+/// and `index` index slots, from the element sizes: a state's are itself, its parent,
+/// choice, global index, and its places in global order and in the frontier; an index
+/// slot's, a `u32` and a control byte.
+fn store_bytes(states: usize, index: usize) -> u64 {
+    use std::mem::size_of;
+    let state = size_of::<u128>() + 4 * size_of::<u32>() + size_of::<u8>();
+    (states * state + index * (size_of::<u32>() + 1)) as u64
+}
+
 /// The `n` parts of a search of `cfg`.
 fn parts_of(cfg: &Config, opts: CheckOptions, n: usize) -> Vec<Part> {
     (0..n)
@@ -410,7 +420,6 @@ fn a_part_drops_what_an_old_search_or_an_old_layer_sent_it() {
 #[test]
 fn a_part_grows_its_store_ahead_of_its_share_and_not_once_full() {
     use super::part::Room;
-    use std::mem::size_of;
     // The index's room for `x` states: a power of two of buckets, 7/8 of them used.
     let hash_room = |x: usize| (x * 8).div_ceil(7).next_power_of_two() / 8 * 7;
     // (the result; layers numbered while the room was past the least; parts that
@@ -503,10 +512,7 @@ fn a_part_grows_its_store_ahead_of_its_share_and_not_once_full() {
     // At the budget's edge: room for the least (1,024 states) whose bytes are a part's
     // share of the budget exactly is taken when the first layer is numbered; a byte
     // less, and the part is full then.
-    // A state's bytes: itself, its parent, choice, global index, and its places in
-    // global order and in the frontier; an index slot's: a `u32` and a control byte.
-    let state = size_of::<u128>() + 4 * size_of::<u32>() + size_of::<u8>();
-    let edge = (1024 * state + 1024 * 8 / 7 * (size_of::<u32>() + 1)) as u64;
+    let edge = store_bytes(1024, 1024 * 8 / 7);
     for n in [2, 3] {
         for (share, filled) in [(edge, false), (edge - 1, true)] {
             let (_, _, _, first) = run(4, share * n as u64, n);
@@ -574,7 +580,6 @@ fn a_part_reports_the_bytes_its_store_holds() {
 /// where twice the bytes its store holds would pass the budget, and not at the budget.
 #[test]
 fn one_part_refuses_a_state_where_doubling_its_store_would_pass_the_budget() {
-    use std::mem::size_of;
     let cfg = Config {
         readers: 4,
         ..preset("merged").unwrap().config
@@ -594,11 +599,8 @@ fn one_part_refuses_a_state_where_doubling_its_store_would_pass_the_budget() {
     let (stopped, full) = last(budget);
     assert_eq!(stopped, Some(Budget::Memory));
     assert!(full.full && full.stored == full.vecs, "{full:?}");
-    // What the store held as it refused (nothing was stored after): a state's bytes
-    // are itself, its parent, choice, global index, and its places in global order and
-    // in the frontier; an index slot's, a `u32` and a control byte.
-    let state = size_of::<u128>() + 4 * size_of::<u32>() + size_of::<u8>();
-    let held = (full.vecs * state + full.index * (size_of::<u32>() + 1)) as u64;
+    // What the store held as it refused (nothing was stored after).
+    let held = store_bytes(full.vecs, full.index);
     assert!(
         held <= budget && 2 * held > budget,
         "{held} bytes: {full:?}"
