@@ -1,60 +1,148 @@
 //! Which choices are open: what a step waits for besides its CPU's own IPIs (a lock,
 //! a reader-writer lock, the VMA's readers, a freed frame, its store buffer), when a
 //! CPU can answer an IPI or drain a store, when nothing can move (a deadlock), and how
-//! a run keeps the open choices from step to step instead of testing every CPU again.
-//! One more `impl` of [`GMachine`].
+//! a run keeps what the test reads from step to step instead of reading every CPU
+//! again. One more `impl` of [`GMachine`].
+//!
+//! The rule is one function of masks of CPUs ([`GMachine::open_in`]), as the classic
+//! machine's is: who has finished, who stands at its block's entry or at a step that
+//! waits, who sends an IPI, who is owed one, whose store buffer holds stores. Only the
+//! CPUs at a waiting step (a lock, a table) and, under TSO, those with buffered stores
+//! are tested one by one. A step changes those masks for its own CPU alone (an answer
+//! for the senders), so a run keeps them ([`Open`]) and retests nothing else.
 
 use super::ir::DONE;
-use super::machine::{GChoice, GMachine, Life, NO_CPU};
-use super::reach::{Reach, Wait};
+use super::machine::{GChoice, GMachine, Life, CALM, NO_CPU, QUIET};
+use super::reach::Wait;
 use crate::hazard::Hazard;
 use crate::machine::Enabled;
 
-/// The choices open in a state ([`GMachine::open`]), kept across a run's steps by
-/// [`GMachine::step_open`]: it describes the machine's state until that state is
-/// changed otherwise (a reset, a state loaded into `st`), when [`GMachine::open`] must
-/// count it afresh.
+/// The choices open in a state ([`GMachine::open`]) and the masks they were told
+/// from, kept across a run's steps by [`GMachine::step_open`]: it describes the
+/// machine's state until that state is changed otherwise (a reset, a state loaded
+/// into `st`), when [`GMachine::open`] must count it afresh.
 #[derive(Clone, Copy, Debug)]
 pub struct Open {
     pub en: Enabled,
     a: Around,
 }
 
-/// What the enabled tests share: see [`GMachine::around`].
-#[derive(Clone, Copy, Debug)]
+/// What the enabled test reads of every CPU besides the state's own masks
+/// (`irq_off`, `preempted`), as masks of CPUs: gathered by one pass
+/// ([`GMachine::around`]), then kept by each step for the CPU it moved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Around {
-    /// Every block but the walkers has finished.
-    pub(super) writers_done: bool,
+    /// CPUs whose block has finished (and idle CPUs).
+    done: u64,
+    /// CPUs standing at their block's first step: a walker between iterations.
+    entry: u64,
+    /// CPUs standing at a step that waits for something ([`Wait`] other than
+    /// `Nothing`): the only ones whose program step is tested one by one.
+    waits: u64,
+    /// CPUs whose IPI some CPU has not answered yet.
+    senders: u64,
     /// The CPUs some sender's IPI still waits for.
     pending: u64,
+    /// CPUs with stores in their buffer (none under `memory = sc`).
+    buffered: u64,
 }
 
 impl GMachine {
-    /// What every CPU's enabled test reads of the whole machine, gathered in one pass
-    /// (a random run asks of every CPU on every step).
+    /// What every CPU's enabled test reads of the whole machine, gathered in one pass.
     pub(super) fn around(&self) -> Around {
         let mut a = Around {
-            writers_done: true,
+            done: 0,
+            entry: 0,
+            waits: 0,
+            senders: 0,
             pending: 0,
+            buffered: 0,
         };
         for c in 0..self.prog.cpus as usize {
-            a.writers_done &= self.prog.walkers >> c & 1 == 1 || self.st.pc[c] == DONE;
-            a.pending |= self.st.pending[c];
+            self.place(c, &mut a);
+            self.sent(c, &mut a);
+            set_bit(&mut a.buffered, c, !self.st.sb[c].is_empty());
         }
         a
     }
 
-    /// Whether `cpu`'s next program step can run now.
+    /// Sets CPU `c`'s bits of the masks its pc tells.
     #[inline(always)]
-    fn can_step(&self, cpu: u8, a: Around) -> bool {
+    fn place(&self, c: usize, a: &mut Around) {
+        let pc = self.st.pc[c];
+        set_bit(&mut a.done, c, pc == DONE);
+        set_bit(&mut a.entry, c, pc == self.entry[c]);
+        let waits = pc != DONE && !matches!(self.waits[pc as usize], Wait::Nothing);
+        set_bit(&mut a.waits, c, waits);
+    }
+
+    /// Adds CPU `c`'s IPI, if it has one outstanding, to the masks (a program step
+    /// only ever adds: a CPU with an IPI outstanding does not step).
+    #[inline(always)]
+    fn sent(&self, c: usize, a: &mut Around) {
+        let m = self.st.pending[c];
+        a.pending |= m;
+        set_bit(&mut a.senders, c, m != 0);
+    }
+
+    /// Every block but the walkers has finished, told from the masks.
+    fn writers_done_in(&self, a: &Around) -> bool {
+        (a.done | self.walkers) & self.all == self.all
+    }
+
+    /// Every block but the walkers has finished.
+    pub fn writers_done(&self) -> bool {
+        self.writers_done_in(&self.around())
+    }
+
+    /// The choices open, told from the masks: the machine's whole enabled rule.
+    ///
+    /// A program step: its block not finished, no IPI of its own outstanding, its vCPU
+    /// not preempted, not a walker's fresh iteration once a draining run's writers are
+    /// done, not held by its store buffer (a locked or serializing step waits for it to
+    /// drain; a store waits for a place), and what it waits for free. An answer: an
+    /// IPI pending for it, interrupts on, and (taking an interrupt is serializing) an
+    /// empty buffer; under `kvm-pv-flush` a walker's answer is the host's choice:
+    /// resume its vCPU if preempted, else deliver an IPI it can take, else preempt it
+    /// (not once a draining run's writers are done, so that runs end). A drain: a
+    /// store in the buffer.
+    #[inline(always)]
+    fn open_in(&self, a: &Around) -> Enabled {
+        let all = self.all;
+        let walkers = self.walkers;
+        let ending = self.drain && self.writers_done_in(a);
+        let mut prog = all & !a.done & !a.senders & !self.st.preempted;
+        if ending {
+            prog &= !(walkers & a.entry);
+        }
+        let mut test = prog & (a.waits | if self.tso { a.buffered } else { 0 });
+        while test != 0 {
+            let c = test.trailing_zeros() as u8;
+            test &= test - 1;
+            if !self.free_to_step(c) {
+                prog &= !(1 << c);
+            }
+        }
+        let deliverable = all & !self.st.irq_off & a.pending & !a.buffered;
+        let ack = if self.kvm {
+            let host = if ending { 0 } else { all };
+            (deliverable & !walkers) | (walkers & (self.st.preempted | deliverable | host))
+        } else {
+            deliverable
+        };
+        Enabled {
+            prog,
+            ack,
+            drain: if self.tso { a.buffered } else { 0 },
+        }
+    }
+
+    /// Whether `cpu`'s next program step, at a step that waits or with stores
+    /// buffered, has what it waits for: its buffer drained or a place in it, and its
+    /// lock, reader-writer lock, VMA or frame free.
+    fn free_to_step(&self, cpu: u8) -> bool {
         let c = cpu as usize;
         let pc = self.st.pc[c];
-        if pc == DONE || self.st.pending[c] != 0 || self.st.preempted >> cpu & 1 == 1 {
-            return false;
-        }
-        if self.drain && a.writers_done && self.is_walker(cpu) && pc == self.prog.entry[c] {
-            return false;
-        }
         if self.tso
             && self
                 .buffer_blocks(cpu, self.prog.code[pc as usize].op)
@@ -77,27 +165,10 @@ impl GMachine {
         }
     }
 
-    /// Taking an interrupt is serializing: under TSO a CPU answers with an empty buffer.
-    /// Under `kvm-pv-flush` a walker's answer choice is the host's: resume its vCPU if
-    /// preempted, else deliver an IPI it can take, else preempt it (not once the
-    /// writers of a run that drains are done, so that runs end).
-    fn can_ack(&self, cpu: u8, a: Around) -> bool {
-        let deliverable = self.deliverable_in(cpu, a.pending);
-        if self.host_schedules(cpu) {
-            let preempted = self.st.preempted >> cpu & 1 == 1;
-            return preempted || deliverable || !(self.drain && a.writers_done);
-        }
-        deliverable
-    }
-
     /// Whether `cpu` can take an IPI now: one is pending for it, its interrupts are on,
     /// and (taking an interrupt is serializing) its store buffer is empty.
     pub(super) fn deliverable(&self, cpu: u8) -> bool {
-        self.deliverable_in(cpu, self.around().pending)
-    }
-
-    /// [`GMachine::deliverable`], given every sender's pending CPUs in one mask.
-    fn deliverable_in(&self, cpu: u8, pending: u64) -> bool {
+        let pending = self.st.pending.iter().fold(0, |m, &p| m | p);
         self.st.irq_off >> cpu & 1 == 0
             && pending >> cpu & 1 == 1
             && self.st.sb[cpu as usize].is_empty()
@@ -127,94 +198,75 @@ impl GMachine {
         self.open().en
     }
 
-    /// The choices open now, with what every CPU's test of them shared.
+    /// The choices open now, with the masks they were told from.
     pub fn open(&self) -> Open {
         let a = self.around();
-        let mut en = Enabled::default();
-        for cpu in 0..self.prog.cpus {
-            self.test_cpu(cpu, a, &mut en);
+        Open {
+            en: self.open_in(&a),
+            a,
         }
-        Open { en, a }
-    }
-
-    /// Sets `cpu`'s bits of `en`: its program step, its answer, its drain.
-    #[inline(always)]
-    fn test_cpu(&self, cpu: u8, a: Around, en: &mut Enabled) {
-        set_bit(&mut en.prog, cpu, self.can_step(cpu, a));
-        set_bit(&mut en.ack, cpu, self.can_ack(cpu, a));
-        let drain = self.tso && !self.st.sb[cpu as usize].is_empty();
-        set_bit(&mut en.drain, cpu, drain);
     }
 
     /// Takes one step, as [`GMachine::step`], and brings `open` (what
-    /// [`GMachine::open`] or this said last) up to the choices open after it, kept
-    /// rather than tested afresh; returns the step's hazard.
+    /// [`GMachine::open`] or this said last) up to the choices open after it: the
+    /// masks change for the stepping CPU alone (for an answer, the senders'), so only
+    /// its bits are read again; returns the step's hazard.
     #[inline(always)]
     pub fn step_open(&mut self, ch: GChoice, open: &mut Open) -> Option<Hazard> {
-        // What the step can change, told before it moves the pc.
-        let reach = match self.st.pc[ch.cpu as usize] {
-            _ if ch.ack && !self.host_schedules(ch.cpu) => Reach::Answered,
-            _ if ch.ack || ch.drain => Reach::All,
-            DONE => Reach::All,
-            pc => self.reaches[pc as usize],
-        };
+        let c = ch.cpu as usize;
+        let from = self.st.pc[c];
         let h = self.step_inline(ch);
-        self.open_after(open, ch, reach);
+        // A quiet step from a calm place to a calm place: nothing the test reads moved.
+        let to = self.st.pc[c];
+        if !ch.ack
+            && !ch.drain
+            && self.calm_at(from) == CALM | QUIET
+            && self.calm_at(to) & CALM != 0
+        {
+            debug_assert_eq!(open.en, self.open().en, "after {ch:?}");
+            return h;
+        }
+        let a = &mut open.a;
+        if ch.ack {
+            // The answering CPU left every sender's mask (or the host preempted or
+            // resumed its vCPU, which `preempted` says): the senders' masks again.
+            a.pending = 0;
+            let mut s = a.senders;
+            while s != 0 {
+                let d = s.trailing_zeros() as usize;
+                s &= s - 1;
+                self.sent(d, a);
+            }
+        } else if !ch.drain {
+            self.place(c, a);
+            self.sent(c, a);
+        }
+        if self.tso {
+            set_bit(&mut a.buffered, c, !self.st.sb[c].is_empty());
+        }
+        open.en = self.open_in(a);
+        debug_assert_eq!(*a, self.around(), "after {ch:?}");
         h
     }
 
-    /// Brings `o`, the choices open before `ch` (a step that can change `reach`), up
-    /// to those open after it: its own CPU retested, and the others only where the
-    /// step can have changed theirs ([`super::ir::GOp::reach`]); an answer, a drain, a block's
-    /// last step (the writers may be done) test them all. What a random run calls
-    /// after each step, where retesting every CPU was most of a step's cost.
+    /// [`CALM`] and [`QUIET`] of a pc (none of `DONE`).
     #[inline(always)]
-    fn open_after(&self, o: &mut Open, ch: GChoice, mut reach: Reach) {
-        let cpu = ch.cpu;
-        if self.st.pc[cpu as usize] == DONE {
-            reach = Reach::All;
-        }
-        match reach {
-            Reach::All => *o = self.open(),
-            Reach::Step => set_bit(&mut o.en.prog, cpu, self.can_step(cpu, o.a)),
-            Reach::Own => self.test_cpu(cpu, o.a, &mut o.en),
-            Reach::Waiters => {
-                self.test_cpu(cpu, o.a, &mut o.en);
-                for d in (0..self.prog.cpus).filter(|&d| d != cpu) {
-                    let pc = self.st.pc[d as usize];
-                    if pc != DONE && !matches!(self.waits[pc as usize], Wait::Nothing) {
-                        set_bit(&mut o.en.prog, d, self.can_step(d, o.a));
-                    }
-                }
-            }
-            Reach::Answered => {
-                // Only the pending masks changed: this CPU's bit left every sender's.
-                o.a = self.around();
-                set_bit(&mut o.en.ack, cpu, self.can_ack(cpu, o.a));
-                for d in (0..self.prog.cpus).filter(|&d| d != cpu) {
-                    set_bit(&mut o.en.prog, d, self.can_step(d, o.a));
-                }
-            }
-            Reach::Answers => {
-                // The IPI's targets are pending now too.
-                o.a.pending |= self.st.pending[cpu as usize];
-                self.test_cpu(cpu, o.a, &mut o.en);
-                for d in (0..self.prog.cpus).filter(|&d| d != cpu) {
-                    set_bit(&mut o.en.ack, d, self.can_ack(d, o.a));
-                }
-            }
-        }
-        debug_assert_eq!(o.en, self.open().en, "after {ch:?} ({reach:?})");
+    fn calm_at(&self, pc: u16) -> u8 {
+        self.calm.get(pc as usize).copied().unwrap_or(0)
     }
 
     pub fn is_enabled(&self, ch: GChoice) -> bool {
-        ch.cpu < self.prog.cpus
-            && match (ch.ack, ch.drain) {
-                (true, false) => self.can_ack(ch.cpu, self.around()),
-                (false, true) => !self.st.sb[ch.cpu as usize].is_empty(),
-                (false, false) => self.can_step(ch.cpu, self.around()),
-                (true, true) => false,
-            }
+        if ch.cpu >= self.prog.cpus {
+            return false;
+        }
+        let en = self.open().en;
+        let mask = match (ch.ack, ch.drain) {
+            (false, false) => en.prog,
+            (true, false) => en.ack,
+            (false, true) => en.drain,
+            (true, true) => return false,
+        };
+        mask >> ch.cpu & 1 == 1
     }
 
     /// A deadlock, given the choices open (`en`): something has not finished (a block
@@ -226,7 +278,7 @@ impl GMachine {
         // Cheapest first: a random run asks on every step, and almost always some
         // answer, drain or step other than a fresh iteration is open.
         // A block other than a walker that can step is not stuck, whatever else holds.
-        if en.ack != 0 || en.drain != 0 || en.prog & !self.prog.walkers != 0 {
+        if en.ack != 0 || en.drain != 0 || en.prog & !self.walkers != 0 {
             return false;
         }
         self.walkers_stuck(en.prog)
@@ -250,9 +302,7 @@ impl GMachine {
     /// has not finished.
     fn nothing_moves(&self) -> bool {
         let a = self.around();
-        !a.writers_done
-            || a.pending != 0
-            || (0..self.prog.cpus).any(|c| self.is_walker(c) && !self.at_entry(c))
+        !self.writers_done_in(&a) || a.pending != 0 || self.walkers & !a.entry & self.all != 0
     }
 }
 
@@ -262,8 +312,8 @@ pub(super) fn list_into(en: Enabled, v: &mut Vec<GChoice>) {
     v.extend(en.iter().map(GChoice::from));
 }
 
-/// Sets bit `cpu` of mask `m` to `on`.
+/// Sets bit `c` of mask `m` to `on`.
 #[inline(always)]
-fn set_bit(m: &mut u64, cpu: u8, on: bool) {
-    *m = *m & !(1 << cpu) | (on as u64) << cpu;
+fn set_bit(m: &mut u64, c: usize, on: bool) {
+    *m = *m & !(1 << c) | (on as u64) << c;
 }

@@ -5,7 +5,7 @@
 use super::ir::{
     Buffered, EntryRef, FreeHow, GOp, GProgram, LockSrc, PageSrc, TableSrc, DONE, NO_TABLE, PTES,
 };
-use super::reach::{Reach, Wait};
+use super::reach::Wait;
 use crate::hazard::Hazard;
 use crate::prim::general::Test;
 use std::sync::Arc;
@@ -19,15 +19,21 @@ pub struct GMachine {
     pub(super) prog: Arc<GProgram>,
     /// Walkers start no new iteration once every other block is done (runs end).
     pub(super) drain: bool,
-    all: u64,
+    /// The program's CPUs, as a mask.
+    pub(super) all: u64,
+    /// The program's walkers and each CPU's first pc, read on every step: kept here,
+    /// not behind the program's `Arc`.
+    pub(super) walkers: u64,
+    pub(super) entry: PerCpu<u16>,
     /// Each CPU's store-buffer capacity under TSO: its block's store instructions.
     pub(super) sb_cap: Vec<u8>,
     /// By pc: what the step there waits for besides its CPU's own IPIs and vCPU and
     /// its store buffer. Told once from the code, so that the enabled test of a step
     /// that waits for nothing (most) is a few loads.
     pub(super) waits: Vec<Wait>,
-    /// By pc: whose open choices the step there can change ([`GOp::reach`]).
-    pub(super) reaches: Vec<Reach>,
+    /// By pc: [`CALM`] and [`QUIET`], for a run's shortcut past the enabled test
+    /// (`enabled.rs`).
+    pub(super) calm: Vec<u8>,
     /// `memory = tso` and `kvm-pv-flush`, read on every step: kept here, not behind
     /// the program's `Arc`.
     pub(super) tso: bool,
@@ -39,6 +45,13 @@ pub struct GMachine {
     init: GState,
     pub st: GState,
 }
+
+/// A CPU standing at this pc has no bit in any of the enabled test's masks: its step
+/// waits for nothing, it is not at its block's entry, and under TSO its store buffer
+/// cannot hold it.
+pub(super) const CALM: u8 = 1;
+/// The step at this pc is [`GOp::quiet`].
+pub(super) const QUIET: u8 = 2;
 
 /// What a value in an entry is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,9 +88,24 @@ impl GMachine {
             .collect();
         let tso = prog.cfg.memory == crate::knob::Memory::Tso;
         let waits: Vec<Wait> = prog.code.iter().map(|i| Wait::of(&prog, i.op)).collect();
+        let calm = prog
+            .code
+            .iter()
+            .zip(&waits)
+            .enumerate()
+            .map(|(pc, (i, w))| {
+                let class = i.op.tso(&prog.cfg);
+                let held = tso && (class.waits_for_buffer() || class == crate::prim::Tso::Buffered);
+                let calm =
+                    matches!(w, Wait::Nothing) && !prog.entry.contains(&(pc as u16)) && !held;
+                (calm as u8 * CALM) | (i.op.quiet() as u8 * QUIET)
+            })
+            .collect();
         GMachine {
+            walkers: prog.walkers,
+            entry: PerCpu::from_slice(&prog.entry),
+            calm,
             waits,
-            reaches: prog.code.iter().map(|i| i.op.reach()).collect(),
             tso,
             kvm: prog.cfg.platform.kvm(),
             prog,
@@ -113,16 +141,11 @@ impl GMachine {
     }
 
     pub(super) fn is_walker(&self, cpu: u8) -> bool {
-        self.prog.walkers >> cpu & 1 == 1
+        self.walkers >> cpu & 1 == 1
     }
 
     pub(super) fn at_entry(&self, cpu: u8) -> bool {
-        self.st.pc[cpu as usize] == self.prog.entry[cpu as usize]
-    }
-
-    /// Every block but the walkers has finished.
-    pub fn writers_done(&self) -> bool {
-        self.around().writers_done
+        self.st.pc[cpu as usize] == self.entry[cpu as usize]
     }
 
     /// The run is over: writers done, walkers between iterations, no IPI outstanding.
@@ -523,7 +546,7 @@ impl GMachine {
         self.st.pc[c] = next;
         // A finished block's locals, and a walker's between iterations, are dead: zero
         // them, so that equal states compare equal.
-        if next == DONE || (self.is_walker(cpu) && next == self.prog.entry[c]) {
+        if next == DONE || (self.is_walker(cpu) && next == self.entry[c]) {
             let base = self.prog.local_base[c] as usize;
             let n = self.prog.local_names(cpu).len();
             self.st.locals[base..base + n].fill(0);

@@ -1,7 +1,6 @@
-//! What a step has to do with the other CPUs, told from its op and the program alone:
-//! what it waits for ([`Wait`], besides its CPU's own IPIs and store buffer), and whose
-//! open choices taking it can change ([`GOp::reach`]). The machine's enabled test
-//! (`enabled.rs`) reads both; neither depends on a state.
+//! What a step waits for besides its CPU's own IPIs and store buffer ([`Wait`]), told
+//! from its op and the program alone: the machine's enabled test (`enabled.rs`) reads
+//! it, and tests one by one only the CPUs at a step that waits.
 
 use super::ir::{GOp, GProgram, LockSrc};
 
@@ -46,64 +45,30 @@ impl Wait {
     }
 }
 
-/// Whose open choices a step can change: see [`GOp::reach`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reach {
-    /// Only its own CPU's next program step: the step changes none of its CPU's
-    /// interrupt flag, store buffer or IPIs, so its answer and drain stay as they were.
-    Step,
-    /// Only its own CPU's.
-    Own,
-    /// Also those of CPUs standing at a step that waits for a lock or a table.
-    Waiters,
-    /// Also every CPU's answer to an IPI.
-    Answers,
-    /// An answer to an IPI (not the host's choice under `kvm-pv-flush`): its own
-    /// answer, and the senders' next steps (their IPI may be answered by all now).
-    Answered,
-    All,
-}
-
 impl GOp {
-    /// Whose open choices taking this step can change besides its own CPU's; what
-    /// the others may do depends on nothing else it writes (an entry, a count, a
-    /// local, a word), so a run retests only those after it
-    /// ([`super::machine::GMachine::step_open`]).
-    pub fn reach(&self) -> Reach {
-        match self {
-            // A lock taken or released, a table allocated or freed, interrupts on (the
-            // end of a grace period): only a CPU standing at a step that waits for a
-            // lock or a table.
-            GOp::Lock(_)
-            | GOp::Unlock { .. }
-            | GOp::Trylock(_)
-            | GOp::Rw { .. }
-            | GOp::VmaStartWrite
-            | GOp::VmaStartRead
-            | GOp::VmaEndRead
-            | GOp::IrqOn
-            | GOp::Alloc { .. }
-            | GOp::Free { .. } => Reach::Waiters,
-            // An IPI sent: its targets may answer.
-            GOp::Flush { .. } | GOp::Sync => Reach::Answers,
-            GOp::Done => Reach::All,
-            // Interrupts off, a store (it may be buffered): its own answer and drain too.
-            GOp::IrqOff | GOp::Store { .. } | GOp::WriteOnce(_) | GOp::Xchg(_) => Reach::Own,
+    /// Taking this step changes nothing the enabled test reads but its CPU's pc: no
+    /// lock, table, interrupt flag, IPI, store buffer or vCPU (an entry, a count, a
+    /// local, a pin or the write log, which no test reads, it may). Where its CPU also
+    /// stands, before and after, where no mask of [`super::enabled`] has its bit, a run
+    /// keeps the open choices as they were.
+    pub fn quiet(&self) -> bool {
+        matches!(
+            self,
             GOp::Fence
-            | GOp::Load { .. }
-            | GOp::NoneNow(_)
-            | GOp::Test { .. }
-            | GOp::PmdSame { .. }
-            | GOp::PteSame { .. }
-            | GOp::RangeNone(_)
-            | GOp::Map { .. }
-            | GOp::GetPage(_)
-            | GOp::TryGetPage(_)
-            | GOp::PutPage(_)
-            | GOp::Pinned(_)
-            | GOp::GupReturn { .. }
-            | GOp::ReadOnce(_)
-            | GOp::Jump => Reach::Step,
-        }
+                | GOp::Load { .. }
+                | GOp::NoneNow(_)
+                | GOp::Test { .. }
+                | GOp::PmdSame { .. }
+                | GOp::PteSame { .. }
+                | GOp::RangeNone(_)
+                | GOp::Map { .. }
+                | GOp::GetPage(_)
+                | GOp::TryGetPage(_)
+                | GOp::PutPage(_)
+                | GOp::Pinned(_)
+                | GOp::GupReturn { .. }
+                | GOp::ReadOnce(_)
+                | GOp::Jump
+        )
     }
 }

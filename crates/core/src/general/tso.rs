@@ -31,8 +31,12 @@ impl GMachine {
 
     /// Entry `e` as `cpu` loads it: memory, overlaid by its own buffered stores to it
     /// in program order (x86-TSO's store forwarding).
+    #[inline(always)]
     pub(super) fn seen(&self, cpu: u8, e: usize) -> u64 {
         let mut v = self.st.entries[e];
+        if !self.tso {
+            return v;
+        }
         for b in &self.st.sb[cpu as usize] {
             if let Buffered::Entry { entry, mask, value } = *b {
                 if entry as usize == e {
