@@ -21,7 +21,7 @@ use crate::machine::Enabled;
 /// from, kept across a run's steps by [`GMachine::step_open`]: it describes the
 /// machine's state until that state is changed otherwise (a reset, a state loaded
 /// into `st`), when [`GMachine::open`] must count it afresh.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Open {
     pub en: Enabled,
     a: Around,
@@ -30,7 +30,7 @@ pub struct Open {
 /// What the enabled test reads of every CPU besides the state's own masks
 /// (`irq_off`, `preempted`), as masks of CPUs: gathered by one pass
 /// ([`GMachine::around`]), then kept by each step for the CPU it moved.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) struct Around {
     /// CPUs whose block has finished (and idle CPUs).
     done: u64,
@@ -50,14 +50,7 @@ pub(super) struct Around {
 impl GMachine {
     /// What every CPU's enabled test reads of the whole machine, gathered in one pass.
     pub(super) fn around(&self) -> Around {
-        let mut a = Around {
-            done: 0,
-            entry: 0,
-            waits: 0,
-            senders: 0,
-            pending: 0,
-            buffered: 0,
-        };
+        let mut a = Around::default();
         for c in 0..self.prog.cpus as usize {
             self.place(c, &mut a);
             self.sent(c, &mut a);
@@ -269,40 +262,20 @@ impl GMachine {
         mask >> ch.cpu & 1 == 1
     }
 
-    /// A deadlock, given the choices open (`en`): something has not finished (a block
-    /// other than a walker, a walker inside an iteration, an IPI), and nothing can move
-    /// it: every open choice, if any, is a walker starting a fresh iteration, which
-    /// releases nothing anyone waits for.
+    /// A deadlock, given the choices open and their masks (`o`): something has not
+    /// finished (a block other than a walker, a walker inside an iteration, an IPI),
+    /// and nothing can move it: every open choice, if any, is a walker starting a
+    /// fresh iteration, which releases nothing anyone waits for.
     #[inline(always)]
-    pub fn deadlocked_in(&self, en: Enabled) -> bool {
-        // Cheapest first: a random run asks on every step, and almost always some
-        // answer, drain or step other than a fresh iteration is open.
-        // A block other than a walker that can step is not stuck, whatever else holds.
-        if en.ack != 0 || en.drain != 0 || en.prog & !self.walkers != 0 {
-            return false;
-        }
-        self.walkers_stuck(en.prog)
-    }
-
-    /// [`GMachine::deadlocked_in`] where only walkers' steps (`open`) are open.
-    #[inline(always)]
-    fn walkers_stuck(&self, mut open: u64) -> bool {
-        // An open walker step inside an iteration moves the run on: told from the open
-        // walkers alone (one or two), without a pass over every CPU.
-        while open != 0 {
-            if !self.at_entry(open.trailing_zeros() as u8) {
-                return false;
-            }
-            open &= open - 1;
-        }
-        self.nothing_moves()
-    }
-
-    /// Every open choice, if any, is a walker's fresh iteration: stuck if something
-    /// has not finished.
-    fn nothing_moves(&self) -> bool {
-        let a = self.around();
-        !self.writers_done_in(&a) || a.pending != 0 || self.walkers & !a.entry & self.all != 0
+    pub fn deadlocked_in(&self, o: &Open) -> bool {
+        let (en, a) = (o.en, &o.a);
+        let fresh = self.walkers & a.entry;
+        en.ack == 0
+            && en.drain == 0
+            && en.prog & !fresh == 0
+            && (!self.writers_done_in(a)
+                || a.pending != 0
+                || self.walkers & !a.entry & self.all != 0)
     }
 }
 

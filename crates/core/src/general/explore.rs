@@ -173,15 +173,14 @@ impl GBatch {
         if let Some(pct) = &mut self.pct {
             pct.start(seed, self.m.program());
         }
-        self.m.reset();
+        let mut open = self.m.reset_open();
         let cpus = self.m.program().cpus as u32;
         let mut steps = 0u64;
-        let mut open = self.m.open();
         loop {
             let en = open.en;
             // Stuck, as the search defines it: walkers may still loop, but nothing
             // they do frees what the others wait for.
-            if self.m.deadlocked_in(en) {
+            if self.m.deadlocked_in(&open) {
                 seen.push(Hazard::Deadlock);
                 return (steps, false);
             }
@@ -414,7 +413,7 @@ pub(super) fn replay_each(
             },
         );
     }
-    Ok(m.deadlocked_in(m.enabled_set()))
+    Ok(m.deadlocked_in(&m.open()))
 }
 
 impl GTrace {

@@ -178,9 +178,9 @@ fn expand(
     mut succ: impl FnMut(GChoice, &Packed) -> bool,
 ) -> Option<Stop> {
     m.st.clone_from(base);
-    let open = m.enabled_set();
-    list_into(open, en);
-    if m.deadlocked_in(open) {
+    let open = m.open();
+    list_into(open.en, en);
+    if m.deadlocked_in(&open) {
         return Some(Stop::AtState(Hazard::Deadlock));
     }
     if m.observed() && m.prog.exists.asks(Hazard::Observed) {
