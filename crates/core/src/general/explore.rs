@@ -2,7 +2,7 @@
 //! for a seed), schedule strings that replay a run exactly, and traces drawn as one
 //! column per CPU. The exhaustive search is `search`'s.
 
-use super::enabled::list_into;
+use super::enabled::{list_into, Open};
 use super::ir::GProgram;
 use super::machine::{GChoice, GMachine, GState};
 use super::pct::GPct;
@@ -87,18 +87,24 @@ pub struct GBatch {
     pct: Option<GPct>,
     /// PCT's list of the open choices, one buffer for the batch.
     enabled: Vec<GChoice>,
+    /// The choices open where every run starts, counted once (`None` under `alloc =
+    /// random`: each run's table is drawn anew).
+    start: Option<Open>,
 }
 
 impl GBatch {
     pub fn new(p: &Arc<GProgram>, seed: u64) -> GBatch {
+        let m = GMachine::new(p.clone(), true);
+        let start = p.random_table.is_none().then(|| m.open());
         GBatch {
-            m: GMachine::new(p.clone(), true),
+            m,
             taken: p.taken_frames(),
             seed,
             next: 0,
             stats: GStats::default(),
             pct: None,
             enabled: Vec::new(),
+            start,
         }
     }
 
@@ -173,7 +179,14 @@ impl GBatch {
         if let Some(pct) = &mut self.pct {
             pct.start(seed, self.m.program());
         }
-        let mut open = self.m.reset_open();
+        self.m.reset();
+        let mut open = match self.start {
+            Some(start) => {
+                debug_assert_eq!(start, self.m.open());
+                start
+            }
+            None => self.m.open(),
+        };
         let cpus = self.m.program().cpus as u32;
         let mut steps = 0u64;
         loop {

@@ -2,7 +2,6 @@
 //! [`GMachine::step`], the one place its rules live. Runs, the exhaustive search and
 //! traces all step through it; which steps are open is `enabled.rs`'s.
 
-use super::enabled::Open;
 use super::ir::{
     Buffered, EntryRef, FreeHow, GOp, GProgram, LockSrc, PageSrc, TableSrc, DONE, NO_TABLE, PTES,
 };
@@ -44,8 +43,6 @@ pub struct GMachine {
     /// The state a run starts in: `reset` copies it into `st` (into vectors already
     /// allocated) instead of building a new state.
     init: GState,
-    /// The choices open in `init`: where every run starts, counted once.
-    init_open: Open,
     pub st: GState,
 }
 
@@ -104,7 +101,7 @@ impl GMachine {
                 (calm as u8 * CALM) | (i.op.quiet() as u8 * QUIET)
             })
             .collect();
-        let mut m = GMachine {
+        GMachine {
             walkers: prog.walkers,
             entry: PerCpu::from_slice(&prog.entry),
             calm,
@@ -117,11 +114,8 @@ impl GMachine {
             sb_cap,
             observes,
             init: st.clone(),
-            init_open: Open::default(),
             st,
-        };
-        m.init_open = m.open();
-        m
+        }
     }
 
     pub fn program(&self) -> &Arc<GProgram> {
@@ -132,22 +126,11 @@ impl GMachine {
         self.st.clone_from(&self.init);
     }
 
-    /// [`GMachine::reset`], returning the choices open at the start (as
-    /// [`GMachine::open`] would count them).
-    pub fn reset_open(&mut self) -> Open {
-        self.reset();
-        debug_assert_eq!(self.init_open, self.open());
-        self.init_open
-    }
-
     /// Puts the random allocator's table at `frame` for the runs that follow (the
     /// program is copied once if another owner shares it).
     pub fn set_frame(&mut self, frame: u64) {
         Arc::make_mut(&mut self.prog).set_frame(frame);
         self.init = initial(&self.prog);
-        std::mem::swap(&mut self.st, &mut self.init);
-        self.init_open = self.open();
-        std::mem::swap(&mut self.st, &mut self.init);
     }
 
     pub(super) fn op(&self, cpu: u8) -> GOp {

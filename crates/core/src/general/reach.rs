@@ -49,7 +49,7 @@ impl GOp {
     /// Taking this step changes nothing the enabled test reads but its CPU's pc: no
     /// lock, table, interrupt flag, IPI, store buffer or vCPU (an entry, a count, a
     /// local, a pin or the write log, which no test reads, it may). Where its CPU also
-    /// stands, before and after, where no mask of [`super::enabled`] has its bit, a run
+    /// stands, before and after, where no mask of the enabled test (`enabled.rs`) has its bit, a run
     /// keeps the open choices as they were.
     pub fn quiet(&self) -> bool {
         matches!(
