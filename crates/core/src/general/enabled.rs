@@ -80,7 +80,7 @@ impl GMachine {
 
     /// Every block but the walkers has finished, told from the masks.
     fn writers_done_in(&self, a: &Around) -> bool {
-        (a.done | self.walkers) & self.all == self.all
+        self.all & !self.walkers & !a.done == 0
     }
 
     /// Every block but the walkers has finished.
