@@ -71,6 +71,12 @@ impl GPct {
         self.yield_prio = BASE / 2;
     }
 
+    /// The steps at which this run's change points fall (drawn by [`GPct::start`]).
+    #[cfg(test)]
+    pub(super) fn change_points(&self) -> &[u64] {
+        &self.change_points
+    }
+
     fn best(&self, en: &[GChoice]) -> GChoice {
         *en.iter()
             .max_by_key(|&&ch| self.prio[thread(ch)])

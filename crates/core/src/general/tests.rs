@@ -1533,3 +1533,44 @@ fn a_per_cpu_array_holds_the_programs_cpus_only() {
         assert!(r.is_err(), "CPU 3 of 3 read");
     }
 }
+
+/// PCT's change point falls at the step it was drawn for: two CPUs run independent
+/// straight-line blocks, so the one with the higher priority runs until the change
+/// point demotes it (at step `cp`, counted from 0) or its block ends, and only then does
+/// the other CPU take a step. Every run ends as the clause says, so each batch records
+/// its first run's choices.
+#[test]
+fn a_pct_change_point_demotes_the_running_cpu_at_its_own_step() {
+    let src = "tornsim t
+{ mode = native-64; }
+P0(khugepaged) { WRITE_ONCE(x, 1); WRITE_ONCE(x, 1); WRITE_ONCE(x, 1); WRITE_ONCE(x, 1); WRITE_ONCE(x, 1); WRITE_ONCE(x, 1); }
+P1(madvise) { WRITE_ONCE(y, 1); WRITE_ONCE(y, 1); WRITE_ONCE(y, 1); WRITE_ONCE(y, 1); WRITE_ONCE(y, 1); WRITE_ONCE(y, 1); }
+exists (x=1)
+";
+    let p = load(src).unwrap_or_else(|e| panic!("{}", e.render(src, "t")));
+    let mut early = 0;
+    for seed in 0..40 {
+        let mut b = GBatch::with_scheduler(&p, seed, crate::sched::SchedulerSpec::Pct { depth: 2 })
+            .unwrap();
+        let stats = b.run(1).clone();
+        let (_, schedule) = stats.first.expect("every run ends with x = 1");
+        let choices = decode(&p, &schedule).unwrap();
+        let mut pct = pct::GPct::new(2);
+        pct.start(crate::sched::run_seed(seed, 0), &p);
+        let cp = pct.change_points()[0] as usize;
+        let first = choices
+            .iter()
+            .take_while(|c| c.cpu == choices[0].cpu)
+            .count();
+        assert_eq!(
+            first,
+            cp.min(6),
+            "seed {seed}: {choices:?}, change point {cp}"
+        );
+        early += (cp < 6) as u32;
+    }
+    assert!(
+        early > 5,
+        "{early} of 40 change points fell inside the first block"
+    );
+}
