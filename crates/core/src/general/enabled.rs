@@ -88,6 +88,21 @@ impl GMachine {
         self.writers_done_in(&self.around())
     }
 
+    /// The run is over, told from the masks: writers done, walkers between
+    /// iterations, no IPI outstanding, no store buffered, no vCPU preempted.
+    fn finished_in(&self, a: &Around) -> bool {
+        self.writers_done_in(a)
+            && self.walkers & !a.entry & self.all == 0
+            && a.pending == 0
+            && a.buffered == 0
+            && self.st.preempted == 0
+    }
+
+    /// The run is over: writers done, walkers between iterations, no IPI outstanding.
+    pub fn finished(&self) -> bool {
+        self.finished_in(&self.around())
+    }
+
     /// The choices open, told from the masks: the machine's whole enabled rule.
     ///
     /// A program step: its block not finished, no IPI of its own outstanding, its vCPU
@@ -262,20 +277,17 @@ impl GMachine {
         mask >> ch.cpu & 1 == 1
     }
 
-    /// A deadlock, given the choices open and their masks (`o`): something has not
-    /// finished (a block other than a walker, a walker inside an iteration, an IPI),
-    /// and nothing can move it: every open choice, if any, is a walker starting a
-    /// fresh iteration, which releases nothing anyone waits for.
+    /// A deadlock, given the choices open and their masks (`o`): the run has not
+    /// finished, and nothing can move it: every open choice, if any, is a walker
+    /// starting a fresh iteration, which releases nothing anyone waits for. (With no
+    /// drain and no answer open, no store is buffered and no vCPU preempted: what is
+    /// left unfinished is a block other than a walker, a walker inside an iteration,
+    /// or an IPI.)
     #[inline(always)]
     pub fn deadlocked_in(&self, o: &Open) -> bool {
         let (en, a) = (o.en, &o.a);
         let fresh = self.walkers & a.entry;
-        en.ack == 0
-            && en.drain == 0
-            && en.prog & !fresh == 0
-            && (!self.writers_done_in(a)
-                || a.pending != 0
-                || self.walkers & !a.entry & self.all != 0)
+        en.ack == 0 && en.drain == 0 && en.prog & !fresh == 0 && !self.finished_in(a)
     }
 }
 

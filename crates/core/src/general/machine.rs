@@ -144,19 +144,6 @@ impl GMachine {
         self.walkers >> cpu & 1 == 1
     }
 
-    pub(super) fn at_entry(&self, cpu: u8) -> bool {
-        self.st.pc[cpu as usize] == self.entry[cpu as usize]
-    }
-
-    /// The run is over: writers done, walkers between iterations, no IPI outstanding.
-    pub fn finished(&self) -> bool {
-        self.writers_done()
-            && (0..self.prog.cpus).all(|c| !self.is_walker(c) || self.at_entry(c))
-            && self.st.pending.iter().all(|&p| p == 0)
-            && self.st.sb.iter().all(|b| b.is_empty())
-            && self.st.preempted == 0
-    }
-
     /// What a value is.
     pub fn decode(&self, v: u64) -> Obj {
         if v == 0 {
