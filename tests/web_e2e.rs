@@ -366,7 +366,9 @@ fn timed_batch(b: &Browser, base: &str, workers: Option<usize>) -> (u64, f64, St
 /// runs/s, the status line).
 fn click_and_time(b: &Browser) -> (u64, f64, String) {
     b.js("window.__done = 0; const s = document.getElementById('status'); new MutationObserver(() => { if (!window.__done && s.textContent.startsWith('done')) window.__done = performance.now(); }).observe(s, {subtree: true, childList: true, characterData: true}); window.__t0 = performance.now(); document.getElementById('start').click(); return 0");
-    b.wait_for("the batch", 240, "return window.__done", |v| {
+    // Until "done", the poll reads what the page says, so that a batch that never ends
+    // panics with the status line and the Start button's state, not a bare 0.
+    b.wait_for("the batch", 240, "return window.__done || ('status: ' + document.getElementById('status').textContent + '; Start disabled: ' + document.getElementById('start').disabled + '; ' + (performance.now() - window.__t0).toFixed(0) + ' ms after the click')", |v| {
         v.as_f64().unwrap_or(0.0) > 0.0
     });
     let ms = b.js("return window.__done - window.__t0").as_f64().unwrap();

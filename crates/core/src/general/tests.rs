@@ -1027,6 +1027,29 @@ fn under_kvm_pv_flush_the_host_preempts_a_walker_and_the_flush_skips_it() {
         .why_disabled(GChoice::ack(1))
         .unwrap()
         .contains("once the writers are done"));
+    // ... but a vCPU preempted before that is still resumed, when the writer's last
+    // step (a sync) left it an IPI: else the run could not end.
+    let p = prog(
+        "{ mode = kvm-pv-flush; readers = 1; pmd pmd = table(t0); }
+         P0(khugepaged) { x = pmdp_collapse_flush(pmd); tlb_remove_table_sync_one(); }
+         P1(gup_fast) { local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore(); }",
+    );
+    let mut d = GMachine::new(p, true);
+    ack(&mut d, 1); // preempted between walks, interrupts on
+    assert_eq!(d.st.preempted, 0b10);
+    for _ in 0..3 {
+        step(&mut d, 0); // the clear, the flush (it skips the preempted vCPU), the sync
+    }
+    assert!(d.writers_done());
+    assert_eq!(d.st.pending[0], 0b10);
+    assert_eq!(
+        d.describe(GChoice::ack(1)),
+        "the host resumes its vCPU (it flushes its TLB)"
+    );
+    ack(&mut d, 1);
+    assert_eq!(d.st.preempted, 0);
+    ack(&mut d, 1); // interrupts on: it answers the sync
+    assert!(d.finished());
 }
 
 #[test]
