@@ -72,6 +72,13 @@ const IN_FLIGHT: usize = 2;
 pub const STUCK_MS: f64 = 1_000.0;
 pub const STUCK_ANSWERS: u64 = 16;
 
+/// A chunk unanswered this long marks its worker stuck whatever the rest of the pool
+/// did: a lone worker has no others to be measured against, and a chunk sized to
+/// about 120 ms (10,000 runs before the first answer sizes them) that takes a minute
+/// is a worker that stopped, not a slow device. The page then runs the batch itself.
+/// A CI run once waited 240 s on one worker's batch that two seconds finish.
+pub const HUNG_MS: f64 = 60_000.0;
+
 /// A worker that has not said `ready` this long after it was started never will: its
 /// wasm failed to load (a failed fetch or instantiation rejects a promise in the
 /// worker, which reaches the page as no event at all) or its start hangs, and requests
@@ -93,7 +100,7 @@ pub fn pick(slots: impl IntoIterator<Item = (bool, usize)>) -> Option<usize> {
 /// request before, or since the chunk was posted to it idle), while the pool gave
 /// `answers_since` answers, marks the worker stuck.
 pub fn stuck(elapsed_ms: f64, answers_since: u64) -> bool {
-    elapsed_ms > STUCK_MS && answers_since >= STUCK_ANSWERS
+    (elapsed_ms > STUCK_MS && answers_since >= STUCK_ANSWERS) || elapsed_ms > HUNG_MS
 }
 
 impl<W: Port + Clone> Pool<W> {
@@ -302,11 +309,23 @@ mod tests {
     }
 
     #[test]
-    fn a_chunk_is_stuck_only_when_long_unanswered_while_the_pool_answers() {
+    fn a_chunk_is_stuck_when_long_unanswered_while_the_pool_answers_or_for_a_minute() {
         assert!(stuck(STUCK_MS + 1.0, STUCK_ANSWERS));
         assert!(!stuck(STUCK_MS, STUCK_ANSWERS));
         // A slow device: nothing else answered meanwhile either.
-        assert!(!stuck(60_000.0, STUCK_ANSWERS - 1));
+        assert!(!stuck(HUNG_MS, STUCK_ANSWERS - 1));
+        // But a minute on one chunk is a worker that stopped, alone or not.
+        assert!(stuck(HUNG_MS + 1.0, 0));
+    }
+
+    #[test]
+    fn a_lone_worker_that_stops_answering_is_given_up_on_after_a_minute() {
+        let (p, w) = pool(&[true]);
+        send_all(&p, &[("a", true), ("b", true)]);
+        assert_eq!(p.watch(HUNG_MS), 0, "nothing else answered: not yet");
+        assert_eq!(p.watch(HUNG_MS + 1.0), 1);
+        assert!(w[0].stopped.get());
+        assert!(p.live().is_empty(), "the page takes the batch over");
     }
 
     #[test]
