@@ -276,7 +276,8 @@ pub struct SearchArgs {
     /// Turn off partial-order reduction (slower; for cross-checking the reduction).
     #[arg(long)]
     pub no_reduction: bool,
-    /// Turn off reader symmetry (slower; for cross-checking the symmetry reduction).
+    /// Turn off reader symmetry, and a general file's walker symmetry (slower; for
+    /// cross-checking the symmetry reduction).
     #[arg(long)]
     pub no_symmetry: bool,
     /// Threads the search runs on, 1..=256 (verdicts, counts and witnesses do not

@@ -110,6 +110,7 @@ fn check_many(a: &CheckArgs) -> Result<u8, InputError> {
                 tornsim_core::general::GCheckOptions {
                     max_states: opts.max_states,
                     threads: opts.threads,
+                    symmetry: opts.symmetry,
                     ..Default::default()
                 },
             );

@@ -114,6 +114,7 @@ pub fn check(a: &CheckArgs, f: &GeneralFile) -> Result<u8, InputError> {
     let opts = GCheckOptions {
         max_states: a.search.max_states,
         threads: a.search.options()?.threads,
+        symmetry: a.search.options()?.symmetry,
         ..GCheckOptions::default()
     };
     let p = &match at {
@@ -131,8 +132,9 @@ pub fn check(a: &CheckArgs, f: &GeneralFile) -> Result<u8, InputError> {
     };
     let schedule = r.witness.as_ref().map(|w| general::encode(wp, w));
     let stats = format!(
-        "{} states, {} transitions, depth {}, {:.2} s{}",
+        "{} states{}, {} transitions, depth {}, {:.2} s{}",
         r.states,
+        renamed(&r.interchangeable),
         r.transitions,
         r.depth,
         secs,
@@ -157,6 +159,7 @@ pub fn check(a: &CheckArgs, f: &GeneralFile) -> Result<u8, InputError> {
             "claim": claim_word(r.claim(p)),
             "verdict": r.verdict,
             "states": r.states,
+            "interchangeable": r.interchangeable,
             "transitions": r.transitions,
             "depth": r.depth,
             "seconds": secs,
@@ -268,13 +271,26 @@ fn check_any(a: &CheckArgs, f: &GeneralFile, opts: GCheckOptions) -> Result<u8, 
     })
 }
 
+/// What the walker symmetry did to a state count: " (P1, P2 and P3 interchangeable)"
+/// (one state stored for all their renamings), or nothing.
+fn renamed(groups: &[Vec<u8>]) -> String {
+    let each: Vec<String> = groups
+        .iter()
+        .map(|g| {
+            let names: Vec<String> = g.iter().map(|c| format!("P{c}")).collect();
+            let (last, rest) = names.split_last().expect("a group of two or more");
+            format!("{} and {last}", rest.join(", "))
+        })
+        .collect();
+    if each.is_empty() {
+        String::new()
+    } else {
+        format!(" ({} interchangeable)", each.join("; "))
+    }
+}
+
 pub fn exists_text(p: &GProgram) -> String {
-    let names: Vec<&str> = p.exists.hazards.iter().map(|h| h.name()).collect();
-    format!(
-        "{}exists ({})",
-        if p.exists.negated { "~" } else { "" },
-        names.join(" \\/ ")
-    )
+    p.exists.text()
 }
 
 /// `tornsim run FILE` for a general file: uniform random runs, one seed a batch.

@@ -1292,6 +1292,43 @@ fn the_cli_reference_man_page_and_completions_are_generated_from_clap() {
     assert_eq!(bad.status.code(), Some(2));
 }
 
+/// A general file's search stores one state for all renamings of its interchangeable
+/// walkers, says which, and prints a witness that replays on the CPUs it names;
+/// `--no-symmetry` stores every state and finds the same hazard.
+#[test]
+fn a_general_check_says_which_walkers_it_took_as_interchangeable() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let torn = format!("{root}/scenarios/general/retract-v1-xen.litmus");
+    let check = |extra: &[&str]| {
+        let mut args = vec!["check", torn.as_str(), "--readers", "3", "--json"];
+        args.extend(extra);
+        json(&tornsim(&args))
+    };
+    let (sym, full) = (check(&[]), check(&["--no-symmetry"]));
+    assert_eq!(sym["interchangeable"], serde_json::json!([[2, 3, 4]]));
+    assert_eq!(full["interchangeable"], serde_json::json!([]));
+    assert_eq!(
+        (sym["verdict"].as_str(), full["verdict"].as_str()),
+        (Some("torn"), Some("torn"))
+    );
+    assert!(
+        sym["states"].as_u64() < full["states"].as_u64(),
+        "{sym} {full}"
+    );
+    let schedule = sym["schedule"].as_str().unwrap();
+    let replayed = tornsim(&["replay", &torn, "--readers", "3", schedule]);
+    assert!(
+        stdout(&replayed).contains("<-- torn"),
+        "{}",
+        stdout(&replayed)
+    );
+    let text = stdout(&tornsim(&["check", &torn, "--readers", "3"]));
+    assert!(
+        text.contains(" states (P2, P3 and P4 interchangeable), "),
+        "{text}"
+    );
+}
+
 /// A file that needs the general machine checks, runs and replays through the same
 /// commands, its witness printed as a schedule that `replay` takes with the file.
 #[test]

@@ -126,6 +126,17 @@ pub struct GExists {
 }
 
 impl GExists {
+    /// The clause as written: its hazards, then its condition on registers and words.
+    pub fn text(&self) -> String {
+        crate::scenario::syntax::Exists {
+            negated: self.negated,
+            hazards: self.hazards.clone(),
+            cond: self.cond.clone(),
+            span: self.span,
+        }
+        .text()
+    }
+
     /// Whether the search stops at `h` (a deadlock always stops it; a final state the
     /// condition describes where there is one).
     pub fn asks(&self, h: Hazard) -> bool {

@@ -24,7 +24,8 @@
 //! `compile` (a whole file), `state` (what changes in a run), `machine` (the one step
 //! function) with `entries` (its accesses to entries, tables and pages), `tso` (store
 //! buffers), `words` (shared words, registers and the final condition), `describe` and
-//! `changes` (steps and states in kernel terms), `search` (the exhaustive search) and
+//! `changes` (steps and states in kernel terms), `symmetry` (interchangeable walkers),
+//! `search` (the exhaustive search) and
 //! `explore` (random runs, schedule strings and traces), both apart from the rules,
 //! `report` (a file answered in one call, as the web page shows it) and `timeline` (a run
 //! with the state after each step, as the page steps through it).
@@ -58,6 +59,7 @@ mod reach;
 pub mod report;
 pub mod search;
 mod state;
+mod symmetry;
 #[cfg(test)]
 mod tests;
 pub mod timeline;

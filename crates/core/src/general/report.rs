@@ -97,7 +97,6 @@ fn report_as(p: &Arc<GProgram>, max_states: u64, runs: u64, seed: u64, any: bool
     let trace = r.witness.as_ref().and_then(|w| replay(&wp, w).ok());
     let mut batch = GBatch::new(p, seed);
     let stats = batch.run(runs).clone();
-    let names: Vec<&str> = p.exists.hazards.iter().map(|h| h.name()).collect();
     GReport {
         name: p.name.clone(),
         description: p.description.clone(),
@@ -107,11 +106,7 @@ fn report_as(p: &Arc<GProgram>, max_states: u64, runs: u64, seed: u64, any: bool
             .map(|(k, v)| format!("{k} = {v}"))
             .collect::<Vec<_>>()
             .join(", "),
-        exists: format!(
-            "{}exists ({})",
-            if p.exists.negated { "~" } else { "" },
-            names.join(" \\/ ")
-        ),
+        exists: p.exists.text(),
         verdict: r.verdict,
         claim: r.claim(p),
         states: r.states,

@@ -1,9 +1,12 @@
 //! The exhaustive breadth-first search of the general machine, apart from its rules,
 //! with its shortest witness.
 //!
-//! The search stores every state it reaches (no reduction and no symmetry: their
-//! soundness arguments are the classic checker's and are not re-derived for the general
-//! machine), so `safe` means every interleaving was explored. With `threads` above 1 a
+//! The search stores every state it reaches, one per orbit of the walker symmetry
+//! where it applies ([`Symmetry`]: interchangeable walkers sorted), and no partial-order
+//! reduction (its soundness argument is the classic checker's and is not re-derived for
+//! the general machine), so `safe` means every interleaving was explored, up to
+//! renaming interchangeable walkers. A witness found through sorted states is mapped
+//! back to the CPUs that took each step. With `threads` above 1 a
 //! layer is expanded in rounds on several threads, and `crate::bfs` stores what they
 //! found in the order one thread would have: every answer is the one-thread answer.
 
@@ -11,6 +14,7 @@ use super::enabled::list_into;
 use super::ir::GProgram;
 use super::machine::{GChoice, GMachine, GState};
 use super::pack::{pack, unpack, Packed};
+use super::symmetry::{Perm, Symmetry};
 use crate::bfs::{Index, Workers};
 use crate::hazard::{Hazard, Verdict};
 use std::hash::Hasher;
@@ -23,6 +27,9 @@ pub struct GCheckOptions {
     pub max_depth: u32,
     /// Threads the search runs on, as [`crate::CheckOptions::threads`].
     pub threads: u32,
+    /// Store one state per orbit of the walker symmetry, where it applies
+    /// ([`Symmetry::of`]); off, every state as it is (for cross-checking it).
+    pub symmetry: bool,
 }
 
 impl Default for GCheckOptions {
@@ -31,6 +38,7 @@ impl Default for GCheckOptions {
             max_states: 4_000_000,
             max_depth: 100_000,
             threads: 1,
+            symmetry: true,
         }
     }
 }
@@ -50,6 +58,9 @@ pub struct GCheckResult {
     /// `alloc = random`: the frame of the pass that found the witness, which its
     /// schedule replays on ([`GCheckResult::program`]).
     pub frame: Option<u64>,
+    /// The groups of walkers the search took as interchangeable, storing one state
+    /// for all their renamings ([`Symmetry`]); empty where it stored every state.
+    pub interchangeable: Vec<Vec<u8>>,
 }
 
 impl GCheckResult {
@@ -171,6 +182,7 @@ enum Stop {
 #[inline]
 fn expand(
     m: &mut GMachine,
+    sym: Option<&Symmetry>,
     (en, base, buf): &mut Scratch,
     depth: u32,
     max_depth: u32,
@@ -200,6 +212,9 @@ fn expand(
         if let Some(h) = h.filter(|&h| h != Hazard::Observed && m.prog.exists.asks(h)) {
             return Some(Stop::Hazard(h, ch));
         }
+        if let Some(sym) = sym {
+            sym.canon(&mut m.st);
+        }
         pack(&m.st, buf);
         if !succ(ch, buf) {
             break;
@@ -227,6 +242,10 @@ const PAR_ROUND: usize = 1 << 15;
 struct GSearch {
     opts: GCheckOptions,
     m: GMachine,
+    sym: Option<Symmetry>,
+    /// Where the initial state's CPUs went in the stored root (identity but under
+    /// symmetry, and there too while the walkers start alike).
+    root_from: Perm,
     scratch: Scratch,
     states: Vec<Packed>,
     parent: Vec<u32>,
@@ -243,15 +262,23 @@ struct GSearch {
 impl GSearch {
     fn new(p: &Arc<GProgram>, opts: GCheckOptions) -> GSearch {
         let m = GMachine::new(p.clone(), false);
+        let sym = if opts.symmetry { Symmetry::of(p) } else { None };
         let (pool, mut index) = crate::bfs::workers(opts.threads);
+        let mut root = m.st.clone();
+        let root_from = match &sym {
+            Some(s) => s.canon(&mut root),
+            None => super::symmetry::IDENTITY,
+        };
         let mut start = Packed::new();
-        pack(&m.st, &mut start);
+        pack(&root, &mut start);
         index.insert(hash_state(&start), 0, |_| unreachable!("one state"));
         GSearch {
             opts,
             states: vec![start],
             scratch: (Vec::new(), m.st.clone(), Packed::new()),
             m,
+            sym,
+            root_from,
             parent: vec![u32::MAX],
             via: vec![GChoice::step(0)],
             index,
@@ -274,24 +301,16 @@ impl GSearch {
                 let n = (self.layer_end - self.cursor).min(PAR_ROUND);
                 if n >= PAR_MIN {
                     if let Some(f) = self.round(n) {
-                        return self.result(f);
+                        return self.result(Some(f));
                     }
                     continue;
                 }
             }
             if let Some(f) = self.step_one() {
-                return self.result(f);
+                return self.result(Some(f));
             }
         }
-        GCheckResult {
-            verdict: Verdict::Safe,
-            states: self.states.len() as u64,
-            transitions: self.transitions,
-            depth: self.depth,
-            witness: None,
-            stopped_by: None,
-            frame: None,
-        }
+        self.result(None)
     }
 
     /// Expands the state at the cursor on this thread.
@@ -309,6 +328,7 @@ impl GSearch {
         let mut full = false;
         let stop = expand(
             &mut self.m,
+            self.sym.as_ref(),
             &mut self.scratch,
             self.depth,
             self.opts.max_depth,
@@ -343,7 +363,8 @@ impl GSearch {
         use crate::bfs::{expand_round, merge, Arena};
         let pool = self.pool.clone().expect("a round runs with workers");
         let lo = self.cursor;
-        let (depth, max_depth, m0) = (self.depth, self.opts.max_depth, &self.m);
+        let (depth, max_depth, m0, sym) =
+            (self.depth, self.opts.max_depth, &self.m, self.sym.as_ref());
         let round = expand_round(
             &pool,
             &self.states,
@@ -355,7 +376,7 @@ impl GSearch {
             |(m, scratch), x, e| {
                 let (from, mut taken) = (e.from, 0);
                 unpack(x, &mut scratch.1);
-                let stop = expand(m, scratch, depth, max_depth, &mut taken, |ch, y| {
+                let stop = expand(m, sym, scratch, depth, max_depth, &mut taken, |ch, y| {
                     e.emit(ch, y);
                     true
                 });
@@ -398,6 +419,7 @@ impl GSearch {
             let last = i == c.from as usize;
             expand(
                 &mut self.m,
+                self.sym.as_ref(),
                 &mut self.scratch,
                 0,
                 u32::MAX,
@@ -408,56 +430,97 @@ impl GSearch {
         n
     }
 
-    fn path(&self, to: u32) -> Vec<GChoice> {
-        let mut v = Vec::new();
+    /// The choices from the initial state to the stored state `to`, each taken by the
+    /// CPU that took it: under symmetry a stored choice is a sorted state's, and
+    /// `sigma` (which CPU plays each of the sorted state's parts) follows each step's
+    /// sort. Also `sigma` at `to`, for a step taken from it.
+    fn path(&self, to: u32) -> (Vec<GChoice>, Perm) {
+        let mut at = Vec::new();
         let mut i = to as usize;
         while self.parent[i] != u32::MAX {
-            v.push(self.via[i]);
+            at.push(i);
             i = self.parent[i] as usize;
         }
-        v.reverse();
-        v
-    }
-
-    fn result(&self, (from, stop): Found) -> GCheckResult {
-        let (states, transitions, depth) = (self.states.len(), self.transitions, self.depth);
-        match stop {
-            Stop::AtState(h) => GCheckResult {
-                verdict: Verdict::of(h),
-                states: states as u64,
-                transitions,
-                depth,
-                witness: Some(self.path(from)),
-                stopped_by: None,
-                frame: None,
-            },
-            Stop::Hazard(h, ch) => {
-                let mut w = self.path(from);
-                w.push(ch);
-                GCheckResult {
-                    verdict: Verdict::of(h),
-                    states: states as u64,
-                    transitions,
-                    depth: depth + 1,
-                    witness: Some(w),
-                    stopped_by: None,
-                    frame: None,
-                }
+        at.reverse();
+        let mut sigma = self.root_from;
+        let Some(sym) = &self.sym else {
+            return (at.iter().map(|&i| self.via[i]).collect(), sigma);
+        };
+        let mut m = self.m.clone();
+        let mut v = Vec::with_capacity(at.len());
+        for i in at {
+            let ch = self.via[i];
+            v.push(GChoice {
+                cpu: sigma[ch.cpu as usize],
+                ..ch
+            });
+            unpack(&self.states[self.parent[i] as usize], &mut m.st);
+            m.step(ch);
+            m.forget_dead(ch.cpu);
+            let from = sym.canon(&mut m.st);
+            debug_assert!({
+                let mut y = Packed::new();
+                pack(&m.st, &mut y);
+                y == self.states[i]
+            });
+            let before = sigma;
+            for (s, &f) in sigma.iter_mut().zip(&from) {
+                *s = before[f as usize];
             }
-            Stop::Depth => incomplete(states, transitions, depth, "the depth budget"),
-            Stop::States => incomplete(states, transitions, depth, "the state budget"),
         }
+        (v, sigma)
     }
-}
 
-fn incomplete(states: usize, transitions: u64, depth: u32, why: &str) -> GCheckResult {
-    GCheckResult {
-        verdict: Verdict::Incomplete,
-        states: states as u64,
-        transitions,
-        depth,
-        witness: None,
-        stopped_by: Some(why.into()),
-        frame: None,
+    /// The answer: where the search stopped (`None`: it explored every state, safe).
+    fn result(&self, found: Option<Found>) -> GCheckResult {
+        let Some((from, stop)) = found else {
+            return self.answer(Verdict::Safe, None, self.depth, None);
+        };
+        let (verdict, witness, depth, stopped_by) = match stop {
+            Stop::AtState(h) => (Verdict::of(h), Some(self.path(from).0), self.depth, None),
+            Stop::Hazard(h, ch) => {
+                let (mut w, sigma) = self.path(from);
+                w.push(GChoice {
+                    cpu: sigma[ch.cpu as usize],
+                    ..ch
+                });
+                (Verdict::of(h), Some(w), self.depth + 1, None)
+            }
+            Stop::Depth => (
+                Verdict::Incomplete,
+                None,
+                self.depth,
+                Some("the depth budget"),
+            ),
+            Stop::States => (
+                Verdict::Incomplete,
+                None,
+                self.depth,
+                Some("the state budget"),
+            ),
+        };
+        self.answer(verdict, witness, depth, stopped_by)
+    }
+
+    fn answer(
+        &self,
+        verdict: Verdict,
+        witness: Option<Vec<GChoice>>,
+        depth: u32,
+        stopped_by: Option<&str>,
+    ) -> GCheckResult {
+        GCheckResult {
+            verdict,
+            states: self.states.len() as u64,
+            transitions: self.transitions,
+            depth,
+            witness,
+            stopped_by: stopped_by.map(String::from),
+            frame: None,
+            interchangeable: self
+                .sym
+                .as_ref()
+                .map_or_else(Vec::new, |s| s.groups().to_vec()),
+        }
     }
 }

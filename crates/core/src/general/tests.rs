@@ -1233,6 +1233,21 @@ fn a_range_check_reads_its_own_tables_ptes() {
     }
 }
 
+/// The clause as written, its condition too (the CLI and the page printed
+/// `exists ()` for a clause that was a condition alone).
+#[test]
+fn an_exists_clause_prints_its_hazards_and_its_condition() {
+    let src = "tornsim t
+{ mode = native-64; page a = 1; }
+P0(khugepaged) { WRITE_ONCE(x, 1); r0 = READ_ONCE(x); }
+exists (freed-page \\/ x=1 /\\ P0:r0=0)
+";
+    let p = load(src).unwrap_or_else(|e| panic!("{}", e.render(src, "t")));
+    assert_eq!(p.exists.text(), "exists (freed-page \\/ x=1 /\\ P0:r0=0)");
+    let r = report::report(&p, 1_000, 10, 1);
+    assert_eq!(r.exists, p.exists.text());
+}
+
 /// In a file whose `exists` clause is a condition over registers, a step's own hazard
 /// is still the step's answer: the condition is judged only where no hazard was raised.
 #[test]

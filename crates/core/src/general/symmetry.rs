@@ -1,0 +1,428 @@
+//! Walker symmetry for the general search: walkers that run the same block and that
+//! nothing tells apart are interchangeable, so the search stores one state per orbit,
+//! each group's CPUs sorted by what they hold (as the classic checker stores its
+//! readers sorted).
+//!
+//! Two walkers are interchangeable when the machine treats them alike: the same block
+//! (so the same code, entry and locals), both in `mm_cpumask` or both out (a flush
+//! targets its members), and neither named by the `exists` condition (`P3:r0 = 1`
+//! tells P3 apart). A CPU's identity reaches the state as its own slots (pc, the read it
+//! assembles, its store buffer, locals and registers), as its bit in masks (interrupts
+//! off, IPIs owed to each sender, preempted, installed, a queued free's grace period,
+//! the readers of mmap_lock, i_mmap_rwsem and the VMA) and as a lock's owner. A
+//! group's IPIs would be one more: a mask of *other* CPUs in its slot, which sorting
+//! cannot make canonical; a group whose block can send one (a flush, a sync) is left
+//! out. With that, two walkers that compare equal on all of the above are the same in
+//! every way, swapping them changes nothing, and the sorted state is the orbit's one
+//! representative, whichever order the sort met them in.
+
+use super::ir::{Buffered, GOp, GProgram, MAX_CPUS};
+use super::state::{GState, Life, ReadReg};
+use std::cmp::Ordering;
+
+/// Which CPU each CPU's slots came from in a permuted state: `from[new] = old`.
+pub type Perm = [u8; MAX_CPUS as usize];
+
+/// The identity permutation.
+pub const IDENTITY: Perm = {
+    let mut p = [0; MAX_CPUS as usize];
+    let mut c = 0;
+    while c < MAX_CPUS as usize {
+        p[c] = c as u8;
+        c += 1;
+    }
+    p
+};
+
+/// The groups of interchangeable walkers of a program, and where each CPU's locals and
+/// registers lie in the state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Symmetry {
+    /// Each group's CPUs, ascending: two or more each.
+    groups: Vec<Vec<u8>>,
+    /// Each CPU's locals in [`GState::locals`], as a range.
+    locals: Vec<(usize, usize)>,
+    /// Each CPU's registers in [`GState::words`], as a range.
+    regs: Vec<(usize, usize)>,
+}
+
+impl Symmetry {
+    /// The program's groups of interchangeable walkers; `None` where there is no group
+    /// of two.
+    pub fn of(p: &GProgram) -> Option<Symmetry> {
+        let named: Vec<u32> = p
+            .exists
+            .cond
+            .iter()
+            .flat_map(|c| c.atoms())
+            .filter_map(|(loc, _, _)| match loc {
+                crate::scenario::syntax::Loc::Reg { cpu, .. } => Some(*cpu),
+                crate::scenario::syntax::Loc::Var(_) => None,
+            })
+            .collect();
+        let sends = |b: usize| {
+            let (_, from, to, _) = &p.blocks[b];
+            p.code[*from as usize..*to as usize]
+                .iter()
+                .any(|i| matches!(i.op, GOp::Flush { .. } | GOp::Sync))
+        };
+        let mut groups: Vec<((u8, bool), Vec<u8>)> = Vec::new();
+        for c in 0..p.cpus {
+            let Some(b) = p.block_of[c as usize] else {
+                continue;
+            };
+            if p.walkers >> c & 1 == 0 || named.contains(&(c as u32)) || sends(b as usize) {
+                continue;
+            }
+            let key = (b, p.in_mm >> c & 1 == 1);
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, g)) => g.push(c),
+                None => groups.push((key, vec![c])),
+            }
+        }
+        let groups: Vec<Vec<u8>> = groups
+            .into_iter()
+            .map(|(_, g)| g)
+            .filter(|g| g.len() > 1)
+            .collect();
+        if groups.is_empty() {
+            return None;
+        }
+        let locals = (0..p.cpus as usize)
+            .map(|c| {
+                let n = p.block_of[c].map_or(0, |b| p.blocks[b as usize].3.len());
+                let at = p.local_base[c] as usize;
+                (at, at + n)
+            })
+            .collect();
+        let regs = (0..p.cpus as usize)
+            .map(|c| match p.words.as_deref() {
+                Some(w) if w.base[c].1 != u8::MAX => {
+                    let (at, b) = w.base[c];
+                    let at = at as usize;
+                    (at, at + w.regs[b as usize].len())
+                }
+                _ => (0, 0),
+            })
+            .collect();
+        Some(Symmetry {
+            groups,
+            locals,
+            regs,
+        })
+    }
+
+    /// The groups, each ascending.
+    pub fn groups(&self) -> &[Vec<u8>] {
+        &self.groups
+    }
+
+    /// Puts `st` in its orbit's canonical form: each group's CPUs sorted by
+    /// [`Symmetry::cmp`]. Returns where each CPU's slots came from.
+    pub fn canon(&self, st: &mut GState) -> Perm {
+        let mut from = IDENTITY;
+        for g in &self.groups {
+            // An insertion sort that swaps two CPUs' whole parts of the state at a
+            // time: a group is a handful of CPUs, mostly in order already.
+            for i in 1..g.len() {
+                let mut j = i;
+                while j > 0 && self.cmp(st, g[j - 1], g[j]) == Ordering::Greater {
+                    self.swap(st, g[j - 1], g[j]);
+                    from.swap(g[j - 1] as usize, g[j] as usize);
+                    j -= 1;
+                }
+            }
+        }
+        from
+    }
+
+    /// Orders two CPUs of one group by everything the state holds of each: equal
+    /// exactly when swapping them leaves the state as it was.
+    fn cmp(&self, st: &GState, a: u8, b: u8) -> Ordering {
+        let (x, y) = (a as usize, b as usize);
+        let bit = |m: u64| (m >> a & 1).cmp(&(m >> b & 1));
+        let owns = |o: u8| (o == a).cmp(&(o == b));
+        let queued = st.tables.iter().filter_map(|l| match *l {
+            Life::Queued(m) => Some(m),
+            _ => None,
+        });
+        st.pc[x]
+            .cmp(&st.pc[y])
+            .then_with(|| read_key(&st.reads[x]).cmp(&read_key(&st.reads[y])))
+            .then_with(|| {
+                let masks = [
+                    st.irq_off,
+                    st.installed,
+                    st.preempted,
+                    st.rw[0].1,
+                    st.rw[1].1,
+                    st.vma.1,
+                ];
+                masks
+                    .into_iter()
+                    .chain(st.pending.iter().copied())
+                    .chain(queued)
+                    .map(bit)
+                    .find(|o| o.is_ne())
+                    .unwrap_or(Ordering::Equal)
+            })
+            .then_with(|| {
+                st.spin
+                    .iter()
+                    .copied()
+                    .chain([st.rw[0].0, st.rw[1].0, st.vma.0])
+                    .map(owns)
+                    .find(|o| o.is_ne())
+                    .unwrap_or(Ordering::Equal)
+            })
+            .then_with(|| slice(&st.locals, self.locals[x]).cmp(slice(&st.locals, self.locals[y])))
+            .then_with(|| slice(&st.words, self.regs[x]).cmp(slice(&st.words, self.regs[y])))
+            .then_with(|| {
+                let key = |c: usize| st.sb[c].iter().map(buffered_key);
+                key(x).cmp(key(y))
+            })
+    }
+
+    /// Renames CPUs `a` and `b`: each takes the other's slots, bits in every mask and
+    /// locks held.
+    fn swap(&self, st: &mut GState, a: u8, b: u8) {
+        let (x, y) = (a as usize, b as usize);
+        st.pc.swap(x, y);
+        st.reads.swap(x, y);
+        st.pending.swap(x, y);
+        st.sb.swap(x, y);
+        let flip = |m: &mut u64| {
+            let d = (*m >> a ^ *m >> b) & 1;
+            *m ^= d << a | d << b;
+        };
+        let owner = |o: &mut u8| {
+            if *o == a {
+                *o = b;
+            } else if *o == b {
+                *o = a;
+            }
+        };
+        flip(&mut st.irq_off);
+        flip(&mut st.installed);
+        flip(&mut st.preempted);
+        st.pending.iter_mut().for_each(flip);
+        for life in &mut st.tables {
+            if let Life::Queued(m) = life {
+                flip(m);
+            }
+        }
+        st.spin.iter_mut().for_each(owner);
+        for rw in st.rw.iter_mut().chain([&mut st.vma]) {
+            owner(&mut rw.0);
+            flip(&mut rw.1);
+        }
+        swap_ranges(&mut st.locals, self.locals[x], self.locals[y]);
+        swap_ranges(&mut st.words, self.regs[x], self.regs[y]);
+    }
+
+    /// Renames the CPUs as `from` says (`from[new] = old`), one swap at a time.
+    #[cfg(test)]
+    fn apply(&self, st: &mut GState, from: &Perm) {
+        let (mut at, n) = (IDENTITY, st.pc.len());
+        for (c, &want) in from.iter().enumerate().take(n) {
+            let d = (c..n).find(|&d| at[d] == want).expect("a permutation");
+            if d != c {
+                self.swap(st, c as u8, d as u8);
+                at.swap(c, d);
+            }
+        }
+    }
+}
+
+/// Swaps two equally long ranges of `xs` (one block's locals or registers each).
+fn swap_ranges<T>(xs: &mut [T], (a, end): (usize, usize), (b, _): (usize, usize)) {
+    let n = end - a;
+    if n == 0 || a == b {
+        return;
+    }
+    let (lo, hi) = (a.min(b), a.max(b));
+    let (left, right) = xs.split_at_mut(hi);
+    left[lo..lo + n].swap_with_slice(&mut right[..n]);
+}
+
+fn slice<T>(xs: &[T], (lo, hi): (usize, usize)) -> &[T] {
+    &xs[lo..hi]
+}
+
+fn read_key(r: &ReadReg) -> (u32, u32, u16, u64) {
+    (r.low, r.high, r.first_log, r.first_val)
+}
+
+fn buffered_key(b: &Buffered) -> (u8, u64, u64, u64) {
+    match *b {
+        Buffered::Entry { entry, mask, value } => (0, entry as u64, mask, value),
+        Buffered::Unlock(l) => (1, l as u64, 0, 0),
+        Buffered::Word { var, value } => (2, var as u64, value as u64, 0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::general::argument::at_walkers;
+    use crate::general::machine::GMachine;
+    use crate::general::{history, load, FILES};
+
+    /// Every permutation of `0..n`.
+    fn perms(n: usize) -> Vec<Vec<usize>> {
+        if n == 0 {
+            return vec![Vec::new()];
+        }
+        let mut out = Vec::new();
+        for p in perms(n - 1) {
+            for at in 0..n {
+                let mut q = p.clone();
+                q.insert(at, n - 1);
+                out.push(q);
+            }
+        }
+        out
+    }
+
+    /// States of random runs of `p` (walkers loop, as in the search), each after a
+    /// step with its dead locals forgotten, as the search stores them.
+    fn states(p: &Arc<GProgram>, runs: u64) -> Vec<GState> {
+        let mut m = GMachine::new(p.clone(), false);
+        let start = m.st.clone();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut out = Vec::new();
+        for _ in 0..runs {
+            m.st.clone_from(&start);
+            for _ in 0..200 {
+                let en = m.enabled();
+                if en.is_empty() {
+                    break;
+                }
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let ch = en[(x % en.len() as u64) as usize];
+                if m.step(ch).is_some() {
+                    break;
+                }
+                m.forget_dead(ch.cpu);
+                out.push(m.st.clone());
+            }
+        }
+        out
+    }
+
+    use std::sync::Arc;
+
+    /// Walkers that take a spinlock, i_mmap_rwsem and the VMA lock, buffer stores
+    /// under TSO and keep a register; the general files have none of these.
+    const LOCKING_WALKERS: &str = "tornsim locking-walkers
+{ mode = native-64; memory = tso; readers = 3; pmd pmd = table(t0); pte t0[0] = page(a); page a = 1; }
+P0(madvise) {
+    mmap_write_lock(); vma_start_write();
+    pmdval = pmdp_get_lockless(pmd); ptl = pte_lockptr(pmdval);
+    spin_lock(ptl); WRITE_ONCE(x, 1); spin_unlock(ptl);
+    mmap_write_unlock();
+}
+P1(gup_fast) {
+    if (vma_start_read()) {
+        i_mmap_lock_read();
+        pmdval = pmdp_get_lockless(pmd); ptl = pte_lockptr(pmdval);
+        spin_lock(ptl); WRITE_ONCE(y, 1); r0 = READ_ONCE(x); spin_unlock(ptl);
+        i_mmap_unlock_read(); vma_end_read();
+    }
+}
+exists (x=2)
+";
+
+    /// Walkers whose vCPUs the host preempts (`kvm-pv-flush`).
+    const PREEMPTED_WALKERS: &str = "tornsim preempted-walkers
+{ mode = kvm-pv-flush; readers = 3; pmd pmd = table(t0); }
+P0(khugepaged) { x = pmdp_collapse_flush(pmd); tlb_remove_table_sync_one(); }
+P1(gup_fast) { local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore(); }
+exists (torn)
+";
+
+    #[test]
+    fn a_walker_the_condition_names_or_whose_block_sends_ipis_is_not_renamed() {
+        let groups = |src: &str| {
+            let p = load(src).unwrap_or_else(|e| panic!("{}", e.render(src, "t")));
+            Symmetry::of(&p).map(|s| s.groups)
+        };
+        assert_eq!(groups(LOCKING_WALKERS), Some(vec![vec![1, 2, 3]]));
+        let named = LOCKING_WALKERS.replace("exists (x=2)", "exists (P2:r0=1)");
+        assert_eq!(groups(&named), Some(vec![vec![1, 3]]));
+        let two = named.replace("readers = 3", "readers = 2");
+        assert_eq!(groups(&two), None, "one walker left: no group");
+        let sends = PREEMPTED_WALKERS.replace(
+            "local_irq_restore(); }",
+            "local_irq_restore(); tlb_remove_table_sync_one(); }",
+        );
+        assert_eq!(groups(PREEMPTED_WALKERS), Some(vec![vec![1, 2, 3]]));
+        assert_eq!(groups(&sends), None);
+    }
+
+    /// The sorted form is the orbit's one representative: every renaming of a group's
+    /// walkers sorts to the same state. Run over the states of every general and
+    /// history file at three walkers (locks and rwsems held by walkers, queued frees,
+    /// preempted vCPUs, pins, store buffers under TSO, registers), so that a field the
+    /// order forgot shows as two renamings that sort apart.
+    #[test]
+    fn every_renaming_of_the_walkers_sorts_to_one_state() {
+        let mut checked = 0;
+        let mut moved = 0;
+        let more = [
+            ("locking-walkers", LOCKING_WALKERS),
+            ("preempted-walkers", PREEMPTED_WALKERS),
+        ];
+        // How often a walker of a group had each kind of state: its store buffer, a
+        // spinlock, an rwsem or the VMA lock, a queued free's grace period, a
+        // preempted vCPU, a register set, an IPI owed.
+        let mut seen = [0u32; 7];
+        for (name, src) in FILES.iter().chain(history::FILES).chain(&more) {
+            let p = at_walkers(&load(src).unwrap(), 3).unwrap();
+            let Some(sym) = Symmetry::of(&p) else {
+                continue;
+            };
+            for s in states(&p, 40) {
+                for &c in sym.groups().iter().flatten() {
+                    let (w, bit) = (c as usize, |m: u64| m >> c & 1 == 1);
+                    let kinds = [
+                        !s.sb[w].is_empty(),
+                        s.spin.contains(&c),
+                        s.rw.iter().chain([&s.vma]).any(|r| r.0 == c || bit(r.1)),
+                        s.tables
+                            .iter()
+                            .any(|l| matches!(*l, Life::Queued(m) if bit(m))),
+                        bit(s.preempted),
+                        s.words[sym.regs[w].0..sym.regs[w].1]
+                            .iter()
+                            .any(|&r| r != crate::program::words::UNSET),
+                        s.pending.iter().any(|&m| bit(m)),
+                    ];
+                    for (n, k) in seen.iter_mut().zip(kinds) {
+                        *n += k as u32;
+                    }
+                }
+                let mut want = s.clone();
+                let from = sym.canon(&mut want);
+                moved += (from != IDENTITY) as u32;
+                for g in sym.groups() {
+                    for order in perms(g.len()) {
+                        let mut from = IDENTITY;
+                        for (i, &j) in order.iter().enumerate() {
+                            from[g[i] as usize] = g[j];
+                        }
+                        let mut t = s.clone();
+                        sym.apply(&mut t, &from);
+                        sym.canon(&mut t);
+                        assert_eq!(t, want, "{name}: {from:?} of {s:?}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000 && moved > 1_000, "{checked} {moved}");
+        assert!(seen.iter().all(|&n| n > 100), "{seen:?}");
+    }
+}
