@@ -168,7 +168,9 @@ impl GMachine {
                 let (w, r) = self.st.rw[lock as usize];
                 w == NO_CPU && (!write || r == 0)
             }
-            Wait::VmaReaders => self.st.vma.1 & !(1u64 << cpu) == 0,
+            // Its own read lock too: down_write() on a vm_lock the task holds for
+            // reading never returns, as with mmap_lock and a spinlock.
+            Wait::VmaReaders => self.st.vma.1 == 0,
             Wait::Freed(r) => self.st.tables[r as usize] == Life::Freed,
         }
     }

@@ -18,7 +18,7 @@ pub enum Wait {
         lock: u8,
         write: bool,
     },
-    /// `vma_start_write()`: no other CPU holding the VMA read lock.
+    /// `vma_start_write()`: no CPU holding the VMA read lock (its own CPU neither).
     VmaReaders,
     /// `pte_alloc_one()` of a frame another table holds (`alloc = same-frame`): that
     /// table freed.

@@ -62,6 +62,34 @@ fn an_ipi_waits_for_every_target_and_an_irq_off_cpu_cannot_answer() {
     assert_eq!(m.st.entries[0], 0);
 }
 
+/// Two senders owing one CPU an IPI: it can take it (not one owed IPI cancelling
+/// the other), and a walker that cannot is refused for its own reason, not the
+/// host's, outside `kvm-pv-flush`.
+#[test]
+fn an_ipi_two_senders_owe_is_deliverable_and_a_native_walker_is_not_the_hosts() {
+    let two = "{ mode = MODE; readers = 1; pmd pmd = table(t0); }
+         P0(khugepaged) { tlb_remove_table_sync_one(); }
+         P1(khugepaged) { tlb_remove_table_sync_one(); }
+         P2(gup_fast) { local_irq_save(); local_irq_restore(); }";
+    let mut m = machine(&two.replace("MODE", "kvm-pv-flush"));
+    step(&mut m, 0);
+    step(&mut m, 1);
+    assert_eq!(
+        (m.st.pending[0] & 0b100, m.st.pending[1] & 0b100),
+        (0b100, 0b100)
+    );
+    assert_eq!(m.describe(GChoice::ack(2)), "answers the IPI");
+    ack(&mut m, 2);
+    assert_eq!(m.st.preempted, 0, "delivered, not preempted");
+    let mut m = machine(&two.replace("MODE", "native-pae"));
+    step(&mut m, 2); // interrupts off
+    step(&mut m, 0);
+    assert!(m
+        .why_disabled(GChoice::ack(2))
+        .unwrap()
+        .contains("interrupts disabled"));
+}
+
 #[test]
 fn the_flush_reaches_mm_cpumask_only_and_only_when_it_is_an_ipi() {
     let src = "{ mode = MODE; readers = 2; pmd pmd = table(t0); }
@@ -221,6 +249,22 @@ fn the_vma_lock_fails_readers_while_written_and_the_writer_waits_for_readers() {
         m.st.vma.0, NO_CPU,
         "mmap_write_unlock() ends the VMA write lock"
     );
+    // A task that holds the VMA's read lock and write-locks it waits for itself:
+    // a deadlock, as down_write() on its own vm_lock is (on CPU 1, where a mask
+    // that left out the CPU's own bit by its number would differ from one that
+    // left out bit 0).
+    let p = prog(
+        "{ pmd pmd = table(t0); }
+         P0(khugepaged) { pmd_clear(pmd); }
+         P1(madvise) { mmap_write_lock(); if (vma_start_read()) { vma_start_write(); vma_end_read(); } mmap_write_unlock(); }",
+    );
+    let mut m = GMachine::new(p.clone(), false);
+    step(&mut m, 1);
+    step(&mut m, 1); // its own read lock
+    assert_eq!(m.st.vma, (NO_CPU, 0b10));
+    assert!(disabled(&m, 1).contains("VMA's readers"));
+    let r = check(&p, GCheckOptions::default());
+    assert_eq!(r.verdict, Verdict::Deadlock);
 }
 
 #[test]
