@@ -134,7 +134,10 @@ pub fn check(a: &CheckArgs, f: &GeneralFile) -> Result<u8, InputError> {
     let stats = format!(
         "{} states{}, {} transitions, depth {}, {:.2} s{}",
         r.states,
-        renamed(&r.interchangeable),
+        match r.interchangeable_text() {
+            t if t.is_empty() => t,
+            t => format!(" ({t})"),
+        },
         r.transitions,
         r.depth,
         secs,
@@ -269,24 +272,6 @@ fn check_any(a: &CheckArgs, f: &GeneralFile, opts: GCheckOptions) -> Result<u8, 
         Verdict::Incomplete => INCOMPLETE,
         _ => HAZARD,
     })
-}
-
-/// What the walker symmetry did to a state count: " (P1, P2 and P3 interchangeable)"
-/// (one state stored for all their renamings), or nothing.
-fn renamed(groups: &[Vec<u8>]) -> String {
-    let each: Vec<String> = groups
-        .iter()
-        .map(|g| {
-            let names: Vec<String> = g.iter().map(|c| format!("P{c}")).collect();
-            let (last, rest) = names.split_last().expect("a group of two or more");
-            format!("{} and {last}", rest.join(", "))
-        })
-        .collect();
-    if each.is_empty() {
-        String::new()
-    } else {
-        format!(" ({} interchangeable)", each.join("; "))
-    }
 }
 
 pub fn exists_text(p: &GProgram) -> String {

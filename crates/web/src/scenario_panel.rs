@@ -90,7 +90,9 @@ pub fn general_report(p: &GeneralProps) -> Html {
                     }
                 </p>
             }
-            <p>{ format!("{} states explored{}", r.states, r.witness_steps.map(|n| format!("; the shortest witness takes {n} steps")).unwrap_or_default()) }</p>
+            <p>{ format!("{} states explored{}{}", r.states,
+                if r.interchangeable.is_empty() { String::new() } else { format!(" ({})", r.interchangeable) },
+                r.witness_steps.map(|n| format!("; the shortest witness takes {n} steps")).unwrap_or_default()) }</p>
             if let Some(w) = &r.witness {
                 <pre class="general-witness" id="general-witness" tabindex="0" aria-label="shortest witness, one column per CPU">{ w.clone() }</pre>
             }

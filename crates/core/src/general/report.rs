@@ -24,6 +24,9 @@ pub struct GReport {
     /// Whether the clause's claim holds (`None`: the search could not say).
     pub claim: Option<bool>,
     pub states: u64,
+    /// The walkers the search took as interchangeable, in words (empty: none).
+    #[serde(default)]
+    pub interchangeable: String,
     /// The shortest witness as kernel-style CPU columns, and its schedule string.
     pub witness: Option<String>,
     pub witness_steps: Option<usize>,
@@ -110,6 +113,7 @@ fn report_as(p: &Arc<GProgram>, max_states: u64, runs: u64, seed: u64, any: bool
         verdict: r.verdict,
         claim: r.claim(p),
         states: r.states,
+        interchangeable: r.interchangeable_text(),
         witness: trace.as_ref().map(|t| t.columns(&wp)),
         witness_steps: r.witness.as_ref().map(Vec::len),
         schedule: r.witness.as_ref().map(|w| encode(&wp, w)),

@@ -64,6 +64,25 @@ pub struct GCheckResult {
 }
 
 impl GCheckResult {
+    /// The walkers the search took as interchangeable, in words: "P2, P3 and P4
+    /// interchangeable" (groups joined by "; "), or nothing.
+    pub fn interchangeable_text(&self) -> String {
+        let each: Vec<String> = self
+            .interchangeable
+            .iter()
+            .map(|g| {
+                let names: Vec<String> = g.iter().map(|c| format!("P{c}")).collect();
+                let (last, rest) = names.split_last().expect("a group of two or more");
+                format!("{} and {last}", rest.join(", "))
+            })
+            .collect();
+        if each.is_empty() {
+            String::new()
+        } else {
+            format!("{} interchangeable", each.join("; "))
+        }
+    }
+
     /// The program the witness replays on: `p`, or under `alloc = random` its copy
     /// with the frame of the pass that found it.
     pub fn program(&self, p: &Arc<GProgram>) -> Arc<GProgram> {

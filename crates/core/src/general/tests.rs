@@ -1277,6 +1277,21 @@ fn a_range_check_reads_its_own_tables_ptes() {
     }
 }
 
+#[test]
+fn the_interchangeable_walkers_are_named_in_words() {
+    let p = load(&scenario_text("retract-v1-xen").replace("readers = 1", "readers = 3")).unwrap();
+    let r = report::report(&p, 1_000_000, 10, 1);
+    assert_eq!(r.interchangeable, "P2, P3 and P4 interchangeable");
+    let mut c = check(&p, GCheckOptions::default());
+    c.interchangeable = vec![vec![1, 2], vec![3, 4, 5]];
+    assert_eq!(
+        c.interchangeable_text(),
+        "P1 and P2; P3, P4 and P5 interchangeable"
+    );
+    c.interchangeable.clear();
+    assert_eq!(c.interchangeable_text(), "");
+}
+
 /// The clause as written, its condition too (the CLI and the page printed
 /// `exists ()` for a clause that was a condition alone).
 #[test]
