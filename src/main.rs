@@ -389,7 +389,7 @@ fn cmd_bench(a: BenchArgs) -> Result<u8, InputError> {
         "runs_per_sec": timed_runs as f64 / secs,
     }));
     let mut checker = check::bench_checker()?;
-    checker.push(general_cmd::bench_check());
+    checker.extend(general_cmd::bench_check());
     cases.extend(general_cmd::bench_runs(a.seconds));
     let litmus = litmus::bench_litmus()?;
     if a.json {

@@ -254,6 +254,15 @@ fn presets_and_bench_print() {
         .unwrap()
         .starts_with("matrix --all-splits --readers 2"));
     assert!(checker.iter().all(|c| c["states"].as_u64().unwrap() > 0));
+    let general = &checker[checker.len() - 2];
+    assert_eq!(
+        general["case"].as_str(),
+        Some("general machine: check merged, 4 walkers (safe)")
+    );
+    assert_eq!(
+        general["states"], 60_486,
+        "the classic count without reduction"
+    );
     assert!(checker
         .last()
         .unwrap()
