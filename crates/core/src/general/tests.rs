@@ -90,6 +90,22 @@ fn an_ipi_two_senders_owe_is_deliverable_and_a_native_walker_is_not_the_hosts() 
         .contains("interrupts disabled"));
 }
 
+/// Random runs keep each sender's IPIs from step to step: two senders (CPUs 0 and 1)
+/// with IPIs out at once, answered in every order, and every run ends (debug builds
+/// also hold the kept masks to a fresh count after every step).
+#[test]
+fn random_runs_keep_two_senders_ipis_apart() {
+    let p = prog(
+        "{ mode = native-pae; readers = 1; pmd pmd = table(t0); }
+         P0(khugepaged) { tlb_remove_table_sync_one(); tlb_remove_table_sync_one(); }
+         P1(khugepaged) { tlb_remove_table_sync_one(); tlb_remove_table_sync_one(); }
+         P2(gup_fast) { local_irq_save(); local_irq_restore(); }",
+    );
+    let s = GBatch::new(&p, 7).run(300).clone();
+    assert_eq!((s.runs, s.cut), (300, 0));
+    assert!(s.hazards.iter().all(|&(_, n)| n == 0), "{:?}", s.hazards);
+}
+
 #[test]
 fn the_flush_reaches_mm_cpumask_only_and_only_when_it_is_an_ipi() {
     let src = "{ mode = MODE; readers = 2; pmd pmd = table(t0); }
