@@ -59,7 +59,7 @@ mod reach;
 pub mod report;
 pub mod search;
 mod state;
-mod symmetry;
+pub mod symmetry;
 #[cfg(test)]
 mod tests;
 pub mod timeline;

@@ -118,7 +118,8 @@ impl Symmetry {
     }
 
     /// Puts `st` in its orbit's canonical form: each group's CPUs sorted by
-    /// [`Symmetry::cmp`]. Returns where each CPU's slots came from.
+    /// everything each holds (equal only when swapping them changes nothing). Returns
+    /// where each CPU's slots came from.
     pub fn canon(&self, st: &mut GState) -> Perm {
         let mut from = IDENTITY;
         for g in &self.groups {
