@@ -165,6 +165,27 @@ fn every_random_frame_cell_gets_the_classic_verdict_on_the_general_machine() {
         assert!(p.random_table.is_some(), "{}", cfg.summary());
         let r = general::check(&p, GCheckOptions::default());
         assert_eq!(r.verdict, classic(&cfg), "{}", cfg.summary());
+        // Its counts are the passes', summed up to the pass that found a hazard.
+        let passes: Vec<general::GCheckResult> = p
+            .frame_classes()
+            .iter()
+            .map(|&f| general::check(&Arc::new(p.with_frame(f)), GCheckOptions::default()))
+            .collect();
+        let upto = passes
+            .iter()
+            .position(|q| q.verdict != Verdict::Safe)
+            .map_or(passes.len(), |i| i + 1);
+        let sum = |f: fn(&general::GCheckResult) -> u64| passes[..upto].iter().map(f).sum::<u64>();
+        assert_eq!(
+            (r.states, r.transitions, r.depth as u64),
+            (
+                sum(|q| q.states),
+                sum(|q| q.transitions),
+                passes[..upto].iter().map(|q| q.depth as u64).max().unwrap()
+            ),
+            "{}",
+            cfg.summary()
+        );
         if let Some(w) = &r.witness {
             let frame = r.frame.expect("a witness names its frame");
             assert!(p.frame_classes().contains(&frame));
