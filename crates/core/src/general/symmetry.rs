@@ -267,6 +267,7 @@ mod tests {
     use super::*;
     use crate::general::argument::at_walkers;
     use crate::general::machine::GMachine;
+    use crate::general::tests::random_choice;
     use crate::general::{history, load, FILES};
 
     /// Every permutation of `0..n`.
@@ -295,14 +296,9 @@ mod tests {
         for _ in 0..runs {
             m.st.clone_from(&start);
             for _ in 0..200 {
-                let en = m.enabled();
-                if en.is_empty() {
+                let Some(ch) = random_choice(&m, &mut x) else {
                     break;
-                }
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                let ch = en[(x % en.len() as u64) as usize];
+                };
                 if m.step(ch).is_some() {
                     break;
                 }

@@ -30,6 +30,19 @@ fn disabled(m: &GMachine, cpu: u8) -> String {
     m.why_disabled(GChoice::step(cpu)).expect("disabled")
 }
 
+/// One of the choices open in `m`, drawn by a xorshift step of `x`; `None` when none
+/// is open.
+pub(super) fn random_choice(m: &GMachine, x: &mut u64) -> Option<GChoice> {
+    let en = m.enabled();
+    if en.is_empty() {
+        return None;
+    }
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    Some(en[(*x % en.len() as u64) as usize])
+}
+
 #[test]
 fn an_ipi_waits_for_every_target_and_an_irq_off_cpu_cannot_answer() {
     let mut m = machine(
@@ -1592,14 +1605,9 @@ fn a_packed_state_reads_back_as_itself_and_only_equal_states_share_a_string() {
                 {
                     with[k] += on as u32;
                 }
-                let en = m.enabled();
-                if en.is_empty() {
+                let Some(ch) = random_choice(&m, &mut x) else {
                     break;
-                }
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                let ch = en[(x % en.len() as u64) as usize];
+                };
                 m.step(ch);
                 if run % 2 == 1 {
                     m.forget_dead(ch.cpu);
