@@ -4,8 +4,8 @@
 //! readers sorted).
 //!
 //! Two walkers are interchangeable when the machine treats them alike: the same block
-//! (so the same code, entry and locals), both in `mm_cpumask` or both out (a flush
-//! targets its members), and neither named by the `exists` condition (`P3:r0 = 1`
+//! (so the same code, entry and locals, and both in `mm_cpumask` or both out, which a
+//! flush's targets depend on), and neither named by the `exists` condition (`P3:r0 = 1`
 //! tells P3 apart). A CPU's identity reaches the state as its own slots (pc, the read it
 //! assembles, its store buffer, locals and registers), as its bit in masks (interrupts
 //! off, IPIs owed to each sender, preempted, installed, a queued free's grace period,
@@ -66,7 +66,8 @@ impl Symmetry {
                 .iter()
                 .any(|i| matches!(i.op, GOp::Flush { .. } | GOp::Sync))
         };
-        let mut groups: Vec<((u8, bool), Vec<u8>)> = Vec::new();
+        // By block alone: the compiler puts a block's CPUs all in mm_cpumask or all out.
+        let mut groups: Vec<(u8, Vec<u8>)> = Vec::new();
         for c in 0..p.cpus {
             let Some(b) = p.block_of[c as usize] else {
                 continue;
@@ -74,10 +75,12 @@ impl Symmetry {
             if p.walkers >> c & 1 == 0 || named.contains(&(c as u32)) || sends(b as usize) {
                 continue;
             }
-            let key = (b, p.in_mm >> c & 1 == 1);
-            match groups.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, g)) => g.push(c),
-                None => groups.push((key, vec![c])),
+            match groups.iter_mut().find(|(k, _)| *k == b) {
+                Some((_, g)) => {
+                    debug_assert_eq!(p.in_mm >> g[0] & 1, p.in_mm >> c & 1);
+                    g.push(c)
+                }
+                None => groups.push((b, vec![c])),
             }
         }
         let groups: Vec<Vec<u8>> = groups
