@@ -118,7 +118,7 @@ fn check_many(a: &CheckArgs) -> Result<u8, InputError> {
             rows.push(Row {
                 file: path.display().to_string(),
                 scenario: g.prog.name.clone(),
-                exists: crate::general_cmd::exists_text(&g.prog),
+                exists: g.prog.exists.text(),
                 verdict: r.verdict,
                 claim: claim_word(r.claim(&g.prog)),
                 states: r.states,

@@ -111,10 +111,11 @@ pub fn check(a: &CheckArgs, f: &GeneralFile) -> Result<u8, InputError> {
             "--max-memory: the general machine's search is bounded by --max-states".into(),
         ));
     }
+    let search = a.search.options()?;
     let opts = GCheckOptions {
-        max_states: a.search.max_states,
-        threads: a.search.options()?.threads,
-        symmetry: a.search.options()?.symmetry,
+        max_states: search.max_states,
+        threads: search.threads,
+        symmetry: search.symmetry,
         ..GCheckOptions::default()
     };
     let p = &match at {
@@ -158,7 +159,7 @@ pub fn check(a: &CheckArgs, f: &GeneralFile) -> Result<u8, InputError> {
         CheckFormat::Json => print_json(&json!({
             "scenario": p.name,
             "machine": "general",
-            "exists": exists_text(p),
+            "exists": p.exists.text(),
             "claim": claim_word(r.claim(p)),
             "verdict": r.verdict,
             "states": r.states,
@@ -196,7 +197,7 @@ pub fn check(a: &CheckArgs, f: &GeneralFile) -> Result<u8, InputError> {
             println!("verdict: {} ({sentence})", r.verdict);
             println!(
                 "{}: the file's claim {}",
-                exists_text(p),
+                p.exists.text(),
                 claim_word(r.claim(p))
             );
             println!("{stats}");
@@ -238,7 +239,7 @@ fn check_any(a: &CheckArgs, f: &GeneralFile, opts: GCheckOptions) -> Result<u8, 
         print_json(&fields.with(json!({
             "scenario": p.name,
             "machine": "general",
-            "exists": exists_text(p),
+            "exists": p.exists.text(),
             "claim": claim,
             "schedule": schedule,
             "replay": replay_cmd,
@@ -247,7 +248,7 @@ fn check_any(a: &CheckArgs, f: &GeneralFile, opts: GCheckOptions) -> Result<u8, 
     } else {
         println!("tornsim check --readers any: {}", summary(p));
         println!("verdict: {sentence}");
-        println!("{}: the file's claim {claim}", exists_text(p));
+        println!("{}: the file's claim {claim}", p.exists.text());
         print!("{}", r.argument.explain("walker"));
         println!("checked: {}", general::argument::checked_text(&r.checked));
         println!(
@@ -272,10 +273,6 @@ fn check_any(a: &CheckArgs, f: &GeneralFile, opts: GCheckOptions) -> Result<u8, 
         Verdict::Incomplete => INCOMPLETE,
         _ => HAZARD,
     })
-}
-
-pub fn exists_text(p: &GProgram) -> String {
-    p.exists.text()
 }
 
 /// `tornsim run FILE` for a general file: uniform random runs, one seed a batch.

@@ -14,7 +14,7 @@ use super::enabled::list_into;
 use super::ir::GProgram;
 use super::machine::{GChoice, GMachine, GState};
 use super::pack::{pack, unpack, Packed};
-use super::symmetry::{Perm, Symmetry};
+use super::symmetry::{Perm, Symmetry, IDENTITY};
 use crate::bfs::{Index, Workers};
 use crate::hazard::{Hazard, Verdict};
 use std::hash::Hasher;
@@ -225,14 +225,10 @@ fn expand(
         if k > 0 {
             m.st.clone_from(base);
         }
-        let h = m.step(ch);
-        m.forget_dead(ch.cpu);
+        let (h, _) = successor(m, sym, ch);
         *transitions += 1;
         if let Some(h) = h.filter(|&h| h != Hazard::Observed && m.prog.exists.asks(h)) {
             return Some(Stop::Hazard(h, ch));
-        }
-        if let Some(sym) = sym {
-            sym.canon(&mut m.st);
         }
         pack(&m.st, buf);
         if !succ(ch, buf) {
@@ -240,6 +236,21 @@ fn expand(
         }
     }
     None
+}
+
+/// Takes `ch` from the state in `m` and leaves its successor as the search stores it:
+/// dead locals forgotten and, under symmetry, the walkers sorted. Returns the step's
+/// hazard and where each CPU's parts came from (the identity without symmetry); the
+/// expansion and the witness's mapping both make successors here.
+#[inline(always)]
+fn successor(m: &mut GMachine, sym: Option<&Symmetry>, ch: GChoice) -> (Option<Hazard>, Perm) {
+    let h = m.step(ch);
+    m.forget_dead(ch.cpu);
+    let from = match sym {
+        Some(s) => s.canon(&mut m.st),
+        None => IDENTITY,
+    };
+    (h, from)
 }
 
 /// What expanding a state works in, kept from state to state: the open choices, the
@@ -286,7 +297,7 @@ impl GSearch {
         let mut root = m.st.clone();
         let root_from = match &sym {
             Some(s) => s.canon(&mut root),
-            None => super::symmetry::IDENTITY,
+            None => IDENTITY,
         };
         let mut start = Packed::new();
         pack(&root, &mut start);
@@ -474,9 +485,7 @@ impl GSearch {
                 ..ch
             });
             unpack(&self.states[self.parent[i] as usize], &mut m.st);
-            m.step(ch);
-            m.forget_dead(ch.cpu);
-            let from = sym.canon(&mut m.st);
+            let (_, from) = successor(&mut m, Some(sym), ch);
             debug_assert!({
                 let mut y = Packed::new();
                 pack(&m.st, &mut y);

@@ -93,9 +93,8 @@ impl Symmetry {
         }
         let locals = (0..p.cpus as usize)
             .map(|c| {
-                let n = p.block_of[c].map_or(0, |b| p.blocks[b as usize].3.len());
                 let at = p.local_base[c] as usize;
-                (at, at + n)
+                (at, at + p.local_names(c as u8).len())
             })
             .collect();
         let regs = (0..p.cpus as usize)
