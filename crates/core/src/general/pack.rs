@@ -4,20 +4,28 @@
 //! CPUs, entries, tables, pages, locks, locals and words there are; only the write
 //! log, the store buffers and the held pins vary, and each is written with its length
 //! first, so the string of a state is the one string of it.
+//!
+//! A mask of CPUs is written in two bytes (the machine has at most [`MAX_CPUS`], 16),
+//! and a CPU that assembles no read in one byte: most of a state's CPUs are not in a
+//! read, and a shorter string is less to hash, compare and keep.
 
-use super::ir::Buffered;
+use super::ir::{Buffered, MAX_CPUS};
 use super::state::{GState, Life, ReadReg};
 
 /// A state as one byte string ([`pack`], [`unpack`]).
 pub type Packed = Vec<u8>;
 
-/// Writes `s` into `out` (cleared first, its allocation kept).
+/// Writes `s` into `out` (its allocation kept).
 pub fn pack(s: &GState, out: &mut Packed) {
+    // The string is sized once for the longest it can be, then written through a
+    // cursor and cut to what was written: a store and a bounds check a field, where a
+    // push checked the capacity and moved the length.
     out.clear();
-    let mut w = Writer(out);
+    out.resize(longest(s), 0);
+    let mut w = Writer { buf: out, at: 0 };
     w.u16s(&s.pc);
-    w.u64(s.irq_off);
-    w.u64s(&s.pending);
+    w.mask(s.irq_off);
+    w.masks(&s.pending);
     w.u64s(&s.entries);
     w.u16(s.log.len() as u16);
     for &(e, v) in &s.log {
@@ -30,7 +38,7 @@ pub fn pack(s: &GState, out: &mut Packed) {
             Life::Live => w.u8(1),
             Life::Queued(m) => {
                 w.u8(2);
-                w.u64(m);
+                w.mask(m);
             }
             Life::Freed => w.u8(3),
         }
@@ -38,19 +46,24 @@ pub fn pack(s: &GState, out: &mut Packed) {
     for &n in &s.counts {
         w.u32(n as u32);
     }
-    w.0.extend_from_slice(&s.spin);
+    w.bytes(&s.spin);
     for &(owner, readers) in s.rw.iter().chain([&s.vma]) {
         w.u8(owner);
-        w.u64(readers);
+        w.mask(readers);
     }
     w.u64s(&s.locals);
     for r in &s.reads {
-        w.u32(r.low);
-        w.u32(r.high);
-        w.u16(r.first_log);
-        w.u64(r.first_val);
+        if *r == ReadReg::START {
+            w.u8(0);
+        } else {
+            w.u8(1);
+            w.u32(r.low);
+            w.u32(r.high);
+            w.u16(r.first_log);
+            w.u64(r.first_val);
+        }
     }
-    w.u64(s.installed);
+    w.mask(s.installed);
     for b in &s.sb {
         w.u8(b.len() as u8);
         for &x in b {
@@ -73,12 +86,39 @@ pub fn pack(s: &GState, out: &mut Packed) {
             }
         }
     }
-    w.u64(s.preempted);
+    w.mask(s.preempted);
     w.u8(s.held.len() as u8);
     for &(pmd, index, page) in &s.held {
-        w.0.extend_from_slice(&[pmd, index, page]);
+        w.bytes(&[pmd, index, page]);
     }
-    w.0.extend_from_slice(&s.words);
+    w.bytes(&s.words);
+    let n = w.at;
+    out.truncate(n);
+}
+
+/// The most bytes [`pack`] can write for `s`: every read in progress, every queued
+/// table, every buffered store at its longest.
+fn longest(s: &GState) -> usize {
+    let cpus = s.pc.len();
+    let buffered: usize = s.sb.iter().map(|b| 1 + 17 * b.len()).sum();
+    2 * cpus
+        + 2
+        + 2 * cpus
+        + 8 * s.entries.len()
+        + 2
+        + 9 * s.log.len()
+        + 3 * s.tables.len()
+        + 4 * s.counts.len()
+        + s.spin.len()
+        + 3 * 3
+        + 8 * s.locals.len()
+        + 19 * cpus
+        + 2
+        + buffered
+        + 2
+        + 1
+        + 3 * s.held.len()
+        + s.words.len()
 }
 
 /// Reads `p` back into `s`, a state of the same program (its vectors have the
@@ -86,8 +126,10 @@ pub fn pack(s: &GState, out: &mut Packed) {
 pub fn unpack(p: &[u8], s: &mut GState) {
     let mut r = Reader(p);
     r.u16s(&mut s.pc);
-    s.irq_off = r.u64();
-    r.u64s(&mut s.pending);
+    s.irq_off = r.mask();
+    for m in &mut s.pending {
+        *m = r.mask();
+    }
     r.u64s(&mut s.entries);
     let n = r.u16();
     s.log.clear();
@@ -99,7 +141,7 @@ pub fn unpack(p: &[u8], s: &mut GState) {
         *life = match r.u8() {
             0 => Life::Unallocated,
             1 => Life::Live,
-            2 => Life::Queued(r.u64()),
+            2 => Life::Queued(r.mask()),
             _ => Life::Freed,
         };
     }
@@ -111,18 +153,21 @@ pub fn unpack(p: &[u8], s: &mut GState) {
     }
     for lock in s.rw.iter_mut().chain([&mut s.vma]) {
         let owner = r.u8();
-        *lock = (owner, r.u64());
+        *lock = (owner, r.mask());
     }
     r.u64s(&mut s.locals);
     for x in &mut s.reads {
-        *x = ReadReg {
-            low: r.u32(),
-            high: r.u32(),
-            first_log: r.u16(),
-            first_val: r.u64(),
+        *x = match r.u8() {
+            0 => ReadReg::START,
+            _ => ReadReg {
+                low: r.u32(),
+                high: r.u32(),
+                first_log: r.u16(),
+                first_val: r.u64(),
+            },
         };
     }
-    s.installed = r.u64();
+    s.installed = r.mask();
     for b in &mut s.sb {
         let n = r.u8();
         b.clear();
@@ -141,7 +186,7 @@ pub fn unpack(p: &[u8], s: &mut GState) {
             });
         }
     }
-    s.preempted = r.u64();
+    s.preempted = r.mask();
     let n = r.u8();
     s.held.clear();
     for _ in 0..n {
@@ -153,37 +198,60 @@ pub fn unpack(p: &[u8], s: &mut GState) {
     debug_assert!(r.0.is_empty(), "{} bytes left", r.0.len());
 }
 
-struct Writer<'a>(&'a mut Packed);
+/// A cursor over a string sized by [`longest`].
+struct Writer<'a> {
+    buf: &'a mut [u8],
+    at: usize,
+}
 
 impl Writer<'_> {
+    #[inline(always)]
+    fn put<const N: usize>(&mut self, x: [u8; N]) {
+        self.buf[self.at..self.at + N].copy_from_slice(&x);
+        self.at += N;
+    }
+    fn bytes(&mut self, xs: &[u8]) {
+        self.buf[self.at..self.at + xs.len()].copy_from_slice(xs);
+        self.at += xs.len();
+    }
     fn u8(&mut self, x: u8) {
-        self.0.push(x);
+        self.put([x]);
     }
     fn u16(&mut self, x: u16) {
-        self.0.extend_from_slice(&x.to_le_bytes());
+        self.put(x.to_le_bytes());
     }
     fn u32(&mut self, x: u32) {
-        self.0.extend_from_slice(&x.to_le_bytes());
+        self.put(x.to_le_bytes());
     }
     fn u64(&mut self, x: u64) {
-        self.0.extend_from_slice(&x.to_le_bytes());
+        self.put(x.to_le_bytes());
     }
-    /// A slice's values in one go: one growth of the string, then a loop of plain
-    /// stores (a state's entries and locals are most of it), where a push a value
-    /// checked and grew the length each time.
+    /// A mask of CPUs, in the two bytes that the machine's most CPUs need.
+    fn mask(&mut self, m: u64) {
+        debug_assert!(m >> MAX_CPUS == 0, "a mask of CPUs past the 16th: {m:#x}");
+        self.u16(m as u16);
+    }
+    /// Each CPU's mask.
+    fn masks(&mut self, ms: &[u64]) {
+        for &m in ms {
+            self.mask(m);
+        }
+    }
+    /// A slice's values in one go: one bounds check, then a loop of plain stores (a
+    /// state's entries and locals are most of it).
     fn u64s(&mut self, xs: &[u64]) {
-        let at = self.0.len();
-        self.0.resize(at + xs.len() * 8, 0);
-        for (d, x) in self.0[at..].chunks_exact_mut(8).zip(xs) {
+        let to = &mut self.buf[self.at..self.at + xs.len() * 8];
+        for (d, x) in to.chunks_exact_mut(8).zip(xs) {
             d.copy_from_slice(&x.to_le_bytes());
         }
+        self.at += xs.len() * 8;
     }
     fn u16s(&mut self, xs: &[u16]) {
-        let at = self.0.len();
-        self.0.resize(at + xs.len() * 2, 0);
-        for (d, x) in self.0[at..].chunks_exact_mut(2).zip(xs) {
+        let to = &mut self.buf[self.at..self.at + xs.len() * 2];
+        for (d, x) in to.chunks_exact_mut(2).zip(xs) {
             d.copy_from_slice(&x.to_le_bytes());
         }
+        self.at += xs.len() * 2;
     }
 }
 
@@ -206,6 +274,9 @@ impl Reader<'_> {
     }
     fn u64(&mut self) -> u64 {
         u64::from_le_bytes(self.take())
+    }
+    fn mask(&mut self) -> u64 {
+        self.u16() as u64
     }
     /// [`Writer::u64s`]'s values back, as many as `xs` holds.
     fn u64s(&mut self, xs: &mut [u64]) {

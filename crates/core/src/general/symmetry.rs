@@ -140,45 +140,66 @@ impl Symmetry {
     }
 
     /// Orders two CPUs of one group by everything the state holds of each: equal
-    /// exactly when swapping them leaves the state as it was.
+    /// exactly when swapping them leaves the state as it was. In order: pc, the read
+    /// in progress, the first mask with one's bit and not the other's (interrupts
+    /// off, installed, preempted, the readers of mmap_lock, i_mmap_rwsem and the
+    /// VMA, IPIs owed to each sender, each queued free's grace period), the first
+    /// lock one owns (spinlocks, then the writers of those three), locals,
+    /// registers, store buffer.
     fn cmp(&self, st: &GState, a: u8, b: u8) -> Ordering {
         let (x, y) = (a as usize, b as usize);
-        let bit = |m: u64| (m >> a & 1).cmp(&(m >> b & 1));
-        let owns = |o: u8| (o == a).cmp(&(o == b));
-        let queued = st.tables.iter().filter_map(|l| match *l {
-            Life::Queued(m) => Some(m),
-            _ => None,
-        });
-        st.pc[x]
+        let o = st.pc[x]
             .cmp(&st.pc[y])
-            .then_with(|| read_key(&st.reads[x]).cmp(&read_key(&st.reads[y])))
-            .then_with(|| {
-                let masks = [
-                    st.irq_off,
-                    st.installed,
-                    st.preempted,
-                    st.rw[0].1,
-                    st.rw[1].1,
-                    st.vma.1,
-                ];
-                masks
-                    .into_iter()
-                    .chain(st.pending.iter().copied())
-                    .chain(queued)
-                    .map(bit)
-                    .find(|o| o.is_ne())
-                    .unwrap_or(Ordering::Equal)
+            .then_with(|| read_key(&st.reads[x]).cmp(&read_key(&st.reads[y])));
+        if o.is_ne() {
+            return o;
+        }
+        // The CPU whose bit is set comes second.
+        let by = |m: u64| {
+            ((m >> a ^ m >> b) & 1 != 0).then(|| {
+                if m >> a & 1 != 0 {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                }
             })
-            .then_with(|| {
-                st.spin
-                    .iter()
-                    .copied()
-                    .chain([st.rw[0].0, st.rw[1].0, st.vma.0])
-                    .map(owns)
-                    .find(|o| o.is_ne())
-                    .unwrap_or(Ordering::Equal)
-            })
-            .then_with(|| slice(&st.locals, self.locals[x]).cmp(slice(&st.locals, self.locals[y])))
+        };
+        let masks = [
+            st.irq_off,
+            st.installed,
+            st.preempted,
+            st.rw[0].1,
+            st.rw[1].1,
+            st.vma.1,
+        ];
+        for m in masks {
+            if let Some(o) = by(m) {
+                return o;
+            }
+        }
+        for &m in st.pending.iter() {
+            if let Some(o) = by(m) {
+                return o;
+            }
+        }
+        for life in &st.tables {
+            if let Life::Queued(m) = *life {
+                if let Some(o) = by(m) {
+                    return o;
+                }
+            }
+        }
+        // The CPU that owns a lock comes second.
+        for &o in st.spin.iter().chain(&[st.rw[0].0, st.rw[1].0, st.vma.0]) {
+            if o == a {
+                return Ordering::Greater;
+            }
+            if o == b {
+                return Ordering::Less;
+            }
+        }
+        slice(&st.locals, self.locals[x])
+            .cmp(slice(&st.locals, self.locals[y]))
             .then_with(|| slice(&st.words, self.regs[x]).cmp(slice(&st.words, self.regs[y])))
             .then_with(|| {
                 let key = |c: usize| st.sb[c].iter().map(buffered_key);
