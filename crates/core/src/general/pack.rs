@@ -100,7 +100,7 @@ pub fn pack(s: &GState, out: &mut Packed) {
 /// table, every buffered store at its longest.
 fn longest(s: &GState) -> usize {
     let cpus = s.pc.len();
-    let buffered: usize = s.sb.iter().map(|b| 1 + 17 * b.len()).sum();
+    let buffered: usize = s.sb.iter().map(|b| 1 + 19 * b.len()).sum();
     2 * cpus
         + 2
         + 2 * cpus
@@ -292,5 +292,54 @@ impl Reader<'_> {
             *x = u16::from_le_bytes(b.try_into().expect("2 bytes"));
         }
         self.0 = rest;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::general::machine::GMachine;
+    use crate::general::{builtin_files, load};
+
+    /// `longest` is what a state at its longest packs to, byte for byte: every CPU in
+    /// a read, every table's free queued, a store buffered in every slot it can hold,
+    /// a logged write and a held pin. Shorter, `pack` would run off the string; longer,
+    /// each state would clear bytes it never writes.
+    #[test]
+    fn the_longest_state_fills_the_string_exactly() {
+        for (name, src) in builtin_files() {
+            let p = load(src).unwrap();
+            let mut s = GMachine::new(p, false).st;
+            for r in &mut s.reads {
+                *r = ReadReg {
+                    low: 1,
+                    high: 2,
+                    first_log: 3,
+                    first_val: 4,
+                };
+            }
+            for t in &mut s.tables {
+                *t = Life::Queued(0b101);
+            }
+            for (c, b) in s.sb.iter_mut().enumerate() {
+                b.clear();
+                b.extend((0..c as u16 + 1).map(|e| Buffered::Entry {
+                    entry: e,
+                    mask: u64::MAX,
+                    value: 7,
+                }));
+            }
+            s.log = vec![(0, 9), (1, 8)];
+            s.held = vec![(0, 1, 2)];
+            let mut buf = Packed::new();
+            pack(&s, &mut buf);
+            assert_eq!(buf.len(), longest(&s), "{name}");
+            let mut back = s.clone();
+            back.log.clear();
+            back.held.clear();
+            back.sb.iter_mut().for_each(Vec::clear);
+            unpack(&buf, &mut back);
+            assert_eq!(back, s, "{name}");
+        }
     }
 }
