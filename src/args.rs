@@ -273,7 +273,8 @@ pub struct SearchArgs {
     /// past this size: bytes, or with a K, M or G suffix (binary: 512M = 512 MiB).
     #[arg(long, value_name = "SIZE")]
     pub max_memory: Option<String>,
-    /// Turn off partial-order reduction (slower; for cross-checking the reduction).
+    /// Turn off partial-order reduction, the classic checker's and a general file's
+    /// (slower; for cross-checking the reduction).
     #[arg(long)]
     pub no_reduction: bool,
     /// Turn off reader symmetry, and a general file's walker symmetry (slower; for

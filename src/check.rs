@@ -111,6 +111,7 @@ fn check_many(a: &CheckArgs) -> Result<u8, InputError> {
                     max_states: opts.max_states,
                     threads: opts.threads,
                     symmetry: opts.symmetry,
+                    reduce: opts.reduce,
                     ..Default::default()
                 },
             );

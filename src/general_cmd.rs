@@ -116,6 +116,7 @@ pub fn check(a: &CheckArgs, f: &GeneralFile) -> Result<u8, InputError> {
         max_states: search.max_states,
         threads: search.threads,
         symmetry: search.symmetry,
+        reduce: search.reduce,
         ..GCheckOptions::default()
     };
     let p = &match at {
@@ -402,23 +403,33 @@ pub fn replay(
 }
 
 /// `tornsim bench`: the `merged` preset at four walkers as a general program (walker
-/// symmetry, no reduction), beside the classic checker's `check merged, 4 readers`;
-/// then every built-in general file checked, one after another.
+/// symmetry, with and without the partial-order reduction), beside the classic
+/// checker's `check merged, 4 readers`; then every built-in general file checked, one
+/// after another.
 pub fn bench_check() -> Vec<serde_json::Value> {
     let mut cfg = tornsim_core::preset("merged")
         .expect("a built-in preset")
         .config;
     cfg.readers = 4;
     let p = general::from_classic(&cfg).expect("merged is a general program");
-    let start = Instant::now();
-    let r = general::check(&p, GCheckOptions::default());
-    let merged = json!({
-        "case": format!("general machine: check merged, 4 walkers ({})", r.verdict),
-        "states": r.states,
-        "seconds": start.elapsed().as_secs_f64(),
-        "peak_bytes": 0,
-    });
-    vec![merged, bench_files()]
+    let merged = |reduce: bool| {
+        let start = Instant::now();
+        let r = general::check(
+            &p,
+            GCheckOptions {
+                reduce,
+                ..GCheckOptions::default()
+            },
+        );
+        let how = if reduce { "" } else { ", no reduction" };
+        json!({
+            "case": format!("general machine: check merged, 4 walkers{how} ({})", r.verdict),
+            "states": r.states,
+            "seconds": start.elapsed().as_secs_f64(),
+            "peak_bytes": 0,
+        })
+    };
+    vec![merged(true), merged(false), bench_files()]
 }
 
 fn bench_files() -> serde_json::Value {

@@ -25,7 +25,7 @@
 //! function) with `entries` (its accesses to entries, tables and pages), `tso` (store
 //! buffers), `words` (shared words, registers and the final condition), `describe` and
 //! `changes` (steps and states in kernel terms), `symmetry` (interchangeable walkers),
-//! `search` (the exhaustive search) and
+//! `reduce` (the partial-order reduction), `search` (the exhaustive search) and
 //! `explore` (random runs, schedule strings and traces), both apart from the rules,
 //! `report` (a file answered in one call, as the web page shows it) and `timeline` (a run
 //! with the state after each step, as the page steps through it).
@@ -56,6 +56,7 @@ pub mod machine;
 mod pack;
 pub mod pct;
 mod reach;
+pub mod reduce;
 pub mod report;
 pub mod search;
 mod state;

@@ -304,11 +304,23 @@ mod tests {
     /// `longest` is what a state at its longest packs to, byte for byte: every CPU in
     /// a read, every table's free queued, a store buffered in every slot it can hold,
     /// a logged write and a held pin. Shorter, `pack` would run off the string; longer,
-    /// each state would clear bytes it never writes.
+    /// each state would clear bytes it never writes. On every built-in general file and
+    /// every classic built-in scenario as a general program (shared words and
+    /// registers among them).
     #[test]
     fn the_longest_state_fills_the_string_exactly() {
-        for (name, src) in builtin_files() {
-            let p = load(src).unwrap();
+        let mut progs: Vec<_> = builtin_files()
+            .map(|(name, src)| (name.to_string(), load(src).unwrap()))
+            .collect();
+        for (name, src) in crate::program::BUILTIN {
+            let (_, cfg) = crate::program::load(src).unwrap();
+            progs.push((
+                name.to_string(),
+                crate::general::from_classic(&cfg).unwrap(),
+            ));
+        }
+        assert!(progs.iter().any(|(_, p)| p.words.is_some()));
+        for (name, p) in progs {
             let mut s = GMachine::new(p, false).st;
             for r in &mut s.reads {
                 *r = ReadReg {

@@ -14,6 +14,7 @@ use super::enabled::list_into;
 use super::ir::GProgram;
 use super::machine::{GChoice, GMachine, GState};
 use super::pack::{pack, unpack, Packed};
+use super::reduce::Reduction;
 use super::symmetry::{Perm, Symmetry, IDENTITY};
 use crate::bfs::{Index, Workers};
 use crate::hazard::{Hazard, Verdict};
@@ -30,6 +31,9 @@ pub struct GCheckOptions {
     /// Store one state per orbit of the walker symmetry, where it applies
     /// ([`Symmetry::of`]); off, every state as it is (for cross-checking it).
     pub symmetry: bool,
+    /// Explore one walker's step alone where the partial-order reduction's argument
+    /// holds ([`Reduction`]); off, every open choice of every state.
+    pub reduce: bool,
 }
 
 impl Default for GCheckOptions {
@@ -39,6 +43,7 @@ impl Default for GCheckOptions {
             max_depth: 100_000,
             threads: 1,
             symmetry: true,
+            reduce: true,
         }
     }
 }
@@ -161,12 +166,12 @@ fn hash_state(s: &Packed) -> u64 {
 /// passes' sums, and the first pass with a hazard gives the verdict and the witness.
 pub fn check(p: &Arc<GProgram>, opts: GCheckOptions) -> GCheckResult {
     if p.random_table.is_none() || p.frame.is_some() {
-        return GSearch::new(p, opts).run();
+        return search(p, opts);
     }
     let (mut states, mut transitions, mut depth) = (0, 0, 0);
     let mut last = None;
     for f in p.frame_classes() {
-        let mut r = GSearch::new(&Arc::new(p.with_frame(f)), opts).run();
+        let mut r = search(&Arc::new(p.with_frame(f)), opts);
         states += r.states;
         transitions += r.transitions;
         depth = depth.max(r.depth);
@@ -178,6 +183,29 @@ pub fn check(p: &Arc<GProgram>, opts: GCheckOptions) -> GCheckResult {
         last = Some(r);
     }
     last.expect("five classes")
+}
+
+/// One search of `p`, reduced where the partial-order reduction applies. Where the
+/// reduced search meets a hazard at depth `d`, the full search gives the answer, and
+/// it stops by layer `d` (the reduced graph's path is one of its paths), so a depth
+/// budget of `d + 1` changes nothing it finds: the reduced graph's shortest witness
+/// can be longer than the full graph's, or another of the same length, and a hazard's
+/// witness, depth and counts are the full search's, whether or not the reduction
+/// applies. A safe verdict is the reduced search's, with its counts.
+fn search(p: &Arc<GProgram>, opts: GCheckOptions) -> GCheckResult {
+    let reduces = opts.reduce && Reduction::of(p).is_some();
+    let r = GSearch::new(p, opts).run();
+    if !reduces || matches!(r.verdict, Verdict::Safe | Verdict::Incomplete) {
+        return r;
+    }
+    let full = GCheckOptions {
+        reduce: false,
+        max_depth: r.depth.saturating_add(1).min(opts.max_depth),
+        ..opts
+    };
+    let f = GSearch::new(p, full).run();
+    debug_assert!(f.verdict != Verdict::Safe, "{}", p.name);
+    f
 }
 
 /// Why expanding a state ended the search.
@@ -201,7 +229,7 @@ enum Stop {
 #[inline]
 fn expand(
     m: &mut GMachine,
-    sym: Option<&Symmetry>,
+    (sym, red): Rules,
     (en, base, buf): &mut Scratch,
     depth: u32,
     max_depth: u32,
@@ -219,6 +247,10 @@ fn expand(
     }
     if depth >= max_depth {
         return Some(Stop::Depth);
+    }
+    if let Some(ch) = red.and_then(|r| r.ample(m, en)) {
+        en.clear();
+        en.push(ch);
     }
     for (k, &ch) in en.iter().enumerate() {
         // The first choice steps from the state just copied.
@@ -253,6 +285,10 @@ fn successor(m: &mut GMachine, sym: Option<&Symmetry>, ch: GChoice) -> (Option<H
     (h, from)
 }
 
+/// The search's reductions: the walker symmetry and the partial-order reduction,
+/// each where it applies.
+type Rules<'a> = (Option<&'a Symmetry>, Option<&'a Reduction>);
+
 /// What expanding a state works in, kept from state to state: the open choices, the
 /// state unpacked from its string (`base`: each choice steps from a copy of it, and
 /// the stored states may grow meanwhile), a successor packed.
@@ -273,6 +309,7 @@ struct GSearch {
     opts: GCheckOptions,
     m: GMachine,
     sym: Option<Symmetry>,
+    red: Option<Reduction>,
     /// Where the initial state's CPUs went in the stored root (identity but under
     /// symmetry, and there too while the walkers start alike).
     root_from: Perm,
@@ -293,6 +330,7 @@ impl GSearch {
     fn new(p: &Arc<GProgram>, opts: GCheckOptions) -> GSearch {
         let m = GMachine::new(p.clone(), false);
         let sym = if opts.symmetry { Symmetry::of(p) } else { None };
+        let red = if opts.reduce { Reduction::of(p) } else { None };
         let (pool, mut index) = crate::bfs::workers(opts.threads);
         let mut root = m.st.clone();
         let root_from = match &sym {
@@ -308,6 +346,7 @@ impl GSearch {
             scratch: (Vec::new(), m.st.clone(), Packed::new()),
             m,
             sym,
+            red,
             root_from,
             parent: vec![u32::MAX],
             via: vec![GChoice::step(0)],
@@ -358,7 +397,7 @@ impl GSearch {
         let mut full = false;
         let stop = expand(
             &mut self.m,
-            self.sym.as_ref(),
+            (self.sym.as_ref(), self.red.as_ref()),
             &mut self.scratch,
             self.depth,
             self.opts.max_depth,
@@ -393,8 +432,8 @@ impl GSearch {
         use crate::bfs::{expand_round, merge, Arena};
         let pool = self.pool.clone().expect("a round runs with workers");
         let lo = self.cursor;
-        let (depth, max_depth, m0, sym) =
-            (self.depth, self.opts.max_depth, &self.m, self.sym.as_ref());
+        let (depth, max_depth, m0) = (self.depth, self.opts.max_depth, &self.m);
+        let rules = (self.sym.as_ref(), self.red.as_ref());
         let round = expand_round(
             &pool,
             &self.states,
@@ -406,7 +445,7 @@ impl GSearch {
             |(m, scratch), x, e| {
                 let (from, mut taken) = (e.from, 0);
                 unpack(x, &mut scratch.1);
-                let stop = expand(m, sym, scratch, depth, max_depth, &mut taken, |ch, y| {
+                let stop = expand(m, rules, scratch, depth, max_depth, &mut taken, |ch, y| {
                     e.emit(ch, y);
                     true
                 });
@@ -449,7 +488,7 @@ impl GSearch {
             let last = i == c.from as usize;
             expand(
                 &mut self.m,
-                self.sym.as_ref(),
+                (self.sym.as_ref(), self.red.as_ref()),
                 &mut self.scratch,
                 0,
                 u32::MAX,

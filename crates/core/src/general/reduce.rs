@@ -1,0 +1,207 @@
+//! The general search's partial-order reduction: one CPU's step that only reads what
+//! no other CPU can still change is explored alone, as the classic checker explores a
+//! reader alone once the PMD is final or the writers are done (`crate::check::reduce`),
+//! here told from the program's code instead of from the PMD race's roles.
+//!
+//! *When it applies* ([`Reduction::of`]): not under `kvm-pv-flush` (the host's
+//! preemptions are choices of every walker at every step), and not where the `exists`
+//! clause has a condition on final words and registers (a state's registers are what
+//! it judges).
+//!
+//! *What a CPU may still do*: from each pc, the code's future, over every path of its
+//! block (a walker's loop back to its entry included; a fault's `retry` loop left out
+//! once its CPU has installed a table, as the machine leaves it): store to an entry
+//! ([`ENTRY`]), allocate or free a table ([`LIFE`]), or read interrupt flags ([`IRQS`]:
+//! a flush or sync waits for them, a free after a grace period records them). A state
+//! adds what is in flight: a buffered store to an entry, a free waiting for its grace
+//! period (its end changes a table's life and reads interrupt flags), an IPI not yet
+//! answered (its answer waits for interrupts on).
+//!
+//! *Where it reduces* ([`Reduction::ample`]): the lowest-numbered CPU whose open
+//! program step is *reducible* and needs nothing any other CPU may still do (or the
+//! state has in flight) is explored alone. A reducible step reads only its own locals
+//! and what its bits name, writes only its own locals, its read in progress, its own
+//! interrupt flag and the write log (trimmed, never grown, when no CPU can store), and
+//! moves forward: every pc it can go to, past the maps it skips, is after its own, and
+//! it is not a walker's first step of an iteration. The steps: a test of a value
+//! (nothing), a load of a PMD, `pmd_same()` and both halves under the lock (entries),
+//! a PTE's load, `pte_same()` and a range's test (entries and lives),
+//! `pte_offset_map()` (lives), `local_irq_save()`/`local_irq_restore()` (interrupt
+//! flags).
+//!
+//! *Why it is sound* (ample sets, Clarke–Grumberg–Peled C0–C3, for the reachability of
+//! a hazardous step and of a deadlock; Emerson–Jha–Peled for the combination with the
+//! walker symmetry, since the rule reads a CPU's code and pc, never its number but to
+//! pick the lowest):
+//! - C0: the set is one open step.
+//! - C1: until the chosen CPU moves, no other CPU's step (program step, answer, drain)
+//!   writes what the chosen step reads or reads what it writes: what it reads, no other
+//!   CPU's code can still change and nothing in flight will; its locals, read and flag
+//!   are its own (a flag is read only by senders, grace periods and answers, which its
+//!   bits rule out). It waits for nothing, so it stays open; it opens or closes no other
+//!   step (a walker's first step is not reduced, since the end-of-run judgement of held
+//!   pins reads whether every walker is between iterations).
+//! - C2: the chosen step may raise a hazard (the last load of a read torn earlier); it
+//!   is then taken and the search stops on it, and whether another CPU's step raises
+//!   one does not depend on whether the chosen step came first.
+//! - C3 (static): every reduced step moves its CPU forward, so a cycle of the state
+//!   graph (a walker's return to its entry closes every one) has a step that is never
+//!   reduced, taken from a state explored in full.
+//!
+//! The reduced graph's shortest witness can be longer than the full graph's (or
+//! another of the same length), so where the reduced search meets a hazard, the full
+//! search to that depth gives the witness (`search.rs`): a hazard's witness is the
+//! full graph's shortest, as without the reduction, and the reduction speeds up what
+//! it is for, proving a file safe. `reduce: false` (`check --no-reduction`) turns it
+//! off; the tests hold the reduced search's verdict to the full one's on every general
+//! and history file and every classic configuration.
+
+use super::ir::{EntryRef, GOp, GProgram, DONE};
+use super::machine::{GChoice, GMachine, Life};
+
+/// What a CPU's remaining code may still do that a reduced step must not meet, as
+/// bits: write an entry (a store), change a table's life (`pte_alloc_one()`, a free),
+/// read interrupt flags (an IPI's flush or sync waits for them; a free after a grace
+/// period records them).
+const ENTRY: u8 = 1;
+const LIFE: u8 = 2;
+const IRQS: u8 = 4;
+
+/// Where the general search may explore one CPU's step alone ([`Reduction::of`]).
+#[derive(Clone, Debug)]
+pub struct Reduction {
+    /// By pc: what the code from there on may do ([`ENTRY`], [`LIFE`], [`IRQS`]).
+    future: Vec<u8>,
+    /// The same once its CPU has installed a table (a `retry` loop is left then).
+    future_installed: Vec<u8>,
+    /// By pc: what the step there needs that no other CPU may still do, if it is
+    /// reducible at all (it moves forward and touches only what the bits name).
+    needs: Vec<Option<u8>>,
+}
+
+impl Reduction {
+    /// The reduction for `p`, or `None` where its argument does not hold.
+    pub fn of(p: &GProgram) -> Option<Reduction> {
+        let observes = p.words.as_ref().is_some_and(|w| w.cond.is_some());
+        if p.cfg.platform.kvm() || observes {
+            return None;
+        }
+        let does = |op: GOp| match op {
+            GOp::Store { .. } => ENTRY,
+            GOp::Alloc { .. } => LIFE,
+            GOp::Free { .. } => LIFE | IRQS,
+            GOp::Flush { .. } | GOp::Sync => IRQS,
+            _ => 0,
+        };
+        let future = |installed: bool| {
+            let mut f = vec![0u8; p.code.len()];
+            let at = |f: &[u8], t: u16| if t == DONE { 0 } else { f[t as usize] };
+            let mut changed = true;
+            while changed {
+                changed = false;
+                for pc in (0..p.code.len()).rev() {
+                    let i = &p.code[pc];
+                    let alt = match i.op {
+                        GOp::Unlock { retry: true, .. } if installed => i.next,
+                        _ => i.alt,
+                    };
+                    let x = does(i.op) | at(&f, i.next) | at(&f, alt);
+                    if x != f[pc] {
+                        f[pc] = x;
+                        changed = true;
+                    }
+                }
+            }
+            f
+        };
+        // Past the maps a step skips (`GMachine::step`'s none or huge values).
+        let forward = |pc: usize, mut t: u16| loop {
+            if t == DONE {
+                return true;
+            }
+            if t as usize <= pc {
+                return false;
+            }
+            match p.code[t as usize].op {
+                GOp::Map { .. } => t = p.code[t as usize].next,
+                _ => return true,
+            }
+        };
+        // A walker at its entry is between iterations, which the judgement of held
+        // pins at the run's end reads of every walker: its first step is never
+        // reduced.
+        let entries: Vec<usize> = (0..p.cpus as usize)
+            .filter(|&c| p.walkers >> c & 1 == 1)
+            .map(|c| p.entry[c] as usize)
+            .collect();
+        let needs = p
+            .code
+            .iter()
+            .enumerate()
+            .map(|(pc, i)| {
+                if entries.contains(&pc) {
+                    return None;
+                }
+                let need = match i.op {
+                    GOp::Test { .. } => 0,
+                    GOp::Load {
+                        entry: EntryRef::Pmd(_),
+                        ..
+                    }
+                    | GOp::PmdSame { .. }
+                    | GOp::NoneNow(_) => ENTRY,
+                    GOp::Load { .. } | GOp::PteSame { .. } | GOp::RangeNone(_) => ENTRY | LIFE,
+                    GOp::Map { .. } => LIFE,
+                    GOp::IrqOff | GOp::IrqOn => IRQS,
+                    _ => return None,
+                };
+                (forward(pc, i.next) && forward(pc, i.alt)).then_some(need)
+            })
+            .collect();
+        Some(Reduction {
+            future: future(false),
+            future_installed: future(true),
+            needs,
+        })
+    }
+
+    /// The one step to explore alone from the state in `m`, whose open choices are
+    /// `en`: `None` where every choice must be explored.
+    pub fn ample(&self, m: &GMachine, en: &[GChoice]) -> Option<GChoice> {
+        let st = &m.st;
+        // What no CPU's code does but the state still may: a buffered store to an
+        // entry, a free waiting for its grace period, an IPI not yet answered.
+        let mut pending = 0;
+        if st
+            .sb
+            .iter()
+            .flatten()
+            .any(|b| matches!(b, super::ir::Buffered::Entry { .. }))
+        {
+            pending |= ENTRY;
+        }
+        if st.tables.iter().any(|l| matches!(l, Life::Queued(_))) {
+            pending |= LIFE | IRQS;
+        }
+        if st.pending.iter().any(|&p| p != 0) {
+            pending |= IRQS;
+        }
+        let does = |c: usize| match st.pc[c] {
+            DONE => 0,
+            pc if st.installed >> c & 1 == 1 => self.future_installed[pc as usize],
+            pc => self.future[pc as usize],
+        };
+        let n = st.pc.len();
+        en.iter().copied().find(|ch| {
+            if ch.ack || ch.drain {
+                return false;
+            }
+            let c = ch.cpu as usize;
+            let Some(need) = self.needs[st.pc[c] as usize] else {
+                return false;
+            };
+            let others = (0..n).filter(|&q| q != c).fold(pending, |x, q| x | does(q));
+            others & need == 0
+        })
+    }
+}
