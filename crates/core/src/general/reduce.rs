@@ -11,7 +11,7 @@
 //! *What a CPU may still do*: from each pc, the code's future, over every path of its
 //! block (a walker's loop back to its entry included; a fault's `retry` loop left out
 //! once its CPU has installed a table, as the machine leaves it): store to an entry
-//! ([`ENTRY`]), allocate or free a table ([`LIFE`]), or read interrupt flags ([`IRQS`]:
+//! (`ENTRY`), allocate or free a table (`LIFE`), or read interrupt flags (`IRQS`:
 //! a flush or sync waits for them, a free after a grace period records them). A state
 //! adds what is in flight: a buffered store to an entry, a free waiting for its grace
 //! period (its end changes a table's life and reads interrupt flags), an IPI not yet
