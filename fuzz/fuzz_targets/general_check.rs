@@ -1,9 +1,11 @@
 //! The general language: parse, route, compile (a classic file too, as the general
 //! machine runs it), then check under a small state budget; a witness replays through
-//! its schedule string and its timeline, and no input panics.
+//! its schedule string and its timeline, the partial-order reduction decides as the
+//! full search does wherever both finish, and no input panics.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use tornsim_core::general::{self, GCheckOptions, Route};
+use tornsim_core::Verdict;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(src) = std::str::from_utf8(data) else {
@@ -29,6 +31,18 @@ fuzz_target!(|data: &[u8]| {
             ..GCheckOptions::default()
         },
     );
+    let full = general::check(
+        &p,
+        GCheckOptions {
+            max_states: 20_000,
+            max_depth: 2_000,
+            reduce: false,
+            ..GCheckOptions::default()
+        },
+    );
+    if r.verdict != Verdict::Incomplete && full.verdict != Verdict::Incomplete {
+        assert_eq!(r.verdict == Verdict::Safe, full.verdict == Verdict::Safe);
+    }
     if let Some(w) = &r.witness {
         let s = general::encode(&p, w);
         assert_eq!(&general::decode(&p, &s).expect("round trip"), w);

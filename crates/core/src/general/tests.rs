@@ -1695,3 +1695,25 @@ exists (x=1)
         "{early} of 40 change points fell inside the first block"
     );
 }
+
+/// Every spinlock is a word of its own: the PMDs' locks, then each table's split PTE
+/// lock (`pte_lockptr()`), no two the same. A PTE lock that shared a PMD lock's word
+/// would turn a CPU's second lock into a re-take of its first.
+#[test]
+fn every_pmd_and_pte_lock_is_a_word_of_its_own() {
+    use super::ir::{LockSrc, TableSrc};
+    let m = machine(
+        "{ pmd a = table(t0); pmd b = table(t1); pmd c = none; }
+         P0(madvise) { x = pmd_lock(a); spin_unlock(x); }",
+    );
+    let (pmds, tables) = (m.prog.pmds.len() as u8, m.prog.tables.len() as u8);
+    assert_eq!((pmds, tables), (3, 2));
+    let mut words: Vec<usize> = (0..pmds)
+        .map(|p| m.lock_of(0, LockSrc::Pmd(p)).unwrap())
+        .chain((0..tables).map(|t| m.lock_of(0, LockSrc::Pte(TableSrc::Fixed(t))).unwrap()))
+        .collect();
+    assert!(words.iter().all(|&w| w < m.st.spin.len()), "{words:?}");
+    words.sort_unstable();
+    words.dedup();
+    assert_eq!(words.len(), (pmds + tables) as usize);
+}
