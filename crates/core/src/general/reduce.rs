@@ -205,3 +205,109 @@ impl Reduction {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::general::{from_classic, load};
+    use std::sync::Arc;
+
+    fn prog(src: &str) -> Arc<GProgram> {
+        let full = format!("tornsim t\n{src}\nexists (torn \\/ stale)\n");
+        load(&full).unwrap_or_else(|e| panic!("{}", e.render(&full, "t")))
+    }
+
+    /// What each pc's code may still do, and which steps are reducible, on the `merged`
+    /// preset as a general program: khugepaged (0..=5: lock, clear, flush, sync,
+    /// unlock, deferred free), the fault (6..=10: alloc, lock, test, populate, unlock
+    /// with its retry loop back to the lock) and a walker (11..=16: irq off, three
+    /// loads, map, irq on and back to its entry).
+    #[test]
+    fn each_pc_knows_what_its_code_may_still_do() {
+        let mut cfg = crate::preset("merged").unwrap().config;
+        cfg.readers = 1;
+        let p = from_classic(&cfg).unwrap();
+        let r = Reduction::of(&p).unwrap();
+        let ops: Vec<GOp> = p.code.iter().map(|i| i.op).collect();
+        assert!(matches!(ops[1], GOp::Store { .. }) && matches!(ops[2], GOp::Flush { .. }));
+        assert!(matches!(ops[3], GOp::Sync) && matches!(ops[5], GOp::Free { .. }));
+        assert!(matches!(ops[6], GOp::Alloc { .. }) && matches!(ops[9], GOp::Store { .. }));
+        assert!(matches!(ops[10], GOp::Unlock { retry: true, .. }));
+        let all = ENTRY | LIFE | IRQS;
+        assert_eq!(
+            r.future[..11],
+            [
+                all,
+                all,
+                LIFE | IRQS,
+                LIFE | IRQS,
+                LIFE | IRQS,
+                LIFE | IRQS,
+                ENTRY | LIFE,
+                ENTRY,
+                ENTRY,
+                ENTRY,
+                ENTRY
+            ]
+        );
+        // Once the fault has installed its table, its retry loop is left.
+        assert_eq!(r.future_installed[10], 0);
+        assert_eq!(r.future_installed[6], ENTRY | LIFE);
+        assert_eq!(r.future[11..], [0; 6]);
+        // The walker's entry, its re-check (which can retry) and its irq-on (back to
+        // the entry) are never reduced; its first loads need final entries, its map
+        // final tables' lives.
+        assert_eq!(
+            r.needs[11..],
+            [None, Some(ENTRY), Some(ENTRY), None, Some(LIFE), None]
+        );
+        // The fault's test of the PMD under the lock moves forward either way.
+        assert_eq!(r.needs[8], Some(ENTRY));
+    }
+
+    /// A flush and a sync read interrupt flags where no free follows them.
+    #[test]
+    fn a_flush_and_a_sync_read_interrupt_flags() {
+        let p = prog(
+            "{ mode = native-pae; readers = 1; pmd pmd = table(t0); }
+             P0(khugepaged) { x = pmdp_collapse_flush(pmd); pmdp_get_lockless_sync(); }
+             P1(gup_fast) { local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore(); }",
+        );
+        let r = Reduction::of(&p).unwrap();
+        let at = |f: fn(&GOp) -> bool| p.code.iter().position(|i| f(&i.op)).unwrap();
+        assert_eq!(r.future[at(|o| matches!(o, GOp::Flush { .. }))], IRQS);
+        assert_eq!(r.future[at(|o| matches!(o, GOp::Sync))], IRQS);
+        assert_eq!(
+            r.future[at(|o| matches!(o, GOp::Store { .. }))],
+            ENTRY | IRQS
+        );
+    }
+
+    /// It does not apply under `kvm-pv-flush`, nor where the clause reads registers.
+    #[test]
+    fn the_reduction_applies_only_where_its_argument_holds() {
+        let walker =
+            "P1(gup_fast) { local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore(); }";
+        let file = |mode: &str| {
+            format!(
+                "{{ mode = {mode}; readers = 1; pmd pmd = table(t0); }}
+                 P0(khugepaged) {{ x = pmdp_collapse_flush(pmd); pte_free_defer(x); }}
+                 {walker}"
+            )
+        };
+        assert!(Reduction::of(&prog(&file("xen-pv"))).is_some());
+        assert!(Reduction::of(&prog(&file("kvm-pv-flush"))).is_none());
+        let mut cfg = crate::preset("merged").unwrap().config;
+        cfg.readers = 1;
+        let mut p = (*from_classic(&cfg).unwrap()).clone();
+        assert!(Reduction::of(&p).is_some());
+        let words = crate::program::BUILTIN
+            .iter()
+            .filter_map(|(_, src)| from_classic(&crate::program::load(src).unwrap().1).ok())
+            .find(|q| q.words.as_ref().is_some_and(|w| w.cond.is_some()))
+            .expect("a built-in file whose clause reads registers");
+        assert!(Reduction::of(&words).is_none());
+        p.cfg.platform = crate::general::Platform::Classic(crate::knob::Mode::KvmPvFlush);
+        assert!(Reduction::of(&p).is_none());
+    }
+}
