@@ -283,6 +283,32 @@ mod tests {
         );
     }
 
+    /// A step is reduced only if it moves forward past the maps it may skip, and never
+    /// at a walker's entry, in every walker block: here a load whose next step, a map,
+    /// returns to the entry (not forward: a none value skips the map), and two walker
+    /// blocks with entries of their own.
+    #[test]
+    fn no_reduced_step_returns_to_an_entry_or_leaves_one() {
+        let p = prog(
+            "{ mode = native-64; pmd pmd = table(t0); }
+             P0(khugepaged) { x = pmdp_collapse_flush(pmd); pte_free_defer(x); }
+             P1(gup_fast) { v = pmdp_get_lockless(pmd); w = pmdp_get_lockless(pmd); ptep = pte_offset_map(w); }
+             P2(gup_fast) { local_irq_save(); w = pmdp_get_lockless(pmd); local_irq_restore(); }",
+        );
+        let r = Reduction::of(&p).unwrap();
+        let (e1, e2) = (p.entry[1] as usize, p.entry[2] as usize);
+        assert_ne!(e1, e2);
+        assert!(matches!(p.code[e1].op, GOp::Load { .. }) && matches!(p.code[e2].op, GOp::IrqOff));
+        assert_eq!((r.needs[e1], r.needs[e2]), (None, None));
+        // P1's second load: its map goes back to the entry.
+        assert!(matches!(p.code[e1 + 1].op, GOp::Load { .. }));
+        assert!(matches!(p.code[e1 + 2].op, GOp::Map { .. }));
+        assert_eq!(r.needs[e1 + 1], None);
+        // P2's load goes on to its irq-on.
+        assert!(matches!(p.code[e2 + 1].op, GOp::Load { .. }));
+        assert_eq!(r.needs[e2 + 1], Some(ENTRY));
+    }
+
     /// It does not apply under `kvm-pv-flush`, nor where the clause reads registers.
     #[test]
     fn the_reduction_applies_only_where_its_argument_holds() {
