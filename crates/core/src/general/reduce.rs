@@ -281,6 +281,20 @@ mod tests {
             r.future[at(|o| matches!(o, GOp::Store { .. }))],
             ENTRY | IRQS
         );
+        // A walker's interrupt flag between two reads, not at its entry: reducible
+        // where no one can still read the flags.
+        let q = prog(
+            "{ mode = native-64; readers = 1; pmd pmd = table(t0); }
+             P0(khugepaged) { x = pmdp_collapse_flush(pmd); }
+             P1(gup_fast) { v = pmdp_get_lockless(pmd); local_irq_save(); w = pmdp_get_lockless(pmd); local_irq_restore(); }",
+        );
+        let r = Reduction::of(&q).unwrap();
+        let off = q
+            .code
+            .iter()
+            .position(|i| matches!(i.op, GOp::IrqOff))
+            .unwrap();
+        assert_eq!(r.needs[off], Some(IRQS));
     }
 
     /// A step is reduced only if it moves forward past the maps it may skip, and never
