@@ -627,6 +627,11 @@ pub struct GProgram {
 }
 
 impl GProgram {
+    /// The `exists` clause has a condition on final words and registers.
+    pub fn observes(&self) -> bool {
+        self.words.as_ref().is_some_and(|w| w.cond.is_some())
+    }
+
     /// This program with the random allocator's table at `frame`.
     pub fn with_frame(&self, frame: u64) -> GProgram {
         let mut p = self.clone();

@@ -67,7 +67,7 @@ pub enum Obj {
 impl GMachine {
     pub fn new(prog: Arc<GProgram>, drain: bool) -> GMachine {
         let st = initial(&prog);
-        let observes = prog.words.as_ref().is_some_and(|w| w.cond.is_some());
+        let observes = prog.observes();
         let all = if prog.cpus >= 64 {
             u64::MAX
         } else {

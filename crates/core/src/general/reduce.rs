@@ -56,7 +56,7 @@
 //! off; the tests hold the reduced search's verdict to the full one's on every general
 //! and history file and every classic configuration.
 
-use super::ir::{EntryRef, GOp, GProgram, DONE};
+use super::ir::{EntryRef, GOp, GProgram, DONE, MAX_CPUS};
 use super::machine::{GChoice, GMachine, Life};
 
 /// What a CPU's remaining code may still do that a reduced step must not meet, as
@@ -82,8 +82,7 @@ pub struct Reduction {
 impl Reduction {
     /// The reduction for `p`, or `None` where its argument does not hold.
     pub fn of(p: &GProgram) -> Option<Reduction> {
-        let observes = p.words.as_ref().is_some_and(|w| w.cond.is_some());
-        if p.cfg.platform.kvm() || observes {
+        if p.cfg.platform.kvm() || p.observes() {
             return None;
         }
         let does = |op: GOp| match op {
@@ -186,12 +185,15 @@ impl Reduction {
         if st.pending.iter().any(|&p| p != 0) {
             pending |= IRQS;
         }
-        let does = |c: usize| match st.pc[c] {
-            DONE => 0,
-            pc if st.installed >> c & 1 == 1 => self.future_installed[pc as usize],
-            pc => self.future[pc as usize],
-        };
-        let n = st.pc.len();
+        // What each CPU's code may still do, told once for every candidate.
+        let mut does = [0u8; MAX_CPUS as usize];
+        for (c, d) in does.iter_mut().enumerate().take(st.pc.len()) {
+            *d = match st.pc[c] {
+                DONE => 0,
+                pc if st.installed >> c & 1 == 1 => self.future_installed[pc as usize],
+                pc => self.future[pc as usize],
+            };
+        }
         en.iter().copied().find(|ch| {
             if ch.ack || ch.drain {
                 return false;
@@ -200,7 +202,11 @@ impl Reduction {
             let Some(need) = self.needs[st.pc[c] as usize] else {
                 return false;
             };
-            let others = (0..n).filter(|&q| q != c).fold(pending, |x, q| x | does(q));
+            let others = does
+                .iter()
+                .enumerate()
+                .filter(|&(q, _)| q != c)
+                .fold(pending, |x, (_, &d)| x | d);
             others & need == 0
         })
     }
@@ -344,7 +350,7 @@ mod tests {
         let words = crate::program::BUILTIN
             .iter()
             .filter_map(|(_, src)| from_classic(&crate::program::load(src).unwrap().1).ok())
-            .find(|q| q.words.as_ref().is_some_and(|w| w.cond.is_some()))
+            .find(|q| q.observes())
             .expect("a built-in file whose clause reads registers");
         assert!(Reduction::of(&words).is_none());
         p.cfg.platform = crate::general::Platform::Classic(crate::knob::Mode::KvmPvFlush);

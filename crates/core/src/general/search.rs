@@ -193,8 +193,9 @@ pub fn check(p: &Arc<GProgram>, opts: GCheckOptions) -> GCheckResult {
 /// witness, depth and counts are the full search's, whether or not the reduction
 /// applies. A safe verdict is the reduced search's, with its counts.
 fn search(p: &Arc<GProgram>, opts: GCheckOptions) -> GCheckResult {
-    let reduces = opts.reduce && Reduction::of(p).is_some();
-    let r = GSearch::new(p, opts).run();
+    let s = GSearch::new(p, opts);
+    let reduces = s.red.is_some();
+    let r = s.run();
     if !reduces || matches!(r.verdict, Verdict::Safe | Verdict::Incomplete) {
         return r;
     }
