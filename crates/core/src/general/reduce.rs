@@ -329,6 +329,45 @@ mod tests {
         assert_eq!(r.needs[e2 + 1], Some(ENTRY));
     }
 
+    /// A free waiting for its grace period is in flight: the walker whose irq-on ends
+    /// the period changes a table's life, though no CPU's code may still free one. So a
+    /// map, which needs final lives, is not explored alone while the free waits; once
+    /// the period is over, a walker's load is.
+    #[test]
+    fn a_queued_free_keeps_a_map_from_being_explored_alone() {
+        let p = prog(
+            "{ mode = native-64; readers = 2; pmd pmd = table(t0); }
+             P0(khugepaged) { x = pmdp_huge_get_and_clear(pmd); pte_free_defer(x); }
+             P1(gup_fast) { local_irq_save(); v = pmdp_get_lockless(pmd); ptep = pte_offset_map(v); local_irq_restore(); }",
+        );
+        let r = Reduction::of(&p).unwrap();
+        let map = p
+            .code
+            .iter()
+            .position(|i| matches!(i.op, GOp::Map { .. }))
+            .unwrap();
+        assert_eq!(r.needs[map], Some(LIFE));
+        let mut m = GMachine::new(p.clone(), false);
+        let go = |m: &mut GMachine, cpu: u8| {
+            let ch = GChoice::step(cpu);
+            assert!(m.is_enabled(ch), "CPU{cpu}: {:?}", m.why_disabled(ch));
+            m.step(ch)
+        };
+        // CPU1 holds table t0 with interrupts off; khugepaged clears and frees it.
+        for cpu in [1, 1, 0, 0] {
+            assert_eq!(go(&mut m, cpu), None);
+        }
+        assert_eq!((m.st.pc[0], m.st.pc[1] as usize), (DONE, map));
+        assert_eq!(m.st.tables[0], Life::Queued(0b10));
+        assert_eq!(r.ample(&m, &m.enabled()), None);
+        // CPU1's irq-on ends the period; then CPU2's load is explored alone.
+        go(&mut m, 1);
+        go(&mut m, 1);
+        assert_eq!(m.st.tables[0], Life::Freed);
+        go(&mut m, 2);
+        assert_eq!(r.ample(&m, &m.enabled()), Some(GChoice::step(2)));
+    }
+
     /// It does not apply under `kvm-pv-flush`, nor where the clause reads registers.
     #[test]
     fn the_reduction_applies_only_where_its_argument_holds() {
