@@ -770,6 +770,37 @@ fn schedules_refuse_what_they_cannot_replay() {
     assert!(e.contains("no CPU5"), "{e}");
 }
 
+/// Under TSO with an Intel x2APIC, the fence the machine puts before a flush's IPI is
+/// told as `weak_wrmsr_fence()`'s wait; a fence the file writes is told by its own name.
+#[test]
+fn a_fence_before_an_ipi_is_told_apart_from_a_written_one() {
+    let p = prog(
+        "{ mode = native-64; flush = ipi; paravirt = off; memory = tso; apic = x2apic; readers = 1;
+           pmd pmd = table(t0); }
+         P0(khugepaged) { smp_mb(); x = pmdp_collapse_flush(pmd); }
+         P1(gup_fast) { local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore(); }",
+    );
+    let mut m = GMachine::new(p, false);
+    let mut told = Vec::new();
+    while m.st.pc[0] != super::ir::DONE && told.len() < 8 {
+        let ch = if m.is_enabled(GChoice::step(0)) {
+            GChoice::step(0)
+        } else {
+            GChoice::ack(1)
+        };
+        told.push(m.describe(ch));
+        m.step(ch);
+    }
+    assert!(told[0].starts_with("smp_mb() (line"), "{told:?}");
+    let fence =
+        "pmdp_collapse_flush(): weak_wrmsr_fence(): wait for an empty store buffer before the IPI";
+    assert_eq!(
+        told.iter().filter(|t| t.starts_with(fence)).count(),
+        1,
+        "{told:?}"
+    );
+}
+
 #[test]
 fn traces_describe_each_step_in_kernel_terms() {
     let p = prog(
@@ -1716,4 +1747,112 @@ fn every_pmd_and_pte_lock_is_a_word_of_its_own() {
     words.sort_unstable();
     words.dedup();
     assert_eq!(words.len(), (pmds + tables) as usize);
+}
+
+/// What the compiler says of a file it refuses (the message, rendered with its place).
+fn refusal(src: &str) -> String {
+    let full = format!("tornsim t\n{src}\nexists (deadlock)\n");
+    match load(&full) {
+        Ok(_) => panic!("accepted:\n{full}"),
+        Err(e) => e.render(&full, "t"),
+    }
+}
+
+/// `break;` leaves its loop only with the locks and interrupts the loop began with, and
+/// the rounds after it are never run; `return;` only with no lock held.
+#[test]
+fn break_and_return_leave_only_with_the_state_they_must() {
+    let file = |body: &str| {
+        format!(
+            "{{ mode = native-64; readers = 1; pmd pmd = table(t0); pte t0[1] = page(a); page a = 1; }}
+             P0(madvise) {{ pmdval = pmdp_get_lockless(pmd); ptep = pte_offset_map(pmdval);
+                 ptl = pte_lockptr(pmdval); {body} }}
+             P1(gup_fast) {{ local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore(); }}"
+        )
+    };
+    // Stops at the first present PTE: PTE 1 of 0..4.
+    let mut m = machine(&file(
+        "for (i = 0; i < 4; i++) { pte = ptep_get(ptep, i); if (pte_present(pte)) break; }",
+    ));
+    let mut steps = 0;
+    while m.st.pc[0] != super::ir::DONE {
+        step(&mut m, 0);
+        steps += 1;
+    }
+    let reads = |m: &GMachine| {
+        m.prog
+            .code
+            .iter()
+            .filter(|i| matches!(i.op, super::ir::GOp::Load { .. }))
+            .count()
+    };
+    assert_eq!(reads(&m), 6, "P0 loads the PMD and four PTEs, P1 the PMD");
+    assert_eq!(
+        steps,
+        2 + 2 * 2,
+        "a PMD load, a map, then two rounds of a load and a test"
+    );
+    let e = refusal(&file(
+        "for (i = 0; i < 4; i++) { spin_lock(ptl); pte = ptep_get(ptep, i); if (pte_present(pte)) break; spin_unlock(ptl); }",
+    ));
+    assert!(
+        e.contains("'break;' with locks or interrupts not as they were"),
+        "{e}"
+    );
+    let e = refusal(&file(
+        "spin_lock(ptl); pte = ptep_get(ptep, 1); if (pte_present(pte)) return; spin_unlock(ptl);",
+    ));
+    assert!(
+        e.contains("'return;' with a lock held or interrupts off"),
+        "{e}"
+    );
+    let e = refusal(&file(
+        "pte = ptep_get(ptep, 1); if (pte_present(pte)) break;",
+    ));
+    assert!(e.contains("'break;' outside a for loop"), "{e}");
+}
+
+/// A block that is nothing but jumps (a bare `return;`, a loop that breaks at once) has
+/// no step: its CPU starts done, writer or walker.
+#[test]
+fn a_block_of_jumps_alone_has_no_step() {
+    let p = prog(
+        "{ mode = native-64; readers = 1; pmd pmd = table(t0); }
+         P0(madvise) { return; }
+         P1(khugepaged) { x = pmdp_collapse_flush(pmd); }
+         P2(gup_fast) { for (i = 0; i < 2; i++) { break; } }",
+    );
+    assert_eq!(p.entry[0], super::ir::DONE);
+    assert_ne!(p.entry[1], super::ir::DONE);
+    assert_eq!(p.entry[2], super::ir::DONE);
+}
+
+/// A `do { … } while (!installed);` must end with the unlock its retry drops, even
+/// where the line before it is one; an unknown primitive is told the nearest name
+/// when it is within half its length plus one edits.
+#[test]
+fn a_retry_loop_must_end_with_its_unlock_and_a_misspelt_primitive_is_told_the_nearest() {
+    let e = refusal(
+        "{ mode = native-64; pmd pmd = table(t0); }
+         P0(fault) { ptl = pmd_lock(pmd); spin_unlock(ptl); do { } while (!installed); }",
+    );
+    assert!(e.contains("must end with spin_unlock()"), "{e}");
+    let file = |call: &str| {
+        format!(
+            "{{ mode = native-64; pmd pmd = table(t0); }}
+             P0(khugepaged) {{ {call}; }}"
+        )
+    };
+    // Four edits from pte_free, and 7 / 2 + 1 = 4.
+    let e = refusal(&file("pte_xxx(t0)"));
+    assert!(
+        e.contains("unknown primitive pte_xxx() (did you mean pte_free?)"),
+        "{e}"
+    );
+    // Five edits from the nearest.
+    let e = refusal(&file("lck_pmd(pmd)"));
+    assert!(
+        e.contains("unknown primitive lck_pmd()") && !e.contains("did you mean"),
+        "{e}"
+    );
 }
