@@ -143,9 +143,6 @@ pub fn compile_with(s: &GScenario, cfg: &GConfig) -> Result<GProgram, ScenarioEr
                 "a walker block needs at least one step (it loops over its lines)",
             );
         }
-        if end > 4000 {
-            return err(b.span, "the scenario compiles to more than 4000 steps");
-        }
         for pc in std::mem::take(&mut e.returns) {
             e.code[pc].next = end as u16;
             e.code[pc].alt = end as u16;

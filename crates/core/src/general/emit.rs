@@ -11,8 +11,9 @@ use crate::prim::general::{self as table, R};
 use crate::scenario::syntax::{ScenarioError, Span};
 use std::collections::HashMap;
 
-/// The most instructions a whole scenario compiles to.
-pub(super) const MAX_CODE: usize = 16_000;
+/// The most instructions a whole scenario compiles to: checked after every statement,
+/// so unrolled loops (which multiply) stop as soon as they pass it.
+pub(super) const MAX_CODE: usize = 4_000;
 
 pub(super) fn err<T>(span: Span, msg: impl Into<String>) -> Result<T, ScenarioError> {
     Err(ScenarioError::at(span, msg))

@@ -1856,3 +1856,45 @@ fn a_retry_loop_must_end_with_its_unlock_and_a_misspelt_primitive_is_told_the_ne
         "{e}"
     );
 }
+
+/// The classic forms (a call without arguments) name the PMD called `pmd`, wherever it
+/// is declared: every entry, lock and test of this file is PMD 1's, none is `other`'s.
+#[test]
+fn the_classic_forms_take_the_pmd_called_pmd() {
+    let p = prog(
+        "{ mode = native-pae; readers = 1; pmd other = none; pmd pmd = table(t0); }
+         P0(khugepaged) { pmd_lock(); x = pmdp_collapse_flush(); spin_unlock(); }
+         P1(fault) { pte_alloc_one(); pmd_lock(); if (pmd_none()) pmd_populate(); spin_unlock(); }
+         P2(gup_fast) { local_irq_save(); read_pmd_low(); read_pmd_high(); local_irq_restore(); }",
+    );
+    let code = format!("{:?}", p.code);
+    assert!(
+        code.contains("Pmd(1)") && !code.contains("Pmd(0)"),
+        "{code}"
+    );
+}
+
+/// A file may compile to exactly the longest code there is, and not one step more;
+/// the refusal points at the statement that went past.
+#[test]
+fn the_code_may_be_as_long_as_the_bound_and_no_longer() {
+    let file = |rounds: u32, extra: &str| {
+        format!(
+            "{{ mode = native-64; pmd pmd = table(t0); }}
+             P0(khugepaged) {{
+               for (i = 0; i < 10; i++) {{ for (j = 0; j < 10; j++) {{ for (k = 0; k < 10; k++) {{
+                 for (l = 0; l < {rounds}; l++) {{ WRITE_ONCE(x, 1); }} }} }} }}{extra}
+             }}"
+        )
+    };
+    let p = prog(&file(4, ""));
+    assert_eq!(p.code.len(), super::emit::MAX_CODE);
+    let e = refusal(&file(4, "\n  WRITE_ONCE(x, 2);"));
+    assert!(
+        e.starts_with("t:6:3: the scenario compiles to more than 4000 steps"),
+        "{e}"
+    );
+    // A line after a return is refused where it stands.
+    let e = refusal(&file(1, "\n  return;\n    WRITE_ONCE(x, 2);"));
+    assert!(e.starts_with("t:7:5: this line is never reached"), "{e}");
+}
