@@ -1898,3 +1898,28 @@ fn the_code_may_be_as_long_as_the_bound_and_no_longer() {
     let e = refusal(&file(1, "\n  return;\n    WRITE_ONCE(x, 2);"));
     assert!(e.starts_with("t:7:5: this line is never reached"), "{e}");
 }
+
+/// The log is compact as every step leaves it (the step's debug check): empty with no
+/// read in progress, else with the oldest read beginning at 0.
+#[test]
+fn the_log_is_compact_only_as_a_read_s_end_leaves_it() {
+    let mut m = machine(
+        "{ mode = native-pae; readers = 1; pmd pmd = table(t0); }
+         P0(khugepaged) { x = pmdp_collapse_flush(pmd); }
+         P1(gup_fast) { local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore(); }",
+    );
+    assert!(m.log_is_compact());
+    m.st.log.push((0, 0));
+    assert!(!m.log_is_compact(), "a write no read needs");
+    m.st.log.clear();
+    step(&mut m, 1);
+    step(&mut m, 1);
+    assert_eq!(m.st.reads[1].first_log, 0, "CPU1's read is in progress");
+    assert!(m.log_is_compact());
+    m.st.log.push((0, 0));
+    m.st.reads[1].first_log = 1;
+    assert!(
+        !m.log_is_compact(),
+        "a write older than every read in progress"
+    );
+}
