@@ -317,6 +317,9 @@ fn random_runs_draw_a_frame_each_and_their_schedules_carry_it() {
     let (q, choices) = general::decode_run(&p, &s).unwrap();
     let frame = q.frame.expect("the run's frame");
     assert!(frame != p.tables[0].addr && frame % 4096 == 0, "{frame:#x}");
+    // On the program with the run's own frame it replays as it is, not on a copy.
+    let (same, again) = general::decode_run(&q, &s).unwrap();
+    assert!(std::sync::Arc::ptr_eq(&same, &q) && again == choices);
     let t = general::replay(&q, &choices).unwrap();
     assert!(t.steps.iter().any(|st| st.hazard == Some(h)));
     let timeline = general::timeline::timeline(&p, &s).unwrap();
