@@ -1923,3 +1923,22 @@ fn the_log_is_compact_only_as_a_read_s_end_leaves_it() {
         "a write older than every read in progress"
     );
 }
+
+/// Under `alloc = random` a run cannot draw the frame of a declared table or of a
+/// page: both are among the taken frames, as frames (the flags left out).
+#[test]
+fn the_random_allocator_cannot_draw_a_declared_table_s_frame_or_a_page_s() {
+    let p = prog(
+        "{ mode = native-64; alloc = random; readers = 1;
+           pmd pmd = none; pte t0[0] = page(a); page a = 1; page b = 1; }
+         P0(fault) { x = pte_alloc_one(); ptl = pmd_lock(pmd); if (pmd_none()) pmd_populate(pmd, x); spin_unlock(ptl); }
+         P1(gup_fast) { local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore(); }",
+    );
+    assert!(p.random_table.is_some());
+    let mut want: Vec<u64> = p.pages.iter().map(|q| q.1).collect();
+    want.extend(p.tables.iter().filter(|t| t.declared).map(|t| t.addr));
+    want.sort_unstable();
+    assert_eq!(want.len(), 3, "a declared table t0 and two pages");
+    assert!(want.iter().all(|f| f % 4096 == 0 && *f != 0));
+    assert_eq!(p.taken_frames(), want);
+}
