@@ -1349,6 +1349,40 @@ fn a_declaration_keyword_with_an_equals_sign_is_a_setting() {
     assert!(e.message.contains("setting"), "{}", e.render(&src, "t"));
 }
 
+/// Loops count toward the nesting bound as `if` does; an argument that is no name, and
+/// C statements the language leaves out, are refused with what the parser wanted.
+#[test]
+fn loops_nest_as_ifs_do_and_the_parser_names_what_it_wanted() {
+    let file = |body: &str| {
+        format!(
+            "tornsim t\n{{ mode = xen-pv; readers = 1; pmd pmd = table(t0); }}\n\
+             P0(fault) {{ {body} }}\n\
+             P1(gup_fast) {{ local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore(); }}\n\
+             exists (torn)\n"
+        )
+    };
+    let refused = |body: &str, want: &str| {
+        let src = file(body);
+        let e = general::load(&src).map(|_| ()).unwrap_err();
+        let text = e.render(&src, "t");
+        assert!(text.contains(want), "{text}");
+    };
+    let dos = "do { ".repeat(33) + &"} while (!installed); ".repeat(33);
+    refused(&dos, "nest more than 32 deep");
+    let fors = "for (i = 0; i < 1; i++) { ".repeat(33) + &"} ".repeat(33);
+    refused(&fors, "nest more than 32 deep");
+    refused(
+        "v = pmdp_get_lockless(freed-table);",
+        "an argument: a name such as 'pmd' or a number",
+    );
+    for w in ["while", "goto", "else", "switch"] {
+        refused(
+            &format!("{w} (x) {{ }}"),
+            &format!("'{w}' is not part of the scenario language"),
+        );
+    }
+}
+
 /// Statements nest at most 32 deep: 32 compiles, 33 is refused at the innermost brace.
 #[test]
 fn statements_nest_at_most_32_deep() {
