@@ -1375,6 +1375,10 @@ fn loops_nest_as_ifs_do_and_the_parser_names_what_it_wanted() {
         "v = pmdp_get_lockless(freed-table);",
         "an argument: a name such as 'pmd' or a number",
     );
+    refused(
+        "for (i = 0; i < n; i++) { }",
+        "a loop needs a bound: 'i < N' with N a number",
+    );
     for w in ["while", "goto", "else", "switch"] {
         refused(
             &format!("{w} (x) {{ }}"),
