@@ -1349,10 +1349,11 @@ fn a_declaration_keyword_with_an_equals_sign_is_a_setting() {
     assert!(e.message.contains("setting"), "{}", e.render(&src, "t"));
 }
 
-/// Loops count toward the nesting bound as `if` does; an argument that is no name, and
-/// C statements the language leaves out, are refused with what the parser wanted.
+/// Loops count toward the nesting bound as `if` does, and run up to 16 times; names
+/// start with a letter or `_` and hold no `-`; an argument that is no name, C statements
+/// the language leaves out and a trylock of a held lock are refused with what was wanted.
 #[test]
-fn loops_nest_as_ifs_do_and_the_parser_names_what_it_wanted() {
+fn loops_nest_as_ifs_do_and_refusals_name_what_was_wanted() {
     let file = |body: &str| {
         format!(
             "tornsim t\n{{ mode = xen-pv; readers = 1; pmd pmd = table(t0); }}\n\
@@ -1378,6 +1379,23 @@ fn loops_nest_as_ifs_do_and_the_parser_names_what_it_wanted() {
     refused(
         "for (i = 0; i < n; i++) { }",
         "a loop needs a bound: 'i < N' with N a number",
+    );
+    for ok in [
+        "for (i = 0; i < 16; i++) { v = pmdp_get_lockless(pmd); }",
+        "_v = pmdp_get_lockless(pmd);",
+    ] {
+        let src = file(ok);
+        if let Err(e) = general::load(&src) {
+            panic!("{}", e.render(&src, "t"));
+        }
+    }
+    refused(
+        "1v = pmdp_get_lockless(pmd);",
+        "'1v' is not a name to assign to",
+    );
+    refused(
+        "ptl = pmd_lock(pmd); if (spin_trylock(ptl)) spin_unlock(ptl); spin_unlock(ptl);",
+        "spin_trylock() of a lock this block holds always fails",
     );
     for w in ["while", "goto", "else", "switch"] {
         refused(
