@@ -1351,7 +1351,8 @@ fn a_declaration_keyword_with_an_equals_sign_is_a_setting() {
 
 /// Loops count toward the nesting bound as `if` does, and run up to 16 times; names
 /// start with a letter or `_` and hold no `-`; an argument that is no name, C statements
-/// the language leaves out and a trylock of a held lock are refused with what was wanted.
+/// the language leaves out, a trylock of a held lock and a flush of a PMD not declared
+/// are refused with what was wanted.
 #[test]
 fn loops_nest_as_ifs_do_and_refusals_name_what_was_wanted() {
     let file = |body: &str| {
@@ -1397,6 +1398,7 @@ fn loops_nest_as_ifs_do_and_refusals_name_what_was_wanted() {
         "ptl = pmd_lock(pmd); if (spin_trylock(ptl)) spin_unlock(ptl); spin_unlock(ptl);",
         "spin_trylock() of a lock this block holds always fails",
     );
+    refused("flush_tlb_range(nope);", "there is no PMD 'nope'");
     for w in ["while", "goto", "else", "switch"] {
         refused(
             &format!("{w} (x) {{ }}"),
