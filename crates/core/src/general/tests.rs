@@ -1942,3 +1942,22 @@ fn the_random_allocator_cannot_draw_a_declared_table_s_frame_or_a_page_s() {
     assert!(want.iter().all(|f| f % 4096 == 0 && *f != 0));
     assert_eq!(p.taken_frames(), want);
 }
+
+/// The settings a file runs under name its memory model and APIC only under TSO (where
+/// they change what runs).
+#[test]
+fn the_knobs_name_memory_and_apic_only_under_tso() {
+    let knobs = |memory: &str| {
+        let p = prog(&format!(
+            "{{ mode = native-64; memory = {memory}; readers = 1; pmd pmd = table(t0); }}
+             P0(khugepaged) {{ x = pmdp_collapse_flush(pmd); }}
+             P1(gup_fast) {{ local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore(); }}"
+        ));
+        p.knobs()
+            .into_iter()
+            .map(|(k, _)| k)
+            .filter(|k| ["memory", "apic"].contains(k))
+            .count()
+    };
+    assert_eq!((knobs("tso"), knobs("sc")), (2, 0));
+}
