@@ -1828,8 +1828,9 @@ fn a_block_of_jumps_alone_has_no_step() {
 }
 
 /// A `do { … } while (!installed);` must end with the unlock its retry drops, even
-/// where the line before it is one; an unknown primitive is told the nearest name
-/// when it is within half its length plus one edits.
+/// where the line before it is one; a classic free needs a cleared or a declared
+/// table; an unknown primitive is told the nearest name when it is within half its
+/// length plus one edits.
 #[test]
 fn a_retry_loop_must_end_with_its_unlock_and_a_misspelt_primitive_is_told_the_nearest() {
     let e = refusal(
@@ -1837,6 +1838,15 @@ fn a_retry_loop_must_end_with_its_unlock_and_a_misspelt_primitive_is_told_the_ne
          P0(fault) { ptl = pmd_lock(pmd); spin_unlock(ptl); do { } while (!installed); }",
     );
     assert!(e.contains("must end with spin_unlock()"), "{e}");
+    // The classic free takes the table the block cleared, or else the declared one.
+    let e = refusal(
+        "{ mode = native-64; pmd pmd = none; }
+         P0(khugepaged) { pte_free_defer(); }",
+    );
+    assert!(
+        e.contains("frees the table this block cleared from the PMD"),
+        "{e}"
+    );
     let file = |call: &str| {
         format!(
             "{{ mode = native-64; pmd pmd = table(t0); }}
