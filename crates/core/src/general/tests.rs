@@ -1971,3 +1971,29 @@ fn the_knobs_name_memory_and_apic_only_under_tso() {
     };
     assert_eq!((knobs("tso"), knobs("sc")), (2, 0));
 }
+
+/// `pte_free_defer()` always waits for a grace period, with or without the RCU table
+/// free config that `tlb_remove_table()` needs; a shared word cannot take the name of
+/// an entry, a table or a page.
+#[test]
+fn pte_free_defer_is_rcu_in_any_config_and_words_keep_their_own_names() {
+    let mut m = machine(
+        "{ mode = native-64; flush = ipi; paravirt = off; readers = 1; pmd pmd = table(t0); }
+         P0(khugepaged) { x = pmdp_huge_get_and_clear(pmd); pte_free_defer(x); }
+         P1(gup_fast) { local_irq_save(); local_irq_restore(); }",
+    );
+    step(&mut m, 1);
+    step(&mut m, 0);
+    step(&mut m, 0);
+    assert_eq!(m.st.tables[0], Life::Queued(0b10));
+    for name in ["pmd", "t0", "a"] {
+        let e = refusal(&format!(
+            "{{ mode = native-64; pmd pmd = table(t0); page a = 1; }}
+             P0(khugepaged) {{ WRITE_ONCE({name}, 1); }}"
+        ));
+        assert!(
+            e.contains("is declared as an entry, table or page, not a shared word"),
+            "{e}"
+        );
+    }
+}
