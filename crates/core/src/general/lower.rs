@@ -566,10 +566,12 @@ impl Emitter<'_> {
             }
         }
         let pc = self.code.len();
-        let buffered = row.kind == Kind::WriteOnce;
+        // Not `buffered`: the general machine buffers a word store as its word and
+        // value, never by the classic machine's 4-bit store code, so it takes none (and
+        // has no bound on distinct plain stores).
         let a = self
             .words
-            .access(pc, &(var.to_string(), vs), value, dest, buffered)?;
+            .access(pc, &(var.to_string(), vs), value, dest, false)?;
         Ok(self.push(match row.kind {
             Kind::WriteOnce => GOp::WriteOnce(a),
             Kind::ReadOnce => GOp::ReadOnce(a),

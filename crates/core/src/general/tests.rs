@@ -1997,3 +1997,25 @@ fn pte_free_defer_is_rcu_in_any_config_and_words_keep_their_own_names() {
         );
     }
 }
+
+/// The general machine buffers a word store as its word and value: a TSO file may
+/// store more distinct values than the classic machine's store codes hold (10), and
+/// each drains as it was written.
+#[test]
+fn plain_stores_are_buffered_by_word_and_value_without_a_code_bound() {
+    let stores: String = (1..=12).map(|v| format!("WRITE_ONCE(x, {v}); ")).collect();
+    let mut m = machine(&format!(
+        "{{ mode = native-64; memory = tso; pmd pmd = table(t0); }}
+         P0(khugepaged) {{ {stores}}}"
+    ));
+    for _ in 0..12 {
+        step(&mut m, 0);
+    }
+    assert_eq!(m.st.sb[0].len(), 12);
+    drain(&mut m, 0);
+    assert_eq!(m.st.words[0], 1);
+    while !m.st.sb[0].is_empty() {
+        drain(&mut m, 0);
+    }
+    assert_eq!(m.st.words[0], 12);
+}
