@@ -215,6 +215,7 @@ impl Reduction {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::general::tests::step;
     use crate::general::{from_classic, load};
     use std::sync::Arc;
 
@@ -348,23 +349,18 @@ mod tests {
             .unwrap();
         assert_eq!(r.needs[map], Some(LIFE));
         let mut m = GMachine::new(p.clone(), false);
-        let go = |m: &mut GMachine, cpu: u8| {
-            let ch = GChoice::step(cpu);
-            assert!(m.is_enabled(ch), "CPU{cpu}: {:?}", m.why_disabled(ch));
-            m.step(ch)
-        };
         // CPU1 holds table t0 with interrupts off; khugepaged clears and frees it.
         for cpu in [1, 1, 0, 0] {
-            assert_eq!(go(&mut m, cpu), None);
+            assert_eq!(step(&mut m, cpu), None);
         }
         assert_eq!((m.st.pc[0], m.st.pc[1] as usize), (DONE, map));
         assert_eq!(m.st.tables[0], Life::Queued(0b10));
         assert_eq!(r.ample(&m, &m.enabled()), None);
         // CPU1's irq-on ends the period; then CPU2's load is explored alone.
-        go(&mut m, 1);
-        go(&mut m, 1);
+        step(&mut m, 1);
+        step(&mut m, 1);
         assert_eq!(m.st.tables[0], Life::Freed);
-        go(&mut m, 2);
+        step(&mut m, 2);
         assert_eq!(r.ample(&m, &m.enabled()), Some(GChoice::step(2)));
     }
 

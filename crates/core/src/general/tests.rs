@@ -14,7 +14,8 @@ fn machine(src: &str) -> GMachine {
     GMachine::new(prog(src), false)
 }
 
-fn step(m: &mut GMachine, cpu: u8) -> Option<Hazard> {
+/// One step of `cpu`, which must be enabled (also for the other modules' tests).
+pub(super) fn step(m: &mut GMachine, cpu: u8) -> Option<Hazard> {
     let ch = GChoice::step(cpu);
     assert!(m.is_enabled(ch), "CPU{cpu}: {:?}", m.why_disabled(ch));
     m.step(ch)
@@ -774,13 +775,12 @@ fn schedules_refuse_what_they_cannot_replay() {
 /// told as `weak_wrmsr_fence()`'s wait; a fence the file writes is told by its own name.
 #[test]
 fn a_fence_before_an_ipi_is_told_apart_from_a_written_one() {
-    let p = prog(
+    let mut m = machine(
         "{ mode = native-64; flush = ipi; paravirt = off; memory = tso; apic = x2apic; readers = 1;
            pmd pmd = table(t0); }
          P0(khugepaged) { smp_mb(); x = pmdp_collapse_flush(pmd); }
          P1(gup_fast) { local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore(); }",
     );
-    let mut m = GMachine::new(p, false);
     let mut told = Vec::new();
     while m.st.pc[0] != super::ir::DONE && told.len() < 8 {
         let ch = if m.is_enabled(GChoice::step(0)) {
