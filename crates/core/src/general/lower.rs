@@ -179,9 +179,9 @@ impl Emitter<'_> {
                 self.push(GOp::IrqOn)
             }
             Kind::Flush => {
-                if !classic && !row.args.is_empty() {
-                    pmd_arg(self)?;
-                }
+                // The flush names its PMD only to check it exists: the IPI reaches every
+                // CPU of mm_cpumask whichever entry's range it covers.
+                pmd_arg(self)?;
                 self.ipi(GOp::Flush {
                     skip_sync: false,
                     fenced: true,

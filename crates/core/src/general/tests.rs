@@ -1882,6 +1882,12 @@ fn the_classic_forms_take_the_pmd_called_pmd() {
         code.contains("Pmd(1)") && !code.contains("Pmd(0)"),
         "{code}"
     );
+    // A classic flush checks the PMD called `pmd` exists, as every other classic form.
+    let e = refusal(
+        "{ mode = native-64; pmd other = table(t0); }
+         P0(khugepaged) { flush_tlb_range(); }",
+    );
+    assert!(e.contains("there is no PMD 'pmd'"), "{e}");
 }
 
 /// A file may compile to exactly the longest code there is, and not one step more;
