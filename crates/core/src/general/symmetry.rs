@@ -380,6 +380,9 @@ exists (torn)
         );
         assert_eq!(groups(PREEMPTED_WALKERS), Some(vec![vec![1, 2, 3]]));
         assert_eq!(groups(&sends), None);
+        // A CPU with no block (more CPUs than the blocks need) has no registers.
+        let idle = LOCKING_WALKERS.replace("readers = 3;", "readers = 3; cpus = 6;");
+        assert_eq!(groups(&idle), Some(vec![vec![1, 2, 3]]));
     }
 
     /// The sorted form is the orbit's one representative: every renaming of a group's
