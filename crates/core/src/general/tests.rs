@@ -2025,3 +2025,44 @@ fn plain_stores_are_buffered_by_word_and_value_without_a_code_bound() {
     }
     assert_eq!(m.st.words[0], 12);
 }
+
+/// Word steps as the trace tells them, and what they leave: a load sees its CPU's own
+/// buffered store first (x-TSO forwarding), each register has its own slot, and an
+/// exchange is told with its old value only where a register takes it.
+#[test]
+fn word_steps_are_told_and_land_in_their_own_registers() {
+    let mut m = machine(
+        "{ mode = native-64; memory = tso; pmd pmd = table(t0); }
+         P0(madvise) { WRITE_ONCE(x, 1); r0 = READ_ONCE(x); r1 = xchg(y, 2); xchg(x, 3); r2 = READ_ONCE(y); }",
+    );
+    let mut told = Vec::new();
+    while m.st.pc[0] != ir::DONE {
+        let ch = if m.is_enabled(GChoice::step(0)) {
+            GChoice::step(0)
+        } else {
+            GChoice::drain(0)
+        };
+        told.push(m.describe(ch));
+        m.step(ch);
+    }
+    assert_eq!(
+        told,
+        [
+            "WRITE_ONCE(): x = 1, into the store buffer (line 3)",
+            "READ_ONCE(): r0 = x (1) (line 3)",
+            "drains x = 1 to memory",
+            "xchg(): xchg y to 2, r1 = the old value (0) (line 3)",
+            "xchg(): xchg x to 3 (line 3)",
+            "READ_ONCE(): r2 = y (2) (line 3)",
+        ]
+    );
+    let words: Vec<_> = m.words_text();
+    let want = [
+        ("x", "3"),
+        ("y", "2"),
+        ("P0:r0", "1"),
+        ("P0:r1", "0"),
+        ("P0:r2", "2"),
+    ];
+    assert_eq!(words, want.map(|(n, v)| (n.to_string(), v.to_string())));
+}
