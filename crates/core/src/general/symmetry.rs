@@ -363,6 +363,20 @@ P1(gup_fast) { local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore()
 exists (torn)
 ";
 
+    /// Walkers whose store buffers differ only in what they hold: a walker that saw
+    /// the PMD cleared buffers one value, one that saw the table another.
+    const BRANCHING_WALKERS: &str = "tornsim branching-walkers
+{ mode = native-64; memory = tso; readers = 3; pmd pmd = table(t0); }
+P0(khugepaged) { x = pmdp_collapse_flush(pmd); }
+P1(gup_fast) {
+    local_irq_save(); v = pmdp_get_lockless(pmd);
+    if (pmd_none(v)) { WRITE_ONCE(y, 1); }
+    if (pmd_present(v)) { WRITE_ONCE(y, 2); }
+    local_irq_restore();
+}
+exists (y=2)
+";
+
     #[test]
     fn a_walker_the_condition_names_or_whose_block_sends_ipis_is_not_renamed() {
         let groups = |src: &str| {
@@ -397,6 +411,7 @@ exists (torn)
         let more = [
             ("locking-walkers", LOCKING_WALKERS),
             ("preempted-walkers", PREEMPTED_WALKERS),
+            ("branching-walkers", BRANCHING_WALKERS),
         ];
         // How often a walker of a group had each kind of state: its store buffer, a
         // spinlock, an rwsem or the VMA lock, a queued free's grace period, a
