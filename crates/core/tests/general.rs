@@ -655,6 +655,21 @@ fn general_errors_point_at_the_problem() {
             base.replace("P1(gup_fast) {", "P1(gup_fast) {\n    pmd_clear(pmd);"),
             "only reads them",
         ),
+        (
+            base.replace(
+                "mode = native-64; flush = invlpgb;",
+                "mode = xen-pv; flush = ipi;",
+            ),
+            "flushes by hypercall",
+        ),
+        (
+            base.replace("readers = 1;", "readers = 1; sync = after-unlock;"),
+            "'sync' is not a setting",
+        ),
+        (
+            base.replace("page a = 1;", "page a = 1; page t0 = 1;"),
+            "'t0' is declared twice",
+        ),
     ];
     for (src, want) in cases {
         let e = match general::route(&src) {

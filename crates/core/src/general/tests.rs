@@ -2066,3 +2066,50 @@ fn word_steps_are_told_and_land_in_their_own_registers() {
     ];
     assert_eq!(words, want.map(|(n, v)| (n.to_string(), v.to_string())));
 }
+
+/// A file needs the general machine for any one of its reasons alone: a declaration, a
+/// kernel path the classic machine lacks, a call with a result, with arguments or of a
+/// general-only primitive, an `if` the classic language cannot write (a test with
+/// arguments or another test, a general line in either branch), a general hazard, a
+/// flush mode or the 64-bit mode. The classic file it is made from does not.
+#[test]
+fn any_one_general_feature_sends_a_file_to_the_general_machine() {
+    let (_, classic) = crate::program::BUILTIN
+        .iter()
+        .find(|(n, _)| *n == "merged")
+        .expect("the merged scenario");
+    let needs = |src: &str| {
+        let s = parse(src).unwrap_or_else(|e| panic!("{}", e.render(src, "t")));
+        needs_general(&s)
+    };
+    assert!(!needs(classic));
+    for (from, to) in [
+        ("cpus = auto;", "cpus = auto; pmd pmd = table(t0);"),
+        ("P1(fault)", "P1(madvise)"),
+        (
+            "    pmdp_collapse_flush();",
+            "    x = pmdp_collapse_flush();",
+        ),
+        (
+            "    pmdp_collapse_flush();",
+            "    pmdp_collapse_flush(pmd);",
+        ),
+        (
+            "    spin_unlock();\n    pte_free",
+            "    spin_unlock();\n    mmap_write_lock();\n    pte_free",
+        ),
+        ("if (pmd_none())", "if (pmd_none(pmd))"),
+        ("if (pmd_none())", "if (pmd_present())"),
+        ("pmd_populate();", "pmd_populate(pmd, t0);"),
+        (
+            "pmd_populate();",
+            "pmd_populate(); else pmd_populate(pmd, t0);",
+        ),
+        ("(torn \\/ stale)", "(torn \\/ stale \\/ freed-page)"),
+        ("cpus = auto;", "cpus = auto; flush = hypercall;"),
+        ("mode = xen-pv;", "mode = native-64;"),
+    ] {
+        assert!(classic.contains(from), "{from}");
+        assert!(needs(&classic.replacen(from, to, 1)), "{to}");
+    }
+}
