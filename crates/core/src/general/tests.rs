@@ -2113,3 +2113,24 @@ fn any_one_general_feature_sends_a_file_to_the_general_machine() {
         assert!(needs(&classic.replacen(from, to, 1)), "{to}");
     }
 }
+
+/// A page's count is at most 100, and pages lie 2 MiB apart from 1 GiB up (each can be
+/// mapped huge; a torn PMD shows their frames in hex).
+#[test]
+fn pages_have_bounded_counts_and_frames_2_mib_apart() {
+    let src = |count: u32| {
+        format!(
+            "{{ mode = native-pae; pmd pmd = table(t0); page a = 1; page b = {count}; }}
+             P0(madvise) {{ set_pte(t0, 1, b); }}"
+        )
+    };
+    let e = refusal(&src(101));
+    assert!(e.contains("a page's count is at most 100"), "{e}");
+    let p = prog(&src(100));
+    let pages: Vec<(&str, u64, u32)> = p
+        .pages
+        .iter()
+        .map(|(n, at, c)| (n.as_str(), *at, *c))
+        .collect();
+    assert_eq!(pages, [("a", 0x4000_0000, 1), ("b", 0x4020_0000, 100)]);
+}
