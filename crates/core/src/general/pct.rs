@@ -101,3 +101,24 @@ impl GPct {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each CPU's program, IPI handler and store buffer are three threads with a
+    /// priority each: the choices of `n` CPUs name the `3n` priorities one to one.
+    #[test]
+    fn every_cpu_is_three_threads_of_its_own() {
+        for n in 1..=crate::general::ir::MAX_CPUS as u8 {
+            let mut seen = vec![false; 3 * n as usize];
+            for cpu in 0..n {
+                for ch in [GChoice::step(cpu), GChoice::ack(cpu), GChoice::drain(cpu)] {
+                    let t = thread(ch);
+                    assert!(t < seen.len() && !seen[t], "{n} CPUs: {ch:?} is thread {t}");
+                    seen[t] = true;
+                }
+            }
+        }
+    }
+}
