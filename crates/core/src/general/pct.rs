@@ -106,6 +106,28 @@ impl GPct {
 mod tests {
     use super::*;
 
+    /// The horizon counts each CPU's block (a walker's once per walker), four loops'
+    /// worth per walker, two answers per CPU and one: change points for a seed fall
+    /// where they did.
+    #[test]
+    fn the_horizon_counts_each_cpu_s_code_its_walkers_and_answers() {
+        let src = "tornsim t
+{ mode = native-64; readers = 2; pmd pmd = table(t0); }
+P0(khugepaged) { x = pmdp_collapse_flush(pmd); WRITE_ONCE(y, 1); }
+P1(gup_fast) { local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore(); }
+exists (deadlock)
+";
+        let p = crate::general::load(src).unwrap_or_else(|e| panic!("{}", e.render(src, "t")));
+        let lens: Vec<u16> = p.blocks.iter().map(|b| b.2 - b.1).collect();
+        assert_eq!(
+            lens,
+            [3, 3],
+            "P0 clears, flushes, stores; a walker saves, loads, restores"
+        );
+        // Three CPUs' code (3 + 3 + 3), two walkers (4 × 2), three CPUs (2 × 3), one.
+        assert_eq!(GPct::horizon(&p), 9 + 8 + 6 + 1);
+    }
+
     /// Each CPU's program, IPI handler and store buffer are three threads with a
     /// priority each: the choices of `n` CPUs name the `3n` priorities one to one.
     #[test]
