@@ -106,6 +106,46 @@ impl GPct {
 mod tests {
     use super::*;
 
+    fn one_cpu() -> std::sync::Arc<GProgram> {
+        let src =
+            "tornsim t\n{ mode = native-64; }\nP0(madvise) { WRITE_ONCE(x, 1); }\nexists (x=1)\n";
+        crate::general::load(src).unwrap()
+    }
+
+    /// The initial priorities are a uniform shuffle: over a few hundred seeds, each of
+    /// a CPU's three threads' six orders comes first about as often.
+    #[test]
+    fn the_initial_priorities_take_every_order() {
+        let p = one_cpu();
+        let mut count = std::collections::HashMap::new();
+        let mut pct = GPct::new(1);
+        for seed in 0..600 {
+            pct.start(seed, &p);
+            let mut order = [0usize, 1, 2];
+            order.sort_by_key(|&t| pct.prio[t]);
+            *count.entry(order).or_insert(0) += 1;
+        }
+        assert_eq!(count.len(), 6, "{count:?}");
+        assert!(count.values().all(|&c| (60..140).contains(&c)), "{count:?}");
+    }
+
+    /// Each yield drops below every earlier one, however many a run has: the thread
+    /// that stepped back last runs last.
+    #[test]
+    fn each_yield_goes_below_the_last() {
+        let p = one_cpu();
+        let mut pct = GPct::new(1);
+        pct.start(7, &p);
+        let mut last = BASE;
+        for i in 0..100 {
+            let ch = GChoice::step(0);
+            pct.done(ch, 5, 5 - (i % 2));
+            let now = pct.prio[thread(ch)];
+            assert!(now < last, "yield {i}: {now} after {last}");
+            last = now;
+        }
+    }
+
     /// The horizon counts each CPU's block (a walker's once per walker), four loops'
     /// worth per walker, two answers per CPU and one: change points for a seed fall
     /// where they did.
