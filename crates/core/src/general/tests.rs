@@ -2115,12 +2115,13 @@ fn any_one_general_feature_sends_a_file_to_the_general_machine() {
 }
 
 /// A page's count is at most 100, and pages lie 2 MiB apart from 1 GiB up (each can be
-/// mapped huge; a torn PMD shows their frames in hex).
+/// mapped huge), declared tables 4 KiB apart from past 4 GiB (a torn PMD shows frames
+/// in hex).
 #[test]
-fn pages_have_bounded_counts_and_frames_2_mib_apart() {
+fn pages_and_tables_have_their_bounds_and_frames() {
     let src = |count: u32| {
         format!(
-            "{{ mode = native-pae; pmd pmd = table(t0); page a = 1; page b = {count}; }}
+            "{{ mode = native-pae; pmd pmd = table(t0); pmd p2 = table(t1); page a = 1; page b = {count}; }}
              P0(madvise) {{ set_pte(t0, 1, b); }}"
         )
     };
@@ -2133,4 +2134,6 @@ fn pages_have_bounded_counts_and_frames_2_mib_apart() {
         .map(|(n, at, c)| (n.as_str(), *at, *c))
         .collect();
     assert_eq!(pages, [("a", 0x4000_0000, 1), ("b", 0x4020_0000, 100)]);
+    let tables: Vec<(&str, u64)> = p.tables.iter().map(|t| (t.name.as_str(), t.addr)).collect();
+    assert_eq!(tables, [("t0", 0x1_3a5f_e000), ("t1", 0x1_3a5f_f000)]);
 }
