@@ -21,6 +21,19 @@ pub(super) fn step(m: &mut GMachine, cpu: u8) -> Option<Hazard> {
     m.step(ch)
 }
 
+/// Runs CPU 0 to its end (or `limit` steps), taking `otherwise` where it cannot step,
+/// and returns what each step was told as.
+fn tell_cpu0(m: &mut GMachine, otherwise: GChoice, limit: usize) -> Vec<String> {
+    let mut told = Vec::new();
+    while m.st.pc[0] != ir::DONE && told.len() < limit {
+        let step = GChoice::step(0);
+        let ch = if m.is_enabled(step) { step } else { otherwise };
+        told.push(m.describe(ch));
+        m.step(ch);
+    }
+    told
+}
+
 fn ack(m: &mut GMachine, cpu: u8) {
     let ch = GChoice::ack(cpu);
     assert!(m.is_enabled(ch), "ack CPU{cpu}: {:?}", m.why_disabled(ch));
@@ -781,16 +794,7 @@ fn a_fence_before_an_ipi_is_told_apart_from_a_written_one() {
          P0(khugepaged) { smp_mb(); x = pmdp_collapse_flush(pmd); }
          P1(gup_fast) { local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore(); }",
     );
-    let mut told = Vec::new();
-    while m.st.pc[0] != super::ir::DONE && told.len() < 8 {
-        let ch = if m.is_enabled(GChoice::step(0)) {
-            GChoice::step(0)
-        } else {
-            GChoice::ack(1)
-        };
-        told.push(m.describe(ch));
-        m.step(ch);
-    }
+    let told = tell_cpu0(&mut m, GChoice::ack(1), 8);
     assert!(told[0].starts_with("smp_mb() (line"), "{told:?}");
     let fence =
         "pmdp_collapse_flush(): weak_wrmsr_fence(): wait for an empty store buffer before the IPI";
@@ -2035,16 +2039,7 @@ fn word_steps_are_told_and_land_in_their_own_registers() {
         "{ mode = native-64; memory = tso; pmd pmd = table(t0); }
          P0(madvise) { WRITE_ONCE(x, 1); r0 = READ_ONCE(x); r1 = xchg(y, 2); xchg(x, 3); r2 = READ_ONCE(y); }",
     );
-    let mut told = Vec::new();
-    while m.st.pc[0] != ir::DONE {
-        let ch = if m.is_enabled(GChoice::step(0)) {
-            GChoice::step(0)
-        } else {
-            GChoice::drain(0)
-        };
-        told.push(m.describe(ch));
-        m.step(ch);
-    }
+    let told = tell_cpu0(&mut m, GChoice::drain(0), usize::MAX);
     assert_eq!(
         told,
         [
