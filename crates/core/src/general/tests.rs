@@ -2132,3 +2132,19 @@ fn pages_and_tables_have_their_bounds_and_frames() {
     let tables: Vec<(&str, u64)> = p.tables.iter().map(|t| (t.name.as_str(), t.addr)).collect();
     assert_eq!(tables, [("t0", 0x1_3a5f_e000), ("t1", 0x1_3a5f_f000)]);
 }
+
+/// A per-CPU list hashes as its CPUs' values do, as it compares: two lists of other
+/// values hash apart, equal ones together.
+#[test]
+fn a_per_cpu_list_hashes_by_its_cpus_values() {
+    use super::state::PerCpu;
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    let h = |x: &PerCpu<u8>| BuildHasherDefault::<DefaultHasher>::default().hash_one(x);
+    let a = PerCpu::from_slice(&[1u8, 2]);
+    assert_eq!(h(&a), h(&PerCpu::from_slice(&[1, 2])));
+    assert_eq!(
+        h(&a),
+        BuildHasherDefault::<DefaultHasher>::default().hash_one(&[1u8, 2][..])
+    );
+    assert_ne!(h(&a), h(&PerCpu::from_slice(&[1, 3])));
+}
