@@ -160,11 +160,7 @@ fn the_reduction_stores_these_states_on_the_safe_files() {
         ("pae-pte-offset-map-fix", 5128),  // 6114
     ];
     for (name, states) in want {
-        let (_, src) = general::FILES
-            .iter()
-            .chain(general::history::FILES)
-            .find(|(n, _)| *n == name)
-            .unwrap();
+        let src = general::builtin(name).unwrap();
         let p = general::load(src).unwrap();
         let at = general::argument::at_walkers(&p, 2).unwrap();
         let r = general::check(&at, GCheckOptions::default());
@@ -304,8 +300,7 @@ fn every_random_frame_cell_gets_the_classic_verdict_on_the_general_machine() {
 #[test]
 fn random_runs_draw_a_frame_each_and_their_schedules_carry_it() {
     use tornsim_core::config::Alloc;
-    let (_, mut cfg) =
-        program::load(BUILTIN.iter().find(|(n, _)| *n == "no-recheck").unwrap().1).unwrap();
+    let (_, mut cfg) = program::load(program::builtin_source("no-recheck").unwrap()).unwrap();
     cfg.alloc = Alloc::Random;
     let p = general::from_classic(&cfg).unwrap();
     let whole = general::GBatch::new(&p, 7).run(4_000).clone();

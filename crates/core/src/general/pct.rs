@@ -105,11 +105,10 @@ impl GPct {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::general::tests::prog;
 
     fn one_cpu() -> std::sync::Arc<GProgram> {
-        let src =
-            "tornsim t\n{ mode = native-64; }\nP0(madvise) { WRITE_ONCE(x, 1); }\nexists (x=1)\n";
-        crate::general::load(src).unwrap()
+        prog("{ mode = native-64; } P0(madvise) { WRITE_ONCE(x, 1); }")
     }
 
     /// The initial priorities are a uniform shuffle: over a few hundred seeds, each of
@@ -151,13 +150,11 @@ mod tests {
     /// where they did.
     #[test]
     fn the_horizon_counts_each_cpu_s_code_its_walkers_and_answers() {
-        let src = "tornsim t
-{ mode = native-64; readers = 2; pmd pmd = table(t0); }
-P0(khugepaged) { x = pmdp_collapse_flush(pmd); WRITE_ONCE(y, 1); }
-P1(gup_fast) { local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore(); }
-exists (deadlock)
-";
-        let p = crate::general::load(src).unwrap_or_else(|e| panic!("{}", e.render(src, "t")));
+        let p = prog(
+            "{ mode = native-64; readers = 2; pmd pmd = table(t0); }
+             P0(khugepaged) { x = pmdp_collapse_flush(pmd); WRITE_ONCE(y, 1); }
+             P1(gup_fast) { local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore(); }",
+        );
         let lens: Vec<u16> = p.blocks.iter().map(|b| b.2 - b.1).collect();
         assert_eq!(
             lens,

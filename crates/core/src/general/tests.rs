@@ -5,7 +5,8 @@ use super::machine::{Life, Obj, NO_CPU};
 use super::*;
 use crate::hazard::{Hazard, Verdict};
 
-fn prog(src: &str) -> Arc<GProgram> {
+/// A file's blocks under `exists (deadlock)`, compiled (also for the other modules' tests).
+pub(super) fn prog(src: &str) -> Arc<GProgram> {
     let full = format!("tornsim t\n{src}\nexists (deadlock)\n");
     load(&full).unwrap_or_else(|e| panic!("{}", e.render(&full, "t")))
 }
@@ -2051,7 +2052,6 @@ fn word_steps_are_told_and_land_in_their_own_registers() {
             "READ_ONCE(): r2 = y (2) (line 3)",
         ]
     );
-    let words: Vec<_> = m.words_text();
     let want = [
         ("x", "3"),
         ("y", "2"),
@@ -2059,7 +2059,10 @@ fn word_steps_are_told_and_land_in_their_own_registers() {
         ("P0:r1", "0"),
         ("P0:r2", "2"),
     ];
-    assert_eq!(words, want.map(|(n, v)| (n.to_string(), v.to_string())));
+    assert_eq!(
+        m.words_text(),
+        want.map(|(n, v)| (n.to_string(), v.to_string()))
+    );
 }
 
 /// A file needs the general machine for any one of its reasons alone: a declaration, a
@@ -2069,10 +2072,7 @@ fn word_steps_are_told_and_land_in_their_own_registers() {
 /// flush mode or the 64-bit mode. The classic file it is made from does not.
 #[test]
 fn any_one_general_feature_sends_a_file_to_the_general_machine() {
-    let (_, classic) = crate::program::BUILTIN
-        .iter()
-        .find(|(n, _)| *n == "merged")
-        .expect("the merged scenario");
+    let classic = crate::program::builtin_source("merged").expect("the merged scenario");
     let needs = |src: &str| {
         let s = parse(src).unwrap_or_else(|e| panic!("{}", e.render(src, "t")));
         needs_general(&s)
