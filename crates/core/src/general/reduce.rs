@@ -364,6 +364,100 @@ mod tests {
         assert_eq!(r.ample(&m, &m.enabled()), Some(GChoice::step(2)));
     }
 
+    /// Takes `ch`, which must be open.
+    fn take(m: &mut GMachine, ch: GChoice) {
+        assert!(m.is_enabled(ch), "{ch:?}: {:?}", m.why_disabled(ch));
+        m.step(ch);
+    }
+
+    /// Under TSO a store waiting in a buffer still changes the entry when it drains,
+    /// though its CPU's code has finished: a walker's load is not explored alone until
+    /// the buffer is empty.
+    #[test]
+    fn a_buffered_store_keeps_a_load_from_being_explored_alone() {
+        let p = prog(
+            "{ mode = native-64; memory = tso; readers = 1; pmd pmd = table(t0); }
+             P0(khugepaged) { pmd_clear(pmd); }
+             P1(gup_fast) { local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore(); }",
+        );
+        let r = Reduction::of(&p).unwrap();
+        let mut m = GMachine::new(p.clone(), false);
+        step(&mut m, 1);
+        step(&mut m, 0);
+        assert_eq!((m.st.pc[0], m.st.sb[0].len()), (DONE, 1));
+        assert_eq!(r.needs[m.st.pc[1] as usize], Some(ENTRY));
+        assert_eq!(r.ample(&m, &m.enabled()), None);
+        take(&mut m, GChoice::drain(0));
+        assert_eq!(r.ample(&m, &m.enabled()), Some(GChoice::step(1)));
+    }
+
+    /// A flush's IPI not yet answered reads the target's interrupt flag when it is
+    /// answered, though the sender's code has finished: the target's irq-off is not
+    /// explored alone until it has answered, and is then.
+    #[test]
+    fn an_ipi_owed_keeps_an_irq_off_from_being_explored_alone() {
+        let p = prog(
+            "{ mode = native-64; readers = 1; pmd pmd = table(t0); }
+             P0(khugepaged) { x = pmdp_collapse_flush(pmd); }
+             P1(gup_fast) { v = pmdp_get_lockless(pmd); local_irq_save(); w = pmdp_get_lockless(pmd); local_irq_restore(); }",
+        );
+        let r = Reduction::of(&p).unwrap();
+        let mut m = GMachine::new(p.clone(), false);
+        step(&mut m, 1);
+        assert_eq!(r.needs[m.st.pc[1] as usize], Some(IRQS));
+        assert_eq!(r.ample(&m, &m.enabled()), None, "khugepaged will flush");
+        step(&mut m, 0);
+        step(&mut m, 0);
+        assert_eq!((m.st.pc[0], m.st.pending[0]), (DONE, 0b10));
+        assert_eq!(r.ample(&m, &m.enabled()), None);
+        take(&mut m, GChoice::ack(1));
+        assert_eq!(r.ample(&m, &m.enabled()), Some(GChoice::step(1)));
+    }
+
+    /// A fault at the unlock of its retry loop may still store only if it has not
+    /// installed its table: once it has, a walker's load is explored alone; while it
+    /// has not (the PMD was not none), the load is not.
+    #[test]
+    fn a_fault_that_installed_its_table_leaves_its_retry_loop() {
+        let fault = "P1(fault) { t = pte_alloc_one(); do { ptl = pmd_lock(pmd); if (pmd_none()) pmd_populate(pmd, t); spin_unlock(ptl); } while (!installed); }";
+        let walker =
+            "P2(gup_fast) { local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore(); }";
+        let p = prog(&format!(
+            "{{ mode = native-64; readers = 1; pmd pmd = table(t0); }}
+             P0(khugepaged) {{ x = pmdp_huge_get_and_clear(pmd); }}
+             {fault} {walker}"
+        ));
+        let r = Reduction::of(&p).unwrap();
+        let unlock = p
+            .code
+            .iter()
+            .position(|i| matches!(i.op, GOp::Unlock { retry: true, .. }))
+            .unwrap();
+        assert_eq!((r.future[unlock], r.future_installed[unlock]), (ENTRY, 0));
+        let mut m = GMachine::new(p.clone(), false);
+        // khugepaged clears the PMD; the fault takes the lock, finds it none and
+        // installs its table.
+        for cpu in [0, 2, 1, 1, 1, 1] {
+            assert_eq!(step(&mut m, cpu), None);
+        }
+        assert_eq!((m.st.pc[1] as usize, m.st.installed), (unlock, 0b10));
+        assert_eq!(r.ample(&m, &m.enabled()), Some(GChoice::step(2)));
+        // Without khugepaged the PMD stays a table: the fault unlocks to retry.
+        let q = prog(&format!(
+            "{{ mode = native-64; readers = 1; pmd pmd = table(t0); }}
+             {} {}",
+            fault.replace("P1", "P0"),
+            walker.replace("P2", "P1")
+        ));
+        let mut m = GMachine::new(q.clone(), false);
+        for cpu in [1, 0, 0, 0] {
+            assert_eq!(step(&mut m, cpu), None);
+        }
+        assert_eq!((m.st.pc[0] as usize, m.st.installed), (unlock - 1, 0));
+        let r = Reduction::of(&q).unwrap();
+        assert_eq!(r.ample(&m, &m.enabled()), None);
+    }
+
     /// It does not apply under `kvm-pv-flush`, nor where the clause reads registers.
     #[test]
     fn the_reduction_applies_only_where_its_argument_holds() {
