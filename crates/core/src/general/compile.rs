@@ -232,10 +232,11 @@ pub fn compile_with(s: &GScenario, cfg: &GConfig) -> Result<GProgram, ScenarioEr
 
 /// Sets [`GInstr::live`] on a block's code, `start..end`, by the usual backward fixpoint:
 /// a local is live where some path reads it before any step writes it. A finished
-/// block has none live. Every edge stays in the block or ends it, and none is live at
-/// a block's first line (the compiler refuses a read of a local before the line that
-/// sets it), so a walker's next iteration starts with none live, as the machine starts
-/// it with its locals zeroed.
+/// block has none live. Every edge stays in the block or ends it. A local set only
+/// under an `if` is live at the block's first line, where it reads none (the machine
+/// starts a walker's next iteration with its locals none, as the first): a walker's
+/// loop back then keeps it live to its iteration's end, longer than it needs, never
+/// shorter.
 fn liveness(code: &mut [GInstr], start: u16, end: u16) {
     let live_at = |code: &[GInstr], t: u16| match t {
         DONE => 0,

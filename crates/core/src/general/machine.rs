@@ -531,8 +531,10 @@ impl GMachine {
             next = self.prog.code[next as usize].next;
         }
         self.st.pc[c] = next;
-        // A finished block's locals, and a walker's between iterations, are dead: zero
-        // them, so that equal states compare equal.
+        // A walker's next iteration starts with its locals none, as its first did: a
+        // local set under an `if` reads none where the branch was not taken, never the
+        // last iteration's value. A finished block's are dead: zeroed, equal states
+        // compare equal.
         if next == DONE || (self.is_walker(cpu) && next == self.entry[c]) {
             let base = self.prog.local_base[c] as usize;
             let n = self.prog.local_names(cpu).len();

@@ -311,6 +311,30 @@ fn the_vma_lock_fails_readers_while_written_and_the_writer_waits_for_readers() {
     assert_eq!(r.verdict, Verdict::Deadlock);
 }
 
+/// A walker's next iteration starts with its locals none, as its first did: a local
+/// set under an `if` reads none where the branch was not taken, never the last
+/// iteration's value (here a table freed since: mapping it would be a stale use).
+#[test]
+fn a_walkers_next_iteration_starts_with_its_locals_none() {
+    let p = prog(
+        "{ mode = native-64; readers = 1; pmd pmd = table(t0); }
+         P0(khugepaged) { x = pmdp_huge_get_and_clear(pmd); tlb_remove_table_sync_one(); pte_free(x); }
+         P1(gup_fast) { local_irq_save(); v = pmdp_get_lockless(pmd); if (pmd_present(v)) w = pmdp_get_lockless(pmd); ptep = pte_offset_map(w); local_irq_restore(); }",
+    );
+    let w = p.local_names(1).iter().position(|n| n == "w").unwrap() as u8;
+    let mut m = GMachine::new(p.clone(), false);
+    // irq off, two loads, the test, the map, irq on: `w` held t0.
+    for _ in 0..5 {
+        assert_eq!(step(&mut m, 1), None);
+    }
+    assert_ne!(m.local(1, w), 0);
+    step(&mut m, 1);
+    assert_eq!(m.st.pc[1], p.entry[1]);
+    assert_eq!(m.local(1, w), 0);
+    let r = check(&p, GCheckOptions::default());
+    assert_eq!(r.verdict, Verdict::Safe);
+}
+
 #[test]
 fn an_rcu_free_waits_for_the_cpus_that_had_interrupts_off() {
     let mut m = machine(
