@@ -40,6 +40,8 @@ pub const IDENTITY: Perm = {
 pub struct Symmetry {
     /// Each group's CPUs, ascending: two or more each.
     groups: Vec<Vec<u8>>,
+    /// Each CPU's group and its place in it, if it is in one.
+    place: Vec<Option<(usize, usize)>>,
     /// Each CPU's locals in [`GState::locals`], as a range.
     locals: Vec<(usize, usize)>,
     /// Each CPU's registers in [`GState::words`], as a range.
@@ -107,8 +109,15 @@ impl Symmetry {
                 _ => (0, 0),
             })
             .collect();
+        let mut place = vec![None; p.cpus as usize];
+        for (k, g) in groups.iter().enumerate() {
+            for (i, &c) in g.iter().enumerate() {
+                place[c as usize] = Some((k, i));
+            }
+        }
         Some(Symmetry {
             groups,
+            place,
             locals,
             regs,
         })
@@ -135,6 +144,37 @@ impl Symmetry {
                     j -= 1;
                 }
             }
+        }
+        from
+    }
+
+    /// [`Symmetry::canon`] of a state that was canonical before CPU `moved` took one
+    /// step (a program step, an answer or a drain): only `moved` can be out of place,
+    /// and it moves left or right to where the sort would put it.
+    ///
+    /// Why no other two of its group change order: what orders them is their own slots,
+    /// their bits in masks and the locks they own, and a step of another CPU changes
+    /// none of that unequally. Its own bits and locks are its own; the bits it sets in
+    /// other CPUs' places are its IPI's targets (a group is all in `mm_cpumask` or all
+    /// out; only a preempted vCPU is skipped, which the preempted mask has ordered
+    /// first) and a queued free's grace period (the CPUs with interrupts off, which
+    /// that mask has ordered first). The result is the sort's to the permutation: both
+    /// are stable sorts of one sequence.
+    pub fn canon_after(&self, st: &mut GState, moved: u8) -> Perm {
+        let mut from = IDENTITY;
+        let Some((k, mut j)) = self.place.get(moved as usize).copied().flatten() else {
+            return from;
+        };
+        let g = &self.groups[k];
+        while j > 0 && self.cmp(st, g[j - 1], g[j]) == Ordering::Greater {
+            self.swap(st, g[j - 1], g[j]);
+            from.swap(g[j - 1] as usize, g[j] as usize);
+            j -= 1;
+        }
+        while j + 1 < g.len() && self.cmp(st, g[j], g[j + 1]) == Ordering::Greater {
+            self.swap(st, g[j], g[j + 1]);
+            from.swap(g[j] as usize, g[j + 1] as usize);
+            j += 1;
         }
         from
     }
@@ -397,6 +437,51 @@ exists (y=2)
         // A CPU with no block (more CPUs than the blocks need) has no registers.
         let idle = LOCKING_WALKERS.replace("readers = 3;", "readers = 3; cpus = 6;");
         assert_eq!(groups(&idle), Some(vec![vec![1, 2, 3]]));
+    }
+
+    /// From a sorted state, one step of any CPU and the moved CPU put in its place
+    /// sort as the whole sort does, to the same permutation: over every open choice
+    /// of the sorted states of every general and history file at three walkers.
+    #[test]
+    fn after_one_step_only_the_moved_cpu_finds_its_place() {
+        let (mut checked, mut moved) = (0, [0u32; 3]);
+        let more = [
+            ("locking-walkers", LOCKING_WALKERS),
+            ("preempted-walkers", PREEMPTED_WALKERS),
+            ("branching-walkers", BRANCHING_WALKERS),
+        ];
+        for (name, src) in FILES.iter().chain(history::FILES).chain(&more) {
+            let p = at_walkers(&load(src).unwrap(), 3).unwrap();
+            let Some(sym) = Symmetry::of(&p) else {
+                continue;
+            };
+            let mut m = GMachine::new(p.clone(), false);
+            for mut s in states(&p, 20) {
+                sym.canon(&mut s);
+                m.st.clone_from(&s);
+                for ch in m.enabled() {
+                    m.st.clone_from(&s);
+                    m.step(ch);
+                    m.forget_dead(ch.cpu);
+                    let mut whole = m.st.clone();
+                    let want = sym.canon(&mut whole);
+                    let got = sym.canon_after(&mut m.st, ch.cpu);
+                    assert_eq!((&m.st, got), (&whole, want), "{name}: {ch:?} from {s:?}");
+                    // Left, right or stayed.
+                    let at = |f: &Perm| f.iter().position(|&c| c == ch.cpu);
+                    moved[match at(&got).cmp(&Some(ch.cpu as usize)) {
+                        Ordering::Less => 0,
+                        Ordering::Greater => 1,
+                        Ordering::Equal => 2,
+                    }] += 1;
+                    checked += 1;
+                }
+            }
+        }
+        assert!(
+            checked > 10_000 && moved.iter().all(|&n| n > 100),
+            "{checked} {moved:?}"
+        );
     }
 
     /// The sorted form is the orbit's one representative: every renaming of a group's
