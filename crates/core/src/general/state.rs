@@ -245,7 +245,16 @@ impl Clone for GState {
         self.locals.clone_from(locals);
         self.reads.copy_from(reads);
         self.installed = *installed;
-        self.sb.clone_from(sb);
+        // Mostly empty (always under `memory = sc`): an empty buffer copies nothing.
+        if self.sb.len() == sb.len() {
+            for (d, s) in self.sb.iter_mut().zip(sb) {
+                if !(d.is_empty() && s.is_empty()) {
+                    d.clone_from(s);
+                }
+            }
+        } else {
+            self.sb.clone_from(sb);
+        }
         self.preempted = *preempted;
         self.held.clone_from(held);
         self.words.clone_from(words);
