@@ -1014,6 +1014,15 @@ fn a_report_keeps_to_its_state_budget() {
     let full = general::report(&p, 1_000_000, 10, 1);
     assert_eq!((full.verdict, full.claim), (Verdict::Safe, Some(true)));
     assert_eq!(full.runs, 10);
+    // The page marks a hazard's report, neither of these.
+    assert!(!small.is_hazard() && !full.is_hazard());
+    let torn = general::report(
+        &general::load(&scenario("retract-v1-xen")).unwrap(),
+        1_000_000,
+        10,
+        1,
+    );
+    assert_eq!((torn.verdict, torn.is_hazard()), (Verdict::Torn, true));
 }
 
 /// Shared words on the general machine: the store-buffering shape beside a page table,

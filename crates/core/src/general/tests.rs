@@ -335,6 +335,32 @@ fn a_walkers_next_iteration_starts_with_its_locals_none() {
     assert_eq!(r.verdict, Verdict::Safe);
 }
 
+/// The timeline shows a local as not set again once the machine has dropped it: a
+/// walker's at its next iteration, a finished block's at its end.
+#[test]
+fn the_timeline_unsets_a_walkers_locals_each_iteration_and_a_finished_blocks() {
+    let p = prog(
+        "{ mode = native-64; readers = 1; pmd pmd = table(t0); }
+         P0(khugepaged) { x = pmdp_huge_get_and_clear(pmd); y = pmdp_get(pmd); }
+         P1(gup_fast) { v = pmdp_get_lockless(pmd); w = pmdp_get_lockless(pmd); }",
+    );
+    let choices = [1, 1, 0, 0].map(GChoice::step);
+    let t = timeline::timeline(&p, &encode(&p, &choices)).unwrap();
+    let row = |pos: usize, name: &str| {
+        let rows = t.state_at(pos);
+        rows.iter().find(|r| r.0 == name).unwrap().1.clone()
+    };
+    let set = |pos, name| row(pos, name) != "not set";
+    assert_eq!(
+        [set(0, "P1 v"), set(1, "P1 v"), set(2, "P1 v")],
+        [false, true, false]
+    );
+    assert_eq!(
+        [set(2, "P0 x"), set(3, "P0 x"), set(4, "P0 x")],
+        [false, true, false]
+    );
+}
+
 #[test]
 fn an_rcu_free_waits_for_the_cpus_that_had_interrupts_off() {
     let mut m = machine(
