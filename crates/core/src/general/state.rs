@@ -235,14 +235,14 @@ impl Clone for GState {
         self.pc.copy_from(pc);
         self.irq_off = *irq_off;
         self.pending.copy_from(pending);
-        self.entries.clone_from(entries);
-        self.log.clone_from(log);
-        self.tables.clone_from(tables);
-        self.counts.clone_from(counts);
-        self.spin.clone_from(spin);
+        copy_vec(&mut self.entries, entries);
+        copy_vec(&mut self.log, log);
+        copy_vec(&mut self.tables, tables);
+        copy_vec(&mut self.counts, counts);
+        copy_vec(&mut self.spin, spin);
         self.rw = *rw;
         self.vma = *vma;
-        self.locals.clone_from(locals);
+        copy_vec(&mut self.locals, locals);
         self.reads.copy_from(reads);
         self.installed = *installed;
         // Mostly empty (always under `memory = sc`): an empty buffer copies nothing.
@@ -256,8 +256,22 @@ impl Clone for GState {
             self.sb.clone_from(sb);
         }
         self.preempted = *preempted;
-        self.held.clone_from(held);
-        self.words.clone_from(words);
+        copy_vec(&mut self.held, held);
+        copy_vec(&mut self.words, words);
+    }
+}
+
+/// `d` becomes a copy of `s`: one copy where the lengths agree (a state of the same
+/// program: only the write log and the pins vary), none where both are empty.
+#[inline(always)]
+fn copy_vec<T: Copy>(d: &mut Vec<T>, s: &[T]) {
+    if d.len() == s.len() {
+        if !s.is_empty() {
+            d.copy_from_slice(s);
+        }
+    } else {
+        d.clear();
+        d.extend_from_slice(s);
     }
 }
 
