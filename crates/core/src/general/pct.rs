@@ -57,7 +57,10 @@ impl GPct {
     pub fn start(&mut self, seed: u64, p: &GProgram) {
         self.rng = Rng::new(seed);
         let n = 3 * p.cpus as usize;
-        self.prio = (0..n).map(|k| BASE + (n + k) as u64).collect();
+        // Only their order matters: distinct, and above every change point's priority
+        // (BASE - 1 down) and every yield's (BASE / 2 down).
+        let spread = |k: usize| (n + k) as u64;
+        self.prio = (0..n).map(|k| BASE + spread(k)).collect();
         for i in (1..n).rev() {
             let j = self.rng.below(i as u32 + 1) as usize;
             self.prio.swap(i, j);
