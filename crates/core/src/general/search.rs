@@ -272,8 +272,8 @@ fn expand(
 }
 
 /// Takes `ch` from the state in `m` and leaves its successor as the search stores it:
-/// dead locals forgotten and, under symmetry, the walkers sorted (from a stored state, which
-/// is sorted, only the CPU that moved can be out of place). Returns the step's
+/// dead locals forgotten and, under symmetry, the walkers sorted (from a stored state,
+/// which is sorted, only the CPU that moved can be out of place). Returns the step's
 /// hazard and where each CPU's parts came from (the identity without symmetry); the
 /// expansion and the witness's mapping both make successors here.
 #[inline(always)]

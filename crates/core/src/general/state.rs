@@ -248,9 +248,7 @@ impl Clone for GState {
         // Mostly empty (always under `memory = sc`): an empty buffer copies nothing.
         if self.sb.len() == sb.len() {
             for (d, s) in self.sb.iter_mut().zip(sb) {
-                if !(d.is_empty() && s.is_empty()) {
-                    d.clone_from(s);
-                }
+                copy_vec(d, s);
             }
         } else {
             self.sb.clone_from(sb);
