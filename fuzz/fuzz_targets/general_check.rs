@@ -1,7 +1,8 @@
 //! The general language: parse, route, compile (a classic file too, as the general
 //! machine runs it), then check under a small state budget; a witness replays through
-//! its schedule string and its timeline, the partial-order reduction decides as the
-//! full search does wherever both finish, and no input panics.
+//! its schedule string and its timeline, the search with the partial-order reduction and
+//! the walker symmetry decides as the full search does wherever both finish, and no
+//! input panics.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use tornsim_core::general::{self, GCheckOptions, Route};
@@ -37,6 +38,7 @@ fuzz_target!(|data: &[u8]| {
             max_states: 20_000,
             max_depth: 2_000,
             reduce: false,
+            symmetry: false,
             ..GCheckOptions::default()
         },
     );
