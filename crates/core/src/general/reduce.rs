@@ -215,14 +215,8 @@ impl Reduction {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::general::tests::step;
-    use crate::general::{from_classic, load};
-    use std::sync::Arc;
-
-    fn prog(src: &str) -> Arc<GProgram> {
-        let full = format!("tornsim t\n{src}\nexists (torn \\/ stale)\n");
-        load(&full).unwrap_or_else(|e| panic!("{}", e.render(&full, "t")))
-    }
+    use crate::general::from_classic;
+    use crate::general::tests::{ack, drain, prog, step};
 
     /// What each pc's code may still do, and which steps are reducible, on the `merged`
     /// preset as a general program: khugepaged (0..=5: lock, clear, flush, sync,
@@ -364,12 +358,6 @@ mod tests {
         assert_eq!(r.ample(&m, &m.enabled()), Some(GChoice::step(2)));
     }
 
-    /// Takes `ch`, which must be open.
-    fn take(m: &mut GMachine, ch: GChoice) {
-        assert!(m.is_enabled(ch), "{ch:?}: {:?}", m.why_disabled(ch));
-        m.step(ch);
-    }
-
     /// Under TSO a store waiting in a buffer still changes the entry when it drains,
     /// though its CPU's code has finished: a walker's load is not explored alone until
     /// the buffer is empty.
@@ -387,7 +375,7 @@ mod tests {
         assert_eq!((m.st.pc[0], m.st.sb[0].len()), (DONE, 1));
         assert_eq!(r.needs[m.st.pc[1] as usize], Some(ENTRY));
         assert_eq!(r.ample(&m, &m.enabled()), None);
-        take(&mut m, GChoice::drain(0));
+        drain(&mut m, 0);
         assert_eq!(r.ample(&m, &m.enabled()), Some(GChoice::step(1)));
     }
 
@@ -410,7 +398,7 @@ mod tests {
         step(&mut m, 0);
         assert_eq!((m.st.pc[0], m.st.pending[0]), (DONE, 0b10));
         assert_eq!(r.ample(&m, &m.enabled()), None);
-        take(&mut m, GChoice::ack(1));
+        ack(&mut m, 1);
         assert_eq!(r.ample(&m, &m.enabled()), Some(GChoice::step(1)));
     }
 

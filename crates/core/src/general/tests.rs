@@ -35,7 +35,8 @@ fn tell_cpu0(m: &mut GMachine, otherwise: GChoice, limit: usize) -> Vec<String> 
     told
 }
 
-fn ack(m: &mut GMachine, cpu: u8) {
+/// An answer of `cpu`'s, which must be open (also for the other modules' tests).
+pub(super) fn ack(m: &mut GMachine, cpu: u8) {
     let ch = GChoice::ack(cpu);
     assert!(m.is_enabled(ch), "ack CPU{cpu}: {:?}", m.why_disabled(ch));
     m.step(ch);
@@ -954,7 +955,8 @@ fn runs_report_a_deadlock_and_cut_a_livelock() {
     assert!(s.hazards.is_empty());
 }
 
-fn drain(m: &mut GMachine, cpu: u8) {
+/// A drain of `cpu`'s buffer, which must be open (also for the other modules' tests).
+pub(super) fn drain(m: &mut GMachine, cpu: u8) {
     let ch = GChoice::drain(cpu);
     assert!(m.is_enabled(ch), "drain CPU{cpu}: {:?}", m.why_disabled(ch));
     m.step(ch);
