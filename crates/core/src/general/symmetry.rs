@@ -137,15 +137,22 @@ impl Symmetry {
             // An insertion sort that swaps two CPUs' whole parts of the state at a
             // time: a group is a handful of CPUs, mostly in order already.
             for i in 1..g.len() {
-                let mut j = i;
-                while j > 0 && self.cmp(st, g[j - 1], g[j]) == Ordering::Greater {
-                    self.swap(st, g[j - 1], g[j]);
-                    from.swap(g[j - 1] as usize, g[j] as usize);
-                    j -= 1;
-                }
+                self.move_left(st, g, i, &mut from);
             }
         }
         from
+    }
+
+    /// Moves the CPU at `g[j]` left past every CPU of the group before it that sorts
+    /// after it, swapping their parts of the state and recording the swaps in `from`;
+    /// returns where it stopped.
+    fn move_left(&self, st: &mut GState, g: &[u8], mut j: usize, from: &mut Perm) -> usize {
+        while j > 0 && self.cmp(st, g[j - 1], g[j]) == Ordering::Greater {
+            self.swap(st, g[j - 1], g[j]);
+            from.swap(g[j - 1] as usize, g[j] as usize);
+            j -= 1;
+        }
+        j
     }
 
     /// [`Symmetry::canon`] of a state that was canonical before CPU `moved` took one
@@ -162,15 +169,11 @@ impl Symmetry {
     /// are stable sorts of one sequence.
     pub fn canon_after(&self, st: &mut GState, moved: u8) -> Perm {
         let mut from = IDENTITY;
-        let Some((k, mut j)) = self.place.get(moved as usize).copied().flatten() else {
+        let Some((k, j)) = self.place.get(moved as usize).copied().flatten() else {
             return from;
         };
         let g = &self.groups[k];
-        while j > 0 && self.cmp(st, g[j - 1], g[j]) == Ordering::Greater {
-            self.swap(st, g[j - 1], g[j]);
-            from.swap(g[j - 1] as usize, g[j] as usize);
-            j -= 1;
-        }
+        let mut j = self.move_left(st, g, j, &mut from);
         while j + 1 < g.len() && self.cmp(st, g[j], g[j + 1]) == Ordering::Greater {
             self.swap(st, g[j], g[j + 1]);
             from.swap(g[j] as usize, g[j + 1] as usize);
