@@ -146,6 +146,7 @@ impl Symmetry {
     /// Moves the CPU at `g[j]` left past every CPU of the group before it that sorts
     /// after it, swapping their parts of the state and recording the swaps in `from`;
     /// returns where it stopped.
+    #[inline(always)]
     fn move_left(&self, st: &mut GState, g: &[u8], mut j: usize, from: &mut Perm) -> usize {
         while j > 0 && self.cmp(st, g[j - 1], g[j]) == Ordering::Greater {
             self.swap(st, g[j - 1], g[j]);
