@@ -16,8 +16,8 @@
 //! every way, swapping them changes nothing, and the sorted state is the orbit's one
 //! representative, whichever order the sort met them in.
 
-use super::ir::{Buffered, GOp, GProgram, MAX_CPUS};
-use super::state::{GState, Life, ReadReg};
+use super::ir::{Buffered, FreeHow, GOp, GProgram, MAX_CPUS};
+use super::state::{GState, Life, ReadReg, NO_CPU};
 use std::cmp::Ordering;
 
 /// Which CPU each CPU's slots came from in a permuted state: `from[new] = old`.
@@ -46,6 +46,13 @@ pub struct Symmetry {
     locals: Vec<(usize, usize)>,
     /// Each CPU's registers in [`GState::words`], as a range.
     regs: Vec<(usize, usize)>,
+    /// What the program can set, so that comparing and renaming CPUs skip the rest,
+    /// which stays as it started in every state: the CPUs whose block can send an
+    /// IPI (no other CPU ever has one outstanding), whether a free can be queued for a
+    /// grace period, and whether a reader-writer lock or the VMA lock is taken.
+    senders: Vec<u8>,
+    queues: bool,
+    rw: bool,
 }
 
 impl Symmetry {
@@ -109,6 +116,25 @@ impl Symmetry {
                 _ => (0, 0),
             })
             .collect();
+        let senders = (0..p.cpus)
+            .filter(|&c| p.block_of[c as usize].is_some_and(|b| sends(b as usize)))
+            .collect();
+        let any = |f: fn(&GOp) -> bool| p.code.iter().any(|i| f(&i.op));
+        let queues = any(|op| {
+            matches!(
+                op,
+                GOp::Free {
+                    how: FreeHow::Rcu,
+                    ..
+                }
+            )
+        });
+        let rw = any(|op| {
+            matches!(
+                op,
+                GOp::Rw { .. } | GOp::VmaStartWrite | GOp::VmaStartRead | GOp::VmaEndRead
+            )
+        });
         let mut place = vec![None; p.cpus as usize];
         for (k, g) in groups.iter().enumerate() {
             for (i, &c) in g.iter().enumerate() {
@@ -120,6 +146,9 @@ impl Symmetry {
             place,
             locals,
             regs,
+            senders,
+            queues,
+            rw,
         })
     }
 
@@ -208,33 +237,39 @@ impl Symmetry {
                 }
             })
         };
-        let masks = [
-            st.irq_off,
-            st.installed,
-            st.preempted,
-            st.rw[0].1,
-            st.rw[1].1,
-            st.vma.1,
-        ];
-        for m in masks {
+        for m in [st.irq_off, st.installed, st.preempted] {
             if let Some(o) = by(m) {
                 return o;
             }
         }
-        for &m in st.pending.iter() {
-            if let Some(o) = by(m) {
-                return o;
-            }
-        }
-        for life in &st.tables {
-            if let Life::Queued(m) = *life {
+        if self.rw {
+            for m in [st.rw[0].1, st.rw[1].1, st.vma.1] {
                 if let Some(o) = by(m) {
                     return o;
                 }
             }
         }
+        for &s in &self.senders {
+            if let Some(o) = by(st.pending[s as usize]) {
+                return o;
+            }
+        }
+        if self.queues {
+            for life in &st.tables {
+                if let Life::Queued(m) = *life {
+                    if let Some(o) = by(m) {
+                        return o;
+                    }
+                }
+            }
+        }
         // The CPU that owns a lock comes second.
-        for &o in st.spin.iter().chain(&[st.rw[0].0, st.rw[1].0, st.vma.0]) {
+        let owners = if self.rw {
+            [st.rw[0].0, st.rw[1].0, st.vma.0]
+        } else {
+            [NO_CPU; 3]
+        };
+        for &o in st.spin.iter().chain(&owners) {
             if o == a {
                 return Ordering::Greater;
             }
@@ -259,9 +294,13 @@ impl Symmetry {
         st.reads.swap(x, y);
         st.pending.swap(x, y);
         st.sb.swap(x, y);
+        // Both bits or neither: nothing to rename.
+        let ab = 1u64 << a | 1u64 << b;
         let flip = |m: &mut u64| {
-            let d = (*m >> a ^ *m >> b) & 1;
-            *m ^= d << a | d << b;
+            let both = *m & ab;
+            if both != 0 && both != ab {
+                *m ^= ab;
+            }
         };
         let owner = |o: &mut u8| {
             if *o == a {
@@ -273,16 +312,22 @@ impl Symmetry {
         flip(&mut st.irq_off);
         flip(&mut st.installed);
         flip(&mut st.preempted);
-        st.pending.iter_mut().for_each(flip);
-        for life in &mut st.tables {
-            if let Life::Queued(m) = life {
-                flip(m);
+        for &s in &self.senders {
+            flip(&mut st.pending[s as usize]);
+        }
+        if self.queues {
+            for life in &mut st.tables {
+                if let Life::Queued(m) = life {
+                    flip(m);
+                }
             }
         }
         st.spin.iter_mut().for_each(owner);
-        for rw in st.rw.iter_mut().chain([&mut st.vma]) {
-            owner(&mut rw.0);
-            flip(&mut rw.1);
+        if self.rw {
+            for rw in st.rw.iter_mut().chain([&mut st.vma]) {
+                owner(&mut rw.0);
+                flip(&mut rw.1);
+            }
         }
         swap_ranges(&mut st.locals, self.locals[x], self.locals[y]);
         swap_ranges(&mut st.words, self.regs[x], self.regs[y]);
