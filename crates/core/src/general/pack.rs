@@ -9,19 +9,54 @@
 //! and a CPU that assembles no read in one byte: most of a state's CPUs are not in a
 //! read, and a shorter string is less to hash, compare and keep.
 
-use super::ir::{Buffered, MAX_CPUS};
+use super::ir::{Buffered, GOp, GProgram, MAX_CPUS};
 use super::state::{GState, Life, ReadReg};
 
 /// A state as one byte string ([`pack`], [`unpack`]).
 pub type Packed = Vec<u8>;
 
-/// Writes `s` into `out` (its allocation kept).
-pub fn pack(s: &GState, out: &mut Packed) {
+/// What of a state its program can change: a part that no step of the program sets
+/// keeps its first value in every state, so the string leaves it out and [`unpack`]
+/// leaves it as the state it reads into (one of the same program) holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    /// Store buffers (`memory = tso`).
+    tso: bool,
+    /// Preempted vCPUs (`kvm-pv-flush`).
+    kvm: bool,
+    /// mmap_lock, i_mmap_rwsem and the VMA lock.
+    rw: bool,
+    /// Pins handed to GUP-fast's callers.
+    pins: bool,
+}
+
+impl Shape {
+    pub fn of(p: &GProgram) -> Shape {
+        let any = |f: fn(&GOp) -> bool| p.code.iter().any(|i| f(&i.op));
+        Shape {
+            tso: p.cfg.memory == crate::knob::Memory::Tso,
+            kvm: p.cfg.platform.kvm(),
+            rw: any(|op| {
+                matches!(
+                    op,
+                    GOp::Rw { .. } | GOp::VmaStartWrite | GOp::VmaStartRead | GOp::VmaEndRead
+                )
+            }),
+            pins: any(|op| matches!(op, GOp::GupReturn { .. })),
+        }
+    }
+}
+
+/// Writes `s`, a state of a program of shape `k`, into `out` (its allocation kept).
+pub fn pack(k: &Shape, s: &GState, out: &mut Packed) {
     // The string is sized once for the longest it can be, then written through a
     // cursor and cut to what was written: a store and a bounds check a field, where a
-    // push checked the capacity and moved the length.
-    out.clear();
-    out.resize(longest(s), 0);
+    // push checked the capacity and moved the length. Only what the last string did
+    // not reach is cleared: the cursor writes over the rest.
+    let need = longest(k, s);
+    if out.len() < need {
+        out.resize(need, 0);
+    }
     let mut w = Writer { buf: out, at: 0 };
     w.u16s(&s.pc);
     w.mask(s.irq_off);
@@ -47,9 +82,11 @@ pub fn pack(s: &GState, out: &mut Packed) {
         w.u32(n as u32);
     }
     w.bytes(&s.spin);
-    for &(owner, readers) in s.rw.iter().chain([&s.vma]) {
-        w.u8(owner);
-        w.mask(readers);
+    if k.rw {
+        for &(owner, readers) in s.rw.iter().chain([&s.vma]) {
+            w.u8(owner);
+            w.mask(readers);
+        }
     }
     w.u64s(&s.locals);
     for r in &s.reads {
@@ -64,7 +101,7 @@ pub fn pack(s: &GState, out: &mut Packed) {
         }
     }
     w.mask(s.installed);
-    for b in &s.sb {
+    for b in s.sb.iter().filter(|_| k.tso) {
         w.u8(b.len() as u8);
         for &x in b {
             match x {
@@ -86,10 +123,14 @@ pub fn pack(s: &GState, out: &mut Packed) {
             }
         }
     }
-    w.mask(s.preempted);
-    w.u8(s.held.len() as u8);
-    for &(pmd, index, page) in &s.held {
-        w.bytes(&[pmd, index, page]);
+    if k.kvm {
+        w.mask(s.preempted);
+    }
+    if k.pins {
+        w.u8(s.held.len() as u8);
+        for &(pmd, index, page) in &s.held {
+            w.bytes(&[pmd, index, page]);
+        }
     }
     w.bytes(&s.words);
     let n = w.at;
@@ -98,9 +139,16 @@ pub fn pack(s: &GState, out: &mut Packed) {
 
 /// The most bytes [`pack`] can write for `s`: every read in progress, every queued
 /// table, every buffered store at its longest.
-fn longest(s: &GState) -> usize {
+fn longest(k: &Shape, s: &GState) -> usize {
     let cpus = s.pc.len();
-    let buffered: usize = s.sb.iter().map(|b| 1 + 19 * b.len()).sum();
+    let buffered: usize = if k.tso {
+        s.sb.iter().map(|b| 1 + 19 * b.len()).sum()
+    } else {
+        0
+    };
+    let held = if k.pins { 1 + 3 * s.held.len() } else { 0 };
+    let rw = if k.rw { 3 * 3 } else { 0 };
+    let preempted = if k.kvm { 2 } else { 0 };
     2 * cpus
         + 2
         + 2 * cpus
@@ -110,20 +158,19 @@ fn longest(s: &GState) -> usize {
         + 3 * s.tables.len()
         + 4 * s.counts.len()
         + s.spin.len()
-        + 3 * 3
+        + rw
         + 8 * s.locals.len()
         + 19 * cpus
         + 2
         + buffered
-        + 2
-        + 1
-        + 3 * s.held.len()
+        + preempted
+        + held
         + s.words.len()
 }
 
 /// Reads `p` back into `s`, a state of the same program (its vectors have the
 /// program's lengths; their allocations are kept).
-pub fn unpack(p: &[u8], s: &mut GState) {
+pub fn unpack(k: &Shape, p: &[u8], s: &mut GState) {
     let mut r = Reader(p);
     r.u16s(&mut s.pc);
     s.irq_off = r.mask();
@@ -151,9 +198,11 @@ pub fn unpack(p: &[u8], s: &mut GState) {
     for l in &mut s.spin {
         *l = r.u8();
     }
-    for lock in s.rw.iter_mut().chain([&mut s.vma]) {
-        let owner = r.u8();
-        *lock = (owner, r.mask());
+    if k.rw {
+        for lock in s.rw.iter_mut().chain([&mut s.vma]) {
+            let owner = r.u8();
+            *lock = (owner, r.mask());
+        }
     }
     r.u64s(&mut s.locals);
     for x in &mut s.reads {
@@ -168,7 +217,7 @@ pub fn unpack(p: &[u8], s: &mut GState) {
         };
     }
     s.installed = r.mask();
-    for b in &mut s.sb {
+    for b in s.sb.iter_mut().filter(|_| k.tso) {
         let n = r.u8();
         b.clear();
         for _ in 0..n {
@@ -186,11 +235,15 @@ pub fn unpack(p: &[u8], s: &mut GState) {
             });
         }
     }
-    s.preempted = r.mask();
-    let n = r.u8();
-    s.held.clear();
-    for _ in 0..n {
-        s.held.push((r.u8(), r.u8(), r.u8()));
+    if k.kvm {
+        s.preempted = r.mask();
+    }
+    if k.pins {
+        let n = r.u8();
+        s.held.clear();
+        for _ in 0..n {
+            s.held.push((r.u8(), r.u8(), r.u8()));
+        }
     }
     for w in &mut s.words {
         *w = r.u8();
@@ -321,6 +374,7 @@ mod tests {
         }
         assert!(progs.iter().any(|(_, p)| p.words.is_some()));
         for (name, p) in progs {
+            let k = Shape::of(&p);
             let mut s = GMachine::new(p, false).st;
             for r in &mut s.reads {
                 *r = ReadReg {
@@ -333,7 +387,7 @@ mod tests {
             for t in &mut s.tables {
                 *t = Life::Queued(0b101);
             }
-            for (c, b) in s.sb.iter_mut().enumerate() {
+            for (c, b) in s.sb.iter_mut().enumerate().filter(|_| k.tso) {
                 b.clear();
                 b.extend((0..c as u16 + 1).map(|e| Buffered::Entry {
                     entry: e,
@@ -342,15 +396,17 @@ mod tests {
                 }));
             }
             s.log = vec![(0, 9), (1, 8)];
-            s.held = vec![(0, 1, 2)];
+            if k.pins {
+                s.held = vec![(0, 1, 2)];
+            }
             let mut buf = Packed::new();
-            pack(&s, &mut buf);
-            assert_eq!(buf.len(), longest(&s), "{name}");
+            pack(&k, &s, &mut buf);
+            assert_eq!(buf.len(), longest(&k, &s), "{name}");
             let mut back = s.clone();
             back.log.clear();
             back.held.clear();
             back.sb.iter_mut().for_each(Vec::clear);
-            unpack(&buf, &mut back);
+            unpack(&k, &buf, &mut back);
             assert_eq!(back, s, "{name}");
         }
     }

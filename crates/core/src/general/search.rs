@@ -13,7 +13,7 @@
 use super::enabled::list_into;
 use super::ir::GProgram;
 use super::machine::{GChoice, GMachine, GState};
-use super::pack::{pack, unpack, Packed};
+use super::pack::{pack, unpack, Packed, Shape};
 use super::reduce::Reduction;
 use super::symmetry::{Perm, Symmetry, IDENTITY};
 use crate::bfs::{Index, Workers};
@@ -230,7 +230,7 @@ enum Stop {
 #[inline]
 fn expand(
     m: &mut GMachine,
-    (sym, red): Rules,
+    (shape, sym, red): Rules,
     (en, base, buf): &mut Scratch,
     depth: u32,
     max_depth: u32,
@@ -263,7 +263,7 @@ fn expand(
         if let Some(h) = h.filter(|&h| h != Hazard::Observed && m.prog.exists.asks(h)) {
             return Some(Stop::Hazard(h, ch));
         }
-        pack(&m.st, buf);
+        pack(shape, &m.st, buf);
         if !succ(ch, buf) {
             break;
         }
@@ -287,9 +287,9 @@ fn successor(m: &mut GMachine, sym: Option<&Symmetry>, ch: GChoice) -> (Option<H
     (h, from)
 }
 
-/// The search's reductions: the walker symmetry and the partial-order reduction,
-/// each where it applies.
-type Rules<'a> = (Option<&'a Symmetry>, Option<&'a Reduction>);
+/// How the search stores a state of the program, and its reductions: the walker
+/// symmetry and the partial-order reduction, each where it applies.
+type Rules<'a> = (&'a Shape, Option<&'a Symmetry>, Option<&'a Reduction>);
 
 /// What expanding a state works in, kept from state to state: the open choices, the
 /// state unpacked from its string (`base`: each choice steps from a copy of it, and
@@ -310,6 +310,7 @@ const PAR_ROUND: usize = 1 << 15;
 struct GSearch {
     opts: GCheckOptions,
     m: GMachine,
+    shape: Shape,
     sym: Option<Symmetry>,
     red: Option<Reduction>,
     /// Where the initial state's CPUs went in the stored root (identity but under
@@ -340,13 +341,15 @@ impl GSearch {
             None => IDENTITY,
         };
         let mut start = Packed::new();
-        pack(&root, &mut start);
+        let shape = Shape::of(p);
+        pack(&shape, &root, &mut start);
         index.insert(hash_state(&start), 0, |_| unreachable!("one state"));
         GSearch {
             opts,
             states: vec![start],
             scratch: (Vec::new(), m.st.clone(), Packed::new()),
             m,
+            shape,
             sym,
             red,
             root_from,
@@ -394,12 +397,12 @@ impl GSearch {
             &mut self.via,
             &mut self.index,
         );
-        unpack(&states[from as usize], &mut self.scratch.1);
+        unpack(&self.shape, &states[from as usize], &mut self.scratch.1);
         let max_states = self.opts.max_states;
         let mut full = false;
         let stop = expand(
             &mut self.m,
-            (self.sym.as_ref(), self.red.as_ref()),
+            (&self.shape, self.sym.as_ref(), self.red.as_ref()),
             &mut self.scratch,
             self.depth,
             self.opts.max_depth,
@@ -435,7 +438,7 @@ impl GSearch {
         let pool = self.pool.clone().expect("a round runs with workers");
         let lo = self.cursor;
         let (depth, max_depth, m0) = (self.depth, self.opts.max_depth, &self.m);
-        let rules = (self.sym.as_ref(), self.red.as_ref());
+        let rules = (&self.shape, self.sym.as_ref(), self.red.as_ref());
         let round = expand_round(
             &pool,
             &self.states,
@@ -446,7 +449,7 @@ impl GSearch {
             || (m0.clone(), (Vec::new(), m0.st.clone(), Packed::new())),
             |(m, scratch), x, e| {
                 let (from, mut taken) = (e.from, 0);
-                unpack(x, &mut scratch.1);
+                unpack(rules.0, x, &mut scratch.1);
                 let stop = expand(m, rules, scratch, depth, max_depth, &mut taken, |ch, y| {
                     e.emit(ch, y);
                     true
@@ -486,11 +489,11 @@ impl GSearch {
     fn recount(&mut self, lo: usize, c: &crate::bfs::Cand<Packed, GChoice>) -> u64 {
         let mut n = 0;
         for i in lo..=c.from as usize {
-            unpack(&self.states[i], &mut self.scratch.1);
+            unpack(&self.shape, &self.states[i], &mut self.scratch.1);
             let last = i == c.from as usize;
             expand(
                 &mut self.m,
-                (self.sym.as_ref(), self.red.as_ref()),
+                (&self.shape, self.sym.as_ref(), self.red.as_ref()),
                 &mut self.scratch,
                 0,
                 u32::MAX,
@@ -525,11 +528,15 @@ impl GSearch {
                 cpu: sigma[ch.cpu as usize],
                 ..ch
             });
-            unpack(&self.states[self.parent[i] as usize], &mut m.st);
+            unpack(
+                &self.shape,
+                &self.states[self.parent[i] as usize],
+                &mut m.st,
+            );
             let (_, from) = successor(&mut m, Some(sym), ch);
             debug_assert!({
                 let mut y = Packed::new();
-                pack(&m.st, &mut y);
+                pack(&self.shape, &m.st, &mut y);
                 y == self.states[i]
             });
             let before = sigma;

@@ -1648,7 +1648,7 @@ fn a_walker_reading_other_cpus_state_breaks_the_arguments_c2() {
 /// stores them.
 #[test]
 fn a_packed_state_reads_back_as_itself_and_only_equal_states_share_a_string() {
-    use super::pack::{pack, unpack, Packed};
+    use super::pack::{pack, unpack, Packed, Shape};
     use std::collections::HashMap;
     let mut progs: Vec<Arc<GProgram>> =
         builtin_files().map(|(_, src)| load(src).unwrap()).collect();
@@ -1664,6 +1664,7 @@ fn a_packed_state_reads_back_as_itself_and_only_equal_states_share_a_string() {
     let (mut states, mut with) = (0, [0; 5]);
     for p in &progs {
         let mut seen: HashMap<Packed, GState> = HashMap::new();
+        let shape = Shape::of(p);
         let mut m = GMachine::new(p.clone(), true);
         let mut back = m.st.clone();
         let mut buf = Packed::new();
@@ -1671,8 +1672,8 @@ fn a_packed_state_reads_back_as_itself_and_only_equal_states_share_a_string() {
             m.reset();
             let mut x = run.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
             for _ in 0..400 {
-                pack(&m.st, &mut buf);
-                unpack(&buf, &mut back);
+                pack(&shape, &m.st, &mut buf);
+                unpack(&shape, &buf, &mut back);
                 assert_eq!(back, m.st, "{}", p.name);
                 match seen.get(&buf) {
                     Some(s) => assert_eq!(*s, m.st, "{}: two states, one string", p.name),
