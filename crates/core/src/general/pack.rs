@@ -3,7 +3,8 @@
 //! two states are equal exactly when their strings are. The program fixes how many
 //! CPUs, entries, tables, pages, locks, locals and words there are; only the write
 //! log, the store buffers and the held pins vary, and each is written with its length
-//! first, so the string of a state is the one string of it.
+//! first, so the string of a state is the one string of it. What the program can
+//! never change ([`Shape`]) is left out: it is the same in all its states.
 //!
 //! A mask of CPUs is written in two bytes (the machine has at most [`MAX_CPUS`], 16),
 //! and a CPU that assembles no read in one byte: most of a state's CPUs are not in a
