@@ -16,6 +16,76 @@ use hashbrown::HashTable;
 #[cfg(not(target_arch = "wasm32"))]
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
+/// A search's stored states, by position: a vector of states of one size (the classic
+/// checker's 128-bit words) or [`Strings`] (the general search's byte strings).
+pub(crate) trait Store: Sync {
+    type State: ?Sized + Eq + Sync + ToOwned;
+    fn count(&self) -> usize;
+    fn get(&self, i: usize) -> &Self::State;
+    fn put(&mut self, s: &Self::State);
+}
+
+/// What a worker keeps of a state it found: the state, owned.
+pub(crate) type Owned<T> = <<T as Store>::State as ToOwned>::Owned;
+
+impl<S: Eq + Clone + Sync> Store for Vec<S> {
+    type State = S;
+    fn count(&self) -> usize {
+        self.len()
+    }
+    #[inline(always)]
+    fn get(&self, i: usize) -> &S {
+        &self[i]
+    }
+    fn put(&mut self, s: &S) {
+        self.push(s.clone());
+    }
+}
+
+/// Byte strings kept end to end in buffers of [`Strings::CHUNK`] bytes: an allocation
+/// a chunk, where a vector of strings took one a state (a `malloc` and a `free` each,
+/// and three words and the allocator's header beside every string). A full chunk is
+/// never moved, so a growing search does not copy what it stored, nor hold two copies
+/// at once.
+#[derive(Debug, Default)]
+pub(crate) struct Strings {
+    chunks: Vec<Vec<u8>>,
+    /// Each string's chunk, start in it and length.
+    at: Vec<(u32, u32, u32)>,
+}
+
+impl Strings {
+    /// A chunk's size, unless one string is longer.
+    pub(crate) const CHUNK: usize = 1 << 20;
+}
+
+impl Store for Strings {
+    type State = [u8];
+    fn count(&self) -> usize {
+        self.at.len()
+    }
+    #[inline(always)]
+    fn get(&self, i: usize) -> &[u8] {
+        let (c, from, n) = self.at[i];
+        let from = from as usize;
+        &self.chunks[c as usize][from..from + n as usize]
+    }
+    fn put(&mut self, s: &[u8]) {
+        let fits = self
+            .chunks
+            .last()
+            .is_some_and(|c| c.capacity() - c.len() >= s.len());
+        if !fits {
+            self.chunks
+                .push(Vec::with_capacity(Self::CHUNK.max(s.len())));
+        }
+        let c = self.chunks.len() - 1;
+        let chunk = &mut self.chunks[c];
+        self.at.push((c as u32, chunk.len() as u32, s.len() as u32));
+        chunk.extend_from_slice(s);
+    }
+}
+
 /// Shards when a search runs on several threads: enough that workers owning
 /// contiguous groups of them get about the same share of states.
 #[cfg(not(target_arch = "wasm32"))]
@@ -117,36 +187,40 @@ pub(crate) struct Cand<S, V> {
 
 #[cfg(not(target_arch = "wasm32"))]
 /// Where a worker puts the successors it finds while it expands a run of a layer.
-pub(crate) struct Emitter<'a, S, V, H> {
-    states: &'a [S],
+pub(crate) struct Emitter<'a, T: Store, V, H> {
+    states: &'a T,
     index: &'a Index,
     hash: &'a H,
     /// This worker's candidates so far, by hash: most successors a layer repeats are
     /// siblings' (the diamonds of independent steps), which the same worker finds.
     local: HashTable<u32>,
-    cands: Vec<Cand<S, V>>,
+    cands: Vec<Cand<Owned<T>, V>>,
     /// The state being expanded.
     pub(crate) from: u32,
     pub(crate) transitions: u64,
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-impl<S: Eq + Clone, V, H: Fn(&S) -> u64> Emitter<'_, S, V, H> {
+impl<T: Store, V, H: Fn(&T::State) -> u64> Emitter<'_, T, V, H> {
     /// Keeps `y`, reached from the state being expanded by `via`, unless this worker
     /// has it already or the index holds it.
     #[inline(always)]
-    pub(crate) fn emit(&mut self, via: V, y: &S) {
+    pub(crate) fn emit(&mut self, via: V, y: &T::State) {
+        use std::borrow::Borrow;
         let h = (self.hash)(y);
         let (cands, states) = (&self.cands, self.states);
-        if self.local.find(h, |&k| cands[k as usize].y == *y).is_some()
-            || self.index.contains(h, |&i| states[i as usize] == *y)
+        if self
+            .local
+            .find(h, |&k| cands[k as usize].y.borrow() == y)
+            .is_some()
+            || self.index.contains(h, |&i| states.get(i as usize) == y)
         {
             return;
         }
         self.local
             .insert_unique(h, cands.len() as u32, |&k| cands[k as usize].h);
         self.cands.push(Cand {
-            y: y.clone(),
+            y: y.to_owned(),
             h,
             from: self.from,
             via,
@@ -170,43 +244,44 @@ pub(crate) struct Round<S, V, X> {
 /// there; as one thread would, the round stops at the first such state in order and
 /// keeps nothing found after it.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn expand_round<S, V, X, W, H>(
+pub(crate) fn expand_round<T, V, X, W, H>(
     pool: &rayon::ThreadPool,
-    states: &[S],
+    states: &T,
     index: &Index,
     hash: &H,
     (lo, n): (usize, usize),
     chunk_min: usize,
     worker: impl Fn() -> W + Sync + Send,
-    expand: impl Fn(&mut W, &S, &mut Emitter<'_, S, V, H>) -> Option<X> + Sync + Send,
-) -> Round<S, V, X>
+    expand: impl Fn(&mut W, &T::State, &mut Emitter<'_, T, V, H>) -> Option<X> + Sync + Send,
+) -> Round<Owned<T>, V, X>
 where
-    S: Eq + Clone + Send + Sync,
+    T: Store,
+    Owned<T>: Send,
     V: Copy + Send + Sync,
     X: Send,
-    H: Fn(&S) -> u64 + Sync,
+    H: Fn(&T::State) -> u64 + Sync,
 {
     use rayon::prelude::*;
     // Eight runs a worker: enough to even out runs of unequal cost.
     let chunk = n.div_ceil(pool.current_num_threads() * 8).max(chunk_min);
-    let parts: Vec<Round<S, V, X>> = pool.install(|| {
-        states[lo..lo + n]
-            .par_chunks(chunk)
-            .enumerate()
-            .map_init(&worker, |w, (k, xs)| {
+    let parts: Vec<Round<Owned<T>, V, X>> = pool.install(|| {
+        (0..n.div_ceil(chunk))
+            .into_par_iter()
+            .map_init(&worker, |w, k| {
+                let run = lo + k * chunk..(lo + (k + 1) * chunk).min(lo + n);
                 let mut e = Emitter {
                     states,
                     index,
                     hash,
                     local: HashTable::new(),
-                    cands: Vec::with_capacity(xs.len() * 2),
+                    cands: Vec::with_capacity(run.len() * 2),
                     from: 0,
                     transitions: 0,
                 };
                 let mut stop = None;
-                for (j, x) in xs.iter().enumerate() {
-                    e.from = (lo + k * chunk + j) as u32;
-                    stop = expand(w, x, &mut e);
+                for i in run {
+                    e.from = i as u32;
+                    stop = expand(w, states.get(i), &mut e);
                     if stop.is_some() {
                         break;
                     }
@@ -243,8 +318,8 @@ where
 #[cfg(not(target_arch = "wasm32"))]
 /// The arena of a search: states, and for each the state it was first reached from and
 /// the choice that reached it.
-pub(crate) struct Arena<'a, S, V> {
-    pub(crate) states: &'a mut Vec<S>,
+pub(crate) struct Arena<'a, T, V> {
+    pub(crate) states: &'a mut T,
     pub(crate) parent: &'a mut Vec<u32>,
     pub(crate) via: &'a mut Vec<V>,
     pub(crate) index: &'a mut Index,
@@ -256,18 +331,20 @@ pub(crate) struct Arena<'a, S, V> {
 /// one thread asks its budgets; its error ends the merge, and the search with it (the
 /// index then holds candidates past that point under provisional ids), with the
 /// position of the candidate it refused.
-pub(crate) fn merge<S, V, E>(
+pub(crate) fn merge<T, V, E>(
     pool: &rayon::ThreadPool,
-    a: Arena<'_, S, V>,
-    cands: &[Cand<S, V>],
-    hash: impl Fn(&S) -> u64 + Sync,
-    mut admit: impl FnMut(&Arena<'_, S, V>) -> Result<(), E>,
+    a: Arena<'_, T, V>,
+    cands: &[Cand<Owned<T>, V>],
+    hash: impl Fn(&T::State) -> u64 + Sync,
+    mut admit: impl FnMut(&Arena<'_, T, V>) -> Result<(), E>,
 ) -> Result<(), (E, usize)>
 where
-    S: Eq + Clone + Sync + Send,
+    T: Store,
+    Owned<T>: Sync,
     V: Copy + Sync + Send,
 {
-    let base = a.states.len();
+    use std::borrow::Borrow;
+    let base = a.states.count();
     assert!(
         base + cands.len() < u32::MAX as usize,
         "positions fit in 32 bits"
@@ -276,7 +353,7 @@ where
     let groups = pool.current_num_threads().clamp(1, a.index.shards.len());
     let per = a.index.shards.len().div_ceil(groups);
     let mask = a.index.mask;
-    let states: &Vec<S> = &*a.states;
+    let states: &T = &*a.states;
     // Each group of shards scans every candidate and takes those that hash into it: a
     // provisional id (base + the candidate's position) stands for a new state until the
     // numbering below.
@@ -290,9 +367,9 @@ where
             let eq = |&i: &u32| {
                 let i = i as usize;
                 if i < base {
-                    states[i] == c.y
+                    states.get(i) == c.y.borrow()
                 } else {
-                    cands[i - base].y == c.y
+                    cands[i - base].y.borrow() == c.y.borrow()
                 }
             };
             let t = &mut shards[s - first];
@@ -300,7 +377,7 @@ where
                 t.insert_unique(c.h, (base + p) as u32, |&i| {
                     let i = i as usize;
                     if i < base {
-                        hash(&states[i])
+                        hash(states.get(i))
                     } else {
                         cands[i - base].h
                     }
@@ -327,8 +404,8 @@ where
             stopped = Err((e, p));
             break;
         }
-        number[p] = a.states.len() as u32;
-        a.states.push(c.y.clone());
+        number[p] = a.states.count() as u32;
+        a.states.put(c.y.borrow());
         a.parent.push(c.from);
         a.via.push(c.via);
     }
@@ -416,6 +493,41 @@ mod tests {
             );
             assert_eq!(ix.shards.len(), PAR_SHARDS);
         }
+    }
+
+    /// Strings read back as they were put, in order, across chunks: one that does not
+    /// fit in what is left of a chunk starts the next, one longer than a chunk gets one
+    /// of its own, and a full chunk keeps its place (the strings in it do not move).
+    #[test]
+    fn strings_read_back_as_put_across_chunks() {
+        let mut st = Strings::default();
+        let big = Strings::CHUNK + 3;
+        let lens = [5, Strings::CHUNK - 7, 2, 6, big, 0, 1];
+        let put: Vec<Vec<u8>> = lens
+            .iter()
+            .enumerate()
+            .map(|(k, &n)| (0..n).map(|i| (i * 7 + k) as u8).collect())
+            .collect();
+        let mut first = None;
+        for (k, x) in put.iter().enumerate() {
+            st.put(x);
+            if k == 0 {
+                first = Some(st.chunks[0].as_ptr());
+            }
+        }
+        assert_eq!(st.count(), put.len());
+        for (k, x) in put.iter().enumerate() {
+            assert_eq!(st.get(k), &x[..], "string {k}");
+        }
+        // 5 + (CHUNK - 7) + 2 fill the first; 6 does not fit in it.
+        let chunk = |k: usize| st.at[k].0;
+        assert_eq!([chunk(0), chunk(1), chunk(2), chunk(3)], [0, 0, 0, 1]);
+        assert_eq!((chunk(4), st.chunks[2].len()), (2, big), "its own chunk");
+        assert_eq!(chunk(6), 3, "after the long one, a new chunk");
+        assert_eq!(Some(st.chunks[0].as_ptr()), first, "a chunk never moves");
+        let mut v = vec![1u128];
+        v.put(&9);
+        assert_eq!((v.count(), *Store::get(&v, 1)), (2, 9));
     }
 
     /// A worker keeps a successor once, and not at all if the index already holds it.

@@ -16,7 +16,7 @@ use super::machine::{GChoice, GMachine, GState};
 use super::pack::{pack, unpack, Packed, Shape};
 use super::reduce::Reduction;
 use super::symmetry::{Perm, Symmetry, IDENTITY};
-use crate::bfs::{Index, Workers};
+use crate::bfs::{Index, Store, Strings, Workers};
 use crate::hazard::{Hazard, Verdict};
 use std::hash::Hasher;
 use std::sync::Arc;
@@ -152,7 +152,7 @@ impl Hasher for FxHasher {
     }
 }
 
-fn hash_state(s: &Packed) -> u64 {
+fn hash_state(s: &[u8]) -> u64 {
     let mut h = FxHasher(0);
     h.write(s);
     h.finish()
@@ -317,7 +317,7 @@ struct GSearch {
     /// symmetry, and there too while the walkers start alike).
     root_from: Perm,
     scratch: Scratch,
-    states: Vec<Packed>,
+    states: Strings,
     parent: Vec<u32>,
     via: Vec<GChoice>,
     index: Index,
@@ -340,13 +340,14 @@ impl GSearch {
             Some(s) => s.canon(&mut root),
             None => IDENTITY,
         };
-        let mut start = Packed::new();
+        let (mut start, mut states) = (Packed::new(), Strings::default());
         let shape = Shape::of(p);
         pack(&shape, &root, &mut start);
         index.insert(hash_state(&start), 0, |_| unreachable!("one state"));
+        states.put(&start);
         GSearch {
             opts,
-            states: vec![start],
+            states,
             scratch: (Vec::new(), m.st.clone(), Packed::new()),
             m,
             shape,
@@ -365,9 +366,9 @@ impl GSearch {
     }
 
     fn run(mut self) -> GCheckResult {
-        while self.cursor < self.states.len() {
+        while self.cursor < self.states.count() {
             if self.cursor == self.layer_end {
-                self.layer_end = self.states.len();
+                self.layer_end = self.states.count();
                 self.depth += 1;
             }
             #[cfg(not(target_arch = "wasm32"))]
@@ -397,7 +398,7 @@ impl GSearch {
             &mut self.via,
             &mut self.index,
         );
-        unpack(&self.shape, &states[from as usize], &mut self.scratch.1);
+        unpack(&self.shape, states.get(from as usize), &mut self.scratch.1);
         let max_states = self.opts.max_states;
         let mut full = false;
         let stop = expand(
@@ -409,18 +410,18 @@ impl GSearch {
             &mut self.transitions,
             |ch, y| {
                 let h = hash_state(y);
-                if index.contains(h, |&i| states[i as usize] == *y) {
+                if index.contains(h, |&i| states.get(i as usize) == &y[..]) {
                     return true;
                 }
-                if states.len() as u64 >= max_states {
+                if states.count() as u64 >= max_states {
                     full = true;
                     return false;
                 }
-                let i = states.len() as u32;
-                states.push(y.clone());
+                let i = states.count() as u32;
+                states.put(y);
                 parent.push(from);
                 via.push(ch);
-                index.insert(h, i, |&j| hash_state(&states[j as usize]));
+                index.insert(h, i, |&j| hash_state(states.get(j as usize)));
                 true
             },
         );
@@ -470,7 +471,7 @@ impl GSearch {
             index: &mut self.index,
         };
         let stored = merge(&pool, arena, &cands, hash_state, |a| {
-            if a.states.len() as u64 >= max_states {
+            if a.states.count() as u64 >= max_states {
                 Err(())
             } else {
                 Ok(())
@@ -489,7 +490,7 @@ impl GSearch {
     fn recount(&mut self, lo: usize, c: &crate::bfs::Cand<Packed, GChoice>) -> u64 {
         let mut n = 0;
         for i in lo..=c.from as usize {
-            unpack(&self.shape, &self.states[i], &mut self.scratch.1);
+            unpack(&self.shape, self.states.get(i), &mut self.scratch.1);
             let last = i == c.from as usize;
             expand(
                 &mut self.m,
@@ -530,14 +531,14 @@ impl GSearch {
             });
             unpack(
                 &self.shape,
-                &self.states[self.parent[i] as usize],
+                self.states.get(self.parent[i] as usize),
                 &mut m.st,
             );
             let (_, from) = successor(&mut m, Some(sym), ch);
             debug_assert!({
                 let mut y = Packed::new();
                 pack(&self.shape, &m.st, &mut y);
-                y == self.states[i]
+                y[..] == *self.states.get(i)
             });
             let before = sigma;
             for (s, &f) in sigma.iter_mut().zip(&from) {
@@ -587,7 +588,7 @@ impl GSearch {
     ) -> GCheckResult {
         GCheckResult {
             verdict,
-            states: self.states.len() as u64,
+            states: self.states.count() as u64,
             transitions: self.transitions,
             depth,
             witness,
