@@ -55,9 +55,7 @@ pub fn pack(k: &Shape, s: &GState, out: &mut Packed) {
     // push checked the capacity and moved the length. Only what the last string did
     // not reach is cleared: the cursor writes over the rest.
     let need = longest(k, s);
-    if out.len() < need {
-        out.resize(need, 0);
-    }
+    out.resize(out.len().max(need), 0);
     let mut w = Writer { buf: out, at: 0 };
     w.u16s(&s.pc);
     w.mask(s.irq_off);
@@ -357,22 +355,32 @@ mod tests {
 
     /// `longest` is what a state at its longest packs to, byte for byte: every CPU in
     /// a read, every table's free queued, a store buffered in every slot it can hold,
-    /// a logged write and a held pin. Shorter, `pack` would run off the string; longer,
-    /// each state would clear bytes it never writes. On every built-in general file and
-    /// every classic built-in scenario as a general program (shared words and
-    /// registers among them).
+    /// a logged write, a held pin and preempted vCPUs, each where the program's shape
+    /// has it. Shorter, `pack` would run off the string; longer, each state would clear
+    /// bytes it never writes. On every built-in general file and every classic
+    /// built-in scenario as a general program (shared words and registers among them),
+    /// and under `kvm-pv-flush` where it has SC.
     #[test]
     fn the_longest_state_fills_the_string_exactly() {
         let mut progs: Vec<_> = builtin_files()
             .map(|(name, src)| (name.to_string(), load(src).unwrap()))
             .collect();
         for (name, src) in crate::program::BUILTIN {
-            let (_, cfg) = crate::program::load(src).unwrap();
+            let (_, mut cfg) = crate::program::load(src).unwrap();
             progs.push((
                 name.to_string(),
                 crate::general::from_classic(&cfg).unwrap(),
             ));
+            // With the host's preemptions, where the mode has them.
+            if cfg.memory == crate::knob::Memory::Sc {
+                cfg.mode = crate::knob::Mode::KvmPvFlush;
+                progs.push((
+                    format!("{name} under kvm-pv-flush"),
+                    crate::general::from_classic(&cfg).unwrap(),
+                ));
+            }
         }
+        assert!(progs.iter().any(|(_, p)| Shape::of(p).kvm));
         assert!(progs.iter().any(|(_, p)| p.words.is_some()));
         for (name, p) in progs {
             let k = Shape::of(&p);
@@ -387,6 +395,9 @@ mod tests {
             }
             for t in &mut s.tables {
                 *t = Life::Queued(0b101);
+            }
+            if k.kvm {
+                s.preempted = 0b110;
             }
             for (c, b) in s.sb.iter_mut().enumerate().filter(|_| k.tso) {
                 b.clear();
