@@ -26,6 +26,7 @@ pub(crate) trait Store: Sync {
 }
 
 /// What a worker keeps of a state it found: the state, owned.
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) type Owned<T> = <<T as Store>::State as ToOwned>::Owned;
 
 impl<S: Eq + Clone + Sync> Store for Vec<S> {
