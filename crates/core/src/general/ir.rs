@@ -723,6 +723,16 @@ impl GProgram {
         }
         v
     }
+    /// Whether some step takes or releases a reader-writer lock or the VMA lock:
+    /// where none does, they stay free in every state.
+    pub fn takes_rw(&self) -> bool {
+        self.code.iter().any(|i| {
+            matches!(
+                i.op,
+                GOp::Rw { .. } | GOp::VmaStartWrite | GOp::VmaStartRead | GOp::VmaEndRead
+            )
+        })
+    }
 
     /// A CPU's name in traces: `P2(gup_fast)`.
     pub fn cpu_name(&self, cpu: u8) -> String {

@@ -33,17 +33,11 @@ pub struct Shape {
 
 impl Shape {
     pub fn of(p: &GProgram) -> Shape {
-        let any = |f: fn(&GOp) -> bool| p.code.iter().any(|i| f(&i.op));
         Shape {
             tso: p.cfg.memory == crate::knob::Memory::Tso,
             kvm: p.cfg.platform.kvm(),
-            rw: any(|op| {
-                matches!(
-                    op,
-                    GOp::Rw { .. } | GOp::VmaStartWrite | GOp::VmaStartRead | GOp::VmaEndRead
-                )
-            }),
-            pins: any(|op| matches!(op, GOp::GupReturn { .. })),
+            rw: p.takes_rw(),
+            pins: p.code.iter().any(|i| matches!(i.op, GOp::GupReturn { .. })),
         }
     }
 }

@@ -119,22 +119,16 @@ impl Symmetry {
         let senders = (0..p.cpus)
             .filter(|&c| p.block_of[c as usize].is_some_and(|b| sends(b as usize)))
             .collect();
-        let any = |f: fn(&GOp) -> bool| p.code.iter().any(|i| f(&i.op));
-        let queues = any(|op| {
+        let queues = p.code.iter().any(|i| {
             matches!(
-                op,
+                i.op,
                 GOp::Free {
                     how: FreeHow::Rcu,
                     ..
                 }
             )
         });
-        let rw = any(|op| {
-            matches!(
-                op,
-                GOp::Rw { .. } | GOp::VmaStartWrite | GOp::VmaStartRead | GOp::VmaEndRead
-            )
-        });
+        let rw = p.takes_rw();
         let mut place = vec![None; p.cpus as usize];
         for (k, g) in groups.iter().enumerate() {
             for (i, &c) in g.iter().enumerate() {
