@@ -723,6 +723,13 @@ impl GProgram {
         }
         v
     }
+
+    /// Where CPU `cpu`'s locals lie in the state's locals.
+    pub fn locals_of(&self, cpu: u8) -> std::ops::Range<usize> {
+        let at = self.local_base[cpu as usize] as usize;
+        at..at + self.local_names(cpu).len()
+    }
+
     /// Whether some step takes or releases a reader-writer lock or the VMA lock:
     /// where none does, they stay free in every state.
     pub fn takes_rw(&self) -> bool {

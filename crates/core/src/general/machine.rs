@@ -25,7 +25,7 @@ pub struct GMachine {
     /// not behind the program's `Arc`.
     pub(super) walkers: u64,
     pub(super) entry: PerCpu<u16>,
-    /// Each CPU's locals in the state's: where they start, and how many.
+    /// Each CPU's locals in the state's ([`GProgram::locals_of`]), as (start, end).
     locals: PerCpu<(u16, u16)>,
     /// Each CPU's store-buffer capacity under TSO: its block's store instructions.
     pub(super) sb_cap: Vec<u8>,
@@ -109,8 +109,8 @@ impl GMachine {
             locals: PerCpu::from_slice(
                 &(0..prog.cpus)
                     .map(|c| {
-                        let n = prog.local_names(c).len() as u16;
-                        (prog.local_base[c as usize], n)
+                        let at = prog.locals_of(c);
+                        (at.start as u16, at.end as u16)
                     })
                     .collect::<Vec<_>>(),
             ),
@@ -187,6 +187,14 @@ impl GMachine {
 
     pub(super) fn local(&self, cpu: u8, slot: u8) -> u64 {
         self.st.locals[(self.prog.local_base[cpu as usize] + slot as u16) as usize]
+    }
+
+    /// [`GProgram::locals_of`], kept in the machine: a step's end and the search's
+    /// every successor read it.
+    #[inline(always)]
+    fn locals_at(&self, cpu: u8) -> std::ops::Range<usize> {
+        let (from, to) = self.locals[cpu as usize];
+        from as usize..to as usize
     }
 
     pub(super) fn set_local(&mut self, cpu: u8, slot: u8, v: u64) {
@@ -546,9 +554,8 @@ impl GMachine {
         // last iteration's value. A finished block's are dead: zeroed, equal states
         // compare equal.
         if next == DONE || (self.is_walker(cpu) && next == self.entry[c]) {
-            let base = self.prog.local_base[c] as usize;
-            let n = self.prog.local_names(cpu).len();
-            self.st.locals[base..base + n].fill(0);
+            let at = self.locals_at(cpu);
+            self.st.locals[at].fill(0);
         }
         hazard
     }
@@ -564,10 +571,9 @@ impl GMachine {
             DONE => 0,
             pc => self.prog.code[pc as usize].live,
         };
-        let (base, n) = self.locals[cpu as usize];
-        let (base, n) = (base as usize, n as usize);
+        let at = self.locals_at(cpu);
         // Each local kept or zeroed by a mask of its live bit: no branch on the bits.
-        for (k, v) in self.st.locals[base..base + n].iter_mut().enumerate() {
+        for (k, v) in self.st.locals[at].iter_mut().enumerate() {
             *v &= (((live >> k) & 1) as u64).wrapping_neg();
         }
     }

@@ -102,8 +102,8 @@ impl Symmetry {
         }
         let locals = (0..p.cpus as usize)
             .map(|c| {
-                let at = p.local_base[c] as usize;
-                (at, at + p.local_names(c as u8).len())
+                let at = p.locals_of(c as u8);
+                (at.start, at.end)
             })
             .collect();
         let regs = (0..p.cpus as usize)

@@ -86,16 +86,15 @@ pub fn timeline(p: &Arc<GProgram>, schedule: &str) -> Result<GTimeline, String> 
     let mut afters = Vec::with_capacity(choices.len());
     let deadlock = replay_each(p, &choices, |m, before, s| {
         let c = s.choice.cpu as usize;
-        let base = p.local_base[c] as usize;
+        let at = p.locals_of(s.choice.cpu);
         if !s.choice.ack && !s.choice.drain {
             if let Some(d) = p.code[before.pc[c] as usize].op.dest() {
-                written[base + d as usize] = true;
+                written[at.start + d as usize] = true;
             }
         }
         let pc = m.st.pc[c];
         if pc == DONE || pc == p.entry[c] {
-            let n = p.local_names(s.choice.cpu).len();
-            written[base..base + n].fill(false);
+            written[at].fill(false);
         }
         afters.push(m.state_rows(&written));
         steps.push(s);
