@@ -42,21 +42,23 @@
 //! 8. `config`: a configuration, which may hold a parsed scenario.
 //! 9. `program`: a file made a configuration, the built-in files, the compiler.
 //! 10. `presets`: the named configurations, loaded from the built-in files.
-//! 11. `machine`: the state, and the step semantics over a compiled program.
-//! 12. `sched`: the random and PCT schedulers.
-//! 13. `schedule`: schedule strings.
-//! 14. `run`: batches and their statistics.
-//! 15. `general`: the general machine, for the family of walker races beyond one PMD:
+//! 11. `rules`: the model's rules that both machines share, over any layout of a
+//!     state.
+//! 12. `machine`: the state, and the step semantics over a compiled program.
+//! 13. `sched`: the random and PCT schedulers.
+//! 14. `schedule`: schedule strings.
+//! 15. `run`: batches and their statistics.
+//! 16. `general`: the general machine, for the family of walker races beyond one PMD:
 //!     its language, primitives, compiler, machine, exploration and reports.
-//! 16. `trace`: replays, step by step.
-//! 17. `diagram`: a trace drawn as CPU columns.
-//! 18. `check`: the exhaustive checker.
-//! 19. `cutoff`: verdicts for every reader count, by a cutoff argument.
-//! 20. `timed`: the timed cost model.
-//! 21. `rare`: rare-event rates.
-//! 22. `sweep`: grids of timed batches.
-//! 23. `campaign`: a batch cut into chunks, and share links.
-//! 24. `settings_file`: settings from TOML or JSON files.
+//! 17. `trace`: replays, step by step.
+//! 18. `diagram`: a trace drawn as CPU columns.
+//! 19. `check`: the exhaustive checker.
+//! 20. `cutoff`: verdicts for every reader count, by a cutoff argument.
+//! 21. `timed`: the timed cost model.
+//! 22. `rare`: rare-event rates.
+//! 23. `sweep`: grids of timed batches.
+//! 24. `campaign`: a batch cut into chunks, and share links.
+//! 25. `settings_file`: settings from TOML or JSON files.
 mod bfs;
 pub mod campaign;
 pub mod check;
@@ -72,6 +74,7 @@ pub mod presets;
 pub mod prim;
 pub mod program;
 pub mod rare;
+mod rules;
 pub mod run;
 pub mod scenario;
 pub mod sched;

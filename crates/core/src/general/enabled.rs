@@ -178,10 +178,7 @@ impl GMachine {
     /// Whether `cpu` can take an IPI now: one is pending for it, its interrupts are on,
     /// and (taking an interrupt is serializing) its store buffer is empty.
     pub(super) fn deliverable(&self, cpu: u8) -> bool {
-        let pending = self.st.pending.iter().fold(0, |m, &p| m | p);
-        self.st.irq_off >> cpu & 1 == 0
-            && pending >> cpu & 1 == 1
-            && self.st.sb[cpu as usize].is_empty()
+        crate::rules::deliverable(self, cpu)
     }
 
     /// Whether the host preempts and resumes `cpu` (a walker under `kvm-pv-flush`).

@@ -1,6 +1,7 @@
 //! The general machine: a compiled program with its state (`state.rs`) and
-//! [`GMachine::step`], the one place its rules live. Runs, the exhaustive search and
-//! traces all step through it; which steps are open is `enabled.rs`'s.
+//! [`GMachine::step`], the one place its rules live (those it shares with the classic
+//! machine through `crate::rules`). Runs, the exhaustive search and traces all step
+//! through it; which steps are open is `enabled.rs`'s.
 
 use super::ir::{
     Buffered, EntryRef, FreeHow, GOp, GProgram, LockSrc, PageSrc, TableSrc, DONE, NO_TABLE, PTES,
@@ -8,6 +9,7 @@ use super::ir::{
 use super::reach::Wait;
 use crate::hazard::Hazard;
 use crate::prim::general::Test;
+use crate::rules::{self, Sys};
 use std::sync::Arc;
 
 pub(super) use super::state::NO_READ;
@@ -297,19 +299,7 @@ impl GMachine {
         let cpu = ch.cpu;
         let bit = 1u64 << cpu;
         if ch.ack {
-            if self.host_schedules(cpu) {
-                if self.st.preempted & bit != 0 {
-                    self.st.preempted &= !bit;
-                    return None;
-                }
-                if !self.deliverable(cpu) {
-                    self.st.preempted |= bit;
-                    return None;
-                }
-            }
-            for p in &mut self.st.pending {
-                *p &= !bit;
-            }
+            rules::answer(self, cpu, self.host_schedules(cpu));
             return None;
         }
         if ch.drain {
@@ -368,30 +358,23 @@ impl GMachine {
                 }
             }
             GOp::VmaEndRead => self.st.vma.1 &= !bit,
-            GOp::IrqOff => self.st.irq_off |= bit,
+            GOp::IrqOff => rules::irq_off(self, cpu),
             GOp::IrqOn => {
-                self.st.irq_off &= !bit;
-                // A quiescent state: the last one a queued free waits for frees it.
-                for life in &mut self.st.tables {
-                    if let Life::Queued(m) = *life {
-                        let m = m & !bit;
-                        *life = if m == 0 { Life::Freed } else { Life::Queued(m) };
-                    }
-                }
+                rules::irq_on(self, cpu);
             }
             GOp::Flush { skip_sync, .. } => {
-                // kvm_flush_tlb_multi() skips preempted vCPUs instead of waiting.
-                let targets = if self.prog.cfg.flush.waits() {
-                    self.prog.in_mm & self.all & !bit & !self.st.preempted
+                let in_mm = if self.prog.cfg.flush.waits() {
+                    self.prog.in_mm & self.all
                 } else {
                     0
                 };
-                self.st.pending[c] |= targets;
-                if targets == 0 && skip_sync {
+                if rules::flush(self, cpu, in_mm) == 0 && skip_sync {
                     next = ins.alt;
                 }
             }
-            GOp::Sync => self.st.pending[c] |= self.all & !bit,
+            GOp::Sync => {
+                rules::sync(self, cpu, self.all);
+            }
             GOp::Store {
                 entry,
                 how,
@@ -478,17 +461,7 @@ impl GMachine {
                     {
                         hazard = Some(Hazard::NonemptyFree);
                     }
-                    if matches!(self.st.tables[t as usize], Life::Live) {
-                        let waiting = match how {
-                            FreeHow::Now => 0,
-                            FreeHow::Rcu => self.st.irq_off & !bit,
-                        };
-                        self.st.tables[t as usize] = if waiting == 0 {
-                            Life::Freed
-                        } else {
-                            Life::Queued(waiting)
-                        };
-                    }
+                    rules::free(self, cpu, t as usize, how == FreeHow::Rcu);
                 }
             }
             GOp::GetPage(p) => {
@@ -625,5 +598,56 @@ pub fn initial(p: &GProgram) -> GState {
         preempted: 0,
         held: Vec::new(),
         words: p.words.as_ref().map(|w| w.initial()).unwrap_or_default(),
+    }
+}
+
+/// The general layout, as the shared rules read it: a pending mask per sender, and a
+/// life per table.
+impl Sys for GMachine {
+    #[inline(always)]
+    fn irq_off(&self) -> u64 {
+        self.st.irq_off
+    }
+    #[inline(always)]
+    fn set_irq_off(&mut self, m: u64) {
+        self.st.irq_off = m;
+    }
+    #[inline(always)]
+    fn preempted(&self) -> u64 {
+        self.st.preempted
+    }
+    #[inline(always)]
+    fn set_preempted(&mut self, m: u64) {
+        self.st.preempted = m;
+    }
+    #[inline(always)]
+    fn pending_for(&self, cpu: u8) -> bool {
+        self.st.pending.iter().fold(0, |m, &p| m | p) >> cpu & 1 == 1
+    }
+    #[inline(always)]
+    fn buffer_empty(&self, cpu: u8) -> bool {
+        self.st.sb[cpu as usize].is_empty()
+    }
+    #[inline(always)]
+    fn answer_all(&mut self, cpu: u8) {
+        for p in &mut self.st.pending {
+            *p &= !(1u64 << cpu);
+        }
+    }
+    #[inline(always)]
+    fn send(&mut self, from: u8, targets: u64) {
+        self.st.pending[from as usize] |= targets;
+    }
+    #[inline(always)]
+    fn tables(&self) -> usize {
+        self.st.tables.len()
+    }
+    #[inline(always)]
+    fn life(&self, t: usize) -> Life {
+        self.st.tables[t]
+    }
+    #[inline(always)]
+    fn set_life(&mut self, t: usize, l: Life) {
+        self.st.tables[t] = l;
     }
 }

@@ -11,17 +11,7 @@ pub const NO_CPU: u8 = u8::MAX;
 /// "No read in progress" in [`ReadReg::first_log`].
 pub(super) const NO_READ: u16 = u16::MAX;
 
-/// A table's life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Life {
-    /// Not allocated yet (an allocation site's table before `pte_alloc_one()`).
-    Unallocated,
-    Live,
-    /// Freed once the CPUs in the mask (interrupts off when the free was queued) have
-    /// enabled interrupts: an RCU grace period.
-    Queued(u64),
-    Freed,
-}
+pub use crate::rules::Life;
 
 /// The read a CPU is assembling from 32-bit loads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

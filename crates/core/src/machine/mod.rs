@@ -3,6 +3,8 @@
 //!
 //! [`Machine::step`] is the only place the semantics live: the random runner, replay,
 //! the interactive stepper, the timed scheduler and the exhaustive checker all call it.
+//! The rules it shares with the general machine (interrupts, IPIs and their answers,
+//! a table's free) are `crate::rules`', written once over either machine's layout.
 //! Every call is one atomic step of MODEL.md: a 32-bit load or store, a 64-bit exchange,
 //! a lock or unlock, an IPI send, an IPI acknowledgement, a hypercall.
 //!

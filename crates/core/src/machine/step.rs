@@ -7,6 +7,7 @@ use super::state::*;
 use super::Machine;
 use crate::prim::Op;
 use crate::program::Instr;
+use crate::rules::{self, Answer, Life, Sys};
 
 impl Machine {
     /// Takes one step. `ch` must be enabled; the caller checks (see [`Machine::try_step`]).
@@ -45,25 +46,23 @@ impl Machine {
         if T && ch.drain {
             return self.drain_one(cpu);
         }
-        if ch.ack && self.kvm && self.reader_mask & bit != 0 {
-            if self.st.preempted & bit != 0 {
-                self.st.preempted &= !bit;
-                e.kind = ActionKind::Resume;
-                // A yield, so PCT does not toggle one vCPU forever.
-                e.flags = flag::YIELD;
-                return e;
-            }
-            if self.st.pending & !self.st.irq_off & bit == 0 {
-                self.st.preempted |= bit;
-                e.kind = ActionKind::Preempt;
-                e.flags = flag::YIELD;
-                return e;
-            }
-        }
         if ch.ack {
-            self.st.pending &= !bit;
-            e.flags = (self.st.ipi == IpiKind::Sync) as u8 * flag::SYNC;
-            self.refresh();
+            let host = self.kvm && self.reader_mask & bit != 0;
+            match rules::answer(self, cpu, host) {
+                Answer::Resumed => {
+                    e.kind = ActionKind::Resume;
+                    // A yield, so PCT does not toggle one vCPU forever.
+                    e.flags = flag::YIELD;
+                }
+                Answer::Preempted => {
+                    e.kind = ActionKind::Preempt;
+                    e.flags = flag::YIELD;
+                }
+                Answer::Answered => {
+                    e.flags = (self.st.ipi == IpiKind::Sync) as u8 * flag::SYNC;
+                    self.refresh();
+                }
+            }
             return e;
         }
         let pmd = self.st.pmd;
@@ -128,59 +127,10 @@ impl Machine {
             }
             // The buffer is empty: `enabled` held the fence until it was.
             Op::Fence => e.kind = ActionKind::Fence,
-            Op::Flush => {
-                // kvm_flush_tlb_multi() skips preempted vCPUs, marking them to flush
-                // on resume, instead of waiting for them.
-                let targets = self.flush_targets & !self.st.preempted;
-                let sent = targets != 0;
-                // pmdp_collapse_flush_sync() skips the sync when the flush sent IPIs.
-                next = if sent { ins.next } else { ins.alt };
-                if sent {
-                    // Native: IPI the CPUs in mm_cpumask and wait for them.
-                    self.send_ipi(targets, IpiKind::Flush, &mut e);
-                    self.st.flush_sent_ipi = true;
-                    e.kind = ActionKind::FlushIpi;
-                } else {
-                    // Xen PV: a hypercall that no guest IRQ handler sees.
-                    e.kind = ActionKind::FlushHypercall;
-                }
-                self.goto(cpu, next);
-                self.refresh();
-                self.reader_tail::<G>(cpu, next, bit);
-                return e;
-            }
-            Op::Sync => {
-                self.send_ipi(self.sync_targets, IpiKind::Sync, &mut e);
-                e.kind = ActionKind::SyncIpi;
-                self.goto(cpu, next);
-                self.refresh();
-                self.reader_tail::<G>(cpu, next, bit);
-                return e;
-            }
-            op @ (Op::FreeDefer | Op::FreeNow) => {
-                // pte_free_defer() waits for every CPU inside an IRQ-off read to leave it.
-                let waiting = if op == Op::FreeDefer {
-                    self.st.irq_off & self.reader_mask
-                } else {
-                    0
-                };
-                self.st.qs = waiting;
-                self.st.old_table = if waiting == 0 {
-                    TableState::Freed
-                } else {
-                    TableState::FreeQueued
-                };
-                e.kind = ActionKind::Free;
-                e.wide = waiting;
-                self.goto(cpu, next);
-                self.refresh();
-                self.reader_tail::<G>(cpu, next, bit);
-                return e;
-            }
-            Op::Alloc => {
-                self.st.allocated = true;
-                e.kind = ActionKind::Alloc;
-                e.wide = self.new_addr;
+            // A writer's steps that come once a run: out of the step's line, whose
+            // every instruction and register the reads' steps share.
+            Op::Flush | Op::Sync | Op::FreeDefer | Op::FreeNow | Op::Alloc => {
+                let (e, next) = self.once_step(cpu, ins);
                 self.goto(cpu, next);
                 self.refresh();
                 self.reader_tail::<G>(cpu, next, bit);
@@ -223,7 +173,7 @@ impl Machine {
             // Readers. Registers dead at the next pc are zeroed, so equal states compare
             // equal.
             Op::IrqOff => {
-                self.st.irq_off |= bit;
+                rules::irq_off(self, cpu);
                 e.kind = ActionKind::IrqOff;
             }
             Op::LoadLow => {
@@ -300,19 +250,12 @@ impl Machine {
                 e.flags = stale as u8 * flag::STALE;
             }
             Op::IrqOn => {
-                self.st.irq_off &= !bit;
                 e.kind = ActionKind::IrqOn;
                 e.flags = flag::YIELD;
-                // Enabling interrupts is a quiescent state; the last one a deferred free
-                // waits for frees the old table.
-                if self.st.qs & bit != 0 {
-                    self.st.qs &= !bit;
-                    if self.st.qs == 0 {
-                        self.st.old_table = TableState::Freed;
-                        e.flags |= flag::FREED;
-                        self.goto(cpu, next);
-                        self.refresh();
-                    }
+                if rules::irq_on(self, cpu) {
+                    e.flags |= flag::FREED;
+                    self.goto(cpu, next);
+                    self.refresh();
                 }
             }
             // Only a generic machine runs these (a program with shared words is one), so
@@ -339,6 +282,56 @@ impl Machine {
         }
         self.reader_tail::<G>(cpu, next, bit);
         e
+    }
+
+    /// The flush, the sync, a free and the populator's allocation: returns the step's
+    /// effect and where the CPU goes.
+    #[inline(never)]
+    fn once_step(&mut self, cpu: u8, ins: Instr) -> (Effect, u8) {
+        let mut e = Effect {
+            kind: ActionKind::Ack,
+            flags: 0,
+            ipis: 0,
+            v1: 0,
+            v2: 0,
+            wide: 0,
+        };
+        let mut next = ins.next;
+        match ins.op {
+            Op::Flush => {
+                let targets = rules::flush(self, cpu, self.flush_targets);
+                let sent = targets != 0;
+                // pmdp_collapse_flush_sync() skips the sync when the flush sent IPIs.
+                next = if sent { ins.next } else { ins.alt };
+                if sent {
+                    // Native: IPI the CPUs in mm_cpumask and wait for them.
+                    sent_to(targets, &mut e);
+                    self.st.ipi = IpiKind::Flush;
+                    self.st.flush_sent_ipi = true;
+                    e.kind = ActionKind::FlushIpi;
+                } else {
+                    // Xen PV: a hypercall that no guest IRQ handler sees.
+                    e.kind = ActionKind::FlushHypercall;
+                }
+            }
+            Op::Sync => {
+                let targets = rules::sync(self, cpu, self.sync_targets);
+                sent_to(targets, &mut e);
+                self.st.ipi = IpiKind::Sync;
+                e.kind = ActionKind::SyncIpi;
+            }
+            Op::FreeDefer | Op::FreeNow => {
+                let waiting = rules::free(self, cpu, 0, ins.op == Op::FreeDefer);
+                e.kind = ActionKind::Free;
+                e.wide = waiting;
+            }
+            _ => {
+                self.st.allocated = true;
+                e.kind = ActionKind::Alloc;
+                e.wide = self.new_addr;
+            }
+        }
+        (e, next)
     }
 
     /// A reader's index into the readers' registers. Only readers' steps call it; the
@@ -511,13 +504,6 @@ impl Machine {
         debug_assert_eq!(self.history[self.st.ver as usize], pmd);
     }
 
-    fn send_ipi(&mut self, targets: u64, kind: IpiKind, e: &mut Effect) {
-        self.st.pending |= targets;
-        self.st.ipi = kind;
-        e.wide = targets;
-        e.ipis = targets.count_ones() as u8;
-    }
-
     /// Whether the PMD held the present value `v` at some version in `first..=last`.
     ///
     /// The only present values in a run's history are the old table (version 0) and the
@@ -582,5 +568,80 @@ fn first_ver(r: Regs, ver: u8) -> u8 {
         ver
     } else {
         r.first_ver
+    }
+}
+
+/// An IPI step's effect: the CPUs it went to.
+#[inline(always)]
+fn sent_to(targets: u64, e: &mut Effect) {
+    e.wide = targets;
+    e.ipis = targets.count_ones() as u8;
+}
+
+/// The classic layout, as the shared rules read it: one pending mask (only the
+/// collapser sends), and one table that can be freed, the old one, whose queued free
+/// waits for the CPUs in `qs`.
+impl Sys for Machine {
+    #[inline(always)]
+    fn irq_off(&self) -> u64 {
+        self.st.irq_off
+    }
+    #[inline(always)]
+    fn set_irq_off(&mut self, m: u64) {
+        self.st.irq_off = m;
+    }
+    #[inline(always)]
+    fn preempted(&self) -> u64 {
+        self.st.preempted
+    }
+    #[inline(always)]
+    fn set_preempted(&mut self, m: u64) {
+        self.st.preempted = m;
+    }
+    #[inline(always)]
+    fn pending_for(&self, cpu: u8) -> bool {
+        self.st.pending >> cpu & 1 == 1
+    }
+    /// The enabled set offers no answer while a CPU's buffer holds a store, so the
+    /// rules never ask about one that does.
+    #[inline(always)]
+    fn buffer_empty(&self, cpu: u8) -> bool {
+        debug_assert_eq!(
+            self.st.sb_mask >> cpu & 1,
+            0,
+            "CPU{cpu} answers with stores buffered"
+        );
+        true
+    }
+    #[inline(always)]
+    fn answer_all(&mut self, cpu: u8) {
+        self.st.pending &= !(1u64 << cpu);
+    }
+    #[inline(always)]
+    fn send(&mut self, _from: u8, targets: u64) {
+        self.st.pending |= targets;
+    }
+    #[inline(always)]
+    fn tables(&self) -> usize {
+        1
+    }
+    /// A queued free is the one with CPUs still to pass a quiescent state.
+    #[inline(always)]
+    fn life(&self, _t: usize) -> Life {
+        if self.st.qs != 0 {
+            Life::Queued(self.st.qs)
+        } else if self.st.old_table == TableState::Freed {
+            Life::Freed
+        } else {
+            Life::Live
+        }
+    }
+    /// The rules only queue a live table's free or complete one.
+    #[inline(always)]
+    fn set_life(&mut self, _t: usize, l: Life) {
+        (self.st.old_table, self.st.qs) = match l {
+            Life::Queued(m) => (TableState::FreeQueued, m),
+            _ => (TableState::Freed, 0),
+        };
     }
 }

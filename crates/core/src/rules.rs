@@ -1,0 +1,147 @@
+//! The model's rules that both machines share, written once over [`Sys`]: what a state
+//! holds, whatever its layout. The general machine ([`crate::general::GMachine`]) lays
+//! out any program's world; the classic machine ([`crate::machine::Machine`]) is the
+//! PMD race's fast path, one PMD and the old table packed into a few words. Each keeps
+//! its own dispatch and layout, and takes the rules here, specialised to its layout by
+//! the compiler, so that a rule cannot say one thing in one machine and another in
+//! the other.
+//!
+//! The rules so far: interrupts off and on (a quiescent state, which completes a
+//! deferred free), the answer to an IPI (with the host's preemption under
+//! `kvm-pv-flush`), the flush's and the sync's IPIs, and a table's free.
+
+/// A table's life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Life {
+    /// Not allocated yet (an allocation site's table before `pte_alloc_one()`).
+    Unallocated,
+    Live,
+    /// Freed once the CPUs in the mask (interrupts off when the free was queued) have
+    /// enabled interrupts: an RCU grace period.
+    Queued(u64),
+    Freed,
+}
+
+/// What the rules read and write of a machine's state.
+pub(crate) trait Sys {
+    fn irq_off(&self) -> u64;
+    fn set_irq_off(&mut self, m: u64);
+    /// `kvm-pv-flush`: the vCPUs the host has preempted.
+    fn preempted(&self) -> u64;
+    fn set_preempted(&mut self, m: u64);
+    /// Whether an IPI is pending for `cpu`, from any sender.
+    fn pending_for(&self, cpu: u8) -> bool;
+    /// Whether `cpu`'s store buffer is empty (always, under `memory = sc`).
+    fn buffer_empty(&self, cpu: u8) -> bool;
+    /// `cpu` answers every IPI pending for it.
+    fn answer_all(&mut self, cpu: u8);
+    /// `from` sends IPIs to `targets`, and waits for their answers.
+    fn send(&mut self, from: u8, targets: u64);
+    /// How many tables can be freed.
+    fn tables(&self) -> usize;
+    fn life(&self, t: usize) -> Life;
+    fn set_life(&mut self, t: usize, l: Life);
+}
+
+/// What an answer choice did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// The host resumed the preempted vCPU.
+    Resumed,
+    /// The host preempted the vCPU, which could take no IPI.
+    Preempted,
+    /// The CPU took its pending IPIs.
+    Answered,
+}
+
+/// Whether `cpu` can take an IPI now: one is pending for it, its interrupts are on and
+/// its store buffer is empty (taking an interrupt is serializing).
+#[inline(always)]
+pub(crate) fn deliverable<S: Sys>(s: &S, cpu: u8) -> bool {
+    s.irq_off() >> cpu & 1 == 0 && s.pending_for(cpu) && s.buffer_empty(cpu)
+}
+
+/// An answer choice of `cpu`. Where the host schedules it (a walker's vCPU under
+/// `kvm-pv-flush`) the choice is the host's: resume it if preempted, else let it take
+/// its IPIs if it can, else preempt it. Elsewhere the CPU takes its IPIs.
+#[inline(always)]
+pub(crate) fn answer<S: Sys>(s: &mut S, cpu: u8, host_schedules: bool) -> Answer {
+    let bit = 1u64 << cpu;
+    if host_schedules {
+        if s.preempted() & bit != 0 {
+            s.set_preempted(s.preempted() & !bit);
+            return Answer::Resumed;
+        }
+        if !deliverable(s, cpu) {
+            s.set_preempted(s.preempted() | bit);
+            return Answer::Preempted;
+        }
+    }
+    s.answer_all(cpu);
+    Answer::Answered
+}
+
+/// `cpu`'s TLB flush (`pmdp_collapse_flush()`): where the flush waits for its targets
+/// (`in_mm`: mm_cpumask, or none where it is a hypercall), an IPI to each but itself
+/// and the preempted vCPUs, which `kvm_flush_tlb_multi()` marks to flush on resume
+/// instead of waiting for. Returns the targets: none sent means the CPUs were not
+/// told, which `pmdp_collapse_flush_sync()` reads to decide on its sync.
+#[inline(always)]
+pub(crate) fn flush<S: Sys>(s: &mut S, cpu: u8, in_mm: u64) -> u64 {
+    let targets = in_mm & !(1u64 << cpu) & !s.preempted();
+    s.send(cpu, targets);
+    targets
+}
+
+/// `cpu`'s sync (`tlb_remove_table_sync_one()`): an IPI to every other CPU of `all`,
+/// preempted or not, waiting for each to take it with interrupts on.
+#[inline(always)]
+pub(crate) fn sync<S: Sys>(s: &mut S, cpu: u8, all: u64) -> u64 {
+    let targets = all & !(1u64 << cpu);
+    s.send(cpu, targets);
+    targets
+}
+
+/// `cpu` frees live table `t`: at once (`pte_free()`), or (`rcu`: `pte_free_defer()`)
+/// once every other CPU that has interrupts off now has enabled them, an RCU grace
+/// period for the walkers inside `local_irq_save()`. Returns the CPUs it waits for; a
+/// table not live is left as it is.
+#[inline(always)]
+pub(crate) fn free<S: Sys>(s: &mut S, cpu: u8, t: usize, rcu: bool) -> u64 {
+    if s.life(t) != Life::Live {
+        return 0;
+    }
+    let waiting = if rcu { s.irq_off() & !(1u64 << cpu) } else { 0 };
+    s.set_life(
+        t,
+        if waiting == 0 {
+            Life::Freed
+        } else {
+            Life::Queued(waiting)
+        },
+    );
+    waiting
+}
+
+/// `cpu` disables interrupts: from here it takes no IPI.
+#[inline(always)]
+pub(crate) fn irq_off<S: Sys>(s: &mut S, cpu: u8) {
+    s.set_irq_off(s.irq_off() | 1u64 << cpu);
+}
+
+/// `cpu` enables interrupts: a quiescent state, and the last one a queued free waits
+/// for frees its table. Returns whether a free completed.
+#[inline(always)]
+pub(crate) fn irq_on<S: Sys>(s: &mut S, cpu: u8) -> bool {
+    let bit = 1u64 << cpu;
+    s.set_irq_off(s.irq_off() & !bit);
+    let mut freed = false;
+    for t in 0..s.tables() {
+        if let Life::Queued(m) = s.life(t) {
+            let m = m & !bit;
+            freed |= m == 0;
+            s.set_life(t, if m == 0 { Life::Freed } else { Life::Queued(m) });
+        }
+    }
+    freed
+}
