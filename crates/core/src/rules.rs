@@ -8,7 +8,8 @@
 //!
 //! The rules so far: interrupts off and on (a quiescent state, which completes a
 //! deferred free), the answer to an IPI (with the host's preemption under
-//! `kvm-pv-flush`), the flush's and the sync's IPIs, and a table's free.
+//! `kvm-pv-flush`), the flush's and the sync's IPIs, a table's free, and a store to an
+//! entry, whole or a half, to memory or through a store buffer.
 
 /// A table's life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -41,6 +42,54 @@ pub(crate) trait Sys {
     fn tables(&self) -> usize;
     fn life(&self, t: usize) -> Life;
     fn set_life(&mut self, t: usize, l: Life);
+    /// Entry `e`'s value in memory.
+    fn entry(&self, e: usize) -> u64;
+    /// Entry `e` becomes `v` in memory (a write the torn check of a read in progress
+    /// sees).
+    fn set_entry(&mut self, e: usize, v: u64);
+    /// `cpu` buffers a store: bits `mask` of entry `e` become `bits` when it drains.
+    fn buffer_bits(&mut self, cpu: u8, e: usize, mask: u64, bits: u64);
+    /// `cpu` has installed a table (what the fault's `while (!installed)` tests).
+    fn set_installed(&mut self, cpu: u8);
+}
+
+/// How a store changes an entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Store {
+    /// One 64-bit exchange to zero (`pmdp_huge_get_and_clear()`, `ptep_get_and_clear()`).
+    Clear,
+    /// One plain 64-bit store of zero (`pmd_clear()` where entries are whole,
+    /// `pte_clear()`).
+    ClearPlain,
+    /// `xchg(&pmd_low, 0)`.
+    ClearLowXchg,
+    /// `pmd_low = 0`, a plain store.
+    ClearLow,
+    /// `pmd_high = 0`.
+    ClearHigh,
+    /// One 64-bit store of the source's value as `set_pmd()` makes it: `cmpxchg8b` on
+    /// the 32-bit platforms (the classic `set = xchg64`), a plain store on 64-bit.
+    Set,
+    /// One plain 64-bit store (`set_pte()`).
+    SetPlain,
+    SetHigh,
+    SetLow,
+}
+
+impl Store {
+    /// The bits of an entry the store changes, and what it gives them for `value`,
+    /// the entry that a table or page makes.
+    pub(crate) fn bits(self, value: u64) -> (u64, u64) {
+        const LOW: u64 = 0xffff_ffff;
+        match self {
+            Store::Clear | Store::ClearPlain => (!0, 0),
+            Store::ClearLowXchg | Store::ClearLow => (LOW, 0),
+            Store::ClearHigh => (!LOW, 0),
+            Store::Set | Store::SetPlain => (!0, value),
+            Store::SetHigh => (!LOW, value & !LOW),
+            Store::SetLow => (LOW, value & LOW),
+        }
+    }
 }
 
 /// What an answer choice did.
@@ -144,4 +193,38 @@ pub(crate) fn irq_on<S: Sys>(s: &mut S, cpu: u8) -> bool {
         }
     }
     freed
+}
+
+/// Bits `mask` of entry `e` become those of `bits`, and the others keep what memory
+/// holds: a store at once, or a buffered one as it drains (a half store leaves the
+/// other half as it is then).
+#[inline(always)]
+pub(crate) fn write_bits<S: Sys>(s: &mut S, e: usize, mask: u64, bits: u64) {
+    s.set_entry(e, s.entry(e) & !mask | bits & mask);
+}
+
+/// `cpu` stores to entry `e` as `how` says, `value` the entry that a table or page
+/// makes: into its store buffer where the store is a buffered one under TSO
+/// (`buffered`), else to memory at once (a locked store waits for an empty buffer, so
+/// memory is what the CPU sees). A table's whole entry, or its low word (present
+/// last), completes its installation (`table`: the value is a table's).
+#[inline(always)]
+pub(crate) fn store<S: Sys>(
+    s: &mut S,
+    cpu: u8,
+    e: usize,
+    how: Store,
+    value: u64,
+    table: bool,
+    buffered: bool,
+) {
+    let (mask, bits) = how.bits(value);
+    if table && matches!(how, Store::Set | Store::SetLow) {
+        s.set_installed(cpu);
+    }
+    if buffered {
+        s.buffer_bits(cpu, e, mask, bits);
+    } else {
+        write_bits(s, e, mask, bits);
+    }
 }

@@ -4,9 +4,10 @@
 //! reads in progress need, and a page's mapcount. One more `impl` of [`GMachine`]: its
 //! step dispatches here.
 
-use super::ir::{Buffered, EntryRef, Half, LoadStep, PageSrc, Source, Store, TableSrc, PTES};
+use super::ir::{EntryRef, Half, LoadStep, PageSrc, Source, Store, TableSrc, PTES};
 use super::machine::{GMachine, Life, Obj, ReadReg, NO_READ};
 use crate::hazard::Hazard;
+use crate::rules;
 
 impl GMachine {
     /// How many entries of live tables and PMDs map page `p`.
@@ -63,30 +64,11 @@ impl GMachine {
                 PageSrc::OfValue(s) => self.local(cpu, s),
             },
         };
-        const LOW: u64 = 0xffff_ffff;
-        let (mask, bits) = match how {
-            Store::Clear | Store::ClearPlain => (!0, 0),
-            Store::ClearLowXchg | Store::ClearLow => (LOW, 0),
-            Store::ClearHigh => (!LOW, 0),
-            Store::Set | Store::SetPlain => (!0, value),
-            Store::SetHigh => (!LOW, value),
-            Store::SetLow => (LOW, value),
-        };
-        if matches!(src, Source::Table(_)) && matches!(how, Store::Set | Store::SetLow) {
-            self.st.installed |= 1 << cpu;
-        }
         if let Some(d) = dest {
             self.set_local(cpu, d, old);
         }
-        if buffered {
-            self.st.sb[cpu as usize].push(Buffered::Entry {
-                entry: e as u16,
-                mask,
-                value: bits & mask,
-            });
-        } else {
-            self.write(e, old & !mask | bits & mask);
-        }
+        let table = matches!(src, Source::Table(_));
+        rules::store(self, cpu, e, how, value, table, buffered);
         hazard
     }
 

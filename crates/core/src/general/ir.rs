@@ -215,28 +215,7 @@ pub enum LoadStep {
     Whole,
 }
 
-/// How a store changes an entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Store {
-    /// One 64-bit exchange to zero (`pmdp_huge_get_and_clear()`, `ptep_get_and_clear()`).
-    Clear,
-    /// One plain 64-bit store of zero (`pmd_clear()` where entries are whole,
-    /// `pte_clear()`).
-    ClearPlain,
-    /// `xchg(&pmd_low, 0)`.
-    ClearLowXchg,
-    /// `pmd_low = 0`, a plain store.
-    ClearLow,
-    /// `pmd_high = 0`.
-    ClearHigh,
-    /// One 64-bit store of the source's value as `set_pmd()` makes it: `cmpxchg8b` on
-    /// the 32-bit platforms (the classic `set = xchg64`), a plain store on 64-bit.
-    Set,
-    /// One plain 64-bit store (`set_pte()`).
-    SetPlain,
-    SetHigh,
-    SetLow,
-}
+pub use crate::rules::Store;
 
 /// The value a store installs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

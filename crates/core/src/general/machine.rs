@@ -650,4 +650,24 @@ impl Sys for GMachine {
     fn set_life(&mut self, t: usize, l: Life) {
         self.st.tables[t] = l;
     }
+    #[inline(always)]
+    fn entry(&self, e: usize) -> u64 {
+        self.st.entries[e]
+    }
+    #[inline(always)]
+    fn set_entry(&mut self, e: usize, v: u64) {
+        self.write(e, v);
+    }
+    #[inline(always)]
+    fn buffer_bits(&mut self, cpu: u8, e: usize, mask: u64, bits: u64) {
+        self.st.sb[cpu as usize].push(Buffered::Entry {
+            entry: e as u16,
+            mask,
+            value: bits,
+        });
+    }
+    #[inline(always)]
+    fn set_installed(&mut self, cpu: u8) {
+        self.st.installed |= 1 << cpu;
+    }
 }

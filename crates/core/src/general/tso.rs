@@ -78,9 +78,7 @@ impl GMachine {
         let b = self.st.sb[cpu as usize].remove(0);
         match b {
             Buffered::Entry { entry, mask, value } => {
-                let e = entry as usize;
-                let v = self.st.entries[e] & !mask | value & mask;
-                self.write(e, v);
+                crate::rules::write_bits(self, entry as usize, mask, value)
             }
             Buffered::Unlock(l) => self.st.spin[l as usize] = NO_CPU,
             Buffered::Word { var, value } => self.st.words[var as usize] = value,

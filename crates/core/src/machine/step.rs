@@ -7,7 +7,7 @@ use super::state::*;
 use super::Machine;
 use crate::prim::Op;
 use crate::program::Instr;
-use crate::rules::{self, Answer, Life, Sys};
+use crate::rules::{self, Answer, Life, Store as How, Sys};
 
 impl Machine {
     /// Takes one step. `ch` must be enabled; the caller checks (see [`Machine::try_step`]).
@@ -96,33 +96,19 @@ impl Machine {
                 return e;
             }
             Op::Clear => {
-                self.write_pmd(Pmd::default());
+                rules::store(self, cpu, 0, How::Clear, 0, false, false);
                 e.kind = ActionKind::Clear;
             }
             Op::ClearLow => {
-                self.write_pmd(Pmd {
-                    low: 0,
-                    high: pmd.high,
-                });
+                rules::store(self, cpu, 0, How::ClearLowXchg, 0, false, false);
                 e.kind = ActionKind::ClearLow;
             }
             Op::ClearHigh => {
-                if T {
-                    self.buffer(cpu, Store::HighZero);
-                } else {
-                    self.write_pmd(Pmd::default());
-                }
+                rules::store(self, cpu, 0, How::ClearHigh, 0, false, T);
                 e.kind = ActionKind::ClearHigh;
             }
             Op::ClearLowStore => {
-                if T {
-                    self.buffer(cpu, Store::LowZero);
-                } else {
-                    self.write_pmd(Pmd {
-                        low: 0,
-                        high: pmd.high,
-                    });
-                }
+                rules::store(self, cpu, 0, How::ClearLow, 0, false, T);
                 e.kind = ActionKind::ClearLowStore;
             }
             // The buffer is empty: `enabled` held the fence until it was.
@@ -145,28 +131,15 @@ impl Machine {
                 e.flags = none as u8 * flag::NONE;
             }
             Op::Set => {
-                self.write_pmd(self.new);
-                self.st.installed = true;
+                rules::store(self, cpu, 0, How::Set, self.new.value(), true, false);
                 e.kind = ActionKind::Set;
             }
             Op::SetHigh => {
-                if T {
-                    self.buffer(cpu, Store::HighNew);
-                } else {
-                    self.write_pmd(Pmd {
-                        low: 0,
-                        high: self.new.high,
-                    });
-                }
+                rules::store(self, cpu, 0, How::SetHigh, self.new.value(), true, T);
                 e.kind = ActionKind::SetHigh;
             }
             Op::SetLow => {
-                if T {
-                    self.buffer(cpu, Store::LowNew);
-                } else {
-                    self.write_pmd(self.new);
-                }
-                self.st.installed = true;
+                rules::store(self, cpu, 0, How::SetLow, self.new.value(), true, T);
                 e.kind = ActionKind::SetLow;
             }
 
@@ -472,18 +445,12 @@ impl Machine {
         if self.st.sb[c].is_empty() {
             self.st.sb_mask &= !(1u64 << cpu);
         }
-        let pmd = self.st.pmd;
+        let new = self.new.value();
         match s {
-            Store::LowZero => self.write_pmd(Pmd { low: 0, ..pmd }),
-            Store::HighZero => self.write_pmd(Pmd { high: 0, ..pmd }),
-            Store::HighNew => self.write_pmd(Pmd {
-                high: self.new.high,
-                ..pmd
-            }),
-            Store::LowNew => self.write_pmd(Pmd {
-                low: self.new.low,
-                ..pmd
-            }),
+            Store::LowZero => rules::write_bits(self, 0, LOW, 0),
+            Store::HighZero => rules::write_bits(self, 0, !LOW, 0),
+            Store::HighNew => rules::write_bits(self, 0, !LOW, new),
+            Store::LowNew => rules::write_bits(self, 0, LOW, new),
             Store::PtlFree => self.st.ptl = NO_CPU,
             Store::Word(k) => {
                 if let Some(w) = self.prog.words.as_deref() {
@@ -571,6 +538,9 @@ fn first_ver(r: Regs, ver: u8) -> u8 {
     }
 }
 
+/// A PMD's low word.
+const LOW: u64 = 0xffff_ffff;
+
 /// An IPI step's effect: the CPUs it went to.
 #[inline(always)]
 fn sent_to(targets: u64, e: &mut Effect) {
@@ -635,6 +605,32 @@ impl Sys for Machine {
         } else {
             Life::Live
         }
+    }
+    #[inline(always)]
+    fn entry(&self, _e: usize) -> u64 {
+        self.st.pmd.value()
+    }
+    #[inline(always)]
+    fn set_entry(&mut self, _e: usize, v: u64) {
+        self.write_pmd(Pmd {
+            low: v as u32,
+            high: (v >> 32) as u32,
+        });
+    }
+    /// A classic buffered store is a half, of zero or of the new table: its code.
+    #[inline(always)]
+    fn buffer_bits(&mut self, cpu: u8, _e: usize, mask: u64, bits: u64) {
+        let s = match (mask == LOW, bits == 0) {
+            (true, true) => Store::LowZero,
+            (false, true) => Store::HighZero,
+            (true, false) => Store::LowNew,
+            (false, false) => Store::HighNew,
+        };
+        self.buffer(cpu, s);
+    }
+    #[inline(always)]
+    fn set_installed(&mut self, _cpu: u8) {
+        self.st.installed = true;
     }
     /// The rules only queue a live table's free or complete one.
     #[inline(always)]
