@@ -8,8 +8,9 @@
 //!
 //! The rules so far: interrupts off and on (a quiescent state, which completes a
 //! deferred free), the answer to an IPI (with the host's preemption under
-//! `kvm-pv-flush`), the flush's and the sync's IPIs, a table's free, and a store to an
-//! entry, whole or a half, to memory or through a store buffer.
+//! `kvm-pv-flush`), the flush's and the sync's IPIs, a table's free, a store to an
+//! entry (whole or a half, to memory or through a store buffer), and a read's loads
+//! with the torn check.
 
 /// A table's life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -51,6 +52,25 @@ pub(crate) trait Sys {
     fn buffer_bits(&mut self, cpu: u8, e: usize, mask: u64, bits: u64);
     /// `cpu` has installed a table (what the fault's `while (!installed)` tests).
     fn set_installed(&mut self, cpu: u8);
+    /// A read in progress, as the layout keeps it.
+    type Read: ReadReg;
+    /// What a read that begins now notes, its first load of `cur` from entry `e`.
+    fn mark(&self, e: usize, cur: u64) -> <Self::Read as ReadReg>::Mark;
+    /// `cpu`'s read in progress.
+    fn read_mut(&mut self, cpu: u8) -> &mut Self::Read;
+    /// Whether entry `e` held `v` at some instant from read `r`'s first load to now
+    /// (`cur`: its value now, as the reading CPU sees it).
+    fn held_since(&self, r: &Self::Read, e: usize, v: u64, cur: u64) -> bool;
+}
+
+/// A read in progress: the halves it has loaded, and whether it has begun.
+pub(crate) trait ReadReg: Copy {
+    /// Where a read began.
+    type Mark: Copy;
+    fn halves(&self) -> (u32, u32);
+    fn set_halves(&mut self, low: u32, high: u32);
+    /// Notes `m` as where the read began, if it has not begun.
+    fn begin(&mut self, m: Self::Mark);
 }
 
 /// How a store changes an entry.
@@ -90,6 +110,39 @@ impl Store {
             Store::SetLow => (LOW, value & LOW),
         }
     }
+}
+
+/// Which half of a 64-bit entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Half {
+    Low,
+    High,
+}
+
+/// How one load belongs to a read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LoadStep {
+    /// A 32-bit load that does not finish the read.
+    Part(Half),
+    /// Loads the half again: on a change the read retries, else it returns.
+    Recheck(Half),
+    /// The last 32-bit load: the read returns.
+    Last(Half),
+    /// One 64-bit load: the whole read.
+    Whole,
+}
+
+/// What a load did to its read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Loaded {
+    /// The read goes on.
+    Going,
+    /// A recheck saw its half change: the read starts again from its first load,
+    /// keeping where it began.
+    Retry,
+    /// The read returns `v`; `torn`: present, yet no value the entry held from the
+    /// read's first load to now.
+    Done { v: u64, torn: bool },
 }
 
 /// What an answer choice did.
@@ -227,4 +280,54 @@ pub(crate) fn store<S: Sys>(
     } else {
         write_bits(s, e, mask, bits);
     }
+}
+
+/// `cpu`'s load of entry `e`, whose value it sees now is `cur`, as step `step` of its
+/// read: a 32-bit load of a half, a recheck of one, the last, or one 64-bit load (a
+/// read of its own, which cannot tear). The read's first load notes where it begins.
+/// A read that returns is torn where its value is present (`pmd_low` not zero) but
+/// is no value the entry held at any instant since then: old low word, new high word.
+/// The caller ends a read that returns.
+#[inline(always)]
+pub(crate) fn load<S: Sys>(s: &mut S, cpu: u8, e: usize, cur: u64, step: LoadStep) -> Loaded {
+    let half = |h: Half| match h {
+        Half::Low => cur as u32,
+        Half::High => (cur >> 32) as u32,
+    };
+    let h = match step {
+        LoadStep::Whole => {
+            return Loaded::Done {
+                v: cur,
+                torn: false,
+            }
+        }
+        LoadStep::Part(h) | LoadStep::Recheck(h) | LoadStep::Last(h) => h,
+    };
+    let mark = s.mark(e, cur);
+    let r = s.read_mut(cpu);
+    r.begin(mark);
+    let (mut low, mut high) = r.halves();
+    if let LoadStep::Recheck(_) = step {
+        let had = match h {
+            Half::Low => low,
+            Half::High => high,
+        };
+        if had != half(h) {
+            r.set_halves(0, 0);
+            return Loaded::Retry;
+        }
+    } else {
+        match h {
+            Half::Low => low = half(h),
+            Half::High => high = half(h),
+        }
+    }
+    if let LoadStep::Part(_) = step {
+        r.set_halves(low, high);
+        return Loaded::Going;
+    }
+    let r = *r;
+    let v = low as u64 | (high as u64) << 32;
+    let torn = v as u32 != 0 && !s.held_since(&r, e, v, cur);
+    Loaded::Done { v, torn }
 }

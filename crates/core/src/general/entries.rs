@@ -4,10 +4,10 @@
 //! reads in progress need, and a page's mapcount. One more `impl` of [`GMachine`]: its
 //! step dispatches here.
 
-use super::ir::{EntryRef, Half, LoadStep, PageSrc, Source, Store, TableSrc, PTES};
+use super::ir::{EntryRef, LoadStep, PageSrc, Source, Store, TableSrc, PTES};
 use super::machine::{GMachine, Life, Obj, ReadReg, NO_READ};
 use crate::hazard::Hazard;
-use crate::rules;
+use crate::rules::{self, Loaded};
 
 impl GMachine {
     /// How many entries of live tables and PMDs map page `p`.
@@ -91,63 +91,12 @@ impl GMachine {
             None => (0, usize::MAX, false),
         };
         let mut hazard = freed.then_some(Hazard::FreedTable);
-        let half = |h: Half| match h {
-            Half::Low => cur as u32,
-            Half::High => (cur >> 32) as u32,
-        };
-        let mut r = self.st.reads[c];
-        if r.first_log == NO_READ && step != LoadStep::Whole {
-            r.first_log = self.st.log.len() as u16;
-            r.first_val = cur;
-        }
         let mut go = next;
-        let done = match step {
-            LoadStep::Part(h) => {
-                match h {
-                    Half::Low => r.low = half(h),
-                    Half::High => r.high = half(h),
-                }
-                None
-            }
-            LoadStep::Recheck(h) => {
-                let had = match h {
-                    Half::Low => r.low,
-                    Half::High => r.high,
-                };
-                if had != half(h) {
-                    // Back to the read's first load, keeping where it began.
-                    (r.low, r.high) = (0, 0);
-                    go = alt;
-                    None
-                } else {
-                    Some(r.low as u64 | (r.high as u64) << 32)
-                }
-            }
-            LoadStep::Last(h) => {
-                match h {
-                    Half::Low => r.low = half(h),
-                    Half::High => r.high = half(h),
-                }
-                Some(r.low as u64 | (r.high as u64) << 32)
-            }
-            LoadStep::Whole => {
-                self.set_local(cpu, dest, cur);
-                self.end_read(c);
-                return (hazard, go);
-            }
-        };
-        match done {
-            None => self.st.reads[c] = r,
-            Some(v) => {
-                // Torn: present, and not a value the entry held at any instant from the
-                // read's first load to now (or holds now as this CPU sees it, through
-                // its own buffered stores).
-                let held = v == r.first_val
-                    || v == cur
-                    || self.st.log[r.first_log as usize..]
-                        .iter()
-                        .any(|&(x, w)| x as usize == e && w == v);
-                if v as u32 != 0 && !held {
+        match rules::load(self, cpu, e, cur, step) {
+            Loaded::Going => {}
+            Loaded::Retry => go = alt,
+            Loaded::Done { v, torn } => {
+                if torn {
                     hazard = hazard.or(Some(Hazard::Torn));
                 }
                 self.set_local(cpu, dest, v);

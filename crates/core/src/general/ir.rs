@@ -195,27 +195,8 @@ pub enum LockSrc {
     Pte(TableSrc),
 }
 
-/// Which half of a 64-bit entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Half {
-    Low,
-    High,
-}
-
-/// How one load belongs to a read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum LoadStep {
-    /// A 32-bit load that does not finish the read.
-    Part(Half),
-    /// Loads the half again: on a change the read retries, else it returns.
-    Recheck(Half),
-    /// The last 32-bit load: the read returns.
-    Last(Half),
-    /// One 64-bit load: the whole read.
-    Whole,
-}
-
 pub use crate::rules::Store;
+pub use crate::rules::{Half, LoadStep};
 
 /// The value a store installs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

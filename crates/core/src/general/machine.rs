@@ -670,4 +670,42 @@ impl Sys for GMachine {
     fn set_installed(&mut self, cpu: u8) {
         self.st.installed |= 1 << cpu;
     }
+    type Read = ReadReg;
+    /// Where the write log stands, and the entry's value.
+    #[inline(always)]
+    fn mark(&self, _e: usize, cur: u64) -> (u16, u64) {
+        (self.st.log.len() as u16, cur)
+    }
+    #[inline(always)]
+    fn read_mut(&mut self, cpu: u8) -> &mut ReadReg {
+        &mut self.st.reads[cpu as usize]
+    }
+    /// The value at the read's first load, now (through the CPU's own buffered
+    /// stores too), or a write logged since.
+    #[inline(always)]
+    fn held_since(&self, r: &ReadReg, e: usize, v: u64, cur: u64) -> bool {
+        v == r.first_val
+            || v == cur
+            || self.st.log[r.first_log as usize..]
+                .iter()
+                .any(|&(x, w)| x as usize == e && w == v)
+    }
+}
+
+impl rules::ReadReg for ReadReg {
+    type Mark = (u16, u64);
+    #[inline(always)]
+    fn halves(&self) -> (u32, u32) {
+        (self.low, self.high)
+    }
+    #[inline(always)]
+    fn set_halves(&mut self, low: u32, high: u32) {
+        (self.low, self.high) = (low, high);
+    }
+    #[inline(always)]
+    fn begin(&mut self, (log, cur): (u16, u64)) {
+        if self.first_log == NO_READ {
+            (self.first_log, self.first_val) = (log, cur);
+        }
+    }
 }

@@ -7,7 +7,7 @@ use super::state::*;
 use super::Machine;
 use crate::prim::Op;
 use crate::program::Instr;
-use crate::rules::{self, Answer, Life, Store as How, Sys};
+use crate::rules::{self, Answer, Half, Life, LoadStep, Loaded, Store as How, Sys};
 
 impl Machine {
     /// Takes one step. `ch` must be enabled; the caller checks (see [`Machine::try_step`]).
@@ -150,67 +150,43 @@ impl Machine {
                 e.kind = ActionKind::IrqOff;
             }
             Op::LoadLow => {
-                let (slot, r) = self.regs(cpu);
-                // The first load of a read notes the PMD version, for the torn check.
-                let rg = &mut self.st.regs[slot];
-                rg.first_ver = first_ver(r, self.st.ver);
-                rg.low = pmd.low;
+                next = self.load_step(cpu, ins, pmd, LoadStep::Part(Half::Low), &mut e);
                 e.kind = ActionKind::LoadLow;
                 e.v1 = pmd.low;
             }
             Op::LoadHigh => {
-                let (slot, r) = self.regs(cpu);
-                let rg = &mut self.st.regs[slot];
-                rg.first_ver = first_ver(r, self.st.ver);
-                rg.high = pmd.high;
+                next = self.load_step(cpu, ins, pmd, LoadStep::Part(Half::High), &mut e);
                 e.kind = ActionKind::LoadHigh;
                 e.v1 = pmd.high;
             }
             Op::RecheckLow => {
-                let (slot, r) = self.regs(cpu);
+                let (_, r) = self.regs(cpu);
                 e.kind = ActionKind::ReloadLow;
                 (e.v1, e.v2) = (pmd.low, r.high);
-                next = if pmd.low != r.low {
-                    self.retry(slot, r, ins, &mut e)
-                } else {
-                    self.end_read(cpu, ins, r.pmd(), r.first_ver, &mut e)
-                };
+                next = self.load_step(cpu, ins, pmd, LoadStep::Recheck(Half::Low), &mut e);
             }
             Op::RecheckHigh => {
-                let (slot, r) = self.regs(cpu);
+                let (_, r) = self.regs(cpu);
                 e.kind = ActionKind::ReloadHigh;
                 (e.v1, e.v2) = (r.low, pmd.high);
-                next = if pmd.high != r.high {
-                    self.retry(slot, r, ins, &mut e)
-                } else {
-                    self.end_read(cpu, ins, r.pmd(), r.first_ver, &mut e)
-                };
+                next = self.load_step(cpu, ins, pmd, LoadStep::Recheck(Half::High), &mut e);
             }
             Op::LoadLowEnd => {
                 let (_, r) = self.regs(cpu);
                 e.kind = ActionKind::LastLoadLow;
-                let got = Pmd {
-                    low: pmd.low,
-                    high: r.high,
-                };
-                (e.v1, e.v2) = (got.low, got.high);
-                next = self.end_read(cpu, ins, got, first_ver(r, self.st.ver), &mut e);
+                (e.v1, e.v2) = (pmd.low, r.high);
+                next = self.load_step(cpu, ins, pmd, LoadStep::Last(Half::Low), &mut e);
             }
             Op::LoadHighEnd => {
                 let (_, r) = self.regs(cpu);
                 e.kind = ActionKind::LastLoadHigh;
-                let got = Pmd {
-                    low: r.low,
-                    high: pmd.high,
-                };
-                (e.v1, e.v2) = (got.low, got.high);
-                next = self.end_read(cpu, ins, got, first_ver(r, self.st.ver), &mut e);
+                (e.v1, e.v2) = (r.low, pmd.high);
+                next = self.load_step(cpu, ins, pmd, LoadStep::Last(Half::High), &mut e);
             }
             Op::Load64 => {
                 e.kind = ActionKind::Load64;
                 (e.v1, e.v2) = (pmd.low, pmd.high);
-                e.flags = flag::READ;
-                next = self.after_read(cpu, ins, pmd);
+                next = self.load_step(cpu, ins, pmd, LoadStep::Whole, &mut e);
             }
             Op::Deref => {
                 let (slot, r) = self.regs(cpu);
@@ -477,32 +453,32 @@ impl Machine {
     /// new one (the last version): every other write leaves `pmd_low` zero. So two
     /// comparisons decide it.
     #[inline(always)]
-    fn held_present(&self, first: u8, last: u8, v: Pmd) -> bool {
+    fn held_present(&self, first: u8, last: u8, v: u64) -> bool {
         let last_ver = self.history_len - 1;
-        ((v.value() == self.history[0].value()) & (first == 0))
-            | ((v.value() == self.new.value()) & (last == last_ver))
+        ((v == self.history[0].value()) & (first == 0))
+            | ((v == self.new.value()) & (last == last_ver))
     }
 
-    /// A re-check saw the word change: back to the read's first load, keeping the
-    /// version of its first load.
+    /// A load of the PMD, `pmd` in memory, as step `step` of a read (the rule is
+    /// [`rules::load`]): returns where the CPU goes. A read that returns goes on as
+    /// [`Machine::after_read`] says.
     #[inline(always)]
-    fn retry(&mut self, slot: usize, r: Regs, ins: Instr, e: &mut Effect) -> u8 {
-        e.flags = flag::RETRY;
-        self.st.regs[slot] = Regs {
-            low: 0,
-            high: 0,
-            first_ver: r.first_ver,
-        };
-        ins.alt
-    }
-
-    /// A split read returned `got`: the torn check, then as [`Machine::after_read`].
-    #[inline(always)]
-    fn end_read(&mut self, cpu: u8, ins: Instr, got: Pmd, first_ver: u8, e: &mut Effect) -> u8 {
-        // Torn: present, and never the PMD's value from this read's first load to now.
-        let torn = got.present() & !self.held_present(first_ver, self.st.ver, got);
-        e.flags = flag::READ | (torn as u8 * flag::TORN);
-        self.after_read(cpu, ins, got)
+    fn load_step(&mut self, cpu: u8, ins: Instr, pmd: Pmd, step: LoadStep, e: &mut Effect) -> u8 {
+        match rules::load(self, cpu, 0, pmd.value(), step) {
+            Loaded::Going => ins.next,
+            Loaded::Retry => {
+                e.flags = flag::RETRY;
+                ins.alt
+            }
+            Loaded::Done { v, torn } => {
+                e.flags = flag::READ | (torn as u8 * flag::TORN);
+                let got = Pmd {
+                    low: v as u32,
+                    high: (v >> 32) as u32,
+                };
+                self.after_read(cpu, ins, got)
+            }
+        }
     }
 
     /// A read returned `v`: a present value goes on to the `pte_offset_map()` that
@@ -525,16 +501,6 @@ impl Machine {
         } else {
             ins.skip
         }
-    }
-}
-
-/// The PMD version a read's first load noted, or `ver` if this is its first load.
-#[inline(always)]
-fn first_ver(r: Regs, ver: u8) -> u8 {
-    if r.first_ver == NO_VER {
-        ver
-    } else {
-        r.first_ver
     }
 }
 
@@ -632,6 +598,21 @@ impl Sys for Machine {
     fn set_installed(&mut self, _cpu: u8) {
         self.st.installed = true;
     }
+    type Read = Regs;
+    /// The PMD's version: its write count.
+    #[inline(always)]
+    fn mark(&self, _e: usize, _cur: u64) -> u8 {
+        self.st.ver
+    }
+    #[inline(always)]
+    fn read_mut(&mut self, cpu: u8) -> &mut Regs {
+        let slot = self.slot(cpu);
+        &mut self.st.regs[slot]
+    }
+    #[inline(always)]
+    fn held_since(&self, r: &Regs, _e: usize, v: u64, _cur: u64) -> bool {
+        self.held_present(r.first_ver, self.st.ver, v)
+    }
     /// The rules only queue a live table's free or complete one.
     #[inline(always)]
     fn set_life(&mut self, _t: usize, l: Life) {
@@ -639,5 +620,23 @@ impl Sys for Machine {
             Life::Queued(m) => (TableState::FreeQueued, m),
             _ => (TableState::Freed, 0),
         };
+    }
+}
+
+impl rules::ReadReg for Regs {
+    type Mark = u8;
+    #[inline(always)]
+    fn halves(&self) -> (u32, u32) {
+        (self.low, self.high)
+    }
+    #[inline(always)]
+    fn set_halves(&mut self, low: u32, high: u32) {
+        (self.low, self.high) = (low, high);
+    }
+    #[inline(always)]
+    fn begin(&mut self, ver: u8) {
+        if self.first_ver == NO_VER {
+            self.first_ver = ver;
+        }
     }
 }
