@@ -9,8 +9,12 @@
 //! The rules so far: interrupts off and on (a quiescent state, which completes a
 //! deferred free), the answer to an IPI (with the host's preemption under
 //! `kvm-pv-flush`), the flush's and the sync's IPIs, a table's free, a store to an
-//! entry (whole or a half, to memory or through a store buffer), and a read's loads
-//! with the torn check.
+//! entry (whole or a half, to memory or through a store buffer) and the value a CPU
+//! sees through its own buffered stores, `pmd_none()` on it, a read's loads with the
+//! torn check, and a spinlock's lock, trylock and unlock.
+
+/// "No CPU": a free lock's owner.
+pub const NO_CPU: u8 = u8::MAX;
 
 /// A table's life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -52,6 +56,16 @@ pub(crate) trait Sys {
     fn buffer_bits(&mut self, cpu: u8, e: usize, mask: u64, bits: u64);
     /// `cpu` has installed a table (what the fault's `while (!installed)` tests).
     fn set_installed(&mut self, cpu: u8);
+    /// `cpu`'s buffered stores to entries, oldest first, each as (entry, bits
+    /// changed, their value), to `f`.
+    fn each_buffered(&self, cpu: u8, f: impl FnMut(usize, u64, u64));
+    /// Spinlock `l`'s owner ([`NO_CPU`]: free).
+    fn owner(&self, l: usize) -> u8;
+    fn set_owner(&mut self, l: usize, cpu: u8);
+    /// `cpu` buffers the release store of `spin_unlock()` on lock `l`.
+    fn buffer_unlock(&mut self, cpu: u8, l: usize);
+    /// Whether `cpu` has installed a table.
+    fn installed(&self, cpu: u8) -> bool;
     /// A read in progress, as the layout keeps it.
     type Read: ReadReg;
     /// What a read that begins now notes, its first load of `cur` from entry `e`.
@@ -330,4 +344,61 @@ pub(crate) fn load<S: Sys>(s: &mut S, cpu: u8, e: usize, cur: u64, step: LoadSte
     let v = low as u64 | (high as u64) << 32;
     let torn = v as u32 != 0 && !s.held_since(&r, e, v, cur);
     Loaded::Done { v, torn }
+}
+
+/// Entry `e` as `cpu` loads it: memory, overlaid by its own buffered stores to it in
+/// program order (x86-TSO's store forwarding).
+#[inline(always)]
+pub(crate) fn seen<S: Sys>(s: &S, cpu: u8, e: usize) -> u64 {
+    let mut v = s.entry(e);
+    s.each_buffered(cpu, |x, mask, bits| {
+        if x == e {
+            v = v & !mask | bits & mask;
+        }
+    });
+    v
+}
+
+/// `pmd_none()` of entry `e` as `cpu` sees it, in one step: its lock keeps every other
+/// writer out, so no half changes between the two loads.
+#[inline(always)]
+pub(crate) fn none_now<S: Sys>(s: &S, cpu: u8, e: usize) -> bool {
+    seen(s, cpu, e) == 0
+}
+
+/// `cpu` takes spinlock `l` (`spin_lock()`: the enabled set held it while another CPU
+/// held the lock).
+#[inline(always)]
+pub(crate) fn lock<S: Sys>(s: &mut S, cpu: u8, l: usize) {
+    s.set_owner(l, cpu);
+}
+
+/// `spin_trylock()` of lock `l` by `cpu`: takes it if free. Returns whether it did.
+#[inline(always)]
+pub(crate) fn trylock<S: Sys>(s: &mut S, cpu: u8, l: usize) -> bool {
+    let free = s.owner(l) == NO_CPU;
+    if free {
+        s.set_owner(l, cpu);
+    }
+    free
+}
+
+/// `cpu` releases spinlock `l` (`spin_unlock()`, a plain release store): into its
+/// store buffer under TSO (`buffered`), else at once. Returns whether the CPU goes
+/// round its `do { … } while (!installed)` again (`looped`: the unlock ends such a
+/// loop), which it does until it has installed its table.
+#[inline(always)]
+pub(crate) fn unlock<S: Sys>(s: &mut S, cpu: u8, l: usize, buffered: bool, looped: bool) -> bool {
+    if buffered {
+        s.buffer_unlock(cpu, l);
+    } else {
+        release(s, l);
+    }
+    looped && !s.installed(cpu)
+}
+
+/// Lock `l` becomes free: `spin_unlock()`'s store, at once or as it drains.
+#[inline(always)]
+pub(crate) fn release<S: Sys>(s: &mut S, l: usize) {
+    s.set_owner(l, NO_CPU);
 }

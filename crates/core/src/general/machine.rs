@@ -314,26 +314,25 @@ impl GMachine {
         match ins.op {
             GOp::Lock(l) => {
                 if let Some(l) = self.lock_of(cpu, l) {
-                    self.st.spin[l] = cpu;
+                    rules::lock(self, cpu, l);
                 }
             }
             GOp::Unlock { lock, retry } => {
-                if let Some(l) = self.lock_of(cpu, lock) {
-                    if self.buffers(ins.op) {
-                        self.st.sb[c].push(Buffered::Unlock(l as u16));
-                    } else {
-                        self.st.spin[l] = NO_CPU;
-                    }
-                }
-                if retry && self.st.installed & bit == 0 {
+                let again = match self.lock_of(cpu, lock) {
+                    Some(l) => rules::unlock(self, cpu, l, self.buffers(ins.op), retry),
+                    None => retry && !self.installed(cpu),
+                };
+                if again {
                     next = ins.alt;
                 }
             }
-            GOp::Trylock(l) => match self.lock_of(cpu, l) {
-                Some(l) if self.st.spin[l] == NO_CPU => self.st.spin[l] = cpu,
-                Some(_) => next = ins.alt,
-                None => {}
-            },
+            GOp::Trylock(l) => {
+                if let Some(l) = self.lock_of(cpu, l) {
+                    if !rules::trylock(self, cpu, l) {
+                        next = ins.alt;
+                    }
+                }
+            }
             GOp::Rw { lock, write, take } => {
                 let rw = &mut self.st.rw[lock as usize];
                 match (take, write) {
@@ -390,7 +389,7 @@ impl GMachine {
                 next = n;
             }
             GOp::NoneNow(e) => {
-                if self.seen(cpu, e as usize) != 0 {
+                if !rules::none_now(self, cpu, e as usize) {
                     next = ins.alt;
                 }
             }
@@ -669,6 +668,32 @@ impl Sys for GMachine {
     #[inline(always)]
     fn set_installed(&mut self, cpu: u8) {
         self.st.installed |= 1 << cpu;
+    }
+    #[inline(always)]
+    fn each_buffered(&self, cpu: u8, mut f: impl FnMut(usize, u64, u64)) {
+        if self.tso {
+            for b in &self.st.sb[cpu as usize] {
+                if let Buffered::Entry { entry, mask, value } = *b {
+                    f(entry as usize, mask, value);
+                }
+            }
+        }
+    }
+    #[inline(always)]
+    fn owner(&self, l: usize) -> u8 {
+        self.st.spin[l]
+    }
+    #[inline(always)]
+    fn set_owner(&mut self, l: usize, cpu: u8) {
+        self.st.spin[l] = cpu;
+    }
+    #[inline(always)]
+    fn buffer_unlock(&mut self, cpu: u8, l: usize) {
+        self.st.sb[cpu as usize].push(Buffered::Unlock(l as u16));
+    }
+    #[inline(always)]
+    fn installed(&self, cpu: u8) -> bool {
+        self.st.installed >> cpu & 1 == 1
     }
     type Read = ReadReg;
     /// Where the write log stands, and the entry's value.

@@ -7,7 +7,7 @@ use super::ir::{Buffered, MAX_CPUS};
 use std::ops::{Deref, DerefMut, Index, IndexMut};
 
 /// "No CPU" in a lock's owner.
-pub const NO_CPU: u8 = u8::MAX;
+pub use crate::rules::NO_CPU;
 /// "No read in progress" in [`ReadReg::first_log`].
 pub(super) const NO_READ: u16 = u16::MAX;
 

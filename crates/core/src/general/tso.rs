@@ -5,7 +5,7 @@
 //! [`GMachine`].
 
 use super::ir::{Buffered, GOp};
-use super::machine::{GMachine, NO_CPU};
+use super::machine::GMachine;
 use crate::prim::Tso;
 
 impl GMachine {
@@ -33,18 +33,7 @@ impl GMachine {
     /// in program order (x86-TSO's store forwarding).
     #[inline(always)]
     pub(super) fn seen(&self, cpu: u8, e: usize) -> u64 {
-        let mut v = self.st.entries[e];
-        if !self.tso {
-            return v;
-        }
-        for b in &self.st.sb[cpu as usize] {
-            if let Buffered::Entry { entry, mask, value } = *b {
-                if entry as usize == e {
-                    v = v & !mask | value & mask;
-                }
-            }
-        }
-        v
+        crate::rules::seen(self, cpu, e)
     }
 
     /// Why the buffer holds `cpu`'s next step `op` back, if it does: a locked,
@@ -80,7 +69,7 @@ impl GMachine {
             Buffered::Entry { entry, mask, value } => {
                 crate::rules::write_bits(self, entry as usize, mask, value)
             }
-            Buffered::Unlock(l) => self.st.spin[l as usize] = NO_CPU,
+            Buffered::Unlock(l) => crate::rules::release(self, l as usize),
             Buffered::Word { var, value } => self.st.words[var as usize] = value,
         }
     }

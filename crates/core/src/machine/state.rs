@@ -7,7 +7,7 @@ use crate::program::Instr;
 use serde::{Deserialize, Serialize};
 
 /// "No CPU" in the PTL owner field.
-pub const NO_CPU: u8 = u8::MAX;
+pub use crate::rules::NO_CPU;
 /// The collapser (khugepaged) always runs on CPU 0.
 pub const COLLAPSER: u8 = 0;
 /// The populator (a page fault) always runs on CPU 1.

@@ -72,7 +72,7 @@ impl Machine {
         let mut next = ins.next;
         match ins.op {
             Op::Lock => {
-                self.st.ptl = cpu;
+                rules::lock(self, cpu, 0);
                 e.kind = ActionKind::PtlLock;
                 self.goto(cpu, next);
                 self.refresh();
@@ -81,13 +81,8 @@ impl Machine {
             }
             Op::Unlock => {
                 // Inside `do { … } while (!installed)`, the unlock loops back.
-                let retry = !self.st.installed & (ins.alt != ins.next);
+                let retry = rules::unlock(self, cpu, 0, T, ins.alt != ins.next);
                 next = if retry { ins.alt } else { ins.next };
-                if T {
-                    self.buffer(cpu, Store::PtlFree);
-                } else {
-                    self.st.ptl = NO_CPU;
-                }
                 e.kind = ActionKind::PtlUnlock;
                 e.flags = retry as u8 * (flag::RETRY | flag::YIELD);
                 self.goto(cpu, next);
@@ -124,8 +119,7 @@ impl Machine {
             }
             Op::CheckNone => {
                 // Under the PTL no one else writes the PMD, so reading both halves is one step.
-                let seen = if T { self.pmd_seen(cpu) } else { pmd };
-                let none = seen == Pmd::default();
+                let none = rules::none_now(self, cpu, 0);
                 next = if none { ins.next } else { ins.alt };
                 e.kind = ActionKind::CheckNone;
                 e.flags = none as u8 * flag::NONE;
@@ -330,26 +324,16 @@ impl Machine {
         }
     }
 
-    /// The PMD as `cpu` loads it: memory, overlaid by its own buffered PMD stores.
-    fn pmd_seen(&self, cpu: u8) -> Pmd {
-        let mut p = self.st.pmd;
-        for s in self
-            .st
-            .sb
-            .get(cpu as usize)
-            .copied()
-            .unwrap_or_default()
-            .iter()
-        {
-            match s {
-                Store::LowZero => p.low = 0,
-                Store::HighZero => p.high = 0,
-                Store::HighNew => p.high = self.new.high,
-                Store::LowNew => p.low = self.new.low,
-                Store::PtlFree | Store::Word(_) => {}
-            }
+    /// A buffered store to the PMD, as its bits: which it changes, and their value.
+    #[inline(always)]
+    fn pmd_bits(&self, s: Store) -> Option<(u64, u64)> {
+        match s {
+            Store::LowZero => Some((LOW, 0)),
+            Store::HighZero => Some((!LOW, 0)),
+            Store::HighNew => Some((!LOW, self.new.value() & !LOW)),
+            Store::LowNew => Some((LOW, self.new.value() & LOW)),
+            Store::PtlFree | Store::Word(_) => None,
         }
-        p
     }
 
     /// A step on a shared word: `WRITE_ONCE()` (buffered under TSO), `READ_ONCE()`
@@ -421,19 +405,15 @@ impl Machine {
         if self.st.sb[c].is_empty() {
             self.st.sb_mask &= !(1u64 << cpu);
         }
-        let new = self.new.value();
-        match s {
-            Store::LowZero => rules::write_bits(self, 0, LOW, 0),
-            Store::HighZero => rules::write_bits(self, 0, !LOW, 0),
-            Store::HighNew => rules::write_bits(self, 0, !LOW, new),
-            Store::LowNew => rules::write_bits(self, 0, LOW, new),
-            Store::PtlFree => self.st.ptl = NO_CPU,
-            Store::Word(k) => {
-                if let Some(w) = self.prog.words.as_deref() {
-                    let (var, v) = w.stores[k as usize];
-                    self.st.words[var as usize] = v;
-                }
+        if let Some((mask, bits)) = self.pmd_bits(s) {
+            rules::write_bits(self, 0, mask, bits);
+        } else if let Store::Word(k) = s {
+            if let Some(w) = self.prog.words.as_deref() {
+                let (var, v) = w.stores[k as usize];
+                self.st.words[var as usize] = v;
             }
+        } else {
+            rules::release(self, 0);
         }
         e.wide = s.code() as u64;
         self.refresh();
@@ -597,6 +577,31 @@ impl Sys for Machine {
     #[inline(always)]
     fn set_installed(&mut self, _cpu: u8) {
         self.st.installed = true;
+    }
+    /// The PMD's stores only: a buffer holds the unlock and word stores too.
+    #[inline(always)]
+    fn each_buffered(&self, cpu: u8, mut f: impl FnMut(usize, u64, u64)) {
+        let b = self.st.sb.get(cpu as usize).copied().unwrap_or_default();
+        for (mask, bits) in b.iter().filter_map(|s| self.pmd_bits(s)) {
+            f(0, mask, bits);
+        }
+    }
+    /// The one spinlock: the PTL.
+    #[inline(always)]
+    fn owner(&self, _l: usize) -> u8 {
+        self.st.ptl
+    }
+    #[inline(always)]
+    fn set_owner(&mut self, _l: usize, cpu: u8) {
+        self.st.ptl = cpu;
+    }
+    #[inline(always)]
+    fn buffer_unlock(&mut self, cpu: u8, _l: usize) {
+        self.buffer(cpu, Store::PtlFree);
+    }
+    #[inline(always)]
+    fn installed(&self, _cpu: u8) -> bool {
+        self.st.installed
     }
     type Read = Regs;
     /// The PMD's version: its write count.
