@@ -218,16 +218,17 @@ pub(crate) fn sync<S: Sys>(s: &mut S, cpu: u8, all: u64) -> u64 {
     targets
 }
 
-/// `cpu` frees live table `t`: at once (`pte_free()`), or (`rcu`: `pte_free_defer()`)
-/// once every other CPU that has interrupts off now has enabled them, an RCU grace
-/// period for the walkers inside `local_irq_save()`. Returns the CPUs it waits for; a
-/// table not live is left as it is.
+/// Live table `t` is freed: at once (`pte_free()`), or (`rcu`: `pte_free_defer()`)
+/// once every CPU that has interrupts off now has enabled them, an RCU grace period
+/// for the walkers inside `local_irq_save()` (and for the freeing CPU's own IRQ-off
+/// section, if it frees inside one). Returns the CPUs it waits for; a table not live
+/// is left as it is.
 #[inline(always)]
-pub(crate) fn free<S: Sys>(s: &mut S, cpu: u8, t: usize, rcu: bool) -> u64 {
+pub(crate) fn free<S: Sys>(s: &mut S, t: usize, rcu: bool) -> u64 {
     if s.life(t) != Life::Live {
         return 0;
     }
-    let waiting = if rcu { s.irq_off() & !(1u64 << cpu) } else { 0 };
+    let waiting = if rcu { s.irq_off() } else { 0 };
     s.set_life(
         t,
         if waiting == 0 {

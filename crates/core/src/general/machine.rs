@@ -460,7 +460,7 @@ impl GMachine {
                     {
                         hazard = Some(Hazard::NonemptyFree);
                     }
-                    rules::free(self, cpu, t as usize, how == FreeHow::Rcu);
+                    rules::free(self, t as usize, how == FreeHow::Rcu);
                 }
             }
             GOp::GetPage(p) => {

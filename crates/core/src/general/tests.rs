@@ -392,6 +392,22 @@ fn an_rcu_free_waits_for_the_cpus_that_had_interrupts_off() {
 }
 
 #[test]
+fn an_rcu_free_inside_the_freeing_cpus_own_irq_off_section_waits_for_its_end() {
+    // An IRQ-off section is an RCU-sched read-side section, the freeing CPU's too.
+    let mut m = machine(
+        "{ pmd pmd = table(t0); }
+         P0(khugepaged) { x = pmdp_huge_get_and_clear(pmd); }
+         P1(madvise) { local_irq_save(); pte_free_defer(t0); local_irq_restore(); }",
+    );
+    step(&mut m, 0);
+    step(&mut m, 1);
+    step(&mut m, 1);
+    assert_eq!(m.st.tables[0], Life::Queued(0b10));
+    step(&mut m, 1);
+    assert_eq!(m.st.tables[0], Life::Freed);
+}
+
+#[test]
 fn tlb_remove_table_is_rcu_only_with_the_rcu_table_free_config() {
     for (paravirt, want) in [("on", Life::Queued(0b10)), ("off", Life::Freed)] {
         let mut m = machine(&format!(

@@ -264,7 +264,7 @@ impl Machine {
                 e.kind = ActionKind::SyncIpi;
             }
             Op::FreeDefer | Op::FreeNow => {
-                let waiting = rules::free(self, cpu, 0, ins.op == Op::FreeDefer);
+                let waiting = rules::free(self, 0, ins.op == Op::FreeDefer);
                 e.kind = ActionKind::Free;
                 e.wide = waiting;
             }
