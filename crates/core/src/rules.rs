@@ -13,6 +13,46 @@
 //! sees through its own buffered stores, `pmd_none()` on it, a read's loads with the
 //! torn check, and a spinlock's lock, trylock and unlock.
 
+/// The [`Sys`] accessors of the masks that a layout keeps as plain fields of its
+/// state, `self.st.irq_off` and `self.st.preempted` (both layouts do).
+macro_rules! plain_masks {
+    () => {
+        #[inline(always)]
+        fn irq_off(&self) -> u64 {
+            self.st.irq_off
+        }
+        #[inline(always)]
+        fn set_irq_off(&mut self, m: u64) {
+            self.st.irq_off = m;
+        }
+        #[inline(always)]
+        fn preempted(&self) -> u64 {
+            self.st.preempted
+        }
+        #[inline(always)]
+        fn set_preempted(&mut self, m: u64) {
+            self.st.preempted = m;
+        }
+    };
+}
+pub(crate) use plain_masks;
+
+/// The [`ReadReg`] accessors of the halves that a layout keeps as the fields `low` and
+/// `high` of its read registers (both layouts do).
+macro_rules! plain_halves {
+    () => {
+        #[inline(always)]
+        fn halves(&self) -> (u32, u32) {
+            (self.low, self.high)
+        }
+        #[inline(always)]
+        fn set_halves(&mut self, low: u32, high: u32) {
+            (self.low, self.high) = (low, high);
+        }
+    };
+}
+pub(crate) use plain_halves;
+
 /// "No CPU": a free lock's owner.
 pub const NO_CPU: u8 = u8::MAX;
 

@@ -603,22 +603,7 @@ pub fn initial(p: &GProgram) -> GState {
 /// The general layout, as the shared rules read it: a pending mask per sender, and a
 /// life per table.
 impl Sys for GMachine {
-    #[inline(always)]
-    fn irq_off(&self) -> u64 {
-        self.st.irq_off
-    }
-    #[inline(always)]
-    fn set_irq_off(&mut self, m: u64) {
-        self.st.irq_off = m;
-    }
-    #[inline(always)]
-    fn preempted(&self) -> u64 {
-        self.st.preempted
-    }
-    #[inline(always)]
-    fn set_preempted(&mut self, m: u64) {
-        self.st.preempted = m;
-    }
+    rules::plain_masks!();
     #[inline(always)]
     fn pending_for(&self, cpu: u8) -> bool {
         self.st.pending.iter().fold(0, |m, &p| m | p) >> cpu & 1 == 1
@@ -719,14 +704,7 @@ impl Sys for GMachine {
 
 impl rules::ReadReg for ReadReg {
     type Mark = (u16, u64);
-    #[inline(always)]
-    fn halves(&self) -> (u32, u32) {
-        (self.low, self.high)
-    }
-    #[inline(always)]
-    fn set_halves(&mut self, low: u32, high: u32) {
-        (self.low, self.high) = (low, high);
-    }
+    rules::plain_halves!();
     #[inline(always)]
     fn begin(&mut self, (log, cur): (u16, u64)) {
         if self.first_log == NO_READ {

@@ -223,6 +223,19 @@ pub struct Effect {
 }
 
 impl Effect {
+    /// A step of `kind`, with no flag, IPI or value yet.
+    #[inline(always)]
+    pub const fn of(kind: ActionKind) -> Effect {
+        Effect {
+            kind,
+            flags: 0,
+            ipis: 0,
+            v1: 0,
+            v2: 0,
+            wide: 0,
+        }
+    }
+
     #[inline]
     pub fn has(&self, f: u8) -> bool {
         self.flags & f != 0

@@ -35,14 +35,7 @@ impl Machine {
         debug_assert!(self.enabled().contains(ch), "{ch:?} is not enabled");
         let cpu = ch.cpu;
         let bit = 1u64 << cpu;
-        let mut e = Effect {
-            kind: ActionKind::Ack,
-            flags: 0,
-            ipis: 0,
-            v1: 0,
-            v2: 0,
-            wide: 0,
-        };
+        let mut e = Effect::of(ActionKind::Ack);
         if T && ch.drain {
             return self.drain_one(cpu);
         }
@@ -231,14 +224,7 @@ impl Machine {
     /// effect and where the CPU goes.
     #[inline(never)]
     fn once_step(&mut self, cpu: u8, ins: Instr) -> (Effect, u8) {
-        let mut e = Effect {
-            kind: ActionKind::Ack,
-            flags: 0,
-            ipis: 0,
-            v1: 0,
-            v2: 0,
-            wide: 0,
-        };
+        let mut e = Effect::of(ActionKind::Ack);
         let mut next = ins.next;
         match ins.op {
             Op::Flush => {
@@ -390,14 +376,7 @@ impl Machine {
 
     /// The oldest store in `cpu`'s buffer reaches memory.
     fn drain_one(&mut self, cpu: u8) -> Effect {
-        let mut e = Effect {
-            kind: ActionKind::Drain,
-            flags: 0,
-            ipis: 0,
-            v1: 0,
-            v2: 0,
-            wide: 0,
-        };
+        let mut e = Effect::of(ActionKind::Drain);
         let c = cpu as usize;
         let Some(s) = self.st.sb.get_mut(c).and_then(|b| b.pop()) else {
             return e;
@@ -498,22 +477,7 @@ fn sent_to(targets: u64, e: &mut Effect) {
 /// collapser sends), and one table that can be freed, the old one, whose queued free
 /// waits for the CPUs in `qs`.
 impl Sys for Machine {
-    #[inline(always)]
-    fn irq_off(&self) -> u64 {
-        self.st.irq_off
-    }
-    #[inline(always)]
-    fn set_irq_off(&mut self, m: u64) {
-        self.st.irq_off = m;
-    }
-    #[inline(always)]
-    fn preempted(&self) -> u64 {
-        self.st.preempted
-    }
-    #[inline(always)]
-    fn set_preempted(&mut self, m: u64) {
-        self.st.preempted = m;
-    }
+    rules::plain_masks!();
     #[inline(always)]
     fn pending_for(&self, cpu: u8) -> bool {
         self.st.pending >> cpu & 1 == 1
@@ -630,14 +594,7 @@ impl Sys for Machine {
 
 impl rules::ReadReg for Regs {
     type Mark = u8;
-    #[inline(always)]
-    fn halves(&self) -> (u32, u32) {
-        (self.low, self.high)
-    }
-    #[inline(always)]
-    fn set_halves(&mut self, low: u32, high: u32) {
-        (self.low, self.high) = (low, high);
-    }
+    rules::plain_halves!();
     #[inline(always)]
     fn begin(&mut self, ver: u8) {
         if self.first_ver == NO_VER {
