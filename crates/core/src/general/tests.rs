@@ -392,6 +392,23 @@ fn an_rcu_free_waits_for_the_cpus_that_had_interrupts_off() {
 }
 
 #[test]
+fn a_quiescent_state_completes_the_queued_free_of_any_table() {
+    // The second table's free, not only the first's, waits for the walker and ends
+    // when it enables interrupts.
+    let mut m = machine(
+        "{ readers = 1; pmd a = table(t0); pmd b = table(t1); }
+         P0(khugepaged) { x = pmdp_huge_get_and_clear(b); pte_free_defer(x); }
+         P1(gup_fast) { local_irq_save(); local_irq_restore(); }",
+    );
+    step(&mut m, 1);
+    step(&mut m, 0);
+    step(&mut m, 0);
+    assert_eq!(m.st.tables, [Life::Live, Life::Queued(0b10)]);
+    step(&mut m, 1);
+    assert_eq!(m.st.tables, [Life::Live, Life::Freed]);
+}
+
+#[test]
 fn an_rcu_free_inside_the_freeing_cpus_own_irq_off_section_waits_for_its_end() {
     // An IRQ-off section is an RCU-sched read-side section, the freeing CPU's too.
     let mut m = machine(
