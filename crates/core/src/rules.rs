@@ -425,16 +425,20 @@ pub(crate) fn trylock<S: Sys>(s: &mut S, cpu: u8, l: usize) -> bool {
 }
 
 /// `cpu` releases spinlock `l` (`spin_unlock()`, a plain release store): into its
-/// store buffer under TSO (`buffered`), else at once. Returns whether the CPU goes
-/// round its `do { … } while (!installed)` again (`looped`: the unlock ends such a
-/// loop), which it does until it has installed its table.
+/// store buffer under TSO (`buffered`), else at once.
 #[inline(always)]
-pub(crate) fn unlock<S: Sys>(s: &mut S, cpu: u8, l: usize, buffered: bool, looped: bool) -> bool {
+pub(crate) fn unlock<S: Sys>(s: &mut S, cpu: u8, l: usize, buffered: bool) {
     if buffered {
         s.buffer_unlock(cpu, l);
     } else {
         release(s, l);
     }
+}
+
+/// Whether `cpu` goes round its `do { … } while (!installed)` again at the unlock
+/// that ends it (`looped`): until it has installed its table.
+#[inline(always)]
+pub(crate) fn loops_again<S: Sys>(s: &S, cpu: u8, looped: bool) -> bool {
     looped && !s.installed(cpu)
 }
 

@@ -318,11 +318,10 @@ impl GMachine {
                 }
             }
             GOp::Unlock { lock, retry } => {
-                let again = match self.lock_of(cpu, lock) {
-                    Some(l) => rules::unlock(self, cpu, l, self.buffers(ins.op), retry),
-                    None => retry && !self.installed(cpu),
-                };
-                if again {
+                if let Some(l) = self.lock_of(cpu, lock) {
+                    rules::unlock(self, cpu, l, self.buffers(ins.op));
+                }
+                if rules::loops_again(self, cpu, retry) {
                     next = ins.alt;
                 }
             }

@@ -74,7 +74,8 @@ impl Machine {
             }
             Op::Unlock => {
                 // Inside `do { … } while (!installed)`, the unlock loops back.
-                let retry = rules::unlock(self, cpu, 0, T, ins.alt != ins.next);
+                rules::unlock(self, cpu, 0, T);
+                let retry = rules::loops_again(self, cpu, ins.alt != ins.next);
                 next = if retry { ins.alt } else { ins.next };
                 e.kind = ActionKind::PtlUnlock;
                 e.flags = retry as u8 * (flag::RETRY | flag::YIELD);
