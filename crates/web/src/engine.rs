@@ -21,8 +21,9 @@ pub enum Engine {
         pool: Rc<Pool<web_sys::Worker>>,
         running: prove_pool::Running,
         done: Callback<Reply>,
-        /// Each worker's message and error handlers, kept alive with the pool.
-        _handlers: Vec<Handlers>,
+        /// Each worker's message and error handlers, kept alive with the pool (the
+        /// watchdog adds a fresh worker's).
+        _handlers: Rc<std::cell::RefCell<Vec<Handlers>>>,
         _watchdog: gloo_timers::callback::Interval,
     },
     Inline {
@@ -96,10 +97,22 @@ impl Engine {
         }
         match handlers {
             Ok(handlers) if !handlers.is_empty() => {
-                let p = pool.clone();
+                let handlers = Rc::new(std::cell::RefCell::new(handlers));
+                let (p, h) = (pool.clone(), handlers.clone());
+                let (d, r) = (done.clone(), running.clone());
                 let watchdog = gloo_timers::callback::Interval::new(WATCH_MS, move || {
+                    // A fresh worker takes a given-up one's slot, so the old one's
+                    // handlers are detached when it is terminated (a late answer of
+                    // its would count as the new one's) and kept (at most RESTARTS a
+                    // slot), as the page cannot tell that none is running.
+                    let restart = |i| {
+                        let w = web_sys::Worker::new(WORKER_URL).ok()?;
+                        let ends = (d.clone(), failed.clone(), r.clone());
+                        h.borrow_mut().push(Self::listen(&p, i, &w, ends));
+                        Some(w)
+                    };
                     // Only a live worker is given up on: with none left, this is said once.
-                    if p.watch(js_sys::Date::now()) == 0 {
+                    if p.watch(js_sys::Date::now(), restart) == 0 {
                         return;
                     }
                     if p.live().is_empty() {
@@ -107,7 +120,7 @@ impl Engine {
                         failed.emit("no worker started or kept answering".into());
                     } else {
                         web_sys::console::warn_1(
-                            &"tornsim: a worker did not start or stopped answering; the others take its work"
+                            &"tornsim: a worker did not start or stopped answering; it is started again, or the others take its work"
                                 .into(),
                         );
                     }
@@ -157,6 +170,19 @@ impl Engine {
             Some(w) => w,
             None => web_sys::Worker::new(WORKER_URL)?,
         };
+        let handlers = Self::listen(pool, index, &worker, (done, failed, running));
+        pool.add(worker, early_ready, js_sys::Date::now());
+        Ok(handlers)
+    }
+
+    /// Wires `worker`'s messages and errors to slot `index` of the pool and to the
+    /// page's `done` and `failed`; returns the handlers, which must outlive it.
+    fn listen(
+        pool: &Rc<Pool<web_sys::Worker>>,
+        index: usize,
+        worker: &web_sys::Worker,
+        (done, failed, running): (Callback<Reply>, Callback<String>, prove_pool::Running),
+    ) -> Handlers {
         let p = pool.clone();
         let on_message = Closure::<dyn FnMut(_)>::new(move |e: web_sys::MessageEvent| {
             match prove_pool::came(e.data()) {
@@ -185,8 +211,7 @@ impl Engine {
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        pool.add(worker, early_ready, js_sys::Date::now());
-        Ok((on_message, on_error))
+        (on_message, on_error)
     }
 
     pub fn is_worker(&self) -> bool {
@@ -255,6 +280,8 @@ impl Port for web_sys::Worker {
         }
     }
     fn terminate(&self) {
+        self.set_onmessage(None);
+        self.set_onerror(None);
         web_sys::Worker::terminate(self);
     }
 }
