@@ -11,7 +11,7 @@
 //! `kvm-pv-flush`), the flush's and the sync's IPIs, a table's free, a store to an
 //! entry (whole or a half, to memory or through a store buffer) and the value a CPU
 //! sees through its own buffered stores, `pmd_none()` on it, a read's loads with the
-//! torn check, and a spinlock's lock, trylock and unlock.
+//! torn check, a spinlock's lock, trylock and unlock, and which choices are open.
 
 /// The [`Sys`] accessors of the masks that a layout keeps as plain fields of its
 /// state, `self.st.irq_off` and `self.st.preempted` (both layouts do).
@@ -115,6 +115,11 @@ pub(crate) trait Sys {
     /// Whether entry `e` held `v` at some instant from read `r`'s first load to now
     /// (`cur`: its value now, as the reading CPU sees it).
     fn held_since(&self, r: &Self::Read, e: usize, v: u64, cur: u64) -> bool;
+    /// Whether `cpu`'s next program step waits now, for what the layout tests one CPU
+    /// at a time ([`Masks::test`]): its store buffer to drain or to have a place, and
+    /// what its step needs (a lock, a table) where the layout does not keep that as a
+    /// mask.
+    fn waits(&self, cpu: u8) -> bool;
 }
 
 /// A read in progress: the halves it has loaded, and whether it has begun.
@@ -215,6 +220,65 @@ pub(crate) enum Answer {
 #[inline(always)]
 pub(crate) fn deliverable<S: Sys>(s: &S, cpu: u8) -> bool {
     s.irq_off() >> cpu & 1 == 0 && s.pending_for(cpu) && s.buffer_empty(cpu)
+}
+
+/// What the rule of which choices are open ([`open`]) reads of a state besides its
+/// `irq_off` and `preempted` masks, as masks of CPUs, each layout keeping them its own
+/// way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Masks {
+    /// CPUs whose next program step may be taken as far as the layout's masks tell:
+    /// the block has not finished, no IPI it sent is unanswered, and (where the layout
+    /// keeps them as masks) what the step waits for is free.
+    pub ready: u64,
+    /// Of those, the CPUs whose step is tested one at a time ([`Sys::waits`]).
+    pub test: u64,
+    /// Walkers between iterations: none starts a fresh one once `ending`.
+    pub fresh: u64,
+    /// Every bit set in a draining run whose writers have finished (it ends once the
+    /// walkers do), else none.
+    pub ending: u64,
+    /// CPUs some IPI is pending for.
+    pub pending: u64,
+    /// CPUs with stores in their buffer (none under `memory = sc`).
+    pub buffered: u64,
+    /// `kvm-pv-flush`: the host schedules the walkers' vCPUs.
+    pub kvm: bool,
+    /// The walkers.
+    pub walkers: u64,
+}
+
+/// The choices open, as masks of CPUs (program steps, answers, drains).
+///
+/// A program step: [`Masks::ready`], its vCPU not preempted, not a walker's fresh
+/// iteration once a draining run is ending, and not waiting ([`Sys::waits`]). An
+/// answer: an IPI pending, interrupts on, and an empty store buffer (taking an
+/// interrupt is serializing, and so is the VM exit or entry of a host's choice); where
+/// the host schedules the CPU the choice is the host's ([`answer`]): resume its vCPU if
+/// preempted, else deliver an IPI it can take, else preempt it (not once a draining run
+/// is ending, so that runs end). A drain: a store in the buffer.
+#[inline(always)]
+pub(crate) fn open<S: Sys>(s: &S, m: &Masks) -> (u64, u64, u64) {
+    let mut prog = m.ready & !(m.fresh & m.ending);
+    let deliverable = m.pending & !s.irq_off();
+    let ack = if m.kvm {
+        // Only the host preempts a vCPU: elsewhere `preempted` is empty.
+        let preempted = s.preempted();
+        prog &= !preempted;
+        let w = m.walkers;
+        (deliverable & !w) | (w & (preempted | deliverable | !m.ending))
+    } else {
+        deliverable
+    };
+    let mut test = prog & m.test;
+    while test != 0 {
+        let c = test.trailing_zeros() as u8;
+        test &= test - 1;
+        if s.waits(c) {
+            prog &= !(1 << c);
+        }
+    }
+    (prog, ack & !m.buffered, m.buffered)
 }
 
 /// An answer choice of `cpu`. Where the host schedules it (a walker's vCPU under

@@ -25,6 +25,11 @@ impl GMachine {
             return Some(format!("{name}'s store buffer is empty"));
         }
         if ch.ack {
+            if self.host_schedules(ch.cpu) && !self.st.sb[ch.cpu as usize].is_empty() {
+                return Some(format!(
+                    "the host does not preempt or resume {name} before its store buffer drains (a VM exit is serializing)"
+                ));
+            }
             if self.host_schedules(ch.cpu) {
                 return Some(format!(
                     "the host does not preempt {name} once the writers are done"

@@ -4,8 +4,8 @@
 //! a run keeps what the test reads from step to step instead of reading every CPU
 //! again. One more `impl` of [`GMachine`].
 //!
-//! The rule is one function of masks of CPUs ([`GMachine::open_in`]), as the classic
-//! machine's is: who has finished, who stands at its block's entry or at a step that
+//! The rule is one function of masks of CPUs, the one both machines take
+//! ([`crate::rules::open`]), fed by [`GMachine::open_in`]: who has finished, who stands at its block's entry or at a step that
 //! waits, who sends an IPI, who is owed one, whose store buffer holds stores. Only the
 //! CPUs at a waiting step (a lock, a table) and, under TSO, those with buffered stores
 //! are tested one by one. A step changes those masks for its own CPU alone (an answer
@@ -16,6 +16,7 @@ use super::machine::{GChoice, GMachine, Life, CALM, NO_CPU, QUIET};
 use super::reach::Wait;
 use crate::hazard::Hazard;
 use crate::machine::Enabled;
+use crate::rules;
 
 /// The choices open in a state ([`GMachine::open`]) and the masks they were told
 /// from, kept across a run's steps by [`GMachine::step_open`]: it describes the
@@ -103,52 +104,35 @@ impl GMachine {
         self.finished_in(&self.around())
     }
 
-    /// The choices open, told from the masks: the machine's whole enabled rule.
-    ///
-    /// A program step: its block not finished, no IPI of its own outstanding, its vCPU
-    /// not preempted, not a walker's fresh iteration once a draining run's writers are
-    /// done, not held by its store buffer (a locked or serializing step waits for it to
-    /// drain; a store waits for a place), and what it waits for free. An answer: an
-    /// IPI pending for it, interrupts on, and (taking an interrupt is serializing) an
-    /// empty buffer; under `kvm-pv-flush` a walker's answer is the host's choice:
-    /// resume its vCPU if preempted, else deliver an IPI it can take, else preempt it
-    /// (not once a draining run's writers are done, so that runs end). A drain: a
-    /// store in the buffer.
+    /// The choices open, told from the masks by the shared rule ([`rules::open`]): a
+    /// program step needs its block not finished and no IPI of its own outstanding, and
+    /// the CPUs at a step that waits for something, or (under TSO) with stores buffered,
+    /// are tested one by one ([`GMachine::free_to_step`]).
     #[inline(always)]
     fn open_in(&self, a: &Around) -> Enabled {
-        let all = self.all;
-        let walkers = self.walkers;
-        let ending = self.drain && self.writers_done_in(a);
-        let mut prog = all & !a.done & !a.senders & !self.st.preempted;
-        if ending {
-            prog &= !(walkers & a.entry);
-        }
-        let mut test = prog & (a.waits | if self.tso { a.buffered } else { 0 });
-        while test != 0 {
-            let c = test.trailing_zeros() as u8;
-            test &= test - 1;
-            if !self.free_to_step(c) {
-                prog &= !(1 << c);
-            }
-        }
-        let deliverable = all & !self.st.irq_off & a.pending & !a.buffered;
-        let ack = if self.kvm {
-            let host = if ending { 0 } else { all };
-            (deliverable & !walkers) | (walkers & (self.st.preempted | deliverable | host))
-        } else {
-            deliverable
+        let buffered = if self.tso { a.buffered } else { 0 };
+        let m = rules::Masks {
+            ready: self.all & !a.done & !a.senders,
+            test: a.waits | buffered,
+            fresh: self.walkers & a.entry,
+            ending: if self.drain && self.writers_done_in(a) {
+                !0
+            } else {
+                0
+            },
+            pending: a.pending,
+            buffered,
+            kvm: self.kvm,
+            walkers: self.walkers,
         };
-        Enabled {
-            prog,
-            ack,
-            drain: if self.tso { a.buffered } else { 0 },
-        }
+        let (prog, ack, drain) = rules::open(self, &m);
+        Enabled { prog, ack, drain }
     }
 
     /// Whether `cpu`'s next program step, at a step that waits or with stores
     /// buffered, has what it waits for: its buffer drained or a place in it, and its
     /// lock, reader-writer lock, VMA or frame free.
-    fn free_to_step(&self, cpu: u8) -> bool {
+    pub(super) fn free_to_step(&self, cpu: u8) -> bool {
         let c = cpu as usize;
         let pc = self.st.pc[c];
         if self.tso

@@ -699,6 +699,10 @@ impl Sys for GMachine {
                 .iter()
                 .any(|&(x, w)| x as usize == e && w == v)
     }
+    #[inline(always)]
+    fn waits(&self, cpu: u8) -> bool {
+        !self.free_to_step(cpu)
+    }
 }
 
 impl rules::ReadReg for ReadReg {

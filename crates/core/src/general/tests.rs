@@ -1168,6 +1168,47 @@ fn a_report_for_every_walker_count_can_be_asked_of_any_file_with_walkers() {
     assert!(!r.can_prove_any(), "no walkers, no count to vary");
 }
 
+/// The host's choice for a walker is an answer choice, and like an interrupt (a VM
+/// exit is serializing) it waits for the walker's store buffer: the rule both machines
+/// take ([`crate::rules::open`]); the general machine let the host preempt a walker
+/// with stores buffered before it did.
+#[test]
+fn under_kvm_pv_flush_and_tso_the_host_waits_for_a_walkers_store_buffer() {
+    let mut m = machine(
+        "{ mode = kvm-pv-flush; memory = tso; readers = 1; pmd pmd = table(t0); }
+         P0(khugepaged) { x = pmdp_collapse_flush(pmd); }
+         P1(gup_fast) { WRITE_ONCE(y, 1); v = pmdp_get_lockless(pmd); }",
+    );
+    assert_eq!(m.describe(GChoice::ack(1)), "the host preempts its vCPU");
+    step(&mut m, 1); // y = 1, buffered
+    assert!(!m.is_enabled(GChoice::ack(1)));
+    assert!(
+        m.why_disabled(GChoice::ack(1))
+            .unwrap()
+            .contains("before its store buffer drains"),
+        "{:?}",
+        m.why_disabled(GChoice::ack(1))
+    );
+    drain(&mut m, 1);
+    ack(&mut m, 1);
+    assert_eq!(m.st.preempted, 0b10);
+    // Resumed, it stores again, and the host waits for that store too.
+    let mut m = machine(
+        "{ mode = kvm-pv-flush; memory = tso; readers = 1; pmd pmd = table(t0); }
+         P0(khugepaged) { x = pmdp_collapse_flush(pmd); }
+         P1(gup_fast) { WRITE_ONCE(y, 1); WRITE_ONCE(y, 2); }",
+    );
+    step(&mut m, 1);
+    drain(&mut m, 1);
+    ack(&mut m, 1);
+    assert_eq!(m.st.preempted, 0b10);
+    ack(&mut m, 1);
+    step(&mut m, 1); // y = 2, buffered
+    assert!(!m.is_enabled(GChoice::ack(1)));
+    drain(&mut m, 1);
+    assert!(m.is_enabled(GChoice::ack(1)));
+}
+
 #[test]
 fn under_kvm_pv_flush_the_host_preempts_a_walker_and_the_flush_skips_it() {
     let mut m = machine(

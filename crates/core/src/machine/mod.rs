@@ -37,6 +37,7 @@ pub use crate::hazard::Hazard;
 pub use crate::prim::Op;
 pub use crate::program::DONE;
 use crate::program::{Instr, Program};
+use crate::rules;
 pub use action::*;
 pub use state::*;
 use std::sync::Arc;
@@ -509,24 +510,13 @@ impl Machine {
     #[inline(always)]
     pub fn enabled_as<const G: bool, const T: bool>(&self) -> Enabled {
         debug_assert_eq!(T, self.tso);
-        let mut en = self.enabled_base::<G>();
-        let st = &self.st;
-        if T && st.sb_mask != 0 {
-            // Only a CPU with buffered stores can be held by its buffer. Taking an
-            // interrupt is serializing, so a CPU acknowledges with an empty buffer.
-            let blocked = bits(st.sb_mask)
-                .filter(|&c| self.buffer_blocks(c))
-                .fold(0, |m, c| m | 1u64 << c);
-            en.prog &= !blocked;
-            en.ack &= !st.sb_mask;
-            en.drain = st.sb_mask;
-        }
-        en
+        self.enabled_base::<G, T>()
     }
 
-    /// The choices open if no store buffer held anything back.
+    /// The choices open, by the shared rule ([`rules::open`]) over this layout's masks;
+    /// with `B` false, as if no store buffer held anything back.
     #[inline(always)]
-    fn enabled_base<const G: bool>(&self) -> Enabled {
+    fn enabled_base<const G: bool, const B: bool>(&self) -> Enabled {
         debug_assert_eq!(G, self.generic);
         let st = &self.st;
         debug_assert_eq!(
@@ -534,38 +524,33 @@ impl Machine {
             self.writers_now(),
             "stale writer mask in {st:?}"
         );
-        // Readers always may step, except that a draining run starts no new iteration
-        // and a reader spins while another CPU holds the PTL it wants.
-        let mut readers = self.reader_mask & (self.busy_as::<G>() | st.gate);
+        // A reader spins while another CPU holds the PTL it wants.
+        let mut readers = self.reader_mask;
         if G {
             readers &= !(st.at_lock & ((st.ptl != NO_CPU) as u64).wrapping_neg());
         }
-        let mut en = Enabled {
-            prog: readers | st.writers,
-            ack: st.pending & !st.irq_off,
-            drain: 0,
+        let buffered = if B { st.sb_mask } else { 0 };
+        let m = rules::Masks {
+            ready: readers | st.writers,
+            test: buffered,
+            fresh: self.reader_mask & !self.busy_as::<G>(),
+            ending: !st.gate,
+            pending: st.pending,
+            buffered,
+            kvm: self.kvm,
+            walkers: self.reader_mask,
         };
-        if self.kvm {
-            // A reader's "ack" choice is the host's: resume it if preempted, else
-            // deliver its IPI if it can take one, else preempt it (not once a draining
-            // run's writers are done, so that runs end).
-            let r = self.reader_mask;
-            let can_ack = st.pending & !st.irq_off;
-            en.prog &= !st.preempted;
-            en.ack = (can_ack & !st.preempted)
-                | (r & st.preempted)
-                | (r & !st.preempted & !can_ack & st.gate);
-        }
-        en
+        let (prog, ack, drain) = rules::open(self, &m);
+        Enabled { prog, ack, drain }
     }
 
     /// The choices open if store buffers held nothing back: what `why_disabled` tells
     /// apart from a buffer's wait.
     fn enabled_ignoring_buffers(&self) -> Enabled {
         if self.generic {
-            self.enabled_base::<true>()
+            self.enabled_base::<true, false>()
         } else {
-            self.enabled_base::<false>()
+            self.enabled_base::<false, false>()
         }
     }
 
@@ -591,6 +576,12 @@ impl Machine {
         if self.tso && st.sb_mask & bit != 0 && ch.ack && st.pending & bit != 0 {
             return Some(format!(
                 "CPU{} takes an interrupt only with an empty store buffer (interrupts are serializing)",
+                ch.cpu
+            ));
+        }
+        if self.tso && st.sb_mask & bit != 0 && ch.ack && self.kvm && self.reader_mask & bit != 0 {
+            return Some(format!(
+                "the host does not preempt or resume CPU{} before its store buffer drains (a VM exit is serializing)",
                 ch.cpu
             ));
         }

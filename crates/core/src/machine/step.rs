@@ -583,6 +583,12 @@ impl Sys for Machine {
     fn held_since(&self, r: &Regs, _e: usize, v: u64, _cur: u64) -> bool {
         self.held_present(r.first_ver, self.st.ver, v)
     }
+    /// Only the store buffers are tested one CPU at a time: the PTL's and the frame's
+    /// waits are in the masks.
+    #[inline(always)]
+    fn waits(&self, cpu: u8) -> bool {
+        self.buffer_blocks(cpu)
+    }
     /// The rules only queue a live table's free or complete one.
     #[inline(always)]
     fn set_life(&mut self, _t: usize, l: Life) {

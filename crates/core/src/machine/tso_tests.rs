@@ -371,3 +371,28 @@ fn a_full_buffer_holds_stores_only() {
     assert_eq!(m.sb_capacity(COLLAPSER), 3);
     assert!(m.enabled().contains(Choice::prog(COLLAPSER)));
 }
+
+/// Under `kvm-pv-flush` the host's choice for a reader is an answer choice, and like an
+/// interrupt (a VM exit is serializing) it waits for the reader's store buffer: the
+/// shared open rule ([`crate::rules::open`]), which the general machine takes too.
+#[test]
+fn under_kvm_pv_flush_the_host_waits_for_a_readers_store_buffer() {
+    let src = crate::program::builtin_source("handshake-mb")
+        .unwrap()
+        .replace("mode = native-pae;", "mode = kvm-pv-flush;");
+    let (_, cfg) = crate::program::load(&src).unwrap();
+    let mut m = Machine::new(&cfg, true).unwrap();
+    let r = FIRST_READER;
+    assert!(
+        m.enabled().contains(Choice::ack(r)),
+        "the host may preempt it"
+    );
+    step(&mut m, Choice::prog(r)); // WRITE_ONCE(walking, 1): buffered
+    assert_eq!(m.buffered(), 1 << r);
+    assert!(!m.enabled().contains(Choice::ack(r)));
+    let why = m.why_disabled(Choice::ack(r)).unwrap();
+    assert!(why.contains("before its store buffer drains"), "{why}");
+    step(&mut m, Choice::drain(r));
+    assert!(m.enabled().contains(Choice::ack(r)));
+    assert_eq!(m.why_disabled(Choice::ack(r)), None);
+}
