@@ -11,7 +11,9 @@
 //! `kvm-pv-flush`), the flush's and the sync's IPIs, a table's free, a store to an
 //! entry (whole or a half, to memory or through a store buffer) and the value a CPU
 //! sees through its own buffered stores, `pmd_none()` on it, a read's loads with the
-//! torn check, a spinlock's lock, trylock and unlock, and which choices are open.
+//! torn check, a spinlock's lock, trylock and unlock, which choices are open, and what
+//! a step waits for (a lock, a reader-writer lock, the VMA's readers, a freed frame,
+//! its store buffer).
 
 /// The [`Sys`] accessors of the masks that a layout keeps as plain fields of its
 /// state, `self.st.irq_off` and `self.st.preempted` (both layouts do).
@@ -120,6 +122,15 @@ pub(crate) trait Sys {
     /// what its step needs (a lock, a table) where the layout does not keep that as a
     /// mask.
     fn waits(&self, cpu: u8) -> bool;
+    /// How the layout's program names a spinlock in a step.
+    type LockName: Copy;
+    /// The spinlock `l` names for `cpu` now, if it names one (a table's split lock
+    /// names none while the CPU holds no table).
+    fn lock_index(&self, cpu: u8, l: Self::LockName) -> Option<usize>;
+    /// Reader-writer lock `l`'s writer ([`NO_CPU`]: none) and readers.
+    fn rw(&self, l: u8) -> (u8, u64);
+    /// The CPUs holding the VMA's read lock.
+    fn vma_readers(&self) -> u64;
 }
 
 /// A read in progress: the halves it has loaded, and whether it has begun.
@@ -220,6 +231,54 @@ pub(crate) enum Answer {
 #[inline(always)]
 pub(crate) fn deliverable<S: Sys>(s: &S, cpu: u8) -> bool {
     s.irq_off() >> cpu & 1 == 0 && s.pending_for(cpu) && s.buffer_empty(cpu)
+}
+
+/// What a step waits for besides its CPU's own IPIs and vCPU (and, under TSO, its
+/// store buffer), told from its op and the program alone; `L` names a spinlock as the
+/// layout's program does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait<L> {
+    Nothing,
+    /// A block's end: it never steps.
+    End,
+    /// `spin_lock()`: the lock free.
+    Lock(L),
+    /// A reader-writer lock taken: no writer, and for writing no reader either.
+    Rw {
+        lock: u8,
+        write: bool,
+    },
+    /// `vma_start_write()`: no CPU holding the VMA read lock (its own CPU neither).
+    VmaReaders,
+    /// `pte_alloc_one()` of a frame another table holds (`alloc = same-frame`): that
+    /// table freed.
+    Freed(u8),
+}
+
+/// Whether what `cpu`'s next step waits for (`w`) is free now. Its own read lock
+/// counts too: `down_write()` on a lock the task holds for reading never returns, as
+/// with `mmap_lock` and a spinlock.
+#[inline(always)]
+pub(crate) fn free_for<S: Sys>(s: &S, cpu: u8, w: Wait<S::LockName>) -> bool {
+    match w {
+        Wait::Nothing => true,
+        Wait::End => false,
+        Wait::Lock(l) => s.lock_index(cpu, l).is_none_or(|l| s.owner(l) == NO_CPU),
+        Wait::Rw { lock, write } => {
+            let (w, r) = s.rw(lock);
+            w == NO_CPU && (!write || r == 0)
+        }
+        Wait::VmaReaders => s.vma_readers() == 0,
+        Wait::Freed(t) => s.life(t as usize) == Life::Freed,
+    }
+}
+
+/// Whether a CPU's store buffer, holding `len` stores of at most `cap`, holds back a
+/// step of TSO class `class`: a locked, fencing or serializing step waits for it to
+/// drain, a store for a place in it.
+#[inline(always)]
+pub(crate) fn buffer_holds(class: crate::prim::Tso, len: usize, cap: usize) -> bool {
+    (class.waits_for_buffer() && len != 0) || (class == crate::prim::Tso::Buffered && len >= cap)
 }
 
 /// What the rule of which choices are open ([`open`]) reads of a state besides its

@@ -12,7 +12,7 @@
 //! for the senders), so a run keeps them ([`Open`]) and retests nothing else.
 
 use super::ir::DONE;
-use super::machine::{GChoice, GMachine, Life, CALM, NO_CPU, QUIET};
+use super::machine::{GChoice, GMachine, CALM, QUIET};
 use super::reach::Wait;
 use crate::hazard::Hazard;
 use crate::machine::Enabled;
@@ -142,21 +142,7 @@ impl GMachine {
         {
             return false;
         }
-        match self.waits[pc as usize] {
-            Wait::Nothing => true,
-            Wait::End => false,
-            Wait::Lock(l) => self
-                .lock_of(cpu, l)
-                .is_none_or(|l| self.st.spin[l] == NO_CPU),
-            Wait::Rw { lock, write } => {
-                let (w, r) = self.st.rw[lock as usize];
-                w == NO_CPU && (!write || r == 0)
-            }
-            // Its own read lock too: down_write() on a vm_lock the task holds for
-            // reading never returns, as with mmap_lock and a spinlock.
-            Wait::VmaReaders => self.st.vma.1 == 0,
-            Wait::Freed(r) => self.st.tables[r as usize] == Life::Freed,
-        }
+        crate::rules::free_for(self, cpu, self.waits[pc as usize])
     }
 
     /// Whether `cpu` can take an IPI now: one is pending for it, its interrupts are on,

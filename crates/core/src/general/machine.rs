@@ -703,6 +703,19 @@ impl Sys for GMachine {
     fn waits(&self, cpu: u8) -> bool {
         !self.free_to_step(cpu)
     }
+    type LockName = LockSrc;
+    #[inline(always)]
+    fn lock_index(&self, cpu: u8, l: LockSrc) -> Option<usize> {
+        self.lock_of(cpu, l)
+    }
+    #[inline(always)]
+    fn rw(&self, l: u8) -> (u8, u64) {
+        self.st.rw[l as usize]
+    }
+    #[inline(always)]
+    fn vma_readers(&self) -> u64 {
+        self.st.vma.1
+    }
 }
 
 impl rules::ReadReg for ReadReg {

@@ -5,25 +5,9 @@
 use super::ir::{GOp, GProgram, LockSrc};
 
 /// What a step waits for besides its CPU's own IPIs and vCPU (and, under TSO, its
-/// store buffer): the machine's enabled test (`enabled.rs`) tests it.
-#[derive(Clone, Copy, Debug)]
-pub enum Wait {
-    Nothing,
-    /// A block's end: it never steps.
-    End,
-    /// `spin_lock()`: the lock free.
-    Lock(LockSrc),
-    /// A reader-writer lock taken: no writer, and for writing no reader either.
-    Rw {
-        lock: u8,
-        write: bool,
-    },
-    /// `vma_start_write()`: no CPU holding the VMA read lock (its own CPU neither).
-    VmaReaders,
-    /// `pte_alloc_one()` of a frame another table holds (`alloc = same-frame`): that
-    /// table freed.
-    Freed(u8),
-}
+/// store buffer): the machine's enabled test (`enabled.rs`) tests it by the shared
+/// rule ([`crate::rules::free_for`]).
+pub type Wait = crate::rules::Wait<LockSrc>;
 
 impl Wait {
     pub fn of(prog: &GProgram, op: GOp) -> Wait {

@@ -45,15 +45,15 @@ impl GMachine {
         if !self.is_tso() {
             return None;
         }
-        let sb = &self.st.sb[cpu as usize];
+        let len = self.st.sb[cpu as usize].len();
         let class = op.tso(&self.prog.cfg);
-        if class.waits_for_buffer() && !sb.is_empty() {
-            return Some("waits for its store buffer to drain (a locked or serializing step)");
+        if !crate::rules::buffer_holds(class, len, self.sb_cap[cpu as usize] as usize) {
+            None
+        } else if class.waits_for_buffer() {
+            Some("waits for its store buffer to drain (a locked or serializing step)")
+        } else {
+            Some("waits for a place in its full store buffer")
         }
-        if class == Tso::Buffered && sb.len() >= self.sb_cap[cpu as usize] as usize {
-            return Some("waits for a place in its full store buffer");
-        }
-        None
     }
 
     /// Puts a store in `cpu`'s buffer if the step is a buffered one under TSO; else

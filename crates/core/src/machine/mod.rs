@@ -67,9 +67,8 @@ pub struct Machine {
     drain: bool,
     /// `memory = tso`: CPUs have store buffers, and drains are choices.
     tso: bool,
-    /// Per pc, under TSO: bit 0, the step waits for an empty store buffer; bit 1, it
-    /// is a buffered store (so it waits while the buffer is full).
-    sb_rule: [u8; 256],
+    /// Per pc, under TSO: how the step is ordered against its store buffer.
+    sb_rule: [crate::prim::Tso; 256],
     /// Each CPU's store-buffer capacity: as many stores as its block has store lines, at
     /// most [`SB_DEPTH`]. Every loop the compiler admits passes a locked step
     /// (`pmd_lock()`), which empties the buffer, so no run needs more; the checker packs
@@ -121,10 +120,9 @@ impl Machine {
         let new_addr = default_table(cfg.alloc);
         let tso = cfg.memory == Memory::Tso;
         let lowering = cfg.lowering();
-        let mut sb_rule = [0u8; 256];
+        let mut sb_rule = [crate::prim::Tso::Local; 256];
         for (r, ins) in sb_rule.iter_mut().zip(prog.code.iter()) {
-            let t = ins.op.tso(&lowering);
-            *r = t.waits_for_buffer() as u8 | ((t == crate::prim::Tso::Buffered) as u8) << 1;
+            *r = ins.op.tso(&lowering);
         }
         // The PMD's history follows the writes the program makes, whatever the knobs say
         // (`pmd_clear()` is split under any `clear`).
@@ -135,7 +133,7 @@ impl Machine {
             .map(|c| {
                 let stores = prog
                     .block_pcs(c)
-                    .filter(|&pc| sb_rule[pc as usize] & 2 != 0)
+                    .filter(|&pc| sb_rule[pc as usize] == crate::prim::Tso::Buffered)
                     .count();
                 stores.min(SB_DEPTH as usize) as u8
             })
@@ -361,14 +359,10 @@ impl Machine {
     /// Which writers can step, from first principles. Boolean `&`/`|`, not `&&`/`||`:
     /// this runs after every writer step and short-circuit branches mispredicted.
     fn writers_now(&self) -> u64 {
-        let st = &self.st;
-        let free = st.ptl == NO_CPU;
         let (c, p) = (self.op(COLLAPSER), self.op(POPULATOR));
         // A CPU that sent IPIs waits for them: only the collapser sends.
-        let c_ok = (c != Op::Done) & (st.pending == 0) & ((c != Op::Lock) | free);
-        // The allocator can only hand back the old frame once it is free.
-        let alloc_ok = !self.same_frame | (st.old_table == TableState::Freed);
-        let p_ok = (p != Op::Done) & ((p != Op::Lock) | free) & ((p != Op::Alloc) | alloc_ok);
+        let c_ok = (self.st.pending == 0) & rules::free_for(self, COLLAPSER, self.wait(c));
+        let p_ok = rules::free_for(self, POPULATOR, self.wait(p));
         (c_ok as u64) << COLLAPSER | (p_ok as u64) << POPULATOR
     }
 
@@ -483,9 +477,21 @@ impl Machine {
     #[inline]
     fn buffer_blocks(&self, cpu: u8) -> bool {
         let c = cpu as usize & 63;
-        let rule = self.sb_rule[self.st.pc[c] as usize];
-        let b = self.st.sb.get(c).copied().unwrap_or_default();
-        (rule & 1 != 0 && !b.is_empty()) || (rule & 2 != 0 && b.len() >= self.sb_capacity(cpu))
+        let class = self.sb_rule[self.st.pc[c] as usize];
+        let len = self.st.sb.get(c).map_or(0, |b| b.len());
+        rules::buffer_holds(class, len as usize, self.sb_capacity(cpu) as usize)
+    }
+
+    /// What a step of `op` waits for besides its CPU's IPIs and store buffer: the PTL,
+    /// or (`alloc = same-frame`) the old table's free.
+    #[inline(always)]
+    fn wait(&self, op: Op) -> rules::Wait<()> {
+        match op {
+            Op::Done => rules::Wait::End,
+            Op::Lock => rules::Wait::Lock(()),
+            Op::Alloc if self.same_frame => rules::Wait::Freed(0),
+            _ => rules::Wait::Nothing,
+        }
     }
 
     /// How many stores `cpu`'s buffer holds before a further store waits.
@@ -524,15 +530,11 @@ impl Machine {
             self.writers_now(),
             "stale writer mask in {st:?}"
         );
-        // A reader spins while another CPU holds the PTL it wants.
-        let mut readers = self.reader_mask;
-        if G {
-            readers &= !(st.at_lock & ((st.ptl != NO_CPU) as u64).wrapping_neg());
-        }
+        // The writers' waits are in their mask; a reader at `pmd_lock()` is tested.
         let buffered = if B { st.sb_mask } else { 0 };
         let m = rules::Masks {
-            ready: readers | st.writers,
-            test: buffered,
+            ready: self.reader_mask | st.writers,
+            test: buffered | if G { st.at_lock } else { 0 },
             fresh: self.reader_mask & !self.busy_as::<G>(),
             ending: !st.gate,
             pending: st.pending,

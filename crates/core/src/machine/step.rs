@@ -583,11 +583,24 @@ impl Sys for Machine {
     fn held_since(&self, r: &Regs, _e: usize, v: u64, _cur: u64) -> bool {
         self.held_present(r.first_ver, self.st.ver, v)
     }
-    /// Only the store buffers are tested one CPU at a time: the PTL's and the frame's
-    /// waits are in the masks.
     #[inline(always)]
     fn waits(&self, cpu: u8) -> bool {
-        self.buffer_blocks(cpu)
+        (self.tso && self.buffer_blocks(cpu))
+            || !rules::free_for(self, cpu, self.wait(self.op(cpu)))
+    }
+    type LockName = ();
+    /// One spinlock: the PTL.
+    #[inline(always)]
+    fn lock_index(&self, _cpu: u8, _l: ()) -> Option<usize> {
+        Some(0)
+    }
+    /// No reader-writer lock: no classic step waits for one.
+    fn rw(&self, _l: u8) -> (u8, u64) {
+        (NO_CPU, 0)
+    }
+    /// No VMA lock: no classic step waits for it.
+    fn vma_readers(&self) -> u64 {
+        0
     }
     /// The rules only queue a live table's free or complete one.
     #[inline(always)]
