@@ -13,7 +13,8 @@
 //! sees through its own buffered stores, `pmd_none()` on it, a read's loads with the
 //! torn check, a spinlock's lock, trylock and unlock, which choices are open, and what
 //! a step waits for (a lock, a reader-writer lock, the VMA's readers, a freed frame,
-//! its store buffer).
+//! its store buffer), a table's allocation, which table a frame holds, and a stale
+//! dereference.
 
 /// The [`Sys`] accessors of the masks that a layout keeps as plain fields of its
 /// state, `self.st.irq_off` and `self.st.preempted` (both layouts do).
@@ -85,8 +86,16 @@ pub(crate) trait Sys {
     fn answer_all(&mut self, cpu: u8);
     /// `from` sends IPIs to `targets`, and waits for their answers.
     fn send(&mut self, from: u8, targets: u64);
-    /// How many tables can be freed.
+    /// How many tables the program has.
     fn tables(&self) -> usize;
+    /// How many of them, from the first, the program may free (what a quiescent state
+    /// looks through for a queued free).
+    fn freeable(&self) -> usize {
+        self.tables()
+    }
+    /// The address of table `t`'s frame (two tables share one under `alloc =
+    /// same-frame`).
+    fn frame(&self, t: usize) -> u64;
     fn life(&self, t: usize) -> Life;
     fn set_life(&mut self, t: usize, l: Life);
     /// Entry `e`'s value in memory.
@@ -403,6 +412,37 @@ pub(crate) fn free<S: Sys>(s: &mut S, t: usize, rcu: bool) -> u64 {
     waiting
 }
 
+/// `pte_alloc_one()`: table `t` is allocated.
+#[inline(always)]
+pub(crate) fn alloc<S: Sys>(s: &mut S, t: usize) {
+    s.set_life(t, Life::Live);
+}
+
+/// The table a frame holds, told from its address (`addr`, a table entry's page
+/// frame): the table allocated there now, else the first whose frame it is (its life
+/// says whether it was freed or is not allocated yet); none for a frame no table has.
+#[inline(always)]
+pub(crate) fn table_at<S: Sys>(s: &S, addr: u64) -> Option<usize> {
+    let mut found = None;
+    for t in 0..s.tables() {
+        if s.frame(t) == addr {
+            if matches!(s.life(t), Life::Live | Life::Queued(_)) {
+                return Some(t);
+            }
+            found = found.or(Some(t));
+        }
+    }
+    found
+}
+
+/// A dereference of table `t` (`pte_offset_map()` of the value a walker read, the
+/// table its frame holds: [`table_at`]): stale when that table has been freed,
+/// whatever the frame holds next.
+#[inline(always)]
+pub(crate) fn stale<S: Sys>(s: &S, t: Option<usize>) -> bool {
+    t.is_some_and(|t| s.life(t) == Life::Freed)
+}
+
 /// `cpu` disables interrupts: from here it takes no IPI.
 #[inline(always)]
 pub(crate) fn irq_off<S: Sys>(s: &mut S, cpu: u8) {
@@ -416,7 +456,7 @@ pub(crate) fn irq_on<S: Sys>(s: &mut S, cpu: u8) -> bool {
     let bit = 1u64 << cpu;
     s.set_irq_off(s.irq_off() & !bit);
     let mut freed = false;
-    for t in 0..s.tables() {
+    for t in 0..s.freeable() {
         if let Life::Queued(m) = s.life(t) {
             let m = m & !bit;
             freed |= m == 0;

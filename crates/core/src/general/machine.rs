@@ -175,16 +175,7 @@ impl GMachine {
             return Obj::Page(p as u8);
         }
         // Two tables share a frame under alloc = same-frame: the allocated one first.
-        let mut found = None;
-        for (t, d) in self.prog.tables.iter().enumerate() {
-            if d.addr == addr {
-                if matches!(self.st.tables[t], Life::Live | Life::Queued(_)) {
-                    return Obj::Table(t as u8);
-                }
-                found.get_or_insert(t as u8);
-            }
-        }
-        found.map_or(Obj::Unknown, Obj::Table)
+        rules::table_at(self, addr).map_or(Obj::Unknown, |t| Obj::Table(t as u8))
     }
 
     pub(super) fn local(&self, cpu: u8, slot: u8) -> u64 {
@@ -437,7 +428,7 @@ impl GMachine {
             GOp::Map { src, dest } => {
                 let t = match self.decode(self.local(cpu, src)) {
                     Obj::Table(t) => {
-                        if self.st.tables[t as usize] == Life::Freed {
+                        if rules::stale(self, Some(t as usize)) {
                             hazard = Some(Hazard::Stale);
                         }
                         t as u64
@@ -447,7 +438,7 @@ impl GMachine {
                 self.set_local(cpu, dest, t);
             }
             GOp::Alloc { table, dest } => {
-                self.st.tables[table as usize] = Life::Live;
+                rules::alloc(self, table as usize);
                 self.set_local(cpu, dest, table as u64);
             }
             GOp::Free { table, how } => {
@@ -624,6 +615,10 @@ impl Sys for GMachine {
     #[inline(always)]
     fn tables(&self) -> usize {
         self.st.tables.len()
+    }
+    #[inline(always)]
+    fn frame(&self, t: usize) -> u64 {
+        self.prog.tables[t].addr
     }
     #[inline(always)]
     fn life(&self, t: usize) -> Life {

@@ -349,13 +349,6 @@ impl Machine {
         self.generic
     }
 
-    /// Whether `addr` is a page table that is allocated right now.
-    #[inline(always)]
-    fn table_live(&self, addr: u64) -> bool {
-        ((addr == self.new_addr) & self.st.allocated)
-            | ((addr == OLD_TABLE) & (self.st.old_table != TableState::Freed))
-    }
-
     /// Which writers can step, from first principles. Boolean `&`/`|`, not `&&`/`||`:
     /// this runs after every writer step and short-circuit branches mispredicted.
     fn writers_now(&self) -> u64 {
