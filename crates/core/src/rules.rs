@@ -13,8 +13,8 @@
 //! sees through its own buffered stores, `pmd_none()` on it, a read's loads with the
 //! torn check, a spinlock's lock, trylock and unlock, which choices are open, and what
 //! a step waits for (a lock, a reader-writer lock, the VMA's readers, a freed frame,
-//! its store buffer), a table's allocation, which table a frame holds, and a stale
-//! dereference.
+//! its store buffer), a table's allocation, which table a frame holds, a stale
+//! dereference, and shared words' steps.
 
 /// The [`Sys`] accessors of the masks that a layout keeps as plain fields of its
 /// state, `self.st.irq_off` and `self.st.preempted` (both layouts do).
@@ -140,6 +140,20 @@ pub(crate) trait Sys {
     fn rw(&self, l: u8) -> (u8, u64);
     /// The CPUs holding the VMA's read lock.
     fn vma_readers(&self) -> u64;
+    /// How the layout names a store to a shared word, as its store buffer holds it.
+    type WordStore: Copy;
+    /// The word `k` stores to and the value it stores (a slot of the program's words
+    /// and a value's index, one byte each in both layouts).
+    fn word_store(&self, k: Self::WordStore) -> (u8, u8);
+    /// Slot `i` of the shared words and registers, in memory.
+    fn word(&self, i: usize) -> u8;
+    fn set_word(&mut self, i: usize, v: u8);
+    /// `cpu` buffers word store `k`.
+    fn buffer_word(&mut self, cpu: u8, k: Self::WordStore);
+    /// `cpu`'s buffered word stores, oldest first, to `f`.
+    fn each_buffered_word(&self, cpu: u8, f: impl FnMut(Self::WordStore));
+    /// The slot of `cpu`'s register `reg`.
+    fn reg_slot(&self, cpu: u8, reg: u8) -> usize;
 }
 
 /// A read in progress: the halves it has loaded, and whether it has begun.
@@ -609,4 +623,59 @@ pub(crate) fn loops_again<S: Sys>(s: &S, cpu: u8, looped: bool) -> bool {
 #[inline(always)]
 pub(crate) fn release<S: Sys>(s: &mut S, l: usize) {
     s.set_owner(l, NO_CPU);
+}
+
+/// `WRITE_ONCE()`: `cpu`'s store `k` to a shared word, into its store buffer
+/// (`buffered`, a plain store under TSO) or to memory.
+#[inline(always)]
+pub(crate) fn write_once<S: Sys>(s: &mut S, cpu: u8, k: S::WordStore, buffered: bool) {
+    if buffered {
+        s.buffer_word(cpu, k);
+    } else {
+        drain_word(s, k);
+    }
+}
+
+/// Word store `k` reaches memory.
+#[inline(always)]
+pub(crate) fn drain_word<S: Sys>(s: &mut S, k: S::WordStore) {
+    let (var, v) = s.word_store(k);
+    s.set_word(var as usize, v);
+}
+
+/// Word `var` as `cpu` loads it: its newest buffered store to it, else memory (x86-TSO
+/// forwards a CPU's own stores).
+#[inline(always)]
+pub(crate) fn seen_word<S: Sys>(s: &S, cpu: u8, var: u8) -> u8 {
+    let mut got = s.word(var as usize);
+    s.each_buffered_word(cpu, |k| {
+        let (v, x) = s.word_store(k);
+        if v == var {
+            got = x;
+        }
+    });
+    got
+}
+
+/// `READ_ONCE()`: `cpu` loads word `var` into its register `reg`; returns the value.
+#[inline(always)]
+pub(crate) fn read_once<S: Sys>(s: &mut S, cpu: u8, var: u8, reg: u8) -> u8 {
+    let v = seen_word(s, cpu, var);
+    let r = s.reg_slot(cpu, reg);
+    s.set_word(r, v);
+    v
+}
+
+/// `xchg()` on a shared word (locked: its CPU's buffer is empty): `var` becomes
+/// `value`, and the old value goes to `cpu`'s register `reg` unless it is
+/// [`crate::program::words::NO_REG`]; returns the old value.
+#[inline(always)]
+pub(crate) fn xchg<S: Sys>(s: &mut S, cpu: u8, var: u8, value: u8, reg: u8) -> u8 {
+    let old = s.word(var as usize);
+    s.set_word(var as usize, value);
+    if reg != crate::program::words::NO_REG {
+        let r = s.reg_slot(cpu, reg);
+        s.set_word(r, old);
+    }
+    old
 }

@@ -711,6 +711,36 @@ impl Sys for GMachine {
     fn vma_readers(&self) -> u64 {
         self.st.vma.1
     }
+    /// A word store is its word and value.
+    type WordStore = (u8, u8);
+    #[inline(always)]
+    fn word_store(&self, k: (u8, u8)) -> (u8, u8) {
+        k
+    }
+    #[inline(always)]
+    fn word(&self, i: usize) -> u8 {
+        self.st.words[i]
+    }
+    #[inline(always)]
+    fn set_word(&mut self, i: usize, v: u8) {
+        self.st.words[i] = v;
+    }
+    #[inline(always)]
+    fn buffer_word(&mut self, cpu: u8, (var, value): (u8, u8)) {
+        self.st.sb[cpu as usize].push(Buffered::Word { var, value });
+    }
+    #[inline(always)]
+    fn each_buffered_word(&self, cpu: u8, mut f: impl FnMut((u8, u8))) {
+        for b in &self.st.sb[cpu as usize] {
+            if let Buffered::Word { var, value } = *b {
+                f((var, value));
+            }
+        }
+    }
+    #[inline(always)]
+    fn reg_slot(&self, cpu: u8, reg: u8) -> usize {
+        GMachine::reg_slot(self, cpu, reg)
+    }
 }
 
 impl rules::ReadReg for ReadReg {

@@ -70,7 +70,7 @@ impl GMachine {
                 crate::rules::write_bits(self, entry as usize, mask, value)
             }
             Buffered::Unlock(l) => crate::rules::release(self, l as usize),
-            Buffered::Word { var, value } => self.st.words[var as usize] = value,
+            Buffered::Word { var, value } => crate::rules::drain_word(self, (var, value)),
         }
     }
 

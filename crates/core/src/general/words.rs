@@ -5,10 +5,11 @@
 //! ([`crate::program::words::Words`], one byte a slot), so a classic file with words
 //! means the same here. One more `impl` of [`GMachine`].
 
-use super::ir::{Access, Buffered, GOp, Words};
+use super::ir::{Access, GOp, Words};
 use super::machine::GMachine;
 use crate::hazard::Hazard;
 use crate::program::words::NO_REG;
+use crate::rules;
 
 impl GMachine {
     fn words(&self) -> &Words {
@@ -19,45 +20,29 @@ impl GMachine {
     }
 
     /// The register slot of `cpu`'s register `reg`.
-    fn reg_slot(&self, cpu: u8, reg: u8) -> usize {
+    pub(super) fn reg_slot(&self, cpu: u8, reg: u8) -> usize {
         self.words().base[cpu as usize].0 as usize + reg as usize
     }
 
     /// Word `var` as `cpu` loads it: its newest buffered store to it, else memory.
     fn seen_word(&self, cpu: u8, var: u8) -> u8 {
-        self.st.sb[cpu as usize]
-            .iter()
-            .rev()
-            .find_map(|b| match *b {
-                Buffered::Word { var: v, value } if v == var => Some(value),
-                _ => None,
-            })
-            .unwrap_or(self.st.words[var as usize])
+        rules::seen_word(self, cpu, var)
     }
 
     /// One word step of `cpu`.
     pub(super) fn word_step(&mut self, cpu: u8, op: GOp) {
         match op {
             GOp::WriteOnce(Access { var, value, .. }) => {
-                if self.buffers(op) {
-                    self.st.sb[cpu as usize].push(Buffered::Word { var, value });
-                } else {
-                    self.st.words[var as usize] = value;
-                }
+                let buffered = self.buffers(op);
+                rules::write_once(self, cpu, (var, value), buffered);
             }
             GOp::ReadOnce(Access { var, reg, .. }) => {
-                let v = self.seen_word(cpu, var);
-                let r = self.reg_slot(cpu, reg);
-                self.st.words[r] = v;
+                rules::read_once(self, cpu, var, reg);
             }
             GOp::Xchg(Access {
                 var, value, reg, ..
             }) => {
-                let old = std::mem::replace(&mut self.st.words[var as usize], value);
-                if reg != NO_REG {
-                    let r = self.reg_slot(cpu, reg);
-                    self.st.words[r] = old;
-                }
+                rules::xchg(self, cpu, var, value, reg);
             }
             _ => {}
         }

@@ -328,50 +328,33 @@ impl Machine {
     /// `v2` (the value stored or loaded, the old value) in one word, and its `wide`.
     #[inline(never)]
     fn word_step<const T: bool>(&mut self, cpu: u8, op: Op) -> (u64, u64) {
-        let Some(w) = self.prog.words.as_deref() else {
+        let Some(a) = self
+            .prog
+            .words
+            .as_deref()
+            .map(|w| w.access[self.st.pc[cpu as usize & 63] as usize])
+        else {
             return (0, 0);
         };
-        let a = w.access[self.st.pc[cpu as usize & 63] as usize];
-        let (base, _) = w.base[cpu as usize];
-        let value = |i: u8| w.value(i).unwrap_or(0) as u64;
         // As `Action` has them: the word, and for a load or exchange its register's CPU
         // and index.
         let wide = a.var as u64 | (a.reg as u64) << 8 | (cpu as u64) << 16;
-        match op {
+        let (v1, v2, wide) = match op {
             Op::WordStore => {
-                if T {
-                    let b = &mut self.st.sb[cpu as usize];
-                    b.push(Store::Word(a.store));
-                    self.st.sb_mask |= 1 << cpu;
-                } else {
-                    self.st.words[a.var as usize] = a.value;
-                }
-                (value(a.value), a.var as u64)
+                rules::write_once(self, cpu, a.store, T);
+                (a.value, None, a.var as u64)
             }
-            Op::WordLoad => {
-                let mut got = self.st.words[a.var as usize];
-                if T {
-                    for s in self.st.sb[cpu as usize].iter() {
-                        if let Store::Word(k) = s {
-                            let (var, v) = w.stores[k as usize];
-                            if var == a.var {
-                                got = v;
-                            }
-                        }
-                    }
-                }
-                self.st.words[base as usize + a.reg as usize] = got;
-                (value(got), wide)
-            }
+            Op::WordLoad => (rules::read_once(self, cpu, a.var, a.reg), None, wide),
             _ => {
-                let old = self.st.words[a.var as usize];
-                self.st.words[a.var as usize] = a.value;
-                if a.reg != crate::program::NO_REG {
-                    self.st.words[base as usize + a.reg as usize] = old;
-                }
-                (value(a.value) | value(old) << 32, wide)
+                let old = rules::xchg(self, cpu, a.var, a.value, a.reg);
+                (a.value, Some(old), wide)
             }
-        }
+        };
+        let value = |i: u8| {
+            let w = self.prog.words.as_deref();
+            w.and_then(|w| w.value(i)).unwrap_or(0) as u64
+        };
+        (value(v1) | v2.map_or(0, |o| value(o) << 32), wide)
     }
 
     /// The oldest store in `cpu`'s buffer reaches memory.
@@ -387,10 +370,7 @@ impl Machine {
         if let Some((mask, bits)) = self.pmd_bits(s) {
             rules::write_bits(self, 0, mask, bits);
         } else if let Store::Word(k) = s {
-            if let Some(w) = self.prog.words.as_deref() {
-                let (var, v) = w.stores[k as usize];
-                self.st.words[var as usize] = v;
-            }
+            rules::drain_word(self, k);
         } else {
             rules::release(self, 0);
         }
@@ -636,6 +616,44 @@ impl Sys for Machine {
     /// No VMA lock: no classic step waits for it.
     fn vma_readers(&self) -> u64 {
         0
+    }
+    /// A word store is its index among the program's ([`crate::program::Words::stores`]).
+    type WordStore = u8;
+    fn word_store(&self, k: u8) -> (u8, u8) {
+        self.prog
+            .words
+            .as_deref()
+            .map_or((0, 0), |w| w.stores[k as usize])
+    }
+    fn word(&self, i: usize) -> u8 {
+        self.st.words[i]
+    }
+    fn set_word(&mut self, i: usize, v: u8) {
+        self.st.words[i] = v;
+    }
+    fn buffer_word(&mut self, cpu: u8, k: u8) {
+        self.st.sb[cpu as usize].push(Store::Word(k));
+        self.st.sb_mask |= 1 << cpu;
+    }
+    fn each_buffered_word(&self, cpu: u8, mut f: impl FnMut(u8)) {
+        for s in self
+            .st
+            .sb
+            .get(cpu as usize)
+            .map(|b| b.iter())
+            .into_iter()
+            .flatten()
+        {
+            if let Store::Word(k) = s {
+                f(k);
+            }
+        }
+    }
+    fn reg_slot(&self, cpu: u8, reg: u8) -> usize {
+        self.prog
+            .words
+            .as_deref()
+            .map_or(0, |w| w.base[cpu as usize].0 as usize + reg as usize)
     }
     /// The rules allocate the new table, and queue the old table's free or complete it.
     #[inline(always)]
