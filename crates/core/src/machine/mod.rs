@@ -349,8 +349,9 @@ impl Machine {
         self.generic
     }
 
-    /// Which writers can step, from first principles. Boolean `&`/`|`, not `&&`/`||`:
-    /// this runs after every writer step and short-circuit branches mispredicted.
+    /// Which writers can step: no IPI of its own unanswered, and what its op waits for
+    /// free (the shared rule). Boolean `&`, not `&&`: this runs after every writer step
+    /// and short-circuit branches mispredicted.
     fn writers_now(&self) -> u64 {
         let (c, p) = (self.op(COLLAPSER), self.op(POPULATOR));
         // A CPU that sent IPIs waits for them: only the collapser sends.
