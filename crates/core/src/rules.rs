@@ -315,11 +315,12 @@ pub(crate) struct Masks {
     pub ready: u64,
     /// Of those, the CPUs whose step is tested one at a time ([`Sys::waits`]).
     pub test: u64,
-    /// Walkers between iterations: none starts a fresh one once `ending`.
-    pub fresh: u64,
-    /// Every bit set in a draining run whose writers have finished (it ends once the
-    /// walkers do), else none.
-    pub ending: u64,
+    /// Walkers between iterations that start no fresh one: those of a draining run
+    /// whose writers have finished (it ends once the walkers do).
+    pub stopped: u64,
+    /// Every bit set, but none in a draining run whose writers have finished: the host
+    /// preempts no vCPU then, so that runs end.
+    pub going: u64,
     /// CPUs some IPI is pending for.
     pub pending: u64,
     /// CPUs with stores in their buffer (none under `memory = sc`).
@@ -340,18 +341,15 @@ pub(crate) struct Masks {
 /// preempted, else deliver an IPI it can take, else preempt it (not once a draining run
 /// is ending, so that runs end). A drain: a store in the buffer.
 #[inline(always)]
-pub(crate) fn open<S: Sys>(s: &S, m: &Masks) -> (u64, u64, u64) {
-    let mut prog = m.ready & !(m.fresh & m.ending);
-    let deliverable = m.pending & !s.irq_off();
-    let ack = if m.kvm {
+pub(crate) fn open<S: Sys>(s: &S, m: Masks) -> (u64, u64, u64) {
+    let mut prog = m.ready & !m.stopped;
+    let mut ack = m.pending & !s.irq_off();
+    if m.kvm {
         // Only the host preempts a vCPU: elsewhere `preempted` is empty.
-        let preempted = s.preempted();
+        let (preempted, w) = (s.preempted(), m.walkers);
         prog &= !preempted;
-        let w = m.walkers;
-        (deliverable & !w) | (w & (preempted | deliverable | !m.ending))
-    } else {
-        deliverable
-    };
+        ack = (ack & !w) | (w & (preempted | ack | m.going));
+    }
     let mut test = prog & m.test;
     while test != 0 {
         let c = test.trailing_zeros() as u8;
@@ -449,12 +447,19 @@ pub(crate) fn table_at<S: Sys>(s: &S, addr: u64) -> Option<usize> {
     found
 }
 
-/// A dereference of table `t` (`pte_offset_map()` of the value a walker read, the
-/// table its frame holds: [`table_at`]): stale when that table has been freed,
-/// whatever the frame holds next.
+/// A dereference of the table at `addr` (`pte_offset_map()` of the value a walker
+/// read): stale when a table whose frame that is has been freed and none is allocated
+/// there now (under `alloc = same-frame` the frame may hold its successor).
 #[inline(always)]
-pub(crate) fn stale<S: Sys>(s: &S, t: Option<usize>) -> bool {
-    t.is_some_and(|t| s.life(t) == Life::Freed)
+pub(crate) fn stale<S: Sys>(s: &S, addr: u64) -> bool {
+    let (mut freed, mut live) = (false, false);
+    for t in 0..s.tables() {
+        let here = s.frame(t) == addr;
+        let l = s.life(t);
+        freed |= here & (l == Life::Freed);
+        live |= here & matches!(l, Life::Live | Life::Queued(_));
+    }
+    freed & !live
 }
 
 /// `cpu` disables interrupts: from here it takes no IPI.

@@ -111,21 +111,18 @@ impl GMachine {
     #[inline(always)]
     fn open_in(&self, a: &Around) -> Enabled {
         let buffered = if self.tso { a.buffered } else { 0 };
+        let ending = self.drain && self.writers_done_in(a);
         let m = rules::Masks {
             ready: self.all & !a.done & !a.senders,
             test: a.waits | buffered,
-            fresh: self.walkers & a.entry,
-            ending: if self.drain && self.writers_done_in(a) {
-                !0
-            } else {
-                0
-            },
+            stopped: if ending { self.walkers & a.entry } else { 0 },
+            going: if ending { 0 } else { !0 },
             pending: a.pending,
             buffered,
             kvm: self.kvm,
             walkers: self.walkers,
         };
-        let (prog, ack, drain) = rules::open(self, &m);
+        let (prog, ack, drain) = rules::open(self, m);
         Enabled { prog, ack, drain }
     }
 

@@ -428,7 +428,7 @@ impl GMachine {
             GOp::Map { src, dest } => {
                 let t = match self.decode(self.local(cpu, src)) {
                     Obj::Table(t) => {
-                        if rules::stale(self, Some(t as usize)) {
+                        if rules::stale(self, self.prog.tables[t as usize].addr) {
                             hazard = Some(Hazard::Stale);
                         }
                         t as u64

@@ -529,14 +529,14 @@ impl Machine {
         let m = rules::Masks {
             ready: self.reader_mask | st.writers,
             test: buffered | if G { st.at_lock } else { 0 },
-            fresh: self.reader_mask & !self.busy_as::<G>(),
-            ending: !st.gate,
+            stopped: self.reader_mask & !(self.busy_as::<G>() | st.gate),
+            going: st.gate,
             pending: st.pending,
             buffered,
             kvm: self.kvm,
             walkers: self.reader_mask,
         };
-        let (prog, ack, drain) = rules::open(self, &m);
+        let (prog, ack, drain) = rules::open(self, m);
         Enabled { prog, ack, drain }
     }
 
