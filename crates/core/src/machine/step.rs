@@ -392,7 +392,7 @@ impl Machine {
     /// new one (the last version): every other write leaves `pmd_low` zero. So two
     /// comparisons decide it.
     #[inline(always)]
-    fn held_present(&self, first: u8, last: u8, v: u64) -> bool {
+    pub(super) fn held_present(&self, first: u8, last: u8, v: u64) -> bool {
         let last_ver = self.history_len - 1;
         ((v == self.history[0].value()) & (first == 0))
             | ((v == self.new.value()) & (last == last_ver))

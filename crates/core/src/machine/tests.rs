@@ -750,3 +750,17 @@ fn an_enabled_set_counts_and_is_empty_by_its_choices() {
         4
     );
 }
+
+/// Under `alloc = same-frame` the new table is the old one's entry again: a read whose
+/// loads span the whole collapse saw a value the PMD held at both ends, not a torn one.
+#[test]
+fn a_value_the_pmd_held_at_both_ends_of_a_read_was_held() {
+    let m = machine(|c| c.alloc = Alloc::SameFrame);
+    let old = m.history[0].value();
+    assert_eq!(m.new.value(), old, "the same frame: the same entry");
+    let last = m.history_len - 1;
+    assert!(last >= 2);
+    assert!(m.held_present(0, last, old));
+    assert!(m.held_present(0, 0, old) && m.held_present(last, last, old));
+    assert!(!m.held_present(1, last - 1, old), "cleared in between");
+}
