@@ -25,15 +25,12 @@ impl GMachine {
             return Some(format!("{name}'s store buffer is empty"));
         }
         if ch.ack {
-            if self.host_schedules(ch.cpu) && !self.st.sb[ch.cpu as usize].is_empty() {
-                return Some(format!(
-                    "the host does not preempt or resume {name} before its store buffer drains (a VM exit is serializing)"
-                ));
-            }
             if self.host_schedules(ch.cpu) {
-                return Some(format!(
-                    "the host does not preempt {name} once the writers are done"
-                ));
+                return Some(if !self.st.sb[ch.cpu as usize].is_empty() {
+                    format!("the host does not preempt or resume {name} before its store buffer drains (a VM exit is serializing)")
+                } else {
+                    format!("the host does not preempt {name} once the writers are done")
+                });
             }
             return Some(if self.st.irq_off >> ch.cpu & 1 == 1 {
                 format!("{name} has interrupts disabled")

@@ -24,11 +24,6 @@ impl GMachine {
         self.words().base[cpu as usize].0 as usize + reg as usize
     }
 
-    /// Word `var` as `cpu` loads it: its newest buffered store to it, else memory.
-    fn seen_word(&self, cpu: u8, var: u8) -> u8 {
-        rules::seen_word(self, cpu, var)
-    }
-
     /// One word step of `cpu`.
     pub(super) fn word_step(&mut self, cpu: u8, op: GOp) {
         match op {
@@ -78,7 +73,7 @@ impl GMachine {
                 "{} = {} ({})",
                 reg(&a),
                 w.vars[a.var as usize],
-                val(self.seen_word(cpu, a.var))
+                val(rules::seen_word(self, cpu, a.var))
             ),
             GOp::Xchg(a) if a.reg != NO_REG => format!(
                 "xchg {} to {}, {} = the old value ({})",

@@ -575,15 +575,14 @@ impl Machine {
                 ch.cpu
             ));
         }
-        if self.tso && st.sb_mask & bit != 0 && ch.ack && self.kvm && self.reader_mask & bit != 0 {
-            return Some(format!(
-                "the host does not preempt or resume CPU{} before its store buffer drains (a VM exit is serializing)",
-                ch.cpu
-            ));
-        }
         if ch.ack && self.kvm && self.reader_mask & bit != 0 {
             return if self.enabled().contains(ch) {
                 None
+            } else if st.sb_mask & bit != 0 {
+                Some(format!(
+                    "the host does not preempt or resume CPU{} before its store buffer drains (a VM exit is serializing)",
+                    ch.cpu
+                ))
             } else {
                 Some(format!(
                     "the host does not preempt CPU{} once the collapse is over",
