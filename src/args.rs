@@ -107,9 +107,13 @@ pub struct PrimitivesArgs {
     /// Print the table as Markdown (as in the docs).
     #[arg(long)]
     pub markdown: bool,
-    /// The general machine's primitives and kernel paths (files that declare entries,
-    /// tables and pages, or call primitives with arguments), instead of the classic ones.
-    #[arg(long, conflicts_with = "litmus")]
+    /// Only the calls a classic file may make, each with its classic steps (the
+    /// Markdown always holds every row, and the classic steps in a section of their own).
+    #[arg(long, conflicts_with_all = ["litmus", "markdown"])]
+    pub classic: bool,
+    /// Kept for scripts written when the general machine's calls had a table of their
+    /// own: every row is in the one table now, so this prints what no flag does.
+    #[arg(long, hide = true, conflicts_with_all = ["litmus", "classic"])]
     pub general: bool,
     /// The kernel's C litmus primitives and the x86 instructions each becomes (the
     /// book's mapping table), instead of the scenario primitives.

@@ -39,57 +39,32 @@ pub fn cmd_primitives(a: PrimitivesArgs) -> Result<u8, InputError> {
         }
         return Ok(OK);
     }
-    if a.general {
-        if a.markdown {
-            print!("{}", tornsim_core::general::table::markdown());
-        } else {
-            for p in tornsim_core::general::table::GPRIMS {
-                println!("{}", p.usage());
-                println!("    {}", p.help);
-                println!("    kernel: {} in {}", p.kernel, p.file);
-                println!();
-            }
-            for k in tornsim_core::general::table::ACTORS {
-                println!("P…({}): {}", k.name, k.help);
-            }
-        }
-        return Ok(OK);
-    }
     if a.markdown {
         print!("{}", prim::markdown());
         return Ok(OK);
     }
     for p in prim::PRIMS {
-        let call = p.usage.call_text(p.name);
-        println!("{call}");
+        if a.classic && p.classic.is_none() {
+            continue;
+        }
+        println!("{}", p.usage());
         println!("    {}", p.help);
-        println!("    who: {}", prim::role::names(p.roles));
-        let steps: Vec<String> = (p.ops)(&prim::Lowering {
-            mode: tornsim_core::config::Mode::XenPv,
-            ..prim::Lowering::default()
-        })
-        .iter()
-        .map(|o| {
-            let f = o.footprint();
-            format!(
-                "{} (reads {}, writes {})",
-                o.name(),
-                prim::var::names(f.reads),
-                prim::var::names(f.writes)
-            )
-        })
-        .collect();
-        println!(
-            "    steps (xen-pv): {}",
-            if steps.is_empty() {
-                "none".to_string()
-            } else {
-                steps.join(", ")
-            }
-        );
-        println!("    per mode: {}", p.modes);
+        if let Some(c) = &p.classic {
+            println!(
+                "    classic: {} for {}",
+                p.classic_use().call_text(p.name),
+                prim::role::names(c.roles)
+            );
+            println!("    classic steps (xen-pv): {}", prim::classic_steps(c));
+            println!("    per mode: {}", c.modes);
+        }
         println!("    kernel: {} in {}", p.kernel, p.file);
         println!();
+    }
+    if !a.classic {
+        for k in prim::general::ACTORS {
+            println!("P…({}): {}", k.name, k.help);
+        }
     }
     Ok(OK)
 }

@@ -872,7 +872,19 @@ fn primitives_and_show_list_the_tables() {
         assert!(p.contains(name), "{name} missing");
     }
     let md = stdout(&tornsim(&["primitives", "--markdown"]));
-    assert!(md.starts_with("| primitive |"));
+    assert!(md.starts_with("| call |") && md.contains("## In a classic file"));
+    // One table: the general machine's calls and kernel paths are in it too, and
+    // `--classic` keeps only what a classic file may call.
+    assert!(
+        p.contains("pte_lockptr(val)") && p.contains("P…(madvise)"),
+        "{p}"
+    );
+    let classic = stdout(&tornsim(&["primitives", "--classic"]));
+    assert!(classic.contains("pmd_lock();") && classic.contains("if (pmd_none())"));
+    assert!(
+        !classic.contains("pte_lockptr") && !classic.contains("P…("),
+        "{classic}"
+    );
     let list = stdout(&tornsim(&["show"]));
     assert!(list.contains("seed-thread-v1") && list.contains("after-unlock"));
     assert_bad(&["show", "nope"], "no built-in scenario 'nope'");
@@ -1427,11 +1439,9 @@ fn general_files_check_run_and_replay() {
         stderr(&flags)
     );
 
+    // `--general`, from when the general calls had a table of their own, prints the one.
     let prims = stdout(&tornsim(&["primitives", "--general"]));
-    assert!(
-        prims.contains("pte_lockptr(val)") && prims.contains("P…(madvise)"),
-        "{prims}"
-    );
+    assert_eq!(prims, stdout(&tornsim(&["primitives"])));
     // The C litmus reader's table: every row, as text and as the book's Markdown.
     let c = stdout(&tornsim(&["primitives", "--litmus"]));
     let md = stdout(&tornsim(&["primitives", "--litmus", "--markdown"]));

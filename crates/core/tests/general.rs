@@ -687,20 +687,6 @@ fn random_runs_find_the_hazard_and_replay_it() {
     assert!(s.first.is_none() && s.cut == 0, "{s:?}");
 }
 
-#[test]
-fn the_general_primitives_doc_is_generated_from_the_table() {
-    let doc = include_str!("../../../docs/src/general-primitives.md");
-    let body = doc
-        .split_once("-->\n\n")
-        .map(|(_, b)| b)
-        .expect("the generated-file header");
-    assert_eq!(
-        body,
-        general::table::markdown(),
-        "docs/src/general-primitives.md is stale: run `tornsim primitives --general --markdown` into it (below the header)"
-    );
-}
-
 /// The cutoff argument's theorem, tested on the general files it applies to: the
 /// verdict at every count from the cutoff to 3 walkers is the cutoff's, and a hazard at
 /// one count stays at the next.

@@ -12,7 +12,8 @@
 //! tokenizer beside the core's lexer, and a JavaScript bundle and its build step, for
 //! four features a textarea and 300 lines give under the page's CSP.
 
-use tornsim_core::scenario::highlight::{self, completion_text, Row};
+use tornsim_core::prim::{self, Prim};
+use tornsim_core::scenario::highlight::{self, completion_text};
 use tornsim_core::scenario::move_selected_lines;
 use tornsim_core::ScenarioError;
 use web_sys::{HtmlElement, HtmlTextAreaElement};
@@ -51,9 +52,9 @@ struct Offer {
     col: usize,
 }
 
-/// A primitive of the tables, by name (the classic table's first).
-fn prim(name: &str) -> Option<Row> {
-    Row::named(name)
+/// A row of the table of primitives, by name.
+fn row_of(name: &str) -> Option<&'static Prim> {
+    prim::lookup(name)
 }
 
 #[function_component(Editor)]
@@ -91,7 +92,7 @@ pub fn editor(p: &EditorProps) -> Html {
     let show_row_at = {
         let row = row.clone();
         move |text: &str, byte: usize| {
-            let prim = highlight::primitive_at(text, byte).map(|p| p.name());
+            let prim = highlight::primitive_at(text, byte).map(|p| p.name);
             if *row != prim {
                 row.set(prim);
             }
@@ -114,7 +115,7 @@ pub fn editor(p: &EditorProps) -> Html {
             let (Some(o), Some(t)) = ((*offer).clone(), area.cast::<HtmlTextAreaElement>()) else {
                 return;
             };
-            let Some(prim) = o.items.get(i).and_then(|n| prim(n)) else {
+            let Some(prim) = o.items.get(i).and_then(|n| row_of(n)) else {
                 return;
             };
             let v = t.value();
@@ -280,14 +281,14 @@ pub fn editor(p: &EditorProps) -> Html {
         </div>
                 if let Some(o) = o {
                     <ul id="scenario-complete" class="complete" role="listbox" aria-label="primitives" ref={list}>
-                        { for o.items.iter().filter_map(|n| prim(n)).enumerate().map(|(i, prim)| {
+                        { for o.items.iter().filter_map(|n| row_of(n)).enumerate().map(|(i, prim)| {
                             let accept = accept.clone();
                             // Mouse down, not click: the textarea must keep its focus.
                             let onmousedown = Callback::from(move |e: MouseEvent| { e.prevent_default(); accept(i); });
                             html! {
                                 <li id={format!("scenario-complete-{i}")} role="option"
                                     aria-selected={if i == o.active { "true" } else { "false" }} {onmousedown}>
-                                    <code>{ prim.name() }</code><span>{ prim.help() }</span>
+                                    <code>{ prim.name }</code><span>{ prim.help }</span>
                                 </li>
                             }
                         }) }
@@ -307,20 +308,19 @@ struct PrimRowProps {
 /// the kernel code it models, and what it means per mode and under TSO.
 #[function_component(PrimRow)]
 fn prim_row(p: &PrimRowProps) -> Html {
-    let Some(prim) = p.prim.and_then(prim) else {
+    let Some(prim) = p.prim.and_then(row_of) else {
         return html! {
             <p class="prim-row hint" id="scenario-row">{ "Put the caret or the pointer on a primitive to see what it models." }</p>
         };
     };
     html! {
-        <dl class="prim-row" id="scenario-row" aria-label={format!("{} in the primitives table", prim.name())}>
-            <dt>{ prim.call() }</dt><dd>{ prim.help() }</dd>
-            <dt>{ "kernel" }</dt><dd><code>{ prim.kernel() }</code>{ " in " }<code>{ prim.file() }</code></dd>
-            if let Some(m) = prim.modes() {
-                <dt>{ "per mode" }</dt><dd>{ m }</dd>
-            }
-            if let Some(t) = prim.tso() {
-                <dt>{ "under TSO" }</dt><dd>{ t }</dd>
+        <dl class="prim-row" id="scenario-row" aria-label={format!("{} in the primitives table", prim.name)}>
+            <dt>{ prim.usage() }</dt><dd>{ prim.help }</dd>
+            <dt>{ "kernel" }</dt><dd><code>{ prim.kernel }</code>{ " in " }<code>{ prim.file }</code></dd>
+            if let Some(c) = &prim.classic {
+                <dt>{ "in a classic file" }</dt><dd><code>{ prim.classic_use().call_text(prim.name) }</code></dd>
+                <dt>{ "per mode" }</dt><dd>{ c.modes }</dd>
+                <dt>{ "under TSO" }</dt><dd>{ c.tso }</dd>
             }
         </dl>
     }
@@ -376,7 +376,7 @@ fn offer_at(text: &str, caret: usize) -> Option<Offer> {
     }
     let mut items: Vec<_> = highlight::complete(&text[start..end])
         .iter()
-        .map(|p| p.name())
+        .map(|p| p.name)
         .collect();
     items.truncate(MAX_OFFERED);
     if items.is_empty() {

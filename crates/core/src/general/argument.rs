@@ -197,7 +197,7 @@ pub fn argument(p: &GProgram) -> Argument {
                     .unwrap_or("")
                     .trim()
                     .to_string(),
-                op: format!("{}()", table::GPRIMS[*prim as usize].name),
+                op: format!("{}()", crate::prim::PRIMS[*prim as usize].name),
                 why: format!("a walker's step {what} {touched}"),
             })
         })

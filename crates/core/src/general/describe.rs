@@ -85,7 +85,7 @@ impl GMachine {
             return "done".into();
         }
         let ins = self.prog.code[pc as usize];
-        let prim = crate::prim::general::GPRIMS[ins.prim as usize].name;
+        let prim = crate::prim::PRIMS[ins.prim as usize].name;
         let what = match ins.op {
             GOp::Load { step, .. } => match step {
                 LoadStep::Part(h) | LoadStep::Last(h) => format!("load {}", half_name(h)),

@@ -7,7 +7,7 @@
 use super::ir::*;
 use super::lang::{Arg, Call, GStmt};
 use super::world::World;
-use crate::prim::general::{self as table, R};
+use crate::prim::general::R;
 use crate::scenario::syntax::{ScenarioError, Span};
 use std::collections::HashMap;
 
@@ -398,14 +398,10 @@ impl Emitter<'_> {
         }
     }
 
-    pub(super) fn row(&self, call: &Call) -> Result<&'static table::GPrim, ScenarioError> {
-        table::lookup(&call.name).ok_or_else(|| {
-            let near = table::GPRIMS
-                .iter()
-                .map(|p| (crate::prim::edit_distance(&call.name, p.name), p.name))
-                .min()
-                .filter(|&(d, _)| d <= call.name.len() / 2 + 1)
-                .map(|(_, n)| format!(" (did you mean {n}?)"))
+    pub(super) fn row(&self, call: &Call) -> Result<&'static crate::prim::Prim, ScenarioError> {
+        crate::prim::lookup(&call.name).ok_or_else(|| {
+            let near = crate::prim::nearest(&call.name)
+                .map(|n| format!(" (did you mean {n}?)"))
                 .unwrap_or_default();
             ScenarioError::at(
                 call.span,

@@ -526,7 +526,7 @@ pub struct GInstr {
     pub next: u16,
     pub alt: u16,
     pub line: u32,
-    /// The primitive it came from (an index into [`GPRIMS`](crate::prim::general::GPRIMS)).
+    /// The primitive it came from (an index into [`PRIMS`](crate::prim::PRIMS)).
     pub prim: u16,
     /// The block's locals live where a CPU stands here (a later step may read them
     /// before one writes them): the machine zeroes the others, so that states that

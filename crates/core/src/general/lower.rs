@@ -6,23 +6,21 @@ use super::emit::{err, Emitter, Local, Origin};
 use super::ir::*;
 use super::lang::{Arg, Call};
 use crate::knob::{Alloc, ClearKind, FreeKind, SetKind};
-use crate::prim::general::{self as table, Kind, R};
+use crate::prim::general::{Kind, R};
+use crate::prim::Prim;
 use crate::scenario::syntax::{ScenarioError, Span};
 
 impl Emitter<'_> {
     /// Lowers one call; returns the pc of its (last) instruction for a condition.
     pub(super) fn lower(
         &mut self,
-        row: &'static table::GPrim,
+        row: &'static Prim,
         call: &Call,
         dest: Option<&(String, Span)>,
     ) -> Result<usize, ScenarioError> {
-        self.prim = table::GPRIMS
-            .iter()
-            .position(|p| std::ptr::eq(p, row))
-            .unwrap_or(0) as u16;
+        self.prim = crate::prim::index(row);
         let span = call.span;
-        let classic = call.args.is_empty() && row.classic && !row.args.is_empty();
+        let classic = call.args.is_empty() && row.bare() && !row.args.is_empty();
         if !classic && call.args.len() != row.args.len() {
             return err(
                 span,
@@ -532,7 +530,7 @@ impl Emitter<'_> {
     /// condition's checks are the classic machine's.
     fn word(
         &mut self,
-        row: &'static table::GPrim,
+        row: &'static Prim,
         call: &Call,
         dest: Option<&(String, Span)>,
     ) -> Result<usize, ScenarioError> {

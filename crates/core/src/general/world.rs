@@ -5,7 +5,6 @@
 use super::ir::*;
 use super::lang::{Decl, GScenario, GStmt, Init};
 use crate::knob::{Knob, Memory, Mode};
-use crate::prim::general as table;
 use crate::scenario::syntax::{ScenarioError, Span};
 use std::collections::HashMap;
 
@@ -130,8 +129,7 @@ pub fn needs_general(s: &GScenario) -> bool {
                 !shared
                     && (dest.is_some()
                         || !call.args.is_empty()
-                        || crate::prim::lookup(&call.name).is_none()
-                            && table::lookup(&call.name).is_some())
+                        || crate::prim::lookup(&call.name).is_some_and(|p| p.classic.is_none()))
             }
             GStmt::If {
                 cond, then, other, ..

@@ -247,7 +247,7 @@ fn sc_has_no_store_buffers() {
 /// The kernel's IPI paths put the x2APIC fence before the WRMSR only where it matters.
 #[test]
 fn the_builtin_ipi_paths_fence_only_on_intel_x2apic_under_tso() {
-    use crate::prim::lookup;
+    use crate::prim::classic;
     let ops = |name: &str, memory, apic, mode| {
         let c = Config {
             memory,
@@ -255,7 +255,7 @@ fn the_builtin_ipi_paths_fence_only_on_intel_x2apic_under_tso() {
             mode,
             ..Config::default()
         };
-        (lookup(name).unwrap().ops)(&c.lowering())
+        (classic(name).unwrap().1.ops)(&c.lowering())
     };
     use Apic::*;
     use Memory::*;

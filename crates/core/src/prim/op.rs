@@ -1,6 +1,6 @@
 //! The steps a primitive compiles to ([`Op`]), what each touches ([`Footprint`]), how it
-//! is ordered under x86-TSO ([`Tso`]), and the row type of the table ([`Prim`]) with the
-//! knobs it compiles by ([`Lowering`]).
+//! is ordered under x86-TSO ([`Tso`]), who may call a classic row ([`role`]) and how
+//! ([`Use`]), and the knobs a row compiles by ([`Lowering`]).
 
 use crate::knob::{Apic, ClearKind, FreeKind, Memory, Mode, SetKind};
 use serde::{Deserialize, Serialize};
@@ -416,25 +416,6 @@ impl Use {
             Use::Exchange => format!("r0 = {name}(x, 1);"),
         }
     }
-}
-
-/// One row of the table.
-pub struct Prim {
-    pub name: &'static str,
-    pub usage: Use,
-    /// [`role`] bits.
-    pub roles: u8,
-    /// The steps it compiles to under a configuration's knobs.
-    pub ops: fn(&Lowering) -> Vec<Op>,
-    /// What it does, in one sentence.
-    pub help: &'static str,
-    /// Its meaning per mode, where the modes differ.
-    pub modes: &'static str,
-    /// Where the kernel does it: function, and file in a v6.x tree.
-    pub kernel: &'static str,
-    pub file: &'static str,
-    /// Its steps under `memory = tso`, with the kernel code that makes them so.
-    pub tso: &'static str,
 }
 
 /// The knobs that decide what a primitive compiles to: a configuration less its CPU

@@ -146,14 +146,14 @@ impl Emitter<'_> {
                 then,
                 other,
             } => {
-                let p = self.known(cond, *span)?;
-                if p.usage != Use::Condition {
+                let (p, c) = self.known(cond, *span)?;
+                if p.classic_use() != Use::Condition {
                     return Err(ScenarioError::at(
                         *span,
                         format!("{cond}() is a statement, not a condition (conditions: pmd_none)"),
                     ));
                 }
-                self.allowed(p, *span)?;
+                self.allowed(p, c, *span)?;
                 if !self.held {
                     return Err(ScenarioError::at(
                         *span,
@@ -225,8 +225,12 @@ impl Emitter<'_> {
         }
     }
 
-    fn known(&self, name: &str, span: Span) -> Result<&'static prim::Prim, ScenarioError> {
-        prim::lookup(name).ok_or_else(|| {
+    fn known(
+        &self,
+        name: &str,
+        span: Span,
+    ) -> Result<(&'static prim::Prim, &'static prim::Classic), ScenarioError> {
+        prim::classic(name).ok_or_else(|| {
             let hint = prim::nearest(name)
                 .map(|n| format!(" (did you mean '{n}'?)"))
                 .unwrap_or_default();
@@ -237,15 +241,15 @@ impl Emitter<'_> {
         })
     }
 
-    fn allowed(&self, p: &prim::Prim, span: Span) -> Result<(), ScenarioError> {
-        if p.roles & self.actor.role_bit() == 0 {
+    fn allowed(&self, p: &prim::Prim, c: &prim::Classic, span: Span) -> Result<(), ScenarioError> {
+        if c.roles & self.actor.role_bit() == 0 {
             return Err(ScenarioError::at(
                 span,
                 format!(
                     "{}() is not for a {} block (it is for: {})",
                     p.name,
                     self.actor.name(),
-                    prim::role::names(p.roles)
+                    prim::role::names(c.roles)
                 ),
             ));
         }
@@ -274,14 +278,15 @@ impl Emitter<'_> {
         value: Option<(u32, Span)>,
         reg: Option<&(String, Span)>,
     ) -> Result<(), ScenarioError> {
-        let p = self.known(name, span)?;
+        let (p, c) = self.known(name, span)?;
+        let usage = p.classic_use();
         let shape = |what: &str| {
             Err(ScenarioError::at(
                 span,
-                format!("{what}: write '{}'", p.usage.call_text(name)),
+                format!("{what}: write '{}'", usage.call_text(name)),
             ))
         };
-        match (p.usage, value.is_some(), reg.is_some()) {
+        match (usage, value.is_some(), reg.is_some()) {
             (Use::Call | Use::Condition, _, _) => {
                 return shape(&format!("{name}() takes no arguments"))
             }
@@ -298,9 +303,9 @@ impl Emitter<'_> {
             }
             _ => {}
         }
-        self.allowed(p, span)?;
+        self.allowed(p, c, span)?;
         self.end_run();
-        for op in (p.ops)(&self.cfg.lowering()) {
+        for op in (c.ops)(&self.cfg.lowering()) {
             let i = self.push(op, span.line);
             let buffered = op.tso(&self.cfg.lowering()) == crate::prim::Tso::Buffered;
             self.words.access(i, var, value, reg, buffered)?;
@@ -309,24 +314,25 @@ impl Emitter<'_> {
     }
 
     fn call(&mut self, name: &str, span: Span) -> Result<(), ScenarioError> {
-        let p = self.known(name, span)?;
-        if p.usage == Use::Condition {
+        let (p, c) = self.known(name, span)?;
+        let usage = p.classic_use();
+        if usage == Use::Condition {
             return Err(ScenarioError::at(
                 span,
                 format!("{name}() is a condition: write 'if ({name}()) {{ … }}'"),
             ));
         }
-        if p.usage != Use::Call {
+        if usage != Use::Call {
             return Err(ScenarioError::at(
                 span,
                 format!(
                     "{name}() works on a shared word: write '{}'",
-                    p.usage.call_text(name)
+                    usage.call_text(name)
                 ),
             ));
         }
-        self.allowed(p, span)?;
-        let ops = (p.ops)(&self.cfg.lowering());
+        self.allowed(p, c, span)?;
+        let ops = (c.ops)(&self.cfg.lowering());
         for (k, &op) in ops.iter().enumerate() {
             if !op.is_load() {
                 self.end_run();

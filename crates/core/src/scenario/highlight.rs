@@ -6,7 +6,7 @@
 use super::lexer::{lex_keeping, Tok};
 use super::syntax::{cpu_number, Actor};
 use crate::hazard::Hazard;
-use crate::prim;
+use crate::prim::{self, general::R, Prim};
 
 /// What a stretch of text is, for colouring.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,9 +97,9 @@ pub fn highlight(src: &str) -> Vec<(std::ops::Range<usize>, Class)> {
 }
 
 fn ident_class(w: &str) -> Class {
-    // The general machine's rows and kernel paths too: a file of either language is
-    // highlighted from the tables both read.
-    if prim::PRIMS.iter().any(|p| p.name == w) || prim::general::lookup(w).is_some() {
+    // A file of either language is highlighted from the one table of primitives, and
+    // the general machine's kernel paths.
+    if prim::lookup(w).is_some() {
         Class::Primitive
     } else if KEYWORDS.contains(&w) {
         Class::Keyword
@@ -117,121 +117,36 @@ fn ident_class(w: &str) -> Class {
     }
 }
 
-/// A row of the primitives tables: the classic machine's, or the general machine's for
-/// a name only it has. What an editor offers to complete and explains under the caret.
-#[derive(Clone, Copy)]
-pub enum Row {
-    Classic(&'static prim::Prim),
-    General(&'static prim::general::GPrim),
-}
-
-impl std::fmt::Debug for Row {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Row({})", self.name())
-    }
-}
-
-impl PartialEq for Row {
-    fn eq(&self, o: &Row) -> bool {
-        self.name() == o.name()
-    }
-}
-
-impl Row {
-    /// The row for `name`: the classic table's first, as a classic file means it.
-    pub fn named(name: &str) -> Option<Row> {
-        prim::PRIMS
-            .iter()
-            .find(|p| p.name == name)
-            .map(Row::Classic)
-            .or_else(|| prim::general::lookup(name).map(Row::General))
-    }
-    pub fn name(self) -> &'static str {
-        match self {
-            Row::Classic(p) => p.name,
-            Row::General(p) => p.name,
-        }
-    }
-    /// How a call is written.
-    pub fn call(self) -> String {
-        match self {
-            Row::Classic(p) => p.usage.call_text(p.name),
-            Row::General(p) => p.usage(),
-        }
-    }
-    pub fn help(self) -> &'static str {
-        match self {
-            Row::Classic(p) => p.help,
-            Row::General(p) => p.help,
-        }
-    }
-    pub fn kernel(self) -> &'static str {
-        match self {
-            Row::Classic(p) => p.kernel,
-            Row::General(p) => p.kernel,
-        }
-    }
-    pub fn file(self) -> &'static str {
-        match self {
-            Row::Classic(p) => p.file,
-            Row::General(p) => p.file,
-        }
-    }
-    /// Its meaning per mode and under TSO (the classic rows say; a general row's help
-    /// says what changes with the knobs, and its steps' TSO classes are
-    /// `general::ir::GOp::tso`'s, one table for every row).
-    pub fn modes(self) -> Option<&'static str> {
-        match self {
-            Row::Classic(p) => Some(p.modes),
-            Row::General(_) => None,
-        }
-    }
-    pub fn tso(self) -> Option<&'static str> {
-        match self {
-            Row::Classic(p) => Some(p.tso),
-            Row::General(_) => None,
-        }
-    }
-}
-
-/// The primitives whose names start with `prefix` (case as written): the classic table's
-/// in its order, then the names only the general machine has, in its table's order.
-pub fn complete(prefix: &str) -> Vec<Row> {
+/// The primitives whose names start with `prefix` (case as written), in the table's
+/// order: what an editor offers to complete, and explains under the caret.
+pub fn complete(prefix: &str) -> Vec<&'static Prim> {
     if prefix.is_empty() {
         return Vec::new();
     }
-    let classic = prim::PRIMS.iter().map(Row::Classic);
-    let general = prim::general::GPRIMS
+    prim::PRIMS
         .iter()
-        .filter(|g| prim::lookup(g.name).is_none())
-        .map(Row::General);
-    classic
-        .chain(general)
-        .filter(|r| r.name().starts_with(prefix) && r.name() != prefix)
+        .filter(|r| r.name.starts_with(prefix) && r.name != prefix)
         .collect()
 }
 
 /// What accepting a completion writes in place of the word: a whole statement where
-/// the primitive takes nothing, else its name and an open parenthesis for the arguments.
-pub fn completion_text(r: Row) -> String {
-    match r {
-        Row::Classic(p) => match p.usage {
-            prim::Use::Call => format!("{}();", p.name),
-            prim::Use::Condition => format!("{}()", p.name),
-            prim::Use::Write | prim::Use::Read | prim::Use::Exchange => format!("{}(", p.name),
-        },
-        Row::General(p) if p.args.is_empty() && p.ret == prim::general::R::Nothing => {
-            format!("{}();", p.name)
+/// the primitive takes nothing (in its classic form, where it has one), else its name
+/// and an open parenthesis for the arguments.
+pub fn completion_text(p: &Prim) -> String {
+    if p.bare() || p.args.is_empty() {
+        match p.ret {
+            R::Nothing | R::Value | R::Table | R::Lock => format!("{}();", p.name),
+            R::Cond | R::Reg => format!("{}()", p.name),
         }
-        Row::General(p) if p.args.is_empty() => format!("{}()", p.name),
-        Row::General(p) => format!("{}(", p.name),
+    } else {
+        format!("{}(", p.name)
     }
 }
 
 /// The primitive named by the word at byte `at` of `src` (its start, middle or end).
-pub fn primitive_at(src: &str, at: usize) -> Option<Row> {
+pub fn primitive_at(src: &str, at: usize) -> Option<&'static Prim> {
     let (a, b) = word_at(src, at);
-    Row::named(&src[a..b])
+    prim::lookup(&src[a..b])
 }
 
 /// The byte range of the identifier around byte `at` (empty if there is none).
@@ -332,30 +247,24 @@ mod tests {
 
     #[test]
     fn completion_offers_the_table_s_names_for_a_prefix() {
-        let names: Vec<_> = complete("pmdp_get").iter().map(|p| p.name()).collect();
+        let names: Vec<_> = complete("pmdp_get").iter().map(|p| p.name).collect();
         assert!(names.contains(&"pmdp_get_lockless_sync") && names.contains(&"pmdp_get_lockless"));
         assert!(names.iter().all(|n| n.starts_with("pmdp_get")));
         assert!(complete("").is_empty());
         assert!(complete("zz").is_empty());
         // A complete name offers only the longer ones.
-        assert!(!complete("pmd_lock").iter().any(|p| p.name() == "pmd_lock"));
-        let text = |n: &str| {
-            completion_text(
-                complete(&n[..3])
-                    .into_iter()
-                    .find(|p| p.name() == n)
-                    .unwrap(),
-            )
-        };
+        assert!(!complete("pmd_lock").iter().any(|p| p.name == "pmd_lock"));
+        let text =
+            |n: &str| completion_text(complete(&n[..3]).into_iter().find(|p| p.name == n).unwrap());
         assert_eq!(text("spin_unlock"), "spin_unlock();");
         assert_eq!(text("pmd_none"), "pmd_none()");
         assert_eq!(text("WRITE_ONCE"), "WRITE_ONCE(");
         assert_eq!(text("READ_ONCE"), "READ_ONCE(");
-        // The general machine's names follow the classic ones, each once.
+        // Names only the general machine has, and each name once.
         assert_eq!(text("pte_lockptr"), "pte_lockptr(");
         assert_eq!(text("mmap_write_lock"), "mmap_write_lock();");
         assert_eq!(text("vma_start_read"), "vma_start_read()");
-        let pmd: Vec<_> = complete("pmd_").iter().map(|p| p.name()).collect();
+        let pmd: Vec<_> = complete("pmd_").iter().map(|p| p.name).collect();
         assert_eq!(pmd.iter().filter(|n| **n == "pmd_populate").count(), 1);
         assert!(
             pmd.contains(&"pmd_same") && pmd.contains(&"pmd_present"),
@@ -367,25 +276,25 @@ mod tests {
     fn the_primitive_under_a_place_is_found_from_any_of_its_bytes() {
         let src = "  pmdp_get_lockless_sync();";
         assert_eq!(
-            primitive_at(src, 2).map(|p| p.name()),
+            primitive_at(src, 2).map(|p| p.name),
             Some("pmdp_get_lockless_sync")
         );
         assert_eq!(
-            primitive_at(src, 10).map(|p| p.name()),
+            primitive_at(src, 10).map(|p| p.name),
             Some("pmdp_get_lockless_sync")
         );
         assert_eq!(
-            primitive_at(src, 24).map(|p| p.name()),
+            primitive_at(src, 24).map(|p| p.name),
             Some("pmdp_get_lockless_sync")
         );
         assert!(primitive_at(src, 0).is_none());
         assert!(primitive_at(src, 26).is_none());
         let g = primitive_at("  try_get_page(pte)", 4).unwrap();
         assert_eq!(
-            (g.name(), g.call().as_str()),
+            (g.name, g.usage().as_str()),
             ("try_get_page", "if (try_get_page(page))")
         );
-        assert!(g.modes().is_none() && g.kernel().contains("folio_try_get"));
+        assert!(g.classic.is_none() && g.kernel.contains("folio_try_get"));
         assert_eq!(word_at("ab cd", 3), (3, 5));
         assert_eq!(word_at("ab cd", 2), (0, 2));
         assert_eq!(word_at("ab  cd", 3), (3, 3));
