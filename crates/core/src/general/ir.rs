@@ -460,8 +460,8 @@ impl GOp {
     }
 
     /// How the step is ordered against its CPU's store buffer under `memory = tso`: the
-    /// general machine's TSO rules, in one place. The classic table's `tso` column says
-    /// the same of the same kernel code.
+    /// general machine's TSO rules, in one place. A classic row's `tso` text
+    /// ([`Classic::tso`](crate::prim::Classic::tso)) says the same of the same kernel code.
     pub fn tso(&self, cfg: &GConfig) -> Tso {
         use GOp::*;
         match *self {

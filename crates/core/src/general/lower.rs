@@ -579,7 +579,8 @@ impl Emitter<'_> {
 
     /// An IPI send as the kernel's x2APIC code makes it: where `weak_wrmsr_fence()`
     /// orders it (TSO, an Intel x2APIC `WRMSR`) the fence is a step of its own before
-    /// the send, as the classic table's `ipi_ops` has it. Returns the send's pc.
+    /// the send, as the classic rows' `ipi_ops` (`prim/table.rs`) has it. Returns the
+    /// send's pc.
     fn ipi(&mut self, op: GOp) -> usize {
         let c = &self.cfg;
         if c.memory == crate::knob::Memory::Tso
