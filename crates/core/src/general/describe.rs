@@ -18,6 +18,7 @@ impl GMachine {
             return None;
         }
         let name = self.prog.cpu_name(ch.cpu);
+        let no_new = || format!("{name} starts no new iteration: the other blocks are done");
         if ch.ack && ch.drain {
             return Some("a step is an answer or a drain, not both".into());
         }
@@ -54,13 +55,15 @@ impl GMachine {
                     self.buffer_blocks(ch.cpu, op).unwrap_or_default()
                 )
             }
+            // Whatever its first step would wait for.
+            _ if self.stopped() >> ch.cpu & 1 == 1 => no_new(),
             GOp::Lock(_) => format!("{name} spins on a lock another CPU holds"),
             GOp::Rw { .. } => format!("{name} sleeps on a reader-writer lock"),
             GOp::VmaStartWrite => format!("{name} waits for the VMA's readers"),
             GOp::Alloc { .. } => {
                 format!("{name} waits for the old frame to be freed (alloc = same-frame)")
             }
-            _ => format!("{name} starts no new iteration: the other blocks are done"),
+            _ => no_new(),
         })
     }
 

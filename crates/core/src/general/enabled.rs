@@ -110,9 +110,16 @@ impl GMachine {
     /// are tested one by one ([`GMachine::free_to_step`]).
     #[inline(always)]
     fn open_in(&self, a: &Around) -> Enabled {
+        let (prog, ack, drain) = rules::open(self, self.masks_in(a));
+        Enabled { prog, ack, drain }
+    }
+
+    /// This layout's masks for the shared rule ([`rules::open`]).
+    #[inline(always)]
+    fn masks_in(&self, a: &Around) -> rules::Masks {
         let buffered = if self.tso { a.buffered } else { 0 };
         let ending = self.drain && self.writers_done_in(a);
-        let m = rules::Masks {
+        rules::Masks {
             ready: self.all & !a.done & !a.senders,
             test: a.waits | buffered,
             stopped: if ending { self.walkers & a.entry } else { 0 },
@@ -121,9 +128,13 @@ impl GMachine {
             buffered,
             kvm: self.kvm,
             walkers: self.walkers,
-        };
-        let (prog, ack, drain) = rules::open(self, m);
-        Enabled { prog, ack, drain }
+        }
+    }
+
+    /// The walkers the run's end stops between iterations: once a draining run's other
+    /// blocks are done, they start no new one.
+    pub(super) fn stopped(&self) -> u64 {
+        self.masks_in(&self.around()).stopped
     }
 
     /// Whether `cpu`'s next program step, at a step that waits or with stores

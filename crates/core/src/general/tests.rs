@@ -91,6 +91,34 @@ fn an_ipi_waits_for_every_target_and_an_irq_off_cpu_cannot_answer() {
     assert_eq!(m.st.entries[0], 0);
 }
 
+/// A walker the run's end stopped between iterations says so, even where its first
+/// step would wait for a lock another walker holds.
+#[test]
+fn a_stopped_walker_is_not_spinning_on_a_lock_another_walker_holds() {
+    let mut m = GMachine::new(
+        prog(
+            "{ mode = native-pae; readers = 2; pmd pmd = table(t0); }
+             P0(khugepaged) { ptl = pmd_lock(pmd); spin_unlock(ptl); tlb_remove_table_sync_one(); }
+             P1(walker) { ptl = pmd_lock(pmd); spin_unlock(ptl); }",
+        ),
+        true,
+    );
+    step(&mut m, 0);
+    step(&mut m, 0);
+    step(&mut m, 2); // the second walker takes the lock
+    step(&mut m, 0); // the sync
+    ack(&mut m, 1);
+    ack(&mut m, 2);
+    assert!(m.writers_done());
+    assert!(!m.is_enabled(GChoice::step(1)));
+    let why = disabled(&m, 1);
+    assert!(why.contains("starts no new iteration"), "{why}");
+    // Before the end, a walker at a held lock spins on it.
+    let mut m = GMachine::new(m.prog.clone(), true);
+    step(&mut m, 2);
+    assert!(disabled(&m, 1).contains("spins on a lock"), "{}", disabled(&m, 1));
+}
+
 /// Two senders owing one CPU an IPI: it can take it (not one owed IPI cancelling
 /// the other), and a walker that cannot is refused for its own reason, not the
 /// host's, outside `kvm-pv-flush`.

@@ -517,6 +517,14 @@ impl Machine {
     /// with `B` false, as if no store buffer held anything back.
     #[inline(always)]
     fn enabled_base<const G: bool, const B: bool>(&self) -> Enabled {
+        let (prog, ack, drain) = rules::open(self, self.masks::<G, B>());
+        Enabled { prog, ack, drain }
+    }
+
+    /// This layout's masks for the shared rule ([`rules::open`]); with `B` false, as if
+    /// no store buffer held anything back.
+    #[inline(always)]
+    fn masks<const G: bool, const B: bool>(&self) -> rules::Masks {
         debug_assert_eq!(G, self.generic);
         let st = &self.st;
         debug_assert_eq!(
@@ -526,7 +534,7 @@ impl Machine {
         );
         // The writers' waits are in their mask; a reader at `pmd_lock()` is tested.
         let buffered = if B { st.sb_mask } else { 0 };
-        let m = rules::Masks {
+        rules::Masks {
             ready: self.reader_mask | st.writers,
             test: buffered | if G { st.at_lock } else { 0 },
             stopped: self.reader_mask & !(self.busy_as::<G>() | st.gate),
@@ -535,9 +543,7 @@ impl Machine {
             buffered,
             kvm: self.kvm,
             walkers: self.reader_mask,
-        };
-        let (prog, ack, drain) = rules::open(self, m);
-        Enabled { prog, ack, drain }
+        }
     }
 
     /// The choices open if store buffers held nothing back: what `why_disabled` tells
@@ -613,9 +619,17 @@ impl Machine {
                 op.name()
             ));
         }
+        // A reader the run's end stopped outside an iteration has finished, whatever its
+        // first step would wait for.
+        let stopped = if self.generic {
+            self.masks::<true, false>().stopped
+        } else {
+            self.masks::<false, false>().stopped
+        } & bit
+            != 0;
         Some(match self.role(ch.cpu) {
             Role::Idle => format!("CPU{} is idle: it only acknowledges IPIs", ch.cpu),
-            Role::Reader if op == Op::Lock && st.ptl != NO_CPU => {
+            Role::Reader if op == Op::Lock && st.ptl != NO_CPU && !stopped => {
                 format!("CPU{} is spinning on the PTL held by CPU{}", ch.cpu, st.ptl)
             }
             Role::Reader => format!(

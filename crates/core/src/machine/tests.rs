@@ -267,6 +267,35 @@ fn a_ptl_taking_reader_spins_only_while_another_cpu_holds_the_ptl() {
     assert!(!m.enabled().contains(other), "the other reader spins");
 }
 
+/// A reader that has finished says so, even while another reader holds the PTL: it is
+/// not spinning on it.
+#[test]
+fn a_finished_reader_is_not_spinning_on_a_ptl_another_reader_holds() {
+    let src = crate::program::builtin_source("ptl-reader").unwrap();
+    let (_, cfg) = crate::program::load(src).unwrap();
+    let mut m = Machine::new(&cfg, true).unwrap();
+    let (a, b) = (FIRST_READER, FIRST_READER + 1);
+    // The collapser up to its sync (the PTL let go), then the whole fault.
+    while m.op(COLLAPSER) != Op::Sync {
+        m.try_step(Choice::prog(COLLAPSER)).unwrap();
+    }
+    while m.op(POPULATOR) != Op::Done {
+        m.try_step(Choice::prog(POPULATOR)).unwrap();
+    }
+    // One reader starts an iteration and takes the PTL; the collapser then ends.
+    m.try_step(Choice::prog(b)).unwrap();
+    assert_eq!(m.state().ptl, b);
+    while !m.writers_done() {
+        let en = m.enabled();
+        let next = en.iter().find(|c| c.ack).unwrap_or(Choice::prog(COLLAPSER));
+        m.try_step(next).unwrap();
+    }
+    assert_eq!(m.state().ptl, b);
+    assert!(!m.enabled().contains(Choice::prog(a)));
+    let why = m.why_disabled(Choice::prog(a)).unwrap();
+    assert!(why.contains("CPU2 has finished"), "{why}");
+}
+
 #[test]
 fn pmd_encoding_matches_x86() {
     let p = Pmd::table(OLD_TABLE);
