@@ -116,7 +116,11 @@ fn a_stopped_walker_is_not_spinning_on_a_lock_another_walker_holds() {
     // Before the end, a walker at a held lock spins on it.
     let mut m = GMachine::new(m.prog.clone(), true);
     step(&mut m, 2);
-    assert!(disabled(&m, 1).contains("spins on a lock"), "{}", disabled(&m, 1));
+    assert!(
+        disabled(&m, 1).contains("spins on a lock"),
+        "{}",
+        disabled(&m, 1)
+    );
 }
 
 /// Two senders owing one CPU an IPI: it can take it (not one owed IPI cancelling

@@ -558,16 +558,31 @@ fn deferred_free_waits_for_readers_and_immediate_free_goes_stale() {
 
 #[test]
 fn same_frame_allocation_waits_for_the_free() {
-    let mut m = machine(|c| {
-        c.alloc = Alloc::SameFrame;
-        c.mode = Mode::XenPv;
-        c.sync = SyncPlacement::None;
-    });
+    // A run that goes on past the writers, so a reader can start after them.
+    let cfg = Config {
+        readers: 1,
+        alloc: Alloc::SameFrame,
+        mode: Mode::XenPv,
+        sync: SyncPlacement::None,
+        ..Config::default()
+    };
+    let mut m = Machine::new(&cfg, false).unwrap();
     assert!(m.why_disabled(Choice::prog(1)).unwrap().contains("freed"));
     run(&mut m, &[C, C, C, C, C]);
     assert_eq!(
         m.step(Choice::prog(1)).action(),
         Action::Alloc { addr: OLD_TABLE }
+    );
+    // The new table, in the old one's frame: a reader that reads and uses it uses a
+    // live table, though a freed one had the same frame.
+    run(&mut m, &[P, P, P, P]);
+    let a = run(&mut m, &[R, R, R, R, R]);
+    assert_eq!(
+        a[4],
+        Action::Deref {
+            addr: OLD_TABLE,
+            stale: false
+        }
     );
 }
 
