@@ -51,7 +51,7 @@ pub fn cmd_primitives(a: PrimitivesArgs) -> Result<u8, InputError> {
         println!("    {}", p.help);
         if let Some(c) = &p.classic {
             println!(
-                "    classic: {} for {}",
+                "    classic: {}  (who: {})",
                 p.classic_use().call_text(p.name),
                 prim::role::names(c.roles)
             );
