@@ -586,6 +586,30 @@ fn same_frame_allocation_waits_for_the_free() {
     );
 }
 
+/// A torn read's value points at no table: its use is not a stale one, though the
+/// old table, whose low word it has, was freed by then.
+#[test]
+fn a_torn_values_use_is_not_stale_where_no_table_is() {
+    let src = crate::program::builtin_source("no-recheck")
+        .unwrap()
+        .replace("    pmdp_get_lockless_sync();\n", "")
+        .replace("pte_free_defer();", "pte_free();");
+    let (_, cfg) = crate::program::load(&src).unwrap();
+    let mut m = Machine::new(&cfg, true).unwrap();
+    run(&mut m, &[R, R]); // interrupts off, the old pmd_low
+    let w = run(&mut m, &[C, C, C, C, C]); // lock, clear, flush, unlock, free
+    assert_eq!(w[4], Action::Free { waiting: 0 }, "{w:?}");
+    let a = run(&mut m, &[R, R]);
+    assert_eq!(a[0].hazard(), Some(crate::hazard::Hazard::Torn), "{a:?}");
+    assert_eq!(
+        a[1],
+        Action::Deref {
+            addr: OLD_TABLE & 0xffff_ffff,
+            stale: false
+        }
+    );
+}
+
 #[test]
 fn populator_retries_until_the_pmd_is_none() {
     let mut m = machine(|_| {});
