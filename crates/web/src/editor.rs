@@ -12,7 +12,7 @@
 //! tokenizer beside the core's lexer, and a JavaScript bundle and its build step, for
 //! four features a textarea and 300 lines give under the page's CSP.
 
-use tornsim_core::prim::{self, Prim};
+use tornsim_core::prim;
 use tornsim_core::scenario::highlight::{self, completion_text};
 use tornsim_core::scenario::move_selected_lines;
 use tornsim_core::ScenarioError;
@@ -50,11 +50,6 @@ struct Offer {
     active: usize,
     line: usize,
     col: usize,
-}
-
-/// A row of the table of primitives, by name.
-fn row_of(name: &str) -> Option<&'static Prim> {
-    prim::lookup(name)
 }
 
 #[function_component(Editor)]
@@ -115,7 +110,7 @@ pub fn editor(p: &EditorProps) -> Html {
             let (Some(o), Some(t)) = ((*offer).clone(), area.cast::<HtmlTextAreaElement>()) else {
                 return;
             };
-            let Some(prim) = o.items.get(i).and_then(|n| row_of(n)) else {
+            let Some(prim) = o.items.get(i).and_then(|n| prim::lookup(n)) else {
                 return;
             };
             let v = t.value();
@@ -281,7 +276,7 @@ pub fn editor(p: &EditorProps) -> Html {
         </div>
                 if let Some(o) = o {
                     <ul id="scenario-complete" class="complete" role="listbox" aria-label="primitives" ref={list}>
-                        { for o.items.iter().filter_map(|n| row_of(n)).enumerate().map(|(i, prim)| {
+                        { for o.items.iter().filter_map(|n| prim::lookup(n)).enumerate().map(|(i, prim)| {
                             let accept = accept.clone();
                             // Mouse down, not click: the textarea must keep its focus.
                             let onmousedown = Callback::from(move |e: MouseEvent| { e.prevent_default(); accept(i); });
@@ -308,7 +303,7 @@ struct PrimRowProps {
 /// the kernel code it models, and what it means per mode and under TSO.
 #[function_component(PrimRow)]
 fn prim_row(p: &PrimRowProps) -> Html {
-    let Some(prim) = p.prim.and_then(row_of) else {
+    let Some(prim) = p.prim.and_then(prim::lookup) else {
         return html! {
             <p class="prim-row hint" id="scenario-row">{ "Put the caret or the pointer on a primitive to see what it models." }</p>
         };
