@@ -546,6 +546,16 @@ impl Machine {
         }
     }
 
+    /// The readers the run's end stops outside an iteration: once a draining run's
+    /// writers are done, they start no fresh one (the open rule's `stopped`).
+    fn stopped(&self) -> u64 {
+        if self.generic {
+            self.masks::<true, false>().stopped
+        } else {
+            self.masks::<false, false>().stopped
+        }
+    }
+
     /// The choices open if store buffers held nothing back: what `why_disabled` tells
     /// apart from a buffer's wait.
     fn enabled_ignoring_buffers(&self) -> Enabled {
@@ -621,12 +631,7 @@ impl Machine {
         }
         // A reader the run's end stopped outside an iteration has finished, whatever its
         // first step would wait for.
-        let stopped = if self.generic {
-            self.masks::<true, false>().stopped
-        } else {
-            self.masks::<false, false>().stopped
-        } & bit
-            != 0;
+        let stopped = self.stopped() & bit != 0;
         Some(match self.role(ch.cpu) {
             Role::Idle => format!("CPU{} is idle: it only acknowledges IPIs", ch.cpu),
             Role::Reader if op == Op::Lock && st.ptl != NO_CPU && !stopped => {
