@@ -296,6 +296,38 @@ fn a_finished_reader_is_not_spinning_on_a_ptl_another_reader_holds() {
     assert!(why.contains("CPU2 has finished"), "{why}");
 }
 
+/// Under `kvm-pv-flush` the host stops preempting a walker once a draining run's
+/// collapse is over (so that runs end), and says so: with nothing buffered (here
+/// `memory = sc`) that is the reason, not a store buffer's drain.
+#[test]
+fn under_kvm_pv_flush_the_host_stops_preempting_once_the_collapse_is_over() {
+    let mut m = machine(|c| c.mode = Mode::KvmPvFlush);
+    let r = FIRST_READER;
+    assert!(
+        m.enabled().contains(Choice::ack(r)),
+        "the host may preempt it"
+    );
+    for _ in 0..1000 {
+        if m.writers_done() {
+            break;
+        }
+        // The reader takes its IPIs once it can, and is never preempted.
+        let (en, st) = (m.enabled(), m.state());
+        let answers = st.pending & !st.irq_off & (1 << r) != 0;
+        let next = [Choice::prog(COLLAPSER), Choice::prog(POPULATOR)]
+            .into_iter()
+            .chain(en.iter().filter(|c| c.ack && (c.cpu != r || answers)))
+            .find(|&c| en.contains(c))
+            .unwrap_or(Choice::prog(r));
+        m.try_step(next).unwrap();
+    }
+    assert!(m.writers_done());
+    assert_eq!(m.state().preempted & (1 << r), 0);
+    assert!(!m.enabled().contains(Choice::ack(r)));
+    let why = m.why_disabled(Choice::ack(r)).unwrap();
+    assert!(why.contains("once the collapse is over"), "{why}");
+}
+
 #[test]
 fn pmd_encoding_matches_x86() {
     let p = Pmd::table(OLD_TABLE);
