@@ -2123,6 +2123,26 @@ fn the_random_allocator_cannot_draw_a_declared_table_s_frame_or_a_page_s() {
     assert_eq!(p.taken_frames(), want);
 }
 
+/// Under `alloc = random`, before a run draws its frame, the allocated table is where
+/// the classic machine puts it undrawn: a frame sharing neither half with the declared
+/// table's, so a machine stepped before any draw cannot tear, on either layout.
+#[test]
+fn the_random_allocator_s_table_undrawn_is_the_classic_machine_s() {
+    let p = prog(
+        "{ mode = xen-pv; alloc = random; readers = 1; pmd pmd = table(t0); pte t0[0] = none; }
+         P0(khugepaged) { x = pmdp_collapse_flush(pmd); y = pte_alloc_one(); pmd_populate(pmd, y); }
+         P1(gup_fast) { local_irq_save(); v = pmdp_get_lockless(pmd); local_irq_restore(); }",
+    );
+    let t = p.random_table.expect("one allocated table") as usize;
+    assert_eq!(p.frame, None);
+    let undrawn = crate::machine::default_table(crate::knob::Alloc::Random);
+    assert_eq!(p.tables[t].addr, undrawn);
+    let old = p.table_value(0);
+    let new = p.table_value(t);
+    assert_ne!(old as u32, new as u32, "low halves");
+    assert_ne!(old >> 32, new >> 32, "high halves");
+}
+
 /// The settings a file runs under name its memory model and APIC only under TSO (where
 /// they change what runs).
 #[test]
