@@ -113,23 +113,37 @@ impl Index {
         shard_of(h, self.mask)
     }
 
+    /// The shard of hash `h`. A search on one thread has one, reached without the
+    /// shift, mask and bounds check that picking among several costs on every lookup.
+    #[inline(always)]
+    fn table(&self, h: u64) -> &HashTable<u32> {
+        match self.shards.as_slice() {
+            [one] => one,
+            all => &all[self.shard(h)],
+        }
+    }
+
     /// Whether a stored state with hash `h` satisfies `eq`.
     #[inline(always)]
     pub(crate) fn contains(&self, h: u64, eq: impl FnMut(&u32) -> bool) -> bool {
-        self.shards[self.shard(h)].find(h, eq).is_some()
+        self.table(h).find(h, eq).is_some()
     }
 
     /// The stored position whose state has hash `h` and satisfies `eq`.
     #[inline(always)]
     pub(crate) fn find(&self, h: u64, eq: impl FnMut(&u32) -> bool) -> Option<u32> {
-        self.shards[self.shard(h)].find(h, eq).copied()
+        self.table(h).find(h, eq).copied()
     }
 
     /// Adds position `i`, whose state hashes to `h`; `hasher` rehashes stored positions.
     #[inline(always)]
     pub(crate) fn insert(&mut self, h: u64, i: u32, hasher: impl Fn(&u32) -> u64) {
         let s = self.shard(h);
-        self.shards[s].insert_unique(h, i, hasher);
+        let t = match self.shards.as_mut_slice() {
+            [one] => one,
+            all => &mut all[s],
+        };
+        t.insert_unique(h, i, hasher);
     }
 
     /// Makes room for `more` states, spread over the shards; `hasher` rehashes stored

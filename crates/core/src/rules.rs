@@ -97,6 +97,24 @@ pub(crate) trait Sys {
     /// same-frame`).
     fn frame(&self, t: usize) -> u64;
     fn life(&self, t: usize) -> Life;
+    /// Whether table `t` has been freed.
+    #[inline(always)]
+    fn freed(&self, t: usize) -> bool {
+        self.life(t) == Life::Freed
+    }
+    /// Whether table `t` is allocated and not yet freed (live, or its free queued).
+    #[inline(always)]
+    fn in_use(&self, t: usize) -> bool {
+        matches!(self.life(t), Life::Live | Life::Queued(_))
+    }
+    /// The CPUs table `t`'s queued free waits for (none if its free is not queued).
+    #[inline(always)]
+    fn queued_for(&self, t: usize) -> u64 {
+        match self.life(t) {
+            Life::Queued(m) => m,
+            _ => 0,
+        }
+    }
     fn set_life(&mut self, t: usize, l: Life);
     /// Entry `e`'s value in memory.
     fn entry(&self, e: usize) -> u64;
@@ -292,7 +310,7 @@ pub(crate) fn free_for<S: Sys>(s: &S, cpu: u8, w: Wait<S::LockName>) -> bool {
             w == NO_CPU && (!write || r == 0)
         }
         Wait::VmaReaders => s.vma_readers() == 0,
-        Wait::Freed(t) => s.life(t as usize) == Life::Freed,
+        Wait::Freed(t) => s.freed(t as usize),
     }
 }
 
@@ -438,7 +456,7 @@ pub(crate) fn table_at<S: Sys>(s: &S, addr: u64) -> Option<usize> {
     let mut found = None;
     for t in 0..s.tables() {
         if s.frame(t) == addr {
-            if matches!(s.life(t), Life::Live | Life::Queued(_)) {
+            if s.in_use(t) {
                 return Some(t);
             }
             found = found.or(Some(t));
@@ -455,9 +473,8 @@ pub(crate) fn stale<S: Sys>(s: &S, addr: u64) -> bool {
     let (mut freed, mut live) = (false, false);
     for t in 0..s.tables() {
         let here = s.frame(t) == addr;
-        let l = s.life(t);
-        freed |= here & (l == Life::Freed);
-        live |= here & matches!(l, Life::Live | Life::Queued(_));
+        freed |= here & s.freed(t);
+        live |= here & s.in_use(t);
     }
     freed & !live
 }
@@ -476,7 +493,9 @@ pub(crate) fn irq_on<S: Sys>(s: &mut S, cpu: u8) -> bool {
     s.set_irq_off(s.irq_off() & !bit);
     let mut freed = false;
     for t in 0..s.freeable() {
-        if let Life::Queued(m) = s.life(t) {
+        // Only a free that waits for this CPU changes.
+        let m = s.queued_for(t);
+        if m & bit != 0 {
             let m = m & !bit;
             freed |= m == 0;
             s.set_life(t, if m == 0 { Life::Freed } else { Life::Queued(m) });
@@ -565,7 +584,9 @@ pub(crate) fn load<S: Sys>(s: &mut S, cpu: u8, e: usize, cur: u64, step: LoadSte
     }
     let r = *r;
     let v = low as u64 | (high as u64) << 32;
-    let torn = v as u32 != 0 && !s.held_since(&r, e, v, cur);
+    // `&`, not `&&`: whether a read is present follows the schedule, and a branch on it
+    // mispredicted.
+    let torn = (v as u32 != 0) & !s.held_since(&r, e, v, cur);
     Loaded::Done { v, torn }
 }
 

@@ -69,6 +69,8 @@ pub struct Machine {
     tso: bool,
     /// Per pc, under TSO: how the step is ordered against its store buffer.
     sb_rule: [crate::prim::Tso; 256],
+    /// Per pc: what its step waits for ([`Machine::wait`]), as an index into [`WAITS`].
+    wait_ix: [u8; 256],
     /// Each CPU's store-buffer capacity: as many stores as its block has store lines, at
     /// most [`SB_DEPTH`]. Every loop the compiler admits passes a locked step
     /// (`pmd_lock()`), which empties the buffer, so no run needs more; the checker packs
@@ -157,6 +159,7 @@ impl Machine {
             drain,
             tso,
             sb_rule,
+            wait_ix: [0; 256],
             sb_cap,
             new_addr,
             new: Pmd::default(),
@@ -185,9 +188,14 @@ impl Machine {
                 busy: 0,
                 at_lock: 0,
                 cur: [Instr::DONE; 64],
+                cpus,
             },
             prog,
         };
+        for pc in 0..m.code.len() {
+            let w = m.wait(m.code[pc].op);
+            m.wait_ix[pc] = WAITS.iter().position(|&x| x == w).unwrap_or(0) as u8;
+        }
         m.reset(new_addr);
         Ok(m)
     }
@@ -353,11 +361,27 @@ impl Machine {
     /// free (the shared rule). Boolean `&`, not `&&`: this runs after every writer step
     /// and short-circuit branches mispredicted.
     fn writers_now(&self) -> u64 {
-        let (c, p) = (self.op(COLLAPSER), self.op(POPULATOR));
+        let free = self.frees();
         // A CPU that sent IPIs waits for them: only the collapser sends.
-        let c_ok = (self.st.pending == 0) & rules::free_for(self, COLLAPSER, self.wait(c));
-        let p_ok = rules::free_for(self, POPULATOR, self.wait(p));
+        let c_ok = (self.st.pending == 0) & self.free_now(&free, COLLAPSER);
+        let p_ok = self.free_now(&free, POPULATOR);
         (c_ok as u64) << COLLAPSER | (p_ok as u64) << POPULATOR
+    }
+
+    /// The shared rule's answer ([`rules::free_for`]) to each wait a classic step can
+    /// have, in [`WAITS`]' order. The one lock's answer is the same for every CPU
+    /// (`lock_index` takes no notice of the CPU).
+    #[inline(always)]
+    fn frees(&self) -> [bool; 4] {
+        WAITS.map(|w| rules::free_for(self, COLLAPSER, w))
+    }
+
+    /// Whether what `cpu`'s next step waits for is free now, of `free` ([`Machine::frees`]):
+    /// picked by its pc, a lookup where a match on its op (which follows the schedule)
+    /// mispredicted.
+    #[inline(always)]
+    fn free_now(&self, free: &[bool; 4], cpu: u8) -> bool {
+        free[self.wait_ix[self.st.pc[cpu as usize & 63] as usize] as usize & 3]
     }
 
     /// Recomputes the writer mask and the gate. Called by the steps that can change
@@ -483,7 +507,7 @@ impl Machine {
         match op {
             Op::Done => rules::Wait::End,
             Op::Lock => rules::Wait::Lock(()),
-            Op::Alloc if self.same_frame => rules::Wait::Freed(0),
+            Op::Alloc if self.same_frame => rules::Wait::Freed(step::OLD as u8),
             _ => rules::Wait::Nothing,
         }
     }
@@ -653,6 +677,14 @@ impl Machine {
         })
     }
 }
+
+/// Every wait a classic step can have ([`Machine::wait`]).
+const WAITS: [rules::Wait<()>; 4] = [
+    rules::Wait::Nothing,
+    rules::Wait::End,
+    rules::Wait::Lock(()),
+    rules::Wait::Freed(step::OLD as u8),
+];
 
 /// Whether `cpu`'s block starts with `local_irq_save()`, ends with `local_irq_restore()`
 /// (the only way back to its first line), touches interrupts nowhere else and takes no

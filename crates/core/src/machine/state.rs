@@ -266,6 +266,9 @@ pub struct State {
     /// with one load, where going through the code would put a second dependent load
     /// before every (often mispredicted) dispatch.
     pub(super) cur: [Instr; 64],
+    /// How many CPUs the machine has: the entries of `pc` and `cur` past them stay
+    /// [`DONE`](crate::program::DONE) from construction on.
+    pub(super) cpus: u8,
 }
 
 impl State {
@@ -297,13 +300,21 @@ impl State {
             busy,
             at_lock,
             cur,
+            cpus,
         } = o;
         (self.pmd, self.ver, self.ptl) = (*pmd, *ver, *ptl);
         (self.irq_off, self.pending, self.qs, self.preempted) =
             (*irq_off, *pending, *qs, *preempted);
         (self.ipi, self.flush_sent_ipi, self.installed) = (*ipi, *flush_sent_ipi, *installed);
         (self.allocated, self.old_table, self.pc) = (*allocated, *old_table, *pc);
-        self.regs.clone_from(regs);
+        if self.regs.len() == regs.len() {
+            // Element by element: a copy of so few goes faster than a call to memcpy.
+            for (a, b) in self.regs.iter_mut().zip(regs) {
+                *a = *b;
+            }
+        } else {
+            self.regs.clone_from(regs);
+        }
         // Under SC both are empty: skip the call.
         if !sb.is_empty() {
             self.sb.clone_from(sb);
@@ -313,7 +324,14 @@ impl State {
         }
         self.sb_mask = *sb_mask;
         (self.writers, self.gate, self.busy, self.at_lock) = (*writers, *gate, *busy, *at_lock);
-        self.cur = *cur;
+        // The machine's CPUs' entries only, in a copy of fixed size that inlines: the
+        // whole array went through a call to memcpy, a tenth of the checker's time.
+        const FIXED: usize = 16;
+        self.cur[..FIXED].copy_from_slice(&cur[..FIXED]);
+        if *cpus as usize > FIXED {
+            self.cur[FIXED..].copy_from_slice(&cur[FIXED..]);
+        }
+        self.cpus = *cpus;
     }
 
     pub fn collapser(&self) -> u8 {

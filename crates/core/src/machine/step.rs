@@ -67,10 +67,7 @@ impl Machine {
             Op::Lock => {
                 rules::lock(self, cpu, 0);
                 e.kind = ActionKind::PtlLock;
-                self.goto(cpu, next);
-                self.refresh();
-                self.reader_tail::<G>(cpu, next, bit);
-                return e;
+                return self.moved::<G>(cpu, bit, e, next);
             }
             Op::Unlock => {
                 // Inside `do { … } while (!installed)`, the unlock loops back.
@@ -79,10 +76,7 @@ impl Machine {
                 next = if retry { ins.alt } else { ins.next };
                 e.kind = ActionKind::PtlUnlock;
                 e.flags = retry as u8 * (flag::RETRY | flag::YIELD);
-                self.goto(cpu, next);
-                self.refresh();
-                self.reader_tail::<G>(cpu, next, bit);
-                return e;
+                return self.moved::<G>(cpu, bit, e, next);
             }
             Op::Clear => {
                 rules::store(self, cpu, 0, How::Clear, 0, false, false);
@@ -103,13 +97,28 @@ impl Machine {
             // The buffer is empty: `enabled` held the fence until it was.
             Op::Fence => e.kind = ActionKind::Fence,
             // A writer's steps that come once a run: out of the step's line, whose
-            // every instruction and register the reads' steps share.
-            Op::Flush | Op::Sync | Op::FreeDefer | Op::FreeNow | Op::Alloc => {
-                let (e, next) = self.once_step(cpu, ins);
-                self.goto(cpu, next);
-                self.refresh();
-                self.reader_tail::<G>(cpu, next, bit);
-                return e;
+            // every instruction and register the reads' steps share. Each is an arm of
+            // this dispatch: one out-of-line step for all, dispatching on the op again
+            // inside, mispredicted there, as the op follows the schedule.
+            Op::Flush => {
+                let (e, next) = self.flush_step(cpu, ins);
+                return self.moved::<G>(cpu, bit, e, next);
+            }
+            Op::Sync => {
+                let e = self.sync_step(cpu);
+                return self.moved::<G>(cpu, bit, e, next);
+            }
+            Op::FreeDefer => {
+                let e = self.free_step(true);
+                return self.moved::<G>(cpu, bit, e, next);
+            }
+            Op::FreeNow => {
+                let e = self.free_step(false);
+                return self.moved::<G>(cpu, bit, e, next);
+            }
+            Op::Alloc => {
+                let e = self.alloc_step();
+                return self.moved::<G>(cpu, bit, e, next);
             }
             Op::CheckNone => {
                 // Under the PTL no one else writes the PMD, so reading both halves is one step.
@@ -220,47 +229,62 @@ impl Machine {
         e
     }
 
-    /// The flush, the sync, a free and the populator's allocation: returns the step's
-    /// effect and where the CPU goes.
+    /// The flush (`pmdp_collapse_flush()`): returns the step's effect and where the CPU
+    /// goes. The steps that come once a run are out of the step's line, whose every
+    /// instruction and register the reads' steps share.
     #[inline(never)]
-    fn once_step(&mut self, cpu: u8, ins: Instr) -> (Effect, u8) {
-        let mut e = Effect::of(ActionKind::Ack);
-        let mut next = ins.next;
-        match ins.op {
-            Op::Flush => {
-                let targets = rules::flush(self, cpu, self.flush_targets);
-                let sent = targets != 0;
-                // pmdp_collapse_flush_sync() skips the sync when the flush sent IPIs.
-                next = if sent { ins.next } else { ins.alt };
-                if sent {
-                    // Native: IPI the CPUs in mm_cpumask and wait for them.
-                    sent_to(targets, &mut e);
-                    self.st.ipi = IpiKind::Flush;
-                    self.st.flush_sent_ipi = true;
-                    e.kind = ActionKind::FlushIpi;
-                } else {
-                    // Xen PV: a hypercall that no guest IRQ handler sees.
-                    e.kind = ActionKind::FlushHypercall;
-                }
-            }
-            Op::Sync => {
-                let targets = rules::sync(self, cpu, self.sync_targets);
-                sent_to(targets, &mut e);
-                self.st.ipi = IpiKind::Sync;
-                e.kind = ActionKind::SyncIpi;
-            }
-            Op::FreeDefer | Op::FreeNow => {
-                let waiting = rules::free(self, OLD, ins.op == Op::FreeDefer);
-                e.kind = ActionKind::Free;
-                e.wide = waiting;
-            }
-            _ => {
-                rules::alloc(self, NEW);
-                e.kind = ActionKind::Alloc;
-                e.wide = self.new_addr;
-            }
+    fn flush_step(&mut self, cpu: u8, ins: Instr) -> (Effect, u8) {
+        let mut e = Effect::of(ActionKind::FlushHypercall);
+        let targets = rules::flush(self, cpu, self.flush_targets);
+        let sent = targets != 0;
+        if sent {
+            // Native: IPI the CPUs in mm_cpumask and wait for them.
+            sent_to(targets, &mut e);
+            self.st.ipi = IpiKind::Flush;
+            self.st.flush_sent_ipi = true;
+            e.kind = ActionKind::FlushIpi;
         }
-        (e, next)
+        // Xen PV: a hypercall that no guest IRQ handler sees. pmdp_collapse_flush_sync()
+        // skips the sync when the flush sent IPIs.
+        (e, if sent { ins.next } else { ins.alt })
+    }
+
+    /// The sync (`tlb_remove_table_sync_one()`).
+    #[inline(never)]
+    fn sync_step(&mut self, cpu: u8) -> Effect {
+        let mut e = Effect::of(ActionKind::SyncIpi);
+        let targets = rules::sync(self, cpu, self.sync_targets);
+        sent_to(targets, &mut e);
+        self.st.ipi = IpiKind::Sync;
+        e
+    }
+
+    /// The old table's free: after a grace period (`rcu`: `pte_free_defer()`) or at once.
+    #[inline(never)]
+    fn free_step(&mut self, rcu: bool) -> Effect {
+        let mut e = Effect::of(ActionKind::Free);
+        e.wide = rules::free(self, OLD, rcu);
+        e
+    }
+
+    /// The populator's `pte_alloc_one()`.
+    #[inline(never)]
+    fn alloc_step(&mut self) -> Effect {
+        rules::alloc(self, NEW);
+        let mut e = Effect::of(ActionKind::Alloc);
+        e.wide = self.new_addr;
+        e
+    }
+
+    /// The CPU moves on after a step that may have changed the writer mask or the gate
+    /// whichever CPU took it (a lock, an unlock, a step that comes once a run), and
+    /// they follow.
+    #[inline(always)]
+    fn moved<const G: bool>(&mut self, cpu: u8, bit: u64, e: Effect, next: u8) -> Effect {
+        self.goto(cpu, next);
+        self.refresh();
+        self.reader_tail::<G>(cpu, next, bit);
+        e
     }
 
     /// A reader's index into the readers' registers. Only readers' steps call it; the
@@ -355,6 +379,13 @@ impl Machine {
             w.and_then(|w| w.value(i)).unwrap_or(0) as u64
         };
         (value(v1) | v2.map_or(0, |o| value(o) << 32), wide)
+    }
+
+    /// Whether the old table is freed, as [`Sys::life`] tells it (no CPU left to pass a
+    /// quiescent state, and its free done), without a branch.
+    #[inline(always)]
+    fn old_freed(&self) -> bool {
+        (self.st.qs == 0) & (self.st.old_table == TableState::Freed)
     }
 
     /// The oldest store in `cpu`'s buffer reaches memory.
@@ -455,7 +486,7 @@ fn sent_to(targets: u64, e: &mut Effect) {
 
 /// The classic layout's tables, as the shared rules number them: the old table, which
 /// khugepaged frees, and the populator's new one.
-const OLD: usize = 0;
+pub(super) const OLD: usize = 0;
 const NEW: usize = 1;
 
 /// The classic layout, as the shared rules read it: one pending mask (only the
@@ -520,6 +551,28 @@ impl Sys for Machine {
             Life::Freed
         } else {
             Life::Live
+        }
+    }
+    /// Without a branch: which table a walker dereferences, and whether its free is
+    /// queued then, follow the schedule.
+    #[inline(always)]
+    fn freed(&self, t: usize) -> bool {
+        (t == OLD) & self.old_freed()
+    }
+    #[inline(always)]
+    fn in_use(&self, t: usize) -> bool {
+        if t == NEW {
+            self.st.allocated
+        } else {
+            !self.old_freed()
+        }
+    }
+    #[inline(always)]
+    fn queued_for(&self, t: usize) -> u64 {
+        if t == OLD {
+            self.st.qs
+        } else {
+            0
         }
     }
     #[inline(always)]
@@ -590,8 +643,7 @@ impl Sys for Machine {
     }
     #[inline(always)]
     fn waits(&self, cpu: u8) -> bool {
-        (self.tso && self.buffer_blocks(cpu))
-            || !rules::free_for(self, cpu, self.wait(self.op(cpu)))
+        (self.tso && self.buffer_blocks(cpu)) || !self.free_now(&self.frees(), cpu)
     }
     type LockName = ();
     /// One spinlock: the PTL.
@@ -664,8 +716,12 @@ impl rules::ReadReg for Regs {
     rules::plain_halves!();
     #[inline(always)]
     fn begin(&mut self, ver: u8) {
-        if self.first_ver == NO_VER {
-            self.first_ver = ver;
-        }
+        // A select, not a conditional store: whether a load is a read's first follows
+        // the schedule, and a branch on it mispredicted.
+        self.first_ver = if self.first_ver == NO_VER {
+            ver
+        } else {
+            self.first_ver
+        };
     }
 }

@@ -138,6 +138,103 @@ fn maintained_fields_equal_a_recomputation_after_every_step() {
     assert!(machines > 6 * crate::program::BUILTIN.len(), "{machines}");
 }
 
+/// The classic layout's lookups agree with the shared rules they stand for, in every
+/// state of random runs of every built-in scenario, in every mode and memory model and
+/// under `alloc = same-frame`: each CPU's wait by its pc's table entry with
+/// [`rules::free_for`] of its op's wait, the writer mask with that rule, and the
+/// table answers (freed, in use, whom a queued free waits for) with its `life`.
+#[test]
+fn the_classic_lookups_agree_with_the_shared_rules_they_stand_for() {
+    use crate::config::Mode;
+    use crate::rules::{free_for, Life, Sys};
+    use crate::sched::Rng;
+    let mut rng = Rng::new(5);
+    let (mut states, mut waiting, mut queued, mut freed) = (0, 0, 0, 0);
+    for &(_, src) in crate::program::BUILTIN {
+        let (_, base) = crate::program::load(src).unwrap();
+        for (&mode, memory) in Mode::ALL
+            .iter()
+            .flat_map(|m| [(m, Memory::Sc), (m, Memory::Tso)])
+        {
+            for alloc in [Alloc::Random, Alloc::SameFrame] {
+                let cfg = Config {
+                    mode,
+                    readers: 2,
+                    cpus: None,
+                    memory,
+                    alloc,
+                    ..base.clone()
+                };
+                let Ok(mut m) = Machine::new(&cfg, true) else {
+                    continue;
+                };
+                let table = m.new_table();
+                for _ in 0..10 {
+                    m.reset(table);
+                    for _ in 0..400 {
+                        states += 1;
+                        let free = m.frees();
+                        for c in 0..m.cpus() {
+                            let want = free_for(&m, c, m.wait(m.op(c)));
+                            assert_eq!(m.free_now(&free, c), want, "CPU{c} in {:?}", m.state());
+                            waiting += !want as u32;
+                        }
+                        let st = m.state();
+                        let want = ((st.pending == 0)
+                            & free_for(&m, COLLAPSER, m.wait(m.op(COLLAPSER))))
+                            as u64
+                            | (free_for(&m, POPULATOR, m.wait(m.op(POPULATOR))) as u64) << 1;
+                        assert_eq!(m.writers_now(), want, "{:?}", m.state());
+                        for t in 0..m.tables() {
+                            let l = m.life(t);
+                            assert_eq!(m.freed(t), l == Life::Freed, "table {t}: {l:?}");
+                            let in_use = matches!(l, Life::Live | Life::Queued(_));
+                            assert_eq!(m.in_use(t), in_use, "table {t}: {l:?}");
+                            let q = if let Life::Queued(q) = l { q } else { 0 };
+                            assert_eq!(m.queued_for(t), q, "table {t}: {l:?}");
+                            queued += (q != 0) as u32;
+                            freed += (l == Life::Freed) as u32;
+                        }
+                        let en = m.enabled();
+                        if en.is_empty() {
+                            break;
+                        }
+                        m.step(en.nth(rng.below(en.count())));
+                    }
+                }
+            }
+        }
+    }
+    // Every answer was put to the test both ways.
+    assert!(states > 10_000 && waiting > 1000, "{states} {waiting}");
+    assert!(queued > 100 && freed > 100, "{queued} {freed}");
+}
+
+/// A state copied into another, as the checker restores one between the choices it
+/// expands, is equal to it, CPUs past the sixteenth (which the copy takes apart)
+/// included.
+#[test]
+fn a_copied_state_equals_its_original_on_many_cpus_and_few() {
+    for readers in [1, 20] {
+        let mut m = machine(|c| c.readers = readers);
+        let start = m.state().clone();
+        let last = m.cpus() - 1;
+        // The last reader and the collapser move on.
+        for cpu in [last, 0, last, last] {
+            let ch = Choice::prog(cpu);
+            assert!(m.enabled().contains(ch), "{readers} readers, CPU{cpu}");
+            m.step(ch);
+        }
+        let mut copy = start.clone();
+        assert_ne!(&copy, m.state());
+        copy.copy_from(m.state());
+        assert_eq!(&copy, m.state(), "{readers} readers");
+        let mut back = m.state().clone();
+        back.copy_from(&start);
+        assert_eq!(back, start, "{readers} readers");
+    }
+}
+
 /// Readers bracketed by local_irq_save()/local_irq_restore() run the fast path; a
 /// reader that takes the PTL, or leaves interrupts off, or never disables them,
 /// makes the machine generic.
