@@ -316,23 +316,27 @@ fn timed_run_as<const G: bool, const T: bool>(
     let mut rng = Rng::new(seed);
     let n = m.cpus() as usize;
     // When each CPU is free to take its next step, and when each pending IPI arrives.
-    let mut ready: Vec<f64> = (0..n)
-        .map(|_| triangular(&mut rng, lat.between_reads) * 0.5)
-        .collect();
+    // Per-CPU arrays on the stack, indexed by a CPU number below 64: a run is short, and
+    // allocating them on the heap cost a twentieth of it (kept on the heap from run to
+    // run, they were slower still).
+    let mut ready = [0.0f64; 64];
+    for t in &mut ready[..n] {
+        *t = triangular(&mut rng, lat.between_reads) * 0.5;
+    }
     ready[COLLAPSER as usize] = jitter(&mut rng, lat.between_reads);
     ready[POPULATOR as usize] = jitter(&mut rng, lat.between_reads);
-    let mut arrives = vec![0.0f64; n];
+    let mut arrives = [0.0f64; 64];
     // Under kvm-pv-flush a stalled reader is really descheduled (the PV flush skips
     // it), and the host resumes it at this time.
     let kvm = m.config().mode == crate::config::Mode::KvmPvFlush;
     let readers = m.reader_mask();
-    let mut resume_at = vec![0.0f64; n];
+    let mut resume_at = [0.0f64; 64];
     let mut now = 0.0f64;
     let mut r = TimedRun::default();
     let (mut lock_at, mut sent_at) = (None::<f64>, 0.0f64);
     let mut steps = 0u64;
     // Each CPU's last step, which classes a stall drawn before its next one.
-    let mut last = vec![ActionKind::Resume; n];
+    let mut last = [ActionKind::Resume; 64];
     loop {
         let en = m.enabled_as::<G, T>();
         if en.is_empty() || steps >= crate::run::STEP_LIMIT {
@@ -341,7 +345,7 @@ fn timed_run_as<const G: bool, const T: bool>(
         // The enabled choice that can start first; ties go to the lower CPU.
         let mut best = (f64::INFINITY, Choice::prog(0));
         for ch in en.iter() {
-            let c = ch.cpu as usize;
+            let c = ch.cpu as usize & 63;
             let reader = readers >> c & 1 == 1;
             let t = if ch.ack && kvm && reader {
                 let st = m.state();
@@ -350,20 +354,23 @@ fn timed_run_as<const G: bool, const T: bool>(
                 } else if (st.pending & !st.irq_off) >> c & 1 == 1 {
                     arrives[c].max(now)
                 } else {
-                    // Preemption comes from the stall draw below, not as a choice.
-                    continue;
+                    // Preemption comes from the stall draw below, not as a choice:
+                    // never the first.
+                    f64::INFINITY
                 }
             } else if ch.ack {
                 arrives[c].max(now)
             } else {
                 ready[c].max(now)
             };
-            if t < best.0 {
-                best = (t, ch);
-            }
+            // Selects, not a branch: which choice starts first follows the draws, and a
+            // branch on it mispredicted.
+            let first = t < best.0;
+            best.0 = if first { t } else { best.0 };
+            best.1 = if first { ch } else { best.1 };
         }
         let (start, ch) = best;
-        let c = ch.cpu as usize;
+        let c = ch.cpu as usize & 63;
         if !ch.ack && c == POPULATOR as usize && m.op(POPULATOR) == Op::Lock {
             // It was ready at ready[c] and could only lock now: that gap was spinning.
             r.populator_spin += start - ready[c].min(start);
@@ -446,7 +453,7 @@ fn timed_run_as<const G: bool, const T: bool>(
                     sent_at = end;
                     r.ipis += e.ipis as u32;
                     for t in crate::machine::bits(m.state().pending) {
-                        arrives[t as usize] = end + jitter(&mut rng, lat.ipi_delivery);
+                        arrives[t as usize & 63] = end + jitter(&mut rng, lat.ipi_delivery);
                     }
                 }
                 _ => {}
