@@ -507,7 +507,7 @@ impl Machine {
         match op {
             Op::Done => rules::Wait::End,
             Op::Lock => rules::Wait::Lock(()),
-            Op::Alloc if self.same_frame => rules::Wait::Freed(step::OLD as u8),
+            Op::Alloc if self.same_frame => rules::Wait::Freed(state::OLD as u8),
             _ => rules::Wait::Nothing,
         }
     }
@@ -683,7 +683,7 @@ const WAITS: [rules::Wait<()>; 4] = [
     rules::Wait::Nothing,
     rules::Wait::End,
     rules::Wait::Lock(()),
-    rules::Wait::Freed(step::OLD as u8),
+    rules::Wait::Freed(state::OLD as u8),
 ];
 
 /// Whether `cpu`'s block starts with `local_irq_save()`, ends with `local_irq_restore()`

@@ -186,6 +186,11 @@ pub enum TableState {
     Freed,
 }
 
+/// The classic layout's tables, as the shared rules number them: the old table, which
+/// khugepaged frees, and the populator's new one.
+pub(super) const OLD: usize = 0;
+pub(super) const NEW: usize = 1;
+
 /// "No first load yet" in [`Regs::first_ver`].
 pub const NO_VER: u8 = u8::MAX;
 

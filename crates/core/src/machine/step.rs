@@ -484,11 +484,6 @@ fn sent_to(targets: u64, e: &mut Effect) {
     e.ipis = targets.count_ones() as u8;
 }
 
-/// The classic layout's tables, as the shared rules number them: the old table, which
-/// khugepaged frees, and the populator's new one.
-pub(super) const OLD: usize = 0;
-const NEW: usize = 1;
-
 /// The classic layout, as the shared rules read it: one pending mask (only the
 /// collapser sends), and two tables, the old one ([`OLD`]), whose queued free waits for
 /// the CPUs in `qs`, and the new one ([`NEW`]), allocated or not.
