@@ -233,6 +233,13 @@ fn a_copied_state_equals_its_original_on_many_cpus_and_few() {
         back.copy_from(&start);
         assert_eq!(back, start, "{readers} readers");
     }
+    // And between machines of 3 and 22 CPUs, either way.
+    let (few, many) = (machine(|c| c.readers = 1), machine(|c| c.readers = 20));
+    for (from, to) in [(&few, &many), (&many, &few)] {
+        let mut copy = to.state().clone();
+        copy.copy_from(from.state());
+        assert_eq!(&copy, from.state());
+    }
 }
 
 /// Readers bracketed by local_irq_save()/local_irq_restore() run the fast path; a
