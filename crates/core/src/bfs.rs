@@ -135,15 +135,20 @@ impl Index {
         self.table(h).find(h, eq).copied()
     }
 
+    /// [`Index::table`], to insert into.
+    #[inline(always)]
+    fn table_mut(&mut self, h: u64) -> &mut HashTable<u32> {
+        let mask = self.mask;
+        match self.shards.as_mut_slice() {
+            [one] => one,
+            all => &mut all[shard_of(h, mask)],
+        }
+    }
+
     /// Adds position `i`, whose state hashes to `h`; `hasher` rehashes stored positions.
     #[inline(always)]
     pub(crate) fn insert(&mut self, h: u64, i: u32, hasher: impl Fn(&u32) -> u64) {
-        let s = self.shard(h);
-        let t = match self.shards.as_mut_slice() {
-            [one] => one,
-            all => &mut all[s],
-        };
-        t.insert_unique(h, i, hasher);
+        self.table_mut(h).insert_unique(h, i, hasher);
     }
 
     /// Makes room for `more` states, spread over the shards; `hasher` rehashes stored

@@ -97,9 +97,9 @@ impl Machine {
             // The buffer is empty: `enabled` held the fence until it was.
             Op::Fence => e.kind = ActionKind::Fence,
             // A writer's steps that come once a run: out of the step's line, whose
-            // every instruction and register the reads' steps share. Each is an arm of
-            // this dispatch: one out-of-line step for all, dispatching on the op again
-            // inside, mispredicted there, as the op follows the schedule.
+            // every instruction and register the reads' steps share. Each has its own
+            // arm here: one out-of-line step for all five, dispatching on the op a
+            // second time, mispredicted that dispatch (the op follows the schedule).
             Op::Flush => {
                 let (e, next) = self.flush_step(cpu, ins);
                 return self.moved::<G>(cpu, bit, e, next);
@@ -230,8 +230,7 @@ impl Machine {
     }
 
     /// The flush (`pmdp_collapse_flush()`): returns the step's effect and where the CPU
-    /// goes. The steps that come once a run are out of the step's line, whose every
-    /// instruction and register the reads' steps share.
+    /// goes.
     #[inline(never)]
     fn flush_step(&mut self, cpu: u8, ins: Instr) -> (Effect, u8) {
         let mut e = Effect::of(ActionKind::FlushHypercall);
